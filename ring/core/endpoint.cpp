@@ -1,0 +1,100 @@
+// Routes datagrams to the per-peer links of one process and gathers their output.
+#include "ring/core/endpoint.h"
+
+namespace ringwatch {
+
+Endpoint::Endpoint(LinkConfig config, NodeId self, Incarnation incarnation)
+    : config_(config), self_(self), incarnation_(incarnation) {}
+
+Link& Endpoint::add_peer(NodeId peer, Instant now) {
+    auto it = links_.find(peer);
+    if (it == links_.end()) {
+        it = links_.emplace(peer, std::make_unique<Link>(config_, self_, incarnation_, peer, now)).first;
+    }
+    return *it->second;
+}
+
+const Link* Endpoint::link(NodeId peer) const {
+    auto it = links_.find(peer);
+    return it == links_.end() ? nullptr : it->second.get();
+}
+
+Link* Endpoint::link(NodeId peer) {
+    auto it = links_.find(peer);
+    return it == links_.end() ? nullptr : it->second.get();
+}
+
+std::optional<SendStatus> Endpoint::send(NodeId peer, std::span<const std::uint8_t> message) {
+    Link* l = link(peer);
+    if (!l) return std::nullopt;
+    return l->send(message);
+}
+
+void Endpoint::on_datagram(Instant now, std::span<const std::uint8_t> datagram) {
+    ++stats_.datagrams_received;
+    const wire::DecodeError err = wire::decode_frame(datagram, frame_);
+    if (err != wire::DecodeError::none) {
+        ++stats_.malformed;
+        ++stats_.decode_errors[static_cast<std::size_t>(err)];
+        return;
+    }
+    if (frame_.header.dst != self_) {
+        ++stats_.misaddressed;
+        return;
+    }
+    Link* l = link(frame_.header.src);
+    if (!l) {
+        ++stats_.unknown_peer;
+        return;
+    }
+    l->on_frame(now, frame_);
+}
+
+void Endpoint::flush(Instant now) {
+    for (auto& [id, l] : links_) l->flush(now);
+}
+
+void Endpoint::take_output(EndpointOutput& out) {
+    for (auto& [id, l] : links_) {
+        l->take_output(scratch_);
+        for (auto& d : scratch_.datagrams) out.datagrams.push_back({id, std::move(d)});
+        for (auto& m : scratch_.delivered) out.delivered.push_back({id, std::move(m)});
+        for (auto& e : scratch_.events) out.events.push_back({id, e});
+    }
+}
+
+std::optional<Instant> Endpoint::next_deadline() const {
+    std::optional<Instant> d;
+    for (const auto& [id, l] : links_) {
+        auto t = l->next_deadline();
+        if (t && (!d || *t < *d)) d = t;
+    }
+    return d;
+}
+
+LinkStats Endpoint::total_link_stats() const {
+    LinkStats t;
+    for (const auto& [id, l] : links_) {
+        const LinkStats& s = l->stats();
+        t.messages_sent += s.messages_sent;
+        t.messages_delivered += s.messages_delivered;
+        t.datagrams_sent += s.datagrams_sent;
+        t.datagrams_received += s.datagrams_received;
+        t.data_frames_sent += s.data_frames_sent;
+        t.ack_frames_sent += s.ack_frames_sent;
+        t.retransmits += s.retransmits;
+        t.fast_retransmits += s.fast_retransmits;
+        t.timeouts += s.timeouts;
+        t.duplicates_dropped += s.duplicates_dropped;
+        t.out_of_window_dropped += s.out_of_window_dropped;
+        t.stale_incarnation_dropped += s.stale_incarnation_dropped;
+        t.unexpected_data_dropped += s.unexpected_data_dropped;
+        t.invalid_acks += s.invalid_acks;
+        t.window_full += s.window_full;
+        t.session_resets += s.session_resets;
+        t.messages_dropped_by_reset += s.messages_dropped_by_reset;
+    }
+    return t;
+}
+
+}  // namespace ringwatch

@@ -1,0 +1,82 @@
+// One process's end of all its links: demultiplexes datagrams by sender to per-peer Links, counts
+// what cannot be decoded or is not for us. Pure, like Link; the caller's contract is Link's.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "ring/core/link.h"
+#include "ring/core/wire.h"
+
+namespace ringwatch {
+
+struct EndpointStats {
+    std::uint64_t datagrams_received = 0;
+    std::uint64_t malformed = 0;  // sum of decode_errors
+    std::array<std::uint64_t, wire::kDecodeErrorCount> decode_errors{};  // indexed by wire::DecodeError
+    std::uint64_t misaddressed = 0;   // dst is not this node
+    std::uint64_t unknown_peer = 0;   // src is not one of our links
+};
+
+struct Addressed {
+    NodeId peer;
+    Bytes bytes;
+};
+struct PeerEvent {
+    NodeId peer;
+    LinkEvent event;
+};
+
+struct EndpointOutput {
+    std::vector<Addressed> datagrams;
+    std::vector<Addressed> delivered;
+    std::vector<PeerEvent> events;
+    void clear() {
+        datagrams.clear();
+        delivered.clear();
+        events.clear();
+    }
+};
+
+class Endpoint {
+public:
+    Endpoint(LinkConfig config, NodeId self, Incarnation incarnation);
+
+    // Idempotent. Links are created up front; datagrams from unknown senders are counted and dropped.
+    Link& add_peer(NodeId peer, Instant now);
+    bool has_peer(NodeId peer) const { return links_.contains(peer); }
+
+    // Returns nullopt for an unknown peer.
+    std::optional<SendStatus> send(NodeId peer, std::span<const std::uint8_t> message);
+    void on_datagram(Instant now, std::span<const std::uint8_t> datagram);
+    void flush(Instant now);
+    // Appends everything produced since the last call to `out` (which the caller clears).
+    void take_output(EndpointOutput& out);
+    std::optional<Instant> next_deadline() const;
+
+    NodeId self() const { return self_; }
+    Incarnation incarnation() const { return incarnation_; }
+    const EndpointStats& stats() const { return stats_; }
+    const Link* link(NodeId peer) const;
+    Link* link(NodeId peer);
+    // Counters summed over every link.
+    LinkStats total_link_stats() const;
+    template <typename F>
+    void for_each_link(F&& f) const {
+        for (const auto& [id, l] : links_) f(id, *l);
+    }
+
+private:
+    LinkConfig config_;
+    NodeId self_;
+    Incarnation incarnation_;
+    std::map<NodeId, std::unique_ptr<Link>> links_;
+    EndpointStats stats_;
+    wire::Frame frame_;  // reused to avoid an allocation per datagram
+    LinkOutput scratch_;
+};
+
+}  // namespace ringwatch

@@ -1,0 +1,415 @@
+// The sequenced FIFO link state machine (see link.h for the protocol and the caller's contract).
+#include "ring/core/link.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace ringwatch {
+
+namespace {
+constexpr std::size_t kRetiredIncarnationsMax = 8;
+
+// Our clock on the wire: microseconds modulo 2^32, never 0 (0 means "no echo").
+std::uint32_t timestamp(Instant now) {
+    const auto t = static_cast<std::uint32_t>(to_us(now));
+    return t == 0 ? 1 : t;
+}
+}  // namespace
+
+std::string_view to_string(LinkEventKind k) {
+    switch (k) {
+        case LinkEventKind::connected: return "connected";
+        case LinkEventKind::session_reset: return "session_reset";
+        case LinkEventKind::peer_silent: return "peer_silent";
+        case LinkEventKind::peer_alive: return "peer_alive";
+        case LinkEventKind::window_open: return "window_open";
+    }
+    return "unknown";
+}
+
+Link::Link(LinkConfig config, NodeId self, Incarnation self_incarnation, NodeId peer, Instant now)
+    : config_(config),
+      self_(self),
+      self_incarnation_(self_incarnation),
+      peer_(peer),
+      rto_(config.rto_initial),
+      reorder_(config.window_messages),
+      hello_deadline_(now),
+      hello_backoff_(config.rto_initial),
+      last_sent_(now),
+      last_heard_(now) {
+    assert(self_incarnation != kUnknownIncarnation);
+    assert(config.window_messages >= 2);
+}
+
+SendStatus Link::send(std::span<const std::uint8_t> message) {
+    if (message.empty()) return SendStatus::empty;
+    if (message.size() > wire::kMaxMessageBytes) return SendStatus::too_large;
+    if (!window_has_room()) {
+        window_was_full_ = true;
+        ++stats_.window_full;
+        return SendStatus::window_full;
+    }
+    unacked_.push_back(Outgoing{Bytes(message.begin(), message.end())});
+    ++stats_.messages_sent;
+    return SendStatus::queued;
+}
+
+void Link::on_frame(Instant now, const wire::Frame& frame) {
+    const wire::FrameHeader& h = frame.header;
+    ++stats_.datagrams_received;
+    const bool retired = std::find(retired_.begin(), retired_.end(), h.src_incarnation) != retired_.end();
+    if (h.src_incarnation == kUnknownIncarnation || retired) {
+        ++stats_.stale_incarnation_dropped;
+        return;
+    }
+    if (!handshake_done()) {
+        adopt_peer(now, h.src_incarnation);
+    } else if (h.src_incarnation != peer_incarnation_) {
+        reset_session(h.src_incarnation);
+    }
+    last_heard_ = now;
+    if (silent_) {
+        silent_ = false;
+        out_.events.push_back({LinkEventKind::peer_alive, peer_incarnation_});
+    }
+    if (h.dst_incarnation != self_incarnation_) {
+        // The peer does not know us yet, or still addresses our predecessor: its acks and data belong
+        // to another session. Tell it who we are; it will reset and start over with us.
+        if (h.dst_incarnation != kUnknownIncarnation) {
+            ++stats_.stale_incarnation_dropped;
+        } else if (!frame.messages.empty()) {
+            ++stats_.unexpected_data_dropped;
+        }
+        ack_pending_ = true;
+        ack_deadline_ = now;
+        return;
+    }
+    if (process_acks(now, h) && h.tsecr != 0) {
+        take_rtt_sample(Duration{static_cast<std::uint32_t>(timestamp(now) - h.tsecr)});
+    }
+    if (!frame.messages.empty()) {
+        process_messages(frame);
+        ack_pending_ = true;
+        if (!ack_deadline_) ack_deadline_ = now + config_.ack_delay;
+    }
+    if (h.want_ack()) {
+        ack_pending_ = true;
+        ack_deadline_ = now;
+    }
+}
+
+void Link::adopt_peer(Instant now, Incarnation inc) {
+    peer_incarnation_ = inc;
+    hello_deadline_.reset();
+    out_.events.push_back({LinkEventKind::connected, inc});
+    // Answer at once so that the peer learns our incarnation too.
+    ack_pending_ = true;
+    ack_deadline_ = now;
+}
+
+void Link::reset_session(Incarnation new_incarnation) {
+    retired_.push_back(peer_incarnation_);
+    if (retired_.size() > kRetiredIncarnationsMax) retired_.pop_front();
+    const std::uint64_t dropped = unacked_.size();
+    unacked_.clear();
+    snd_una_ = Seq{0};
+    next_unsent_ = 0;
+    retransmit_pending_ = false;
+    rto_deadline_.reset();
+    rack_xmit_ = 0;
+    rack_seq_ = Seq{0};
+    for (auto& slot : reorder_) {
+        slot.present = false;
+        slot.data.clear();
+    }
+    rcv_next_ = Seq{0};
+    rcv_highest_ = Seq{0};
+    ts_recent_ = 0;
+    peer_incarnation_ = new_incarnation;
+    ++stats_.session_resets;
+    stats_.messages_dropped_by_reset += dropped;
+    out_.events.push_back({LinkEventKind::session_reset, new_incarnation, dropped});
+    ack_pending_ = true;
+    if (window_was_full_) {
+        window_was_full_ = false;
+        out_.events.push_back({LinkEventKind::window_open, peer_incarnation_});
+    }
+}
+
+void Link::note_acked(Outgoing& e, Seq seq) {
+    e.needs_retransmit = false;
+    rack_xmit_ = std::max(rack_xmit_, e.xmit_order);
+    rack_seq_ = std::max(rack_seq_, seq);
+}
+
+bool Link::process_acks(Instant now, const wire::FrameHeader& h) {
+    const Seq snd_nxt{snd_una_.value + next_unsent_};
+    if (h.ack > snd_nxt) {
+        ++stats_.invalid_acks;
+        return false;
+    }
+    bool progressed = false;
+    bool sacked_new = false;
+    while (snd_una_ < h.ack) {
+        note_acked(unacked_.front(), snd_una_);
+        unacked_.pop_front();
+        ++snd_una_.value;
+        --next_unsent_;
+        progressed = true;
+    }
+    for (std::size_t i = 0; i < h.sack_len * 8u; ++i) {
+        if (!h.sacked(i)) continue;
+        const Seq s{h.ack.value + 1 + i};
+        if (s < snd_una_) continue;
+        if (s >= snd_nxt) break;
+        Outgoing& e = entry(s);
+        if (!e.sacked) {
+            e.sacked = true;
+            sacked_new = true;
+            note_acked(e, s);
+        }
+    }
+    if (progressed) {
+        if (next_unsent_ > 0) {
+            rto_deadline_ = now + rto_;
+        } else {
+            rto_deadline_.reset();
+        }
+    }
+    detect_losses();
+    if (window_was_full_ && window_has_room()) {
+        window_was_full_ = false;
+        out_.events.push_back({LinkEventKind::window_open, peer_incarnation_});
+    }
+    return progressed || sacked_new;
+}
+
+void Link::detect_losses() {
+    if (rack_xmit_ == 0) return;
+    for (std::size_t i = 0; i < next_unsent_; ++i) {
+        const Seq s{snd_una_.value + i};
+        if (s.value + config_.dupthresh > rack_seq_.value) break;
+        Outgoing& e = unacked_[i];
+        if (!e.sacked && !e.needs_retransmit && e.xmit_order < rack_xmit_) {
+            e.needs_retransmit = true;
+            retransmit_pending_ = true;
+            ++stats_.fast_retransmits;
+        }
+    }
+}
+
+void Link::take_rtt_sample(Duration r) {
+    // RFC 6298, section 2.
+    if (!srtt_) {
+        srtt_ = r;
+        rttvar_ = r / 2;
+    } else {
+        const Duration err = *srtt_ > r ? *srtt_ - r : r - *srtt_;
+        rttvar_ = (3 * rttvar_ + err) / 4;
+        srtt_ = (7 * *srtt_ + r) / 8;
+    }
+    rto_ = std::clamp(*srtt_ + 4 * rttvar_, config_.rto_min, config_.rto_max);
+}
+
+void Link::process_messages(const wire::Frame& frame) {
+    const wire::FrameHeader& h = frame.header;
+    const std::uint64_t window = config_.window_messages;
+    if (h.seq.value > UINT64_MAX - frame.messages.size()) {
+        stats_.out_of_window_dropped += frame.messages.size();
+        return;
+    }
+    for (std::size_t i = 0; i < frame.messages.size(); ++i) {
+        const Seq s{h.seq.value + i};
+        if (s < rcv_next_) {
+            ++stats_.duplicates_dropped;
+            ack_deadline_ = Instant{};  // our ack was probably lost: repeat it now
+            continue;
+        }
+        if (s.value - rcv_next_.value >= window) {
+            ++stats_.out_of_window_dropped;
+            continue;
+        }
+        Incoming& slot = reorder_[s.value % window];
+        if (slot.present) {
+            ++stats_.duplicates_dropped;
+            continue;
+        }
+        slot.data.assign(frame.messages[i].begin(), frame.messages[i].end());
+        slot.present = true;
+        rcv_highest_ = std::max(rcv_highest_, Seq{s.value + 1});
+        ts_recent_ = h.tsval;
+        if (s != rcv_next_) ack_deadline_ = Instant{};  // a hole: tell the sender at once
+    }
+    for (;;) {
+        Incoming& slot = reorder_[rcv_next_.value % window];
+        if (!slot.present) break;
+        out_.delivered.push_back(std::move(slot.data));
+        slot.data = Bytes{};
+        slot.present = false;
+        ++rcv_next_.value;
+        ++stats_.messages_delivered;
+    }
+    rcv_highest_ = std::max(rcv_highest_, rcv_next_);
+}
+
+wire::FrameHeader Link::base_header(Instant now) const {
+    wire::FrameHeader h;
+    h.tsval = timestamp(now);
+    h.tsecr = ts_recent_;
+    h.src = self_;
+    h.dst = peer_;
+    h.src_incarnation = self_incarnation_;
+    h.dst_incarnation = peer_incarnation_;
+    fill_ack_fields(h);
+    return h;
+}
+
+void Link::fill_ack_fields(wire::FrameHeader& h) const {
+    h.ack = rcv_next_;
+    const std::uint64_t window = config_.window_messages;
+    const std::uint64_t span = rcv_highest_.value - rcv_next_.value;  // < window
+    const std::size_t bits = static_cast<std::size_t>(std::min<std::uint64_t>(span > 0 ? span - 1 : 0, wire::kMaxSackBits));
+    std::size_t highest = 0;
+    for (std::size_t i = 0; i < bits; ++i) {
+        if (reorder_[(rcv_next_.value + 1 + i) % window].present) {
+            h.sack[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
+            highest = i + 1;
+        }
+    }
+    h.sack_len = static_cast<std::uint8_t>((highest + 7) / 8);
+}
+
+void Link::emit_frame(Instant now, const wire::FrameHeader& h, std::span<const std::span<const std::uint8_t>> msgs) {
+    Bytes datagram;
+    wire::encode_frame(h, msgs, datagram);
+    out_.datagrams.push_back(std::move(datagram));
+    ++stats_.datagrams_sent;
+    if (msgs.empty()) {
+        ++stats_.ack_frames_sent;
+    } else {
+        ++stats_.data_frames_sent;
+    }
+    last_sent_ = now;
+    ack_pending_ = false;
+    ack_deadline_.reset();
+}
+
+// Sends runs of consecutive seqs, as many messages per frame as fit: either the messages marked for
+// retransmission, or the ones never sent.
+void Link::transmit_data(Instant now, const wire::FrameHeader& base, bool retransmissions) {
+    const std::size_t begin = retransmissions ? 0 : next_unsent_;
+    const std::size_t end = retransmissions ? next_unsent_ : unacked_.size();
+    std::vector<std::span<const std::uint8_t>> run;
+    std::size_t run_start = 0;
+    std::size_t run_bytes = 0;
+    wire::FrameHeader h = base;
+    auto emit_run = [&] {
+        if (run.empty()) return;
+        h.seq = Seq{snd_una_.value + run_start};
+        emit_frame(now, h, run);
+        run.clear();
+        run_bytes = 0;
+    };
+    for (std::size_t i = begin; i < end; ++i) {
+        Outgoing& e = unacked_[i];
+        if (retransmissions && !e.needs_retransmit) {
+            emit_run();
+            continue;
+        }
+        const std::size_t cost = wire::kMessageLengthBytes + e.data.size();
+        const bool fits = wire::header_size(h.sack_len) + run_bytes + cost <= wire::kMaxFrameBytes &&
+                          run.size() < wire::kMaxMessagesPerFrame;
+        if (!fits) emit_run();
+        if (run.empty()) run_start = i;
+        run.push_back(e.data);
+        run_bytes += cost;
+        e.last_sent = now;
+        e.xmit_order = ++xmit_counter_;
+        e.needs_retransmit = false;
+        if (++e.transmissions > 1) ++stats_.retransmits;
+    }
+    emit_run();
+    if (!retransmissions) next_unsent_ = unacked_.size();
+}
+
+void Link::check_timers(Instant now) {
+    if (!silent_ && now - last_heard_ >= config_.silent_after) {
+        silent_ = true;
+        out_.events.push_back({LinkEventKind::peer_silent, peer_incarnation_});
+    }
+    if (rto_deadline_ && now >= *rto_deadline_) {
+        bool marked = false;
+        for (std::size_t i = 0; i < next_unsent_; ++i) {
+            Outgoing& e = unacked_[i];
+            if (!e.sacked && now - e.last_sent >= rto_) {
+                e.needs_retransmit = true;
+                marked = true;
+            }
+        }
+        if (marked) {
+            ++stats_.timeouts;
+            retransmit_pending_ = true;
+            rto_ = std::min(rto_ * 2, config_.rto_max);
+        }
+        rto_deadline_ = next_unsent_ > 0 ? std::optional<Instant>(now + rto_) : std::nullopt;
+    }
+}
+
+void Link::flush(Instant now) {
+    check_timers(now);
+    if (!handshake_done()) {
+        if (hello_deadline_ && now >= *hello_deadline_) {
+            wire::FrameHeader h = base_header(now);
+            h.flags = wire::kFlagWantAck;
+            emit_frame(now, h, {});
+            hello_deadline_ = now + hello_backoff_;
+            hello_backoff_ = std::min(hello_backoff_ * 2, config_.rto_max);
+        }
+        return;
+    }
+    const bool has_new = next_unsent_ < unacked_.size();
+    if (retransmit_pending_ || has_new) {
+        const wire::FrameHeader h = base_header(now);
+        if (retransmit_pending_) {
+            transmit_data(now, h, true);
+            retransmit_pending_ = false;
+        }
+        if (has_new) transmit_data(now, h, false);
+        if (!rto_deadline_ && next_unsent_ > 0) rto_deadline_ = now + rto_;
+    }
+    const bool ack_due = ack_pending_ && (!ack_deadline_ || now >= *ack_deadline_);
+    const bool keepalive_due = now - last_sent_ >= config_.keepalive_interval;
+    if (ack_due || keepalive_due) emit_frame(now, base_header(now), {});
+}
+
+std::optional<Instant> Link::next_deadline() const {
+    std::optional<Instant> d;
+    auto consider = [&d](std::optional<Instant> t) {
+        if (t && (!d || *t < *d)) d = t;
+    };
+    if (!silent_) consider(last_heard_ + config_.silent_after);
+    if (!handshake_done()) {
+        consider(hello_deadline_);
+        return d;
+    }
+    consider(rto_deadline_);
+    if (ack_pending_) consider(ack_deadline_ ? *ack_deadline_ : last_sent_);
+    consider(last_sent_ + config_.keepalive_interval);
+    return d;
+}
+
+LinkOutput Link::take_output() {
+    LinkOutput out;
+    take_output(out);
+    return out;
+}
+
+void Link::take_output(LinkOutput& out) {
+    out.datagrams.clear();
+    out.delivered.clear();
+    out.events.clear();
+    std::swap(out, out_);
+}
+
+}  // namespace ringwatch

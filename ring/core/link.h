@@ -1,0 +1,189 @@
+// The sequenced FIFO link: one end of an exactly-once, in-order message channel over datagrams,
+// as a pure state machine (no sockets, no clock, no randomness).
+//
+// Caller's contract, in order:
+//   1. Feed inputs: send(msg), on_frame(now, frame) for each frame from this peer.
+//   2. Call flush(now) after each batch of inputs and whenever next_deadline() has passed: it sends
+//      what is ready (new messages coalesced, retransmissions, acks, hellos, keep-alives).
+//   3. Drain take_output(): datagrams to transmit to the peer, messages delivered in order, events.
+//   4. Wait until next_deadline() or the next input.
+//
+// Protocol summary:
+//   - Each end has a random incarnation per process start. Data is only ever sent to a known peer
+//     incarnation (a hello handshake learns it), and only accepted when addressed to ours, so a
+//     restarted process never receives what was meant for its predecessor. A peer seen with a new
+//     incarnation resets the session: what was queued for the old one is dropped and reported.
+//   - Selective repeat: cumulative ack + selective-ack bitmap; a timeout from the round trip
+//     measured by echoed timestamps (RFC 6298 smoothing, RFC 7323 echo) with exponential back-off; fast retransmit of a message once a
+//     message sent after it, `dupthresh` seqs above it, has been acknowledged.
+//   - A bounded window of unacknowledged messages: send() reports window_full, never queues
+//     without bound; a window_open event says when to try again.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "ring/core/types.h"
+#include "ring/core/wire.h"
+
+namespace ringwatch {
+
+using namespace std::chrono_literals;
+
+struct LinkConfig {
+    Duration rto_initial = 100ms;   // before any RTT sample
+    Duration rto_min = 1ms;         // libuv timers cannot do better
+    Duration rto_max = 1000ms;      // back-off stops here; retries go on at this pace
+    Duration ack_delay = 0ms;       // 0: acknowledge at the end of each input batch (flush)
+    Duration keepalive_interval = 250ms;  // an idle link still says it is alive
+    Duration silent_after = 1000ms;       // nothing heard for this long: peer_silent
+    std::uint32_t window_messages = 1024; // unacknowledged messages in flight, and the reorder buffer
+    std::uint32_t dupthresh = 3;
+};
+
+enum class SendStatus : std::uint8_t { queued, window_full, too_large, empty };
+
+enum class LinkEventKind : std::uint8_t {
+    connected,      // first contact with a peer incarnation (after start or a reset)
+    session_reset,  // the peer restarted; dropped_messages of ours were never delivered to it
+    peer_silent,    // nothing heard for silent_after
+    peer_alive,     // heard again after peer_silent
+    window_open,    // send() may succeed again after window_full
+};
+std::string_view to_string(LinkEventKind k);
+
+struct LinkEvent {
+    LinkEventKind kind;
+    Incarnation peer_incarnation;     // the one now in force
+    std::uint64_t dropped_messages = 0;
+};
+
+// Every counter a link keeps; nothing is dropped or retried without being counted.
+struct LinkStats {
+    std::uint64_t messages_sent = 0;        // accepted by send()
+    std::uint64_t messages_delivered = 0;
+    std::uint64_t datagrams_sent = 0;
+    std::uint64_t datagrams_received = 0;
+    std::uint64_t data_frames_sent = 0;
+    std::uint64_t ack_frames_sent = 0;      // frames without messages (acks, hellos, keep-alives)
+    std::uint64_t retransmits = 0;          // messages sent again, for either reason below
+    std::uint64_t fast_retransmits = 0;
+    std::uint64_t timeouts = 0;
+    std::uint64_t duplicates_dropped = 0;   // messages already delivered
+    std::uint64_t out_of_window_dropped = 0;
+    std::uint64_t stale_incarnation_dropped = 0;  // frames from or to an old incarnation
+    std::uint64_t unexpected_data_dropped = 0;    // data sent before the handshake (protocol error)
+    std::uint64_t invalid_acks = 0;         // acks for seqs never sent
+    std::uint64_t window_full = 0;          // send() refusals
+    std::uint64_t session_resets = 0;
+    std::uint64_t messages_dropped_by_reset = 0;
+};
+
+struct LinkOutput {
+    std::vector<Bytes> datagrams;  // encoded frames for the peer, in order
+    std::vector<Bytes> delivered;  // messages from the peer, exactly once, in order
+    std::vector<LinkEvent> events;
+    bool empty() const { return datagrams.empty() && delivered.empty() && events.empty(); }
+};
+
+class Link {
+public:
+    Link(LinkConfig config, NodeId self, Incarnation self_incarnation, NodeId peer, Instant now);
+
+    SendStatus send(std::span<const std::uint8_t> message);
+    // The frame must come from this link's peer and be addressed to this link's node.
+    void on_frame(Instant now, const wire::Frame& frame);
+    // Do everything due at `now`: timers, then transmission of what is ready.
+    void flush(Instant now);
+    LinkOutput take_output();
+    // Empty output buffers reused by the caller avoid reallocation.
+    void take_output(LinkOutput& out);
+
+    std::optional<Instant> next_deadline() const;
+
+    NodeId peer() const { return peer_; }
+    Incarnation peer_incarnation() const { return peer_incarnation_; }
+    const LinkStats& stats() const { return stats_; }
+    Duration rto() const { return rto_; }
+    std::optional<Duration> srtt() const { return srtt_; }
+    std::size_t in_flight() const { return unacked_.size(); }
+    bool window_has_room() const { return unacked_.size() < config_.window_messages; }
+    const LinkConfig& config() const { return config_; }
+
+private:
+    struct Outgoing {
+        Bytes data;
+        Instant last_sent{};
+        std::uint64_t xmit_order = 0;  // position in the sequence of all transmissions
+        std::uint32_t transmissions = 0;
+        bool sacked = false;
+        bool needs_retransmit = false;
+    };
+    struct Incoming {
+        Bytes data;
+        bool present = false;
+    };
+
+    bool handshake_done() const { return peer_incarnation_ != kUnknownIncarnation; }
+    void adopt_peer(Instant now, Incarnation inc);
+    void reset_session(Incarnation new_incarnation);
+    // True when the frame acknowledged something not acknowledged before.
+    bool process_acks(Instant now, const wire::FrameHeader& h);
+    void process_messages(const wire::Frame& frame);
+    void detect_losses();
+    void check_timers(Instant now);
+    void take_rtt_sample(Duration sample);
+    void fill_ack_fields(wire::FrameHeader& h) const;
+    wire::FrameHeader base_header(Instant now) const;
+    void emit_frame(Instant now, const wire::FrameHeader& h, std::span<const std::span<const std::uint8_t>> msgs);
+    void transmit_data(Instant now, const wire::FrameHeader& h, bool retransmissions);
+    void note_acked(Outgoing& e, Seq seq);
+    Outgoing& entry(Seq s) { return unacked_[s.value - snd_una_.value]; }
+
+    LinkConfig config_;
+    NodeId self_;
+    Incarnation self_incarnation_;
+    NodeId peer_;
+    Incarnation peer_incarnation_ = kUnknownIncarnation;
+    // Incarnations of the peer that were replaced; their late frames are dropped, not obeyed.
+    std::deque<Incarnation> retired_;
+
+    // Sender: unacked_[i] has seq snd_una_+i; entries below snd_una_+next_unsent_ were sent.
+    std::deque<Outgoing> unacked_;
+    Seq snd_una_{0};
+    std::size_t next_unsent_ = 0;
+    bool retransmit_pending_ = false;
+    bool window_was_full_ = false;
+    std::optional<Instant> rto_deadline_;
+    Duration rto_;
+    std::optional<Duration> srtt_;
+    Duration rttvar_{0};
+    // Loss detection (RACK-like): the latest transmission and the highest seq acknowledged so far.
+    // A message is lost once something transmitted after it, dupthresh seqs above it, was acked.
+    std::uint64_t xmit_counter_ = 0;
+    std::uint64_t rack_xmit_ = 0;
+    Seq rack_seq_{0};
+
+    // Receiver: a ring of window_messages slots indexed by seq % window.
+    std::vector<Incoming> reorder_;
+    Seq rcv_next_{0};
+    Seq rcv_highest_{0};  // one past the highest seq buffered
+    bool ack_pending_ = false;
+    std::uint32_t ts_recent_ = 0;  // tsval of the latest frame that brought new data, echoed back
+    std::optional<Instant> ack_deadline_;
+
+    std::optional<Instant> hello_deadline_;
+    Duration hello_backoff_;
+    Instant last_sent_;
+    Instant last_heard_;
+    bool silent_ = false;
+
+    LinkStats stats_;
+    LinkOutput out_;
+    Bytes scratch_;
+};
+
+}  // namespace ringwatch

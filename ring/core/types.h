@@ -1,0 +1,74 @@
+// Small strong types shared by every layer: ids, sequence numbers, incarnations, time.
+#pragma once
+
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace ringwatch {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// A strong integer: cannot be mixed up with another id or a plain number by accident.
+template <typename Tag, typename Rep>
+struct StrongInt {
+    using rep = Rep;
+    Rep value{};
+    constexpr StrongInt() = default;
+    constexpr explicit StrongInt(Rep v) : value(v) {}
+    constexpr auto operator<=>(const StrongInt&) const = default;
+};
+
+struct NodeIdTag {};
+struct SeqTag {};
+struct IncarnationTag {};
+struct EpochTag {};
+struct SnapshotIdTag {};
+
+// A ring member or the monitor. Node ids are small; the top of the range is reserved for tools.
+using NodeId = StrongInt<NodeIdTag, std::uint16_t>;
+// A per-link, per-session message sequence number; 64 bits so it never wraps.
+using Seq = StrongInt<SeqTag, std::uint64_t>;
+// Random per process start; 0 means "not known yet".
+using Incarnation = StrongInt<IncarnationTag, std::uint64_t>;
+// Token generation, bumped by recovery.
+using Epoch = StrongInt<EpochTag, std::uint32_t>;
+using SnapshotId = StrongInt<SnapshotIdTag, std::uint64_t>;
+
+inline constexpr Incarnation kUnknownIncarnation{0};
+
+// Time inside the cores is a value handed in by the caller: microseconds since an arbitrary origin.
+// The tag clock has no now(): a core cannot read the time by itself.
+struct CoreClock {
+    using duration = std::chrono::microseconds;
+    using rep = duration::rep;
+    using period = duration::period;
+    using time_point = std::chrono::time_point<CoreClock, duration>;
+    static constexpr bool is_steady = true;
+};
+using Duration = std::chrono::microseconds;
+using Instant = CoreClock::time_point;
+
+inline constexpr Instant instant_us(std::int64_t us) { return Instant{Duration{us}}; }
+inline constexpr std::int64_t to_us(Instant t) { return t.time_since_epoch().count(); }
+
+}  // namespace ringwatch
+
+template <typename Tag, typename Rep>
+struct std::hash<ringwatch::StrongInt<Tag, Rep>> {
+    std::size_t operator()(const ringwatch::StrongInt<Tag, Rep>& v) const noexcept {
+        return std::hash<Rep>{}(v.value);
+    }
+};
+
+// Ids look the same in every log line and test message.
+template <typename Tag, typename Rep>
+struct fmt::formatter<ringwatch::StrongInt<Tag, Rep>> : fmt::formatter<Rep> {
+    auto format(const ringwatch::StrongInt<Tag, Rep>& v, fmt::format_context& ctx) const {
+        return fmt::formatter<Rep>::format(v.value, ctx);
+    }
+};

@@ -1,0 +1,91 @@
+// The link's datagram format and its strict codec. Decoding never throws, never reads past the
+// buffer, and rejects anything not exactly well-formed.
+//
+// Layout (big-endian):
+//   u16 magic 'RW'  u8 version  u8 type  u8 flags  u8 auth
+//   u16 src  u16 dst  u64 src_incarnation  u64 dst_incarnation
+//   u64 seq (of the first message)  u64 ack (every seq below it was received)
+//   u32 tsval (sender's clock, us, never 0)  u32 tsecr (echo of the peer's latest tsval, 0 = none)
+//   u8 sack_len (bytes, <= 128)  sack bitmap: bit i set = seq ack+1+i received (lsb first)
+//   u8 count  { u16 len (1..kMaxMessageBytes)  bytes }*count
+//   [auth trailer: reserved for the authentication issue; auth must be 0 for now]
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ring/core/types.h"
+
+namespace ringwatch::wire {
+
+inline constexpr std::uint16_t kMagic = 0x5257;  // "RW"
+inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::uint8_t kTypeLink = 1;
+inline constexpr std::uint8_t kFlagWantAck = 0x01;  // please answer promptly (hello, keep-alive)
+inline constexpr std::uint8_t kAuthNone = 0;
+
+// One datagram fits an Ethernet MTU without IP fragmentation; a MAC trailer has room reserved.
+inline constexpr std::size_t kMaxDatagramBytes = 1472;
+inline constexpr std::size_t kMacReserveBytes = 16;
+inline constexpr std::size_t kMaxSackBytes = 128;  // covers the default window of 1024 messages
+inline constexpr std::size_t kMaxSackBits = kMaxSackBytes * 8;
+inline constexpr std::size_t kFixedHeaderBytes = 2 + 1 + 1 + 1 + 1 + 2 + 2 + 8 + 8 + 8 + 8 + 4 + 4 + 1 + 1;
+inline constexpr std::size_t kMaxHeaderBytes = kFixedHeaderBytes + kMaxSackBytes;
+inline constexpr std::size_t kMessageLengthBytes = 2;
+inline constexpr std::size_t kMaxFrameBytes = kMaxDatagramBytes - kMacReserveBytes;
+inline constexpr std::size_t kMaxMessageBytes = kMaxFrameBytes - kMaxHeaderBytes - kMessageLengthBytes;
+inline constexpr std::size_t kMaxMessagesPerFrame = 255;
+
+enum class DecodeError : std::uint8_t {
+    none,
+    truncated,
+    bad_magic,
+    bad_version,
+    bad_type,
+    bad_flags,
+    bad_auth,
+    sack_too_long,
+    empty_message,
+    message_too_long,
+    trailing_bytes,
+};
+inline constexpr std::size_t kDecodeErrorCount = static_cast<std::size_t>(DecodeError::trailing_bytes) + 1;
+std::string_view to_string(DecodeError e);
+
+struct FrameHeader {
+    std::uint8_t flags = 0;
+    NodeId src;
+    NodeId dst;
+    Incarnation src_incarnation;
+    Incarnation dst_incarnation;
+    Seq seq;  // of messages[0]; the rest follow consecutively
+    Seq ack;
+    // Round-trip measurement by echoed timestamps: unambiguous even for retransmissions.
+    std::uint32_t tsval = 0;
+    std::uint32_t tsecr = 0;
+    // Bit i: seq ack+1+i was received. Only the bytes needed are sent.
+    std::uint8_t sack[kMaxSackBytes] = {};
+    std::uint8_t sack_len = 0;
+
+    bool want_ack() const { return flags & kFlagWantAck; }
+    bool sacked(std::size_t i) const { return i < sack_len * 8u && (sack[i / 8] >> (i % 8)) & 1u; }
+};
+
+// A decoded frame; messages point into the decoded buffer, which must outlive it.
+struct Frame {
+    FrameHeader header;
+    std::vector<std::span<const std::uint8_t>> messages;
+};
+
+// Fills `out` on success. On error `out` is unspecified.
+DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out);
+
+// Appends one encoded datagram to `out` (which is cleared first). Precondition (asserted): the
+// messages fit, i.e. encoded_size(...) <= kMaxFrameBytes and each message is 1..kMaxMessageBytes.
+void encode_frame(const FrameHeader& header, std::span<const std::span<const std::uint8_t>> messages, Bytes& out);
+
+inline std::size_t header_size(std::uint8_t sack_len) { return kFixedHeaderBytes + sack_len; }
+
+}  // namespace ringwatch::wire

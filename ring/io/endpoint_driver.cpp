@@ -1,0 +1,119 @@
+// The libuv driver of an Endpoint core.
+#include "ring/io/endpoint_driver.h"
+
+#include "ring/io/clock.h"
+
+namespace ringwatch::io {
+
+namespace {
+constexpr int kMaxRunsPerPass = 16;  // handlers that keep sending cannot starve the loop
+
+std::uint64_t ms_until(Instant now, Instant deadline) {
+    if (deadline <= now) return 0;
+    return static_cast<std::uint64_t>((deadline - now + Duration{999}).count() / 1000);
+}
+}  // namespace
+
+EndpointDriver::EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_storage& bind_to, LinkConfig config,
+                               Incarnation incarnation)
+    : endpoint_(config, self, incarnation),
+      loop_(loop),
+      socket_(loop, bind_to, [this](std::span<const std::uint8_t> d, const sockaddr*) { on_datagram(d); }),
+      timer_(loop, uv_timer_init),
+      delay_timer_(loop, uv_timer_init),
+      check_(loop, uv_check_init),
+      prepare_(loop, uv_prepare_init) {
+    timer_.get()->data = this;
+    delay_timer_.get()->data = this;
+    check_.get()->data = this;
+    prepare_.get()->data = this;
+    // After the I/O callbacks of a pass (check) and before the loop blocks again (prepare): the
+    // inputs of the whole pass have been fed, so acks and sends are coalesced.
+    auto run_if_dirty = [](auto* h) {
+        auto* driver = static_cast<EndpointDriver*>(h->data);
+        if (driver && driver->dirty_) driver->run();
+    };
+    uv_check_start(check_.get(), run_if_dirty);
+    uv_prepare_start(prepare_.get(), run_if_dirty);
+    uv_unref(check_.base());
+    uv_unref(prepare_.base());
+}
+
+void EndpointDriver::add_peer(NodeId peer, const sockaddr_storage& address) {
+    addresses_[peer] = address;
+    endpoint_.add_peer(peer, monotonic_now());
+    mark_dirty();
+}
+
+std::optional<SendStatus> EndpointDriver::send(NodeId peer, std::span<const std::uint8_t> message) {
+    auto status = endpoint_.send(peer, message);
+    if (status == SendStatus::queued) mark_dirty();
+    return status;
+}
+
+void EndpointDriver::on_datagram(std::span<const std::uint8_t> datagram) {
+    endpoint_.on_datagram(monotonic_now(), datagram);
+    mark_dirty();
+}
+
+void EndpointDriver::run() {
+    for (int i = 0; i < kMaxRunsPerPass && dirty_; ++i) {
+        dirty_ = false;
+        endpoint_.flush(monotonic_now());
+        out_.clear();
+        endpoint_.take_output(out_);
+        for (auto& d : out_.datagrams) transmit(d.peer, std::move(d.bytes));
+        // Handlers may send; that marks us dirty and the loop goes round again.
+        for (auto& m : out_.delivered)
+            if (on_deliver_) on_deliver_(m.peer, std::move(m.bytes));
+        for (auto& e : out_.events)
+            if (on_event_) on_event_(e.peer, e.event);
+    }
+    if (auto d = endpoint_.next_deadline()) {
+        uv_timer_start(timer_.get(), [](uv_timer_t* t) {
+            auto* self = static_cast<EndpointDriver*>(t->data);
+            if (!self) return;
+            self->dirty_ = true;
+            self->run();
+        }, ms_until(monotonic_now(), *d), 0);
+    }
+}
+
+void EndpointDriver::transmit(NodeId peer, Bytes datagram) {
+    auto addr = addresses_.find(peer);
+    if (addr == addresses_.end()) return;
+    if (!impairment_.active()) {
+        socket_.send(addr->second, datagram);
+        return;
+    }
+    impairment_.decide(peer, fates_);
+    const Instant now = monotonic_now();
+    for (std::size_t i = 0; i < fates_.size(); ++i) {
+        if (fates_[i].count() == 0) {
+            socket_.send(addr->second, datagram);
+        } else {
+            delayed_.emplace(now + fates_[i], Addressed{peer, datagram});
+        }
+    }
+    arm_delay_timer();
+}
+
+void EndpointDriver::release_delayed() {
+    const Instant now = monotonic_now();
+    while (!delayed_.empty() && delayed_.begin()->first <= now) {
+        auto node = delayed_.extract(delayed_.begin());
+        auto addr = addresses_.find(node.mapped().peer);
+        if (addr != addresses_.end()) socket_.send(addr->second, node.mapped().bytes);
+    }
+    arm_delay_timer();
+}
+
+void EndpointDriver::arm_delay_timer() {
+    if (delayed_.empty()) return;
+    uv_timer_start(delay_timer_.get(), [](uv_timer_t* t) {
+        auto* self = static_cast<EndpointDriver*>(t->data);
+        if (self) self->release_delayed();
+    }, ms_until(monotonic_now(), delayed_.begin()->first), 0);
+}
+
+}  // namespace ringwatch::io

@@ -1,0 +1,66 @@
+// Drives an Endpoint core with libuv: one UDP socket for all of a process's links, a timer set from
+// the core's next deadline, flushing once per loop pass after the inputs of that pass (so a batch of
+// received datagrams is acknowledged together), and the optional impairment shim on the way out.
+// It reads the clock and the network and holds no protocol logic.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "ring/core/endpoint.h"
+#include "ring/io/impairment.h"
+#include "ring/io/udp_socket.h"
+
+namespace ringwatch::io {
+
+class EndpointDriver {
+public:
+    using OnDeliver = std::function<void(NodeId from, Bytes message)>;
+    using OnEvent = std::function<void(NodeId peer, const LinkEvent& event)>;
+
+    EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_storage& bind_to, LinkConfig config,
+                   Incarnation incarnation);
+    EndpointDriver(const EndpointDriver&) = delete;
+    EndpointDriver& operator=(const EndpointDriver&) = delete;
+
+    void add_peer(NodeId peer, const sockaddr_storage& address);
+    // nullopt: unknown peer. Sending is asynchronous: it goes out at the end of this loop pass.
+    std::optional<SendStatus> send(NodeId peer, std::span<const std::uint8_t> message);
+
+    void on_deliver(OnDeliver f) { on_deliver_ = std::move(f); }
+    void on_event(OnEvent f) { on_event_ = std::move(f); }
+    Impairment& impairment() { return impairment_; }
+
+    const Endpoint& endpoint() const { return endpoint_; }
+    const UdpSocket& socket() const { return socket_; }
+    sockaddr_storage local_address() const { return socket_.local_address(); }
+
+private:
+    void on_datagram(std::span<const std::uint8_t> datagram);
+    void mark_dirty() { dirty_ = true; }
+    void run();                 // flush the core, dispatch its output, re-arm the timer
+    void transmit(NodeId peer, Bytes datagram);
+    void release_delayed();
+    void arm_delay_timer();
+
+    Endpoint endpoint_;
+    uv_loop_t* loop_;
+    std::map<NodeId, sockaddr_storage> addresses_;
+    Impairment impairment_;
+    OnDeliver on_deliver_;
+    OnEvent on_event_;
+    bool dirty_ = false;
+    EndpointOutput out_;
+    std::vector<Duration> fates_;
+    // Datagrams the shim holds back, by release time.
+    std::multimap<Instant, Addressed> delayed_;
+
+    UdpSocket socket_;
+    UvHandle<uv_timer_t> timer_;
+    UvHandle<uv_timer_t> delay_timer_;
+    UvHandle<uv_check_t> check_;
+    UvHandle<uv_prepare_t> prepare_;
+};
+
+}  // namespace ringwatch::io

@@ -1,0 +1,42 @@
+// Decides, from the seeded PRNG, what happens to each datagram, and schedules its delivery.
+#include "tests/sim/sim_network.h"
+
+namespace ringwatch::sim {
+
+void SimNetwork::send(NodeId from, NodeId to, Bytes datagram) {
+    ++stats_.sent;
+    if (cut_.contains(key(from, to))) {
+        ++stats_.partitioned;
+        return;
+    }
+    auto it = link_faults_.find({from, to});
+    const NetworkFaults& f = it != link_faults_.end() ? it->second : faults_;
+    if (prng_.chance(f.loss)) {
+        ++stats_.lost;
+        return;
+    }
+    if (prng_.chance(f.duplicate)) {
+        ++stats_.duplicated;
+        schedule(f, from, to, datagram);
+    }
+    schedule(f, from, to, std::move(datagram));
+}
+
+void SimNetwork::schedule(const NetworkFaults& f, NodeId from, NodeId to, Bytes datagram) {
+    Duration delay{prng_.between(f.delay_min.count(), f.delay_max.count())};
+    if (prng_.chance(f.reorder)) {
+        ++stats_.reordered;
+        delay += Duration{prng_.between(0, f.reorder_delay_max.count())};
+    }
+    events_.after(delay, [this, from, to, d = std::move(datagram)]() mutable {
+        auto r = receivers_.find(to);
+        if (r == receivers_.end()) {
+            ++stats_.undeliverable;
+            return;
+        }
+        ++stats_.delivered;
+        r->second(from, std::move(d));
+    });
+}
+
+}  // namespace ringwatch::sim

@@ -1,0 +1,386 @@
+// The link core's behaviour, one mechanism at a time. Datagrams are carried by hand, so each case
+// decides exactly which ones are lost, duplicated or reordered, and when.
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <memory>
+
+#include "ring/core/link.h"
+
+using namespace ringwatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr NodeId kA{1};
+constexpr NodeId kB{2};
+
+Bytes msg(std::uint8_t v, std::size_t len = 4) { return Bytes(len, v); }
+
+// One end of the pair with everything it has produced and not yet handled by the test.
+struct End {
+    std::unique_ptr<Link> link;
+    std::deque<Bytes> wire;  // datagrams it sent, not yet carried
+    std::vector<Bytes> delivered;
+    std::vector<LinkEvent> events;
+
+    void drain() {
+        LinkOutput o = link->take_output();
+        for (auto& d : o.datagrams) wire.push_back(std::move(d));
+        for (auto& m : o.delivered) delivered.push_back(std::move(m));
+        for (auto& e : o.events) events.push_back(e);
+    }
+    bool saw(LinkEventKind k) const {
+        for (auto& e : events)
+            if (e.kind == k) return true;
+        return false;
+    }
+};
+
+struct Pair {
+    LinkConfig config;
+    Instant now = instant_us(1'000'000);
+    End a, b;
+
+    explicit Pair(LinkConfig c = {}) : config(c) {
+        a.link = std::make_unique<Link>(config, kA, Incarnation{0xA1}, kB, now);
+        b.link = std::make_unique<Link>(config, kB, Incarnation{0xB1}, kA, now);
+    }
+    void flush() {
+        a.link->flush(now);
+        b.link->flush(now);
+        a.drain();
+        b.drain();
+    }
+    // Carries one datagram from `from`'s wire to the other end and lets it answer.
+    static void carry(End& from, End& to, Instant now, std::size_t index = 0) {
+        Bytes d = from.wire.at(index);
+        from.wire.erase(from.wire.begin() + static_cast<std::ptrdiff_t>(index));
+        wire::Frame f;
+        REQUIRE(wire::decode_frame(d, f) == wire::DecodeError::none);
+        to.link->on_frame(now, f);
+    }
+    void a_to_b(std::size_t i = 0) { carry(a, b, now, i); }
+    void b_to_a(std::size_t i = 0) { carry(b, a, now, i); }
+    // Carries everything both ways until nothing is left, advancing time a little per hop.
+    void settle() {
+        for (int i = 0; i < 1000 && (!a.wire.empty() || !b.wire.empty()); ++i) {
+            now += 10us;
+            while (!a.wire.empty()) a_to_b();
+            while (!b.wire.empty()) b_to_a();
+            flush();
+        }
+    }
+    void handshake() {
+        flush();
+        settle();
+        REQUIRE(a.link->peer_incarnation() == Incarnation{0xB1});
+        REQUIRE(b.link->peer_incarnation() == Incarnation{0xA1});
+    }
+};
+
+std::size_t messages_in(const Bytes& datagram) {
+    wire::Frame f;
+    REQUIRE(wire::decode_frame(datagram, f) == wire::DecodeError::none);
+    return f.messages.size();
+}
+
+}  // namespace
+
+TEST_CASE("link: no data leaves before the peer's incarnation is known", "[link]") {
+    Pair p;
+    REQUIRE(p.a.link->send(msg(1)) == SendStatus::queued);
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);
+    CHECK(messages_in(p.a.wire[0]) == 0);  // a hello, not the message
+    p.a.wire.clear();                      // the hello is lost
+    p.now += 50ms;
+    p.flush();
+    CHECK(p.a.wire.empty());  // the next hello waits for its back-off
+    p.now += 60ms;
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);
+    CHECK(messages_in(p.a.wire[0]) == 0);
+    p.settle();
+    CHECK(p.a.saw(LinkEventKind::connected));
+    CHECK(p.b.saw(LinkEventKind::connected));
+    REQUIRE(p.b.delivered == std::vector<Bytes>{msg(1)});
+}
+
+TEST_CASE("link: messages are delivered in order and and coalesced into few datagrams", "[link]") {
+    Pair p;
+    p.handshake();
+    for (std::uint8_t i = 0; i < 100; ++i) REQUIRE(p.a.link->send(msg(i, 64)) == SendStatus::queued);
+    p.flush();
+    CHECK(p.a.wire.size() <= 6);  // 100 x 66 bytes in 1456-byte frames
+    p.settle();
+    REQUIRE(p.b.delivered.size() == 100);
+    for (std::uint8_t i = 0; i < 100; ++i) CHECK(p.b.delivered[i] == msg(i, 64));
+    CHECK(p.a.link->in_flight() == 0);
+}
+
+TEST_CASE("link: a lost datagram is retransmitted after the timeout and with back-off", "[link]") {
+    Pair p;
+    p.handshake();
+    p.a.link->send(msg(7));
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);
+    p.a.wire.clear();  // lost
+    const Duration rto = p.a.link->rto();
+    p.now += rto - 1us;
+    p.flush();
+    CHECK(p.a.wire.empty());  // not yet
+    p.now += 1us;
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);
+    CHECK(messages_in(p.a.wire[0]) == 1);
+    CHECK(p.a.link->stats().timeouts == 1);
+    CHECK(p.a.link->stats().retransmits == 1);
+    CHECK(p.a.link->rto() == std::min(rto * 2, p.config.rto_max));
+    p.settle();
+    CHECK(p.b.delivered == std::vector<Bytes>{msg(7)});
+}
+
+TEST_CASE("link: a hole reported by selective acks is retransmitted at once", "[link]") {
+    Pair p;
+    p.handshake();
+    // Five datagrams of one message each.
+    for (std::uint8_t i = 0; i < 5; ++i) {
+        p.a.link->send(msg(i));
+        p.flush();
+    }
+    REQUIRE(p.a.wire.size() == 5);
+    p.a.wire.pop_front();  // seq 0 lost
+    while (!p.a.wire.empty()) p.a_to_b();
+    p.flush();
+    CHECK(p.b.delivered.empty());  // held in the reorder buffer
+    REQUIRE_FALSE(p.b.wire.empty());
+    while (!p.b.wire.empty()) p.b_to_a();
+    p.flush();  // same instant: no timeout involved
+    CHECK(p.a.link->stats().fast_retransmits == 1);
+    CHECK(p.a.link->stats().timeouts == 0);
+    REQUIRE(p.a.wire.size() == 1);
+    CHECK(messages_in(p.a.wire[0]) == 1);
+    p.settle();
+    REQUIRE(p.b.delivered.size() == 5);
+    for (std::uint8_t i = 0; i < 5; ++i) CHECK(p.b.delivered[i] == msg(i));
+}
+
+TEST_CASE("link: out-of-order messages are held and then released in order", "[link]") {
+    Pair p;
+    p.handshake();
+    p.a.link->send(msg(1));
+    p.flush();
+    p.a.link->send(msg(2));
+    p.flush();
+    REQUIRE(p.a.wire.size() == 2);
+    p.a_to_b(1);
+    p.flush();
+    CHECK(p.b.delivered.empty());
+    p.a_to_b(0);
+    p.flush();
+    CHECK(p.b.delivered == std::vector<Bytes>{msg(1), msg(2)});
+}
+
+TEST_CASE("link: a duplicated datagram is delivered once", "[link]") {
+    Pair p;
+    p.handshake();
+    p.a.link->send(msg(5));
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);
+    p.a.wire.push_back(p.a.wire[0]);
+    p.a_to_b();
+    p.a_to_b();
+    p.flush();
+    CHECK(p.b.delivered == std::vector<Bytes>{msg(5)});
+    CHECK(p.b.link->stats().duplicates_dropped == 1);
+}
+
+TEST_CASE("link: a full window refuses and then announces room", "[link]") {
+    LinkConfig c;
+    c.window_messages = 4;
+    Pair p(c);
+    p.handshake();
+    for (std::uint8_t i = 0; i < 4; ++i) REQUIRE(p.a.link->send(msg(i)) == SendStatus::queued);
+    CHECK(p.a.link->send(msg(4)) == SendStatus::window_full);
+    CHECK(p.a.link->stats().window_full == 1);
+    p.flush();
+    CHECK_FALSE(p.a.saw(LinkEventKind::window_open));
+    p.settle();
+    CHECK(p.a.saw(LinkEventKind::window_open));
+    CHECK(p.a.link->send(msg(4)) == SendStatus::queued);
+    p.flush();
+    p.settle();
+    CHECK(p.b.delivered.size() == 5);
+}
+
+TEST_CASE("link: the receiver drops what lies beyond its window", "[link]") {
+    LinkConfig c;
+    c.window_messages = 4;
+    Pair p(c);
+    p.handshake();
+    // Forge a frame from A whose seq is past B's window.
+    wire::FrameHeader h;
+    h.src = kA;
+    h.dst = kB;
+    h.src_incarnation = Incarnation{0xA1};
+    h.dst_incarnation = Incarnation{0xB1};
+    h.seq = Seq{4};
+    const Bytes m = msg(9);
+    wire::Frame f{h, {std::span<const std::uint8_t>(m)}};
+    p.b.link->on_frame(p.now, f);
+    p.flush();
+    CHECK(p.b.delivered.empty());
+    CHECK(p.b.link->stats().out_of_window_dropped == 1);
+}
+
+TEST_CASE("link: messages and oversize sends are refused up front", "[link]") {
+    Pair p;
+    CHECK(p.a.link->send(Bytes{}) == SendStatus::empty);
+    CHECK(p.a.link->send(Bytes(wire::kMaxMessageBytes + 1, 0)) == SendStatus::too_large);
+    CHECK(p.a.link->send(Bytes(wire::kMaxMessageBytes, 0)) == SendStatus::queued);
+}
+
+TEST_CASE("link: a restarted peer starts a new session; nothing queued for the old one reaches it", "[link]") {
+    Pair p;
+    p.handshake();
+    p.a.link->send(msg(1));
+    p.a.link->send(msg(2));
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);
+    const Bytes in_flight = p.a.wire[0];
+    p.a.wire.clear();  // B crashes before receiving them
+
+    // B restarts with a new incarnation and says hello.
+    p.b.link = std::make_unique<Link>(p.config, kB, Incarnation{0xB2}, kA, p.now);
+    p.b.wire.clear();
+    p.flush();
+    // The old datagram, addressed to B's predecessor, arrives late: dropped, never delivered.
+    {
+        wire::Frame f;
+        REQUIRE(wire::decode_frame(in_flight, f) == wire::DecodeError::none);
+        p.b.link->on_frame(p.now, f);
+    }
+    p.settle();
+    CHECK(p.b.delivered.empty());
+    CHECK(p.b.link->stats().stale_incarnation_dropped == 1);
+    REQUIRE(p.a.saw(LinkEventKind::session_reset));
+    for (auto& e : p.a.events)
+        if (e.kind == LinkEventKind::session_reset) CHECK(e.dropped_messages == 2);
+    CHECK(p.a.link->peer_incarnation() == Incarnation{0xB2});
+
+    // The new session works from seq 0.
+    p.a.link->send(msg(3));
+    p.flush();
+    p.settle();
+    CHECK(p.b.delivered == std::vector<Bytes>{msg(3)});
+}
+
+TEST_CASE("link: frames from a replaced incarnation are dropped and not obeyed", "[link]") {
+    Pair p;
+    p.handshake();
+    p.b.link->send(msg(1));
+    p.flush();
+    REQUIRE(p.b.wire.size() == 1);
+    const Bytes old_frame = p.b.wire[0];
+    p.b.wire.clear();
+    p.b.link = std::make_unique<Link>(p.config, kB, Incarnation{0xB2}, kA, p.now);
+    p.flush();
+    p.settle();
+    REQUIRE(p.a.link->peer_incarnation() == Incarnation{0xB2});
+    wire::Frame f;
+    REQUIRE(wire::decode_frame(old_frame, f) == wire::DecodeError::none);
+    p.a.link->on_frame(p.now, f);
+    p.flush();
+    CHECK(p.a.delivered.empty());
+    CHECK(p.a.link->peer_incarnation() == Incarnation{0xB2});
+    CHECK(p.a.link->stats().stale_incarnation_dropped == 1);
+}
+
+TEST_CASE("link: data sent without a handshake is dropped and answered", "[link]") {
+    Pair p;
+    wire::FrameHeader h;
+    h.src = kA;
+    h.dst = kB;
+    h.src_incarnation = Incarnation{0xA1};
+    h.dst_incarnation = kUnknownIncarnation;
+    const Bytes m = msg(1);
+    wire::Frame f{h, {std::span<const std::uint8_t>(m)}};
+    p.b.link->on_frame(p.now, f);
+    p.flush();
+    CHECK(p.b.delivered.empty());
+    CHECK(p.b.link->stats().unexpected_data_dropped == 1);
+    CHECK_FALSE(p.b.wire.empty());  // B introduces itself
+}
+
+TEST_CASE("link: silence is reported once and and so is the peer's return", "[link]") {
+    Pair p;
+    p.handshake();
+    p.a.events.clear();
+    p.now += p.config.silent_after;
+    p.flush();
+    CHECK(p.a.saw(LinkEventKind::peer_silent));
+    p.a.events.clear();
+    p.now += 10ms;
+    p.flush();
+    CHECK_FALSE(p.a.saw(LinkEventKind::peer_silent));
+    p.a.wire.clear();
+    p.settle();
+    CHECK(p.a.saw(LinkEventKind::peer_alive));
+}
+
+TEST_CASE("link: an idle link sends keep-alives that keep the peer from going silent", "[link]") {
+    Pair p;
+    p.handshake();
+    p.a.events.clear();
+    p.b.events.clear();
+    for (int i = 0; i < 20; ++i) {
+        const auto d = std::min(*p.a.link->next_deadline(), *p.b.link->next_deadline());
+        REQUIRE(d > p.now);
+        p.now = d;
+        p.flush();
+        p.settle();
+    }
+    CHECK(p.now >= instant_us(1'000'000) + 2 * p.config.silent_after);
+    CHECK_FALSE(p.a.saw(LinkEventKind::peer_silent));
+    CHECK_FALSE(p.b.saw(LinkEventKind::peer_silent));
+    CHECK(p.a.link->stats().ack_frames_sent >= 4);
+}
+
+TEST_CASE("link: the timeout follows the measured round trip and never below its floor", "[link]") {
+    LinkConfig c;
+    c.rto_min = 2ms;
+    Pair p(c);
+    p.handshake();
+    for (int i = 0; i < 30; ++i) {
+        p.a.link->send(msg(1));
+        p.flush();
+        p.now += 500us;  // the round trip
+        while (!p.a.wire.empty()) p.a_to_b();
+        p.flush();
+        while (!p.b.wire.empty()) p.b_to_a();
+        p.flush();
+    }
+    REQUIRE(p.a.link->srtt());
+    CHECK(*p.a.link->srtt() >= 450us);
+    CHECK(*p.a.link->srtt() <= 550us);
+    CHECK(p.a.link->rto() == 2ms);
+}
+
+TEST_CASE("link: acks for seqs never sent are ignored and counted", "[link]") {
+    Pair p;
+    p.handshake();
+    wire::FrameHeader h;
+    h.src = kB;
+    h.dst = kA;
+    h.src_incarnation = Incarnation{0xB1};
+    h.dst_incarnation = Incarnation{0xA1};
+    h.ack = Seq{50};
+    wire::Frame f{h, {}};
+    p.a.link->on_frame(p.now, f);
+    CHECK(p.a.link->stats().invalid_acks == 1);
+    p.a.link->send(msg(1));
+    p.flush();
+    p.settle();
+    CHECK(p.b.delivered == std::vector<Bytes>{msg(1)});
+}
