@@ -85,7 +85,7 @@ void Link::on_frame(Instant now, const wire::Frame& frame) {
         ack_deadline_ = now;
         return;
     }
-    if (process_acks(now, h) && h.tsecr != 0) {
+    if (process_acks(now, h) && h.tsecr != 0 && !h.retransmit()) {
         take_rtt_sample(Duration{static_cast<std::uint32_t>(timestamp(now) - h.tsecr)});
     }
     if (!frame.messages.empty()) {
@@ -304,6 +304,7 @@ void Link::transmit_data(Instant now, const wire::FrameHeader& base, bool retran
     std::size_t run_start = 0;
     std::size_t run_bytes = 0;
     wire::FrameHeader h = base;
+    if (retransmissions) h.flags |= wire::kFlagRetransmit;
     auto emit_run = [&] {
         if (run.empty()) return;
         h.seq = Seq{snd_una_.value + run_start};

@@ -32,7 +32,7 @@ DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out) {
     if (r.u8() != kTypeLink) return DecodeError::bad_type;
     FrameHeader& h = out.header;
     h.flags = r.u8();
-    if (h.flags & ~kFlagWantAck) return DecodeError::bad_flags;
+    if (h.flags & ~kKnownFlags) return DecodeError::bad_flags;
     if (r.u8() != kAuthNone) return DecodeError::bad_auth;
     h.src = NodeId{r.u16()};
     h.dst = NodeId{r.u16()};

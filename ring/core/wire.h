@@ -24,6 +24,9 @@ inline constexpr std::uint16_t kMagic = 0x5257;  // "RW"
 inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::uint8_t kTypeLink = 1;
 inline constexpr std::uint8_t kFlagWantAck = 0x01;  // please answer promptly (hello, keep-alive)
+// The frame repeats messages sent before: its timestamp echo is stale, so it gives no RTT sample.
+inline constexpr std::uint8_t kFlagRetransmit = 0x02;
+inline constexpr std::uint8_t kKnownFlags = kFlagWantAck | kFlagRetransmit;
 inline constexpr std::uint8_t kAuthNone = 0;
 
 // One datagram fits an Ethernet MTU without IP fragmentation; a MAC trailer has room reserved.
@@ -70,6 +73,7 @@ struct FrameHeader {
     std::uint8_t sack_len = 0;
 
     bool want_ack() const { return flags & kFlagWantAck; }
+    bool retransmit() const { return flags & kFlagRetransmit; }
     bool sacked(std::size_t i) const { return i < sack_len * 8u && (sack[i / 8] >> (i % 8)) & 1u; }
 };
 

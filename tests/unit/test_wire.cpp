@@ -99,7 +99,7 @@ TEST_CASE("wire: each corrupted header field has its own error", "[wire]") {
     CHECK(corrupt(kOffVersion, 0) == DecodeError::bad_version);
     CHECK(corrupt(kOffType, 0) == DecodeError::bad_type);
     CHECK(corrupt(kOffType, 7) == DecodeError::bad_type);
-    CHECK(corrupt(kOffFlags, 0x02) == DecodeError::bad_flags);
+    CHECK(corrupt(kOffFlags, 0x04) == DecodeError::bad_flags);
     CHECK(corrupt(kOffFlags, 0x81) == DecodeError::bad_flags);
     CHECK(corrupt(kOffAuth, 1) == DecodeError::bad_auth);
     CHECK(corrupt(kOffSackLen, kMaxSackBytes + 1) == DecodeError::sack_too_long);
