@@ -250,8 +250,9 @@ RoundResult tcp_client(int port, const Settings& s, int report_fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::uint8_t m[kMessageBytes] = {kPing};
     std::vector<double> rtts;
-    const auto start = Clock::now();
+    auto start = Clock::now();
     for (int i = 0; i < s.warmup_pings + s.pings && since_us(start) < s.ping_seconds * 1e6; ++i) {
+        if (i == s.warmup_pings) start = Clock::now();  // warm-up has a budget of its own
         const auto t = Clock::now();
         write_all(fd, m, sizeof m);
         if (!read_all(fd, m, sizeof m)) die("tcp read");
@@ -325,28 +326,34 @@ RoundResult enet_client(int port, double loss, const Settings& s, int report_fd)
     ENetPeer* peer = enet_host_connect(h, &a, 1, 0);
     ENetEvent e;
     bool connected = false;
-    while (!connected) {
+    const auto connect_start = Clock::now();
+    while (!connected && since_us(connect_start) < 10e6) {
         if (enet_host_service(h, &e, 100) > 0 && e.type == ENET_EVENT_TYPE_CONNECT) connected = true;
     }
+    if (!connected) return {-1, -1, 0};
     std::uint8_t m[kMessageBytes] = {kPing};
     std::vector<double> rtts;
-    const auto start = Clock::now();
+    auto start = Clock::now();
     for (int i = 0; i < s.warmup_pings + s.pings && since_us(start) < s.ping_seconds * 1e6; ++i) {
+        if (i == s.warmup_pings) start = Clock::now();  // warm-up has a budget of its own
         const auto t = Clock::now();
         enet_peer_send(peer, 0, enet_packet_create(m, sizeof m, ENET_PACKET_FLAG_RELIABLE));
         enet_host_flush(h);
         bool got = false;
-        while (!got) {
+        while (!got && since_us(start) < s.ping_seconds * 1e6) {
             if (enet_host_service(h, &e, 1) > 0 && e.type == ENET_EVENT_TYPE_RECEIVE) {
                 enet_packet_destroy(e.packet);
                 got = true;
             }
         }
+        if (!got) break;  // out of time (or ENet gave up on the peer)
         if (i >= s.warmup_pings) rtts.push_back(since_us(t));
     }
     auto p = percentiles(rtts);
     m[0] = kStream;
     // ENet queues without bound; keep at most as many messages outstanding as our window.
+    g_enet_outstanding = 0;
+    const auto stream_start = Clock::now();
     for (;;) {
         for (int k = 0; k < 64 && g_enet_outstanding < 1024; ++k) {
             ENetPacket* pk = enet_packet_create(m, sizeof m, ENET_PACKET_FLAG_RELIABLE);
@@ -358,10 +365,12 @@ RoundResult enet_client(int port, double loss, const Settings& s, int report_fd)
             if (e.type == ENET_EVENT_TYPE_RECEIVE) enet_packet_destroy(e.packet);
         }
         if (readable(report_fd)) break;
+        if (since_us(stream_start) > (3 * s.stream_seconds + 10) * 1e6) return {p.p50, p.p99, 0};  // stalled
         if (g_enet_outstanding >= 1024) enet_host_service(h, &e, 1);
     }
     Report r;
     read_all(report_fd, &r, sizeof r);
+    enet_host_destroy(h);
     return {p.p50, p.p99, static_cast<double>(r.messages) / r.seconds};
 }
 
@@ -404,7 +413,7 @@ RoundResult ringwatch_client(int port, int self_port, double loss, const Setting
     std::vector<double> rtts;
     int pings_done = 0;
     Clock::time_point t0;
-    const auto start = Clock::now();
+    auto start = Clock::now();
     bool streaming = false;
     auto feed = [&] {
         while (d.send(NodeId{2}, stream) == SendStatus::queued) {
@@ -412,6 +421,7 @@ RoundResult ringwatch_client(int port, int self_port, double loss, const Setting
     };
     d.on_deliver([&](NodeId, Bytes) {
         if (pings_done++ >= s.warmup_pings) rtts.push_back(since_us(t0));
+        if (pings_done == s.warmup_pings) start = Clock::now();  // warm-up has a budget of its own
         if (pings_done < s.warmup_pings + s.pings && since_us(start) < s.ping_seconds * 1e6) {
             t0 = Clock::now();
             d.send(NodeId{2}, ping);

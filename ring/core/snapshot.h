@@ -1,0 +1,197 @@
+// A Chandy-Lamport snapshot participant for a process with any number of inbound and outbound FIFO
+// channels, generic over the local state, the message type and the channel id. Pure: no I/O, no clock.
+//
+// Caller's contract:
+//   - start(id, state) when asked to initiate; on_marker(id, from, state) for every marker received;
+//     on_message(from, msg) for every application message received on an inbound channel (after the
+//     markers that preceded it on that channel, in arrival order).
+//   - After each call, send the markers from take_markers() on their outbound channels *before* any
+//     message sent after the call: the markers must follow exactly what was sent before the state
+//     was recorded (FIFO channels then make the cut consistent).
+//   - take_completed() hands over each snapshot once every inbound channel has brought its marker:
+//     the state recorded, and per inbound channel the messages recorded in flight, in arrival order.
+//
+// Several snapshots may be in flight, keyed by id, and any number of initiators may start the same
+// id. Markers for ids already completed (or forgotten) are counted and ignored. The number in flight
+// is bounded: starting one more abandons the oldest (counted), so a silent neighbour cannot make a
+// participant record forever.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "ring/core/types.h"
+
+namespace ringwatch {
+
+struct SnapshotStats {
+    std::uint64_t started_locally = 0;    // by start()
+    std::uint64_t started_by_marker = 0;
+    std::uint64_t completed = 0;
+    std::uint64_t abandoned = 0;          // evicted by the in-flight bound, or by abandon_before()
+    std::uint64_t stale_markers = 0;      // for ids completed, abandoned or forgotten
+    std::uint64_t duplicate_markers = 0;  // a second marker on one channel for one id
+    std::uint64_t unknown_channel = 0;    // marker or message on a channel that is not inbound
+    std::uint64_t duplicate_starts = 0;   // start() for an id already recording (another initiator)
+};
+
+struct SnapshotLimits {
+    std::size_t max_in_flight = 16;
+    std::size_t remembered_finished = 4096;  // ids remembered as finished, to recognise late markers
+};
+
+template <typename State, typename Message, typename Channel = NodeId>
+class SnapshotParticipant {
+public:
+    struct Marker {
+        Channel to;
+        SnapshotId id;
+    };
+    struct ChannelRecord {
+        Channel from;
+        std::vector<Message> messages;
+    };
+    struct Completed {
+        SnapshotId id;
+        State state;
+        std::vector<ChannelRecord> channels;  // one per inbound channel, in constructor order
+    };
+
+    SnapshotParticipant(std::vector<Channel> inbound, std::vector<Channel> outbound, SnapshotLimits limits = {})
+        : inbound_(std::move(inbound)), outbound_(std::move(outbound)), limits_(limits) {}
+
+    // Returns false (and does nothing) when this id is already recording or finished.
+    bool start(SnapshotId id, const State& state) {
+        if (finished(id)) return false;
+        if (active_.contains(id)) {
+            ++stats_.duplicate_starts;
+            return false;
+        }
+        ++stats_.started_locally;
+        begin(id, state, nullptr);
+        return true;
+    }
+
+    void on_marker(SnapshotId id, const Channel& from, const State& state) {
+        const auto in = inbound_index(from);
+        if (!in) {
+            ++stats_.unknown_channel;
+            return;
+        }
+        if (finished(id)) {
+            ++stats_.stale_markers;
+            return;
+        }
+        auto it = active_.find(id);
+        if (it == active_.end()) {
+            ++stats_.started_by_marker;
+            begin(id, state, &from);  // the channel the first marker came on is recorded empty
+            return;
+        }
+        Recording& r = it->second;
+        if (r.closed[*in]) {
+            ++stats_.duplicate_markers;
+            return;
+        }
+        r.closed[*in] = true;
+        ++r.closed_count;
+        maybe_complete(id);
+    }
+
+    void on_message(const Channel& from, const Message& m) {
+        const auto in = inbound_index(from);
+        if (!in) {
+            ++stats_.unknown_channel;
+            return;
+        }
+        for (auto& [id, r] : active_)
+            if (!r.closed[*in]) r.channels[*in].messages.push_back(m);
+    }
+
+    // Drops every snapshot in flight with an id below `id` (the monitor has given up on them).
+    void abandon_before(SnapshotId id) {
+        for (auto it = active_.begin(); it != active_.end() && it->first < id;) {
+            remember_finished(it->first);
+            ++stats_.abandoned;
+            it = active_.erase(it);
+        }
+    }
+
+    std::vector<Marker> take_markers() { return std::exchange(markers_, {}); }
+    std::vector<Completed> take_completed() { return std::exchange(completed_, {}); }
+
+    bool recording(SnapshotId id) const { return active_.contains(id); }
+    bool finished(SnapshotId id) const { return id < forgotten_below_ || finished_.contains(id); }
+    std::size_t in_flight() const { return active_.size(); }
+    const SnapshotStats& stats() const { return stats_; }
+    const std::vector<Channel>& inbound() const { return inbound_; }
+    const std::vector<Channel>& outbound() const { return outbound_; }
+
+private:
+    struct Recording {
+        State state;
+        std::vector<ChannelRecord> channels;
+        std::vector<bool> closed;
+        std::size_t closed_count = 0;
+    };
+
+    std::optional<std::size_t> inbound_index(const Channel& c) const {
+        auto it = std::find(inbound_.begin(), inbound_.end(), c);
+        if (it == inbound_.end()) return std::nullopt;
+        return static_cast<std::size_t>(it - inbound_.begin());
+    }
+
+    void begin(SnapshotId id, const State& state, const Channel* marker_from) {
+        if (active_.size() >= limits_.max_in_flight) {
+            remember_finished(active_.begin()->first);
+            active_.erase(active_.begin());
+            ++stats_.abandoned;
+        }
+        Recording r{state, {}, std::vector<bool>(inbound_.size(), false), 0};
+        r.channels.reserve(inbound_.size());
+        for (const Channel& c : inbound_) r.channels.push_back(ChannelRecord{c, {}});
+        if (marker_from) {
+            r.closed[*inbound_index(*marker_from)] = true;
+            r.closed_count = 1;
+        }
+        active_.emplace(id, std::move(r));
+        for (const Channel& c : outbound_) markers_.push_back(Marker{c, id});
+        maybe_complete(id);
+    }
+
+    void maybe_complete(SnapshotId id) {
+        auto it = active_.find(id);
+        if (it->second.closed_count < inbound_.size()) return;
+        completed_.push_back(Completed{id, std::move(it->second.state), std::move(it->second.channels)});
+        active_.erase(it);
+        remember_finished(id);
+        ++stats_.completed;
+    }
+
+    void remember_finished(SnapshotId id) {
+        finished_.insert(id);
+        while (finished_.size() > limits_.remembered_finished) {
+            // Forget the oldest; anything at or below it now counts as finished for good.
+            forgotten_below_ = std::max(forgotten_below_, SnapshotId{finished_.begin()->value + 1});
+            finished_.erase(finished_.begin());
+        }
+    }
+
+    std::vector<Channel> inbound_;
+    std::vector<Channel> outbound_;
+    SnapshotLimits limits_;
+    std::map<SnapshotId, Recording> active_;
+    std::set<SnapshotId> finished_;
+    SnapshotId forgotten_below_{0};
+    std::vector<Marker> markers_;
+    std::vector<Completed> completed_;
+    SnapshotStats stats_;
+};
+
+}  // namespace ringwatch
