@@ -1,0 +1,127 @@
+// Snapshot scheduling, report gathering and verdicts.
+#include "monitor/core/monitor_core.h"
+
+#include <algorithm>
+
+namespace ringwatch {
+
+std::string_view to_string(VerdictKind v) {
+    switch (v) {
+        case VerdictKind::ok: return "ok";
+        case VerdictKind::token_lost: return "token_lost";
+        case VerdictKind::token_duplicated: return "token_duplicated";
+        case VerdictKind::inconclusive: return "inconclusive";
+    }
+    return "unknown";
+}
+
+MonitorCore::MonitorCore(MonitorConfig config, Instant now) : config_(std::move(config)), next_start_(now + config_.interval) {}
+
+bool MonitorCore::in_ring(NodeId n) const { return std::find(config_.ring.begin(), config_.ring.end(), n) != config_.ring.end(); }
+
+void MonitorCore::start_snapshot(Instant now) {
+    if (pending_.size() >= config_.max_in_flight) {
+        ++stats_.skipped_in_flight_bound;
+        return;
+    }
+    const SnapshotId id = next_id_;
+    ++next_id_.value;
+    pending_.emplace(id, Pending{now, {}});
+    ++stats_.started;
+    const SnapshotId abandon_before = pending_.begin()->first;
+    if (config_.single_initiator) {
+        commands_.push_back({config_.ring.front(), SnapshotStart{id, abandon_before}});
+    } else {
+        for (NodeId n : config_.ring) commands_.push_back({n, SnapshotStart{id, abandon_before}});
+    }
+}
+
+void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& report) {
+    if (!in_ring(from) || report.node != from) {
+        ++stats_.unexpected_reports;
+        return;
+    }
+    auto it = pending_.find(report.id);
+    if (it == pending_.end()) {
+        ++stats_.late_reports;
+        return;
+    }
+    if (!it->second.reports.emplace(from, report).second) {
+        ++stats_.unexpected_reports;
+        return;
+    }
+    if (it->second.reports.size() == config_.ring.size()) {
+        decide(now, it->first, it->second, false);
+        pending_.erase(it);
+    }
+}
+
+void MonitorCore::set_node_silent(NodeId node, bool silent) {
+    if (silent) {
+        silent_.insert(node);
+    } else {
+        silent_.erase(node);
+    }
+}
+
+void MonitorCore::on_timer(Instant now) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (now - it->second.started >= config_.timeout) {
+            decide(now, it->first, it->second, true);
+            it = pending_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    // One start per call even after a long pause: no burst of catch-up snapshots.
+    if (now >= next_start_) {
+        start_snapshot(now);
+        next_start_ = std::max(next_start_ + config_.interval, now);
+        if (next_start_ <= now) next_start_ = now + config_.interval;
+    }
+}
+
+void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out) {
+    Verdict v;
+    v.id = id;
+    v.started = p.started;
+    v.duration = now - p.started;
+    if (timed_out) {
+        for (NodeId n : config_.ring) {
+            if (p.reports.contains(n)) continue;
+            v.missing.push_back(n);
+            if (silent_.contains(n)) v.silent.push_back(n);
+        }
+    }
+    for (const auto& [node, r] : p.reports) {
+        for (std::size_t i = 0; i < r.state.held.size(); ++i) v.holders.push_back(node);
+        v.held += static_cast<std::uint32_t>(r.state.held.size());
+        if (!r.in_flight.empty()) {
+            v.channels.push_back({r.channel_from, node, static_cast<std::uint32_t>(r.in_flight.size())});
+            v.in_flight += static_cast<std::uint32_t>(r.in_flight.size());
+        }
+    }
+    v.tokens = v.held + v.in_flight;
+    if (!v.missing.empty()) {
+        v.kind = VerdictKind::inconclusive;
+        ++stats_.inconclusive;
+    } else if (v.tokens == 1) {
+        v.kind = VerdictKind::ok;
+        ++stats_.ok;
+    } else if (v.tokens == 0) {
+        v.kind = VerdictKind::token_lost;
+        ++stats_.token_lost;
+    } else {
+        v.kind = VerdictKind::token_duplicated;
+        ++stats_.token_duplicated;
+    }
+    verdicts_.push_back(std::move(v));
+}
+
+std::optional<Instant> MonitorCore::next_deadline() const {
+    Instant d = next_start_;
+    for (const auto& [id, p] : pending_) d = std::min(d, p.started + config_.timeout);
+    return d;
+}
+
+}  // namespace ringwatch

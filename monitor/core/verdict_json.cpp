@@ -1,0 +1,38 @@
+// JSON rendering of verdicts.
+#include "monitor/core/verdict_json.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace ringwatch {
+
+namespace {
+std::string channels_json(const Verdict& v) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.channels.size(); ++i) {
+        if (i) s += ",";
+        s += fmt::format("{{\"from\":{},\"to\":{},\"tokens\":{}}}", v.channels[i].from, v.channels[i].to, v.channels[i].tokens);
+    }
+    return s + "]";
+}
+std::string ids_json(const std::vector<NodeId>& ids) {
+    std::vector<std::uint16_t> raw;
+    for (auto id : ids) raw.push_back(id.value);
+    return fmt::format("[{}]", fmt::join(raw, ","));
+}
+std::string common(const Verdict& v) {
+    return fmt::format("\"tokens\":{},\"held\":{},\"in_flight\":{},\"holders\":{},\"channels\":{},\"missing\":{},\"silent\":{},\"duration_us\":{}",
+                       v.tokens, v.held, v.in_flight, ids_json(v.holders), channels_json(v), ids_json(v.missing), ids_json(v.silent),
+                       v.duration.count());
+}
+}  // namespace
+
+std::string snapshot_event_json(const Verdict& v) {
+    return fmt::format("{{\"event\":\"snapshot\",\"id\":{},\"verdict\":\"{}\",{}}}", v.id, to_string(v.kind), common(v));
+}
+
+std::string alarm_event_json(const Verdict& v) {
+    return fmt::format("{{\"event\":\"alarm\",\"kind\":\"{}\",\"snapshot\":{},{}}}", to_string(v.kind), v.id, common(v));
+}
+
+}  // namespace ringwatch

@@ -1,0 +1,215 @@
+// Encodes and decodes the messages carried by the links; nothing else.
+#include "ring/core/messages.h"
+
+#include "ring/core/bytes.h"
+
+namespace ringwatch {
+
+namespace {
+
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck };
+
+void put_summary(ByteWriter& w, const TokenSummary& s) {
+    w.u8(static_cast<std::uint8_t>(s.kind));
+    w.u32(s.epoch.value);
+    w.u16(s.src.value);
+}
+
+MessageError get_kind(ByteReader& r, TokenKind& k) {
+    const std::uint8_t v = r.u8();
+    if (!r.ok()) return MessageError::truncated;
+    if (v > 1) return MessageError::bad_value;
+    k = static_cast<TokenKind>(v);
+    return MessageError::none;
+}
+
+MessageError get_summary(ByteReader& r, TokenSummary& s) {
+    if (auto e = get_kind(r, s.kind); e != MessageError::none) return e;
+    s.epoch = Epoch{r.u32()};
+    s.src = NodeId{r.u16()};
+    return r.ok() ? MessageError::none : MessageError::truncated;
+}
+
+MessageError get_summaries(ByteReader& r, std::vector<TokenSummary>& out) {
+    const std::uint8_t n = r.u8();
+    if (!r.ok()) return MessageError::truncated;
+    if (n > kMaxTokensInReport) return MessageError::too_long;
+    out.resize(n);
+    for (auto& s : out)
+        if (auto e = get_summary(r, s); e != MessageError::none) return e;
+    return MessageError::none;
+}
+
+void put_summaries(ByteWriter& w, const std::vector<TokenSummary>& v) {
+    // A report never holds more than the bound; the node truncates before encoding.
+    const std::size_t n = std::min(v.size(), kMaxTokensInReport);
+    w.u8(static_cast<std::uint8_t>(n));
+    for (std::size_t i = 0; i < n; ++i) put_summary(w, v[i]);
+}
+
+MessageError get_payload(ByteReader& r, Bytes& out) {
+    const std::uint16_t n = r.u16();
+    if (!r.ok()) return MessageError::truncated;
+    if (n > kMaxPayloadBytes) return MessageError::too_long;
+    auto b = r.bytes(n);
+    if (!r.ok()) return MessageError::truncated;
+    out.assign(b.begin(), b.end());
+    return MessageError::none;
+}
+
+MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
+    switch (type) {
+        case kToken: {
+            Token t;
+            if (auto e = get_kind(r, t.kind); e != MessageError::none) return e;
+            t.epoch = Epoch{r.u32()};
+            t.src = NodeId{r.u16()};
+            t.dst = NodeId{r.u16()};
+            t.msg_id = r.u64();
+            const std::uint8_t copied = r.u8();
+            if (!r.ok()) return MessageError::truncated;
+            if (copied > 1) return MessageError::bad_value;
+            t.copied = copied == 1;
+            if (auto e = get_payload(r, t.payload); e != MessageError::none) return e;
+            if (t.kind == TokenKind::free_token && (!t.payload.empty() || t.copied || t.msg_id != 0)) return MessageError::bad_value;
+            out = std::move(t);
+            return MessageError::none;
+        }
+        case kMarker:
+            out = MarkerMessage{SnapshotId{r.u64()}};
+            return r.ok() ? MessageError::none : MessageError::truncated;
+        case kStart: {
+            SnapshotStart s{SnapshotId{r.u64()}, SnapshotId{r.u64()}};
+            out = s;
+            return r.ok() ? MessageError::none : MessageError::truncated;
+        }
+        case kReport: {
+            SnapshotReport rep;
+            rep.id = SnapshotId{r.u64()};
+            rep.node = NodeId{r.u16()};
+            if (auto e = get_summaries(r, rep.state.held); e != MessageError::none) return e;
+            rep.state.queue_length = r.u32();
+            rep.state.tokens_forwarded = r.u64();
+            rep.state.messages_delivered = r.u64();
+            rep.channel_from = NodeId{r.u16()};
+            if (!r.ok()) return MessageError::truncated;
+            if (auto e = get_summaries(r, rep.in_flight); e != MessageError::none) return e;
+            out = std::move(rep);
+            return MessageError::none;
+        }
+        case kInject: {
+            InjectCommand c;
+            c.command_id = r.u64();
+            const std::uint8_t k = r.u8();
+            if (!r.ok()) return MessageError::truncated;
+            if (k != 1 && k != 2) return MessageError::bad_value;
+            c.kind = static_cast<InjectKind>(k);
+            out = c;
+            return MessageError::none;
+        }
+        case kSend: {
+            SendCommand c;
+            c.command_id = r.u64();
+            c.to = NodeId{r.u16()};
+            if (!r.ok()) return MessageError::truncated;
+            if (auto e = get_payload(r, c.payload); e != MessageError::none) return e;
+            out = std::move(c);
+            return MessageError::none;
+        }
+        case kAck: {
+            CommandAck a;
+            a.command_id = r.u64();
+            const std::uint8_t ok = r.u8();
+            if (!r.ok()) return MessageError::truncated;
+            if (ok > 1) return MessageError::bad_value;
+            a.ok = ok == 1;
+            out = a;
+            return MessageError::none;
+        }
+        default: return MessageError::unknown_type;
+    }
+}
+
+}  // namespace
+
+TokenSummary summarize(const Token& t) { return TokenSummary{t.kind, t.epoch, t.kind == TokenKind::busy ? t.src : NodeId{}}; }
+
+std::string_view to_string(MessageError e) {
+    switch (e) {
+        case MessageError::none: return "none";
+        case MessageError::empty: return "empty";
+        case MessageError::unknown_type: return "unknown_type";
+        case MessageError::truncated: return "truncated";
+        case MessageError::bad_value: return "bad_value";
+        case MessageError::too_long: return "too_long";
+        case MessageError::trailing_bytes: return "trailing_bytes";
+    }
+    return "unknown";
+}
+std::string_view to_string(InjectKind k) { return k == InjectKind::lose ? "lose" : "duplicate"; }
+std::string_view to_string(TokenKind k) { return k == TokenKind::busy ? "busy" : "free"; }
+
+MessageError decode_message(std::span<const std::uint8_t> bytes, Message& out) {
+    if (bytes.empty()) return MessageError::empty;
+    ByteReader r(bytes.subspan(1));
+    const MessageError e = decode_body(bytes[0], r, out);
+    if (e != MessageError::none) return e;
+    return r.remaining() == 0 ? MessageError::none : MessageError::trailing_bytes;
+}
+
+bool is_token_message(std::span<const std::uint8_t> bytes) { return !bytes.empty() && bytes[0] == kToken; }
+
+Bytes encode_message(const Message& m) {
+    Bytes out;
+    ByteWriter w(out);
+    std::visit(
+        [&w](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, Token>) {
+                w.u8(kToken);
+                w.u8(static_cast<std::uint8_t>(v.kind));
+                w.u32(v.epoch.value);
+                w.u16(v.src.value);
+                w.u16(v.dst.value);
+                w.u64(v.msg_id);
+                w.u8(v.copied ? 1 : 0);
+                w.u16(static_cast<std::uint16_t>(v.payload.size()));
+                w.bytes(v.payload);
+            } else if constexpr (std::is_same_v<T, MarkerMessage>) {
+                w.u8(kMarker);
+                w.u64(v.id.value);
+            } else if constexpr (std::is_same_v<T, SnapshotStart>) {
+                w.u8(kStart);
+                w.u64(v.id.value);
+                w.u64(v.abandon_before.value);
+            } else if constexpr (std::is_same_v<T, SnapshotReport>) {
+                w.u8(kReport);
+                w.u64(v.id.value);
+                w.u16(v.node.value);
+                put_summaries(w, v.state.held);
+                w.u32(v.state.queue_length);
+                w.u64(v.state.tokens_forwarded);
+                w.u64(v.state.messages_delivered);
+                w.u16(v.channel_from.value);
+                put_summaries(w, v.in_flight);
+            } else if constexpr (std::is_same_v<T, InjectCommand>) {
+                w.u8(kInject);
+                w.u64(v.command_id);
+                w.u8(static_cast<std::uint8_t>(v.kind));
+            } else if constexpr (std::is_same_v<T, SendCommand>) {
+                w.u8(kSend);
+                w.u64(v.command_id);
+                w.u16(v.to.value);
+                w.u16(static_cast<std::uint16_t>(v.payload.size()));
+                w.bytes(v.payload);
+            } else if constexpr (std::is_same_v<T, CommandAck>) {
+                w.u8(kAck);
+                w.u64(v.command_id);
+                w.u8(v.ok ? 1 : 0);
+            }
+        },
+        m);
+    return out;
+}
+
+}  // namespace ringwatch

@@ -1,0 +1,94 @@
+// The messages the links carry between nodes and the monitor, and their strict codec (first byte:
+// the type). Decoding never throws and rejects anything malformed or over its bounds.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ring/core/types.h"
+
+namespace ringwatch {
+
+// Reserved ids: the monitor, and the range for one-shot tools (ring inject, ring send).
+inline constexpr NodeId kMonitorId{0xFFFF};
+inline constexpr std::uint16_t kMaxNodeId = 0xEFFF;
+
+inline constexpr std::size_t kMaxPayloadBytes = 1024;
+inline constexpr std::size_t kMaxTokensInReport = 64;
+
+enum class TokenKind : std::uint8_t { free_token = 0, busy = 1 };
+
+struct Token {
+    TokenKind kind = TokenKind::free_token;
+    Epoch epoch{1};
+    // Busy tokens only: the message they carry.
+    NodeId src;
+    NodeId dst;
+    std::uint64_t msg_id = 0;
+    bool copied = false;
+    Bytes payload;
+    bool operator==(const Token&) const = default;
+};
+
+// What a snapshot records of a token: enough to count it and say what it was.
+struct TokenSummary {
+    TokenKind kind = TokenKind::free_token;
+    Epoch epoch{1};
+    NodeId src;  // busy: who sent the message
+    bool operator==(const TokenSummary&) const = default;
+};
+TokenSummary summarize(const Token& t);
+
+struct NodeState {
+    std::vector<TokenSummary> held;
+    std::uint32_t queue_length = 0;
+    std::uint64_t tokens_forwarded = 0;
+    std::uint64_t messages_delivered = 0;
+    bool operator==(const NodeState&) const = default;
+};
+
+struct MarkerMessage {
+    SnapshotId id;
+};
+struct SnapshotStart {
+    SnapshotId id;
+    SnapshotId abandon_before;  // the monitor has given up on older ids: stop recording them
+};
+struct SnapshotReport {
+    SnapshotId id;
+    NodeId node;
+    NodeState state;
+    NodeId channel_from;                 // the inbound channel (the predecessor)
+    std::vector<TokenSummary> in_flight;  // tokens recorded on it
+};
+enum class InjectKind : std::uint8_t { lose = 1, duplicate = 2 };
+struct InjectCommand {
+    std::uint64_t command_id;
+    InjectKind kind;
+};
+struct SendCommand {
+    std::uint64_t command_id;
+    NodeId to;
+    Bytes payload;
+};
+struct CommandAck {
+    std::uint64_t command_id;
+    bool ok;
+};
+
+using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck>;
+
+enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
+std::string_view to_string(MessageError e);
+std::string_view to_string(InjectKind k);
+std::string_view to_string(TokenKind k);
+
+MessageError decode_message(std::span<const std::uint8_t> bytes, Message& out);
+// Cheap test of the type byte alone (the simulator's ground-truth accounting uses it).
+bool is_token_message(std::span<const std::uint8_t> bytes);
+Bytes encode_message(const Message& m);
+
+}  // namespace ringwatch

@@ -1,0 +1,130 @@
+// The ring member's composition of token protocol and snapshot participant.
+#include "ring/core/node.h"
+
+namespace ringwatch {
+
+Node::Node(NodeConfig config, Instant now)
+    : config_(config),
+      token_(config.self, config.token),
+      participant_({config.predecessor}, {config.successor}, config.snapshots) {
+    if (config.initial_token) {
+        token_.on_token(now, Token{TokenKind::free_token, config.initial_epoch, {}, {}, 0, false, {}});
+        collect(now);
+    }
+}
+
+void Node::on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes) {
+    Message m;
+    if (decode_message(bytes, m) != MessageError::none) {
+        ++stats_.malformed;
+        return;
+    }
+    if (from == config_.predecessor) {
+        handle_ring(now, m);
+    } else if (from == kMonitorId) {
+        handle_monitor(now, m);
+    } else {
+        ++stats_.unexpected;
+    }
+    collect(now);
+}
+
+void Node::handle_ring(Instant now, Message& m) {
+    if (auto* t = std::get_if<Token>(&m)) {
+        participant_.on_message(config_.predecessor, summarize(*t));
+        token_.on_token(now, std::move(*t));
+    } else if (auto* mk = std::get_if<MarkerMessage>(&m)) {
+        participant_.on_marker(mk->id, config_.predecessor, token_.state());
+    } else {
+        ++stats_.unexpected;
+    }
+}
+
+void Node::handle_monitor(Instant now, Message& m) {
+    if (auto* s = std::get_if<SnapshotStart>(&m)) {
+        participant_.abandon_before(s->abandon_before);
+        participant_.start(s->id, token_.state());
+    } else if (auto* inj = std::get_if<InjectCommand>(&m)) {
+        ++stats_.commands;
+        token_.inject(inj->kind);
+        send(kMonitorId, CommandAck{inj->command_id, true});
+    } else if (auto* sc = std::get_if<SendCommand>(&m)) {
+        ++stats_.commands;
+        const bool ok = send_app(now, sc->to, std::move(sc->payload));
+        send(kMonitorId, CommandAck{sc->command_id, ok});
+    } else {
+        ++stats_.unexpected;
+    }
+}
+
+void Node::on_timer(Instant now) { collect(now); }
+
+bool Node::send_app(Instant, NodeId to, Bytes payload) { return token_.enqueue(to, std::move(payload)); }
+
+void Node::inject(Instant now, InjectKind kind) {
+    token_.inject(kind);
+    collect(now);
+}
+
+// Drains the parts in causal order: markers emitted by this input come before tokens released
+// after it (a released token was part of the recorded state).
+void Node::collect(Instant now) {
+    for (auto& mk : participant_.take_markers()) send(mk.to, MarkerMessage{mk.id});
+    token_.on_timer(now);
+    for (auto& t : token_.take_forward()) send(config_.successor, t);
+    for (auto& e : token_.take_events()) out_.token_events.push_back(std::move(e));
+    for (auto& c : participant_.take_completed()) {
+        SnapshotReport r;
+        r.id = c.id;
+        r.node = config_.self;
+        r.state = std::move(c.state);
+        r.channel_from = config_.predecessor;
+        for (auto& ch : c.channels) r.in_flight.insert(r.in_flight.end(), ch.messages.begin(), ch.messages.end());
+        send(kMonitorId, r);
+        ++stats_.snapshots_reported;
+    }
+}
+
+void Node::take_output(NodeOutput& out) {
+    for (auto& m : out_.messages) out.messages.push_back(std::move(m));
+    for (auto& e : out_.token_events) out.token_events.push_back(std::move(e));
+    out_.clear();
+}
+
+bool SendBacklog::send(Endpoint& endpoint, NodeId peer, Bytes message) {
+    auto& q = waiting_[peer];
+    if (q.empty()) {
+        const auto st = endpoint.send(peer, message);
+        if (st == SendStatus::queued) return true;
+        if (st != SendStatus::window_full) {
+            ++dropped_;
+            return false;
+        }
+    }
+    if (q.size() >= max_per_peer_) {
+        ++dropped_;
+        return false;
+    }
+    q.push_back(std::move(message));
+    return true;
+}
+
+void SendBacklog::on_link_event(Endpoint& endpoint, NodeId peer, const LinkEvent& e) {
+    auto it = waiting_.find(peer);
+    if (it == waiting_.end()) return;
+    if (e.kind == LinkEventKind::session_reset) {
+        dropped_ += it->second.size();
+        it->second.clear();
+        return;
+    }
+    if (e.kind != LinkEventKind::window_open) return;
+    auto& q = it->second;
+    while (!q.empty() && endpoint.send(peer, q.front()) == SendStatus::queued) q.pop_front();
+}
+
+std::size_t SendBacklog::waiting(NodeId peer) const {
+    auto it = waiting_.find(peer);
+    return it == waiting_.end() ? 0 : it->second.size();
+}
+
+}  // namespace ringwatch

@@ -1,0 +1,105 @@
+// A ring member: the token protocol plus a Chandy-Lamport participant, as one pure state machine.
+// It speaks in whole messages to peers by id; the links (and their sockets) are the caller's.
+//
+// Caller's contract, in order:
+//   1. Feed inputs: on_message(now, from, bytes) for every message a link delivers (predecessor:
+//      tokens and markers; monitor: snapshot starts and commands), in delivery order.
+//   2. Call on_timer(now) whenever next_deadline() has passed.
+//   3. After every call, drain take_output() and hand each message to the link of its peer *in
+//      order*: markers must follow exactly the tokens passed on before the state was recorded.
+//      A message the link cannot take yet (window full) waits in a FIFO per peer (SendBacklog);
+//      if the peer's session resets, that backlog is dropped with the link's queue.
+//   4. Sleep until next_deadline() or the next input.
+// Snapshot reports go to the monitor (kMonitorId) as soon as the participant completes.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "ring/core/endpoint.h"
+#include "ring/core/messages.h"
+#include "ring/core/snapshot.h"
+#include "ring/core/token.h"
+
+namespace ringwatch {
+
+struct NodeConfig {
+    NodeId self;
+    NodeId predecessor;
+    NodeId successor;
+    TokenConfig token;
+    SnapshotLimits snapshots;
+    bool initial_token = false;  // this node makes the ring's first token at start
+    Epoch initial_epoch{1};
+};
+
+struct NodeStats {
+    std::uint64_t malformed = 0;          // undecodable messages
+    std::uint64_t unexpected = 0;         // a message type from a sender that may not send it
+    std::uint64_t snapshots_reported = 0;
+    std::uint64_t commands = 0;
+};
+
+struct NodeOutput {
+    std::vector<Addressed> messages;
+    std::vector<TokenEvent> token_events;
+    void clear() {
+        messages.clear();
+        token_events.clear();
+    }
+};
+
+class Node {
+public:
+    using Participant = SnapshotParticipant<NodeState, TokenSummary, NodeId>;
+
+    Node(NodeConfig config, Instant now);
+
+    void on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes);
+    void on_timer(Instant now);
+    // Local versions of the monitor's commands (tests, the simulator, the node's own CLI).
+    bool send_app(Instant now, NodeId to, Bytes payload);
+    void inject(Instant now, InjectKind kind);
+
+    // Appends everything produced since the last call.
+    void take_output(NodeOutput& out);
+    std::optional<Instant> next_deadline() const { return token_.next_deadline(); }
+
+    const NodeConfig& config() const { return config_; }
+    const TokenProtocol& token() const { return token_; }
+    const Participant& snapshots() const { return participant_; }
+    const NodeStats& stats() const { return stats_; }
+
+private:
+    void handle_ring(Instant now, Message& m);
+    void handle_monitor(Instant now, Message& m);
+    void collect(Instant now);
+    void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
+
+    NodeConfig config_;
+    TokenProtocol token_;
+    Participant participant_;
+    NodeOutput out_;
+    NodeStats stats_;
+};
+
+// A FIFO per peer in front of an Endpoint: what the link's window cannot take yet waits here, in
+// order, bounded. Dropped, with the link's own queue, when the peer's session resets.
+class SendBacklog {
+public:
+    explicit SendBacklog(std::size_t max_per_peer = 4096) : max_per_peer_(max_per_peer) {}
+
+    // False when the message had to be dropped (unknown peer, backlog full, or too large).
+    bool send(Endpoint& endpoint, NodeId peer, Bytes message);
+    // Call on the link's window_open and session_reset events.
+    void on_link_event(Endpoint& endpoint, NodeId peer, const LinkEvent& e);
+    std::size_t waiting(NodeId peer) const;
+    std::uint64_t dropped() const { return dropped_; }
+
+private:
+    std::size_t max_per_peer_;
+    std::map<NodeId, std::deque<Bytes>> waiting_;
+    std::uint64_t dropped_ = 0;
+};
+
+}  // namespace ringwatch

@@ -1,0 +1,98 @@
+// One ring member's token protocol (IEEE 802.5 idea), pure. A free token may be caught by a node
+// with a queued application message and becomes busy carrying it; the destination copies the
+// message (once: per-source message ids drop repeats); back at its source the busy token is freed
+// and passed on (the source does not catch it again at once, so others get their turn). Every
+// token is held `hold` before it is passed on. Injected faults act on the next token received:
+// `lose` drops it, `duplicate` passes it on twice.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "ring/core/messages.h"
+
+namespace ringwatch {
+
+struct TokenConfig {
+    Duration hold{std::chrono::milliseconds(20)};
+    std::size_t queue_max = 1024;  // application messages waiting for a free token
+};
+
+enum class TokenEventKind : std::uint8_t {
+    delivered,       // an application message reached us (src, msg_id, payload)
+    undeliverable,   // our busy token came back uncopied (dst unknown or down)
+    returned,        // our busy token came back copied and was freed
+    lost_by_fault,   // `lose` took effect: a token was dropped
+    duplicated_by_fault,  // `duplicate` took effect: a token was passed on twice
+    duplicate_message_dropped,  // a repeat of an already delivered message id
+};
+std::string_view to_string(TokenEventKind k);
+
+struct TokenEvent {
+    TokenEventKind kind;
+    NodeId src;
+    NodeId dst;
+    std::uint64_t msg_id = 0;
+    Bytes payload;
+};
+
+struct TokenStats {
+    std::uint64_t tokens_received = 0;
+    std::uint64_t tokens_forwarded = 0;
+    std::uint64_t messages_sent = 0;       // caught a free token for one of ours
+    std::uint64_t messages_delivered = 0;
+    std::uint64_t messages_undeliverable = 0;
+    std::uint64_t queue_full = 0;
+    std::uint64_t duplicate_messages_dropped = 0;
+};
+
+class TokenProtocol {
+public:
+    TokenProtocol(NodeId self, TokenConfig config) : self_(self), config_(config) {}
+
+    // A token from the predecessor, or made here (the initial token, recovery).
+    void on_token(Instant now, Token token);
+    // Passes on every token whose hold has expired.
+    void on_timer(Instant now);
+    // Queues an application message; false when the queue is full or `to` is ourselves.
+    bool enqueue(NodeId to, Bytes payload);
+    void inject(InjectKind kind);
+
+    std::vector<Token> take_forward() { return std::exchange(forward_, {}); }
+    std::vector<TokenEvent> take_events() { return std::exchange(events_, {}); }
+    std::optional<Instant> next_deadline() const;
+
+    NodeState state() const;
+    std::size_t held() const { return held_.size(); }
+    std::size_t queue_length() const { return queue_.size(); }
+    const TokenStats& stats() const { return stats_; }
+    bool fault_armed() const { return armed_lose_ > 0 || armed_duplicate_ > 0; }
+
+private:
+    struct Held {
+        Token token;
+        Instant release_at;
+    };
+    struct Outgoing {
+        NodeId to;
+        Bytes payload;
+    };
+    void release(Token token);
+
+    NodeId self_;
+    TokenConfig config_;
+    std::deque<Held> held_;  // release times are non-decreasing: one hold for all
+    std::deque<Outgoing> queue_;
+    std::uint64_t next_msg_id_ = 1;
+    std::map<NodeId, std::uint64_t> last_delivered_;  // per source: drops repeats
+    unsigned armed_lose_ = 0;
+    unsigned armed_duplicate_ = 0;
+    std::vector<Token> forward_;
+    std::vector<TokenEvent> events_;
+    TokenStats stats_;
+};
+
+}  // namespace ringwatch

@@ -1,0 +1,115 @@
+// ringsim: the whole system in the deterministic simulator. Prints the monitor's events (JSON with
+// --json) and a summary with the invariant results; exits 1 when an invariant breaks, printing the
+// command that replays the run.
+#include <CLI/CLI.hpp>
+
+#include <fmt/format.h>
+
+#include "monitor/core/verdict_json.h"
+#include "tests/sim/scenarios.h"
+
+using namespace ringwatch;
+using namespace ringwatch::sim;
+
+namespace {
+
+void print_summary(const SimSummary& s, bool json) {
+    if (json) {
+        std::string v = "[";
+        for (std::size_t i = 0; i < s.violations.size(); ++i) v += (i ? ",\"" : "\"") + s.violations[i] + "\"";
+        v += "]";
+        fmt::print("{{\"event\":\"summary\",\"seed\":{},\"snapshots\":{},\"ok\":{},\"token_lost\":{},\"token_duplicated\":{},"
+                   "\"inconclusive\":{},\"faults_taken_effect\":{},\"faults_detected\":{},\"app_sent\":{},\"app_delivered\":{},"
+                   "\"link_retransmits\":{},\"datagrams_lost\":{},\"datagrams_duplicated\":{},\"datagrams_reordered\":{},"
+                   "\"virtual_s\":{:.3f},\"invariants_hold\":{},\"violations\":{}}}\n",
+                   s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.faults_taken_effect,
+                   s.faults_detected, s.app_sent, s.app_delivered, s.link_retransmits, s.datagrams_lost, s.datagrams_duplicated,
+                   s.datagrams_reordered, std::chrono::duration<double>(s.virtual_time).count(), s.ok_run(), v);
+    } else {
+        fmt::print("seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); faults {} caught {}; "
+                   "app messages {}/{}; network lost {} duplicated {} reordered {}; {}\n",
+                   s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.faults_taken_effect,
+                   s.faults_detected, s.app_delivered, s.app_sent, s.datagrams_lost, s.datagrams_duplicated, s.datagrams_reordered,
+                   s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
+        for (const auto& v : s.violations) fmt::print("  violation: {}\n", v);
+    }
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"ringsim: a ring of nodes and the monitor in the deterministic simulator (virtual time, seeded faults)"};
+    SimConfig c;
+    std::uint64_t seed = 1, sweep = 0;
+    std::string duration = "20s", inject, crash, hold = "20ms", interval = "100ms", timeout = "1000ms";
+    bool json = false, random_faults = false;
+    app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(2, 200));
+    app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
+    app.add_option("--duration", duration, "virtual time with faults, e.g. 60s")->capture_default_str();
+    app.add_option("--loss", c.net.loss, "chance a datagram is lost")->check(CLI::Range(0.0, 0.9));
+    app.add_option("--dup", c.net.duplicate, "chance a datagram is duplicated")->check(CLI::Range(0.0, 0.9));
+    app.add_option("--reorder", c.net.reorder, "chance a datagram is delayed past later ones")->check(CLI::Range(0.0, 0.9));
+    app.add_option("--inject", inject, "token faults, e.g. lose@10s,duplicate:3@30s (node 1 unless :N)");
+    app.add_option("--crash", crash, "crashes, e.g. 2@5s+3s (node 2 at 5 s, restarted 3 s later)");
+    app.add_option("--hold", hold, "token hold per node")->capture_default_str();
+    app.add_option("--interval", interval, "snapshot interval")->capture_default_str();
+    app.add_option("--timeout", timeout, "snapshot timeout")->capture_default_str();
+    app.add_flag("--single-initiator", c.single_initiator, "only the first node starts each snapshot");
+    app.add_option("--app-rate", c.app_messages_per_s, "application messages per second (whole ring)")->capture_default_str();
+    app.add_flag("--random-faults", random_faults, "derive ring size and all faults from the seed (as the CI sweep does)");
+    app.add_option("--sweep", sweep, "run this many seeds from --seed on, with --random-faults; print one summary each");
+    app.add_flag("--json", json, "one JSON object per line");
+    CLI11_PARSE(app, argc, argv);
+
+    auto fail = [](const std::string& what) {
+        fmt::print(stderr, "ringsim: {}\n", what);
+        return 2;
+    };
+    auto dur = parse_duration(duration), h = parse_duration(hold), iv = parse_duration(interval), to = parse_duration(timeout);
+    if (!dur) return fail(fmt::format("--duration '{}': use 60s, 500ms", duration));
+    if (!h) return fail(fmt::format("--hold '{}': use 20ms", hold));
+    if (!iv || iv->count() == 0) return fail(fmt::format("--interval '{}': use 100ms", interval));
+    if (!to || to->count() == 0) return fail(fmt::format("--timeout '{}': use 1000ms", timeout));
+    if (auto e = parse_injects(inject, c.injects); !inject.empty() && !e.empty()) return fail("--inject " + e);
+    if (auto e = parse_crashes(crash, c.crashes); !crash.empty() && !e.empty()) return fail("--crash " + e);
+    c.duration = *dur;
+    c.hold = *h;
+    c.interval = *iv;
+    c.timeout = *to;
+
+    const std::uint64_t runs = sweep > 0 ? sweep : 1;
+    int failures = 0;
+    for (std::uint64_t i = 0; i < runs; ++i) {
+        SimConfig run = (random_faults || sweep > 0) ? random_scenario(seed + i, c.duration) : c;
+        run.seed = seed + i;
+        auto printer = [&](const Verdict& v) {
+            if (sweep > 0) return;
+            if (json) {
+                fmt::print("{}\n", snapshot_event_json(v));
+                if (v.alarm()) fmt::print("{}\n", alarm_event_json(v));
+            } else if (v.kind != VerdictKind::ok) {
+                fmt::print("snapshot {} at {:.3f}s: {} (tokens {})\n", v.id, std::chrono::duration<double>(v.started.time_since_epoch()).count(),
+                           to_string(v.kind), v.tokens);
+            }
+        };
+        if (!json && sweep == 0) {
+            std::string faults;
+            for (const auto& inj : run.injects)
+                faults += fmt::format(" {}:{}@{}ms", to_string(inj.kind), inj.node % run.nodes, inj.at.count() / 1000);
+            for (const auto& cr : run.crashes)
+                faults += fmt::format(" crash:{}@{}ms{}", cr.node % run.nodes, cr.at.count() / 1000,
+                                      cr.restart_after ? fmt::format("+{}ms", cr.restart_after->count() / 1000) : std::string());
+            fmt::print("scenario: seed {}, {} nodes, hold {} ms, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}\n",
+                       run.seed, run.nodes, run.hold.count() / 1000, run.net.loss, run.net.duplicate, run.net.reorder,
+                       run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults);
+        }
+        const SimSummary s = run_simulation(run, printer);
+        print_summary(s, json);
+        if (!s.ok_run()) {
+            ++failures;
+            fmt::print(stderr, "replay: {} --seed {}{} --duration {}\n", argv[0], run.seed, (random_faults || sweep > 0) ? " --random-faults" : "", duration);
+        }
+    }
+    return failures == 0 ? 0 : 1;
+}

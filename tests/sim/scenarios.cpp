@@ -1,0 +1,118 @@
+// Random scenarios and the fault-script syntax of ringsim.
+#include "tests/sim/scenarios.h"
+
+#include <charconv>
+
+namespace ringwatch::sim {
+
+SimConfig random_scenario(std::uint64_t seed, Duration duration) {
+    Prng p(seed ^ 0x5eed5eed5eedULL);
+    SimConfig c;
+    c.seed = seed;
+    c.duration = duration;
+    c.nodes = 2 + p.below(9);  // 2..10
+    c.net.loss = p.unit() * 0.3;
+    c.net.duplicate = p.unit() * 0.1;
+    c.net.reorder = p.unit() * 0.2;
+    c.net.delay_min = Duration{p.between(10, 200)};
+    c.net.delay_max = c.net.delay_min + Duration{p.between(0, 3000)};
+    c.hold = std::chrono::milliseconds(p.between(0, 30));
+    c.single_initiator = p.chance(0.2);
+    const auto dur_us = duration.count();
+    if (p.chance(0.5)) {
+        const int n = 1 + static_cast<int>(p.below(2));
+        for (int i = 0; i < n; ++i) {
+            c.injects.push_back({Duration{p.between(dur_us / 10, dur_us * 8 / 10)}, p.below(c.nodes),
+                                 p.chance(0.5) ? InjectKind::lose : InjectKind::duplicate});
+        }
+    }
+    if (p.chance(0.1)) {
+        c.crashes.push_back({Duration{p.between(dur_us / 10, dur_us / 2)}, p.below(c.nodes),
+                             Duration{p.between(200'000, 3'000'000)}});
+    }
+    return c;
+}
+
+std::optional<Duration> parse_duration(std::string_view t) {
+    std::int64_t scale = 0;
+    if (t.ends_with("ms")) {
+        scale = 1000;
+        t.remove_suffix(2);
+    } else if (t.ends_with("us")) {
+        scale = 1;
+        t.remove_suffix(2);
+    } else if (t.ends_with("s")) {
+        scale = 1'000'000;
+        t.remove_suffix(1);
+    } else {
+        return std::nullopt;
+    }
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (ec != std::errc{} || end != t.data() + t.size() || v < 0) return std::nullopt;
+    return Duration{v * scale};
+}
+
+namespace {
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    while (!s.empty()) {
+        auto i = s.find(sep);
+        out.push_back(s.substr(0, i));
+        if (i == std::string_view::npos) break;
+        s.remove_prefix(i + 1);
+    }
+    return out;
+}
+bool parse_index(std::string_view t, std::size_t& out) {
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+    return ec == std::errc{} && end == t.data() + t.size();
+}
+}  // namespace
+
+std::string parse_injects(std::string_view text, std::vector<TimedInject>& out) {
+    for (auto item : split(text, ',')) {
+        const auto at = item.find('@');
+        if (at == std::string_view::npos) return fmt::format("'{}': expected KIND[:NODE]@TIME, e.g. lose@10s", item);
+        std::string_view what = item.substr(0, at);
+        std::size_t node = 1;
+        if (auto colon = what.find(':'); colon != std::string_view::npos) {
+            if (!parse_index(what.substr(colon + 1), node)) return fmt::format("'{}': bad node number", item);
+            what = what.substr(0, colon);
+        }
+        InjectKind kind;
+        if (what == "lose") {
+            kind = InjectKind::lose;
+        } else if (what == "duplicate") {
+            kind = InjectKind::duplicate;
+        } else {
+            return fmt::format("'{}': the fault is lose or duplicate", item);
+        }
+        auto d = parse_duration(item.substr(at + 1));
+        if (!d) return fmt::format("'{}': bad time (use 10s, 250ms)", item);
+        out.push_back({*d, node, kind});
+    }
+    return {};
+}
+
+std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out) {
+    for (auto item : split(text, ',')) {
+        const auto at = item.find('@');
+        std::size_t node = 0;
+        if (at == std::string_view::npos || !parse_index(item.substr(0, at), node))
+            return fmt::format("'{}': expected NODE@TIME[+RESTART], e.g. 3@5s+2s", item);
+        std::string_view rest = item.substr(at + 1);
+        std::optional<Duration> restart;
+        if (auto plus = rest.find('+'); plus != std::string_view::npos) {
+            restart = parse_duration(rest.substr(plus + 1));
+            if (!restart) return fmt::format("'{}': bad restart delay", item);
+            rest = rest.substr(0, plus);
+        }
+        auto d = parse_duration(rest);
+        if (!d) return fmt::format("'{}': bad time (use 10s, 250ms)", item);
+        out.push_back({*d, node, restart});
+    }
+    return {};
+}
+
+}  // namespace ringwatch::sim

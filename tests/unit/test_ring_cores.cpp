@@ -1,0 +1,280 @@
+// The token protocol, the node's message codec and the monitor core, each on its own.
+#include <catch2/catch.hpp>
+
+#include "monitor/core/monitor_core.h"
+#include "monitor/core/verdict_json.h"
+#include "ring/core/messages.h"
+#include "ring/core/node.h"
+#include "ring/core/token.h"
+
+using namespace ringwatch;
+using namespace std::chrono_literals;
+
+namespace {
+const Instant t0 = instant_us(1'000'000);
+Token free_token() { return Token{}; }
+}  // namespace
+
+TEST_CASE("messages: every type round-trips", "[messages]") {
+    SnapshotReport rep;
+    rep.id = SnapshotId{9};
+    rep.node = NodeId{3};
+    rep.state.held = {TokenSummary{TokenKind::busy, Epoch{2}, NodeId{1}}};
+    rep.state.queue_length = 4;
+    rep.channel_from = NodeId{2};
+    rep.in_flight = {TokenSummary{}};
+    const std::vector<Message> all = {
+        Token{TokenKind::busy, Epoch{7}, NodeId{1}, NodeId{4}, 12, true, Bytes{'h', 'i'}},
+        MarkerMessage{SnapshotId{5}},
+        SnapshotStart{SnapshotId{6}, SnapshotId{2}},
+        rep,
+        InjectCommand{77, InjectKind::duplicate},
+        SendCommand{78, NodeId{4}, Bytes{'x'}},
+        CommandAck{79, true},
+    };
+    for (const auto& m : all) {
+        const Bytes b = encode_message(m);
+        Message back;
+        REQUIRE(decode_message(b, back) == MessageError::none);
+        CHECK(encode_message(back) == b);
+        CHECK(back.index() == m.index());
+    }
+}
+
+TEST_CASE("messages: malformed input is rejected with a reason", "[messages]") {
+    Message m;
+    CHECK(decode_message(Bytes{}, m) == MessageError::empty);
+    CHECK(decode_message(Bytes{99}, m) == MessageError::unknown_type);
+    const Bytes token = encode_message(Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, 1, false, Bytes{1, 2, 3}});
+    for (std::size_t n = 1; n < token.size(); ++n) {
+        CHECK(decode_message(std::span(token).first(n), m) == MessageError::truncated);
+    }
+    Bytes trailing = token;
+    trailing.push_back(0);
+    CHECK(decode_message(trailing, m) == MessageError::trailing_bytes);
+    Bytes bad_kind = token;
+    bad_kind[1] = 5;
+    CHECK(decode_message(bad_kind, m) == MessageError::bad_value);
+    // A free token cannot carry a payload.
+    Bytes free_with_payload = encode_message(Token{TokenKind::free_token, Epoch{1}, {}, {}, 0, false, Bytes{1}});
+    CHECK(decode_message(free_with_payload, m) == MessageError::bad_value);
+    Bytes long_payload = encode_message(SendCommand{1, NodeId{2}, Bytes(kMaxPayloadBytes + 1, 0)});
+    CHECK(decode_message(long_payload, m) == MessageError::too_long);
+}
+
+TEST_CASE("token: a free token is held, then caught for a queued message", "[token]") {
+    TokenProtocol p(NodeId{1}, TokenConfig{20ms});
+    REQUIRE(p.enqueue(NodeId{3}, Bytes{'a'}));
+    p.on_token(t0, free_token());
+    p.on_timer(t0 + 19ms);
+    CHECK(p.take_forward().empty());  // still held
+    CHECK(p.state().held.size() == 1);
+    p.on_timer(t0 + 20ms);
+    auto out = p.take_forward();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].kind == TokenKind::busy);
+    CHECK(out[0].src == NodeId{1});
+    CHECK(out[0].dst == NodeId{3});
+    CHECK(out[0].payload == Bytes{'a'});
+    CHECK(p.queue_length() == 0);
+}
+
+TEST_CASE("token: the destination copies once, the source frees and passes on", "[token]") {
+    TokenProtocol dst(NodeId{3}, TokenConfig{0ms});
+    Token busy{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{3}, 1, false, Bytes{'m'}};
+    dst.on_token(t0, busy);
+    dst.on_timer(t0);
+    auto ev = dst.take_events();
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].kind == TokenEventKind::delivered);
+    CHECK(ev[0].payload == Bytes{'m'});
+    auto fwd = dst.take_forward();
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].copied);
+    // The same message again (a duplicated token) is not delivered twice.
+    dst.on_token(t0, busy);
+    dst.on_timer(t0);
+    ev = dst.take_events();
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].kind == TokenEventKind::duplicate_message_dropped);
+
+    TokenProtocol src(NodeId{1}, TokenConfig{0ms});
+    src.enqueue(NodeId{2}, Bytes{'n'});  // waiting: must not catch its own freed token at once
+    src.on_token(t0, fwd[0]);
+    src.on_timer(t0);
+    ev = src.take_events();
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].kind == TokenEventKind::returned);
+    fwd = src.take_forward();
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].kind == TokenKind::free_token);
+    CHECK(src.queue_length() == 1);
+}
+
+TEST_CASE("token: a busy token back uncopied is reported undeliverable and freed", "[token]") {
+    TokenProtocol src(NodeId{1}, TokenConfig{0ms});
+    src.on_token(t0, Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{9}, 1, false, Bytes{'z'}});
+    src.on_timer(t0);
+    auto ev = src.take_events();
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].kind == TokenEventKind::undeliverable);
+    CHECK(src.take_forward().at(0).kind == TokenKind::free_token);
+    CHECK(src.stats().messages_undeliverable == 1);
+}
+
+TEST_CASE("token: injected faults act on the next token", "[token]") {
+    TokenProtocol p(NodeId{2}, TokenConfig{0ms});
+    p.inject(InjectKind::lose);
+    p.on_token(t0, free_token());
+    p.on_timer(t0);
+    CHECK(p.take_forward().empty());
+    CHECK(p.take_events().at(0).kind == TokenEventKind::lost_by_fault);
+    CHECK(p.held() == 0);
+    p.inject(InjectKind::duplicate);
+    p.on_token(t0, free_token());
+    p.on_timer(t0);
+    CHECK(p.take_forward().size() == 2);
+    CHECK(p.take_events().at(0).kind == TokenEventKind::duplicated_by_fault);
+    p.on_token(t0, free_token());
+    p.on_timer(t0);
+    CHECK(p.take_forward().size() == 1);  // the fault was used up
+}
+
+TEST_CASE("token: the queue is bounded and rejects messages to ourselves", "[token]") {
+    TokenConfig c;
+    c.queue_max = 2;
+    TokenProtocol p(NodeId{1}, c);
+    CHECK(p.enqueue(NodeId{2}, Bytes{1}));
+    CHECK(p.enqueue(NodeId{2}, Bytes{2}));
+    CHECK_FALSE(p.enqueue(NodeId{2}, Bytes{3}));
+    CHECK(p.stats().queue_full == 1);
+    CHECK_FALSE(p.enqueue(NodeId{1}, Bytes{4}));
+}
+
+TEST_CASE("node: markers follow the tokens passed on before the state was recorded", "[node]") {
+    NodeConfig c;
+    c.self = NodeId{1};
+    c.predecessor = NodeId{0};
+    c.successor = NodeId{2};
+    c.token.hold = 0ms;
+    Node n(c, t0);
+    NodeOutput out;
+    n.on_message(t0, NodeId{0}, encode_message(free_token()));  // forwarded at once (hold 0)
+    n.on_message(t0, kMonitorId, encode_message(SnapshotStart{SnapshotId{1}, SnapshotId{1}}));
+    n.take_output(out);
+    REQUIRE(out.messages.size() == 2);
+    CHECK(is_token_message(out.messages[0].bytes));
+    Message m;
+    REQUIRE(decode_message(out.messages[1].bytes, m) == MessageError::none);
+    CHECK(std::holds_alternative<MarkerMessage>(m));
+    CHECK(out.messages[1].peer == NodeId{2});
+    // A token arriving before the predecessor's marker is recorded in flight.
+    out.clear();
+    n.on_message(t0, NodeId{0}, encode_message(free_token()));
+    n.on_message(t0, NodeId{0}, encode_message(MarkerMessage{SnapshotId{1}}));
+    n.take_output(out);
+    bool reported = false;
+    for (auto& msg : out.messages) {
+        if (msg.peer != kMonitorId) continue;
+        REQUIRE(decode_message(msg.bytes, m) == MessageError::none);
+        auto& r = std::get<SnapshotReport>(m);
+        CHECK(r.state.held.empty());
+        CHECK(r.in_flight.size() == 1);
+        CHECK(r.channel_from == NodeId{0});
+        reported = true;
+    }
+    CHECK(reported);
+    CHECK(n.stats().snapshots_reported == 1);
+}
+
+TEST_CASE("node: garbage and strangers are counted, not obeyed", "[node]") {
+    NodeConfig c;
+    c.self = NodeId{1};
+    c.predecessor = NodeId{0};
+    c.successor = NodeId{2};
+    Node n(c, t0);
+    n.on_message(t0, NodeId{0}, Bytes{42, 1, 2});
+    n.on_message(t0, NodeId{7}, encode_message(free_token()));
+    n.on_message(t0, NodeId{0}, encode_message(InjectCommand{1, InjectKind::lose}));  // only the monitor commands
+    CHECK(n.stats().malformed == 1);
+    CHECK(n.stats().unexpected == 2);
+    CHECK_FALSE(n.token().fault_armed());
+}
+
+namespace {
+SnapshotReport report(std::uint64_t id, std::uint16_t node, std::size_t held, std::size_t in_flight, std::uint16_t from) {
+    SnapshotReport r;
+    r.id = SnapshotId{id};
+    r.node = NodeId{node};
+    r.state.held.resize(held);
+    r.in_flight.resize(in_flight);
+    r.channel_from = NodeId{from};
+    return r;
+}
+}  // namespace
+
+TEST_CASE("monitor: verdicts count held and in-flight tokens and say where they were", "[monitor]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
+    MonitorCore m(c, t0);
+    m.on_timer(t0 + 100ms);
+    auto cmds = m.take_commands();
+    REQUIRE(cmds.size() == 3);  // every node initiates
+    const std::uint64_t id = cmds[0].start.id.value;
+    m.on_report(t0 + 101ms, NodeId{0}, report(id, 0, 1, 0, 2));
+    m.on_report(t0 + 101ms, NodeId{1}, report(id, 1, 0, 1, 0));
+    CHECK(m.take_verdicts().empty());
+    m.on_report(t0 + 102ms, NodeId{2}, report(id, 2, 0, 0, 1));
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].kind == VerdictKind::token_duplicated);
+    CHECK(v[0].tokens == 2);
+    CHECK(v[0].holders == std::vector<NodeId>{NodeId{0}});
+    REQUIRE(v[0].channels.size() == 1);
+    CHECK(v[0].channels[0].from == NodeId{0});
+    CHECK(v[0].channels[0].to == NodeId{1});
+    CHECK(v[0].duration == 2ms);
+    CHECK(alarm_event_json(v[0]).find("\"kind\":\"token_duplicated\"") != std::string::npos);
+    // A late report for a decided snapshot is ignored and counted.
+    m.on_report(t0 + 103ms, NodeId{2}, report(id, 2, 0, 0, 1));
+    CHECK(m.stats().late_reports == 1);
+}
+
+TEST_CASE("monitor: zero tokens is token_lost; a timeout is inconclusive naming the silent", "[monitor]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}};
+    c.timeout = 500ms;
+    MonitorCore m(c, t0);
+    m.on_timer(t0 + 100ms);
+    m.take_commands();
+    m.on_report(t0 + 101ms, NodeId{0}, report(1, 0, 0, 0, 1));
+    m.on_report(t0 + 101ms, NodeId{1}, report(1, 1, 0, 0, 0));
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].kind == VerdictKind::token_lost);
+    m.set_node_silent(NodeId{1}, true);
+    m.on_timer(t0 + 200ms);  // snapshot 2
+    m.on_report(t0 + 201ms, NodeId{0}, report(2, 0, 1, 0, 1));
+    m.on_timer(t0 + 700ms);
+    v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].kind == VerdictKind::inconclusive);
+    CHECK(v[0].missing == std::vector<NodeId>{NodeId{1}});
+    CHECK(v[0].silent == std::vector<NodeId>{NodeId{1}});
+    CHECK(snapshot_event_json(v[0]).find("\"verdict\":\"inconclusive\"") != std::string::npos);
+}
+
+TEST_CASE("monitor: single-initiator mode asks the first node only; in-flight snapshots are bounded", "[monitor]") {
+    MonitorConfig c;
+    c.ring = {NodeId{4}, NodeId{5}};
+    c.single_initiator = true;
+    c.max_in_flight = 2;
+    c.timeout = 10s;
+    MonitorCore m(c, t0);
+    for (int i = 1; i <= 4; ++i) m.on_timer(t0 + i * 100ms);
+    auto cmds = m.take_commands();
+    REQUIRE(cmds.size() == 2);
+    CHECK(cmds[0].node == NodeId{4});
+    CHECK(m.stats().skipped_in_flight_bound == 2);
+    CHECK(m.in_flight() == 2);
+}
