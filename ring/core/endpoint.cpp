@@ -30,24 +30,35 @@ std::optional<SendStatus> Endpoint::send(NodeId peer, std::span<const std::uint8
     return l->send(message);
 }
 
-void Endpoint::on_datagram(Instant now, std::span<const std::uint8_t> datagram) {
+std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::uint8_t> datagram) {
     ++stats_.datagrams_received;
     const wire::DecodeError err = wire::decode_frame(datagram, frame_);
     if (err != wire::DecodeError::none) {
         ++stats_.malformed;
         ++stats_.decode_errors[static_cast<std::size_t>(err)];
-        return;
+        return std::nullopt;
     }
     if (frame_.header.dst != self_) {
         ++stats_.misaddressed;
-        return;
+        return std::nullopt;
     }
-    Link* l = link(frame_.header.src);
+    const NodeId src = frame_.header.src;
+    Link* l = link(src);
+    if (!l && is_tool_id(src) && max_tool_links_ > 0) {
+        std::size_t tools = 0;
+        for (const auto& [id, lk] : links_) tools += is_tool_id(id) ? 1 : 0;
+        if (tools < max_tool_links_) {
+            l = &add_peer(src, now);
+        } else {
+            ++stats_.tool_links_refused;
+        }
+    }
     if (!l) {
         ++stats_.unknown_peer;
-        return;
+        return std::nullopt;
     }
     l->on_frame(now, frame_);
+    return src;
 }
 
 void Endpoint::flush(Instant now) {

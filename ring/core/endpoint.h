@@ -19,6 +19,7 @@ struct EndpointStats {
     std::array<std::uint64_t, wire::kDecodeErrorCount> decode_errors{};  // indexed by wire::DecodeError
     std::uint64_t misaddressed = 0;   // dst is not this node
     std::uint64_t unknown_peer = 0;   // src is not one of our links
+    std::uint64_t tool_links_refused = 0;  // a tool beyond the bound
 };
 
 struct Addressed {
@@ -45,13 +46,17 @@ class Endpoint {
 public:
     Endpoint(LinkConfig config, NodeId self, Incarnation incarnation);
 
-    // Idempotent. Links are created up front; datagrams from unknown senders are counted and dropped.
+    // Idempotent. Links are created up front; datagrams from unknown senders are counted and dropped,
+    // except from tool ids when accept_tools() allows a bounded number of them.
     Link& add_peer(NodeId peer, Instant now);
+    void remove_peer(NodeId peer) { links_.erase(peer); }
+    void accept_tools(std::size_t max_tool_links) { max_tool_links_ = max_tool_links; }
     bool has_peer(NodeId peer) const { return links_.contains(peer); }
 
     // Returns nullopt for an unknown peer.
     std::optional<SendStatus> send(NodeId peer, std::span<const std::uint8_t> message);
-    void on_datagram(Instant now, std::span<const std::uint8_t> datagram);
+    // Returns the sender when a link took the datagram.
+    std::optional<NodeId> on_datagram(Instant now, std::span<const std::uint8_t> datagram);
     void flush(Instant now);
     // Appends everything produced since the last call to `out` (which the caller clears).
     void take_output(EndpointOutput& out);
@@ -75,6 +80,7 @@ private:
     Incarnation incarnation_;
     std::map<NodeId, std::unique_ptr<Link>> links_;
     EndpointStats stats_;
+    std::size_t max_tool_links_ = 0;
     wire::Frame frame_;  // reused to avoid an allocation per datagram
     LinkOutput scratch_;
 };

@@ -7,7 +7,7 @@ namespace ringwatch {
 
 namespace {
 
-enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck };
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kReissue };
 
 void put_summary(ByteWriter& w, const TokenSummary& s) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -126,6 +126,19 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             out = a;
             return MessageError::none;
         }
+        case kImpair: {
+            ImpairCommand c{r.u64(), r.u32(), r.u32(), r.u32()};
+            if (!r.ok()) return MessageError::truncated;
+            if (c.loss_ppm > 1'000'000 || c.duplicate_ppm > 1'000'000) return MessageError::bad_value;
+            out = c;
+            return MessageError::none;
+        }
+        case kReissue: {
+            ReissueCommand c{r.u64(), Epoch{r.u32()}};
+            if (!r.ok()) return MessageError::truncated;
+            out = c;
+            return MessageError::none;
+        }
         default: return MessageError::unknown_type;
     }
 }
@@ -202,6 +215,16 @@ Bytes encode_message(const Message& m) {
                 w.u16(v.to.value);
                 w.u16(static_cast<std::uint16_t>(v.payload.size()));
                 w.bytes(v.payload);
+            } else if constexpr (std::is_same_v<T, ImpairCommand>) {
+                w.u8(kImpair);
+                w.u64(v.command_id);
+                w.u32(v.loss_ppm);
+                w.u32(v.duplicate_ppm);
+                w.u32(v.delay_us);
+            } else if constexpr (std::is_same_v<T, ReissueCommand>) {
+                w.u8(kReissue);
+                w.u64(v.command_id);
+                w.u32(v.epoch.value);
             } else if constexpr (std::is_same_v<T, CommandAck>) {
                 w.u8(kAck);
                 w.u64(v.command_id);

@@ -74,12 +74,25 @@ struct SendCommand {
     NodeId to;
     Bytes payload;
 };
+// Impair the node's outgoing datagrams (the links must hide it): chances in parts per million.
+struct ImpairCommand {
+    std::uint64_t command_id;
+    std::uint32_t loss_ppm;
+    std::uint32_t duplicate_ppm;
+    std::uint32_t delay_us;
+};
+// Make a new free token with this epoch (recovery after a loss).
+struct ReissueCommand {
+    std::uint64_t command_id;
+    Epoch epoch;
+};
 struct CommandAck {
     std::uint64_t command_id;
     bool ok;
 };
 
-using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck>;
+using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
+                             ImpairCommand, ReissueCommand>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

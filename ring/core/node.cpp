@@ -21,8 +21,8 @@ void Node::on_message(Instant now, NodeId from, std::span<const std::uint8_t> by
     }
     if (from == config_.predecessor) {
         handle_ring(now, m);
-    } else if (from == kMonitorId) {
-        handle_monitor(now, m);
+    } else if (from == kMonitorId || is_tool_id(from)) {
+        handle_control(now, from, m);
     } else {
         ++stats_.unexpected;
     }
@@ -40,18 +40,26 @@ void Node::handle_ring(Instant now, Message& m) {
     }
 }
 
-void Node::handle_monitor(Instant now, Message& m) {
-    if (auto* s = std::get_if<SnapshotStart>(&m)) {
+void Node::handle_control(Instant now, NodeId from, Message& m) {
+    if (auto* s = std::get_if<SnapshotStart>(&m); s && from == kMonitorId) {
         participant_.abandon_before(s->abandon_before);
         participant_.start(s->id, token_.state());
     } else if (auto* inj = std::get_if<InjectCommand>(&m)) {
         ++stats_.commands;
         token_.inject(inj->kind);
-        send(kMonitorId, CommandAck{inj->command_id, true});
+        send(from, CommandAck{inj->command_id, true});
     } else if (auto* sc = std::get_if<SendCommand>(&m)) {
         ++stats_.commands;
         const bool ok = send_app(now, sc->to, std::move(sc->payload));
-        send(kMonitorId, CommandAck{sc->command_id, ok});
+        send(from, CommandAck{sc->command_id, ok});
+    } else if (auto* im = std::get_if<ImpairCommand>(&m)) {
+        ++stats_.commands;
+        out_.impair.push_back(*im);
+        send(from, CommandAck{im->command_id, true});
+    } else if (auto* re = std::get_if<ReissueCommand>(&m)) {
+        ++stats_.commands;
+        token_.on_token(now, Token{TokenKind::free_token, re->epoch, {}, {}, 0, false, {}});
+        send(from, CommandAck{re->command_id, true});
     } else {
         ++stats_.unexpected;
     }
@@ -88,6 +96,7 @@ void Node::collect(Instant now) {
 void Node::take_output(NodeOutput& out) {
     for (auto& m : out_.messages) out.messages.push_back(std::move(m));
     for (auto& e : out_.token_events) out.token_events.push_back(std::move(e));
+    for (auto& i : out_.impair) out.impair.push_back(i);
     out_.clear();
 }
 

@@ -3,7 +3,7 @@
 //
 // Caller's contract, in order:
 //   1. Feed inputs: on_message(now, from, bytes) for every message a link delivers (predecessor:
-//      tokens and markers; monitor: snapshot starts and commands), in delivery order.
+//      tokens and markers; monitor: snapshot starts and commands; tools: commands), in order.
 //   2. Call on_timer(now) whenever next_deadline() has passed.
 //   3. After every call, drain take_output() and hand each message to the link of its peer *in
 //      order*: markers must follow exactly the tokens passed on before the state was recorded.
@@ -43,9 +43,11 @@ struct NodeStats {
 struct NodeOutput {
     std::vector<Addressed> messages;
     std::vector<TokenEvent> token_events;
+    std::vector<ImpairCommand> impair;  // for the runtime: impair our outgoing datagrams
     void clear() {
         messages.clear();
         token_events.clear();
+        impair.clear();
     }
 };
 
@@ -72,7 +74,7 @@ public:
 
 private:
     void handle_ring(Instant now, Message& m);
-    void handle_monitor(Instant now, Message& m);
+    void handle_control(Instant now, NodeId from, Message& m);
     void collect(Instant now);
     void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
 

@@ -41,6 +41,11 @@ using SnapshotId = StrongInt<SnapshotIdTag, std::uint64_t>;
 
 inline constexpr Incarnation kUnknownIncarnation{0};
 
+// One-shot tools (ring inject, ring send) talk to nodes from ids in this range.
+inline constexpr std::uint16_t kToolIdFirst = 0xF000;
+inline constexpr std::uint16_t kToolIdLast = 0xFFFE;
+inline constexpr bool is_tool_id(NodeId id) { return id.value >= kToolIdFirst && id.value <= kToolIdLast; }
+
 // Time inside the cores is a value handed in by the caller: microseconds since an arbitrary origin.
 // The tag clock has no now(): a core cannot read the time by itself.
 struct CoreClock {

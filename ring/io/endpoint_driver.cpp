@@ -1,6 +1,8 @@
 // The libuv driver of an Endpoint core.
 #include "ring/io/endpoint_driver.h"
 
+#include <cstring>
+
 #include "ring/io/clock.h"
 
 namespace ringwatch::io {
@@ -23,7 +25,7 @@ EndpointDriver::EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_stor
                                Incarnation incarnation)
     : endpoint_(config, self, incarnation),
       loop_(loop),
-      socket_(loop, bind_to, [this](std::span<const std::uint8_t> d, const sockaddr*) { on_datagram(d); }),
+      socket_(loop, bind_to, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); }),
       timer_(loop, uv_timer_init),
       delay_timer_(loop, uv_timer_init),
       check_(loop, uv_check_init),
@@ -56,8 +58,20 @@ std::optional<SendStatus> EndpointDriver::send(NodeId peer, std::span<const std:
     return status;
 }
 
-void EndpointDriver::on_datagram(std::span<const std::uint8_t> datagram) {
-    endpoint_.on_datagram(monotonic_now(), datagram);
+bool EndpointDriver::send_queued(NodeId peer, Bytes message) {
+    const bool ok = backlog_.send(endpoint_, peer, std::move(message));
+    mark_dirty();
+    return ok;
+}
+
+void EndpointDriver::on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from) {
+    const auto sender = endpoint_.on_datagram(monotonic_now(), datagram);
+    if (sender && !addresses_.contains(*sender)) {
+        // A tool the endpoint has just accepted: answer where it wrote from.
+        sockaddr_storage a{};
+        std::memcpy(&a, from, from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+        addresses_[*sender] = a;
+    }
     mark_dirty();
 }
 
@@ -71,8 +85,14 @@ void EndpointDriver::run() {
         // Handlers may send; that marks us dirty and the loop goes round again.
         for (auto& m : out_.delivered)
             if (on_deliver_) on_deliver_(m.peer, std::move(m.bytes));
-        for (auto& e : out_.events)
+        for (auto& e : out_.events) {
+            backlog_.on_link_event(endpoint_, e.peer, e.event);
             if (on_event_) on_event_(e.peer, e.event);
+            if (e.event.kind == LinkEventKind::peer_silent && is_tool_id(e.peer)) {
+                endpoint_.remove_peer(e.peer);  // the tool has gone: free its slot
+                addresses_.erase(e.peer);
+            }
+        }
     }
     if (auto d = endpoint_.next_deadline()) {
         uv_timer_start(timer_.get(), [](uv_timer_t* t) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ring/core/endpoint.h"
+#include "ring/core/node.h"
 #include "ring/io/impairment.h"
 #include "ring/io/udp_socket.h"
 
@@ -26,7 +27,14 @@ public:
 
     void add_peer(NodeId peer, const sockaddr_storage& address);
     // nullopt: unknown peer. Sending is asynchronous: it goes out at the end of this loop pass.
+    // A full window is the caller's to handle (wait for window_open)...
     std::optional<SendStatus> send(NodeId peer, std::span<const std::uint8_t> message);
+    // ...or the driver's: what the window cannot take waits in a bounded FIFO (SendBacklog), dropped
+    // with the link's queue if the peer restarts. False when dropped.
+    bool send_queued(NodeId peer, Bytes message);
+    // Let up to `max` one-shot tools (ids in the tool range) talk to us; their address is learnt
+    // from their first datagram and forgotten when they fall silent.
+    void accept_tools(std::size_t max) { endpoint_.accept_tools(max); }
 
     void on_deliver(OnDeliver f) { on_deliver_ = std::move(f); }
     void on_event(OnEvent f) { on_event_ = std::move(f); }
@@ -37,7 +45,7 @@ public:
     sockaddr_storage local_address() const { return socket_.local_address(); }
 
 private:
-    void on_datagram(std::span<const std::uint8_t> datagram);
+    void on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from);
     void mark_dirty() { dirty_ = true; }
     void run();                 // flush the core, dispatch its output, re-arm the timer
     void transmit(NodeId peer, Bytes datagram);
@@ -51,6 +59,7 @@ private:
     OnDeliver on_deliver_;
     OnEvent on_event_;
     bool dirty_ = false;
+    SendBacklog backlog_;
     EndpointOutput out_;
     std::vector<Duration> fates_;
     // Datagrams the shim holds back, by release time.

@@ -31,6 +31,8 @@ TEST_CASE("messages: every type round-trips", "[messages]") {
         InjectCommand{77, InjectKind::duplicate},
         SendCommand{78, NodeId{4}, Bytes{'x'}},
         CommandAck{79, true},
+        ImpairCommand{80, 300'000, 10'000, 2000},
+        ReissueCommand{81, Epoch{3}},
     };
     for (const auto& m : all) {
         const Bytes b = encode_message(m);

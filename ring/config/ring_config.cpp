@@ -1,0 +1,136 @@
+// Reads and validates ring configs with toml++.
+#include "ring/config/ring_config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include "ring/core/messages.h"
+#include "ring/io/address.h"
+
+namespace ringwatch {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw ConfigError(fmt::format("{}: {}", path, what)); }
+
+std::string where(const toml::node& n) { return fmt::format("line {}", n.source().begin.line); }
+
+void reject_unknown(const std::string& path, const toml::table& t, const std::string& table, std::initializer_list<std::string_view> known) {
+    for (auto&& [k, v] : t) {
+        bool ok = false;
+        for (auto name : known) ok |= k.str() == name;
+        if (!ok) fail(path, fmt::format("{}: unknown key '{}{}' ({})", where(v), table.empty() ? "" : table + ".", k.str(), fmt::join(known, ", ")));
+    }
+}
+
+std::int64_t integer(const std::string& path, const toml::table& t, const std::string& table, std::string_view key, std::int64_t lo,
+                     std::int64_t hi, std::optional<std::int64_t> fallback) {
+    const toml::node* n = t.get(key);
+    if (!n) {
+        if (fallback) return *fallback;
+        fail(path, fmt::format("missing key '{}.{}'", table, key));
+    }
+    auto v = n->value<std::int64_t>();
+    if (!v || !n->is_integer()) fail(path, fmt::format("{}: '{}.{}' must be an integer", where(*n), table, key));
+    if (*v < lo || *v > hi) fail(path, fmt::format("{}: '{}.{}' = {} is out of range ({}..{})", where(*n), table, key, *v, lo, hi));
+    return *v;
+}
+
+std::string string(const std::string& path, const toml::table& t, const std::string& table, std::string_view key, bool required) {
+    const toml::node* n = t.get(key);
+    if (!n) {
+        if (required) fail(path, fmt::format("missing key '{}.{}'", table, key));
+        return {};
+    }
+    if (!n->is_string()) fail(path, fmt::format("{}: '{}.{}' must be a string", where(*n), table, key));
+    return std::string(*n->value<std::string>());
+}
+
+sockaddr_storage address(const std::string& path, const std::string& key, const std::string& text, const toml::node& n) {
+    auto a = io::parse_address(text);
+    if (!a) fail(path, fmt::format("{}: '{}' = \"{}\" is not an address (host:port, e.g. 127.0.0.1:7101 or [::1]:7101)", where(n), key, text));
+    return *a;
+}
+
+}  // namespace
+
+std::size_t RingConfig::position_of(NodeId id) const {
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+        if (nodes[i].id == id) return i;
+    std::vector<std::uint16_t> ids;
+    for (const auto& n : nodes) ids.push_back(n.id.value);
+    throw ConfigError(fmt::format("{}: node id {} is not in the ring (ids: {})", path, id, fmt::join(ids, ", ")));
+}
+
+std::vector<NodeId> RingConfig::ring() const {
+    std::vector<NodeId> r;
+    for (const auto& n : nodes) r.push_back(n.id);
+    return r;
+}
+
+RingConfig parse_config(const std::string& text, const std::string& path) {
+    toml::table root;
+    try {
+        root = toml::parse(text, path);
+    } catch (const toml::parse_error& e) {
+        fail(path, fmt::format("line {}: {}", e.source().begin.line, e.description()));
+    }
+    RingConfig c;
+    c.path = path;
+    reject_unknown(path, root, "", {"ring", "monitor", "nodes"});
+
+    if (const toml::table* ring = root["ring"].as_table()) {
+        reject_unknown(path, *ring, "ring", {"name", "hold_ms", "key_file"});
+        if (ring->contains("name")) c.name = string(path, *ring, "ring", "name", true);
+        c.hold = std::chrono::milliseconds(integer(path, *ring, "ring", "hold_ms", 0, 60'000, 20));
+        if (ring->contains("key_file")) c.key_file = string(path, *ring, "ring", "key_file", true);
+    } else if (root.contains("ring")) {
+        fail(path, "'ring' must be a table: [ring]");
+    }
+
+    const toml::table* mon = root["monitor"].as_table();
+    if (!mon) fail(path, "missing table [monitor] (address, interval_ms, timeout_ms)");
+    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms"});
+    c.monitor_address_text = string(path, *mon, "monitor", "address", true);
+    c.monitor_address = address(path, "monitor.address", c.monitor_address_text, *mon->get("address"));
+    c.interval = std::chrono::milliseconds(integer(path, *mon, "monitor", "interval_ms", 1, 3'600'000, 100));
+    c.timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "timeout_ms", 1, 3'600'000, 1000));
+
+    const toml::array* nodes = root["nodes"].as_array();
+    if (!nodes) fail(path, "missing [[nodes]] tables (a ring needs at least 2)");
+    std::set<std::uint16_t> ids;
+    std::set<std::string> addresses{c.monitor_address_text};
+    std::size_t i = 0;
+    for (const toml::node& n : *nodes) {
+        ++i;
+        const toml::table* t = n.as_table();
+        if (!t) fail(path, fmt::format("{}: [[nodes]] entry {} must be a table", where(n), i));
+        const std::string table = fmt::format("nodes[{}]", i);
+        reject_unknown(path, *t, table, {"id", "address"});
+        NodeEntry e;
+        e.id = NodeId{static_cast<std::uint16_t>(integer(path, *t, table, "id", 0, kMaxNodeId, std::nullopt))};
+        e.address_text = string(path, *t, table, "address", true);
+        e.address = address(path, table + ".address", e.address_text, *t->get("address"));
+        if (!ids.insert(e.id.value).second) fail(path, fmt::format("{}: '{}.id' = {} is a duplicate id", where(n), table, e.id));
+        if (!addresses.insert(e.address_text).second)
+            fail(path, fmt::format("{}: '{}.address' = \"{}\" is used twice (nodes and monitor need their own)", where(n), table, e.address_text));
+        c.nodes.push_back(std::move(e));
+    }
+    if (c.nodes.size() < 2) fail(path, fmt::format("a ring needs at least 2 [[nodes]], this one has {}", c.nodes.size()));
+    return c;
+}
+
+RingConfig load_config(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError(fmt::format("{}: cannot read the config file", path));
+    std::ostringstream s;
+    s << in.rdbuf();
+    return parse_config(s.str(), path);
+}
+
+}  // namespace ringwatch

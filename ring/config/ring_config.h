@@ -1,0 +1,49 @@
+// The ring's TOML config: [ring], [monitor] and one [[nodes]] table per member, in ring order (the
+// last one's successor is the first). Every problem is one ConfigError naming the file, the key and
+// the value; the programs print it and exit 2.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <sys/socket.h>
+
+#include "ring/core/types.h"
+
+namespace ringwatch {
+
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct NodeEntry {
+    NodeId id;
+    std::string address_text;
+    sockaddr_storage address{};
+};
+
+struct RingConfig {
+    std::string path;
+    std::string name = "ring";
+    Duration hold{std::chrono::milliseconds(20)};
+    std::optional<std::string> key_file;
+    std::string monitor_address_text;
+    sockaddr_storage monitor_address{};
+    Duration interval{std::chrono::milliseconds(100)};
+    Duration timeout{std::chrono::milliseconds(1000)};
+    std::vector<NodeEntry> nodes;
+
+    // Throws ConfigError when the id is not in the ring.
+    std::size_t position_of(NodeId id) const;
+    const NodeEntry& node(NodeId id) const { return nodes[position_of(id)]; }
+    const NodeEntry& predecessor(NodeId id) const { return nodes[(position_of(id) + nodes.size() - 1) % nodes.size()]; }
+    const NodeEntry& successor(NodeId id) const { return nodes[(position_of(id) + 1) % nodes.size()]; }
+    std::vector<NodeId> ring() const;
+};
+
+RingConfig load_config(const std::string& path);
+RingConfig parse_config(const std::string& text, const std::string& path);
+
+}  // namespace ringwatch
