@@ -3,29 +3,74 @@
 
 #include <fmt/format.h>
 
+#include "ring/commands.h"
+#include "ring/config/ring_config.h"
 #include "ring/link_demo.h"
 
 int main(int argc, char** argv) {
-    CLI::App app{"ringwatch ring: token-ring nodes over UDP-backed sequenced FIFO links"};
+    using namespace ringwatch;
+    CLI::App app{"ring: a token ring over UDP-backed sequenced FIFO links, with fault injection"};
     app.require_subcommand(1);
 
-    ringwatch::LinkDemoOptions demo;
-    auto* demo_cmd = app.add_subcommand("demo", "stream messages between two links over a lossy 127.0.0.1 network and show them repaired");
-    demo_cmd->add_option("--messages", demo.messages, "messages to send")->capture_default_str()->check(CLI::Range(1, 100'000'000));
-    demo_cmd->add_option("--loss", demo.loss, "chance each datagram is dropped")->capture_default_str()->check(CLI::Range(0.0, 0.9));
-    demo_cmd->add_option("--dup", demo.duplicate, "chance each datagram is duplicated")->capture_default_str()->check(CLI::Range(0.0, 0.9));
-    demo_cmd->add_option("--reorder", demo.reorder, "chance each datagram is delayed past later ones")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+    std::string config;
+    std::uint16_t id = 0;
+    auto* node = app.add_subcommand("node", "run one ring member (what `ring up` starts)");
+    node->add_option("config", config, "ring config (TOML)")->required();
+    node->add_option("--id", id, "this node's id in the config")->required();
+
+    bool with_monitor = false;
+    auto* up = app.add_subcommand("up", "start every node of the ring whose address is on this host, and supervise them");
+    up->add_option("config", config, "ring config (TOML)")->required();
+    up->add_flag("--with-monitor", with_monitor, "also start the monitor");
+
+    InjectOptions inj;
+    auto* inject = app.add_subcommand("inject", "inject a token fault at a node, or impair its outgoing datagrams");
+    inject->add_option("config", inj.config_path, "ring config (TOML)")->required();
+    inject->add_option("--node", inj.node, "the node")->required();
+    inject->add_option("fault", inj.fault, "lose (drop the next token) or duplicate (pass the next token on twice)")
+        ->check(CLI::IsMember({"lose", "duplicate"}));
+    inject->add_option("--link-loss", inj.link_loss, "drop this share of the node's outgoing datagrams (0..0.9)")->check(CLI::Range(0.0, 0.9));
+    inject->add_option("--link-dup", inj.link_dup, "duplicate this share of them (0..0.9)")->check(CLI::Range(0.0, 0.9));
+    inject->add_option("--link-delay", inj.link_delay_ms, "delay each by this many ms")->check(CLI::Range(0, 10'000));
+
+    std::uint16_t from = 0, to = 0;
+    std::string text;
+    auto* send = app.add_subcommand("send", "queue an application message at a node; a busy token carries it");
+    send->add_option("config", config, "ring config (TOML)")->required();
+    send->add_option("--from", from, "sending node")->required();
+    send->add_option("--to", to, "destination node")->required();
+    send->add_option("text", text, "the message (up to 1024 bytes)")->required();
+
+    app.add_subcommand("demo", "a 5-node ring and its monitor on 127.0.0.1 with scripted faults; ends by itself");
+
+    LinkDemoOptions link_demo;
+    auto* ld = app.add_subcommand("link-demo", "two links streaming over a lossy 127.0.0.1 network, repaired");
+    ld->add_option("--messages", link_demo.messages, "messages to send")->capture_default_str()->check(CLI::Range(1, 100'000'000));
+    ld->add_option("--loss", link_demo.loss, "chance each datagram is dropped")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+    ld->add_option("--dup", link_demo.duplicate, "chance each datagram is duplicated")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+    ld->add_option("--reorder", link_demo.reorder, "chance each datagram is delayed past later ones")->capture_default_str()->check(CLI::Range(0.0, 0.9));
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    if (*inject && inj.fault.empty() && !inj.link_loss && !inj.link_dup && !inj.link_delay_ms) {
+        fmt::print(stderr, "ring inject: name a fault (lose, duplicate) or a link impairment (--link-loss, --link-dup, --link-delay)\n");
+        return 2;
+    }
     try {
-        if (*demo_cmd) return ringwatch::run_link_demo(demo);
+        if (*node) return run_node(config, id);
+        if (*up) return run_up(config, with_monitor);
+        if (*inject) return run_inject(inj);
+        if (*send) return run_send(config, from, to, text);
+        if (*ld) return run_link_demo(link_demo);
+        return run_ring_demo();
+    } catch (const ConfigError& e) {
+        fmt::print(stderr, "ring: {}\n", e.what());
+        return 2;
     } catch (const std::exception& e) {
         fmt::print(stderr, "ring: {}\n", e.what());
         return 1;
     }
-    return 0;
 }

@@ -39,6 +39,12 @@ public:
     void on_deliver(OnDeliver f) { on_deliver_ = std::move(f); }
     void on_event(OnEvent f) { on_event_ = std::move(f); }
     Impairment& impairment() { return impairment_; }
+    // The driver no longer keeps the loop running by itself (a tool beside child processes).
+    void unref() {
+        socket_.unref();
+        uv_unref(timer_.base());
+        uv_unref(delay_timer_.base());
+    }
 
     const Endpoint& endpoint() const { return endpoint_; }
     const UdpSocket& socket() const { return socket_; }

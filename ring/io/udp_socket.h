@@ -32,6 +32,7 @@ public:
     void send(const sockaddr_storage& to, std::span<const std::uint8_t> datagram);
     sockaddr_storage local_address() const;
     const UdpStats& stats() const { return stats_; }
+    void unref() { uv_unref(handle_.base()); }
 
 private:
     static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);

@@ -34,6 +34,12 @@ public:
             throw uv_error(rc, "uv handle init");
         }
     }
+    // Takes ownership of a handle initialised elsewhere (uv_spawn initialises its own).
+    static UvHandle adopt(T* initialised) {
+        UvHandle h;
+        h.handle_ = initialised;
+        return h;
+    }
     ~UvHandle() { reset(); }
     UvHandle(UvHandle&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)) {}
     UvHandle& operator=(UvHandle&& o) noexcept {

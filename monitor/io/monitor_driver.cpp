@@ -1,0 +1,45 @@
+// The libuv driver of the monitor core.
+#include "monitor/io/monitor_driver.h"
+
+#include "ring/io/clock.h"
+
+namespace ringwatch::io {
+
+MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, LinkConfig link)
+    : link_(loop, kMonitorId, ring.monitor_address, link, new_incarnation()),
+      core_(std::move(config), monotonic_now()),
+      on_verdict_(std::move(on_verdict)),
+      timer_(loop, uv_timer_init) {
+    timer_.get()->data = this;
+    for (const auto& n : ring.nodes) link_.add_peer(n.id, n.address);
+    link_.on_deliver([this](NodeId from, Bytes b) {
+        Message m;
+        if (decode_message(b, m) != MessageError::none) return;
+        if (auto* r = std::get_if<SnapshotReport>(&m)) core_.on_report(monotonic_now(), from, *r);
+        pump();
+    });
+    link_.on_event([this](NodeId peer, const LinkEvent& e) {
+        if (e.kind == LinkEventKind::peer_silent) core_.set_node_silent(peer, true);
+        if (e.kind == LinkEventKind::peer_alive || e.kind == LinkEventKind::connected || e.kind == LinkEventKind::session_reset)
+            core_.set_node_silent(peer, false);
+    });
+    pump();
+}
+
+void MonitorDriver::pump() {
+    for (auto& c : core_.take_commands()) link_.send_queued(c.node, encode_message(c.start));
+    for (auto& v : core_.take_verdicts())
+        if (on_verdict_) on_verdict_(v);
+    auto d = core_.next_deadline();
+    if (!d) return;
+    const Instant now = monotonic_now();
+    const auto ms = *d <= now ? 0 : static_cast<std::uint64_t>((*d - now + Duration{999}).count() / 1000);
+    uv_timer_start(timer_.get(), [](uv_timer_t* t) {
+        auto* self = static_cast<MonitorDriver*>(t->data);
+        if (!self) return;
+        self->core_.on_timer(monotonic_now());
+        self->pump();
+    }, ms, 0);
+}
+
+}  // namespace ringwatch::io

@@ -1,0 +1,33 @@
+// Runs the monitor: the MonitorCore on an EndpointDriver with a link to every node, a timer for
+// the core's deadlines, link liveness fed to the core, verdicts handed to the caller.
+#pragma once
+
+#include <functional>
+
+#include "monitor/core/monitor_core.h"
+#include "ring/config/ring_config.h"
+#include "ring/io/endpoint_driver.h"
+
+namespace ringwatch::io {
+
+class MonitorDriver {
+public:
+    using OnVerdict = std::function<void(const Verdict&)>;
+
+    MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, LinkConfig link = {});
+    MonitorDriver(const MonitorDriver&) = delete;
+    MonitorDriver& operator=(const MonitorDriver&) = delete;
+
+    const MonitorCore& core() const { return core_; }
+    const EndpointDriver& link() const { return link_; }
+
+private:
+    void pump();
+
+    EndpointDriver link_;
+    MonitorCore core_;
+    OnVerdict on_verdict_;
+    UvHandle<uv_timer_t> timer_;
+};
+
+}  // namespace ringwatch::io

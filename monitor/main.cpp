@@ -1,0 +1,121 @@
+// The `monitor` program: periodic Chandy-Lamport snapshots of a ring, verdicts and alarms.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+
+#include <unistd.h>
+
+#include <fmt/color.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "monitor/core/verdict_json.h"
+#include "monitor/io/monitor_driver.h"
+
+using namespace ringwatch;
+
+namespace {
+
+std::string where_tokens(const Verdict& v) {
+    std::vector<std::string> parts;
+    for (auto h : v.holders) parts.push_back(fmt::format("held by node {}", h));
+    for (auto& c : v.channels) parts.push_back(fmt::format("{} in flight {}->{}", c.tokens, c.from, c.to));
+    return parts.empty() ? "nowhere" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
+void print_human(const Verdict& v, bool colour) {
+    const double ms = std::chrono::duration<double, std::milli>(v.duration).count();
+    if (v.alarm()) {
+        const std::string text = fmt::format("ALARM {} at snapshot {}: {} token(s), {} ({:.1f} ms)", to_string(v.kind), v.id, v.tokens,
+                                             where_tokens(v), ms);
+        if (colour) {
+            fmt::print(fmt::emphasis::bold | fg(fmt::color::red), "{}\n", text);
+        } else {
+            fmt::print("{}\n", text);
+        }
+    } else if (v.kind == VerdictKind::inconclusive) {
+        std::vector<std::uint16_t> missing, silent;
+        for (auto m : v.missing) missing.push_back(m.value);
+        for (auto m : v.silent) silent.push_back(m.value);
+        fmt::print("snapshot {}: inconclusive, no report from node(s) {}{}\n", v.id, fmt::join(missing, ", "),
+                   silent.empty() ? "" : fmt::format(" (silent: {})", fmt::join(silent, ", ")));
+    } else {
+        fmt::print("snapshot {}: ok, 1 token {} ({:.1f} ms)\n", v.id, where_tokens(v), ms);
+    }
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"monitor: periodic Chandy-Lamport snapshots of a token ring; alarms when tokens held + in flight != 1"};
+    std::string config_path;
+    bool json = false, single = false;
+    std::optional<std::uint32_t> interval_ms, timeout_ms;
+    std::uint64_t stop_after = 0;
+    app.add_option("config", config_path, "ring config (TOML)")->required();
+    app.add_flag("--json", json, "one JSON object per line on stdout");
+    app.add_option("--interval", interval_ms, "ms between snapshot starts (default: the config's monitor.interval_ms)")->check(CLI::Range(1, 3'600'000));
+    app.add_option("--timeout", timeout_ms, "ms before a snapshot is inconclusive (default: monitor.timeout_ms)")->check(CLI::Range(1, 3'600'000));
+    app.add_flag("--single-initiator", single, "ask only the first node to start each snapshot (default: every node at once)");
+    app.add_option("--snapshots", stop_after, "exit after this many verdicts (0: run until Ctrl-C)");
+    CLI11_PARSE(app, argc, argv);
+
+    RingConfig ring;
+    try {
+        ring = load_config(config_path);
+    } catch (const ConfigError& e) {
+        fmt::print(stderr, "monitor: {}\n", e.what());
+        return 2;
+    }
+    MonitorConfig mc;
+    mc.ring = ring.ring();
+    mc.interval = interval_ms ? std::chrono::milliseconds(*interval_ms) : ring.interval;
+    mc.timeout = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : ring.timeout;
+    mc.single_initiator = single;
+    const bool colour = !json && isatty(STDOUT_FILENO);
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int rc = 0;
+    try {
+        std::uint64_t seen = 0;
+        io::MonitorDriver monitor(&loop, ring, mc, [&](const Verdict& v) {
+            if (json) {
+                fmt::print("{}\n", snapshot_event_json(v));
+                if (v.alarm()) fmt::print("{}\n", alarm_event_json(v));
+                std::fflush(stdout);
+            } else {
+                print_human(v, colour);
+            }
+            if (stop_after > 0 && ++seen >= stop_after) uv_stop(&loop);
+        });
+        const std::string settings = fmt::format("monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, {}", ring.name,
+                                                 ring.monitor_address_text, ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
+                                                 single ? "first node initiates" : "every node initiates");
+        if (json) {
+            fmt::print(stderr, "{}\n", settings);
+        } else {
+            fmt::print("{}\n", settings);
+        }
+        io::UvHandle<uv_signal_t> sigint(&loop, uv_signal_init), sigterm(&loop, uv_signal_init);
+        auto stop = [](uv_signal_t* s, int) { uv_stop(s->loop); };
+        uv_signal_start(sigint.get(), stop, SIGINT);
+        uv_signal_start(sigterm.get(), stop, SIGTERM);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        const MonitorStats& s = monitor.core().stats();
+        const LinkStats l = monitor.link().endpoint().total_link_stats();
+        const std::string totals = fmt::format("totals: {} snapshots: {} ok, {} token_lost, {} token_duplicated, {} inconclusive; {} alarms; "
+                                               "{} late reports; link retransmits {}",
+                                               s.ok + s.token_lost + s.token_duplicated + s.inconclusive, s.ok, s.token_lost, s.token_duplicated,
+                                               s.inconclusive, s.token_lost + s.token_duplicated, s.late_reports, l.retransmits);
+        fmt::print(json ? stderr : stdout, "{}\n", totals);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "monitor: {}\n", e.what());
+        rc = 1;
+    }
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_loop_close(&loop);
+    return rc;
+}

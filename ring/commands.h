@@ -1,0 +1,25 @@
+// The `ring` program's subcommands; each returns the process exit code (0 ok, 1 runtime failure,
+// 2 bad config or arguments) and prints its own one-line errors.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ringwatch {
+
+int run_node(const std::string& config_path, std::uint16_t id);
+int run_up(const std::string& config_path, bool with_monitor);
+
+struct InjectOptions {
+    std::string config_path;
+    std::uint16_t node = 0;
+    std::string fault;  // lose | duplicate | "" when only link impairment is asked
+    std::optional<double> link_loss, link_dup;
+    std::optional<std::uint32_t> link_delay_ms;
+};
+int run_inject(const InjectOptions& o);
+int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t to, const std::string& text);
+int run_ring_demo();
+
+}  // namespace ringwatch

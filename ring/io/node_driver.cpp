@@ -1,0 +1,117 @@
+// The libuv driver of a ring member.
+#include "ring/io/node_driver.h"
+
+#include <string>
+
+#include "ring/io/clock.h"
+
+namespace ringwatch::io {
+
+namespace {
+constexpr std::size_t kMaxToolLinks = 16;
+
+NodeConfig node_config(const RingConfig& c, NodeId self) {
+    NodeConfig nc;
+    nc.self = self;
+    nc.predecessor = c.predecessor(self).id;
+    nc.successor = c.successor(self).id;
+    nc.token.hold = c.hold;
+    nc.initial_token = c.position_of(self) == 0;  // the first node of the ring makes the first token
+    return nc;
+}
+
+std::string printable(const Bytes& b) {
+    std::string s(b.begin(), b.end());
+    for (char& ch : s)
+        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '.';
+    return s;
+}
+}  // namespace
+
+NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, LinkConfig link)
+    : log_(fmt::format("node {}", self)),
+      self_(self),
+      pred_(config.predecessor(self).id),
+      succ_(config.successor(self).id),
+      link_(loop, self, config.node(self).address, link, new_incarnation()),
+      node_(node_config(config, self), monotonic_now()),
+      timer_(loop, uv_timer_init) {
+    timer_.get()->data = this;
+    link_.add_peer(pred_, config.predecessor(self).address);
+    link_.add_peer(succ_, config.successor(self).address);
+    link_.add_peer(kMonitorId, config.monitor_address);
+    link_.accept_tools(kMaxToolLinks);
+    link_.on_deliver([this](NodeId from, Bytes m) {
+        node_.on_message(monotonic_now(), from, m);
+        pump();
+    });
+    link_.on_event([this](NodeId peer, const LinkEvent& e) {
+        if (e.kind == LinkEventKind::window_open || is_tool_id(peer)) return;
+        const std::string who = peer == kMonitorId ? "monitor" : fmt::format("node {}", peer);
+        if (e.kind == LinkEventKind::session_reset) {
+            log_.log("link to {}: peer restarted; {} queued message(s) for its old incarnation dropped", who, e.dropped_messages);
+        } else {
+            log_.log("link to {}: {}", who, to_string(e.kind));
+        }
+    });
+    log_.log("ring '{}' at {}: {}", config.name, config.node(self).address_text, settings());
+    log_.log("predecessor node {} at {}, successor node {} at {}, monitor at {}", pred_, config.predecessor(self).address_text, succ_,
+             config.successor(self).address_text, config.monitor_address_text);
+    if (node_.config().initial_token) log_.log("first node of the ring: making the token");
+    pump();
+}
+
+std::string NodeDriver::settings() const {
+    const LinkConfig& l = link_.endpoint().link(pred_)->config();
+    return fmt::format("hold {} ms; link: retransmission floor {} ms, initial {} ms, back-off cap {} ms, keep-alive {} ms, peer silent after {} ms, window {}",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(node_.config().token.hold).count(), l.rto_min.count() / 1000,
+                       l.rto_initial.count() / 1000, l.rto_max.count() / 1000, l.keepalive_interval.count() / 1000,
+                       l.silent_after.count() / 1000, l.window_messages);
+}
+
+void NodeDriver::pump() {
+    out_.clear();
+    node_.take_output(out_);
+    for (auto& m : out_.messages) {
+        if (!link_.send_queued(m.peer, std::move(m.bytes))) log_.log("dropped a message for {}: its queue is full", m.peer);
+    }
+    for (const auto& e : out_.token_events) {
+        switch (e.kind) {
+            case TokenEventKind::delivered:
+                log_.log("delivered message #{} from node {}: {}", e.msg_id, e.src, printable(e.payload));
+                break;
+            case TokenEventKind::undeliverable:
+                log_.log("message #{} to node {} came back uncopied (destination unknown or down)", e.msg_id, e.dst);
+                break;
+            case TokenEventKind::lost_by_fault: log_.log("fault injected: dropped the token it just received"); break;
+            case TokenEventKind::duplicated_by_fault: log_.log("fault injected: passed the token on twice"); break;
+            case TokenEventKind::returned:
+            case TokenEventKind::duplicate_message_dropped: break;
+        }
+    }
+    for (const auto& im : out_.impair) {
+        ImpairmentConfig c;
+        c.loss = im.loss_ppm / 1e6;
+        c.duplicate = im.duplicate_ppm / 1e6;
+        c.delay = Duration{im.delay_us};
+        link_.impairment().set_default(c);
+        log_.log("impairing outgoing datagrams: loss {:.1f}%, duplication {:.1f}%, delay {} ms", c.loss * 100, c.duplicate * 100,
+                 im.delay_us / 1000);
+    }
+    arm_timer();
+}
+
+void NodeDriver::arm_timer() {
+    auto d = node_.next_deadline();
+    if (!d) return;
+    const Instant now = monotonic_now();
+    const auto ms = *d <= now ? 0 : static_cast<std::uint64_t>((*d - now + Duration{999}).count() / 1000);
+    uv_timer_start(timer_.get(), [](uv_timer_t* t) {
+        auto* self = static_cast<NodeDriver*>(t->data);
+        if (!self) return;
+        self->node_.on_timer(monotonic_now());
+        self->pump();
+    }, ms, 0);
+}
+
+}  // namespace ringwatch::io

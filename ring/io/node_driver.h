@@ -1,0 +1,37 @@
+// Runs one ring member: the Node core on an EndpointDriver (its UDP socket and links to the
+// predecessor, the successor, the monitor and tools), a timer for the token's hold, and log lines
+// for what a person wants to see. No protocol logic: everything is decided by the cores.
+#pragma once
+
+#include "ring/config/ring_config.h"
+#include "ring/core/node.h"
+#include "ring/io/endpoint_driver.h"
+#include "ring/io/log.h"
+
+namespace ringwatch::io {
+
+class NodeDriver {
+public:
+    // Throws std::system_error (socket) or ConfigError (id not in the ring).
+    NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, LinkConfig link = {});
+    NodeDriver(const NodeDriver&) = delete;
+    NodeDriver& operator=(const NodeDriver&) = delete;
+
+    const Node& node() const { return node_; }
+    const EndpointDriver& link() const { return link_; }
+    std::string settings() const;
+
+private:
+    void pump();
+    void arm_timer();
+
+    Logger log_;
+    NodeId self_;
+    NodeId pred_, succ_;
+    EndpointDriver link_;
+    Node node_;
+    NodeOutput out_;
+    UvHandle<uv_timer_t> timer_;
+};
+
+}  // namespace ringwatch::io

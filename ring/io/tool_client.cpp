@@ -1,0 +1,68 @@
+// Commands from one-shot tools to nodes.
+#include "ring/io/tool_client.h"
+
+#include "ring/io/clock.h"
+
+namespace ringwatch::io {
+
+namespace {
+NodeId random_tool_id() {
+    std::uint16_t r = 0;
+    uv_check(uv_random(nullptr, nullptr, &r, sizeof r, 0, nullptr), "uv_random");
+    return NodeId{static_cast<std::uint16_t>(kToolIdFirst + r % (kToolIdLast - kToolIdFirst + 1))};
+}
+sockaddr_storage any_address_like(const sockaddr_storage& a) { return *parse_address(a.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0"); }
+}  // namespace
+
+ToolClient::ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address)
+    : node_(node), link_(loop, random_tool_id(), any_address_like(node_address), LinkConfig{}, new_incarnation()), timer_(loop, uv_timer_init) {
+    timer_.get()->data = this;
+    link_.add_peer(node, node_address);
+    link_.on_deliver([this](NodeId, Bytes b) {
+        Message m;
+        if (decode_message(b, m) != MessageError::none) return;
+        if (auto* ack = std::get_if<CommandAck>(&m); ack && ack->command_id == waiting_for_) finish(ack->ok);
+    });
+}
+
+void ToolClient::command(Message m, Duration timeout, Done done) {
+    waiting_for_ = next_command_++;
+    std::visit(
+        [this](auto& v) {
+            if constexpr (requires { v.command_id; }) v.command_id = waiting_for_;
+        },
+        m);
+    done_ = std::move(done);
+    link_.send_queued(node_, encode_message(m));
+    uv_timer_start(timer_.get(), [](uv_timer_t* t) {
+        if (auto* self = static_cast<ToolClient*>(t->data)) self->finish(std::nullopt);
+    }, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
+}
+
+void ToolClient::finish(std::optional<bool> result) {
+    if (!done_) return;
+    uv_timer_stop(timer_.get());
+    waiting_for_ = 0;
+    Done d = std::move(done_);
+    done_ = nullptr;
+    d(result);
+}
+
+std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Message m, Duration timeout) {
+    uv_loop_t loop;
+    uv_check(uv_loop_init(&loop), "uv_loop_init");
+    std::optional<bool> result;
+    {
+        ToolClient client(&loop, node, address);
+        client.command(std::move(m), timeout, [&](std::optional<bool> r) {
+            result = r;
+            uv_stop(&loop);
+        });
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_loop_close(&loop);
+    return result;
+}
+
+}  // namespace ringwatch::io

@@ -1,0 +1,41 @@
+// A one-shot tool's link to one node (ring inject, ring send, the demo's script): sends a command
+// from a random id in the tool range and reports the node's acknowledgement, or its absence.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "ring/core/messages.h"
+#include "ring/io/endpoint_driver.h"
+
+namespace ringwatch::io {
+
+class ToolClient {
+public:
+    // Called once: nullopt when no acknowledgement came in time, else the node's ok flag.
+    using Done = std::function<void(std::optional<bool>)>;
+
+    ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address);
+    // One command at a time. `m` is a command (InjectCommand, SendCommand, ImpairCommand,
+    // ReissueCommand); its command_id is set here.
+    void command(Message m, Duration timeout, Done done);
+    void unref() {
+        link_.unref();
+        uv_unref(reinterpret_cast<uv_handle_t*>(timer_.get()));
+    }
+
+private:
+    void finish(std::optional<bool> result);
+
+    NodeId node_;
+    std::uint64_t next_command_ = 1;
+    std::uint64_t waiting_for_ = 0;
+    Done done_;
+    EndpointDriver link_;
+    UvHandle<uv_timer_t> timer_;
+};
+
+// Runs `m` against one node on a private loop until acknowledged or timed out.
+std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Message m, Duration timeout);
+
+}  // namespace ringwatch::io

@@ -1,0 +1,124 @@
+// `ring node` (one member) and `ring up` (every local member as a child process).
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "ring/commands.h"
+#include "ring/io/node_driver.h"
+#include "ring/io/process_group.h"
+
+namespace ringwatch {
+
+namespace {
+
+// Stops the loop on SIGINT and SIGTERM.
+struct StopOnSignals {
+    io::UvHandle<uv_signal_t> sigint, sigterm;
+    explicit StopOnSignals(uv_loop_t* loop, void (*on_signal)(uv_signal_t*, int) = [](uv_signal_t* s, int) { uv_stop(s->loop); })
+        : sigint(loop, uv_signal_init), sigterm(loop, uv_signal_init) {
+        uv_signal_start(sigint.get(), on_signal, SIGINT);
+        uv_signal_start(sigterm.get(), on_signal, SIGTERM);
+        uv_unref(sigint.base());
+        uv_unref(sigterm.base());
+    }
+};
+
+void close_loop(uv_loop_t* loop) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(loop) != 0) fmt::print(stderr, "warning: libuv handles still open at exit\n");
+}
+
+bool is_local(const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) {
+        const auto& in = reinterpret_cast<const sockaddr_in&>(a);
+        if ((ntohl(in.sin_addr.s_addr) >> 24) == 127) return true;
+    } else if (a.ss_family == AF_INET6) {
+        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(a);
+        if (IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) return true;
+    }
+    uv_interface_address_t* ifs = nullptr;
+    int count = 0;
+    if (uv_interface_addresses(&ifs, &count) != 0) return false;
+    bool found = false;
+    for (int i = 0; i < count && !found; ++i) {
+        if (a.ss_family == AF_INET && ifs[i].address.address4.sin_family == AF_INET) {
+            found = ifs[i].address.address4.sin_addr.s_addr == reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr;
+        } else if (a.ss_family == AF_INET6 && ifs[i].address.address6.sin6_family == AF_INET6) {
+            found = std::memcmp(&ifs[i].address.address6.sin6_addr, &reinterpret_cast<const sockaddr_in6&>(a).sin6_addr, 16) == 0;
+        }
+    }
+    uv_free_interface_addresses(ifs, count);
+    return found;
+}
+
+}  // namespace
+
+int run_node(const std::string& config_path, std::uint16_t id) {
+    const RingConfig config = load_config(config_path);
+    config.position_of(NodeId{id});  // throws ConfigError naming the ids when absent
+    uv_loop_t loop;
+    io::uv_check(uv_loop_init(&loop), "uv_loop_init");
+    {
+        io::NodeDriver node(&loop, config, NodeId{id});
+        StopOnSignals stop(&loop);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        const auto& t = node.node().token().stats();
+        const LinkStats l = node.link().endpoint().total_link_stats();
+        io::Logger(fmt::format("node {}", id)).log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped",
+                                                   t.tokens_forwarded, t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
+    }
+    close_loop(&loop);
+    return 0;
+}
+
+int run_up(const std::string& config_path, bool with_monitor) {
+    const RingConfig config = load_config(config_path);
+    const std::string dir = io::ProcessGroup::own_directory();
+    uv_loop_t loop;
+    io::uv_check(uv_loop_init(&loop), "uv_loop_init");
+    int rc = 0;
+    {
+        io::Logger log("ring up");
+        io::ProcessGroup group(
+            &loop,
+            [](const std::string& name, std::string_view line) {
+                if (line.starts_with("[")) {
+                    io::write_log_line(name, line.substr(line.find("] ") == std::string_view::npos ? 0 : line.find("] ") + 2));
+                } else {
+                    io::write_log_line(name, line);
+                }
+            },
+            [&](const std::string& name, std::int64_t status, int signal) {
+                if (signal != 0) {
+                    log.log("{} was killed by signal {} ({})", name, signal, strsignal(signal));
+                } else {
+                    log.log("{} exited with status {}", name, status);
+                }
+                if (status != 0) rc = 1;
+            });
+        int started = 0;
+        for (const auto& n : config.nodes) {
+            if (!is_local(n.address)) {
+                log.log("node {} at {} is not on this host: not starting it", n.id, n.address_text);
+                continue;
+            }
+            group.spawn(fmt::format("node {}", n.id), {dir + "/ring", "node", config_path, "--id", std::to_string(n.id.value)});
+            ++started;
+        }
+        if (with_monitor) group.spawn("monitor", {dir + "/monitor", config_path});
+        log.log("started {} node(s){} of ring '{}'; Ctrl-C stops them all", started, with_monitor ? " and the monitor" : "", config.name);
+        static io::ProcessGroup* stopping = nullptr;
+        stopping = &group;
+        StopOnSignals stop(&loop, [](uv_signal_t*, int) {
+            if (stopping) stopping->terminate(SIGTERM);
+        });
+        uv_run(&loop, UV_RUN_DEFAULT);  // ends when every child has exited and its pipes closed
+        stopping = nullptr;
+        log.log("all stopped");
+    }
+    close_loop(&loop);
+    return rc;
+}
+
+}  // namespace ringwatch
