@@ -8,6 +8,8 @@
 // intercept hook for ENet. TCP and raw UDP run at 0% only.
 #include <CLI/CLI.hpp>
 
+#include "ring/io/cli.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -494,7 +496,7 @@ int main(int argc, char** argv) {
     app.add_option("--ping-seconds", s.ping_seconds, "time limit of the ping phase per case and round")->capture_default_str()->check(CLI::Range(0.1, 600.0));
     app.add_option("--stream-seconds", s.stream_seconds, "receiver's measuring window for throughput")->capture_default_str()->check(CLI::Range(0.1, 60.0));
     app.add_option("--only", s.only, "one transport only")->check(CLI::IsMember({"ringwatch", "udp", "tcp", "enet"}));
-    CLI11_PARSE(app, argc, argv);
+    if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "link_bench")) return *rc;
     signal(SIGPIPE, SIG_IGN);
 
     std::vector<Case> cases = {{"udp", 0}, {"tcp", 0}, {"ringwatch", 0}, {"enet", 0},

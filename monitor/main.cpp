@@ -1,6 +1,8 @@
 // The `monitor` program: periodic Chandy-Lamport snapshots of a ring, verdicts and alarms.
 #include <CLI/CLI.hpp>
 
+#include "ring/io/cli.h"
+
 #include <csignal>
 #include <cstdio>
 
@@ -60,7 +62,7 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", timeout_ms, "ms before a snapshot is inconclusive (default: monitor.timeout_ms)")->check(CLI::Range(1, 3'600'000));
     app.add_flag("--single-initiator", single, "ask only the first node to start each snapshot (default: every node at once)");
     app.add_option("--snapshots", stop_after, "exit after this many verdicts (0: run until Ctrl-C)");
-    CLI11_PARSE(app, argc, argv);
+    if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "monitor")) return *rc;
 
     RingConfig ring;
     try {

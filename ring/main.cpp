@@ -5,6 +5,7 @@
 
 #include "ring/commands.h"
 #include "ring/config/ring_config.h"
+#include "ring/io/cli.h"
 #include "ring/link_demo.h"
 
 int main(int argc, char** argv) {
@@ -50,11 +51,7 @@ int main(int argc, char** argv) {
     ld->add_option("--dup", link_demo.duplicate, "chance each datagram is duplicated")->capture_default_str()->check(CLI::Range(0.0, 0.9));
     ld->add_option("--reorder", link_demo.reorder, "chance each datagram is delayed past later ones")->capture_default_str()->check(CLI::Range(0.0, 0.9));
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
+    if (auto rc = io::parse_command_line(app, argc, argv, "ring")) return *rc;
     if (*inject && inj.fault.empty() && !inj.link_loss && !inj.link_dup && !inj.link_delay_ms) {
         fmt::print(stderr, "ring inject: name a fault (lose, duplicate) or a link impairment (--link-loss, --link-dup, --link-delay)\n");
         return 2;

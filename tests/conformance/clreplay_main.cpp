@@ -3,6 +3,8 @@
 // every snapshot conserves the system's tokens.
 #include <CLI/CLI.hpp>
 
+#include "ring/io/cli.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -31,7 +33,7 @@ int main(int argc, char** argv) {
     app.add_option("--delays", delays, "digits 0-4, one per queued message (0 once they run out); default: seeded random");
     app.add_option("--seed", seed, "seed of the random delays when --delays is not given")->capture_default_str();
     app.add_option("--out", out_dir, "write <id>.snap files to this directory instead of printing");
-    CLI11_PARSE(app, argc, argv);
+    if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "clreplay")) return *rc;
     if (delays.find_first_not_of("01234") != std::string::npos) {
         fmt::print(stderr, "clreplay: --delays '{}': only digits 0 to 4\n", delays);
         return 2;

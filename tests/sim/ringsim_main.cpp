@@ -3,6 +3,8 @@
 // command that replays the run.
 #include <CLI/CLI.hpp>
 
+#include "ring/io/cli.h"
+
 #include <fmt/format.h>
 
 #include "monitor/core/verdict_json.h"
@@ -60,7 +62,7 @@ int main(int argc, char** argv) {
     app.add_flag("--random-faults", random_faults, "derive ring size and all faults from the seed (as the CI sweep does)");
     app.add_option("--sweep", sweep, "run this many seeds from --seed on, with --random-faults; print one summary each");
     app.add_flag("--json", json, "one JSON object per line");
-    CLI11_PARSE(app, argc, argv);
+    if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "ringsim")) return *rc;
 
     auto fail = [](const std::string& what) {
         fmt::print(stderr, "ringsim: {}\n", what);

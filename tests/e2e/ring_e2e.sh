@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# End-to-end scenarios with real processes on 127.0.0.1: `ring up`, `ring node`, `monitor --json`,
+# `ring inject`, `ring send`. Usage: ring_e2e.sh BIN_DIR SCENARIO. Conditions are awaited by
+# polling the processes' output with a deadline; nothing sleeps in place of a condition.
+set -u
+bin=${1:?usage: ring_e2e.sh BIN_DIR SCENARIO}
+scenario=${2:?usage: ring_e2e.sh BIN_DIR SCENARIO}
+work=$(mktemp -d /tmp/ringwatch-e2e-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL ($scenario): $*"; echo "--- monitor:"; tail -n 5 "$work/monitor.out" 2>/dev/null; echo "--- nodes:"; tail -n 20 "$work/nodes.out" 2>/dev/null; exit 1; }
+
+# write_config N [HOLD_MS] -> $work/ring.toml on free ports
+write_config() {
+  local n=$1 hold=${2:-20}
+  mapfile -t ports < <("$bin/free_ports" $((n + 1)))
+  {
+    printf '[ring]\nname = "e2e"\nhold_ms = %s\n\n[monitor]\naddress = "127.0.0.1:%s"\ninterval_ms = 100\ntimeout_ms = 1000\n' "$hold" "${ports[0]}"
+    for ((i = 0; i < n; i++)); do printf '\n[[nodes]]\nid = %d\naddress = "127.0.0.1:%s"\n' "$i" "${ports[$((i + 1))]}"; done
+  } > "$work/ring.toml"
+}
+start_ring() { "$bin/ring" up "$work/ring.toml" > "$work/nodes.out" 2>&1 & pids+=($!); }
+start_monitor() { "$bin/monitor" "$work/ring.toml" --json "$@" > "$work/monitor.out" 2> "$work/monitor.err" & pids+=($!); }
+count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
+# await FILE PATTERN N SECONDS: until FILE has N lines matching PATTERN
+await() {
+  local deadline=$((SECONDS + $4))
+  while [ "$(count "$1" "$2")" -lt "$3" ]; do
+    [ $SECONDS -ge $deadline ] && fail "waited $4 s for $3 line(s) matching '$2' in $(basename "$1")"
+    sleep 0.1
+  done
+}
+no_alarm() { [ "$(count "$work/monitor.out" '"event":"alarm"')" -eq 0 ] || fail "unexpected alarm: $(grep -m1 '"event":"alarm"' "$work/monitor.out")"; }
+snapshot_id() { sed -n 's/.*"id":\([0-9]*\).*/\1/p'; }
+
+case "$scenario" in
+lose)
+  write_config 5; start_ring; start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  no_alarm
+  last_ok=$(grep '"verdict":"ok"' "$work/monitor.out" | tail -n1 | snapshot_id)
+  "$bin/ring" inject "$work/ring.toml" --node 2 lose || fail "ring inject lose failed"
+  await "$work/nodes.out" 'fault injected: dropped' 1 10
+  await "$work/monitor.out" '"kind":"token_lost"' 1 10
+  # The alarm comes from one of the first snapshots after the drop: no more than two snapshots
+  # (one spanning the drop, one after it) between the last ok one and the alarm.
+  first_ok_after=$(awk -v l="$last_ok" -F'"id":' '/"event":"snapshot"/ {split($2,a,","); if (a[1] > l && $0 ~ /"verdict":"ok"/) print a[1]}' "$work/monitor.out" | tail -n1)
+  alarm=$(grep -m1 '"verdict":"token_lost"' "$work/monitor.out" | snapshot_id)
+  last_ok_before_alarm=$(awk -v a="$alarm" -F'"id":' '/"verdict":"ok"/ {split($2,x,","); if (x[1] < a) id=x[1]} END {print id}' "$work/monitor.out")
+  [ $((alarm - last_ok_before_alarm)) -le 3 ] || fail "alarm at snapshot $alarm, $((alarm - last_ok_before_alarm)) after the last ok one"
+  : "$first_ok_after"
+  echo "ok: token_lost alarm at snapshot $alarm (last ok snapshot $last_ok_before_alarm)"
+  ;;
+duplicate)
+  write_config 5; start_ring; start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  "$bin/ring" inject "$work/ring.toml" --node 3 duplicate || fail "ring inject duplicate failed"
+  await "$work/monitor.out" '"kind":"token_duplicated"' 1 10
+  grep -m1 '"kind":"token_duplicated"' "$work/monitor.out" | grep -q '"tokens":2' || fail "duplication alarm does not count 2 tokens"
+  [ "$(count "$work/monitor.out" '"kind":"token_lost"')" -eq 0 ] || fail "a token_lost alarm in a duplication run"
+  echo "ok: $(grep -m1 '"kind":"token_duplicated"' "$work/monitor.out")"
+  ;;
+link_loss)
+  write_config 5; start_ring; start_monitor --interval 50
+  await "$work/monitor.out" '"verdict":"ok"' 5 20
+  for i in 0 1 2 3 4; do "$bin/ring" inject "$work/ring.toml" --node $i --link-loss 0.3 > /dev/null || fail "impairing node $i failed"; done
+  await "$work/nodes.out" 'impairing outgoing datagrams: loss 30.0%' 5 10
+  start=$(count "$work/monitor.out" '"event":"snapshot"')
+  await "$work/monitor.out" '"event":"snapshot"' $((start + 100)) 60
+  no_alarm
+  # The token kept moving: the ok snapshots found it at several different places.
+  places=$(grep '"verdict":"ok"' "$work/monitor.out" | tail -n 100 | sed 's/.*"holders":\(\[[^]]*\]\),"channels":\(\[[^]]*\]\).*/\1\2/' | sort -u | wc -l)
+  [ "$places" -ge 3 ] || fail "the token was seen at only $places place(s) in 100 snapshots"
+  retrans=$(grep -c 'impairing' "$work/nodes.out")
+  echo "ok: 100 snapshots under 30% loss on every node, no alarm, token seen at $places places ($retrans nodes impaired)"
+  ;;
+send)
+  write_config 5; start_ring; start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 5 20
+  "$bin/ring" send "$work/ring.toml" --from 1 --to 4 "hello from e2e" || fail "ring send failed"
+  await "$work/nodes.out" 'node 4\] delivered message #1 from node 1: hello from e2e' 1 10
+  # Let the token go round many more times: the message must not be delivered again.
+  now=$(count "$work/monitor.out" '"verdict":"ok"')
+  await "$work/monitor.out" '"verdict":"ok"' $((now + 20)) 20
+  [ "$(count "$work/nodes.out" 'hello from e2e')" -eq 1 ] || fail "delivered $(count "$work/nodes.out" 'hello from e2e') times"
+  echo "ok: delivered exactly once"
+  ;;
+kill)
+  write_config 5
+  for i in 0 1 2 3 4; do "$bin/ring" node "$work/ring.toml" --id $i >> "$work/nodes.out" 2>&1 & pids+=($!); done
+  victim=${pids[3]}
+  start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 5 20
+  kill -KILL "$victim"
+  await "$work/monitor.out" '"verdict":"inconclusive"' 5 20
+  no_alarm
+  # Every snapshot after the first inconclusive one names node 3 and none is a token verdict.
+  after=$(awk '/"verdict":"inconclusive"/ {seen=1} seen' "$work/monitor.out" | grep '"event":"snapshot"')
+  echo "$after" | grep -v '"verdict":"inconclusive"' | grep -q . && fail "a token verdict after the kill: $(echo "$after" | grep -v inconclusive | head -n1)"
+  echo "$after" | grep -v '"missing":\[[0-9,]*3' | grep -q . && fail "an inconclusive snapshot not naming node 3"
+  echo "ok: $(echo "$after" | wc -l) inconclusive snapshots naming node 3, no alarm"
+  ;;
+errors)
+  write_config 3
+  expect() {  # expect CODE PATTERN CMD...
+    local code=$1 pattern=$2; shift 2
+    out=$("$@" 2>&1); rc=$?
+    [ $rc -eq "$code" ] || fail "'$*' exited $rc, expected $code: $out"
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "'$*' printed more than one line: $out"
+    printf '%s' "$out" | grep -q -- "$pattern" || fail "'$*' said '$out', expected '$pattern'"
+  }
+  cfg="$work/ring.toml"
+  bad() { cp "$cfg" "$work/bad.toml"; sed -i "$1" "$work/bad.toml"; }
+  bad 's/^hold_ms = 20/hold_ms = 20\ncolour = "red"/'
+  expect 2 "bad.toml: line 4: unknown key 'ring.colour'" "$bin/ring" up "$work/bad.toml"
+  bad '/^interval_ms/d; s/^address = "127.0.0.1:\([0-9]*\)"$/address = "127.0.0.1:\1"/; /^\[monitor\]/,/^$/{/^address/d}'
+  expect 2 "bad.toml: missing key 'monitor.address'" "$bin/monitor" "$work/bad.toml"
+  bad '0,/^id = 1/s//id = 0/'
+  expect 2 "'nodes\[2\].id' = 0 is a duplicate id" "$bin/ring" node "$work/bad.toml" --id 0
+  second=$(sed -n 's/^address = "\(127.0.0.1:[0-9]*\)"/\1/p' "$cfg" | sed -n 2p)
+  bad "0,/^address = \"$second\"/! s/^address = \"$second\"/X/; /^id = 2/{n;s/.*/address = \"$second\"/}"
+  expect 2 "is used twice" "$bin/ring" up "$work/bad.toml"
+  bad '/^\[\[nodes\]\]/,$d'; printf '[[nodes]]\nid = 0\naddress = "127.0.0.1:1"\n' >> "$work/bad.toml"
+  expect 2 "a ring needs at least 2 \[\[nodes\]\], this one has 1" "$bin/ring" up "$work/bad.toml"
+  bad '0,/^address = "127.0.0.1:[0-9]*"$/! {0,/^address = "127.0.0.1:[0-9]*"$/s//address = "127.0.0.1:99999"/}'
+  expect 2 "= \"127.0.0.1:99999\" is not an address" "$bin/ring" up "$work/bad.toml"
+  expect 2 "node id 7 is not in the ring (ids: 0, 1, 2)" "$bin/ring" node "$cfg" --id 7
+  expect 2 "cannot read the config file" "$bin/ring" up "$work/missing.toml"
+  printf 'not toml [\n' > "$work/bad.toml"
+  expect 2 "bad.toml: line 1: " "$bin/ring" up "$work/bad.toml"
+  # A port already in use: the second node 0 cannot bind.
+  "$bin/ring" node "$cfg" --id 0 > "$work/first.out" 2>&1 & pids+=($!)
+  await "$work/first.out" 'ring .e2e. at' 1 10
+  expect 1 "uv_udp_bind 127.0.0.1:[0-9]*: address already in use" "$bin/ring" node "$cfg" --id 0
+  expect 1 "did not acknowledge" "$bin/ring" inject "$cfg" --node 2 lose
+  expect 2 "name a fault" "$bin/ring" inject "$cfg" --node 0
+  expect 2 "ring: fault: melt not in" "$bin/ring" inject "$cfg" --node 0 melt
+  echo "ok: every error path gives one line and its exit code"
+  ;;
+*) echo "unknown scenario $scenario"; exit 2 ;;
+esac
