@@ -95,7 +95,7 @@ int run_up(const std::string& config_path, bool with_monitor) {
                 } else {
                     log.log("{} exited with status {}", name, status);
                 }
-                if (status != 0) rc = 1;
+                if (status != 0 || signal != 0) rc = 1;  // a node died on its own: say so in the exit code
             });
         int started = 0;
         for (const auto& n : config.nodes) {

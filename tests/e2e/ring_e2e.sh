@@ -142,5 +142,55 @@ errors)
   expect 2 "ring: fault: melt not in" "$bin/ring" inject "$cfg" --node 0 melt
   echo "ok: every error path gives one line and its exit code"
   ;;
+up_reports)
+  # `ring up` restarts nobody silently: a node that dies is reported with how it died.
+  write_config 3; start_ring
+  await "$work/nodes.out" 'ring .e2e. at' 3 20
+  victim=$(pgrep -f "ring node $work/ring.toml --id 1\$") || fail "no process for node 1"
+  kill -KILL "$victim"
+  await "$work/nodes.out" '\[ring up\] node 1 was killed by signal 9' 1 10
+  kill -INT "${pids[0]}"
+  await "$work/nodes.out" '\[ring up\] all stopped' 1 10
+  wait "${pids[0]}"; rc=$?
+  [ $rc -ne 0 ] || fail "ring up exited 0 although a node was killed"
+  pids=()
+  echo "ok: ring up reported the killed node and stopped the others on Ctrl-C (exit $rc)"
+  ;;
+netns)
+  # The 5-node ring across network namespaces: one per node and one for the monitor, joined by
+  # veth pairs to a bridge in a hub namespace, on addresses this test assigns.
+  if [ "$(id -u)" -ne 0 ] || ! ip netns list > /dev/null 2>&1; then
+    echo "SKIP: needs root and 'ip netns' (iproute2) to create network namespaces"; exit 0
+  fi
+  tag=rw$$
+  hub=${tag}hub
+  nsnames=()
+  netns_cleanup() { for ns in "${nsnames[@]}"; do ip netns del "$ns" 2>/dev/null; done; }
+  trap 'cleanup; netns_cleanup' EXIT
+  ip netns add "$hub" || { echo "SKIP: cannot create a network namespace here"; exit 0; }
+  nsnames+=("$hub")
+  ip -n "$hub" link add br0 type bridge && ip -n "$hub" link set br0 up || fail "bridge"
+  names=(n0 n1 n2 n3 n4 mon)
+  for idx in "${!names[@]}"; do
+    ns=${tag}${names[$idx]}
+    ip netns add "$ns" || fail "ip netns add $ns"
+    nsnames+=("$ns")
+    ip link add "v$tag$idx" type veth peer name "p$tag$idx" || fail "veth"
+    ip link set "v$tag$idx" netns "$ns" && ip link set "p$tag$idx" netns "$hub" || fail "veth move"
+      ip -n "$ns" addr add "10.213.0.$((idx + 10))/24" dev "v$tag$idx" && ip -n "$ns" link set "v$tag$idx" up && ip -n "$ns" link set lo up || fail "address"
+    ip -n "$hub" link set "p$tag$idx" master br0 && ip -n "$hub" link set "p$tag$idx" up || fail "bridge port"
+  done
+  {
+    printf '[ring]\nname = "netns"\nhold_ms = 20\n\n[monitor]\naddress = "10.213.0.15:7100"\ninterval_ms = 100\ntimeout_ms = 1000\n'
+    for i in 0 1 2 3 4; do printf '\n[[nodes]]\nid = %d\naddress = "10.213.0.%d:7101"\n' $i $((i + 10)); done
+  } > "$work/ring.toml"
+  for i in 0 1 2 3 4; do ip netns exec "${tag}n$i" "$bin/ring" node "$work/ring.toml" --id $i >> "$work/nodes.out" 2>&1 & pids+=($!); done
+  ip netns exec "${tag}mon" "$bin/monitor" "$work/ring.toml" --json > "$work/monitor.out" 2> "$work/monitor.err" & pids+=($!)
+  await "$work/monitor.out" '"verdict":"ok"' 10 30
+  no_alarm
+  ip netns exec "${tag}mon" "$bin/ring" inject "$work/ring.toml" --node 2 lose || fail "inject across namespaces failed"
+  await "$work/monitor.out" '"kind":"token_lost"' 1 15
+  echo "ok: 5 nodes in 5 namespaces, ok snapshots then a token_lost alarm after the injected loss"
+  ;;
 *) echo "unknown scenario $scenario"; exit 2 ;;
 esac
