@@ -65,8 +65,10 @@ int main(int argc, char** argv) {
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "monitor")) return *rc;
 
     RingConfig ring;
+    LinkConfig link;
     try {
         ring = load_config(config_path);
+        link.key = load_key(ring);
     } catch (const ConfigError& e) {
         fmt::print(stderr, "monitor: {}\n", e.what());
         return 2;
@@ -92,10 +94,11 @@ int main(int argc, char** argv) {
                 print_human(v, colour);
             }
             if (stop_after > 0 && ++seen >= stop_after) uv_stop(&loop);
-        });
+        }, link);
         const std::string settings = fmt::format("monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, {}", ring.name,
                                                  ring.monitor_address_text, ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
-                                                 single ? "first node initiates" : "every node initiates");
+                                                 single ? "first node initiates" : "every node initiates") +
+                                     (link.key ? ", datagrams authenticated" : ", datagrams not authenticated (no key_file)");
         if (json) {
             fmt::print(stderr, "{}\n", settings);
         } else {

@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
 
     app.add_subcommand("demo", "a 5-node ring and its monitor on 127.0.0.1 with scripted faults; ends by itself");
 
+    std::string key_path;
+    auto* keygen = app.add_subcommand("keygen", "write a new shared key that authenticates the ring's datagrams");
+    keygen->add_option("file", key_path, "where to write it (never overwritten)")->required();
+
     LinkDemoOptions link_demo;
     auto* ld = app.add_subcommand("link-demo", "two links streaming over a lossy 127.0.0.1 network, repaired");
     ld->add_option("--messages", link_demo.messages, "messages to send")->capture_default_str()->check(CLI::Range(1, 100'000'000));
@@ -62,6 +66,7 @@ int main(int argc, char** argv) {
         if (*inject) return run_inject(inj);
         if (*send) return run_send(config, from, to, text);
         if (*ld) return run_link_demo(link_demo);
+        if (*keygen) return run_keygen(key_path);
         return run_ring_demo();
     } catch (const ConfigError& e) {
         fmt::print(stderr, "ring: {}\n", e.what());

@@ -57,10 +57,13 @@ bool is_local(const sockaddr_storage& a) {
 int run_node(const std::string& config_path, std::uint16_t id) {
     const RingConfig config = load_config(config_path);
     config.position_of(NodeId{id});  // throws ConfigError naming the ids when absent
+    load_key(config);                // a bad key file is a config error, before anything starts
     uv_loop_t loop;
     io::uv_check(uv_loop_init(&loop), "uv_loop_init");
     {
-        io::NodeDriver node(&loop, config, NodeId{id});
+        LinkConfig link;
+        link.key = load_key(config);
+        io::NodeDriver node(&loop, config, NodeId{id}, link);
         StopOnSignals stop(&loop);
         uv_run(&loop, UV_RUN_DEFAULT);
         const auto& t = node.node().token().stats();

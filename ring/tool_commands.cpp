@@ -24,23 +24,38 @@ int report(std::optional<bool> ack, const NodeEntry& node, const std::string& wh
 }
 }  // namespace
 
+namespace {
+LinkConfig keyed(const RingConfig& c) {
+    LinkConfig l;
+    l.key = load_key(c);
+    return l;
+}
+}  // namespace
+
 int run_inject(const InjectOptions& o) {
     const RingConfig config = load_config(o.config_path);
+    const LinkConfig link = keyed(config);
     const NodeEntry& node = config.node(NodeId{o.node});
     int rc = 0;
     if (!o.fault.empty()) {
         const InjectKind kind = o.fault == "lose" ? InjectKind::lose : InjectKind::duplicate;
-        rc = report(io::run_command(node.id, node.address, InjectCommand{0, kind}, kAckTimeout), node,
+        rc = report(io::run_command(node.id, node.address, InjectCommand{0, kind}, kAckTimeout, link), node,
                     fmt::format("'{}' (it acts on the next token the node receives)", o.fault));
     }
     if (rc == 0 && (o.link_loss || o.link_dup || o.link_delay_ms)) {
         ImpairCommand c{0, static_cast<std::uint32_t>(o.link_loss.value_or(0) * 1e6), static_cast<std::uint32_t>(o.link_dup.value_or(0) * 1e6),
                         o.link_delay_ms.value_or(0) * 1000};
-        rc = report(io::run_command(node.id, node.address, c, kAckTimeout), node,
+        rc = report(io::run_command(node.id, node.address, c, kAckTimeout, link), node,
                     fmt::format("link impairment: loss {:.1f}%, duplication {:.1f}%, delay {} ms", c.loss_ppm / 1e4, c.duplicate_ppm / 1e4,
                                 o.link_delay_ms.value_or(0)));
     }
     return rc;
+}
+
+int run_keygen(const std::string& path) {
+    write_new_key(path);
+    fmt::print("wrote a new 256-bit ring key to {} (mode 0600); name it in the config: [ring] key_file = \"{}\"\n", path, path);
+    return 0;
 }
 
 int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t to, const std::string& text) {
@@ -55,7 +70,7 @@ int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t t
         fmt::print(stderr, "ring send: the message must be 1 to {} bytes, it is {}\n", kMaxPayloadBytes, text.size());
         return 2;
     }
-    return report(io::run_command(src.id, src.address, SendCommand{0, NodeId{to}, Bytes(text.begin(), text.end())}, kAckTimeout), src,
+    return report(io::run_command(src.id, src.address, SendCommand{0, NodeId{to}, Bytes(text.begin(), text.end())}, kAckTimeout, keyed(config)), src,
                   fmt::format("a message for node {} (node {} logs its delivery)", to, to));
 }
 

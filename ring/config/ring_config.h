@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 
+#include "ring/core/auth.h"
 #include "ring/core/types.h"
 
 namespace ringwatch {
@@ -44,6 +45,11 @@ struct RingConfig {
 };
 
 RingConfig load_config(const std::string& path);
+// The ring's shared key when the config names a key_file (relative to the config's directory):
+// 64 hex digits. Throws ConfigError naming the config, the key file and the problem.
+std::optional<AuthKey> load_key(const RingConfig& config);
+// Writes a new random key to `path` (mode 0600); never overwrites. Throws std::runtime_error.
+void write_new_key(const std::string& path);
 RingConfig parse_config(const std::string& text, const std::string& path);
 
 }  // namespace ringwatch

@@ -32,7 +32,7 @@ std::optional<SendStatus> Endpoint::send(NodeId peer, std::span<const std::uint8
 
 std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::uint8_t> datagram) {
     ++stats_.datagrams_received;
-    const wire::DecodeError err = wire::decode_frame(datagram, frame_);
+    const wire::DecodeError err = wire::decode_frame(datagram, frame_, config_.key ? &*config_.key : nullptr);
     if (err != wire::DecodeError::none) {
         ++stats_.malformed;
         ++stats_.decode_errors[static_cast<std::size_t>(err)];

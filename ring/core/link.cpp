@@ -282,7 +282,7 @@ void Link::fill_ack_fields(wire::FrameHeader& h) const {
 
 void Link::emit_frame(Instant now, const wire::FrameHeader& h, std::span<const std::span<const std::uint8_t>> msgs) {
     Bytes datagram;
-    wire::encode_frame(h, msgs, datagram);
+    wire::encode_frame(h, msgs, datagram, config_.key ? &*config_.key : nullptr);
     out_.datagrams.push_back(std::move(datagram));
     ++stats_.datagrams_sent;
     if (msgs.empty()) {

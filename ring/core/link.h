@@ -42,6 +42,7 @@ struct LinkConfig {
     Duration silent_after = 1000ms;       // nothing heard for this long: peer_silent
     std::uint32_t window_messages = 1024; // unacknowledged messages in flight, and the reorder buffer
     std::uint32_t dupthresh = 3;
+    std::optional<AuthKey> key;           // the ring's shared key: every datagram carries a MAC
 };
 
 enum class SendStatus : std::uint8_t { queued, window_full, too_large, empty };

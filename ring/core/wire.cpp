@@ -20,20 +20,32 @@ std::string_view to_string(DecodeError e) {
         case DecodeError::empty_message: return "empty_message";
         case DecodeError::message_too_long: return "message_too_long";
         case DecodeError::trailing_bytes: return "trailing_bytes";
+        case DecodeError::bad_mac: return "bad_mac";
     }
     return "unknown";
 }
 
-DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out) {
-    ByteReader r(datagram);
+DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out, const AuthKey* key) {
     if (datagram.size() < kFixedHeaderBytes) return DecodeError::truncated;
+    constexpr std::size_t kAuthOffset = 5;
+    if (key) {
+        // Nothing of an unauthenticated datagram is looked at beyond the auth byte.
+        if (datagram[kAuthOffset] != kAuthMac) return DecodeError::bad_auth;
+        if (datagram.size() < kFixedHeaderBytes + kMacBytes) return DecodeError::truncated;
+        const auto body = datagram.first(datagram.size() - kMacBytes);
+        if (!verify_mac(*key, body, datagram.data() + body.size())) return DecodeError::bad_mac;
+        datagram = body;
+    } else if (datagram[kAuthOffset] != kAuthNone) {
+        return DecodeError::bad_auth;
+    }
+    ByteReader r(datagram);
     if (r.u16() != kMagic) return DecodeError::bad_magic;
     if (r.u8() != kVersion) return DecodeError::bad_version;
     if (r.u8() != kTypeLink) return DecodeError::bad_type;
     FrameHeader& h = out.header;
     h.flags = r.u8();
     if (h.flags & ~kKnownFlags) return DecodeError::bad_flags;
-    if (r.u8() != kAuthNone) return DecodeError::bad_auth;
+    r.u8();  // auth: checked above
     h.src = NodeId{r.u16()};
     h.dst = NodeId{r.u16()};
     h.src_incarnation = Incarnation{r.u64()};
@@ -64,7 +76,7 @@ DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out) {
     return DecodeError::none;
 }
 
-void encode_frame(const FrameHeader& h, std::span<const std::span<const std::uint8_t>> messages, Bytes& out) {
+void encode_frame(const FrameHeader& h, std::span<const std::span<const std::uint8_t>> messages, Bytes& out, const AuthKey* key) {
     assert(h.sack_len <= kMaxSackBytes);
     assert(messages.size() <= kMaxMessagesPerFrame);
     out.clear();
@@ -73,7 +85,7 @@ void encode_frame(const FrameHeader& h, std::span<const std::span<const std::uin
     w.u8(kVersion);
     w.u8(kTypeLink);
     w.u8(h.flags);
-    w.u8(kAuthNone);
+    w.u8(key ? kAuthMac : kAuthNone);
     w.u16(h.src.value);
     w.u16(h.dst.value);
     w.u64(h.src_incarnation.value);
@@ -91,6 +103,11 @@ void encode_frame(const FrameHeader& h, std::span<const std::span<const std::uin
         w.bytes(m);
     }
     assert(out.size() <= kMaxFrameBytes);
+    if (key) {
+        std::uint8_t mac[kMacBytes];
+        compute_mac(*key, out, mac);
+        out.insert(out.end(), mac, mac + kMacBytes);
+    }
 }
 
 }  // namespace ringwatch::wire

@@ -8,7 +8,8 @@
 //   u32 tsval (sender's clock, us, never 0)  u32 tsecr (echo of the peer's latest tsval, 0 = none)
 //   u8 sack_len (bytes, <= 128)  sack bitmap: bit i set = seq ack+1+i received (lsb first)
 //   u8 count  { u16 len (1..kMaxMessageBytes)  bytes }*count
-//   [auth trailer: reserved for the authentication issue; auth must be 0 for now]
+//   auth 0: nothing follows.  auth 1: a 16-byte keyed MAC over all the bytes before it.
+//   A decoder with a key accepts only auth 1 with a valid MAC; one without a key only auth 0.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ring/core/auth.h"
 #include "ring/core/types.h"
 
 namespace ringwatch::wire {
@@ -28,6 +30,7 @@ inline constexpr std::uint8_t kFlagWantAck = 0x01;  // please answer promptly (h
 inline constexpr std::uint8_t kFlagRetransmit = 0x02;
 inline constexpr std::uint8_t kKnownFlags = kFlagWantAck | kFlagRetransmit;
 inline constexpr std::uint8_t kAuthNone = 0;
+inline constexpr std::uint8_t kAuthMac = 1;
 
 // One datagram fits an Ethernet MTU without IP fragmentation; a MAC trailer has room reserved.
 inline constexpr std::size_t kMaxDatagramBytes = 1472;
@@ -53,8 +56,9 @@ enum class DecodeError : std::uint8_t {
     empty_message,
     message_too_long,
     trailing_bytes,
+    bad_mac,
 };
-inline constexpr std::size_t kDecodeErrorCount = static_cast<std::size_t>(DecodeError::trailing_bytes) + 1;
+inline constexpr std::size_t kDecodeErrorCount = static_cast<std::size_t>(DecodeError::bad_mac) + 1;
 std::string_view to_string(DecodeError e);
 
 struct FrameHeader {
@@ -83,12 +87,14 @@ struct Frame {
     std::vector<std::span<const std::uint8_t>> messages;
 };
 
-// Fills `out` on success. On error `out` is unspecified.
-DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out);
+// Fills `out` on success. On error `out` is unspecified. With a key, the MAC is checked first.
+DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out, const AuthKey* key = nullptr);
 
 // Appends one encoded datagram to `out` (which is cleared first). Precondition (asserted): the
 // messages fit, i.e. encoded_size(...) <= kMaxFrameBytes and each message is 1..kMaxMessageBytes.
-void encode_frame(const FrameHeader& header, std::span<const std::span<const std::uint8_t>> messages, Bytes& out);
+// With a key, the frame carries auth 1 and its MAC (kMacReserveBytes are reserved for it).
+void encode_frame(const FrameHeader& header, std::span<const std::span<const std::uint8_t>> messages, Bytes& out,
+                  const AuthKey* key = nullptr);
 
 inline std::size_t header_size(std::uint8_t sack_len) { return kFixedHeaderBytes + sack_len; }
 

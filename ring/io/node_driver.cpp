@@ -54,7 +54,8 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
             log_.log("link to {}: {}", who, to_string(e.kind));
         }
     });
-    log_.log("ring '{}' at {}: {}", config.name, config.node(self).address_text, settings());
+    log_.log("ring '{}' at {}: {}; datagrams {}", config.name, config.node(self).address_text, settings(),
+             link.key ? "authenticated with the ring's key" : "not authenticated (no key_file)");
     log_.log("predecessor node {} at {}, successor node {} at {}, monitor at {}", pred_, config.predecessor(self).address_text, succ_,
              config.successor(self).address_text, config.monitor_address_text);
     if (node_.config().initial_token) log_.log("first node of the ring: making the token");

@@ -14,8 +14,8 @@ NodeId random_tool_id() {
 sockaddr_storage any_address_like(const sockaddr_storage& a) { return *parse_address(a.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0"); }
 }  // namespace
 
-ToolClient::ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address)
-    : node_(node), link_(loop, random_tool_id(), any_address_like(node_address), LinkConfig{}, new_incarnation()), timer_(loop, uv_timer_init) {
+ToolClient::ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address, LinkConfig link)
+    : node_(node), link_(loop, random_tool_id(), any_address_like(node_address), link, new_incarnation()), timer_(loop, uv_timer_init) {
     timer_.get()->data = this;
     link_.add_peer(node, node_address);
     link_.on_deliver([this](NodeId, Bytes b) {
@@ -48,12 +48,12 @@ void ToolClient::finish(std::optional<bool> result) {
     d(result);
 }
 
-std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Message m, Duration timeout) {
+std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Message m, Duration timeout, LinkConfig link) {
     uv_loop_t loop;
     uv_check(uv_loop_init(&loop), "uv_loop_init");
     std::optional<bool> result;
     {
-        ToolClient client(&loop, node, address);
+        ToolClient client(&loop, node, address, link);
         client.command(std::move(m), timeout, [&](std::optional<bool> r) {
             result = r;
             uv_stop(&loop);

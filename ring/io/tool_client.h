@@ -15,7 +15,7 @@ public:
     // Called once: nullopt when no acknowledgement came in time, else the node's ok flag.
     using Done = std::function<void(std::optional<bool>)>;
 
-    ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address);
+    ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address, LinkConfig link = {});
     // One command at a time. `m` is a command (InjectCommand, SendCommand, ImpairCommand,
     // ReissueCommand); its command_id is set here.
     void command(Message m, Duration timeout, Done done);
@@ -36,6 +36,6 @@ private:
 };
 
 // Runs `m` against one node on a private loop until acknowledged or timed out.
-std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Message m, Duration timeout);
+std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Message m, Duration timeout, LinkConfig link = {});
 
 }  // namespace ringwatch::io

@@ -192,5 +192,31 @@ netns)
   await "$work/monitor.out" '"kind":"token_lost"' 1 15
   echo "ok: 5 nodes in 5 namespaces, ok snapshots then a token_lost alarm after the injected loss"
   ;;
+auth)
+  # With a key_file every datagram carries a MAC: tools without the key (or with another) are
+  # ignored, tools with it are obeyed.
+  write_config 3
+  "$bin/ring" keygen "$work/ring.key" > /dev/null || fail "ring keygen failed"
+  [ "$(stat -c %a "$work/ring.key")" = 600 ] || fail "the key file is not private"
+  out=$("$bin/ring" keygen "$work/ring.key" 2>&1) && fail "ring keygen overwrote a key"
+  printf '%s' "$out" | grep -q "refusing to overwrite" || fail "keygen said: $out"
+  cp "$work/ring.toml" "$work/plain.toml"
+  sed -i 's/^hold_ms = 20/hold_ms = 20\nkey_file = "ring.key"/' "$work/ring.toml"
+  start_ring; start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 5 20
+  grep -q "datagrams authenticated with the ring's key" "$work/nodes.out" || fail "nodes do not say they authenticate"
+  out=$("$bin/ring" inject "$work/plain.toml" --node 1 lose 2>&1) && fail "a tool without the key was obeyed"
+  printf '%s' "$out" | grep -q "did not acknowledge" || fail "unexpected: $out"
+  "$bin/ring" keygen "$work/other.key" > /dev/null
+  sed 's/^hold_ms = 20/hold_ms = 20\nkey_file = "other.key"/' "$work/plain.toml" > "$work/other.toml"
+  "$bin/ring" inject "$work/other.toml" --node 1 lose > /dev/null 2>&1 && fail "a tool with another key was obeyed"
+  no_alarm
+  "$bin/ring" inject "$work/ring.toml" --node 1 lose || fail "the keyed tool was refused"
+  await "$work/monitor.out" '"kind":"token_lost"' 1 10
+  printf 'zz\n' > "$work/ring.key.bad"; sed 's/ring.key"/ring.key.bad"/' "$work/ring.toml" > "$work/badkey.toml"
+  out=$("$bin/ring" node "$work/badkey.toml" --id 0 2>&1); rc=$?
+  [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "must hold 64 hex digits" || fail "bad key file: exit $rc: $out"
+  echo "ok: unkeyed and wrongly keyed tools ignored, the keyed one obeyed"
+  ;;
 *) echo "unknown scenario $scenario"; exit 2 ;;
 esac

@@ -101,7 +101,8 @@ TEST_CASE("wire: each corrupted header field has its own error", "[wire]") {
     CHECK(corrupt(kOffType, 7) == DecodeError::bad_type);
     CHECK(corrupt(kOffFlags, 0x04) == DecodeError::bad_flags);
     CHECK(corrupt(kOffFlags, 0x81) == DecodeError::bad_flags);
-    CHECK(corrupt(kOffAuth, 1) == DecodeError::bad_auth);
+    CHECK(corrupt(kOffAuth, 1) == DecodeError::bad_auth);  // claims a MAC we have no key for
+    CHECK(corrupt(kOffAuth, 2) == DecodeError::bad_auth);
     CHECK(corrupt(kOffSackLen, kMaxSackBytes + 1) == DecodeError::sack_too_long);
     CHECK(corrupt(kOffSackLen, 0xff) == DecodeError::sack_too_long);
 }
@@ -179,4 +180,36 @@ TEST_CASE("bytes: a reader stays failed after a short read", "[wire]") {
     CHECK_FALSE(r.ok());
     CHECK(r.u8() == 0);
     CHECK(r.bytes(1).empty());
+}
+
+TEST_CASE("wire: with the ring's key every frame carries a MAC, and only valid MACs decode", "[wire][auth]") {
+    AuthKey key;
+    for (std::size_t i = 0; i < key.bytes.size(); ++i) key.bytes[i] = static_cast<std::uint8_t>(i * 7 + 1);
+    AuthKey other = key;
+    other.bytes[0] ^= 1;
+    const Bytes m{1, 2, 3};
+    std::vector<std::span<const std::uint8_t>> spans{m};
+    Bytes d;
+    encode_frame(sample_header(), spans, d, &key);
+    Frame f;
+    REQUIRE(decode_frame(d, f, &key) == DecodeError::none);
+    CHECK(Bytes(f.messages[0].begin(), f.messages[0].end()) == m);
+    CHECK(decode_frame(d, f, &other) == DecodeError::bad_mac);
+    CHECK(decode_frame(d, f) == DecodeError::bad_auth);  // a keyless node refuses it
+    Bytes plain = encode(sample_header(), {m});
+    CHECK(decode_frame(plain, f, &key) == DecodeError::bad_auth);  // a keyed node refuses plain frames
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        if (i == kOffAuth) continue;
+        Bytes b = d;
+        b[i] ^= 0x10;
+        INFO("flipped byte " << i);
+        CHECK(decode_frame(b, f, &key) == DecodeError::bad_mac);
+    }
+    Bytes big;
+    FrameHeader h = sample_header();
+    h.sack_len = kMaxSackBytes;
+    const Bytes largest(kMaxMessageBytes, 9);
+    std::vector<std::span<const std::uint8_t>> one{largest};
+    encode_frame(h, one, big, &key);
+    CHECK(big.size() == kMaxDatagramBytes);  // the reserve is exactly the MAC
 }
