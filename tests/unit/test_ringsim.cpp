@@ -164,7 +164,8 @@ TEST_CASE("ringsim: the invariant checker catches snapshots that do not record c
         SimConfig c;
         c.seed = seed;
         c.nodes = 4;
-        c.duration = 1s;
+        c.duration = 500ms;
+        c.heal_within = 2s;
         c.hold = 0ms;  // the token is on a link most of the time
         c.sabotage_channel_recording = true;
         caught += run_simulation(c).ok_run() ? 0 : 1;
