@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
     mc.single_initiator = single;
     const bool colour = !json && isatty(STDOUT_FILENO);
 
-    uv_loop_t loop;
-    uv_loop_init(&loop);
+    io::UvLoop owner;
+    uv_loop_t& loop = *owner.get();
     int rc = 0;
     try {
         std::uint64_t seen = 0;
@@ -120,7 +120,5 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "monitor: {}\n", e.what());
         rc = 1;
     }
-    uv_run(&loop, UV_RUN_NOWAIT);
-    uv_loop_close(&loop);
     return rc;
 }

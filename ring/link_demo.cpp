@@ -20,8 +20,8 @@ Bytes numbered(std::uint64_t i) {
 
 int run_link_demo(const LinkDemoOptions& o) {
     using namespace io;
-    uv_loop_t loop;
-    uv_check(uv_loop_init(&loop), "uv_loop_init");
+    UvLoop owner;
+    uv_loop_t& loop = *owner.get();
     int rc = 0;
     {
         const auto any = *parse_address("127.0.0.1:0");
@@ -70,8 +70,6 @@ int run_link_demo(const LinkDemoOptions& o) {
         rc = (received == o.messages && in_order) ? 0 : 1;
         if (rc != 0) fmt::print(stderr, "link demo: FAILED, delivery incomplete or out of order\n");
     }
-    uv_run(&loop, UV_RUN_NOWAIT);
-    if (uv_loop_close(&loop) != 0) fmt::print(stderr, "link demo: uv_loop_close: handles still open\n");
     return rc;
 }
 

@@ -24,11 +24,6 @@ struct StopOnSignals {
     }
 };
 
-void close_loop(uv_loop_t* loop) {
-    uv_run(loop, UV_RUN_NOWAIT);
-    if (uv_loop_close(loop) != 0) fmt::print(stderr, "warning: libuv handles still open at exit\n");
-}
-
 bool is_local(const sockaddr_storage& a) {
     if (a.ss_family == AF_INET) {
         const auto& in = reinterpret_cast<const sockaddr_in&>(a);
@@ -58,8 +53,8 @@ int run_node(const std::string& config_path, std::uint16_t id) {
     const RingConfig config = load_config(config_path);
     config.position_of(NodeId{id});  // throws ConfigError naming the ids when absent
     load_key(config);                // a bad key file is a config error, before anything starts
-    uv_loop_t loop;
-    io::uv_check(uv_loop_init(&loop), "uv_loop_init");
+    io::UvLoop owner;
+    uv_loop_t& loop = *owner.get();
     {
         LinkConfig link;
         link.key = load_key(config);
@@ -71,15 +66,14 @@ int run_node(const std::string& config_path, std::uint16_t id) {
         io::Logger(fmt::format("node {}", id)).log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped",
                                                    t.tokens_forwarded, t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
     }
-    close_loop(&loop);
     return 0;
 }
 
 int run_up(const std::string& config_path, bool with_monitor) {
     const RingConfig config = load_config(config_path);
     const std::string dir = io::ProcessGroup::own_directory();
-    uv_loop_t loop;
-    io::uv_check(uv_loop_init(&loop), "uv_loop_init");
+    io::UvLoop owner;
+    uv_loop_t& loop = *owner.get();
     int rc = 0;
     {
         io::Logger log("ring up");
@@ -120,7 +114,6 @@ int run_up(const std::string& config_path, bool with_monitor) {
         stopping = nullptr;
         log.log("all stopped");
     }
-    close_loop(&loop);
     return rc;
 }
 

@@ -22,17 +22,10 @@ constexpr int kNodes = 5;
 constexpr std::uint64_t kDemoTimeoutMs = 40'000;
 
 int free_port() {
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    int port = 0;
-    {
-        io::UdpSocket s(&loop, *io::parse_address("127.0.0.1:0"), [](auto, auto) {});
-        const sockaddr_storage a = s.local_address();
-        port = ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
-    }
-    uv_run(&loop, UV_RUN_NOWAIT);
-    uv_loop_close(&loop);
-    return port;
+    io::UvLoop loop;
+    io::UdpSocket s(loop.get(), *io::parse_address("127.0.0.1:0"), [](auto, auto) {});
+    const sockaddr_storage a = s.local_address();
+    return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
 }
 
 std::string field(std::string_view json, std::string_view key) {
@@ -143,8 +136,8 @@ int run_ring_demo() {
     fmt::print("[demo] a {}-node ring and its monitor on 127.0.0.1, as separate processes (config: {})\n", kNodes, config_path);
     fmt::print("[demo] the token is held {} ms per node; a snapshot starts every {} ms\n", config.hold.count() / 1000, config.interval.count() / 1000);
 
-    uv_loop_t loop;
-    io::uv_check(uv_loop_init(&loop), "uv_loop_init");
+    io::UvLoop owner;
+    uv_loop_t& loop = *owner.get();
     Demo demo;
     demo.loop = &loop;
     demo.config = config;
@@ -190,8 +183,6 @@ int run_ring_demo() {
             fmt::print("[demo] done: ok snapshots, then a token_lost alarm, then a token_duplicated alarm, as injected.\n");
         }
     }
-    uv_run(&loop, UV_RUN_NOWAIT);
-    uv_loop_close(&loop);
     std::remove(config_path.c_str());
     std::remove(dir);
     return rc;

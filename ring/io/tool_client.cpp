@@ -49,19 +49,16 @@ void ToolClient::finish(std::optional<bool> result) {
 }
 
 std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Message m, Duration timeout, LinkConfig link) {
-    uv_loop_t loop;
-    uv_check(uv_loop_init(&loop), "uv_loop_init");
+    UvLoop loop;
     std::optional<bool> result;
     {
-        ToolClient client(&loop, node, address, link);
+        ToolClient client(loop.get(), node, address, link);
         client.command(std::move(m), timeout, [&](std::optional<bool> r) {
             result = r;
-            uv_stop(&loop);
+            uv_stop(loop.get());
         });
-        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_run(loop.get(), UV_RUN_DEFAULT);
     }
-    uv_run(&loop, UV_RUN_NOWAIT);
-    uv_loop_close(&loop);
     return result;
 }
 

@@ -12,13 +12,41 @@
 
 namespace ringwatch::io {
 
-// A libuv failure as an exception whose message names the call: "uv_udp_bind 127.0.0.1:7101: address already in use".
-inline std::system_error uv_error(int code, std::string_view what) {
-    return std::system_error(std::error_code(-code, std::generic_category()), fmt::format("{}: {}", what, uv_strerror(code)));
-}
+// A libuv failure as an exception whose message names the call and says what went wrong, once:
+// "uv_udp_bind 127.0.0.1:7101: address already in use".
+class UvError : public std::system_error {
+public:
+    UvError(int code, std::string_view what)
+        : std::system_error(std::error_code(-code, std::generic_category())), message_(fmt::format("{}: {}", what, uv_strerror(code))) {}
+    const char* what() const noexcept override { return message_.c_str(); }
+
+private:
+    std::string message_;
+};
+inline UvError uv_error(int code, std::string_view what) { return UvError(code, what); }
 inline void uv_check(int code, std::string_view what) {
     if (code < 0) throw uv_error(code, what);
 }
+
+// Owns a loop. Declared before the handles that use it, it is destroyed after them, also when an
+// exception unwinds: it runs the close callbacks (which free the handles) and closes the loop.
+class UvLoop {
+public:
+    UvLoop() {
+        const int rc = uv_loop_init(&loop_);
+        if (rc < 0) throw std::system_error(std::error_code(-rc, std::generic_category()), "uv_loop_init");
+    }
+    ~UvLoop() {
+        uv_run(&loop_, UV_RUN_NOWAIT);
+        if (uv_loop_close(&loop_) != 0) fmt::print(stderr, "warning: libuv handles still open at exit\n");
+    }
+    UvLoop(const UvLoop&) = delete;
+    UvLoop& operator=(const UvLoop&) = delete;
+    uv_loop_t* get() { return &loop_; }
+
+private:
+    uv_loop_t loop_;
+};
 
 template <typename T>
 class UvHandle {
