@@ -9,16 +9,6 @@ namespace ringwatch::io {
 
 namespace {
 constexpr int kMaxRunsPerPass = 16;  // handlers that keep sending cannot starve the loop
-
-// libuv timers count whole milliseconds from the loop's cached (coarse, lagging) clock. Measuring
-// from our precise clock instead makes them fire at most one tick early, never late: an early
-// wake-up finds nothing due and re-arms. (Measuring from uv_now was tried: timers fired up to a
-// tick late and the p99 round trip under loss doubled.)
-std::uint64_t ms_until(Instant deadline) {
-    const Instant now = monotonic_now();
-    if (deadline <= now) return 0;
-    return static_cast<std::uint64_t>((deadline - now + Duration{999}).count() / 1000);
-}
 }  // namespace
 
 EndpointDriver::EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_storage& bind_to, LinkConfig config,

@@ -105,14 +105,12 @@ void NodeDriver::pump() {
 void NodeDriver::arm_timer() {
     auto d = node_.next_deadline();
     if (!d) return;
-    const Instant now = monotonic_now();
-    const auto ms = *d <= now ? 0 : static_cast<std::uint64_t>((*d - now + Duration{999}).count() / 1000);
     uv_timer_start(timer_.get(), [](uv_timer_t* t) {
         auto* self = static_cast<NodeDriver*>(t->data);
         if (!self) return;
         self->node_.on_timer(monotonic_now());
         self->pump();
-    }, ms, 0);
+    }, ms_until(*d), 0);
 }
 
 }  // namespace ringwatch::io
