@@ -160,15 +160,17 @@ netns)
   # The 5-node ring across network namespaces: one per node and one for the monitor, joined by
   # veth pairs to a bridge in a hub namespace, on addresses this test assigns.
   if [ "$(id -u)" -ne 0 ] || ! ip netns list > /dev/null 2>&1; then
-    echo "SKIP: needs root and 'ip netns' (iproute2) to create network namespaces"; exit 0
+    echo "SKIP: needs root and 'ip netns' (iproute2) to create network namespaces"; exit 77
   fi
   tag=rw$$
   hub=${tag}hub
   nsnames=()
   netns_cleanup() { for ns in "${nsnames[@]}"; do ip netns del "$ns" 2>/dev/null; done; }
   trap 'cleanup; netns_cleanup' EXIT
-  ip netns add "$hub" || { echo "SKIP: cannot create a network namespace here"; exit 0; }
+  ip netns add "$hub" 2> "$work/netns.err" || { echo "SKIP: cannot create a network namespace here: $(cat "$work/netns.err")"; exit 77; }
   nsnames+=("$hub")
+  # Creating one is not enough (in a chroot, say, entering it fails): probe that it can be used.
+  ip -n "$hub" link set lo up 2> "$work/netns.err" || { echo "SKIP: cannot enter a network namespace here: $(head -n1 "$work/netns.err")"; exit 77; }
   ip -n "$hub" link add br0 type bridge && ip -n "$hub" link set br0 up || fail "bridge"
   names=(n0 n1 n2 n3 n4 mon)
   for idx in "${!names[@]}"; do
