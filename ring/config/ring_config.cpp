@@ -122,9 +122,10 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         e.id = NodeId{static_cast<std::uint16_t>(integer(path, *t, table, "id", 0, kMaxNodeId, std::nullopt))};
         e.address_text = string(path, *t, table, "address", true);
         e.address = address(path, table + ".address", e.address_text, *t->get("address"));
-        if (!ids.insert(e.id.value).second) fail(path, fmt::format("{}: '{}.id' = {} is a duplicate id", where(n), table, e.id));
+        if (!ids.insert(e.id.value).second) fail(path, fmt::format("{}: '{}.id' = {} is a duplicate id", where(*t->get("id")), table, e.id));
         if (!addresses.insert(e.address_text).second)
-            fail(path, fmt::format("{}: '{}.address' = \"{}\" is used twice (nodes and monitor need their own)", where(n), table, e.address_text));
+            fail(path, fmt::format("{}: '{}.address' = \"{}\" is used twice (nodes and monitor need their own)", where(*t->get("address")), table,
+                                   e.address_text));
         c.nodes.push_back(std::move(e));
     }
     if (c.nodes.size() < 2) fail(path, fmt::format("a ring needs at least 2 [[nodes]], this one has {}", c.nodes.size()));

@@ -1,0 +1,123 @@
+// The ring config: a valid file, and every error naming the file, the key and the value.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+#include "ring/config/ring_config.h"
+
+using namespace ringwatch;
+
+namespace {
+
+const std::string kValid = R"(
+[ring]
+name = "t"
+hold_ms = 5
+
+[monitor]
+address = "127.0.0.1:7000"
+interval_ms = 50
+timeout_ms = 500
+
+[[nodes]]
+id = 3
+address = "127.0.0.1:7001"
+
+[[nodes]]
+id = 1
+address = "[::1]:7002"
+
+[[nodes]]
+id = 2
+address = "127.0.0.1:7003"
+)";
+
+std::string error_of(const std::string& text) {
+    try {
+        parse_config(text, "c.toml");
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+std::string replaced(std::string s, const std::string& from, const std::string& to) {
+    const auto p = s.find(from);
+    REQUIRE(p != std::string::npos);
+    return s.replace(p, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("config: a valid ring keeps its order and its settings", "[config]") {
+    const RingConfig c = parse_config(kValid, "c.toml");
+    CHECK(c.name == "t");
+    CHECK(c.hold == std::chrono::milliseconds(5));
+    CHECK(c.interval == std::chrono::milliseconds(50));
+    CHECK(c.timeout == std::chrono::milliseconds(500));
+    REQUIRE(c.nodes.size() == 3);
+    CHECK(c.ring() == std::vector<NodeId>{NodeId{3}, NodeId{1}, NodeId{2}});
+    CHECK(c.successor(NodeId{2}).id == NodeId{3});    // the last one's successor is the first
+    CHECK(c.predecessor(NodeId{3}).id == NodeId{2});
+    CHECK(c.node(NodeId{1}).address.ss_family == AF_INET6);
+    CHECK_FALSE(c.key_file);
+}
+
+TEST_CASE("config: defaults for the optional keys", "[config]") {
+    const RingConfig c = parse_config(R"(
+[monitor]
+address = "127.0.0.1:7000"
+[[nodes]]
+id = 0
+address = "127.0.0.1:7001"
+[[nodes]]
+id = 1
+address = "127.0.0.1:7002"
+)", "c.toml");
+    CHECK(c.hold == std::chrono::milliseconds(20));
+    CHECK(c.interval == std::chrono::milliseconds(100));
+    CHECK(c.timeout == std::chrono::milliseconds(1000));
+}
+
+TEST_CASE("config: every error names the file, the key and the value", "[config]") {
+    CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = 5\nspeed = 3")) ==
+          "c.toml: line 5: unknown key 'ring.speed' (name, hold_ms, key_file)");
+    CHECK(error_of(replaced(kValid, "[ring]", "[rings]")).find("unknown key 'rings'") != std::string::npos);
+    CHECK(error_of(replaced(kValid, "address = \"127.0.0.1:7000\"\n", "")) == "c.toml: missing key 'monitor.address'");
+    CHECK(error_of(replaced(kValid, "id = 1", "id = 3")) == "c.toml: line 16: 'nodes[2].id' = 3 is a duplicate id");
+    CHECK(error_of(replaced(kValid, "127.0.0.1:7003", "127.0.0.1:7001")).find("'nodes[3].address' = \"127.0.0.1:7001\" is used twice") !=
+          std::string::npos);
+    CHECK(error_of(replaced(kValid, "127.0.0.1:7003", "127.0.0.1:7000")).find("is used twice") != std::string::npos);  // the monitor's
+    CHECK(error_of(replaced(kValid, "127.0.0.1:7001", "localhost:7001")).find("'nodes[1].address' = \"localhost:7001\" is not an address") !=
+          std::string::npos);
+    CHECK(error_of(replaced(kValid, "127.0.0.1:7001", "127.0.0.1:70010")).find("is not an address") != std::string::npos);
+    CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = -1")) == "c.toml: line 4: 'ring.hold_ms' = -1 is out of range (0..60000)");
+    CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = \"5\"")) == "c.toml: line 4: 'ring.hold_ms' must be an integer");
+    CHECK(error_of(replaced(kValid, "id = 2", "id = 65535")).find("'nodes[3].id' = 65535 is out of range") != std::string::npos);
+    CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = ")).find("c.toml: line 4: ") == 0);  // TOML syntax
+    const std::string one_node = kValid.substr(0, kValid.find("[[nodes]]")) + "[[nodes]]\nid = 0\naddress = \"127.0.0.1:7001\"\n";
+    CHECK(error_of(one_node) == "c.toml: a ring needs at least 2 [[nodes]], this one has 1");
+    CHECK(error_of("[monitor]\naddress = \"127.0.0.1:1\"\n") == "c.toml: missing [[nodes]] tables (a ring needs at least 2)");
+    const RingConfig c = parse_config(kValid, "c.toml");
+    CHECK_THROWS_WITH(c.position_of(NodeId{9}), "c.toml: node id 9 is not in the ring (ids: 3, 1, 2)");
+}
+
+TEST_CASE("config: key files are made private, read back, and checked", "[config][auth]") {
+    const std::string dir = "/tmp";
+    const std::string path = dir + "/ringwatch-test-" + std::to_string(::getpid()) + ".key";
+    std::remove(path.c_str());
+    write_new_key(path);
+    CHECK_THROWS_WITH(write_new_key(path), Catch::Contains("refusing to overwrite a key"));
+    RingConfig c = parse_config(kValid, dir + "/c.toml");
+    c.key_file = path.substr(dir.size() + 1);  // relative to the config's directory
+    const auto k1 = load_key(c);
+    REQUIRE(k1);
+    std::remove(path.c_str());
+    write_new_key(path);
+    CHECK_FALSE(*load_key(c) == *k1);  // a new key each time
+    std::ofstream(path) << "not hex\n";
+    CHECK_THROWS_WITH(load_key(c), Catch::Contains("must hold 64 hex digits"));
+    std::remove(path.c_str());
+    CHECK_THROWS_WITH(load_key(c), Catch::Contains("cannot read"));
+}
