@@ -66,12 +66,18 @@ void Endpoint::flush(Instant now) {
 }
 
 void Endpoint::take_output(EndpointOutput& out) {
+    std::vector<NodeId> gone;
     for (auto& [id, l] : links_) {
         l->take_output(scratch_);
         for (auto& d : scratch_.datagrams) out.datagrams.push_back({id, std::move(d)});
         for (auto& m : scratch_.delivered) out.delivered.push_back({id, std::move(m)});
-        for (auto& e : scratch_.events) out.events.push_back({id, e});
+        for (auto& e : scratch_.events) {
+            out.events.push_back({id, e});
+            // A one-shot tool that has fallen silent is gone: free its slot.
+            if (is_tool_id(id) && e.kind == LinkEventKind::peer_silent) gone.push_back(id);
+        }
     }
+    for (NodeId id : gone) links_.erase(id);
 }
 
 std::optional<Instant> Endpoint::next_deadline() const {

@@ -78,10 +78,7 @@ void EndpointDriver::run() {
         for (auto& e : out_.events) {
             backlog_.on_link_event(endpoint_, e.peer, e.event);
             if (on_event_) on_event_(e.peer, e.event);
-            if (e.event.kind == LinkEventKind::peer_silent && is_tool_id(e.peer)) {
-                endpoint_.remove_peer(e.peer);  // the tool has gone: free its slot
-                addresses_.erase(e.peer);
-            }
+            if (!endpoint_.has_peer(e.peer)) addresses_.erase(e.peer);  // the core let a tool go
         }
     }
     if (auto d = endpoint_.next_deadline()) {

@@ -5,6 +5,7 @@
 #include <deque>
 #include <memory>
 
+#include "ring/core/endpoint.h"
 #include "ring/core/link.h"
 
 using namespace ringwatch;
@@ -383,4 +384,27 @@ TEST_CASE("link: acks for seqs never sent are ignored and counted", "[link]") {
     p.flush();
     p.settle();
     CHECK(p.b.delivered == std::vector<Bytes>{msg(1)});
+}
+
+TEST_CASE("endpoint: a bounded number of tools get links, freed when they fall silent", "[link][endpoint]") {
+    Instant now = instant_us(1'000'000);
+    Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
+    node.accept_tools(1);
+    auto hello_from = [&](std::uint16_t tool) {
+        Link t(LinkConfig{}, NodeId{tool}, Incarnation{0x70u + tool}, kB, now);
+        t.flush(now);
+        return t.take_output().datagrams.at(0);
+    };
+    CHECK(node.on_datagram(now, hello_from(0xF001)) == NodeId{0xF001});
+    CHECK(node.has_peer(NodeId{0xF001}));
+    CHECK_FALSE(node.on_datagram(now, hello_from(0xF002)));  // over the bound
+    CHECK(node.stats().tool_links_refused == 1);
+    CHECK_FALSE(node.on_datagram(now, hello_from(0x0042)));  // not a tool id, not configured
+    CHECK(node.stats().unknown_peer == 2);
+    now += LinkConfig{}.silent_after;
+    node.flush(now);
+    EndpointOutput out;
+    node.take_output(out);
+    CHECK_FALSE(node.has_peer(NodeId{0xF001}));
+    CHECK(node.on_datagram(now, hello_from(0xF002)) == NodeId{0xF002});
 }
