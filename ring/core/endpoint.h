@@ -50,7 +50,6 @@ public:
     // except from tool ids when accept_tools() allows a bounded number of them (a tool's link is
     // removed once it falls silent).
     Link& add_peer(NodeId peer, Instant now);
-    void remove_peer(NodeId peer) { links_.erase(peer); }
     void accept_tools(std::size_t max_tool_links) { max_tool_links_ = max_tool_links; }
     bool has_peer(NodeId peer) const { return links_.contains(peer); }
 

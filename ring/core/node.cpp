@@ -100,40 +100,4 @@ void Node::take_output(NodeOutput& out) {
     out_.clear();
 }
 
-bool SendBacklog::send(Endpoint& endpoint, NodeId peer, Bytes message) {
-    auto& q = waiting_[peer];
-    if (q.empty()) {
-        const auto st = endpoint.send(peer, message);
-        if (st == SendStatus::queued) return true;
-        if (st != SendStatus::window_full) {
-            ++dropped_;
-            return false;
-        }
-    }
-    if (q.size() >= max_per_peer_) {
-        ++dropped_;
-        return false;
-    }
-    q.push_back(std::move(message));
-    return true;
-}
-
-void SendBacklog::on_link_event(Endpoint& endpoint, NodeId peer, const LinkEvent& e) {
-    auto it = waiting_.find(peer);
-    if (it == waiting_.end()) return;
-    if (e.kind == LinkEventKind::session_reset) {
-        dropped_ += it->second.size();
-        it->second.clear();
-        return;
-    }
-    if (e.kind != LinkEventKind::window_open) return;
-    auto& q = it->second;
-    while (!q.empty() && endpoint.send(peer, q.front()) == SendStatus::queued) q.pop_front();
-}
-
-std::size_t SendBacklog::waiting(NodeId peer) const {
-    auto it = waiting_.find(peer);
-    return it == waiting_.end() ? 0 : it->second.size();
-}
-
 }  // namespace ringwatch

@@ -16,7 +16,7 @@
 #include <optional>
 #include <vector>
 
-#include "ring/core/endpoint.h"
+#include "ring/core/send_backlog.h"
 #include "ring/core/messages.h"
 #include "ring/core/snapshot.h"
 #include "ring/core/token.h"
@@ -83,25 +83,6 @@ private:
     Participant participant_;
     NodeOutput out_;
     NodeStats stats_;
-};
-
-// A FIFO per peer in front of an Endpoint: what the link's window cannot take yet waits here, in
-// order, bounded. Dropped, with the link's own queue, when the peer's session resets.
-class SendBacklog {
-public:
-    explicit SendBacklog(std::size_t max_per_peer = 4096) : max_per_peer_(max_per_peer) {}
-
-    // False when the message had to be dropped (unknown peer, backlog full, or too large).
-    bool send(Endpoint& endpoint, NodeId peer, Bytes message);
-    // Call on the link's window_open and session_reset events.
-    void on_link_event(Endpoint& endpoint, NodeId peer, const LinkEvent& e);
-    std::size_t waiting(NodeId peer) const;
-    std::uint64_t dropped() const { return dropped_; }
-
-private:
-    std::size_t max_per_peer_;
-    std::map<NodeId, std::deque<Bytes>> waiting_;
-    std::uint64_t dropped_ = 0;
 };
 
 }  // namespace ringwatch

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ring/core/endpoint.h"
-#include "ring/core/node.h"
+#include "ring/core/send_backlog.h"
 #include "ring/io/impairment.h"
 #include "ring/io/udp_socket.h"
 
