@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "ring/core/endpoint.h"
+#include "ring/core/send_backlog.h"
 #include "ring/core/link.h"
 
 using namespace ringwatch;
@@ -407,4 +408,49 @@ TEST_CASE("endpoint: a bounded number of tools get links, freed when they fall s
     node.take_output(out);
     CHECK_FALSE(node.has_peer(NodeId{0xF001}));
     CHECK(node.on_datagram(now, hello_from(0xF002)) == NodeId{0xF002});
+}
+
+TEST_CASE("send backlog: waits behind a full window in order, drains on window_open, drops on reset", "[link][endpoint]") {
+    Instant now = instant_us(1'000'000);
+    LinkConfig c;
+    c.window_messages = 2;
+    Endpoint a(c, kA, Incarnation{0xA1});
+    auto b = std::make_unique<Endpoint>(c, kB, Incarnation{0xB1});
+    a.add_peer(kB, now);
+    b->add_peer(kA, now);
+    SendBacklog backlog;
+    std::vector<Bytes> got;
+    // Carries datagrams both ways until quiet; feeds link events to the backlog.
+    auto settle = [&] {
+        for (int i = 0; i < 50; ++i) {
+            now += 10us;
+            a.flush(now);
+            b->flush(now);
+            EndpointOutput oa, ob;
+            a.take_output(oa);
+            b->take_output(ob);
+            for (auto& e : oa.events) backlog.on_link_event(a, e.peer, e.event);
+            for (auto& m : ob.delivered) got.push_back(m.bytes);
+            if (oa.datagrams.empty() && ob.datagrams.empty() && oa.events.empty() && ob.events.empty()) break;
+            for (auto& d : oa.datagrams) b->on_datagram(now, d.bytes);
+            for (auto& d : ob.datagrams) a.on_datagram(now, d.bytes);
+        }
+    };
+    for (std::uint8_t i = 0; i < 5; ++i) REQUIRE(backlog.send(a, kB, msg(i)));
+    CHECK(backlog.waiting(kB) == 3);  // the window took two
+    settle();
+    REQUIRE(got.size() == 5);
+    for (std::uint8_t i = 0; i < 5; ++i) CHECK(got[i] == msg(i));
+    CHECK(backlog.waiting(kB) == 0);
+    // B restarts: whatever still waits for its predecessor is dropped, never sent to the new one.
+    for (std::uint8_t i = 10; i < 15; ++i) backlog.send(a, kB, msg(i));
+    b = std::make_unique<Endpoint>(c, kB, Incarnation{0xB2});
+    b->add_peer(kA, now);
+    got.clear();
+    settle();
+    CHECK(got.empty());
+    CHECK(backlog.waiting(kB) == 0);
+    CHECK(backlog.dropped() == 3);
+    CHECK(a.link(kB)->stats().messages_dropped_by_reset == 2);
+    CHECK_FALSE(backlog.send(a, NodeId{99}, msg(1)));  // unknown peer
 }
