@@ -105,13 +105,23 @@ int run_up(const std::string& config_path, bool with_monitor) {
         }
         if (with_monitor) group.spawn("monitor", {dir + "/monitor", config_path});
         log.log("started {} node(s){} of ring '{}'; Ctrl-C stops them all", started, with_monitor ? " and the monitor" : "", config.name);
+        // Ctrl-C: SIGTERM to every child; any still running 3 s later gets SIGKILL.
         static io::ProcessGroup* stopping = nullptr;
+        static uv_timer_t* kill_timer = nullptr;
+        io::UvHandle<uv_timer_t> force(&loop, uv_timer_init);
         stopping = &group;
+        kill_timer = force.get();
         StopOnSignals stop(&loop, [](uv_signal_t*, int) {
-            if (stopping) stopping->terminate(SIGTERM);
+            if (!stopping) return;
+            stopping->terminate(SIGTERM);
+            uv_timer_start(kill_timer, [](uv_timer_t*) {
+                if (stopping) stopping->terminate(SIGKILL);
+            }, 3000, 0);
+            uv_unref(reinterpret_cast<uv_handle_t*>(kill_timer));
         });
         uv_run(&loop, UV_RUN_DEFAULT);  // ends when every child has exited and its pipes closed
         stopping = nullptr;
+        kill_timer = nullptr;
         log.log("all stopped");
     }
     return rc;
