@@ -33,6 +33,8 @@ std::string field(std::string_view json, std::string_view key) {
     auto p = json.find(k);
     if (p == std::string_view::npos) return {};
     p += k.size();
+    if (p >= json.size()) return {};
+    // Arrays (holders, channels) hold no nested arrays: they end at the first ']'.
     auto e = json.find_first_of(",}", json[p] == '[' ? json.find(']', p) : p);
     std::string v(json.substr(p, e - p));
     if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
@@ -72,10 +74,8 @@ struct Demo {
         const std::string event = field(line, "event");
         if (event != "snapshot") return;  // alarm events repeat what the snapshot event says
         if (verdict == "token_lost" || verdict == "token_duplicated") {
-            const auto ch = line.find("\"channels\":");
-            const std::string channels(line.substr(ch + 11, line.find(",\"missing\"") - ch - 11));
             fmt::print("[monitor] ALARM {}: snapshot {} counted {} token(s); holders {}, channels {}\n", verdict, field(line, "id"),
-                       field(line, "tokens"), field(line, "holders"), channels);
+                       field(line, "tokens"), field(line, "holders"), field(line, "channels"));
         }
         if (verdict == "ok") {
             ++ok_seen;
