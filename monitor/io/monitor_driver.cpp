@@ -9,8 +9,10 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
     : link_(loop, kMonitorId, ring.monitor_address, link, new_incarnation()),
       core_(std::move(config), monotonic_now()),
       on_verdict_(std::move(on_verdict)),
-      timer_(loop, uv_timer_init) {
-    timer_.get()->data = this;
+      timer_(loop, [this] {
+          core_.on_timer(monotonic_now());
+          pump();
+      }) {
     for (const auto& n : ring.nodes) link_.add_peer(n.id, n.address);
     link_.on_deliver([this](NodeId from, Bytes b) {
         Message m;
@@ -30,14 +32,7 @@ void MonitorDriver::pump() {
     for (auto& c : core_.take_commands()) link_.send_queued(c.node, encode_message(c.start));
     for (auto& v : core_.take_verdicts())
         if (on_verdict_) on_verdict_(v);
-    auto d = core_.next_deadline();
-    if (!d) return;
-    uv_timer_start(timer_.get(), [](uv_timer_t* t) {
-        auto* self = static_cast<MonitorDriver*>(t->data);
-        if (!self) return;
-        self->core_.on_timer(monotonic_now());
-        self->pump();
-    }, ms_until(*d), 0);
+    timer_.arm(core_.next_deadline());
 }
 
 }  // namespace ringwatch::io

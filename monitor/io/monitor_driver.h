@@ -6,6 +6,7 @@
 
 #include "monitor/core/monitor_core.h"
 #include "ring/config/ring_config.h"
+#include "ring/io/deadline_timer.h"
 #include "ring/io/endpoint_driver.h"
 
 namespace ringwatch::io {
@@ -27,7 +28,7 @@ private:
     EndpointDriver link_;
     MonitorCore core_;
     OnVerdict on_verdict_;
-    UvHandle<uv_timer_t> timer_;
+    DeadlineTimer timer_;
 };
 
 }  // namespace ringwatch::io

@@ -35,8 +35,10 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
       succ_(config.successor(self).id),
       link_(loop, self, config.node(self).address, link, new_incarnation()),
       node_(node_config(config, self), monotonic_now()),
-      timer_(loop, uv_timer_init) {
-    timer_.get()->data = this;
+      timer_(loop, [this] {
+          node_.on_timer(monotonic_now());
+          pump();
+      }) {
     link_.add_peer(pred_, config.predecessor(self).address);
     link_.add_peer(succ_, config.successor(self).address);
     link_.add_peer(kMonitorId, config.monitor_address);
@@ -99,18 +101,8 @@ void NodeDriver::pump() {
         log_.log("impairing outgoing datagrams: loss {:.1f}%, duplication {:.1f}%, delay {} ms", c.loss * 100, c.duplicate * 100,
                  im.delay_us / 1000);
     }
-    arm_timer();
+    timer_.arm(node_.next_deadline());
 }
 
-void NodeDriver::arm_timer() {
-    auto d = node_.next_deadline();
-    if (!d) return;
-    uv_timer_start(timer_.get(), [](uv_timer_t* t) {
-        auto* self = static_cast<NodeDriver*>(t->data);
-        if (!self) return;
-        self->node_.on_timer(monotonic_now());
-        self->pump();
-    }, ms_until(*d), 0);
-}
 
 }  // namespace ringwatch::io

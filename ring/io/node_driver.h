@@ -5,6 +5,7 @@
 
 #include "ring/config/ring_config.h"
 #include "ring/core/node.h"
+#include "ring/io/deadline_timer.h"
 #include "ring/io/endpoint_driver.h"
 #include "ring/io/log.h"
 
@@ -23,7 +24,6 @@ public:
 
 private:
     void pump();
-    void arm_timer();
 
     Logger log_;
     NodeId self_;
@@ -31,7 +31,7 @@ private:
     EndpointDriver link_;
     Node node_;
     NodeOutput out_;
-    UvHandle<uv_timer_t> timer_;
+    DeadlineTimer timer_;  // the token's hold
 };
 
 }  // namespace ringwatch::io
