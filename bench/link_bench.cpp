@@ -377,18 +377,9 @@ RoundResult enet_client(int port, double loss, const Settings& s, int report_fd)
 }
 
 // ---------------------------------------------------------------- ringwatch link
-struct UvLoop {
-    uv_loop_t loop;
-    UvLoop() { uv_loop_init(&loop); }
-    ~UvLoop() {
-        uv_run(&loop, UV_RUN_NOWAIT);
-        uv_loop_close(&loop);
-    }
-};
-
 void ringwatch_server(int port, int client_port, double loss, const Settings& s, int report_fd) {
-    UvLoop l;
-    io::EndpointDriver d(&l.loop, NodeId{2}, *io::parse_address(fmt::format("127.0.0.1:{}", port)), LinkConfig{}, io::new_incarnation());
+    io::UvLoop l;
+    io::EndpointDriver d(l.get(), NodeId{2}, *io::parse_address(fmt::format("127.0.0.1:{}", port)), LinkConfig{}, io::new_incarnation());
     d.add_peer(NodeId{1}, *io::parse_address(fmt::format("127.0.0.1:{}", client_port)));
     d.impairment().set_default(io::ImpairmentConfig{loss, 0, 0});
     StreamCounter counter(s.stream_seconds, report_fd);
@@ -399,15 +390,15 @@ void ringwatch_server(int port, int client_port, double loss, const Settings& s,
             counter.on_message();
         }
     });
-    io::UvHandle<uv_timer_t> tick(&l.loop, uv_timer_init);
+    io::UvHandle<uv_timer_t> tick(l.get(), uv_timer_init);
     tick.get()->data = &counter;
     uv_timer_start(tick.get(), [](uv_timer_t* t) { static_cast<StreamCounter*>(t->data)->check(); }, 10, 10);
-    uv_run(&l.loop, UV_RUN_DEFAULT);
+    uv_run(l.get(), UV_RUN_DEFAULT);
 }
 
 RoundResult ringwatch_client(int port, int self_port, double loss, const Settings& s, int report_fd) {
-    UvLoop l;
-    io::EndpointDriver d(&l.loop, NodeId{1}, *io::parse_address(fmt::format("127.0.0.1:{}", self_port)), LinkConfig{}, io::new_incarnation());
+    io::UvLoop l;
+    io::EndpointDriver d(l.get(), NodeId{1}, *io::parse_address(fmt::format("127.0.0.1:{}", self_port)), LinkConfig{}, io::new_incarnation());
     d.add_peer(NodeId{2}, *io::parse_address(fmt::format("127.0.0.1:{}", port)));
     d.impairment().set_default(io::ImpairmentConfig{loss, 0, 0});
     const Bytes ping = [] { Bytes b(kMessageBytes, 0); b[0] = kPing; return b; }();
@@ -435,11 +426,11 @@ RoundResult ringwatch_client(int port, int self_port, double loss, const Setting
     d.on_event([&](NodeId, const LinkEvent& e) {
         if (streaming && e.kind == LinkEventKind::window_open) feed();
     });
-    io::UvHandle<uv_poll_t> report(&l.loop, uv_poll_init, report_fd);
+    io::UvHandle<uv_poll_t> report(l.get(), uv_poll_init, report_fd);
     uv_poll_start(report.get(), UV_READABLE, [](uv_poll_t* p, int, int) { uv_stop(p->loop); });
     t0 = Clock::now();
     d.send(NodeId{2}, ping);
-    uv_run(&l.loop, UV_RUN_DEFAULT);
+    uv_run(l.get(), UV_RUN_DEFAULT);
     Report r;
     read_all(report_fd, &r, sizeof r);
     auto p = percentiles(rtts);

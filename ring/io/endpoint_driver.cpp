@@ -16,12 +16,13 @@ EndpointDriver::EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_stor
     : endpoint_(config, self, incarnation),
       loop_(loop),
       socket_(loop, bind_to, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); }),
-      timer_(loop, uv_timer_init),
-      delay_timer_(loop, uv_timer_init),
+      timer_(loop, [this] {
+          dirty_ = true;
+          run();
+      }),
+      delay_timer_(loop, [this] { release_delayed(); }),
       check_(loop, uv_check_init),
       prepare_(loop, uv_prepare_init) {
-    timer_.get()->data = this;
-    delay_timer_.get()->data = this;
     check_.get()->data = this;
     prepare_.get()->data = this;
     // After the I/O callbacks of a pass (check) and before the loop blocks again (prepare): the
@@ -81,14 +82,7 @@ void EndpointDriver::run() {
             if (!endpoint_.has_peer(e.peer)) addresses_.erase(e.peer);  // the core let a tool go
         }
     }
-    if (auto d = endpoint_.next_deadline()) {
-        uv_timer_start(timer_.get(), [](uv_timer_t* t) {
-            auto* self = static_cast<EndpointDriver*>(t->data);
-            if (!self) return;
-            self->dirty_ = true;
-            self->run();
-        }, ms_until(*d), 0);
-    }
+    timer_.arm(endpoint_.next_deadline());
 }
 
 void EndpointDriver::transmit(NodeId peer, Bytes datagram) {
@@ -107,7 +101,7 @@ void EndpointDriver::transmit(NodeId peer, Bytes datagram) {
             delayed_.emplace(now + fates_[i], Addressed{peer, datagram});
         }
     }
-    arm_delay_timer();
+    delay_timer_.arm(next_release());
 }
 
 void EndpointDriver::release_delayed() {
@@ -117,15 +111,7 @@ void EndpointDriver::release_delayed() {
         auto addr = addresses_.find(node.mapped().peer);
         if (addr != addresses_.end()) socket_.send(addr->second, node.mapped().bytes);
     }
-    arm_delay_timer();
-}
-
-void EndpointDriver::arm_delay_timer() {
-    if (delayed_.empty()) return;
-    uv_timer_start(delay_timer_.get(), [](uv_timer_t* t) {
-        auto* self = static_cast<EndpointDriver*>(t->data);
-        if (self) self->release_delayed();
-    }, ms_until(delayed_.begin()->first), 0);
+    delay_timer_.arm(next_release());
 }
 
 }  // namespace ringwatch::io

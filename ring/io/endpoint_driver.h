@@ -10,6 +10,7 @@
 
 #include "ring/core/endpoint.h"
 #include "ring/core/send_backlog.h"
+#include "ring/io/deadline_timer.h"
 #include "ring/io/impairment.h"
 #include "ring/io/udp_socket.h"
 
@@ -56,7 +57,9 @@ private:
     void run();                 // flush the core, dispatch its output, re-arm the timer
     void transmit(NodeId peer, Bytes datagram);
     void release_delayed();
-    void arm_delay_timer();
+    std::optional<Instant> next_release() const {
+        return delayed_.empty() ? std::nullopt : std::optional<Instant>(delayed_.begin()->first);
+    }
 
     Endpoint endpoint_;
     uv_loop_t* loop_;
@@ -72,8 +75,8 @@ private:
     std::multimap<Instant, Addressed> delayed_;
 
     UdpSocket socket_;
-    UvHandle<uv_timer_t> timer_;
-    UvHandle<uv_timer_t> delay_timer_;
+    DeadlineTimer timer_;        // the links' next deadline
+    DeadlineTimer delay_timer_;  // the shim's next held-back datagram
     UvHandle<uv_check_t> check_;
     UvHandle<uv_prepare_t> prepare_;
 };

@@ -2,6 +2,8 @@
 // drivers, with the same caller's contracts), ground truth, and the invariant checks.
 #include "tests/sim/sim_cluster.h"
 
+#include "tests/sim/sim_wakeup.h"
+
 #include <cstring>
 
 #include <fmt/format.h>
@@ -14,8 +16,7 @@ struct SimCluster::SimNode {
     std::unique_ptr<Endpoint> endpoint;
     std::unique_ptr<Node> node;
     SendBacklog backlog;
-    std::optional<Instant> timer_at;
-    std::uint64_t timer_gen = 0;
+    SimWakeup wakeup;
     EndpointOutput eout;
     NodeOutput nout;
 };
@@ -24,8 +25,7 @@ struct SimCluster::SimMonitor {
     std::unique_ptr<Endpoint> endpoint;
     std::unique_ptr<MonitorCore> core;
     SendBacklog backlog;
-    std::optional<Instant> timer_at;
-    std::uint64_t timer_gen = 0;
+    SimWakeup wakeup;
     EndpointOutput eout;
 };
 
@@ -86,8 +86,7 @@ void SimCluster::crash_node(std::size_t pos) {
     net_.detach(n.id);
     n.endpoint.reset();
     n.node.reset();
-    ++n.timer_gen;
-    n.timer_at.reset();
+    n.wakeup.cancel();
     outages_[n.id].push_back({events_.now(), std::nullopt});
     note_truth();
 }
@@ -149,18 +148,8 @@ void SimCluster::pump_node(std::size_t pos) {
 
 void SimCluster::arm_node_timer(std::size_t pos) {
     SimNode& n = *nodes_[pos];
-    std::optional<Instant> d = n.endpoint->next_deadline();
-    if (auto t = n.node->next_deadline(); t && (!d || *t < *d)) d = t;
-    if (!d) return;
-    if (*d <= events_.now()) d = events_.now() + Duration{1};
-    if (n.timer_at && *n.timer_at <= *d) return;
-    n.timer_at = *d;
-    const std::uint64_t gen = ++n.timer_gen;
-    events_.at(*d, [this, pos, gen] {
-        SimNode& nn = *nodes_[pos];
-        if (gen != nn.timer_gen || !nn.up) return;
-        nn.timer_at.reset();
-        nn.node->on_timer(events_.now());
+    n.wakeup.arm(events_, earliest(n.endpoint->next_deadline(), n.node->next_deadline()), [this, pos] {
+        nodes_[pos]->node->on_timer(events_.now());
         pump_node(pos);
     });
 }
@@ -211,18 +200,8 @@ void SimCluster::pump_monitor() {
 
 void SimCluster::arm_monitor_timer() {
     SimMonitor& m = *monitor_;
-    std::optional<Instant> d = m.endpoint->next_deadline();
-    if (auto t = m.core->next_deadline(); t && (!d || *t < *d)) d = t;
-    if (!d) return;
-    if (*d <= events_.now()) d = events_.now() + Duration{1};
-    if (m.timer_at && *m.timer_at <= *d) return;
-    m.timer_at = *d;
-    const std::uint64_t gen = ++m.timer_gen;
-    events_.at(*d, [this, gen] {
-        SimMonitor& mm = *monitor_;
-        if (gen != mm.timer_gen) return;
-        mm.timer_at.reset();
-        mm.core->on_timer(events_.now());
+    m.wakeup.arm(events_, earliest(m.endpoint->next_deadline(), m.core->next_deadline()), [this] {
+        monitor_->core->on_timer(events_.now());
         pump_monitor();
     });
 }

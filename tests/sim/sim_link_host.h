@@ -8,6 +8,7 @@
 #include "ring/core/endpoint.h"
 #include "tests/sim/event_queue.h"
 #include "tests/sim/sim_network.h"
+#include "tests/sim/sim_wakeup.h"
 
 namespace ringwatch::sim {
 
@@ -48,26 +49,13 @@ public:
     }
 
 private:
-    void arm_timer() {
-        auto d = endpoint_.next_deadline();
-        if (!d) return;
-        if (*d <= events_.now()) d = events_.now() + Duration{1};
-        if (timer_at_ && *timer_at_ <= *d) return;  // an earlier wake-up is already queued
-        timer_at_ = *d;
-        const std::uint64_t gen = ++timer_gen_;
-        events_.at(*d, [this, gen] {
-            if (gen != timer_gen_) return;
-            timer_at_.reset();
-            pump();
-        });
-    }
+    void arm_timer() { wakeup_.arm(events_, endpoint_.next_deadline(), [this] { pump(); }); }
 
     EventQueue& events_;
     SimNetwork& net_;
     Endpoint endpoint_;
     EndpointOutput out_;
-    std::optional<Instant> timer_at_;
-    std::uint64_t timer_gen_ = 0;
+    SimWakeup wakeup_;
 };
 
 }  // namespace ringwatch::sim
