@@ -94,12 +94,14 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
         }
     }
     for (const auto& [node, r] : p.reports) {
-        for (std::size_t i = 0; i < r.state.held.size(); ++i) v.holders.push_back(node);
-        v.held += static_cast<std::uint32_t>(r.state.held.size());
-        if (!r.in_flight.empty()) {
-            v.channels.push_back({r.channel_from, node, static_cast<std::uint32_t>(r.in_flight.size())});
-            v.in_flight += static_cast<std::uint32_t>(r.in_flight.size());
+        // Counts come from the reports' counts; the lists only say where (and may be cut short).
+        for (std::size_t i = 0; i < r.state.held_count && i < kMaxTokensInReport; ++i) v.holders.push_back(node);
+        v.held += r.state.held_count;
+        if (r.in_flight_count > 0) {
+            v.channels.push_back({r.channel_from, node, r.in_flight_count});
+            v.in_flight += r.in_flight_count;
         }
+        v.truncated |= r.state.held.size() < r.state.held_count || r.in_flight.size() < r.in_flight_count;
     }
     v.tokens = v.held + v.in_flight;
     if (!v.missing.empty()) {

@@ -47,6 +47,7 @@ struct Verdict {
     std::vector<ChannelTokens> channels;  // channels that carried tokens
     std::vector<NodeId> missing;          // inconclusive: who did not report
     std::vector<NodeId> silent;           // of those, the ones the monitor's links hear nothing from
+    bool truncated = false;               // a report listed fewer tokens than it counted: holders/channels are partial
     Instant started;
     Duration duration{0};
     bool alarm() const { return kind == VerdictKind::token_lost || kind == VerdictKind::token_duplicated; }

@@ -30,19 +30,22 @@ MessageError get_summary(ByteReader& r, TokenSummary& s) {
     return r.ok() ? MessageError::none : MessageError::truncated;
 }
 
-MessageError get_summaries(ByteReader& r, std::vector<TokenSummary>& out) {
+// A token list on the wire: the true count, then as many summaries as fit the bound (no fewer).
+MessageError get_summaries(ByteReader& r, std::vector<TokenSummary>& out, std::uint32_t& count) {
+    count = r.u32();
     const std::uint8_t n = r.u8();
     if (!r.ok()) return MessageError::truncated;
     if (n > kMaxTokensInReport) return MessageError::too_long;
+    if (n != std::min<std::uint64_t>(count, kMaxTokensInReport)) return MessageError::bad_value;
     out.resize(n);
     for (auto& s : out)
         if (auto e = get_summary(r, s); e != MessageError::none) return e;
     return MessageError::none;
 }
 
-void put_summaries(ByteWriter& w, const std::vector<TokenSummary>& v) {
-    // A report never holds more than the bound; the node truncates before encoding.
-    const std::size_t n = std::min(v.size(), kMaxTokensInReport);
+void put_summaries(ByteWriter& w, const std::vector<TokenSummary>& v, std::uint32_t count) {
+    const std::size_t n = std::min<std::size_t>({v.size(), count, kMaxTokensInReport});
+    w.u32(count);
     w.u8(static_cast<std::uint8_t>(n));
     for (std::size_t i = 0; i < n; ++i) put_summary(w, v[i]);
 }
@@ -87,13 +90,13 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             SnapshotReport rep;
             rep.id = SnapshotId{r.u64()};
             rep.node = NodeId{r.u16()};
-            if (auto e = get_summaries(r, rep.state.held); e != MessageError::none) return e;
+            if (auto e = get_summaries(r, rep.state.held, rep.state.held_count); e != MessageError::none) return e;
             rep.state.queue_length = r.u32();
             rep.state.tokens_forwarded = r.u64();
             rep.state.messages_delivered = r.u64();
             rep.channel_from = NodeId{r.u16()};
             if (!r.ok()) return MessageError::truncated;
-            if (auto e = get_summaries(r, rep.in_flight); e != MessageError::none) return e;
+            if (auto e = get_summaries(r, rep.in_flight, rep.in_flight_count); e != MessageError::none) return e;
             out = std::move(rep);
             return MessageError::none;
         }
@@ -199,12 +202,12 @@ Bytes encode_message(const Message& m) {
                 w.u8(kReport);
                 w.u64(v.id.value);
                 w.u16(v.node.value);
-                put_summaries(w, v.state.held);
+                put_summaries(w, v.state.held, v.state.held_count);
                 w.u32(v.state.queue_length);
                 w.u64(v.state.tokens_forwarded);
                 w.u64(v.state.messages_delivered);
                 w.u16(v.channel_from.value);
-                put_summaries(w, v.in_flight);
+                put_summaries(w, v.in_flight, v.in_flight_count);
             } else if constexpr (std::is_same_v<T, InjectCommand>) {
                 w.u8(kInject);
                 w.u64(v.command_id);

@@ -17,6 +17,8 @@ inline constexpr NodeId kMonitorId{0xFFFF};
 inline constexpr std::uint16_t kMaxNodeId = 0xEFFF;
 
 inline constexpr std::size_t kMaxPayloadBytes = 1024;
+// A report lists at most this many tokens of each kind (held, in flight); it always carries the
+// true counts, so a verdict counts right and says when its lists were cut short.
 inline constexpr std::size_t kMaxTokensInReport = 64;
 
 enum class TokenKind : std::uint8_t { free_token = 0, busy = 1 };
@@ -43,7 +45,8 @@ struct TokenSummary {
 TokenSummary summarize(const Token& t);
 
 struct NodeState {
-    std::vector<TokenSummary> held;
+    std::vector<TokenSummary> held;  // decoded from a report: the first kMaxTokensInReport only
+    std::uint32_t held_count = 0;    // how many tokens the node held (the list may be shorter)
     std::uint32_t queue_length = 0;
     std::uint64_t tokens_forwarded = 0;
     std::uint64_t messages_delivered = 0;
@@ -62,7 +65,8 @@ struct SnapshotReport {
     NodeId node;
     NodeState state;
     NodeId channel_from;                 // the inbound channel (the predecessor)
-    std::vector<TokenSummary> in_flight;  // tokens recorded on it
+    std::vector<TokenSummary> in_flight;  // tokens recorded on it (at most kMaxTokensInReport listed)
+    std::uint32_t in_flight_count = 0;    // how many were recorded
 };
 enum class InjectKind : std::uint8_t { lose = 1, duplicate = 2 };
 struct InjectCommand {

@@ -51,11 +51,14 @@ struct NodeOutput {
     }
 };
 
-class Node {
-public:
-    using Participant = SnapshotParticipant<NodeState, TokenSummary, NodeId>;
+// The participant is a parameter so that the simulator's checker self-tests can run a node with a
+// deliberately broken one (tests/sim/mutants.h); the ring always uses DefaultParticipant.
+using DefaultParticipant = SnapshotParticipant<NodeState, TokenSummary, NodeId>;
 
-    Node(NodeConfig config, Instant now);
+template <typename Participant>
+class BasicNode {
+public:
+    BasicNode(NodeConfig config, Instant now);
 
     void on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes);
     void on_timer(Instant now);
@@ -84,5 +87,8 @@ private:
     NodeOutput out_;
     NodeStats stats_;
 };
+
+using Node = BasicNode<DefaultParticipant>;
+extern template class BasicNode<DefaultParticipant>;  // instantiated once, in node.cpp
 
 }  // namespace ringwatch

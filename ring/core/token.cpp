@@ -93,6 +93,7 @@ std::optional<Instant> TokenProtocol::next_deadline() const {
 NodeState TokenProtocol::state() const {
     NodeState s;
     for (const auto& h : held_) s.held.push_back(summarize(h.token));
+    s.held_count = static_cast<std::uint32_t>(held_.size());
     s.queue_length = static_cast<std::uint32_t>(queue_.size());
     s.tokens_forwarded = stats_.tokens_forwarded;
     s.messages_delivered = stats_.messages_delivered;

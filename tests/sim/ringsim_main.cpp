@@ -1,6 +1,6 @@
 // ringsim: the whole system in the deterministic simulator. Prints the monitor's events (JSON with
-// --json) and a summary with the invariant results; exits 1 when an invariant breaks, printing the
-// command that replays the run.
+// --json) and a summary with every rule's result; exits 1 when a rule breaks, printing the command
+// that replays the run.
 #include <CLI/CLI.hpp>
 
 #include "ring/io/cli.h"
@@ -15,25 +15,44 @@ using namespace ringwatch::sim;
 
 namespace {
 
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 void print_summary(const SimSummary& s, bool json) {
+    const MessageTally& m = s.messages;
     if (json) {
         std::string v = "[";
-        for (std::size_t i = 0; i < s.violations.size(); ++i) v += (i ? ",\"" : "\"") + s.violations[i] + "\"";
+        for (std::size_t i = 0; i < s.violations.size(); ++i)
+            v += fmt::format("{}{{\"rule\":{},\"what\":{}}}", i ? "," : "", json_string(s.violations[i].rule), json_string(s.violations[i].what));
         v += "]";
+        std::string counts = "{";
+        for (const auto& [rule, n] : s.violation_counts) counts += fmt::format("{}{}:{}", counts.size() > 1 ? "," : "", json_string(rule), n);
+        counts += "}";
         fmt::print("{{\"event\":\"summary\",\"seed\":{},\"snapshots\":{},\"ok\":{},\"token_lost\":{},\"token_duplicated\":{},"
                    "\"inconclusive\":{},\"faults_taken_effect\":{},\"faults_detected\":{},\"app_sent\":{},\"app_delivered\":{},"
+                   "\"app_queued\":{},\"app_lost_to_faults\":{},\"tokens_at_end\":{},\"tokens_undecided_at_end\":{},"
                    "\"link_retransmits\":{},\"datagrams_lost\":{},\"datagrams_duplicated\":{},\"datagrams_reordered\":{},"
-                   "\"virtual_s\":{:.3f},\"invariants_hold\":{},\"violations\":{}}}\n",
+                   "\"virtual_s\":{:.3f},\"settle_bound_s\":{:.3f},\"invariants_hold\":{},\"violation_counts\":{},\"violations\":{}}}\n",
                    s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.faults_taken_effect,
-                   s.faults_detected, s.app_sent, s.app_delivered, s.link_retransmits, s.datagrams_lost, s.datagrams_duplicated,
-                   s.datagrams_reordered, std::chrono::duration<double>(s.virtual_time).count(), s.ok_run(), v);
+                   s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.tokens_at_end.certain, s.tokens_at_end.open,
+                   s.link_retransmits, s.datagrams_lost, s.datagrams_duplicated, s.datagrams_reordered,
+                   std::chrono::duration<double>(s.virtual_time).count(), std::chrono::duration<double>(s.settle_bound).count(),
+                   s.ok_run(), counts, v);
     } else {
         fmt::print("seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); faults {} caught {}; "
-                   "app messages {}/{}; network lost {} duplicated {} reordered {}; {}\n",
+                   "app messages: {} sent, {} delivered, {} queued, {} lost to faults; network lost {} duplicated {} reordered {}; {}\n",
                    s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.faults_taken_effect,
-                   s.faults_detected, s.app_delivered, s.app_sent, s.datagrams_lost, s.datagrams_duplicated, s.datagrams_reordered,
-                   s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
-        for (const auto& v : s.violations) fmt::print("  violation: {}\n", v);
+                   s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated,
+                   s.datagrams_reordered, s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
+        for (const auto& v : s.violations) fmt::print("  violation [{}]: {}\n", v.rule, v.what);
+        for (const auto& [rule, n] : s.violation_counts)
+            if (n > 10) fmt::print("  ... {} [{}] violations in all\n", n, rule);
     }
     std::fflush(stdout);
 }
@@ -44,7 +63,7 @@ int main(int argc, char** argv) {
     CLI::App app{"ringsim: a ring of nodes and the monitor in the deterministic simulator (virtual time, seeded faults)"};
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
-    std::string duration = "20s", inject, crash, hold = "20ms", interval = "100ms", timeout = "1000ms";
+    std::string duration = "20s", inject, crash, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none";
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(2, 200));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
@@ -61,6 +80,13 @@ int main(int argc, char** argv) {
     app.add_option("--app-rate", c.app_messages_per_s, "application messages per second (whole ring)")->capture_default_str();
     app.add_flag("--random-faults", random_faults, "derive ring size and all faults from the seed (as the CI sweep does)");
     app.add_option("--sweep", sweep, "run this many seeds from --seed on, with --random-faults; print one summary each");
+    app.add_option("--mutant", mutant, "run a deliberately broken core, to see the rules catch it (none, or one of: " +
+                                           [] {
+                                               std::string names;
+                                               for (Mutant m : all_mutants()) names += (names.empty() ? "" : ", ") + std::string(to_string(m));
+                                               return names;
+                                           }() + ")")
+        ->capture_default_str();
     app.add_flag("--json", json, "one JSON object per line");
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "ringsim")) return *rc;
 
@@ -75,16 +101,23 @@ int main(int argc, char** argv) {
     if (!to || to->count() == 0) return fail(fmt::format("--timeout '{}': use 1000ms", timeout));
     if (auto e = parse_injects(inject, c.injects); !inject.empty() && !e.empty()) return fail("--inject " + e);
     if (auto e = parse_crashes(crash, c.crashes); !crash.empty() && !e.empty()) return fail("--crash " + e);
+    auto mut = parse_mutant(mutant);
+    if (!mut) return fail(fmt::format("--mutant '{}': not a mutant (see --help)", mutant));
+    for (auto& i : c.injects) i.node %= c.nodes;
+    for (auto& cr : c.crashes) cr.node %= c.nodes;
     c.duration = *dur;
     c.hold = *h;
     c.interval = *iv;
     c.timeout = *to;
+    c.mutant = *mut;
 
+    const bool random = random_faults || sweep > 0;
     const std::uint64_t runs = sweep > 0 ? sweep : 1;
     int failures = 0;
     for (std::uint64_t i = 0; i < runs; ++i) {
-        SimConfig run = (random_faults || sweep > 0) ? random_scenario(seed + i, c.duration) : c;
+        SimConfig run = random ? random_scenario(seed + i, c.duration) : c;
         run.seed = seed + i;
+        run.mutant = c.mutant;
         auto printer = [&](const Verdict& v) {
             if (sweep > 0) return;
             if (json) {
@@ -97,20 +130,20 @@ int main(int argc, char** argv) {
         };
         if (!json && sweep == 0) {
             std::string faults;
-            for (const auto& inj : run.injects)
-                faults += fmt::format(" {}:{}@{}ms", to_string(inj.kind), inj.node % run.nodes, inj.at.count() / 1000);
+            for (const auto& inj : run.injects) faults += fmt::format(" {}:{}@{}", to_string(inj.kind), inj.node % run.nodes, format_duration(inj.at));
             for (const auto& cr : run.crashes)
-                faults += fmt::format(" crash:{}@{}ms{}", cr.node % run.nodes, cr.at.count() / 1000,
-                                      cr.restart_after ? fmt::format("+{}ms", cr.restart_after->count() / 1000) : std::string());
-            fmt::print("scenario: seed {}, {} nodes, hold {} ms, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}\n",
-                       run.seed, run.nodes, run.hold.count() / 1000, run.net.loss, run.net.duplicate, run.net.reorder,
-                       run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults);
+                faults += fmt::format(" crash:{}@{}{}", cr.node % run.nodes, format_duration(cr.at),
+                                      cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
+            fmt::print("scenario: seed {}, {} nodes, hold {}, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}{}\n",
+                       run.seed, run.nodes, format_duration(run.hold), run.net.loss, run.net.duplicate, run.net.reorder,
+                       run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults,
+                       run.mutant == Mutant::none ? "" : fmt::format("; mutant: {}", to_string(run.mutant)));
         }
         const SimSummary s = run_simulation(run, printer);
         print_summary(s, json);
         if (!s.ok_run()) {
             ++failures;
-            fmt::print(stderr, "replay: {} --seed {}{} --duration {}\n", argv[0], run.seed, (random_faults || sweep > 0) ? " --random-faults" : "", duration);
+            fmt::print(stderr, "replay: {} {}\n", argv[0], replay_flags(run, random));
         }
     }
     return failures == 0 ? 0 : 1;

@@ -115,4 +115,33 @@ std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out) {
     return {};
 }
 
+std::string format_duration(Duration d) {
+    const auto us = d.count();
+    if (us % 1'000'000 == 0) return fmt::format("{}s", us / 1'000'000);
+    if (us % 1000 == 0) return fmt::format("{}ms", us / 1000);
+    return fmt::format("{}us", us);
+}
+
+std::string replay_flags(const SimConfig& c, bool random_faults) {
+    std::string s = fmt::format("--seed {}", c.seed);
+    if (random_faults) {
+        s += fmt::format(" --random-faults --duration {}", format_duration(c.duration));
+    } else {
+        s += fmt::format(" --nodes {} --duration {} --loss {} --dup {} --reorder {} --hold {} --interval {} --timeout {} --app-rate {}",
+                         c.nodes, format_duration(c.duration), c.net.loss, c.net.duplicate, c.net.reorder, format_duration(c.hold),
+                         format_duration(c.interval), format_duration(c.timeout), c.app_messages_per_s);
+        if (c.single_initiator) s += " --single-initiator";
+        std::string injects, crashes;
+        for (const auto& i : c.injects)
+            injects += fmt::format("{}{}:{}@{}", injects.empty() ? "" : ",", to_string(i.kind), i.node, format_duration(i.at));
+        for (const auto& cr : c.crashes)
+            crashes += fmt::format("{}{}@{}{}", crashes.empty() ? "" : ",", cr.node, format_duration(cr.at),
+                                   cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
+        if (!injects.empty()) s += " --inject " + injects;
+        if (!crashes.empty()) s += " --crash " + crashes;
+    }
+    if (c.mutant != Mutant::none) s += fmt::format(" --mutant {}", to_string(c.mutant));
+    return s;
+}
+
 }  // namespace ringwatch::sim

@@ -16,4 +16,9 @@ std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out);
 // "10s", "250ms", "1500us"
 std::optional<Duration> parse_duration(std::string_view text);
 
+// 250ms, 3s, 1500us: the shortest exact spelling parse_duration() reads back.
+std::string format_duration(Duration d);
+// The ringsim flags that replay this run exactly (a random scenario by its seed).
+std::string replay_flags(const SimConfig& c, bool random_faults);
+
 }  // namespace ringwatch::sim

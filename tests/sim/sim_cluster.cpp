@@ -1,5 +1,6 @@
 // The cluster simulator: hosts for nodes and monitor (the simulator's stand-ins for the libuv
-// drivers, with the same caller's contracts), ground truth, and the invariant checks.
+// drivers, with the same caller's contracts), feeding the oracle what crosses each process's
+// boundary, and the rules' checks.
 #include "tests/sim/sim_cluster.h"
 
 #include "tests/sim/sim_wakeup.h"
@@ -13,8 +14,9 @@ namespace ringwatch::sim {
 struct SimCluster::SimNode {
     NodeId id;
     bool up = false;
+    std::uint32_t gen = 0;
     std::unique_ptr<Endpoint> endpoint;
-    std::unique_ptr<Node> node;
+    std::unique_ptr<SimNodeCore> core;
     SendBacklog backlog;
     SimWakeup wakeup;
     EndpointOutput eout;
@@ -22,6 +24,7 @@ struct SimCluster::SimNode {
 };
 
 struct SimCluster::SimMonitor {
+    MonitorConfig config;
     std::unique_ptr<Endpoint> endpoint;
     std::unique_ptr<MonitorCore> core;
     SendBacklog backlog;
@@ -40,9 +43,20 @@ std::uint64_t payload_seq(const Bytes& b) {
     if (b.size() == 8) std::memcpy(&v, b.data(), 8);
     return v;
 }
+std::vector<NodeId> ring_ids(std::size_t n) {
+    std::vector<NodeId> v;
+    for (std::size_t i = 0; i < n; ++i) v.push_back(NodeId{static_cast<std::uint16_t>(i)});
+    return v;
+}
 }  // namespace
 
-SimCluster::SimCluster(SimConfig config) : config_(std::move(config)), prng_(config_.seed), net_(events_, prng_, config_.net) {
+SimCluster::SimCluster(SimConfig config)
+    : config_(std::move(config)),
+      prng_(config_.seed),
+      net_(events_, prng_, config_.net),
+      oracle_(ring_ids(config_.nodes), violations_),
+      checker_(ring_ids(config_.nodes), DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, oracle_, violations_),
+      ledger_(violations_) {
     for (std::size_t i = 0; i < config_.nodes; ++i) {
         nodes_.push_back(std::make_unique<SimNode>());
         nodes_.back()->id = id_of(i);
@@ -58,6 +72,9 @@ void SimCluster::boot_node(std::size_t pos, bool initial_token) {
     const std::size_t count = config_.nodes;
     const NodeId pred = id_of((pos + count - 1) % count), succ = id_of((pos + 1) % count);
     n.up = true;
+    oracle_.booted(n.id);
+    checker_.node_up(now, n.id);
+    n.gen = oracle_.generation(n.id);
     n.endpoint = std::make_unique<Endpoint>(LinkConfig{}, n.id, Incarnation{prng_.next() | 1});
     n.endpoint->add_peer(pred, now);
     n.endpoint->add_peer(succ, now);
@@ -68,138 +85,145 @@ void SimCluster::boot_node(std::size_t pos, bool initial_token) {
     nc.successor = succ;
     nc.token.hold = config_.hold;
     nc.initial_token = initial_token;
-    n.node = std::make_unique<Node>(nc, now);
+    n.core = make_node_core(config_.mutant, pos, nc, now);
+    if (initial_token) oracle_.made(now, n.id);  // the core was handed the ring's first token as it started
     n.backlog = SendBacklog{};
-    net_.attach(n.id, [this, pos](NodeId, Bytes d) {
+    net_.attach(n.id, [this, pos](NodeId from, std::uint32_t from_gen, Bytes d) {
         SimNode& nn = *nodes_[pos];
         if (!nn.up) return;
         nn.endpoint->on_datagram(events_.now(), d);
-        pump_node(pos);
+        pump_node(pos, Source{from, from_gen});
     });
+    drain_node(pos);
     pump_node(pos);
 }
 
 void SimCluster::crash_node(std::size_t pos) {
     SimNode& n = *nodes_[pos];
     if (!n.up) return;
+    const Instant now = events_.now();
     n.up = false;
     net_.detach(n.id);
     n.endpoint.reset();
-    n.node.reset();
+    n.core.reset();
     n.wakeup.cancel();
-    outages_[n.id].push_back({events_.now(), std::nullopt});
-    note_truth();
+    oracle_.crashed(now, n.id);
+    checker_.node_down(now, n.id);
+    // Once the network cannot hold its datagrams any more, what it sent and was not delivered is gone.
+    events_.at(now + net_.max_delay() + Duration{1}, [this, id = n.id, gen = n.gen] { oracle_.sender_gone(events_.now(), id, gen); });
 }
 
-void SimCluster::pump_node(std::size_t pos) {
+// Routes what the node core produced (the caller's contract: drain after every call).
+void SimCluster::drain_node(std::size_t pos) {
+    SimNode& n = *nodes_[pos];
+    const Instant now = events_.now();
+    n.nout.clear();
+    n.core->take_output(n.nout);
+    for (auto& m : n.nout.messages) {
+        const oracle_wire::Read read = oracle_wire::read(m.bytes);
+        const bool taken = n.backlog.send(*n.endpoint, m.peer, std::move(m.bytes));
+        oracle_.passed(now, n.id, m.peer, read, taken);
+        if (read.kind == oracle_wire::Kind::token && read.app_seq) ledger_.departed(NodeId{read.src}, NodeId{read.dst}, *read.app_seq);
+    }
+    for (auto& e : n.nout.token_events)
+        if (e.kind == TokenEventKind::delivered) ledger_.delivered(now, e.src, n.id, payload_seq(e.payload));
+}
+
+void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
     SimNode& n = *nodes_[pos];
     if (!n.up) return;
     const Instant now = events_.now();
-    const NodeId succ = n.node->config().successor, pred = n.node->config().predecessor;
-    for (int round = 0; round < 16; ++round) {
-        bool any = false;
-        n.nout.clear();
-        n.node->take_output(n.nout);
-        for (auto& m : n.nout.messages) {
-            any = true;
-            const bool token = m.peer == succ && is_token_message(m.bytes);
-            if (token) ++in_transit_[{n.id, succ}];
-            if (!n.backlog.send(*n.endpoint, m.peer, std::move(m.bytes)) && token) --in_transit_[{n.id, succ}];
-        }
-        for (auto& e : n.nout.token_events) {
-            if (e.kind == TokenEventKind::lost_by_fault || e.kind == TokenEventKind::duplicated_by_fault) {
-                fault_effects_.push_back({now, e.kind});
-            } else if (e.kind == TokenEventKind::delivered) {
-                ++app_delivered_total_;
-                auto& last = app_last_seen_[{e.src, n.id}];
-                const std::uint64_t seq = payload_seq(e.payload);
-                if (seq <= last) {
-                    violations_.push_back(fmt::format("app message {}->{} #{} delivered after #{} (repeat or out of order)", e.src, n.id, seq, last));
-                }
-                last = std::max(last, seq);
-            }
-        }
+    for (int round = 0; round < 64; ++round) {
         n.endpoint->flush(now);
         n.eout.clear();
         n.endpoint->take_output(n.eout);
-        for (auto& d : n.eout.datagrams) {
-            any = true;
-            net_.send(n.id, d.peer, std::move(d.bytes));
-        }
+        if (n.eout.datagrams.empty() && n.eout.delivered.empty() && n.eout.events.empty()) break;
+        for (auto& d : n.eout.datagrams) net_.send(n.id, n.gen, d.peer, std::move(d.bytes));
+        for (auto& e : n.eout.events) n.backlog.on_link_event(*n.endpoint, e.peer, e.event);
         for (auto& m : n.eout.delivered) {
-            any = true;
-            if (m.peer == pred && is_token_message(m.bytes)) --in_transit_[{pred, n.id}];
-            n.node->on_message(now, m.peer, m.bytes);
+            // Links deliver only while taking a datagram, and only that datagram's sender's messages.
+            const std::uint32_t gen = source && source->from == m.peer ? source->gen : 0;
+            oracle_.handed(now, n.id, m.peer, gen, oracle_wire::read(m.bytes));
+            n.core->on_message(now, m.peer, m.bytes);
+            drain_node(pos);
         }
-        for (auto& e : n.eout.events) {
-            any = true;
-            n.backlog.on_link_event(*n.endpoint, e.peer, e.event);
-            if (e.event.kind == LinkEventKind::session_reset) {
-                // Whatever was in transit between us and the restarted peer is gone with its session.
-                in_transit_[{n.id, e.peer}] = 0;
-                in_transit_[{e.peer, n.id}] = 0;
-            }
-        }
-        if (!any) break;
     }
-    note_truth();
-    arm_node_timer(pos);
-}
-
-void SimCluster::arm_node_timer(std::size_t pos) {
-    SimNode& n = *nodes_[pos];
-    n.wakeup.arm(events_, earliest(n.endpoint->next_deadline(), n.node->next_deadline()), [this, pos] {
-        nodes_[pos]->node->on_timer(events_.now());
+    n.wakeup.arm(events_, earliest(n.endpoint->next_deadline(), n.core->next_deadline()), [this, pos] {
+        nodes_[pos]->core->on_timer(events_.now());
+        drain_node(pos);
         pump_node(pos);
     });
 }
 
-void SimCluster::pump_monitor() {
+void SimCluster::start_monitor() {
+    SimMonitor& m = *monitor_;
+    const Instant start = events_.now();
+    m.endpoint = std::make_unique<Endpoint>(LinkConfig{}, kMonitorId, Incarnation{prng_.next() | 1});
+    for (std::size_t i = 0; i < config_.nodes; ++i) {
+        m.config.ring.push_back(id_of(i));
+        m.endpoint->add_peer(id_of(i), start);
+    }
+    m.config.interval = config_.interval;
+    m.config.timeout = config_.timeout;
+    m.config.single_initiator = config_.single_initiator;
+    m.core = std::make_unique<MonitorCore>(m.config, start);
+    net_.attach(kMonitorId, [this](NodeId from, std::uint32_t from_gen, Bytes d) {
+        monitor_->endpoint->on_datagram(events_.now(), d);
+        pump_monitor(Source{from, from_gen});
+    });
+    pump_monitor();
+}
+
+// After every call into the monitor core: its starts go out, its verdicts are checked at once.
+void SimCluster::take_monitor_output() {
     SimMonitor& m = *monitor_;
     const Instant now = events_.now();
-    for (int round = 0; round < 16; ++round) {
-        bool any = false;
-        for (auto& c : m.core->take_commands()) {
-            any = true;
-            m.backlog.send(*m.endpoint, c.node, encode_message(c.start));
+    for (auto& c : m.core->take_commands())
+        if (!mutant_drops_starts(config_.mutant, alarm_seen_)) m.backlog.send(*m.endpoint, c.node, encode_message(c.start));
+    auto verdicts = m.core->take_verdicts();
+    mutate_verdicts(config_.mutant, m.config, verdicts);
+    for (auto& v : verdicts) {
+        checker_.verdict(v, now);
+        alarm_seen_ |= v.alarm();
+        ++counts_.snapshots;
+        switch (v.kind) {
+            case VerdictKind::ok: ++counts_.ok; break;
+            case VerdictKind::token_lost: ++counts_.token_lost; break;
+            case VerdictKind::token_duplicated: ++counts_.token_duplicated; break;
+            case VerdictKind::inconclusive: ++counts_.inconclusive; break;
         }
-        for (auto& v : m.core->take_verdicts()) {
-            any = true;
-            check_verdict(v);
-            if (on_verdict) on_verdict(v);
-            verdicts_.push_back(std::move(v));
-        }
+        if (on_verdict) on_verdict(v);
+    }
+}
+
+void SimCluster::pump_monitor(std::optional<Source> source) {
+    SimMonitor& m = *monitor_;
+    const Instant now = events_.now();
+    take_monitor_output();
+    for (int round = 0; round < 64; ++round) {
         m.endpoint->flush(now);
         m.eout.clear();
         m.endpoint->take_output(m.eout);
-        for (auto& d : m.eout.datagrams) {
-            any = true;
-            net_.send(kMonitorId, d.peer, std::move(d.bytes));
-        }
+        if (m.eout.datagrams.empty() && m.eout.delivered.empty() && m.eout.events.empty()) break;
+        for (auto& d : m.eout.datagrams) net_.send(kMonitorId, 1, d.peer, std::move(d.bytes));
         for (auto& d : m.eout.delivered) {
-            any = true;
             Message msg;
             if (decode_message(d.bytes, msg) != MessageError::none) continue;
             if (auto* r = std::get_if<SnapshotReport>(&msg)) {
-                if (config_.sabotage_channel_recording) r->in_flight.clear();
+                const std::uint32_t gen = source && source->from == d.peer ? source->gen : 0;
+                checker_.report_handed(r->id, d.peer, oracle_.reported(d.peer, gen, *r));
                 m.core->on_report(now, d.peer, *r);
+                take_monitor_output();
             }
         }
         for (auto& e : m.eout.events) {
-            any = true;
             m.backlog.on_link_event(*m.endpoint, e.peer, e.event);
             if (e.event.kind == LinkEventKind::peer_silent) m.core->set_node_silent(e.peer, true);
             if (e.event.kind == LinkEventKind::peer_alive || e.event.kind == LinkEventKind::connected ||
                 e.event.kind == LinkEventKind::session_reset)
                 m.core->set_node_silent(e.peer, false);
         }
-        if (!any) break;
     }
-    arm_monitor_timer();
-}
-
-void SimCluster::arm_monitor_timer() {
-    SimMonitor& m = *monitor_;
     m.wakeup.arm(events_, earliest(m.endpoint->next_deadline(), m.core->next_deadline()), [this] {
         monitor_->core->on_timer(events_.now());
         pump_monitor();
@@ -215,140 +239,46 @@ void SimCluster::send_app_message() {
     SimNode& n = *nodes_[src];
     if (n.up) {
         auto& sent = app_sent_[{n.id, id_of(dst)}];
-        if (n.node->send_app(now, id_of(dst), seq_payload(sent + 1))) {
+        if (n.core->send_app(now, id_of(dst), seq_payload(sent + 1))) {
             ++sent;
-            ++app_sent_total_;
+            ledger_.sent(now, n.id, id_of(dst), sent);
         }
+        drain_node(src);
         pump_node(src);
     }
     const auto mean_us = static_cast<std::int64_t>(1e6 / config_.app_messages_per_s);
     events_.after(Duration{prng_.between(1, 2 * mean_us)}, [this] { send_app_message(); });
 }
 
-std::uint32_t SimCluster::true_tokens() const {
-    std::int64_t t = 0;
-    for (const auto& n : nodes_)
-        if (n->up) t += static_cast<std::int64_t>(n->node->token().held());
-    for (const auto& [k, v] : in_transit_) t += std::max<std::int64_t>(v, 0);
-    return static_cast<std::uint32_t>(t);
-}
-
-void SimCluster::note_truth() {
-    const std::uint32_t t = true_tokens();
-    if (truth_.empty() || truth_.back().second != t) truth_.push_back({events_.now(), t});
-}
-
-void SimCluster::check_verdict(const Verdict& v) {
-    const Instant from = v.started, to = events_.now();
-    // The true count over the snapshot's life: constant, or not.
-    std::optional<std::uint32_t> at_start;
-    bool changed = false;
-    for (const auto& [t, c] : truth_) {
-        if (t <= from) {
-            at_start = c;
-        } else if (t <= to && (!at_start || c != *at_start)) {
-            changed = true;
-        }
-    }
-    // A node down for the snapshot's whole life cannot have reported.
-    for (const auto& [node, spans] : outages_) {
-        for (const auto& [down, up] : spans) {
-            if (down <= from && (!up || *up >= to)) {
-                if (v.kind != VerdictKind::inconclusive) {
-                    violations_.push_back(fmt::format("snapshot {} is {} although node {} was down throughout", v.id, to_string(v.kind), node));
-                } else if (std::find(v.missing.begin(), v.missing.end(), node) == v.missing.end()) {
-                    violations_.push_back(fmt::format("snapshot {} is inconclusive without naming node {}, down throughout", v.id, node));
-                }
-            }
-        }
-    }
-    if (v.kind == VerdictKind::inconclusive) {
-        if (v.missing.empty()) violations_.push_back(fmt::format("snapshot {} inconclusive without naming a node", v.id));
-        return;
-    }
-    if (at_start && !changed && v.tokens != *at_start) {
-        violations_.push_back(fmt::format("snapshot {} says {} tokens ({}), the truth stayed {} for its whole life", v.id, v.tokens,
-                                          to_string(v.kind), *at_start));
-    }
-    if (v.alarm() && config_.injects.empty() && config_.crashes.empty()) {
-        violations_.push_back(fmt::format("false alarm: snapshot {} says {} with network faults only", v.id, to_string(v.kind)));
-    }
-}
-
-bool SimCluster::all_app_delivered() const {
-    for (const auto& [k, sent] : app_sent_) {
-        auto it = app_last_seen_.find(k);
-        if ((it == app_last_seen_.end() ? 0 : it->second) != sent) return false;
-    }
-    return true;
-}
-
-void SimCluster::check_end(SimSummary& s) {
-    const bool clean = config_.injects.empty() && config_.crashes.empty();
-    if (clean && !all_app_delivered()) {
-        violations_.push_back(fmt::format("liveness: {} of {} application messages delivered {} after healing", app_delivered_total_,
-                                          app_sent_total_, fmt::format("{}s", std::chrono::duration_cast<std::chrono::seconds>(config_.heal_within).count())));
-    }
-    if (clean && app_delivered_total_ != app_sent_total_) {
-        violations_.push_back(fmt::format("exactly-once: {} sent, {} delivered", app_sent_total_, app_delivered_total_));
-    }
-    // Each fault that took effect is caught by the first conclusive snapshot started after it,
-    // unless the truth was back to one token (say, a loss then a duplication) during that snapshot.
-    for (const auto& [t, kind] : fault_effects_) {
-        for (const auto& v : verdicts_) {
-            if (v.started <= t || v.kind == VerdictKind::inconclusive) continue;
-            if (v.alarm()) {
-                ++s.faults_detected;
-            } else {
-                bool one_during = false;
-                for (std::size_t i = 0; i < truth_.size(); ++i) {
-                    const Instant begin = truth_[i].first;
-                    const Instant end = i + 1 < truth_.size() ? truth_[i + 1].first : events_.now();
-                    if (truth_[i].second == 1 && begin <= v.started + v.duration && end >= v.started) one_during = true;
-                }
-                if (!one_during) {
-                    violations_.push_back(fmt::format("fault {} at {} us was not caught by snapshot {} (the first after it)", to_string(kind),
-                                                      to_us(t), v.id));
-                }
-            }
-            break;
-        }
-    }
-    if (clean) {
-        bool ok_after_heal = false;
-        for (const auto& v : verdicts_) ok_after_heal |= v.kind == VerdictKind::ok && v.started >= Instant{} + config_.duration;
-        if (!ok_after_heal) violations_.push_back("liveness: no ok snapshot after the network healed");
-    }
+// How long the run may settle after healing: every message still waiting must get its ride (one
+// message per rotation of the single token; a source cannot catch the token it just freed, so at
+// worst two rotations each), and every fault's (and the healing's) verdict must be due.
+Instant SimCluster::settle_deadline(Instant healed_at, bool lossy) const {
+    const std::uint64_t waiting = ledger_.waiting([this](Instant t) { return checker_.disturbed_since(t); });
+    const Duration hop = config_.hold + net_.max_delay() + std::chrono::milliseconds(1);
+    const Duration rotation = static_cast<std::int64_t>(config_.nodes) * hop;
+    Instant until = healed_at + static_cast<std::int64_t>(2 * waiting + 2) * rotation + checker_.bound().value();
+    if (auto d = checker_.last_deadline(healed_at, lossy)) until = std::max(until, *d);
+    // A restart scheduled after the healing opens its own window.
+    for (const auto& c : config_.crashes)
+        if (c.restart_after) until = std::max(until, Instant{} + c.at + *c.restart_after + checker_.bound().value() + 2 * rotation);
+    return until;
 }
 
 SimSummary SimCluster::run() {
     const Instant start = events_.now();
     // The monitor and every node start at time 0; node 0 makes the ring's first token.
-    {
-        SimMonitor& m = *monitor_;
-        m.endpoint = std::make_unique<Endpoint>(LinkConfig{}, kMonitorId, Incarnation{prng_.next() | 1});
-        MonitorConfig mc;
-        for (std::size_t i = 0; i < config_.nodes; ++i) {
-            mc.ring.push_back(id_of(i));
-            m.endpoint->add_peer(id_of(i), start);
-        }
-        mc.interval = config_.interval;
-        mc.timeout = config_.timeout;
-        mc.single_initiator = config_.single_initiator;
-        m.core = std::make_unique<MonitorCore>(mc, start);
-        net_.attach(kMonitorId, [this](NodeId, Bytes d) {
-            monitor_->endpoint->on_datagram(events_.now(), d);
-            pump_monitor();
-        });
-        pump_monitor();
-    }
+    start_monitor();
     for (std::size_t i = 0; i < config_.nodes; ++i) boot_node(i, i == 0);
     for (const auto& inj : config_.injects) {
         events_.at(start + inj.at, [this, inj] {
-            SimNode& n = *nodes_[inj.node % config_.nodes];
+            const std::size_t pos = inj.node % config_.nodes;
+            SimNode& n = *nodes_[pos];
             if (!n.up) return;
-            n.node->inject(events_.now(), inj.kind);
-            pump_node(inj.node % config_.nodes);
+            oracle_.armed(n.id, inj.kind);
+            n.core->inject(events_.now(), inj.kind);
+            drain_node(pos);
+            pump_node(pos);
         });
     }
     for (const auto& c : config_.crashes) {
@@ -356,10 +286,7 @@ SimSummary SimCluster::run() {
         if (c.restart_after) {
             events_.at(start + c.at + *c.restart_after, [this, c] {
                 const std::size_t pos = c.node % config_.nodes;
-                if (nodes_[pos]->up) return;
-                auto& spans = outages_[nodes_[pos]->id];
-                if (!spans.empty() && !spans.back().second) spans.back().second = events_.now();
-                boot_node(pos, false);
+                if (!nodes_[pos]->up) boot_node(pos, false);
             });
         }
     }
@@ -368,37 +295,43 @@ SimSummary SimCluster::run() {
     events_.run_until(start + config_.duration);
     // Heal: no more network faults, no more new messages; the system must settle.
     healed_ = true;
+    const Instant healed_at = events_.now();
+    const bool lossy = config_.net.loss > 0.3;
     net_.set_faults(NetworkFaults{});
     net_.clear_link_faults();
     net_.heal_all();
-    const Instant settle_until = start + config_.duration + config_.heal_within;
-    const Instant min_after = start + config_.duration + 4 * config_.interval + config_.timeout;
-    while (events_.now() < settle_until && (events_.now() < min_after || !all_app_delivered())) {
+    const Instant settle_until = settle_deadline(healed_at, lossy);
+    const auto disturbed = [this](Instant t) { return checker_.disturbed_since(t); };
+    // Stop early once every due verdict has had its chance and nothing is waiting any more.
+    Instant next_look = healed_at;
+    while (events_.now() < settle_until) {
+        if (events_.now() >= next_look) {
+            next_look = events_.now() + config_.interval;
+            const auto due = checker_.last_deadline(healed_at, lossy);
+            if (due && events_.now() >= *due && ledger_.waiting(disturbed) == 0) break;
+        }
         if (!events_.step()) break;
     }
 
-    SimSummary s;
+    const Instant end = events_.now();
+    bool all_up = true;
+    for (const auto& n : nodes_) all_up &= n->up;
+    checker_.finish(end, healed_at, lossy);
+    SimSummary s = counts_;
     s.seed = config_.seed;
-    check_end(s);
-    s.violations = violations_;
-    for (const auto& v : verdicts_) {
-        ++s.snapshots;
-        switch (v.kind) {
-            case VerdictKind::ok: ++s.ok; break;
-            case VerdictKind::token_lost: ++s.token_lost; break;
-            case VerdictKind::token_duplicated: ++s.token_duplicated; break;
-            case VerdictKind::inconclusive: ++s.inconclusive; break;
-        }
-    }
-    s.faults_taken_effect = fault_effects_.size();
-    s.app_sent = app_sent_total_;
-    s.app_delivered = app_delivered_total_;
+    s.messages = ledger_.finish(disturbed, all_up && oracle_.count().exactly(1), settle_until - healed_at);
+    s.faults_taken_effect = oracle_.fault_effects().size();
+    s.faults_detected = checker_.faults_detected();
+    s.tokens_at_end = oracle_.count();
     for (const auto& n : nodes_)
         if (n->up) s.link_retransmits += n->endpoint->total_link_stats().retransmits;
     s.datagrams_lost = net_.stats().lost;
     s.datagrams_duplicated = net_.stats().duplicated;
     s.datagrams_reordered = net_.stats().reordered;
-    s.virtual_time = events_.now() - start;
+    s.virtual_time = end - start;
+    s.settle_bound = settle_until - healed_at;
+    s.violations = violations_.kept();
+    s.violation_counts = violations_.counts();
     return s;
 }
 

@@ -16,7 +16,7 @@ class SimLinkHost {
 public:
     SimLinkHost(EventQueue& events, SimNetwork& net, NodeId self, Incarnation inc, LinkConfig config)
         : events_(events), net_(net), endpoint_(config, self, inc) {
-        net_.attach(self, [this](NodeId, Bytes d) {
+        net_.attach(self, [this](NodeId, std::uint32_t, Bytes d) {
             endpoint_.on_datagram(events_.now(), d);
             pump();
         });
@@ -39,7 +39,7 @@ public:
             out_.clear();
             endpoint_.take_output(out_);
             if (out_.datagrams.empty() && out_.delivered.empty() && out_.events.empty()) break;
-            for (auto& d : out_.datagrams) net_.send(endpoint_.self(), d.peer, std::move(d.bytes));
+            for (auto& d : out_.datagrams) net_.send(endpoint_.self(), 0, d.peer, std::move(d.bytes));
             for (auto& m : out_.delivered)
                 if (on_deliver) on_deliver(m.peer, std::move(m.bytes));
             for (auto& e : out_.events)

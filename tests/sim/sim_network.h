@@ -36,7 +36,9 @@ struct NetworkStats {
 
 class SimNetwork {
 public:
-    using Receiver = std::function<void(NodeId from, Bytes datagram)>;
+    // `from_gen`: which generation (process start) of the sender sent it; the simulator's oracle
+    // uses it to tell a crashed process's late datagrams from its successor's.
+    using Receiver = std::function<void(NodeId from, std::uint32_t from_gen, Bytes datagram)>;
 
     SimNetwork(EventQueue& events, Prng& prng, NetworkFaults faults) : events_(events), prng_(prng), faults_(faults) {}
 
@@ -51,12 +53,14 @@ public:
     void heal(NodeId a, NodeId b) { cut_.erase(key(a, b)); }
     void heal_all() { cut_.clear(); }
 
-    void send(NodeId from, NodeId to, Bytes datagram);
+    void send(NodeId from, std::uint32_t from_gen, NodeId to, Bytes datagram);
     const NetworkStats& stats() const { return stats_; }
+    // The longest a datagram sent now can spend in the network (the faults in force).
+    Duration max_delay() const;
 
 private:
     static std::pair<NodeId, NodeId> key(NodeId a, NodeId b) { return a < b ? std::pair{a, b} : std::pair{b, a}; }
-    void schedule(const NetworkFaults& f, NodeId from, NodeId to, Bytes datagram);
+    void schedule(const NetworkFaults& f, NodeId from, std::uint32_t from_gen, NodeId to, Bytes datagram);
 
     EventQueue& events_;
     Prng& prng_;

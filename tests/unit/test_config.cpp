@@ -1,6 +1,8 @@
 // The ring config: a valid file, and every error naming the file, the key and the value.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -108,6 +110,9 @@ TEST_CASE("config: key files are made private, read back, and checked", "[config
     const std::string path = dir + "/ringwatch-test-" + std::to_string(::getpid()) + ".key";
     std::remove(path.c_str());
     write_new_key(path);
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);  // private: readable and writable by its owner only
     CHECK_THROWS_WITH(write_new_key(path), Catch::Contains("refusing to overwrite a key"));
     RingConfig c = parse_config(kValid, dir + "/c.toml");
     c.key_file = path.substr(dir.size() + 1);  // relative to the config's directory

@@ -15,32 +15,99 @@ const Instant t0 = instant_us(1'000'000);
 Token free_token() { return Token{}; }
 }  // namespace
 
-TEST_CASE("messages: every type round-trips", "[messages]") {
+namespace {
+// Encodes, decodes, and hands back the decoded message of the same type.
+template <typename T>
+T round_trip(const T& original) {
+    const Bytes b = encode_message(original);
+    Message back;
+    REQUIRE(decode_message(b, back) == MessageError::none);
+    REQUIRE(std::holds_alternative<T>(back));
+    return std::get<T>(back);
+}
+}  // namespace
+
+TEST_CASE("messages: every type round-trips with every field intact", "[messages]") {
+    // Every field gets a value other than its default, so an encoder that drops one is caught.
+    const Token tok{TokenKind::busy, Epoch{7}, NodeId{1}, NodeId{4}, 12, true, Bytes{'h', 'i'}};
+    const Token t = round_trip(tok);
+    CHECK(t.kind == TokenKind::busy);
+    CHECK(t.epoch == Epoch{7});
+    CHECK(t.src == NodeId{1});
+    CHECK(t.dst == NodeId{4});
+    CHECK(t.msg_id == 12);
+    CHECK(t.copied);
+    CHECK(t.payload == Bytes{'h', 'i'});
+    CHECK(round_trip(Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, 3, false, {}}).copied == false);
+
+    CHECK(round_trip(MarkerMessage{SnapshotId{5}}).id == SnapshotId{5});
+    const SnapshotStart st = round_trip(SnapshotStart{SnapshotId{6}, SnapshotId{2}});
+    CHECK(st.id == SnapshotId{6});
+    CHECK(st.abandon_before == SnapshotId{2});
+
     SnapshotReport rep;
     rep.id = SnapshotId{9};
     rep.node = NodeId{3};
     rep.state.held = {TokenSummary{TokenKind::busy, Epoch{2}, NodeId{1}}};
+    rep.state.held_count = 1;
     rep.state.queue_length = 4;
+    rep.state.tokens_forwarded = 1234;
+    rep.state.messages_delivered = 56;
     rep.channel_from = NodeId{2};
-    rep.in_flight = {TokenSummary{}};
-    const std::vector<Message> all = {
-        Token{TokenKind::busy, Epoch{7}, NodeId{1}, NodeId{4}, 12, true, Bytes{'h', 'i'}},
-        MarkerMessage{SnapshotId{5}},
-        SnapshotStart{SnapshotId{6}, SnapshotId{2}},
-        rep,
-        InjectCommand{77, InjectKind::duplicate},
-        SendCommand{78, NodeId{4}, Bytes{'x'}},
-        CommandAck{79, true},
-        ImpairCommand{80, 300'000, 10'000, 2000},
-        ReissueCommand{81, Epoch{3}},
-    };
-    for (const auto& m : all) {
-        const Bytes b = encode_message(m);
-        Message back;
-        REQUIRE(decode_message(b, back) == MessageError::none);
-        CHECK(encode_message(back) == b);
-        CHECK(back.index() == m.index());
-    }
+    rep.in_flight = {TokenSummary{TokenKind::free_token, Epoch{3}, NodeId{}}, TokenSummary{TokenKind::busy, Epoch{4}, NodeId{7}}};
+    rep.in_flight_count = 2;
+    const SnapshotReport r = round_trip(rep);
+    CHECK(r.id == SnapshotId{9});
+    CHECK(r.node == NodeId{3});
+    CHECK(r.state.held == rep.state.held);
+    CHECK(r.state.held_count == 1);
+    CHECK(r.state.queue_length == 4);
+    CHECK(r.state.tokens_forwarded == 1234);
+    CHECK(r.state.messages_delivered == 56);
+    CHECK(r.channel_from == NodeId{2});
+    CHECK(r.in_flight == rep.in_flight);
+    CHECK(r.in_flight_count == 2);
+
+    const InjectCommand inj = round_trip(InjectCommand{77, InjectKind::duplicate});
+    CHECK(inj.command_id == 77);
+    CHECK(inj.kind == InjectKind::duplicate);
+    const SendCommand sc = round_trip(SendCommand{78, NodeId{4}, Bytes{'x', 'y'}});
+    CHECK(sc.command_id == 78);
+    CHECK(sc.to == NodeId{4});
+    CHECK(sc.payload == Bytes{'x', 'y'});
+    const CommandAck ack = round_trip(CommandAck{79, true});
+    CHECK(ack.command_id == 79);
+    CHECK(ack.ok);
+    CHECK_FALSE(round_trip(CommandAck{80, false}).ok);
+    const ImpairCommand im = round_trip(ImpairCommand{80, 300'000, 10'000, 2000});
+    CHECK(im.command_id == 80);
+    CHECK(im.loss_ppm == 300'000);
+    CHECK(im.duplicate_ppm == 10'000);
+    CHECK(im.delay_us == 2000);
+    const ReissueCommand re = round_trip(ReissueCommand{81, Epoch{3}});
+    CHECK(re.command_id == 81);
+    CHECK(re.epoch == Epoch{3});
+}
+
+TEST_CASE("messages: a report lists at most 64 tokens but always carries the true counts", "[messages]") {
+    SnapshotReport rep;
+    rep.id = SnapshotId{1};
+    rep.node = NodeId{2};
+    rep.state.held.assign(70, TokenSummary{});
+    rep.state.held_count = 70;
+    rep.in_flight.assign(100, TokenSummary{});
+    rep.in_flight_count = 100;
+    const SnapshotReport r = round_trip(rep);
+    CHECK(r.state.held.size() == kMaxTokensInReport);
+    CHECK(r.state.held_count == 70);
+    CHECK(r.in_flight.size() == kMaxTokensInReport);
+    CHECK(r.in_flight_count == 100);
+    // A list longer than its count, or shorter than it could be, is malformed.
+    Bytes b = encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0});
+    Message m;
+    REQUIRE(decode_message(b, m) == MessageError::none);
+    b[1 + 8 + 2 + 3] = 2;  // held count (big-endian u32 after id and node): 2, but one listed
+    CHECK(decode_message(b, m) == MessageError::bad_value);
 }
 
 TEST_CASE("messages: malformed input is rejected with a reason", "[messages]") {
@@ -181,7 +248,9 @@ TEST_CASE("node: markers follow the tokens passed on before the state was record
         REQUIRE(decode_message(msg.bytes, m) == MessageError::none);
         auto& r = std::get<SnapshotReport>(m);
         CHECK(r.state.held.empty());
+        CHECK(r.state.held_count == 0);
         CHECK(r.in_flight.size() == 1);
+        CHECK(r.in_flight_count == 1);
         CHECK(r.channel_from == NodeId{0});
         reported = true;
     }
@@ -209,7 +278,9 @@ SnapshotReport report(std::uint64_t id, std::uint16_t node, std::size_t held, st
     r.id = SnapshotId{id};
     r.node = NodeId{node};
     r.state.held.resize(held);
+    r.state.held_count = static_cast<std::uint32_t>(held);
     r.in_flight.resize(in_flight);
+    r.in_flight_count = static_cast<std::uint32_t>(in_flight);
     r.channel_from = NodeId{from};
     return r;
 }
@@ -264,6 +335,25 @@ TEST_CASE("monitor: zero tokens is token_lost; a timeout is inconclusive naming 
     CHECK(v[0].missing == std::vector<NodeId>{NodeId{1}});
     CHECK(v[0].silent == std::vector<NodeId>{NodeId{1}});
     CHECK(snapshot_event_json(v[0]).find("\"verdict\":\"inconclusive\"") != std::string::npos);
+}
+
+TEST_CASE("monitor: more tokens than a report lists are counted right and the verdict says it is truncated", "[monitor]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}};
+    MonitorCore m(c, t0);
+    m.on_timer(t0 + 100ms);
+    m.take_commands();
+    SnapshotReport many = report(1, 0, kMaxTokensInReport, 0, 1);
+    many.state.held_count = 70;  // 70 held, 64 listed (as decoded from the wire)
+    m.on_report(t0 + 101ms, NodeId{0}, many);
+    m.on_report(t0 + 101ms, NodeId{1}, report(1, 1, 0, 1, 0));
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].tokens == 71);
+    CHECK(v[0].held == 70);
+    CHECK(v[0].truncated);
+    CHECK(v[0].holders.size() == kMaxTokensInReport);
+    CHECK(snapshot_event_json(v[0]).find("\"truncated\":true") != std::string::npos);
 }
 
 TEST_CASE("monitor: single-initiator mode asks the first node only; in-flight snapshots are bounded", "[monitor]") {

@@ -1,0 +1,119 @@
+// The ring member's composition of token protocol and snapshot participant (template definitions;
+// node.cpp instantiates them for the ring's participant, the checker self-tests for broken ones).
+#pragma once
+
+#include "ring/core/node.h"
+
+namespace ringwatch {
+
+template <typename Participant>
+BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
+    : config_(config),
+      token_(config.self, config.token),
+      participant_({config.predecessor}, {config.successor}, config.snapshots) {
+    if (config.initial_token) {
+        token_.on_token(now, Token{TokenKind::free_token, config.initial_epoch, {}, {}, 0, false, {}});
+        collect(now);
+    }
+}
+
+template <typename Participant>
+void BasicNode<Participant>::on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes) {
+    Message m;
+    if (decode_message(bytes, m) != MessageError::none) {
+        ++stats_.malformed;
+        return;
+    }
+    if (from == config_.predecessor) {
+        handle_ring(now, m);
+    } else if (from == kMonitorId || is_tool_id(from)) {
+        handle_control(now, from, m);
+    } else {
+        ++stats_.unexpected;
+    }
+    collect(now);
+}
+
+template <typename Participant>
+void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
+    if (auto* t = std::get_if<Token>(&m)) {
+        participant_.on_message(config_.predecessor, summarize(*t));
+        token_.on_token(now, std::move(*t));
+    } else if (auto* mk = std::get_if<MarkerMessage>(&m)) {
+        participant_.on_marker(mk->id, config_.predecessor, token_.state());
+    } else {
+        ++stats_.unexpected;
+    }
+}
+
+template <typename Participant>
+void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m) {
+    if (auto* s = std::get_if<SnapshotStart>(&m); s && from == kMonitorId) {
+        participant_.abandon_before(s->abandon_before);
+        participant_.start(s->id, token_.state());
+    } else if (auto* inj = std::get_if<InjectCommand>(&m)) {
+        ++stats_.commands;
+        token_.inject(inj->kind);
+        send(from, CommandAck{inj->command_id, true});
+    } else if (auto* sc = std::get_if<SendCommand>(&m)) {
+        ++stats_.commands;
+        const bool ok = send_app(now, sc->to, std::move(sc->payload));
+        send(from, CommandAck{sc->command_id, ok});
+    } else if (auto* im = std::get_if<ImpairCommand>(&m)) {
+        ++stats_.commands;
+        out_.impair.push_back(*im);
+        send(from, CommandAck{im->command_id, true});
+    } else if (auto* re = std::get_if<ReissueCommand>(&m)) {
+        ++stats_.commands;
+        token_.on_token(now, Token{TokenKind::free_token, re->epoch, {}, {}, 0, false, {}});
+        send(from, CommandAck{re->command_id, true});
+    } else {
+        ++stats_.unexpected;
+    }
+}
+
+template <typename Participant>
+void BasicNode<Participant>::on_timer(Instant now) { collect(now); }
+
+template <typename Participant>
+bool BasicNode<Participant>::send_app(Instant, NodeId to, Bytes payload) { return token_.enqueue(to, std::move(payload)); }
+
+template <typename Participant>
+void BasicNode<Participant>::inject(Instant now, InjectKind kind) {
+    token_.inject(kind);
+    collect(now);
+}
+
+// Drains the parts in causal order: markers emitted by this input come before tokens released
+// after it (a released token was part of the recorded state).
+template <typename Participant>
+void BasicNode<Participant>::collect(Instant now) {
+    for (auto& mk : participant_.take_markers()) send(mk.to, MarkerMessage{mk.id});
+    token_.on_timer(now);
+    for (auto& t : token_.take_forward()) send(config_.successor, t);
+    for (auto& e : token_.take_events()) out_.token_events.push_back(std::move(e));
+    for (auto& c : participant_.take_completed()) {
+        SnapshotReport r;
+        r.id = c.id;
+        r.node = config_.self;
+        r.state = std::move(c.state);
+        r.channel_from = config_.predecessor;
+        for (auto& ch : c.channels) r.in_flight.insert(r.in_flight.end(), ch.messages.begin(), ch.messages.end());
+        // Counts stay true; the lists are cut to what a report carries.
+        r.in_flight_count = static_cast<std::uint32_t>(r.in_flight.size());
+        if (r.in_flight.size() > kMaxTokensInReport) r.in_flight.resize(kMaxTokensInReport);
+        if (r.state.held.size() > kMaxTokensInReport) r.state.held.resize(kMaxTokensInReport);
+        send(kMonitorId, r);
+        ++stats_.snapshots_reported;
+    }
+}
+
+template <typename Participant>
+void BasicNode<Participant>::take_output(NodeOutput& out) {
+    for (auto& m : out_.messages) out.messages.push_back(std::move(m));
+    for (auto& e : out_.token_events) out.token_events.push_back(std::move(e));
+    for (auto& i : out_.impair) out.impair.push_back(i);
+    out_.clear();
+}
+
+}  // namespace ringwatch

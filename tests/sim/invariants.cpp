@@ -1,0 +1,187 @@
+// The simulator's rules over verdicts and the oracle's truth.
+#include "tests/sim/invariants.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace ringwatch::sim {
+
+namespace {
+constexpr std::uint64_t kReportsKept = 4096;
+std::string ids(const std::vector<NodeId>& v) {
+    std::vector<std::uint16_t> raw;
+    for (NodeId n : v) raw.push_back(n.value);
+    return fmt::format("[{}]", fmt::join(raw, ","));
+}
+}  // namespace
+
+InvariantChecker::InvariantChecker(std::vector<NodeId> ring, DetectionBound bound, const TokenOracle& oracle, Violations& violations)
+    : ring_(std::move(ring)), bound_(bound), oracle_(oracle), violations_(violations) {}
+
+void InvariantChecker::node_down(Instant now, NodeId n) { outages_[n].push_back({now, std::nullopt}); }
+
+void InvariantChecker::node_up(Instant now, NodeId n) {
+    auto& spans = outages_[n];
+    if (!spans.empty() && !spans.back().second) spans.back().second = now;
+}
+
+void InvariantChecker::report_handed(SnapshotId id, NodeId node, std::optional<std::uint32_t> expected) {
+    reports_[id].try_emplace(node, expected);  // the monitor keeps the first report of each node
+}
+
+std::optional<TokenCount> InvariantChecker::constant_over(Instant a, Instant b) const {
+    const auto& tl = oracle_.timeline();
+    std::optional<TokenCount> c;
+    for (const auto& [since, count] : tl) {
+        if (since <= a) {
+            c = count;
+        } else if (since <= b) {
+            if (c && !(count == *c)) return std::nullopt;
+        } else {
+            break;
+        }
+    }
+    return c;
+}
+
+bool InvariantChecker::exactly_one_at_some_point(Instant a, Instant b) const {
+    const auto& tl = oracle_.timeline();
+    for (std::size_t i = 0; i < tl.size(); ++i) {
+        const Instant begin = tl[i].first;
+        const bool ends_before_a = i + 1 < tl.size() && tl[i + 1].first <= a;
+        if (begin > b || ends_before_a) continue;
+        if (tl[i].second.exactly(1) || tl[i].second.open > 0) return true;  // 1, or maybe 1
+    }
+    return false;
+}
+
+bool InvariantChecker::down_throughout(NodeId n, Instant a, Instant b) const {
+    auto it = outages_.find(n);
+    if (it == outages_.end()) return false;
+    for (const auto& [down, up] : it->second)
+        if (down <= a && (!up || *up >= b)) return true;
+    return false;
+}
+
+bool InvariantChecker::disturbed_since(Instant t) const {
+    for (const auto& e : oracle_.fault_effects())
+        if (e.at >= t) return true;
+    for (const auto& [n, spans] : outages_)
+        for (const auto& [down, up] : spans)
+            if (!up || *up >= t) return true;
+    const auto& tl = oracle_.timeline();
+    for (std::size_t i = 0; i < tl.size(); ++i) {
+        const bool ends_before = i + 1 < tl.size() && tl[i + 1].first <= t;
+        if (!ends_before && !tl[i].second.exactly(1)) return true;
+    }
+    return false;
+}
+
+void InvariantChecker::verdict(const Verdict& v, Instant now) {
+    const Instant from = v.started;
+    decided_.push_back({v.id, v.kind, from, now});
+    auto node_reports = std::move(reports_[v.id]);
+    reports_.erase(v.id);
+    // Late reports of long-decided snapshots are not kept forever.
+    if (v.id.value > kReportsKept) reports_.erase(reports_.begin(), reports_.lower_bound(SnapshotId{v.id.value - kReportsKept}));
+
+    for (NodeId n : ring_) {
+        if (down_throughout(n, from, now) && (v.kind != VerdictKind::inconclusive ||
+                                              std::find(v.missing.begin(), v.missing.end(), n) == v.missing.end())) {
+            violations_.add(rule::outage, fmt::format("snapshot {} is {} (missing {}) although node {} was down throughout", v.id,
+                                                      to_string(v.kind), ids(v.missing), n));
+        }
+    }
+    std::vector<NodeId> unreported;
+    for (NodeId n : ring_)
+        if (!node_reports.contains(n)) unreported.push_back(n);
+
+    if (v.kind == VerdictKind::inconclusive) {
+        std::vector<NodeId> named = v.missing;
+        std::sort(named.begin(), named.end());
+        if (named != unreported) {
+            violations_.add(rule::naming, fmt::format("snapshot {} is inconclusive naming {}; the nodes that did not report are {}", v.id,
+                                                      ids(v.missing), ids(unreported)));
+        }
+        return;
+    }
+    if (!unreported.empty()) {
+        violations_.add(rule::verdict, fmt::format("snapshot {} is {} without a report from {}", v.id, to_string(v.kind), ids(unreported)));
+        return;
+    }
+    std::uint32_t expected = 0;
+    bool known = true;
+    for (const auto& [n, e] : node_reports) {
+        known &= e.has_value();
+        expected += e.value_or(0);
+    }
+    const VerdictKind right_kind = v.tokens == 1 ? VerdictKind::ok : v.tokens == 0 ? VerdictKind::token_lost : VerdictKind::token_duplicated;
+    if (known && v.tokens != expected) {
+        violations_.add(rule::verdict, fmt::format("snapshot {} counts {} token(s); its nodes' recorded cut holds {}", v.id, v.tokens, expected));
+    } else if (v.kind != right_kind) {
+        violations_.add(rule::verdict, fmt::format("snapshot {} counts {} token(s) but says {}", v.id, v.tokens, to_string(v.kind)));
+    }
+    if (auto c = constant_over(from, now); c && c->open == 0 && v.tokens != c->certain) {
+        violations_.add(c->certain == 1 ? rule::false_alarm : rule::truth,
+                        fmt::format("snapshot {} says {} token(s) ({}); the true count was {} for its whole life ({} to {} us)", v.id, v.tokens,
+                                    to_string(v.kind), c->certain, to_us(from), to_us(now)));
+    }
+}
+
+std::optional<Instant> InvariantChecker::ready_after(Instant t, Instant healed_at, bool lossy) const {
+    Instant ready = lossy ? std::max(t, healed_at) : t;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (const auto& [n, spans] : outages_) {
+            for (const auto& [down, up] : spans) {
+                if (down > ready + bound_.value() || (up && *up <= ready)) continue;
+                if (!up) return std::nullopt;  // down for good: no conclusive verdict can come
+                ready = *up;
+                moved = true;
+            }
+        }
+    }
+    return ready;
+}
+
+std::optional<Instant> InvariantChecker::last_deadline(Instant healed_at, bool lossy) const {
+    std::optional<Instant> last;
+    auto consider = [&](Instant t) {
+        if (auto r = ready_after(t, healed_at, lossy)) last = std::max(last.value_or(*r), *r + bound_.value());
+    };
+    for (const auto& e : oracle_.fault_effects()) consider(e.at);
+    consider(healed_at);
+    return last;
+}
+
+void InvariantChecker::check_checkpoint(Instant t, std::string_view what, Instant end, Instant healed_at, bool lossy) {
+    const auto ready = ready_after(t, healed_at, lossy);
+    if (!ready || *ready + bound_.value() > end) return;  // a node stayed down, or the run ended first
+    const Instant due = *ready + bound_.value();
+    for (const auto& d : decided_) {
+        if (d.started <= t || d.kind == VerdictKind::inconclusive) continue;
+        if (d.decided > due) break;
+        const bool alarm = d.kind == VerdictKind::token_lost || d.kind == VerdictKind::token_duplicated;
+        if (alarm && what != "healing") ++faults_detected_;
+        if (!alarm && !exactly_one_at_some_point(d.started, d.decided)) {
+            violations_.add(rule::detection, fmt::format("{} at {} us was not caught by snapshot {}, the first conclusive one after it "
+                                                         "(it says {}; the true count was never 1 during it)",
+                                                         what, to_us(t), d.id, to_string(d.kind)));
+        }
+        return;
+    }
+    violations_.add(rule::detection, fmt::format("{} at {} us: no conclusive verdict for a snapshot started after it by {} us (bound {} ms "
+                                                 "from {} us, when every node was up{})",
+                                                 what, to_us(t), to_us(due), bound_.value().count() / 1000, to_us(*ready),
+                                                 lossy ? " and the network healed" : ""));
+}
+
+void InvariantChecker::finish(Instant end, Instant healed_at, bool lossy) {
+    for (const auto& e : oracle_.fault_effects())
+        check_checkpoint(e.at, fmt::format("the {} fault at node {}", to_string(e.kind), e.node), end, healed_at, lossy);
+    check_checkpoint(healed_at, "healing", end, healed_at, lossy);
+}
+
+}  // namespace ringwatch::sim

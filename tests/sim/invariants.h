@@ -1,0 +1,70 @@
+// The rules every simulated run must keep, checked against the oracle's truth (token_oracle.h):
+// each verdict as it is decided, and at the end the rules that need the whole run. Every rule is
+// scoped in time, so it applies on every run, faults or none (the README lists them).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "monitor/core/monitor_core.h"
+#include "tests/sim/token_oracle.h"
+
+namespace ringwatch::sim {
+
+struct DetectionBound {
+    Duration interval, timeout, rto_max;
+    // After a fault (or the healing of the network), a snapshot starts within one interval and is
+    // decided within `timeout`. Under loss a link may have backed off to rto_max and need two of
+    // its retransmissions; four attempts cover snapshots that time out meanwhile.
+    Duration value() const { return 4 * interval + timeout + 2 * rto_max; }
+};
+
+class InvariantChecker {
+public:
+    InvariantChecker(std::vector<NodeId> ring, DetectionBound bound, const TokenOracle& oracle, Violations& violations);
+
+    void node_down(Instant now, NodeId n);
+    void node_up(Instant now, NodeId n);
+    // A report reached the monitor core, with the count the oracle says it must carry.
+    void report_handed(SnapshotId id, NodeId node, std::optional<std::uint32_t> expected);
+    // Checks a verdict at the moment the monitor decided it.
+    void verdict(const Verdict& v, Instant now);
+
+    // From when, after an event at `t`, a conclusive verdict is due within the bound (nodes must be
+    // up; above 30% loss, the network healed first). Nothing when a node stays down.
+    std::optional<Instant> ready_after(Instant t, Instant healed_at, bool lossy) const;
+    // End of run: every fault that took effect, and the healing itself, was followed in time by a
+    // conclusive verdict that saw it.
+    void finish(Instant end, Instant healed_at, bool lossy);
+    // True when a token fault, a crash, or a count other than exactly one came at or after `t`.
+    bool disturbed_since(Instant t) const;
+    // When the last checkpoint's verdict is due (for the settle phase).
+    std::optional<Instant> last_deadline(Instant healed_at, bool lossy) const;
+
+    std::uint64_t faults_detected() const { return faults_detected_; }
+    const DetectionBound& bound() const { return bound_; }
+
+private:
+    struct Decided {
+        SnapshotId id;
+        VerdictKind kind;
+        Instant started, decided;
+    };
+    std::optional<TokenCount> constant_over(Instant a, Instant b) const;
+    bool exactly_one_at_some_point(Instant a, Instant b) const;
+    bool down_throughout(NodeId n, Instant a, Instant b) const;
+    void check_checkpoint(Instant t, std::string_view what, Instant end, Instant healed_at, bool lossy);
+
+    std::vector<NodeId> ring_;
+    DetectionBound bound_;
+    const TokenOracle& oracle_;
+    Violations& violations_;
+    std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> outages_;
+    std::map<SnapshotId, std::map<NodeId, std::optional<std::uint32_t>>> reports_;
+    std::vector<Decided> decided_;
+    std::uint64_t faults_detected_ = 0;
+};
+
+}  // namespace ringwatch::sim

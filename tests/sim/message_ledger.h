@@ -1,0 +1,48 @@
+// Every application message the simulator offered, from the moment a node accepted it to its
+// delivery, followed at the nodes' boundary: accepted by send_app, seen leaving its source on a
+// busy token (oracle_wire), reported delivered by the destination's core.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "ring/core/types.h"
+#include "tests/sim/violations.h"
+
+namespace ringwatch::sim {
+
+struct MessageTally {
+    std::uint64_t sent = 0;
+    std::uint64_t delivered = 0;
+    std::uint64_t queued = 0;           // never left its source: waiting for a free token at the end
+    std::uint64_t lost_to_faults = 0;   // not delivered, and a token fault or crash came after it was sent
+};
+
+class MessageLedger {
+public:
+    explicit MessageLedger(Violations& v) : violations_(v) {}
+
+    void sent(Instant now, NodeId src, NodeId dst, std::uint64_t seq);
+    void departed(NodeId src, NodeId dst, std::uint64_t seq);
+    // At most once and in order per (source, destination), always.
+    void delivered(Instant now, NodeId src, NodeId dst, std::uint64_t seq);
+
+    // Messages neither delivered nor excused: still queued at their source, or lost.
+    std::uint64_t waiting(const std::function<bool(Instant)>& disturbed_since) const;
+    // Exactly once, between faults and after the last one: a message not delivered by the end is
+    // excused only if a token fault or a crash came after it was sent (`disturbed_since`).
+    MessageTally finish(const std::function<bool(Instant)>& disturbed_since, bool healthy_at_end, Duration settle_bound);
+
+private:
+    struct Msg {
+        Instant sent;
+        bool departed = false;
+        unsigned deliveries = 0;
+    };
+    std::map<std::pair<NodeId, NodeId>, std::vector<Msg>> msgs_;  // index: seq - 1
+    std::map<std::pair<NodeId, NodeId>, std::uint64_t> last_delivered_;
+    Violations& violations_;
+};
+
+}  // namespace ringwatch::sim

@@ -1,0 +1,192 @@
+// The broken cores of the checkers' self-tests. Each is the real core with one deliberate bug.
+#include "tests/sim/mutants.h"
+
+#include <array>
+
+namespace ringwatch::sim {
+
+namespace {
+
+// Participants: the ring's participant with one method broken (the node calls them statically).
+class SkipsChannel : public DefaultParticipant {
+public:
+    using DefaultParticipant::DefaultParticipant;
+    void on_message(const NodeId&, const TokenSummary&) {}
+};
+
+class ClosesLate : public DefaultParticipant {
+public:
+    using DefaultParticipant::DefaultParticipant;
+    void on_marker(SnapshotId id, const NodeId& from, const NodeState& state) {
+        if (!recording(id)) return DefaultParticipant::on_marker(id, from, state);
+        late_.push_back({id, from, state});  // closes the channel only after the next message
+    }
+    void on_message(const NodeId& from, const TokenSummary& m) {
+        DefaultParticipant::on_message(from, m);
+        for (auto& l : late_) DefaultParticipant::on_marker(l.id, l.from, l.state);
+        late_.clear();
+    }
+
+private:
+    struct Late {
+        SnapshotId id;
+        NodeId from;
+        NodeState state;
+    };
+    std::vector<Late> late_;
+};
+
+class StaleState : public DefaultParticipant {
+public:
+    using DefaultParticipant::DefaultParticipant;
+    bool start(SnapshotId id, const NodeState& state) { return DefaultParticipant::start(id, std::exchange(previous_, state)); }
+    void on_marker(SnapshotId id, const NodeId& from, const NodeState& state) {
+        DefaultParticipant::on_marker(id, from, std::exchange(previous_, state));
+    }
+
+private:
+    NodeState previous_;
+};
+
+using RingNode = NodeCoreOf<DefaultParticipant>;
+
+class DeliversTwice : public RingNode {
+public:
+    using RingNode::RingNode;
+    void take_output(NodeOutput& out) override {
+        const std::size_t first = out.token_events.size();
+        RingNode::take_output(out);
+        for (std::size_t i = first, n = out.token_events.size(); i < n; ++i)
+            if (out.token_events[i].kind == TokenEventKind::delivered) out.token_events.push_back(out.token_events[i]);
+    }
+};
+
+class DropsMessages : public RingNode {
+public:
+    using RingNode::RingNode;
+    bool send_app(Instant now, NodeId to, Bytes payload) override {
+        if (++calls_ % 3 == 0) return true;
+        return RingNode::send_app(now, to, std::move(payload));
+    }
+
+private:
+    unsigned calls_ = 0;
+};
+
+// Acts once, on the first token it passes on after `after` of virtual time.
+class TokenMeddler : public RingNode {
+public:
+    TokenMeddler(NodeConfig c, Instant now, bool conjure) : RingNode(c, now), conjure_(conjure), succ_(c.successor) {}
+    void on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes) override {
+        now_ = now;
+        RingNode::on_message(now, from, bytes);
+    }
+    void on_timer(Instant now) override {
+        now_ = now;
+        RingNode::on_timer(now);
+    }
+    void take_output(NodeOutput& out) override {
+        const std::size_t first = out.messages.size();
+        RingNode::take_output(out);
+        if (done_ || now_ < Instant{} + std::chrono::seconds(1)) return;
+        for (std::size_t i = first; i < out.messages.size(); ++i) {
+            if (out.messages[i].peer != succ_ || !is_token_message(out.messages[i].bytes)) continue;
+            done_ = true;
+            if (conjure_) {
+                out.messages.insert(out.messages.begin() + static_cast<std::ptrdiff_t>(i), out.messages[i]);
+            } else {
+                out.messages.erase(out.messages.begin() + static_cast<std::ptrdiff_t>(i));
+            }
+            return;
+        }
+    }
+
+private:
+    bool conjure_;
+    NodeId succ_;
+    Instant now_{};
+    bool done_ = false;
+};
+
+constexpr std::array kNames{
+    std::pair{Mutant::none, "none"},
+    std::pair{Mutant::monitor_hides_alarms, "monitor_hides_alarms"},
+    std::pair{Mutant::monitor_ignores_missing, "monitor_ignores_missing"},
+    std::pair{Mutant::monitor_miscounts, "monitor_miscounts"},
+    std::pair{Mutant::monitor_stops_after_alarm, "monitor_stops_after_alarm"},
+    std::pair{Mutant::participant_skips_channel, "participant_skips_channel"},
+    std::pair{Mutant::participant_closes_late, "participant_closes_late"},
+    std::pair{Mutant::participant_stale_state, "participant_stale_state"},
+    std::pair{Mutant::node_delivers_twice, "node_delivers_twice"},
+    std::pair{Mutant::node_drops_messages, "node_drops_messages"},
+    std::pair{Mutant::node_conjures_token, "node_conjures_token"},
+    std::pair{Mutant::node_swallows_token, "node_swallows_token"},
+};
+
+}  // namespace
+
+std::string_view to_string(Mutant m) {
+    for (const auto& [k, name] : kNames)
+        if (k == m) return name;
+    return "unknown";
+}
+
+std::optional<Mutant> parse_mutant(std::string_view name) {
+    for (const auto& [k, n] : kNames)
+        if (n == name) return k;
+    return std::nullopt;
+}
+
+std::vector<Mutant> all_mutants() {
+    std::vector<Mutant> v;
+    for (const auto& [k, name] : kNames)
+        if (k != Mutant::none) v.push_back(k);
+    return v;
+}
+
+std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfig config, Instant now) {
+    if (pos == kMutatedNode) {
+        switch (m) {
+            case Mutant::participant_skips_channel: return std::make_unique<NodeCoreOf<SkipsChannel>>(config, now);
+            case Mutant::participant_closes_late: return std::make_unique<NodeCoreOf<ClosesLate>>(config, now);
+            case Mutant::participant_stale_state: return std::make_unique<NodeCoreOf<StaleState>>(config, now);
+            case Mutant::node_delivers_twice: return std::make_unique<DeliversTwice>(config, now);
+            case Mutant::node_drops_messages: return std::make_unique<DropsMessages>(config, now);
+            case Mutant::node_conjures_token: return std::make_unique<TokenMeddler>(config, now, true);
+            case Mutant::node_swallows_token: return std::make_unique<TokenMeddler>(config, now, false);
+            default: break;
+        }
+    }
+    return std::make_unique<RingNode>(config, now);
+}
+
+void mutate_verdicts(Mutant m, const MonitorConfig& config, std::vector<Verdict>& verdicts) {
+    for (auto& v : verdicts) {
+        switch (m) {
+            case Mutant::monitor_hides_alarms:
+                if (v.alarm()) {
+                    v.kind = VerdictKind::inconclusive;
+                    v.missing = {config.ring.front()};
+                }
+                break;
+            case Mutant::monitor_ignores_missing:
+                if (v.kind == VerdictKind::inconclusive) {
+                    v.kind = v.tokens == 1 ? VerdictKind::ok : v.tokens == 0 ? VerdictKind::token_lost : VerdictKind::token_duplicated;
+                    v.missing.clear();
+                    v.silent.clear();
+                }
+                break;
+            case Mutant::monitor_miscounts:
+                if (v.kind != VerdictKind::inconclusive) {
+                    v.tokens += v.in_flight;
+                    v.kind = v.tokens == 1 ? VerdictKind::ok : v.tokens == 0 ? VerdictKind::token_lost : VerdictKind::token_duplicated;
+                }
+                break;
+            default: break;
+        }
+    }
+}
+
+bool mutant_drops_starts(Mutant m, bool alarm_seen) { return m == Mutant::monitor_stops_after_alarm && alarm_seen; }
+
+}  // namespace ringwatch::sim

@@ -1,0 +1,43 @@
+// Deliberately broken cores for the checkers' self-tests: each breaks one promise, and the
+// simulator's rules must catch it (tests/unit/test_sim_checkers.cpp, `ringsim --mutant NAME`).
+// Node and participant mutants break ring member 1 only; monitor mutants break the monitor.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "monitor/core/monitor_core.h"
+#include "tests/sim/sim_node_core.h"
+
+namespace ringwatch::sim {
+
+enum class Mutant : std::uint8_t {
+    none,
+    monitor_hides_alarms,         // reports every would-be alarm as inconclusive, naming the first node
+    monitor_ignores_missing,      // decides on the reports it has when a snapshot times out
+    monitor_miscounts,            // counts tokens recorded in flight twice
+    monitor_stops_after_alarm,    // starts no snapshot after its first alarm
+    participant_skips_channel,    // never records its inbound channel
+    participant_closes_late,      // keeps recording its channel one message past the marker
+    participant_stale_state,      // records the state it had at its previous recording
+    node_delivers_twice,          // hands every application message to its user twice
+    node_drops_messages,          // accepts every third application message and forgets it
+    node_conjures_token,          // passes one token on twice, with no fault injected
+    node_swallows_token,          // keeps one token forever, with no fault injected
+};
+
+inline constexpr std::size_t kMutatedNode = 1;
+
+std::string_view to_string(Mutant m);
+std::optional<Mutant> parse_mutant(std::string_view name);
+std::vector<Mutant> all_mutants();
+
+// The ring member at `pos`: the ring's Node, or a mutant's broken one.
+std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfig config, Instant now);
+// A monitor mutant rewrites what the monitor core decides or sends.
+void mutate_verdicts(Mutant m, const MonitorConfig& config, std::vector<Verdict>& verdicts);
+bool mutant_drops_starts(Mutant m, bool alarm_seen);
+
+}  // namespace ringwatch::sim

@@ -1,0 +1,67 @@
+// The oracle's own reading of the three messages it follows (tokens, markers, snapshot starts),
+// written from the message format the README documents, not with the codec under test: if the
+// codec drifted from the format, the oracle would disagree with the nodes and say so.
+//
+// Every message starts with its type byte; integers are big-endian.
+//   token (1):  kind u8 (0 free, 1 busy), epoch u32, src u16, dst u16, msg_id u64, copied u8,
+//               payload length u16, payload
+//   marker (2): snapshot id u64
+//   start (3):  snapshot id u64, abandon_before u64
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+
+namespace ringwatch::sim::oracle_wire {
+
+enum class Kind : std::uint8_t { other, token, marker, start };
+
+struct Read {
+    Kind kind = Kind::other;
+    std::uint64_t snapshot = 0;  // marker, start
+    bool busy = false;           // token
+    std::uint16_t src = 0, dst = 0;
+    bool copied = false;
+    std::optional<std::uint64_t> app_seq;  // a busy token carrying one of the simulator's messages
+};
+
+inline std::uint64_t be(std::span<const std::uint8_t> m, std::size_t at, std::size_t n) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v = (v << 8) | m[at + i];
+    return v;
+}
+
+inline Read read(std::span<const std::uint8_t> m) {
+    Read r;
+    if (m.empty()) return r;
+    switch (m[0]) {
+        case 1:
+            if (m.size() < 21) return r;
+            r.kind = Kind::token;
+            r.busy = m[1] == 1;
+            r.src = static_cast<std::uint16_t>(be(m, 6, 2));
+            r.dst = static_cast<std::uint16_t>(be(m, 8, 2));
+            r.copied = m[18] == 1;
+            if (r.busy && be(m, 19, 2) == 8 && m.size() == 29) {
+                std::uint64_t seq = 0;  // the simulator writes its sequence numbers in host order
+                std::memcpy(&seq, m.data() + 21, 8);
+                r.app_seq = seq;
+            }
+            return r;
+        case 2:
+            if (m.size() != 9) return r;
+            r.kind = Kind::marker;
+            r.snapshot = be(m, 1, 8);
+            return r;
+        case 3:
+            if (m.size() != 17) return r;
+            r.kind = Kind::start;
+            r.snapshot = be(m, 1, 8);
+            return r;
+        default: return r;
+    }
+}
+
+}  // namespace ringwatch::sim::oracle_wire

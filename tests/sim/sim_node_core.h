@@ -1,0 +1,36 @@
+// What the simulator needs of a ring member's core (Node's caller's contract, ring/core/node.h),
+// behind one interface, so that a run can use the ring's Node or a deliberately broken one
+// (mutants.h) for the checkers' self-tests.
+#pragma once
+
+#include "ring/core/node_impl.h"
+
+namespace ringwatch::sim {
+
+class SimNodeCore {
+public:
+    virtual ~SimNodeCore() = default;
+    virtual void on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes) = 0;
+    virtual void on_timer(Instant now) = 0;
+    virtual bool send_app(Instant now, NodeId to, Bytes payload) = 0;
+    virtual void inject(Instant now, InjectKind kind) = 0;
+    virtual void take_output(NodeOutput& out) = 0;
+    virtual std::optional<Instant> next_deadline() const = 0;
+};
+
+template <typename Participant>
+class NodeCoreOf : public SimNodeCore {
+public:
+    NodeCoreOf(NodeConfig config, Instant now) : node_(config, now) {}
+    void on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes) override { node_.on_message(now, from, bytes); }
+    void on_timer(Instant now) override { node_.on_timer(now); }
+    bool send_app(Instant now, NodeId to, Bytes payload) override { return node_.send_app(now, to, std::move(payload)); }
+    void inject(Instant now, InjectKind kind) override { node_.inject(now, kind); }
+    void take_output(NodeOutput& out) override { node_.take_output(out); }
+    std::optional<Instant> next_deadline() const override { return node_.next_deadline(); }
+
+protected:
+    BasicNode<Participant> node_;
+};
+
+}  // namespace ringwatch::sim

@@ -1,0 +1,235 @@
+// Token identities from birth to death, and the cut each node recorded.
+#include "tests/sim/token_oracle.h"
+
+#include <fmt/format.h>
+
+namespace ringwatch::sim {
+
+namespace {
+constexpr std::size_t kRecordingsKept = 4096;  // per node generation; older ones are never reported
+}
+
+TokenOracle::TokenOracle(std::vector<NodeId> ring, Violations& violations) : violations_(violations) {
+    for (std::size_t i = 0; i < ring.size(); ++i) nodes_[ring[i]].pred = ring[(i + ring.size() - 1) % ring.size()];
+    timeline_.push_back({Instant{}, count_});
+}
+
+TokenOracle::Uid TokenOracle::born(Instant now) {
+    ++count_.certain;
+    note(now);
+    return next_uid_++;
+}
+
+void TokenOracle::died(Instant now, bool open_before) {
+    if (open_before) {
+        --count_.open;
+    } else {
+        --count_.certain;
+    }
+    note(now);
+}
+
+void TokenOracle::note(Instant now) {
+    if (timeline_.back().second == count_) return;
+    if (timeline_.back().first == now) {
+        timeline_.back().second = count_;  // several changes at one instant: the last one stands
+        if (timeline_.size() > 1 && timeline_[timeline_.size() - 2].second == count_) timeline_.pop_back();
+    } else {
+        timeline_.push_back({now, count_});
+    }
+}
+
+void TokenOracle::booted(NodeId n) {
+    NodeTruth& t = nodes_.at(n);
+    ++t.gen;
+    t.up = true;
+    t.held.clear();
+    t.armed_lose = t.armed_duplicate = 0;
+    t.copy_next = false;
+}
+
+void TokenOracle::crashed(Instant now, NodeId n) {
+    NodeTruth& t = nodes_.at(n);
+    t.up = false;
+    // What it held dies with it.
+    for (std::size_t i = 0; i < t.held.size(); ++i) died(now, false);
+    t.held.clear();
+    for (auto& [key, q] : links_) {
+        if (key.second == n) {
+            // On a link to the dead process: its links will never hand these to a later generation.
+            for (auto it = q.begin(); it != q.end();) {
+                if (it->to_gen == t.gen) {
+                    died(now, it->open);
+                    it = q.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+        } else if (key.first == n) {
+            // Sent by it: only what is still in the network may yet arrive.
+            for (auto& e : q) {
+                if (e.from_gen == t.gen && !e.open) {
+                    e.open = true;
+                    --count_.certain;
+                    ++count_.open;
+                }
+            }
+        }
+    }
+    note(now);
+}
+
+void TokenOracle::sender_gone(Instant now, NodeId n, std::uint32_t gen) {
+    for (auto& [key, q] : links_) {
+        if (key.first != n) continue;
+        for (auto it = q.begin(); it != q.end();) {
+            if (it->from_gen == gen && it->open) {
+                died(now, true);
+                it = q.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+}
+
+void TokenOracle::armed(NodeId n, InjectKind kind) {
+    NodeTruth& t = nodes_.at(n);
+    if (kind == InjectKind::lose) {
+        ++t.armed_lose;
+    } else {
+        ++t.armed_duplicate;
+    }
+}
+
+void TokenOracle::made(Instant now, NodeId n) { nodes_.at(n).held.push_back(born(now)); }
+
+void TokenOracle::record(NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker) {
+    auto& recs = recordings_[{id, n.gen}];
+    auto [it, fresh] = recs.try_emplace(snap);
+    if (fresh) {
+        it->second.held = static_cast<std::uint32_t>(n.held.size());
+        it->second.channel_open = !by_marker;  // the channel a first marker came on is recorded empty
+        if (recs.size() > kRecordingsKept) recs.erase(recs.begin());
+    } else if (by_marker) {
+        it->second.channel_open = false;
+    }
+}
+
+void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from_gen, const oracle_wire::Read& m) {
+    NodeTruth& t = nodes_.at(to);
+    if (m.kind == oracle_wire::Kind::start && from == kMonitorId) {
+        record(t, to, SnapshotId{m.snapshot}, false);
+        return;
+    }
+    if (from != t.pred) return;  // a node follows tokens and markers from its predecessor only
+    if (m.kind == oracle_wire::Kind::marker) {
+        record(t, to, SnapshotId{m.snapshot}, true);
+        return;
+    }
+    if (m.kind != oracle_wire::Kind::token) return;
+
+    // Which token is this? The first one on this link from the sending generation; any before it
+    // from an older, crashed generation never arrived and never will (the link has moved on).
+    auto& q = links_[{from, to}];
+    std::optional<Entry> e;
+    while (!q.empty()) {
+        Entry front = q.front();
+        q.pop_front();
+        if (front.from_gen == from_gen) {
+            e = front;
+            break;
+        }
+        died(now, front.open);
+    }
+    Uid uid;
+    if (!e) {
+        violations_.add(rule::conservation, fmt::format("at {} us node {} was handed a token from node {} that node {} never passed on "
+                                                        "(or that was already delivered)",
+                                                        to_us(now), to, from, from));
+        uid = born(now);
+    } else {
+        uid = e->uid;
+        if (e->open) {
+            --count_.open;
+            ++count_.certain;
+            note(now);
+        }
+        if (e->to_gen != t.gen) {
+            violations_.add(rule::conservation, fmt::format("at {} us a token node {} passed on to incarnation {} of node {} reached its "
+                                                            "incarnation {}",
+                                                            to_us(now), from, e->to_gen, to, t.gen));
+        }
+    }
+    // Every snapshot still recording this channel records it in flight, whatever happens next.
+    for (auto& [id, r] : recordings_[{to, t.gen}])
+        if (r.channel_open) ++r.in_flight;
+    if (t.armed_lose > 0) {
+        --t.armed_lose;
+        effects_.push_back({now, to, InjectKind::lose});
+        died(now, false);
+        (void)uid;
+        return;
+    }
+    t.held.push_back(uid);
+}
+
+void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {
+    if (m.kind != oracle_wire::Kind::token) return;
+    NodeTruth& t = nodes_.at(from);
+    Uid uid;
+    if (t.copy_next) {
+        t.copy_next = false;
+        effects_.push_back({now, from, InjectKind::duplicate});
+        uid = born(now);
+    } else if (!t.held.empty()) {
+        uid = t.held.front();
+        t.held.pop_front();
+        if (t.armed_duplicate > 0) {
+            --t.armed_duplicate;
+            t.copy_next = true;
+        }
+    } else {
+        violations_.add(rule::conservation, fmt::format("at {} us node {} passed on a token it did not hold", to_us(now), from));
+        uid = born(now);
+    }
+    if (!taken) {
+        violations_.add(rule::conservation, fmt::format("at {} us node {}'s token for node {} was dropped: its link would not take it",
+                                                        to_us(now), from, to));
+        died(now, false);
+        return;
+    }
+    const NodeTruth& dst = nodes_.at(to);
+    if (dst.gen == 0) {
+        // Not started yet (the ring's processes start together): its first incarnation will get it.
+        links_[{from, to}].push_back(Entry{uid, t.gen, 1, false});
+        return;
+    }
+    if (!dst.up) {
+        died(now, false);  // passed on to a crashed process: its next generation will never get it
+        return;
+    }
+    links_[{from, to}].push_back(Entry{uid, t.gen, dst.gen, false});
+}
+
+std::optional<std::uint32_t> TokenOracle::reported(NodeId node, std::uint32_t gen, const SnapshotReport& r) {
+    auto& recs = recordings_[{node, gen}];
+    auto it = recs.find(r.id);
+    if (it == recs.end()) {
+        violations_.add(rule::cut, fmt::format("node {} reported snapshot {}, which it was never asked to record", node, r.id));
+        return std::nullopt;
+    }
+    const Recording rec = it->second;
+    recs.erase(it);
+    if (rec.channel_open) {
+        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} before its predecessor's marker arrived", node, r.id));
+    }
+    if (r.state.held_count != rec.held || r.in_flight_count != rec.in_flight) {
+        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} with {} held and {} in flight; it held {} when it recorded "
+                                               "and {} arrived on its channel before the marker",
+                                               node, r.id, r.state.held_count, r.in_flight_count, rec.held, rec.in_flight));
+    }
+    return rec.held + rec.in_flight;
+}
+
+}  // namespace ringwatch::sim

@@ -1,0 +1,107 @@
+// The simulator's ground truth about tokens, independent of the code under test. It follows every
+// token by an identity of its own from birth to death, from what the simulator sees at the
+// boundary of each process: what a link handed to a node core, what a node core passed to a link,
+// the faults the simulator armed and the crashes it caused. It never reads a node's state, and it
+// reads messages with its own parser (oracle_wire.h). What cannot have happened (a token passed on
+// that was not held, a token delivered that was never sent) is reported, never clamped.
+//
+// From the same observations it knows the cut each node recorded for each snapshot (a node records
+// on the first start or marker it is handed, and records its inbound channel until that channel's
+// marker), so it can say what each report must contain.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "ring/core/messages.h"
+#include "tests/sim/oracle_wire.h"
+#include "tests/sim/violations.h"
+
+namespace ringwatch::sim {
+
+// The true number of tokens: `certain` exist for sure; up to `open` more were sent by a process
+// that crashed and may still arrive from the network (their fate is decided when they arrive or
+// when the network cannot hold them any more).
+struct TokenCount {
+    std::uint32_t certain = 0;
+    std::uint32_t open = 0;
+    bool exactly(std::uint32_t c) const { return open == 0 && certain == c; }
+    bool operator==(const TokenCount&) const = default;
+};
+
+struct FaultEffect {
+    Instant at;
+    NodeId node;
+    InjectKind kind;
+};
+
+class TokenOracle {
+public:
+    TokenOracle(std::vector<NodeId> ring, Violations& violations);
+
+    // Process life, as the simulator runs it. A boot starts a new generation of the node.
+    void booted(NodeId n);
+    void crashed(Instant now, NodeId n);
+    // Every datagram the crashed generation `gen` of `n` sent has left the network by now: tokens
+    // it passed on that have not arrived never will.
+    void sender_gone(Instant now, NodeId n, std::uint32_t gen);
+    std::uint32_t generation(NodeId n) const { return nodes_.at(n).gen; }
+    bool up(NodeId n) const { return nodes_.at(n).up; }
+
+    // The simulator's own acts on a node.
+    void armed(NodeId n, InjectKind kind);
+    void made(Instant now, NodeId n);  // a brand-new token handed to n (the ring's first)
+
+    // Boundary observations, in the order they happen.
+    void handed(Instant now, NodeId to, NodeId from, std::uint32_t from_gen, const oracle_wire::Read& m);
+    void passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken);
+
+    // A report from generation `gen` of `node` reached the monitor core: checked against the cut the
+    // node recorded. Returns the tokens it must count (held + in flight), or nothing when the node
+    // never recorded that snapshot.
+    std::optional<std::uint32_t> reported(NodeId node, std::uint32_t gen, const SnapshotReport& r);
+
+    TokenCount count() const { return count_; }
+    // (since, count) each time the count changed.
+    const std::vector<std::pair<Instant, TokenCount>>& timeline() const { return timeline_; }
+    const std::vector<FaultEffect>& fault_effects() const { return effects_; }
+
+private:
+    using Uid = std::uint64_t;
+    struct Entry {  // a token on a link
+        Uid uid;
+        std::uint32_t from_gen, to_gen;
+        bool open;  // its sender crashed: it may or may not still arrive
+    };
+    struct Recording {
+        std::uint32_t held = 0, in_flight = 0;
+        bool channel_open = true;
+    };
+    struct NodeTruth {
+        NodeId pred;
+        std::uint32_t gen = 0;
+        bool up = false;
+        std::deque<Uid> held;  // in the order they will be passed on
+        unsigned armed_lose = 0, armed_duplicate = 0;
+        bool copy_next = false;  // a duplicate fault has passed the original; the copy comes next
+    };
+
+    Uid born(Instant now);
+    void died(Instant now, bool open_before);
+    void note(Instant now);
+    void record(NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker);
+
+    std::map<NodeId, NodeTruth> nodes_;
+    std::map<std::pair<NodeId, NodeId>, std::deque<Entry>> links_;
+    std::map<std::pair<NodeId, std::uint32_t>, std::map<SnapshotId, Recording>> recordings_;
+    Uid next_uid_ = 1;
+    TokenCount count_;
+    std::vector<std::pair<Instant, TokenCount>> timeline_;
+    std::vector<FaultEffect> effects_;
+    Violations& violations_;
+};
+
+}  // namespace ringwatch::sim

@@ -1,0 +1,53 @@
+// What the simulator's checkers found: each violation names the rule it breaks, so a self-test can
+// show that a given rule (not just any rule) catches a given broken core.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringwatch::sim {
+
+// The rules, as named in violations and in the README.
+namespace rule {
+inline constexpr std::string_view conservation = "conservation";  // a token made or lost by no fault
+inline constexpr std::string_view cut = "cut";                    // a node's report differs from the cut it recorded
+inline constexpr std::string_view verdict = "verdict";            // a verdict differs from the reports it rests on
+inline constexpr std::string_view truth = "truth";                // a verdict differs from a count that held throughout
+inline constexpr std::string_view false_alarm = "false-alarm";    // an alarm while there was exactly one token throughout
+inline constexpr std::string_view naming = "naming";              // an inconclusive verdict names the wrong nodes
+inline constexpr std::string_view outage = "outage";              // a verdict although a node was down throughout
+inline constexpr std::string_view detection = "detection";        // no conclusive, right verdict within the bound
+inline constexpr std::string_view messages = "messages";          // an application message repeated, reordered or lost
+inline constexpr std::string_view liveness = "liveness";          // messages still queued after the settle bound
+}  // namespace rule
+
+struct Violation {
+    std::string rule;
+    std::string what;
+};
+
+class Violations {
+public:
+    // Keeps the first few texts per rule (a broken core can break a rule thousands of times) and
+    // counts them all.
+    void add(std::string_view r, std::string what) {
+        auto& n = counts_[std::string(r)];
+        if (++n <= kKeptPerRule) list_.push_back({std::string(r), std::move(what)});
+    }
+    bool empty() const { return counts_.empty(); }
+    std::size_t count(std::string_view r) const {
+        auto it = counts_.find(std::string(r));
+        return it == counts_.end() ? 0 : it->second;
+    }
+    const std::vector<Violation>& kept() const { return list_; }
+    const std::map<std::string, std::size_t>& counts() const { return counts_; }
+
+private:
+    static constexpr std::size_t kKeptPerRule = 10;
+    std::vector<Violation> list_;
+    std::map<std::string, std::size_t> counts_;
+};
+
+}  // namespace ringwatch::sim
