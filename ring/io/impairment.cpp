@@ -4,6 +4,11 @@
 namespace ringwatch::io {
 
 const ImpairmentConfig& Impairment::config_for(NodeId peer) const {
+    // The impairment is for the ring's own links (nodes and monitor), which must hide it. A tool's
+    // one-shot exchange is spared: the acknowledgement of the very command that impairs a node
+    // would otherwise cross the new loss and could miss the tool's deadline.
+    static const ImpairmentConfig none;
+    if (is_tool_id(peer)) return none;
     auto it = per_peer_.find(peer);
     return it != per_peer_.end() ? it->second : default_;
 }

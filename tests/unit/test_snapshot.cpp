@@ -32,16 +32,17 @@ using ChannelItem = std::variant<Transfer, MarkerMsg>;
 using Participant = SnapshotParticipant<Local, Transfer, Id>;
 
 // Processes, FIFO channels between them, and a participant per process. Steps are explicit, so a
-// test (or a random schedule) decides the exact interleaving.
-struct System {
+// test (or a random schedule) decides the exact interleaving. The participant type is a parameter
+// so that the checker can be shown catching deliberately broken ones.
+template <typename P>
+struct SystemOf {
     std::map<Id, Local> local;
-    std::map<Id, std::unique_ptr<Participant>> part;
+    std::map<Id, std::unique_ptr<P>> part;
     std::map<std::pair<Id, Id>, std::deque<ChannelItem>> channel;
     std::map<Id, std::vector<Participant::Completed>> completed;
     std::uint64_t next_msg = 1;
-    bool skip_channel_recording = false;  // a deliberately broken participant, for the checker's test
 
-    System(std::map<Id, int> balances, std::vector<std::pair<Id, Id>> edges) {
+    SystemOf(std::map<Id, int> balances, std::vector<std::pair<Id, Id>> edges) {
         std::map<Id, std::vector<Id>> in, out;
         for (auto [a, b] : edges) {
             channel[{a, b}];
@@ -50,7 +51,7 @@ struct System {
         }
         for (auto [p, bal] : balances) {
             local[p].balance = bal;
-            part[p] = std::make_unique<Participant>(in[p], out[p]);
+            part[p] = std::make_unique<P>(in[p], out[p]);
         }
     }
     void flush(Id p) {
@@ -78,7 +79,7 @@ struct System {
         if (auto* t = std::get_if<Transfer>(&item)) {
             local[to].balance += t->amount;
             local[to].received.insert(t->id);
-            if (!skip_channel_recording) part[to]->on_message(from, *t);
+            part[to]->on_message(from, *t);
         } else {
             part[to]->on_marker(std::get<MarkerMsg>(item).id, from, local[to]);
         }
@@ -104,36 +105,45 @@ struct System {
     }
 };
 
+using System = SystemOf<Participant>;
+
 // The whole snapshot `id`, checked: conservation, and every cut consistent (no message received
 // inside the cut whose send lies outside it; every message sent inside it is received or recorded).
 struct CutCheck {
     bool ok = true;
     std::string why;
+    std::set<std::string> reasons;  // every check that failed
 };
-CutCheck check_cut(System& s, std::uint64_t id, int total) {
+template <typename P>
+CutCheck check_cut(SystemOf<P>& s, std::uint64_t id, int total) {
     CutCheck r;
+    auto failed = [&r](std::string why) {
+        r.ok = false;
+        r.reasons.insert(why.starts_with("total") ? "total" : why);
+        r.why = std::move(why);
+    };
     int sum = 0;
     std::map<Id, const Participant::Completed*> cut;
     for (auto& [p, list] : s.completed)
         for (auto& c : list)
             if (c.id == SnapshotId{id}) cut[p] = &c;
-    if (cut.size() != s.local.size()) return {false, "incomplete"};
+    if (cut.size() != s.local.size()) return {false, "incomplete", {"incomplete"}};
     for (auto& [p, c] : cut) {
         sum += c->state.balance;
         for (auto& ch : c->channels) {
             for (auto& t : ch.messages) {
                 sum += t.amount;
-                if (!cut[ch.from]->state.sent.contains(t.id)) r = {false, "recorded in flight but not sent in the cut"};
-                if (c->state.received.contains(t.id)) r = {false, "recorded in flight and received"};
+                if (!cut[ch.from]->state.sent.contains(t.id)) failed("recorded in flight but not sent in the cut");
+                if (c->state.received.contains(t.id)) failed("recorded in flight and received");
             }
         }
         for (auto m : c->state.received) {
             bool sent_in_cut = false;
             for (auto& [q, d] : cut) sent_in_cut |= d->state.sent.contains(m);
-            if (!sent_in_cut) r = {false, "received in the cut, sent outside it"};
+            if (!sent_in_cut) failed("received in the cut, sent outside it");
         }
     }
-    if (sum != total) r = {false, fmt::format("total {} != {}", sum, total)};
+    if (sum != total) failed(fmt::format("total {} != {}", sum, total));
     return r;
 }
 
@@ -269,7 +279,8 @@ namespace {
 
 // A random strongly connected directed graph (a ring plus random chords), random transfers,
 // overlapping snapshots from random initiators, random delivery order.
-CutCheck random_schedule(std::uint64_t seed, bool broken) {
+template <typename P>
+CutCheck random_schedule(std::uint64_t seed) {
     sim::Prng rng(seed);
     const int n = 2 + static_cast<int>(rng.below(9));  // 2..10
     std::vector<std::pair<Id, Id>> edges;
@@ -290,8 +301,7 @@ CutCheck random_schedule(std::uint64_t seed, bool broken) {
         balances[i] = static_cast<int>(rng.below(20));
         total += balances[i];
     }
-    System s(balances, edges);
-    s.skip_channel_recording = broken;
+    SystemOf<P> s(balances, edges);
     const int snapshots = 5;
     int started = 0;
     for (int step = 0; step < 400 || !s.idle(); ++step) {
@@ -314,25 +324,118 @@ CutCheck random_schedule(std::uint64_t seed, bool broken) {
             }
         }
     }
+    CutCheck all;
     for (std::uint64_t id = 0; id < static_cast<std::uint64_t>((started + 2) / 3); ++id) {
         CutCheck c = check_cut(s, id, total);
-        if (!c.ok) return {false, fmt::format("seed {} snapshot {}: {}", seed, id, c.why)};
+        if (c.ok) continue;
+        if (all.ok) all.why = fmt::format("seed {} snapshot {}: {}", seed, id, c.why);
+        all.ok = false;
+        all.reasons.insert(c.reasons.begin(), c.reasons.end());
     }
-    return {};
+    return all;
 }
 
 }  // namespace
 
 TEST_CASE("snapshot property: random graphs and schedules conserve tokens in consistent cuts", "[snapshot][property]") {
     for (std::uint64_t seed = 0; seed < 3000; ++seed) {
-        CutCheck c = random_schedule(seed, false);
+        CutCheck c = random_schedule<Participant>(seed);
         INFO(c.why);
         REQUIRE(c.ok);
     }
 }
 
-TEST_CASE("snapshot property: the checker catches a participant that does not record channels", "[snapshot][property]") {
-    int caught = 0;
-    for (std::uint64_t seed = 0; seed < 200; ++seed) caught += random_schedule(seed, true).ok ? 0 : 1;
-    CHECK(caught > 50);
+namespace {
+
+// Deliberately broken participants: each must be caught by the check it breaks.
+struct SkipsChannel : Participant {  // never records a channel
+    using Participant::Participant;
+    void on_message(const Id&, const Transfer&) {}
+};
+
+struct ClosesLate : Participant {  // a marker closes its channel only after the next message on it
+    using Participant::Participant;
+    void on_marker(SnapshotId id, const Id& from, const Local& state) {
+        if (!recording(id)) return Participant::on_marker(id, from, state);
+        late.push_back({id, from, state});
+    }
+    void on_message(const Id& from, const Transfer& t) {
+        Participant::on_message(from, t);
+        for (auto it = late.begin(); it != late.end();) {
+            if (it->from != from) {
+                ++it;
+                continue;
+            }
+            Participant::on_marker(it->id, it->from, it->state);
+            it = late.erase(it);
+        }
+    }
+    struct Late {
+        SnapshotId id;
+        Id from;
+        Local state;
+    };
+    std::vector<Late> late;
+};
+
+struct RecordsEarly : Participant {  // also counts in flight what arrived before it recorded its state
+    using Participant::Participant;
+    bool start(SnapshotId id, const Local& state) {
+        const bool began = Participant::start(id, state);
+        replay();
+        return began;
+    }
+    void on_marker(SnapshotId id, const Id& from, const Local& state) {
+        const auto before = stats().started_by_marker;
+        Participant::on_marker(id, from, state);
+        if (stats().started_by_marker > before) replay();
+    }
+    void on_message(const Id& from, const Transfer& t) {
+        Participant::on_message(from, t);
+        seen.push_back({from, t});
+    }
+    void replay() {
+        for (auto& [from, t] : seen) Participant::on_message(from, t);
+        seen.clear();
+    }
+    std::vector<std::pair<Id, Transfer>> seen;
+};
+
+struct RecordsLate : Participant {  // records its state at the next call after its first marker
+    using Participant::Participant;
+    bool start(SnapshotId id, const Local& state) {
+        flush(state);
+        return Participant::start(id, state);
+    }
+    void on_marker(SnapshotId id, const Id& from, const Local& state) {
+        flush(state);
+        if (!recording(id) && !finished(id)) {
+            pending.push_back({id, from});
+            return;
+        }
+        Participant::on_marker(id, from, state);
+    }
+    void flush(const Local& state) {
+        for (auto& [id, from] : pending) Participant::on_marker(id, from, state);
+        pending.clear();
+    }
+    std::vector<std::pair<SnapshotId, Id>> pending;
+};
+
+template <typename P>
+int seeds_failing(std::string_view reason) {
+    int n = 0;
+    for (std::uint64_t seed = 0; seed < 300; ++seed) n += random_schedule<P>(seed).reasons.contains(std::string(reason)) ? 1 : 0;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("snapshot property: each cut check catches the participant that breaks it", "[snapshot][property]") {
+    CHECK(seeds_failing<SkipsChannel>("total") > 50);
+    CHECK(seeds_failing<ClosesLate>("recorded in flight but not sent in the cut") > 20);
+    CHECK(seeds_failing<RecordsEarly>("recorded in flight and received") > 20);
+    CHECK(seeds_failing<RecordsLate>("received in the cut, sent outside it") > 20);
+    // And the ring's participant breaks none of them over the same seeds.
+    CHECK(seeds_failing<Participant>("total") + seeds_failing<Participant>("incomplete") == 0);
 }
