@@ -1,4 +1,4 @@
-// Verdicts as the one-line JSON events of DESIGN.md ("Monitor output"), shared by the monitor
+// Verdicts as the one-line JSON events of the README ("Contracts"), shared by the monitor
 // program and the simulator so that both speak exactly the same format.
 #pragma once
 
