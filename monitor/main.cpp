@@ -26,22 +26,41 @@ std::string where_tokens(const Verdict& v) {
     return parts.empty() ? "nowhere" : fmt::format("{}", fmt::join(parts, ", "));
 }
 
-void print_human(const Verdict& v, bool colour) {
+void print_line(const std::string& text, bool colour, fmt::text_style style) {
+    if (colour) {
+        fmt::print(style, "{}\n", text);
+    } else {
+        fmt::print("{}\n", text);
+    }
+}
+
+// One line per verdict; an incident's alarm and its resolution stand out (bold on a terminal).
+void print_human(const Verdict& v, const std::vector<IncidentEvent>& incidents, bool colour) {
     const double ms = std::chrono::duration<double, std::milli>(v.duration).count();
-    if (v.alarm()) {
-        const std::string text = fmt::format("ALARM {} at snapshot {}: {} token(s), {} ({:.1f} ms)", to_string(v.kind), v.id, v.tokens,
-                                             where_tokens(v), ms);
-        if (colour) {
-            fmt::print(fmt::emphasis::bold | fg(fmt::color::red), "{}\n", text);
-        } else {
-            fmt::print("{}\n", text);
-        }
+    for (const auto& e : incidents) {
+        if (e.kind != IncidentEventKind::resolved) continue;
+        print_line(fmt::format("RESOLVED {}: snapshots {} to {}, {:.1f} s, {}", to_string(e.fault), e.first, e.last,
+                               std::chrono::duration<double>(e.lasted).count(), e.how == "by_itself" ? "by itself" : e.how),
+                   colour, fmt::emphasis::bold | fg(fmt::color::green));
+    }
+    bool raised = false;
+    for (const auto& e : incidents) raised |= e.kind == IncidentEventKind::alarm;
+    if (raised) {
+        print_line(fmt::format("ALARM {} at snapshot {}: {} token(s), {} ({:.1f} ms)", to_string(v.kind), v.id, v.tokens, where_tokens(v), ms),
+                   colour, fmt::emphasis::bold | fg(fmt::color::red));
+    } else if (v.alarm()) {
+        fmt::print("snapshot {}: {} (incident open), {} token(s), {} ({:.1f} ms)\n", v.id, to_string(v.kind), v.tokens, where_tokens(v), ms);
     } else if (v.kind == VerdictKind::inconclusive) {
-        std::vector<std::uint16_t> missing, silent;
+        std::vector<std::uint16_t> missing, silent, restarted;
         for (auto m : v.missing) missing.push_back(m.value);
         for (auto m : v.silent) silent.push_back(m.value);
-        fmt::print("snapshot {}: inconclusive, no report from node(s) {}{}\n", v.id, fmt::join(missing, ", "),
-                   silent.empty() ? "" : fmt::format(" (silent: {})", fmt::join(silent, ", ")));
+        for (auto m : v.restarted) restarted.push_back(m.value);
+        std::string why;
+        if (!missing.empty()) why = fmt::format("no report from node(s) {}", fmt::join(missing, ", "));
+        if (!silent.empty()) why += fmt::format(" (silent: {})", fmt::join(silent, ", "));
+        if (!restarted.empty())
+            why += fmt::format("{}node(s) {} restarted during it", why.empty() ? "" : "; ", fmt::join(restarted, ", "));
+        fmt::print("snapshot {}: inconclusive, {}\n", v.id, why);
     } else {
         fmt::print("snapshot {}: ok, 1 token {} ({:.1f} ms)\n", v.id, where_tokens(v), ms);
     }
@@ -85,13 +104,13 @@ int main(int argc, char** argv) {
     int rc = 0;
     try {
         std::uint64_t seen = 0;
-        io::MonitorDriver monitor(&loop, ring, mc, [&](const Verdict& v) {
+        io::MonitorDriver monitor(&loop, ring, mc, [&](const Verdict& v, const std::vector<IncidentEvent>& incidents) {
             if (json) {
                 fmt::print("{}\n", snapshot_event_json(v));
-                if (v.alarm()) fmt::print("{}\n", alarm_event_json(v));
+                for (const auto& e : incidents) fmt::print("{}\n", incident_event_json(e));
                 std::fflush(stdout);
             } else {
-                print_human(v, colour);
+                print_human(v, incidents, colour);
             }
             if (stop_after > 0 && ++seen >= stop_after) uv_stop(&loop);
         }, link);
@@ -111,10 +130,13 @@ int main(int argc, char** argv) {
         uv_run(&loop, UV_RUN_DEFAULT);
         const MonitorStats& s = monitor.core().stats();
         const LinkStats l = monitor.link().endpoint().total_link_stats();
-        const std::string totals = fmt::format("totals: {} snapshots: {} ok, {} token_lost, {} token_duplicated, {} inconclusive; {} alarms; "
+        const IncidentStats& inc = monitor.core().incident_stats();
+        const std::string totals = fmt::format("totals: {} snapshots: {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
+                                               "{} incident(s) ({} token_lost, {} token_duplicated), {} resolved; "
                                                "{} late reports; link retransmits {}",
                                                s.ok + s.token_lost + s.token_duplicated + s.inconclusive, s.ok, s.token_lost, s.token_duplicated,
-                                               s.inconclusive, s.token_lost + s.token_duplicated, s.late_reports, l.retransmits);
+                                               s.inconclusive, inc.opened, inc.token_lost, inc.token_duplicated, inc.resolved, s.late_reports,
+                                               l.retransmits);
         fmt::print(json ? stderr : stdout, "{}\n", totals);
     } catch (const std::exception& e) {
         fmt::print(stderr, "monitor: {}\n", e.what());

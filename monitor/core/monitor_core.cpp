@@ -26,7 +26,7 @@ void MonitorCore::start_snapshot(Instant now) {
     }
     const SnapshotId id = next_id_;
     ++next_id_.value;
-    pending_.emplace(id, Pending{now, {}});
+    pending_.emplace(id, Pending{now, {}, incarnations_, {}});
     ++stats_.started;
     const SnapshotId abandon_before = pending_.begin()->first;
     if (config_.single_initiator) {
@@ -50,6 +50,10 @@ void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& repo
         ++stats_.unexpected_reports;
         return;
     }
+    // A process that started after this snapshot began may have joined it afresh (a delayed marker
+    // reaches the new process): its part of the cut was not taken against the same process.
+    auto inc = it->second.incarnations.find(from);
+    if (inc != it->second.incarnations.end() && inc->second != report.incarnation) it->second.restarted.push_back(from);
     if (it->second.reports.size() == config_.ring.size()) {
         decide(now, it->first, it->second, false);
         pending_.erase(it);
@@ -61,6 +65,19 @@ void MonitorCore::set_node_silent(NodeId node, bool silent) {
         silent_.insert(node);
     } else {
         silent_.erase(node);
+    }
+}
+
+void MonitorCore::on_link_event(NodeId node, const LinkEvent& e) {
+    switch (e.kind) {
+        case LinkEventKind::peer_silent: set_node_silent(node, true); break;
+        case LinkEventKind::connected:
+        case LinkEventKind::session_reset:
+            incarnations_[node] = e.peer_incarnation;
+            set_node_silent(node, false);
+            break;
+        case LinkEventKind::peer_alive: set_node_silent(node, false); break;
+        case LinkEventKind::window_open: break;
     }
 }
 
@@ -104,19 +121,15 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
         v.truncated |= r.state.held.size() < r.state.held_count || r.in_flight.size() < r.in_flight_count;
     }
     v.tokens = v.held + v.in_flight;
-    if (!v.missing.empty()) {
-        v.kind = VerdictKind::inconclusive;
-        ++stats_.inconclusive;
-    } else if (v.tokens == 1) {
-        v.kind = VerdictKind::ok;
-        ++stats_.ok;
-    } else if (v.tokens == 0) {
-        v.kind = VerdictKind::token_lost;
-        ++stats_.token_lost;
-    } else {
-        v.kind = VerdictKind::token_duplicated;
-        ++stats_.token_duplicated;
+    v.restarted = p.restarted;
+    v.kind = !v.missing.empty() || !v.restarted.empty() ? VerdictKind::inconclusive : verdict_for(v.tokens);
+    switch (v.kind) {
+        case VerdictKind::ok: ++stats_.ok; break;
+        case VerdictKind::token_lost: ++stats_.token_lost; break;
+        case VerdictKind::token_duplicated: ++stats_.token_duplicated; break;
+        case VerdictKind::inconclusive: ++stats_.inconclusive; break;
     }
+    incidents_.on_verdict(now, v);
     verdicts_.push_back(std::move(v));
 }
 

@@ -16,6 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "monitor/core/incidents.h"
+#include "monitor/core/verdict.h"
+#include "ring/core/link.h"
 #include "ring/core/messages.h"
 
 namespace ringwatch {
@@ -26,31 +29,6 @@ struct MonitorConfig {
     Duration timeout{std::chrono::milliseconds(1000)};
     bool single_initiator = false;
     std::size_t max_in_flight = 32;
-};
-
-enum class VerdictKind : std::uint8_t { ok, token_lost, token_duplicated, inconclusive };
-std::string_view to_string(VerdictKind v);
-
-struct ChannelTokens {
-    NodeId from;
-    NodeId to;
-    std::uint32_t tokens;
-};
-
-struct Verdict {
-    SnapshotId id;
-    VerdictKind kind;
-    std::uint32_t tokens = 0;
-    std::uint32_t held = 0;
-    std::uint32_t in_flight = 0;
-    std::vector<NodeId> holders;          // one entry per held token
-    std::vector<ChannelTokens> channels;  // channels that carried tokens
-    std::vector<NodeId> missing;          // inconclusive: who did not report
-    std::vector<NodeId> silent;           // of those, the ones the monitor's links hear nothing from
-    bool truncated = false;               // a report listed fewer tokens than it counted: holders/channels are partial
-    Instant started;
-    Duration duration{0};
-    bool alarm() const { return kind == VerdictKind::token_lost || kind == VerdictKind::token_duplicated; }
 };
 
 struct MonitorStats {
@@ -72,6 +50,9 @@ public:
     void on_timer(Instant now);
     // From the monitor's link to each node: nothing heard for a while (true), or heard again.
     void set_node_silent(NodeId node, bool silent);
+    // Every event of the monitor's link to `node`: silence, return, and the node's incarnation (a
+    // connection or a session reset names the process the link now speaks to).
+    void on_link_event(NodeId node, const LinkEvent& e);
 
     struct Command {
         NodeId node;
@@ -79,6 +60,9 @@ public:
     };
     std::vector<Command> take_commands() { return std::exchange(commands_, {}); }
     std::vector<Verdict> take_verdicts() { return std::exchange(verdicts_, {}); }
+    // Alarms and their resolution, one pair per incident (incidents.h), in decision order.
+    std::vector<IncidentEvent> take_incident_events() { return incidents_.take_events(); }
+    const IncidentStats& incident_stats() const { return incidents_.stats(); }
     std::optional<Instant> next_deadline() const;
 
     const MonitorStats& stats() const { return stats_; }
@@ -89,6 +73,8 @@ private:
     struct Pending {
         Instant started;
         std::map<NodeId, SnapshotReport> reports;
+        std::map<NodeId, Incarnation> incarnations;  // as the links knew them when it started
+        std::vector<NodeId> restarted;               // reported from another incarnation
     };
     void start_snapshot(Instant now);
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
@@ -99,8 +85,10 @@ private:
     SnapshotId next_id_{1};
     std::map<SnapshotId, Pending> pending_;
     std::set<NodeId> silent_;
+    std::map<NodeId, Incarnation> incarnations_;
     std::vector<Command> commands_;
     std::vector<Verdict> verdicts_;
+    IncidentTracker incidents_;
     MonitorStats stats_;
 };
 

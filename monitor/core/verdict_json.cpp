@@ -21,14 +21,21 @@ std::string ids_json(const std::vector<NodeId>& ids) {
     return fmt::format("[{}]", fmt::join(raw, ","));
 }
 std::string common(const Verdict& v) {
-    return fmt::format("\"tokens\":{},\"held\":{},\"in_flight\":{},\"holders\":{},\"channels\":{},\"missing\":{},\"silent\":{},\"truncated\":{},\"duration_us\":{}",
+    return fmt::format("\"tokens\":{},\"held\":{},\"in_flight\":{},\"holders\":{},\"channels\":{},\"missing\":{},\"silent\":{},\"restarted\":{},\"truncated\":{},\"duration_us\":{}",
                        v.tokens, v.held, v.in_flight, ids_json(v.holders), channels_json(v), ids_json(v.missing), ids_json(v.silent),
-                       v.truncated, v.duration.count());
+                       ids_json(v.restarted), v.truncated, v.duration.count());
 }
 }  // namespace
 
 std::string snapshot_event_json(const Verdict& v) {
     return fmt::format("{{\"event\":\"snapshot\",\"id\":{},\"verdict\":\"{}\",{}}}", v.id, to_string(v.kind), common(v));
+}
+
+std::string incident_event_json(const IncidentEvent& e) {
+    if (e.kind == IncidentEventKind::alarm) return alarm_event_json(e.verdict);
+    return fmt::format("{{\"event\":\"resolved\",\"kind\":\"{}\",\"first_snapshot\":{},\"last_snapshot\":{},\"snapshot\":{},"
+                       "\"duration_ms\":{},\"how\":\"{}\"}}",
+                       to_string(e.fault), e.first, e.last, e.verdict.id, e.lasted.count() / 1000, e.how);
 }
 
 std::string alarm_event_json(const Verdict& v) {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "monitor/core/monitor_core.h"
+#include "monitor/core/incidents.h"
 
 namespace ringwatch {
 
@@ -12,5 +12,8 @@ namespace ringwatch {
 std::string snapshot_event_json(const Verdict& v);
 // {"event":"alarm",...} for token_lost / token_duplicated verdicts.
 std::string alarm_event_json(const Verdict& v);
+// An incident event: the alarm that opened it ({"event":"alarm",...}), or
+// {"event":"resolved","kind":...,"first_snapshot":...,"last_snapshot":...,"snapshot":...,"duration_ms":...,"how":...}.
+std::string incident_event_json(const IncidentEvent& e);
 
 }  // namespace ringwatch

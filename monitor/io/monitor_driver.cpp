@@ -21,17 +21,23 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
         pump();
     });
     link_.on_event([this](NodeId peer, const LinkEvent& e) {
-        if (e.kind == LinkEventKind::peer_silent) core_.set_node_silent(peer, true);
-        if (e.kind == LinkEventKind::peer_alive || e.kind == LinkEventKind::connected || e.kind == LinkEventKind::session_reset)
-            core_.set_node_silent(peer, false);
+        core_.on_link_event(peer, e);
+        pump();
     });
     pump();
 }
 
 void MonitorDriver::pump() {
     for (auto& c : core_.take_commands()) link_.send_queued(c.node, encode_message(c.start));
-    for (auto& v : core_.take_verdicts())
-        if (on_verdict_) on_verdict_(v);
+    const auto verdicts = core_.take_verdicts();
+    const auto incidents = core_.take_incident_events();
+    std::vector<IncidentEvent> caused;
+    for (const auto& v : verdicts) {
+        caused.clear();
+        for (const auto& e : incidents)
+            if (e.verdict.id == v.id) caused.push_back(e);
+        if (on_verdict_) on_verdict_(v, caused);
+    }
     timer_.arm(core_.next_deadline());
 }
 

@@ -13,7 +13,8 @@ namespace ringwatch::io {
 
 class MonitorDriver {
 public:
-    using OnVerdict = std::function<void(const Verdict&)>;
+    // Each verdict with the incident events it caused (an alarm, a resolution; usually none).
+    using OnVerdict = std::function<void(const Verdict&, const std::vector<IncidentEvent>&)>;
 
     MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, LinkConfig link = {});
     MonitorDriver(const MonitorDriver&) = delete;

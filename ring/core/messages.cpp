@@ -69,12 +69,14 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             t.src = NodeId{r.u16()};
             t.dst = NodeId{r.u16()};
             t.msg_id = r.u64();
+            t.src_incarnation = Incarnation{r.u64()};
             const std::uint8_t copied = r.u8();
             if (!r.ok()) return MessageError::truncated;
             if (copied > 1) return MessageError::bad_value;
             t.copied = copied == 1;
             if (auto e = get_payload(r, t.payload); e != MessageError::none) return e;
-            if (t.kind == TokenKind::free_token && (!t.payload.empty() || t.copied || t.msg_id != 0)) return MessageError::bad_value;
+            if (t.kind == TokenKind::free_token && (!t.payload.empty() || t.copied || t.msg_id != 0 || t.src_incarnation != Incarnation{}))
+                return MessageError::bad_value;
             out = std::move(t);
             return MessageError::none;
         }
@@ -90,6 +92,7 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             SnapshotReport rep;
             rep.id = SnapshotId{r.u64()};
             rep.node = NodeId{r.u16()};
+            rep.incarnation = Incarnation{r.u64()};
             if (auto e = get_summaries(r, rep.state.held, rep.state.held_count); e != MessageError::none) return e;
             rep.state.queue_length = r.u32();
             rep.state.tokens_forwarded = r.u64();
@@ -188,6 +191,7 @@ Bytes encode_message(const Message& m) {
                 w.u16(v.src.value);
                 w.u16(v.dst.value);
                 w.u64(v.msg_id);
+                w.u64(v.src_incarnation.value);
                 w.u8(v.copied ? 1 : 0);
                 w.u16(static_cast<std::uint16_t>(v.payload.size()));
                 w.bytes(v.payload);
@@ -202,6 +206,7 @@ Bytes encode_message(const Message& m) {
                 w.u8(kReport);
                 w.u64(v.id.value);
                 w.u16(v.node.value);
+                w.u64(v.incarnation.value);
                 put_summaries(w, v.state.held, v.state.held_count);
                 w.u32(v.state.queue_length);
                 w.u64(v.state.tokens_forwarded);

@@ -32,6 +32,9 @@ struct Token {
     std::uint64_t msg_id = 0;
     bool copied = false;
     Bytes payload;
+    // Busy tokens only: the sending process. (src, src_incarnation, msg_id) names a message even
+    // across a restart of its source, whose message ids start again at 1.
+    Incarnation src_incarnation;
     bool operator==(const Token&) const = default;
 };
 
@@ -63,6 +66,7 @@ struct SnapshotStart {
 struct SnapshotReport {
     SnapshotId id;
     NodeId node;
+    Incarnation incarnation;             // of the reporting process: a snapshot spanning a restart is not judged
     NodeState state;
     NodeId channel_from;                 // the inbound channel (the predecessor)
     std::vector<TokenSummary> in_flight;  // tokens recorded on it (at most kMaxTokensInReport listed)

@@ -30,6 +30,7 @@ struct NodeConfig {
     TokenConfig token;
     SnapshotLimits snapshots;
     bool initial_token = false;  // this node makes the ring's first token at start
+    Incarnation incarnation;     // this process's (its links' incarnation), stamped on every report
     Epoch initial_epoch{1};
 };
 

@@ -9,10 +9,10 @@ namespace ringwatch {
 template <typename Participant>
 BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
     : config_(config),
-      token_(config.self, config.token),
+      token_(config.self, config.token, config.incarnation),
       participant_({config.predecessor}, {config.successor}, config.snapshots) {
     if (config.initial_token) {
-        token_.on_token(now, Token{TokenKind::free_token, config.initial_epoch, {}, {}, 0, false, {}});
+        token_.on_token(now, Token{TokenKind::free_token, config.initial_epoch, {}, {}, 0, false, {}, {}});
         collect(now);
     }
 }
@@ -65,7 +65,7 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
         send(from, CommandAck{im->command_id, true});
     } else if (auto* re = std::get_if<ReissueCommand>(&m)) {
         ++stats_.commands;
-        token_.on_token(now, Token{TokenKind::free_token, re->epoch, {}, {}, 0, false, {}});
+        token_.on_token(now, Token{TokenKind::free_token, re->epoch, {}, {}, 0, false, {}, {}});
         send(from, CommandAck{re->command_id, true});
     } else {
         ++stats_.unexpected;
@@ -96,6 +96,7 @@ void BasicNode<Participant>::collect(Instant now) {
         SnapshotReport r;
         r.id = c.id;
         r.node = config_.self;
+        r.incarnation = config_.incarnation;
         r.state = std::move(c.state);
         r.channel_from = config_.predecessor;
         for (auto& ch : c.channels) r.in_flight.insert(r.in_flight.end(), ch.messages.begin(), ch.messages.end());

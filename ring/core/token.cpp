@@ -24,7 +24,7 @@ void TokenProtocol::on_token(Instant now, Token token) {
     }
     if (token.kind == TokenKind::busy && token.dst == self_ && !token.copied) {
         token.copied = true;
-        auto& last = last_delivered_[token.src];
+        auto& last = last_delivered(token.src, token.src_incarnation);
         if (token.msg_id > last) {
             last = token.msg_id;
             ++stats_.messages_delivered;
@@ -50,11 +50,11 @@ void TokenProtocol::release(Token t) {
         // Back home: free it and pass it on.
         events_.push_back({t.copied ? TokenEventKind::returned : TokenEventKind::undeliverable, t.src, t.dst, t.msg_id, {}});
         if (!t.copied) ++stats_.messages_undeliverable;
-        t = Token{TokenKind::free_token, t.epoch, {}, {}, 0, false, {}};
+        t = Token{TokenKind::free_token, t.epoch, {}, {}, 0, false, {}, {}};
     } else if (t.kind == TokenKind::free_token && !queue_.empty()) {
         Outgoing m = std::move(queue_.front());
         queue_.pop_front();
-        t = Token{TokenKind::busy, t.epoch, self_, m.to, next_msg_id_++, false, std::move(m.payload)};
+        t = Token{TokenKind::busy, t.epoch, self_, m.to, next_msg_id_++, false, std::move(m.payload), incarnation_};
         ++stats_.messages_sent;
     }
     forward_.push_back(t);
@@ -65,6 +65,14 @@ void TokenProtocol::release(Token t) {
         ++stats_.tokens_forwarded;
         events_.push_back({TokenEventKind::duplicated_by_fault, t.src, t.dst, t.msg_id, {}});
     }
+}
+
+std::uint64_t& TokenProtocol::last_delivered(NodeId src, Incarnation inc) {
+    auto& seen = last_delivered_[src];
+    for (auto& [i, last] : seen)
+        if (i == inc) return last;
+    if (seen.size() >= kIncarnationsPerSource) seen.pop_front();
+    return seen.emplace_back(inc, 0).second;
 }
 
 bool TokenProtocol::enqueue(NodeId to, Bytes payload) {

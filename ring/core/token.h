@@ -51,7 +51,8 @@ struct TokenStats {
 
 class TokenProtocol {
 public:
-    TokenProtocol(NodeId self, TokenConfig config) : self_(self), config_(config) {}
+    // `incarnation`: this process's, stamped on the messages it sends.
+    TokenProtocol(NodeId self, TokenConfig config, Incarnation incarnation = {}) : self_(self), incarnation_(incarnation), config_(config) {}
 
     // A token from the predecessor, or made here (the initial token, recovery).
     void on_token(Instant now, Token token);
@@ -83,11 +84,16 @@ private:
     void release(Token token);
 
     NodeId self_;
+    Incarnation incarnation_;
     TokenConfig config_;
     std::deque<Held> held_;  // release times are non-decreasing: one hold for all
     std::deque<Outgoing> queue_;
     std::uint64_t next_msg_id_ = 1;
-    std::map<NodeId, std::uint64_t> last_delivered_;  // per source: drops repeats
+    // Per source, its last few processes and the highest message id delivered from each: drops
+    // repeats (a duplicated busy token) without mistaking a restarted source's messages for them.
+    static constexpr std::size_t kIncarnationsPerSource = 4;
+    std::map<NodeId, std::deque<std::pair<Incarnation, std::uint64_t>>> last_delivered_;
+    std::uint64_t& last_delivered(NodeId src, Incarnation inc);
     unsigned armed_lose_ = 0;
     unsigned armed_duplicate_ = 0;
     std::vector<Token> forward_;

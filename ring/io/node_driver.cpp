@@ -10,9 +10,10 @@ namespace ringwatch::io {
 namespace {
 constexpr std::size_t kMaxToolLinks = 16;
 
-NodeConfig node_config(const RingConfig& c, NodeId self) {
+NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation) {
     NodeConfig nc;
     nc.self = self;
+    nc.incarnation = incarnation;
     nc.predecessor = c.predecessor(self).id;
     nc.successor = c.successor(self).id;
     nc.token.hold = c.hold;
@@ -34,7 +35,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
       pred_(config.predecessor(self).id),
       succ_(config.successor(self).id),
       link_(loop, self, config.node(self).address, link, new_incarnation()),
-      node_(node_config(config, self), monotonic_now()),
+      node_(node_config(config, self, link_.endpoint().incarnation()), monotonic_now()),
       timer_(loop, [this] {
           node_.on_timer(monotonic_now());
           pump();

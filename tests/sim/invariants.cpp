@@ -10,6 +10,7 @@ namespace ringwatch::sim {
 
 namespace {
 constexpr std::uint64_t kReportsKept = 4096;
+constexpr Duration kRestartNoticed = std::chrono::seconds(5);
 std::string ids(const std::vector<NodeId>& v) {
     std::vector<std::uint16_t> raw;
     for (NodeId n : v) raw.push_back(n.value);
@@ -22,13 +23,32 @@ InvariantChecker::InvariantChecker(std::vector<NodeId> ring, DetectionBound boun
 
 void InvariantChecker::node_down(Instant now, NodeId n) { outages_[n].push_back({now, std::nullopt}); }
 
-void InvariantChecker::node_up(Instant now, NodeId n) {
+void InvariantChecker::node_up(Instant now, NodeId n, std::uint32_t gen) {
     auto& spans = outages_[n];
     if (!spans.empty() && !spans.back().second) spans.back().second = now;
+    boots_[n].push_back({now, gen});
 }
 
-void InvariantChecker::report_handed(SnapshotId id, NodeId node, std::optional<std::uint32_t> expected) {
-    reports_[id].try_emplace(node, expected);  // the monitor keeps the first report of each node
+void InvariantChecker::report_handed(SnapshotId id, NodeId node, std::uint32_t gen, std::optional<std::uint32_t> expected) {
+    reports_[id].try_emplace(node, HandedReport{gen, expected});  // the monitor keeps the first report of each node
+}
+
+std::uint32_t InvariantChecker::generation_at(NodeId n, Instant t) const {
+    std::uint32_t gen = 0;
+    auto it = boots_.find(n);
+    if (it != boots_.end())
+        for (const auto& [at, g] : it->second)
+            if (at <= t) gen = g;
+    return gen;
+}
+
+// A process of n other than its first started in [a, b].
+bool InvariantChecker::restarted_within(NodeId n, Instant a, Instant b) const {
+    auto it = boots_.find(n);
+    if (it == boots_.end()) return false;
+    for (const auto& [at, g] : it->second)
+        if (g > 1 && at >= a && at <= b) return true;
+    return false;
 }
 
 std::optional<TokenCount> InvariantChecker::constant_over(Instant a, Instant b) const {
@@ -105,6 +125,14 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
             violations_.add(rule::naming, fmt::format("snapshot {} is inconclusive naming {}; the nodes that did not report are {}", v.id,
                                                       ids(v.missing), ids(unreported)));
         }
+        // The monitor learns a restart from its link, possibly a little before the snapshot.
+        for (NodeId n : v.restarted) {
+            if (!restarted_within(n, from - kRestartNoticed, now)) {
+                violations_.add(rule::naming, fmt::format("snapshot {} names node {} as restarted, but no new process of it started "
+                                                          "between {} and {} us",
+                                                          v.id, n, to_us(from - kRestartNoticed), to_us(now)));
+            }
+        }
         return;
     }
     if (!unreported.empty()) {
@@ -113,11 +141,18 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
     }
     std::uint32_t expected = 0;
     bool known = true;
-    for (const auto& [n, e] : node_reports) {
-        known &= e.has_value();
-        expected += e.value_or(0);
+    for (const auto& [n, r] : node_reports) {
+        known &= r.expected.has_value();
+        expected += r.expected.value_or(0);
+        // A cut is taken against the processes alive when the snapshot began (a process started
+        // later may have joined it afresh, on a delayed marker).
+        if (const auto at_start = generation_at(n, from); at_start != 0 && r.gen != at_start) {
+            violations_.add(rule::verdict, fmt::format("snapshot {} is {} although node {}'s report came from a process started after "
+                                                       "the snapshot began",
+                                                       v.id, to_string(v.kind), n));
+        }
     }
-    const VerdictKind right_kind = v.tokens == 1 ? VerdictKind::ok : v.tokens == 0 ? VerdictKind::token_lost : VerdictKind::token_duplicated;
+    const VerdictKind right_kind = verdict_for(v.tokens);
     if (known && v.tokens != expected) {
         violations_.add(rule::verdict, fmt::format("snapshot {} counts {} token(s); its nodes' recorded cut holds {}", v.id, v.tokens, expected));
     } else if (v.kind != right_kind) {
@@ -128,6 +163,32 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
                         fmt::format("snapshot {} says {} token(s) ({}); the true count was {} for its whole life ({} to {} us)", v.id, v.tokens,
                                     to_string(v.kind), c->certain, to_us(from), to_us(now)));
     }
+}
+
+void InvariantChecker::incident(const IncidentEvent& e) {
+    if (e.kind == IncidentEventKind::alarm) {
+        if (!e.verdict.alarm() || e.verdict.kind != e.fault) {
+            violations_.add(rule::incidents, fmt::format("an alarm {} raised by snapshot {}, whose verdict is {}", to_string(e.fault), e.verdict.id,
+                                                         to_string(e.verdict.kind)));
+        }
+        if (open_incident_) {
+            violations_.add(rule::incidents, fmt::format("a second alarm ({} at snapshot {}) while the incident raised at snapshot {} is "
+                                                         "still open",
+                                                         to_string(e.fault), e.verdict.id, open_incident_->verdict.id));
+        }
+        open_incident_ = e;
+        return;
+    }
+    if (!open_incident_) {
+        violations_.add(rule::incidents, fmt::format("snapshot {} resolved an incident that was not open", e.verdict.id));
+        return;
+    }
+    const bool ends_it = e.verdict.kind == VerdictKind::ok || (e.verdict.alarm() && e.verdict.kind != open_incident_->fault);
+    if (!ends_it || e.verdict.id <= open_incident_->verdict.id || e.fault != open_incident_->fault) {
+        violations_.add(rule::incidents, fmt::format("snapshot {} ({}) resolved the {} incident raised at snapshot {}", e.verdict.id,
+                                                     to_string(e.verdict.kind), to_string(e.fault), open_incident_->verdict.id));
+    }
+    open_incident_.reset();
 }
 
 std::optional<Instant> InvariantChecker::ready_after(Instant t, Instant healed_at, bool lossy) const {

@@ -26,11 +26,15 @@ public:
     InvariantChecker(std::vector<NodeId> ring, DetectionBound bound, const TokenOracle& oracle, Violations& violations);
 
     void node_down(Instant now, NodeId n);
-    void node_up(Instant now, NodeId n);
-    // A report reached the monitor core, with the count the oracle says it must carry.
-    void report_handed(SnapshotId id, NodeId node, std::optional<std::uint32_t> expected);
+    // A process of node n started (generation `gen`: 1 at the ring's start, then one per restart).
+    void node_up(Instant now, NodeId n, std::uint32_t gen);
+    // A report from generation `gen` of `node` reached the monitor core, with the count the oracle
+    // says it must carry.
+    void report_handed(SnapshotId id, NodeId node, std::uint32_t gen, std::optional<std::uint32_t> expected);
     // Checks a verdict at the moment the monitor decided it.
     void verdict(const Verdict& v, Instant now);
+    // Checks an incident event (after the verdict that caused it).
+    void incident(const IncidentEvent& e);
 
     // From when, after an event at `t`, a conclusive verdict is due within the bound (nodes must be
     // up; above 30% loss, the network healed first). Nothing when a node stays down.
@@ -55,6 +59,8 @@ private:
     std::optional<TokenCount> constant_over(Instant a, Instant b) const;
     bool exactly_one_at_some_point(Instant a, Instant b) const;
     bool down_throughout(NodeId n, Instant a, Instant b) const;
+    std::uint32_t generation_at(NodeId n, Instant t) const;
+    bool restarted_within(NodeId n, Instant a, Instant b) const;
     void check_checkpoint(Instant t, std::string_view what, Instant end, Instant healed_at, bool lossy);
 
     std::vector<NodeId> ring_;
@@ -62,9 +68,15 @@ private:
     const TokenOracle& oracle_;
     Violations& violations_;
     std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> outages_;
-    std::map<SnapshotId, std::map<NodeId, std::optional<std::uint32_t>>> reports_;
+    struct HandedReport {
+        std::uint32_t gen;
+        std::optional<std::uint32_t> expected;
+    };
+    std::map<SnapshotId, std::map<NodeId, HandedReport>> reports_;
+    std::map<NodeId, std::vector<std::pair<Instant, std::uint32_t>>> boots_;
     std::vector<Decided> decided_;
     std::uint64_t faults_detected_ = 0;
+    std::optional<IncidentEvent> open_incident_;
 };
 
 }  // namespace ringwatch::sim

@@ -114,6 +114,7 @@ constexpr std::array kNames{
     std::pair{Mutant::monitor_ignores_missing, "monitor_ignores_missing"},
     std::pair{Mutant::monitor_miscounts, "monitor_miscounts"},
     std::pair{Mutant::monitor_stops_after_alarm, "monitor_stops_after_alarm"},
+    std::pair{Mutant::monitor_alarm_storm, "monitor_alarm_storm"},
     std::pair{Mutant::participant_skips_channel, "participant_skips_channel"},
     std::pair{Mutant::participant_closes_late, "participant_closes_late"},
     std::pair{Mutant::participant_stale_state, "participant_stale_state"},
@@ -171,7 +172,7 @@ void mutate_verdicts(Mutant m, const MonitorConfig& config, std::vector<Verdict>
                 break;
             case Mutant::monitor_ignores_missing:
                 if (v.kind == VerdictKind::inconclusive) {
-                    v.kind = v.tokens == 1 ? VerdictKind::ok : v.tokens == 0 ? VerdictKind::token_lost : VerdictKind::token_duplicated;
+                    v.kind = verdict_for(v.tokens);
                     v.missing.clear();
                     v.silent.clear();
                 }
@@ -179,11 +180,21 @@ void mutate_verdicts(Mutant m, const MonitorConfig& config, std::vector<Verdict>
             case Mutant::monitor_miscounts:
                 if (v.kind != VerdictKind::inconclusive) {
                     v.tokens += v.in_flight;
-                    v.kind = v.tokens == 1 ? VerdictKind::ok : v.tokens == 0 ? VerdictKind::token_lost : VerdictKind::token_duplicated;
+                    v.kind = verdict_for(v.tokens);
                 }
                 break;
             default: break;
         }
+    }
+}
+
+void mutate_incidents(Mutant m, const std::vector<Verdict>& verdicts, std::vector<IncidentEvent>& events) {
+    if (m != Mutant::monitor_alarm_storm) return;
+    for (const auto& v : verdicts) {
+        if (!v.alarm()) continue;
+        bool raised = false;
+        for (const auto& e : events) raised |= e.kind == IncidentEventKind::alarm && e.verdict.id == v.id;
+        if (!raised) events.push_back(IncidentEvent{IncidentEventKind::alarm, v.kind, v, v.id, v.id, Duration{0}, {}});
     }
 }
 

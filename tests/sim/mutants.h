@@ -19,6 +19,7 @@ enum class Mutant : std::uint8_t {
     monitor_ignores_missing,      // decides on the reports it has when a snapshot times out
     monitor_miscounts,            // counts tokens recorded in flight twice
     monitor_stops_after_alarm,    // starts no snapshot after its first alarm
+    monitor_alarm_storm,          // raises an alarm on every bad verdict, not once per incident
     participant_skips_channel,    // never records its inbound channel
     participant_closes_late,      // keeps recording its channel one message past the marker
     participant_stale_state,      // records the state it had at its previous recording
@@ -38,6 +39,7 @@ std::vector<Mutant> all_mutants();
 std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfig config, Instant now);
 // A monitor mutant rewrites what the monitor core decides or sends.
 void mutate_verdicts(Mutant m, const MonitorConfig& config, std::vector<Verdict>& verdicts);
+void mutate_incidents(Mutant m, const std::vector<Verdict>& verdicts, std::vector<IncidentEvent>& events);
 bool mutant_drops_starts(Mutant m, bool alarm_seen);
 
 }  // namespace ringwatch::sim

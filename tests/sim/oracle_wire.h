@@ -3,8 +3,8 @@
 // codec drifted from the format, the oracle would disagree with the nodes and say so.
 //
 // Every message starts with its type byte; integers are big-endian.
-//   token (1):  kind u8 (0 free, 1 busy), epoch u32, src u16, dst u16, msg_id u64, copied u8,
-//               payload length u16, payload
+//   token (1):  kind u8 (0 free, 1 busy), epoch u32, src u16, dst u16, msg_id u64,
+//               src_incarnation u64, copied u8, payload length u16, payload
 //   marker (2): snapshot id u64
 //   start (3):  snapshot id u64, abandon_before u64
 #pragma once
@@ -38,15 +38,15 @@ inline Read read(std::span<const std::uint8_t> m) {
     if (m.empty()) return r;
     switch (m[0]) {
         case 1:
-            if (m.size() < 21) return r;
+            if (m.size() < 29) return r;
             r.kind = Kind::token;
             r.busy = m[1] == 1;
             r.src = static_cast<std::uint16_t>(be(m, 6, 2));
             r.dst = static_cast<std::uint16_t>(be(m, 8, 2));
-            r.copied = m[18] == 1;
-            if (r.busy && be(m, 19, 2) == 8 && m.size() == 29) {
+            r.copied = m[26] == 1;
+            if (r.busy && be(m, 27, 2) == 8 && m.size() == 37) {
                 std::uint64_t seq = 0;  // the simulator writes its sequence numbers in host order
-                std::memcpy(&seq, m.data() + 21, 8);
+                std::memcpy(&seq, m.data() + 29, 8);
                 r.app_seq = seq;
             }
             return r;

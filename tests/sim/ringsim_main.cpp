@@ -35,20 +35,21 @@ void print_summary(const SimSummary& s, bool json) {
         for (const auto& [rule, n] : s.violation_counts) counts += fmt::format("{}{}:{}", counts.size() > 1 ? "," : "", json_string(rule), n);
         counts += "}";
         fmt::print("{{\"event\":\"summary\",\"seed\":{},\"snapshots\":{},\"ok\":{},\"token_lost\":{},\"token_duplicated\":{},"
-                   "\"inconclusive\":{},\"faults_taken_effect\":{},\"faults_detected\":{},\"app_sent\":{},\"app_delivered\":{},"
+                   "\"inconclusive\":{},\"incidents\":{},\"incidents_resolved\":{},\"faults_taken_effect\":{},\"faults_detected\":{},\"app_sent\":{},\"app_delivered\":{},"
                    "\"app_queued\":{},\"app_lost_to_faults\":{},\"tokens_at_end\":{},\"tokens_undecided_at_end\":{},"
                    "\"link_retransmits\":{},\"datagrams_lost\":{},\"datagrams_duplicated\":{},\"datagrams_reordered\":{},"
                    "\"virtual_s\":{:.3f},\"settle_bound_s\":{:.3f},\"invariants_hold\":{},\"violation_counts\":{},\"violations\":{}}}\n",
-                   s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.faults_taken_effect,
-                   s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.tokens_at_end.certain, s.tokens_at_end.open,
+                   s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved,
+                   s.faults_taken_effect, s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.tokens_at_end.certain, s.tokens_at_end.open,
                    s.link_retransmits, s.datagrams_lost, s.datagrams_duplicated, s.datagrams_reordered,
                    std::chrono::duration<double>(s.virtual_time).count(), std::chrono::duration<double>(s.settle_bound).count(),
                    s.ok_run(), counts, v);
     } else {
-        fmt::print("seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); faults {} caught {}; "
+        fmt::print("seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); {} incident(s), {} resolved; "
+                   "faults {} caught {}; "
                    "app messages: {} sent, {} delivered, {} queued, {} lost to faults; network lost {} duplicated {} reordered {}; {}\n",
-                   s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.faults_taken_effect,
-                   s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated,
+                   s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved,
+                   s.faults_taken_effect, s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated,
                    s.datagrams_reordered, s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
         for (const auto& v : s.violations) fmt::print("  violation [{}]: {}\n", v.rule, v.what);
         for (const auto& [rule, n] : s.violation_counts)
@@ -122,7 +123,6 @@ int main(int argc, char** argv) {
             if (sweep > 0) return;
             if (json) {
                 fmt::print("{}\n", snapshot_event_json(v));
-                if (v.alarm()) fmt::print("{}\n", alarm_event_json(v));
             } else if (v.kind != VerdictKind::ok) {
                 fmt::print("snapshot {} at {:.3f}s: {} (tokens {})\n", v.id, std::chrono::duration<double>(v.started.time_since_epoch()).count(),
                            to_string(v.kind), v.tokens);
@@ -139,7 +139,18 @@ int main(int argc, char** argv) {
                        run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults,
                        run.mutant == Mutant::none ? "" : fmt::format("; mutant: {}", to_string(run.mutant)));
         }
-        const SimSummary s = run_simulation(run, printer);
+        auto incident_printer = [&](const IncidentEvent& e) {
+            if (sweep > 0) return;
+            if (json) {
+                fmt::print("{}\n", incident_event_json(e));
+            } else if (e.kind == IncidentEventKind::alarm) {
+                fmt::print("ALARM {} at snapshot {}\n", to_string(e.fault), e.verdict.id);
+            } else {
+                fmt::print("RESOLVED {}: snapshots {} to {}, {:.3f} s, {}\n", to_string(e.fault), e.first, e.last,
+                           std::chrono::duration<double>(e.lasted).count(), e.how);
+            }
+        };
+        const SimSummary s = run_simulation(run, printer, incident_printer);
         print_summary(s, json);
         if (!s.ok_run()) {
             ++failures;

@@ -73,8 +73,8 @@ void SimCluster::boot_node(std::size_t pos, bool initial_token) {
     const NodeId pred = id_of((pos + count - 1) % count), succ = id_of((pos + 1) % count);
     n.up = true;
     oracle_.booted(n.id);
-    checker_.node_up(now, n.id);
     n.gen = oracle_.generation(n.id);
+    checker_.node_up(now, n.id, n.gen);
     n.endpoint = std::make_unique<Endpoint>(LinkConfig{}, n.id, Incarnation{prng_.next() | 1});
     n.endpoint->add_peer(pred, now);
     n.endpoint->add_peer(succ, now);
@@ -85,6 +85,7 @@ void SimCluster::boot_node(std::size_t pos, bool initial_token) {
     nc.successor = succ;
     nc.token.hold = config_.hold;
     nc.initial_token = initial_token;
+    nc.incarnation = n.endpoint->incarnation();
     n.core = make_node_core(config_.mutant, pos, nc, now);
     if (initial_token) oracle_.made(now, n.id);  // the core was handed the ring's first token as it started
     n.backlog = SendBacklog{};
@@ -181,7 +182,9 @@ void SimCluster::take_monitor_output() {
     for (auto& c : m.core->take_commands())
         if (!mutant_drops_starts(config_.mutant, alarm_seen_)) m.backlog.send(*m.endpoint, c.node, encode_message(c.start));
     auto verdicts = m.core->take_verdicts();
+    auto incidents = m.core->take_incident_events();
     mutate_verdicts(config_.mutant, m.config, verdicts);
+    mutate_incidents(config_.mutant, verdicts, incidents);
     for (auto& v : verdicts) {
         checker_.verdict(v, now);
         alarm_seen_ |= v.alarm();
@@ -193,6 +196,12 @@ void SimCluster::take_monitor_output() {
             case VerdictKind::inconclusive: ++counts_.inconclusive; break;
         }
         if (on_verdict) on_verdict(v);
+        for (const auto& e : incidents) {
+            if (e.verdict.id != v.id) continue;
+            checker_.incident(e);
+            ++(e.kind == IncidentEventKind::alarm ? counts_.incidents : counts_.incidents_resolved);
+            if (on_incident) on_incident(e);
+        }
     }
 }
 
@@ -211,17 +220,15 @@ void SimCluster::pump_monitor(std::optional<Source> source) {
             if (decode_message(d.bytes, msg) != MessageError::none) continue;
             if (auto* r = std::get_if<SnapshotReport>(&msg)) {
                 const std::uint32_t gen = source && source->from == d.peer ? source->gen : 0;
-                checker_.report_handed(r->id, d.peer, oracle_.reported(d.peer, gen, *r));
+                checker_.report_handed(r->id, d.peer, gen, oracle_.reported(d.peer, gen, *r));
                 m.core->on_report(now, d.peer, *r);
                 take_monitor_output();
             }
         }
         for (auto& e : m.eout.events) {
             m.backlog.on_link_event(*m.endpoint, e.peer, e.event);
-            if (e.event.kind == LinkEventKind::peer_silent) m.core->set_node_silent(e.peer, true);
-            if (e.event.kind == LinkEventKind::peer_alive || e.event.kind == LinkEventKind::connected ||
-                e.event.kind == LinkEventKind::session_reset)
-                m.core->set_node_silent(e.peer, false);
+            m.core->on_link_event(e.peer, e.event);
+            take_monitor_output();
         }
     }
     m.wakeup.arm(events_, earliest(m.endpoint->next_deadline(), m.core->next_deadline()), [this] {
@@ -335,9 +342,11 @@ SimSummary SimCluster::run() {
     return s;
 }
 
-SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict) {
+SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict,
+                          const std::function<void(const IncidentEvent&)>& on_incident) {
     SimCluster c(config);
     c.on_verdict = on_verdict;
+    c.on_incident = on_incident;
     return c.run();
 }
 

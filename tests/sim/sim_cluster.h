@@ -54,6 +54,7 @@ struct SimConfig {
 struct SimSummary {
     std::uint64_t seed = 0;
     std::uint64_t snapshots = 0, ok = 0, token_lost = 0, token_duplicated = 0, inconclusive = 0;
+    std::uint64_t incidents = 0, incidents_resolved = 0;
     std::uint64_t faults_taken_effect = 0, faults_detected = 0;
     MessageTally messages;
     std::uint64_t link_retransmits = 0;
@@ -75,8 +76,10 @@ public:
     explicit SimCluster(SimConfig config);
     ~SimCluster();
 
-    // Called with every verdict as it is decided (ringsim prints them).
+    // Called with every verdict as it is decided, and every incident event right after the verdict
+    // that caused it (ringsim prints them).
     std::function<void(const Verdict&)> on_verdict;
+    std::function<void(const IncidentEvent&)> on_incident;
 
     SimSummary run();
 
@@ -115,6 +118,7 @@ private:
     bool healed_ = false;
 };
 
-SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict = {});
+SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict = {},
+                          const std::function<void(const IncidentEvent&)>& on_incident = {});
 
 }  // namespace ringwatch::sim

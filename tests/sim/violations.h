@@ -19,6 +19,7 @@ inline constexpr std::string_view false_alarm = "false-alarm";    // an alarm wh
 inline constexpr std::string_view naming = "naming";              // an inconclusive verdict names the wrong nodes
 inline constexpr std::string_view outage = "outage";              // a verdict although a node was down throughout
 inline constexpr std::string_view detection = "detection";        // no conclusive, right verdict within the bound
+inline constexpr std::string_view incidents = "incidents";        // an alarm repeated while its incident is open
 inline constexpr std::string_view messages = "messages";          // an application message repeated, reordered or lost
 inline constexpr std::string_view liveness = "liveness";          // messages still queued after the settle bound
 }  // namespace rule

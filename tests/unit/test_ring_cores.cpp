@@ -29,7 +29,7 @@ T round_trip(const T& original) {
 
 TEST_CASE("messages: every type round-trips with every field intact", "[messages]") {
     // Every field gets a value other than its default, so an encoder that drops one is caught.
-    const Token tok{TokenKind::busy, Epoch{7}, NodeId{1}, NodeId{4}, 12, true, Bytes{'h', 'i'}};
+    const Token tok{TokenKind::busy, Epoch{7}, NodeId{1}, NodeId{4}, 12, true, Bytes{'h', 'i'}, Incarnation{99}};
     const Token t = round_trip(tok);
     CHECK(t.kind == TokenKind::busy);
     CHECK(t.epoch == Epoch{7});
@@ -38,7 +38,8 @@ TEST_CASE("messages: every type round-trips with every field intact", "[messages
     CHECK(t.msg_id == 12);
     CHECK(t.copied);
     CHECK(t.payload == Bytes{'h', 'i'});
-    CHECK(round_trip(Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, 3, false, {}}).copied == false);
+    CHECK(t.src_incarnation == Incarnation{99});
+    CHECK(round_trip(Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, 3, false, {}, {}}).copied == false);
 
     CHECK(round_trip(MarkerMessage{SnapshotId{5}}).id == SnapshotId{5});
     const SnapshotStart st = round_trip(SnapshotStart{SnapshotId{6}, SnapshotId{2}});
@@ -48,6 +49,7 @@ TEST_CASE("messages: every type round-trips with every field intact", "[messages
     SnapshotReport rep;
     rep.id = SnapshotId{9};
     rep.node = NodeId{3};
+    rep.incarnation = Incarnation{0x1234'5678'9abc'def0};
     rep.state.held = {TokenSummary{TokenKind::busy, Epoch{2}, NodeId{1}}};
     rep.state.held_count = 1;
     rep.state.queue_length = 4;
@@ -59,6 +61,7 @@ TEST_CASE("messages: every type round-trips with every field intact", "[messages
     const SnapshotReport r = round_trip(rep);
     CHECK(r.id == SnapshotId{9});
     CHECK(r.node == NodeId{3});
+    CHECK(r.incarnation == Incarnation{0x1234'5678'9abc'def0});
     CHECK(r.state.held == rep.state.held);
     CHECK(r.state.held_count == 1);
     CHECK(r.state.queue_length == 4);
@@ -103,10 +106,10 @@ TEST_CASE("messages: a report lists at most 64 tokens but always carries the tru
     CHECK(r.in_flight.size() == kMaxTokensInReport);
     CHECK(r.in_flight_count == 100);
     // A list longer than its count, or shorter than it could be, is malformed.
-    Bytes b = encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0});
+    Bytes b = encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, Incarnation{5}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0});
     Message m;
     REQUIRE(decode_message(b, m) == MessageError::none);
-    b[1 + 8 + 2 + 3] = 2;  // held count (big-endian u32 after id and node): 2, but one listed
+    b[1 + 8 + 2 + 8 + 3] = 2;  // held count (big-endian u32 after id, node, incarnation): 2, but one listed
     CHECK(decode_message(b, m) == MessageError::bad_value);
 }
 
@@ -114,7 +117,7 @@ TEST_CASE("messages: malformed input is rejected with a reason", "[messages]") {
     Message m;
     CHECK(decode_message(Bytes{}, m) == MessageError::empty);
     CHECK(decode_message(Bytes{99}, m) == MessageError::unknown_type);
-    const Bytes token = encode_message(Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, 1, false, Bytes{1, 2, 3}});
+    const Bytes token = encode_message(Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, 1, false, Bytes{1, 2, 3}, {}});
     for (std::size_t n = 1; n < token.size(); ++n) {
         CHECK(decode_message(std::span(token).first(n), m) == MessageError::truncated);
     }
@@ -125,7 +128,7 @@ TEST_CASE("messages: malformed input is rejected with a reason", "[messages]") {
     bad_kind[1] = 5;
     CHECK(decode_message(bad_kind, m) == MessageError::bad_value);
     // A free token cannot carry a payload.
-    Bytes free_with_payload = encode_message(Token{TokenKind::free_token, Epoch{1}, {}, {}, 0, false, Bytes{1}});
+    Bytes free_with_payload = encode_message(Token{TokenKind::free_token, Epoch{1}, {}, {}, 0, false, Bytes{1}, {}});
     CHECK(decode_message(free_with_payload, m) == MessageError::bad_value);
     Bytes long_payload = encode_message(SendCommand{1, NodeId{2}, Bytes(kMaxPayloadBytes + 1, 0)});
     CHECK(decode_message(long_payload, m) == MessageError::too_long);
@@ -150,7 +153,7 @@ TEST_CASE("token: a free token is held, then caught for a queued message", "[tok
 
 TEST_CASE("token: the destination copies once, the source frees and passes on", "[token]") {
     TokenProtocol dst(NodeId{3}, TokenConfig{0ms});
-    Token busy{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{3}, 1, false, Bytes{'m'}};
+    Token busy{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{3}, 1, false, Bytes{'m'}, {}};
     dst.on_token(t0, busy);
     dst.on_timer(t0);
     auto ev = dst.take_events();
@@ -180,9 +183,30 @@ TEST_CASE("token: the destination copies once, the source frees and passes on", 
     CHECK(src.queue_length() == 1);
 }
 
+TEST_CASE("token: a restarted source's messages are new, not repeats of its old process's", "[token]") {
+    TokenProtocol dst(NodeId{2}, TokenConfig{0ms});
+    auto busy = [](std::uint64_t inc, std::uint64_t id) { return Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, id, false, Bytes{'m'}, Incarnation{inc}}; };
+    auto delivered = [&dst] {
+        std::size_t n = 0;
+        for (auto& e : dst.take_events()) n += e.kind == TokenEventKind::delivered ? 1 : 0;
+        return n;
+    };
+    dst.on_token(t0, busy(100, 5));
+    CHECK(delivered() == 1);
+    dst.on_token(t0, busy(100, 5));  // a duplicated busy token: dropped
+    CHECK(delivered() == 0);
+    dst.on_token(t0, busy(200, 1));  // source 1 restarted: its ids start again
+    CHECK(delivered() == 1);
+    dst.on_token(t0, busy(200, 1));
+    CHECK(delivered() == 0);
+    dst.on_token(t0, busy(100, 6));  // a late message of the old process is still its own
+    CHECK(delivered() == 1);
+    dst.take_forward();
+}
+
 TEST_CASE("token: a busy token back uncopied is reported undeliverable and freed", "[token]") {
     TokenProtocol src(NodeId{1}, TokenConfig{0ms});
-    src.on_token(t0, Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{9}, 1, false, Bytes{'z'}});
+    src.on_token(t0, Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{9}, 1, false, Bytes{'z'}, {}});
     src.on_timer(t0);
     auto ev = src.take_events();
     REQUIRE(ev.size() == 1);
@@ -354,6 +378,39 @@ TEST_CASE("monitor: more tokens than a report lists are counted right and the ve
     CHECK(v[0].truncated);
     CHECK(v[0].holders.size() == kMaxTokensInReport);
     CHECK(snapshot_event_json(v[0]).find("\"truncated\":true") != std::string::npos);
+}
+
+TEST_CASE("monitor: a snapshot reported by a process that started after it began is inconclusive, naming it", "[monitor]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}};
+    MonitorCore m(c, t0);
+    m.on_link_event(NodeId{0}, LinkEvent{LinkEventKind::connected, Incarnation{10}});
+    m.on_link_event(NodeId{1}, LinkEvent{LinkEventKind::connected, Incarnation{20}});
+    m.on_timer(t0 + 100ms);  // snapshot 1 begins with incarnations 10 and 20
+    m.take_commands();
+    SnapshotReport r0 = report(1, 0, 1, 0, 1), r1 = report(1, 1, 0, 0, 0);
+    r0.incarnation = Incarnation{10};
+    r1.incarnation = Incarnation{21};  // node 1 restarted and joined the snapshot afresh
+    m.on_report(t0 + 101ms, NodeId{0}, r0);
+    m.on_report(t0 + 101ms, NodeId{1}, r1);
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].kind == VerdictKind::inconclusive);
+    CHECK(v[0].restarted == std::vector<NodeId>{NodeId{1}});
+    CHECK(v[0].missing.empty());
+    CHECK(snapshot_event_json(v[0]).find("\"restarted\":[1]") != std::string::npos);
+    // The link now knows the new process: the next snapshot is judged as usual.
+    m.on_link_event(NodeId{1}, LinkEvent{LinkEventKind::session_reset, Incarnation{21}});
+    m.on_timer(t0 + 200ms);
+    m.take_commands();
+    SnapshotReport s0 = report(2, 0, 1, 0, 1), s1 = report(2, 1, 0, 0, 0);
+    s0.incarnation = Incarnation{10};
+    s1.incarnation = Incarnation{21};
+    m.on_report(t0 + 201ms, NodeId{0}, s0);
+    m.on_report(t0 + 201ms, NodeId{1}, s1);
+    v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].kind == VerdictKind::ok);
 }
 
 TEST_CASE("monitor: single-initiator mode asks the first node only; in-flight snapshots are bounded", "[monitor]") {

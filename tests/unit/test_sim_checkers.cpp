@@ -59,6 +59,12 @@ TEST_CASE("checkers: a monitor that stops after its first alarm breaks the detec
     require_caught(c, rule::detection);
 }
 
+TEST_CASE("checkers: a monitor that alarms on every bad verdict breaks the incidents rule", "[sim][checkers]") {
+    SimConfig c = scenario(Mutant::monitor_alarm_storm);
+    c.injects.push_back({2s, 2, InjectKind::lose});
+    require_caught(c, rule::incidents);
+}
+
 TEST_CASE("checkers: a monitor that decides without the missing reports breaks the outage and verdict rules", "[sim][checkers]") {
     SimConfig c = scenario(Mutant::monitor_ignores_missing);
     c.crashes.push_back({2s, 3, std::nullopt});

@@ -1,0 +1,60 @@
+// Incidents, not alarm storms: the first bad verdict raises one alarm; while the same condition
+// lasts, verdicts stay in the snapshot stream but raise nothing; the first ok verdict after it ends
+// the incident with one `resolved` event. Pure: verdicts in, events out.
+//
+// Verdicts may be decided out of snapshot order (an older snapshot can time out after a newer one
+// completes): only a verdict for a snapshot newer than the one that last changed the incident's
+// state can change it again, so a late verdict about the past never opens or ends an incident.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "monitor/core/verdict.h"
+
+namespace ringwatch {
+
+enum class IncidentEventKind : std::uint8_t { alarm, resolved };
+
+struct IncidentEvent {
+    IncidentEventKind kind;
+    VerdictKind fault;       // token_lost or token_duplicated
+    Verdict verdict;         // alarm: the verdict that raised it; resolved: the verdict that ended it
+    SnapshotId first, last;  // resolved: the first and the last bad snapshot of the incident
+    Duration lasted{0};      // resolved: from the alarm's verdict to the one that ended it
+    std::string how;         // resolved: "by_itself", or what the fault became ("became_token_duplicated")
+};
+
+struct IncidentStats {
+    std::uint64_t opened = 0;
+    std::uint64_t resolved = 0;
+    std::uint64_t token_lost = 0;        // incidents opened, by kind
+    std::uint64_t token_duplicated = 0;
+};
+
+class IncidentTracker {
+public:
+    // `now`: when the verdict was decided.
+    void on_verdict(Instant now, const Verdict& v);
+    std::vector<IncidentEvent> take_events() { return std::exchange(events_, {}); }
+    bool open() const { return open_.has_value(); }
+    const IncidentStats& stats() const { return stats_; }
+
+private:
+    struct Open {
+        VerdictKind fault;
+        SnapshotId first, last;
+        Instant since;
+    };
+    void raise(Instant now, const Verdict& v);
+    void end(Instant now, const Verdict& v, std::string how);
+
+    std::optional<Open> open_;
+    std::optional<SnapshotId> last_change_;
+    std::vector<IncidentEvent> events_;
+    IncidentStats stats_;
+};
+
+}  // namespace ringwatch

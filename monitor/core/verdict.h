@@ -1,0 +1,43 @@
+// A snapshot's verdict: what the monitor decided, and where it saw every token.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "ring/core/types.h"
+
+namespace ringwatch {
+
+enum class VerdictKind : std::uint8_t { ok, token_lost, token_duplicated, inconclusive };
+std::string_view to_string(VerdictKind v);
+
+struct ChannelTokens {
+    NodeId from;
+    NodeId to;
+    std::uint32_t tokens;
+};
+
+struct Verdict {
+    SnapshotId id;
+    VerdictKind kind;
+    std::uint32_t tokens = 0;
+    std::uint32_t held = 0;
+    std::uint32_t in_flight = 0;
+    std::vector<NodeId> holders;          // one entry per held token
+    std::vector<ChannelTokens> channels;  // channels that carried tokens
+    std::vector<NodeId> missing;          // inconclusive: who did not report
+    std::vector<NodeId> silent;           // of those, the ones the monitor's links hear nothing from
+    std::vector<NodeId> restarted;        // inconclusive: reported from another process than the snapshot began with
+    bool truncated = false;               // a report listed fewer tokens than it counted: holders/channels are partial
+    Instant started;
+    Duration duration{0};
+    bool alarm() const { return kind == VerdictKind::token_lost || kind == VerdictKind::token_duplicated; }
+};
+
+// The verdict a conclusive snapshot gets for its count: 1 ok, 0 lost, more duplicated.
+inline VerdictKind verdict_for(std::uint32_t tokens) {
+    return tokens == 1 ? VerdictKind::ok : tokens == 0 ? VerdictKind::token_lost : VerdictKind::token_duplicated;
+}
+
+}  // namespace ringwatch
