@@ -14,6 +14,7 @@
 
 #include "monitor/core/verdict_json.h"
 #include "monitor/io/monitor_driver.h"
+#include "ring/io/clock.h"
 
 using namespace ringwatch;
 
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
     mc.interval = interval_ms ? std::chrono::milliseconds(*interval_ms) : ring.interval;
     mc.timeout = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : ring.timeout;
     mc.single_initiator = single;
+    mc.era = static_cast<std::uint32_t>(io::new_incarnation().value) & kSnapshotEraMask;
     const bool colour = !json && isatty(STDOUT_FILENO);
 
     io::UvLoop owner;

@@ -15,7 +15,8 @@ std::string_view to_string(VerdictKind v) {
     return "unknown";
 }
 
-MonitorCore::MonitorCore(MonitorConfig config, Instant now) : config_(std::move(config)), next_start_(now + config_.interval) {}
+MonitorCore::MonitorCore(MonitorConfig config, Instant now)
+    : config_(std::move(config)), next_start_(now + config_.interval), next_id_(first_snapshot_of_era(config_.era)) {}
 
 bool MonitorCore::in_ring(NodeId n) const { return std::find(config_.ring.begin(), config_.ring.end(), n) != config_.ring.end(); }
 
@@ -53,7 +54,10 @@ void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& repo
     // A process that started after this snapshot began may have joined it afresh (a delayed marker
     // reaches the new process): its part of the cut was not taken against the same process.
     auto inc = it->second.incarnations.find(from);
-    if (inc != it->second.incarnations.end() && inc->second != report.incarnation) it->second.restarted.push_back(from);
+    auto& restarted = it->second.restarted;
+    if (inc != it->second.incarnations.end() && inc->second != report.incarnation &&
+        std::find(restarted.begin(), restarted.end(), from) == restarted.end())
+        restarted.push_back(from);
     if (it->second.reports.size() == config_.ring.size()) {
         decide(now, it->first, it->second, false);
         pending_.erase(it);
@@ -73,6 +77,14 @@ void MonitorCore::on_link_event(NodeId node, const LinkEvent& e) {
         case LinkEventKind::peer_silent: set_node_silent(node, true); break;
         case LinkEventKind::connected:
         case LinkEventKind::session_reset:
+            // A process the snapshots under way did not begin with (restarted, or first heard of
+            // now): their cut may mix it with its predecessor, so they are not judged.
+            for (auto& [id, p] : pending_) {
+                auto it = p.incarnations.find(node);
+                if ((it == p.incarnations.end() || it->second != e.peer_incarnation) &&
+                    std::find(p.restarted.begin(), p.restarted.end(), node) == p.restarted.end())
+                    p.restarted.push_back(node);
+            }
             incarnations_[node] = e.peer_incarnation;
             set_node_silent(node, false);
             break;

@@ -29,6 +29,9 @@ struct MonitorConfig {
     Duration timeout{std::chrono::milliseconds(1000)};
     bool single_initiator = false;
     std::size_t max_in_flight = 32;
+    // Drawn at random per monitor process (ring/core/messages.h): its snapshot ids never collide
+    // with an earlier monitor's.
+    std::uint32_t era = 0;
 };
 
 struct MonitorStats {
@@ -82,7 +85,7 @@ private:
 
     MonitorConfig config_;
     Instant next_start_;
-    SnapshotId next_id_{1};
+    SnapshotId next_id_;
     std::map<SnapshotId, Pending> pending_;
     std::set<NodeId> silent_;
     std::map<NodeId, Incarnation> incarnations_;

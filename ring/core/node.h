@@ -39,6 +39,8 @@ struct NodeStats {
     std::uint64_t unexpected = 0;         // a message type from a sender that may not send it
     std::uint64_t snapshots_reported = 0;
     std::uint64_t commands = 0;
+    std::uint64_t monitor_restarts = 0;    // a start from a new monitor era: the old one's snapshots dropped
+    std::uint64_t other_era_markers = 0;   // markers of another monitor's snapshots, ignored
 };
 
 struct NodeOutput {
@@ -85,6 +87,7 @@ private:
     NodeConfig config_;
     TokenProtocol token_;
     Participant participant_;
+    std::optional<std::uint32_t> era_;  // of the monitor whose snapshots we take part in
     NodeOutput out_;
     NodeStats stats_;
 };

@@ -40,6 +40,10 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
         participant_.on_message(config_.predecessor, summarize(*t));
         token_.on_token(now, std::move(*t));
     } else if (auto* mk = std::get_if<MarkerMessage>(&m)) {
+        if (era_ && snapshot_era(mk->id) != *era_) {
+            ++stats_.other_era_markers;  // a snapshot of a monitor that is gone (or not yet ours)
+            return;
+        }
         participant_.on_marker(mk->id, config_.predecessor, token_.state());
     } else {
         ++stats_.unexpected;
@@ -49,6 +53,15 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
 template <typename Participant>
 void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m) {
     if (auto* s = std::get_if<SnapshotStart>(&m); s && from == kMonitorId) {
+        if (const std::uint32_t era = snapshot_era(s->id); era_ != era) {
+            // A restarted monitor: its predecessor's snapshots will never be gathered, and its own
+            // ids must not be mistaken for finished ones.
+            if (era_) {
+                ++stats_.monitor_restarts;
+                participant_ = Participant({config_.predecessor}, {config_.successor}, config_.snapshots);
+            }
+            era_ = era;
+        }
         participant_.abandon_before(s->abandon_before);
         participant_.start(s->id, token_.state());
     } else if (auto* inj = std::get_if<InjectCommand>(&m)) {

@@ -41,6 +41,18 @@ using SnapshotId = StrongInt<SnapshotIdTag, std::uint64_t>;
 
 inline constexpr Incarnation kUnknownIncarnation{0};
 
+// A snapshot id carries, in its top 24 bits, the era of the monitor process that started it (drawn
+// at random when the monitor starts), so a restarted monitor's ids never collide with its
+// predecessor's and a node can tell which monitor a marker belongs to. People see the rest: the
+// snapshot's number in its monitor's run, from 1.
+inline constexpr int kSnapshotEraShift = 40;
+inline constexpr std::uint32_t kSnapshotEraMask = 0xFF'FFFF;
+inline constexpr std::uint32_t snapshot_era(SnapshotId id) { return static_cast<std::uint32_t>(id.value >> kSnapshotEraShift); }
+inline constexpr std::uint64_t snapshot_number(SnapshotId id) { return id.value & ((std::uint64_t{1} << kSnapshotEraShift) - 1); }
+inline constexpr SnapshotId first_snapshot_of_era(std::uint32_t era) {
+    return SnapshotId{(std::uint64_t{era & kSnapshotEraMask} << kSnapshotEraShift) | 1};
+}
+
 // One-shot tools (ring inject, ring send) talk to nodes from ids in this range.
 inline constexpr std::uint16_t kToolIdFirst = 0xF000;
 inline constexpr std::uint16_t kToolIdLast = 0xFFFE;
@@ -67,6 +79,14 @@ template <typename Tag, typename Rep>
 struct std::hash<ringwatch::StrongInt<Tag, Rep>> {
     std::size_t operator()(const ringwatch::StrongInt<Tag, Rep>& v) const noexcept {
         return std::hash<Rep>{}(v.value);
+    }
+};
+
+// Snapshot ids print as their number in the monitor's run (see snapshot_number).
+template <>
+struct fmt::formatter<ringwatch::SnapshotId> : fmt::formatter<std::uint64_t> {
+    auto format(const ringwatch::SnapshotId& v, fmt::format_context& ctx) const {
+        return fmt::formatter<std::uint64_t>::format(ringwatch::snapshot_number(v), ctx);
     }
 };
 

@@ -125,11 +125,14 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
             violations_.add(rule::naming, fmt::format("snapshot {} is inconclusive naming {}; the nodes that did not report are {}", v.id,
                                                       ids(v.missing), ids(unreported)));
         }
-        // The monitor learns a restart from its link, possibly a little before the snapshot.
+        // The monitor learns a process from its link: a restart (possibly noticed a little before
+        // the snapshot), or every node anew when the monitor itself has just started.
+        bool monitor_new = false;
+        for (Instant t : monitor_starts_) monitor_new |= t >= from - kRestartNoticed && t <= now;
         for (NodeId n : v.restarted) {
-            if (!restarted_within(n, from - kRestartNoticed, now)) {
-                violations_.add(rule::naming, fmt::format("snapshot {} names node {} as restarted, but no new process of it started "
-                                                          "between {} and {} us",
+            if (!monitor_new && !restarted_within(n, from - kRestartNoticed, now)) {
+                violations_.add(rule::naming, fmt::format("snapshot {} names node {} as restarted, but no new process of it (or of the "
+                                                          "monitor) started between {} and {} us",
                                                           v.id, n, to_us(from - kRestartNoticed), to_us(now)));
             }
         }
@@ -193,16 +196,20 @@ void InvariantChecker::incident(const IncidentEvent& e) {
 
 std::optional<Instant> InvariantChecker::ready_after(Instant t, Instant healed_at, bool lossy) const {
     Instant ready = lossy ? std::max(t, healed_at) : t;
+    auto push_past = [&](const std::vector<std::pair<Instant, std::optional<Instant>>>& spans, bool& moved) {
+        for (const auto& [down, up] : spans) {
+            if (down > ready + bound_.value() || (up && *up <= ready)) continue;
+            if (!up) return false;  // down for good: no conclusive verdict can come
+            ready = *up;
+            moved = true;
+        }
+        return true;
+    };
     for (bool moved = true; moved;) {
         moved = false;
-        for (const auto& [n, spans] : outages_) {
-            for (const auto& [down, up] : spans) {
-                if (down > ready + bound_.value() || (up && *up <= ready)) continue;
-                if (!up) return std::nullopt;  // down for good: no conclusive verdict can come
-                ready = *up;
-                moved = true;
-            }
-        }
+        for (const auto& [n, spans] : outages_)
+            if (!push_past(spans, moved)) return std::nullopt;
+        if (!push_past(monitor_outages_, moved)) return std::nullopt;
     }
     return ready;
 }

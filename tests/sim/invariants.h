@@ -26,6 +26,16 @@ public:
     InvariantChecker(std::vector<NodeId> ring, DetectionBound bound, const TokenOracle& oracle, Violations& violations);
 
     void node_down(Instant now, NodeId n);
+    // The monitor process stopped / a new one started: no verdict can come while it is down.
+    // A new monitor process knows nothing of its predecessor's incident: it reports what it finds.
+    void monitor_down(Instant now) {
+        monitor_outages_.push_back({now, std::nullopt});
+        open_incident_.reset();
+    }
+    void monitor_up(Instant now) {
+        if (!monitor_outages_.empty() && !monitor_outages_.back().second) monitor_outages_.back().second = now;
+        monitor_starts_.push_back(now);
+    }
     // A process of node n started (generation `gen`: 1 at the ring's start, then one per restart).
     void node_up(Instant now, NodeId n, std::uint32_t gen);
     // A report from generation `gen` of `node` reached the monitor core, with the count the oracle
@@ -68,6 +78,8 @@ private:
     const TokenOracle& oracle_;
     Violations& violations_;
     std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> outages_;
+    std::vector<std::pair<Instant, std::optional<Instant>>> monitor_outages_;
+    std::vector<Instant> monitor_starts_;
     struct HandedReport {
         std::uint32_t gen;
         std::optional<std::uint32_t> expected;

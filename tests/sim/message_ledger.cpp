@@ -46,6 +46,13 @@ std::uint64_t MessageLedger::waiting(const std::function<bool(Instant)>& disturb
     return n;
 }
 
+std::uint64_t MessageLedger::undelivered() const {
+    std::uint64_t n = 0;
+    for (const auto& [key, v] : msgs_)
+        for (const auto& m : v) n += m.deliveries == 0 ? 1 : 0;
+    return n;
+}
+
 MessageTally MessageLedger::finish(const std::function<bool(Instant)>& disturbed_since, bool healthy_at_end, Duration settle_bound) {
     MessageTally t;
     std::uint64_t lost = 0;

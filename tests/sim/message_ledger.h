@@ -30,6 +30,8 @@ public:
 
     // Messages neither delivered nor excused: still queued at their source, or lost.
     std::uint64_t waiting(const std::function<bool(Instant)>& disturbed_since) const;
+    // Every message not delivered yet, excused or not: all of them queue for the token.
+    std::uint64_t undelivered() const;
     // Exactly once, between faults and after the last one: a message not delivered by the end is
     // excused only if a token fault or a crash came after it was sent (`disturbed_since`).
     MessageTally finish(const std::function<bool(Instant)>& disturbed_since, bool healthy_at_end, Duration settle_bound);

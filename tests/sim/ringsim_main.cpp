@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     CLI::App app{"ringsim: a ring of nodes and the monitor in the deterministic simulator (virtual time, seeded faults)"};
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
-    std::string duration = "20s", inject, crash, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none";
+    std::string duration = "20s", inject, crash, monitor_restart, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none";
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(2, 200));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
     app.add_option("--reorder", c.net.reorder, "chance a datagram is delayed past later ones")->check(CLI::Range(0.0, 0.9));
     app.add_option("--inject", inject, "token faults, e.g. lose@10s,duplicate:3@30s (node 1 unless :N)");
     app.add_option("--crash", crash, "crashes, e.g. 2@5s+3s (node 2 at 5 s, restarted 3 s later)");
+    app.add_option("--monitor-restart", monitor_restart, "monitor restarts, e.g. 5s+200ms (stops at 5 s, a new one 200 ms later)");
     app.add_option("--hold", hold, "token hold per node")->capture_default_str();
     app.add_option("--interval", interval, "snapshot interval")->capture_default_str();
     app.add_option("--timeout", timeout, "snapshot timeout")->capture_default_str();
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
     if (!to || to->count() == 0) return fail(fmt::format("--timeout '{}': use 1000ms", timeout));
     if (auto e = parse_injects(inject, c.injects); !inject.empty() && !e.empty()) return fail("--inject " + e);
     if (auto e = parse_crashes(crash, c.crashes); !crash.empty() && !e.empty()) return fail("--crash " + e);
+    if (auto e = parse_monitor_restarts(monitor_restart, c.monitor_restarts); !monitor_restart.empty() && !e.empty())
+        return fail("--monitor-restart " + e);
     auto mut = parse_mutant(mutant);
     if (!mut) return fail(fmt::format("--mutant '{}': not a mutant (see --help)", mutant));
     for (auto& i : c.injects) i.node %= c.nodes;
@@ -134,6 +137,7 @@ int main(int argc, char** argv) {
             for (const auto& cr : run.crashes)
                 faults += fmt::format(" crash:{}@{}{}", cr.node % run.nodes, format_duration(cr.at),
                                       cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
+            for (const auto& r : run.monitor_restarts) faults += fmt::format(" monitor-restart@{}+{}", format_duration(r.at), format_duration(r.down));
             fmt::print("scenario: seed {}, {} nodes, hold {}, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}{}\n",
                        run.seed, run.nodes, format_duration(run.hold), run.net.loss, run.net.duplicate, run.net.reorder,
                        run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults,

@@ -26,6 +26,7 @@ SimConfig random_scenario(std::uint64_t seed, Duration duration) {
                                  p.chance(0.5) ? InjectKind::lose : InjectKind::duplicate});
         }
     }
+    if (p.chance(0.1)) c.monitor_restarts.push_back({Duration{p.between(dur_us / 10, dur_us * 7 / 10)}, Duration{p.between(1'000, 500'000)}});
     if (p.chance(0.1)) {
         c.crashes.push_back({Duration{p.between(dur_us / 10, dur_us / 2)}, p.below(c.nodes),
                              Duration{p.between(200'000, 3'000'000)}});
@@ -95,6 +96,17 @@ std::string parse_injects(std::string_view text, std::vector<TimedInject>& out) 
     return {};
 }
 
+std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out) {
+    for (auto item : split(text, ',')) {
+        const auto plus = item.find('+');
+        if (plus == std::string_view::npos) return fmt::format("'{}': expected TIME+DOWN, e.g. 5s+200ms", item);
+        auto at = parse_duration(item.substr(0, plus)), down = parse_duration(item.substr(plus + 1));
+        if (!at || !down) return fmt::format("'{}': bad time (use 5s+200ms)", item);
+        out.push_back({*at, *down});
+    }
+    return {};
+}
+
 std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out) {
     for (auto item : split(text, ',')) {
         const auto at = item.find('@');
@@ -139,6 +151,10 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
                                    cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
         if (!injects.empty()) s += " --inject " + injects;
         if (!crashes.empty()) s += " --crash " + crashes;
+        std::string restarts;
+        for (const auto& r : c.monitor_restarts)
+            restarts += fmt::format("{}{}+{}", restarts.empty() ? "" : ",", format_duration(r.at), format_duration(r.down));
+        if (!restarts.empty()) s += " --monitor-restart " + restarts;
     }
     if (c.mutant != Mutant::none) s += fmt::format(" --mutant {}", to_string(c.mutant));
     return s;

@@ -13,6 +13,8 @@ SimConfig random_scenario(std::uint64_t seed, Duration duration);
 // restart 2 s later. Return an error message, empty on success.
 std::string parse_injects(std::string_view text, std::vector<TimedInject>& out);
 std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out);
+// "5s+200ms": the monitor stops at 5 s and a new one starts 200 ms later.
+std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out);
 // "10s", "250ms", "1500us"
 std::optional<Duration> parse_duration(std::string_view text);
 

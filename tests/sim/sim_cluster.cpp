@@ -24,6 +24,7 @@ struct SimCluster::SimNode {
 };
 
 struct SimCluster::SimMonitor {
+    bool up = false;
     MonitorConfig config;
     std::unique_ptr<Endpoint> endpoint;
     std::unique_ptr<MonitorCore> core;
@@ -140,7 +141,10 @@ void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
         n.endpoint->take_output(n.eout);
         if (n.eout.datagrams.empty() && n.eout.delivered.empty() && n.eout.events.empty()) break;
         for (auto& d : n.eout.datagrams) net_.send(n.id, n.gen, d.peer, std::move(d.bytes));
-        for (auto& e : n.eout.events) n.backlog.on_link_event(*n.endpoint, e.peer, e.event);
+        for (auto& e : n.eout.events) {
+            n.backlog.on_link_event(*n.endpoint, e.peer, e.event);
+            if (e.event.kind == LinkEventKind::session_reset && e.peer.value < config_.nodes) oracle_.link_reset(now, n.id, e.peer);
+        }
         for (auto& m : n.eout.delivered) {
             // Links deliver only while taking a datagram, and only that datagram's sender's messages.
             const std::uint32_t gen = source && source->from == m.peer ? source->gen : 0;
@@ -159,7 +163,11 @@ void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
 void SimCluster::start_monitor() {
     SimMonitor& m = *monitor_;
     const Instant start = events_.now();
+    m.up = true;
+    m.config = MonitorConfig{};
+    m.backlog = SendBacklog{};
     m.endpoint = std::make_unique<Endpoint>(LinkConfig{}, kMonitorId, Incarnation{prng_.next() | 1});
+    m.config.era = static_cast<std::uint32_t>(prng_.next()) & kSnapshotEraMask;
     for (std::size_t i = 0; i < config_.nodes; ++i) {
         m.config.ring.push_back(id_of(i));
         m.endpoint->add_peer(id_of(i), start);
@@ -169,10 +177,24 @@ void SimCluster::start_monitor() {
     m.config.single_initiator = config_.single_initiator;
     m.core = std::make_unique<MonitorCore>(m.config, start);
     net_.attach(kMonitorId, [this](NodeId from, std::uint32_t from_gen, Bytes d) {
+        if (!monitor_->up) return;
         monitor_->endpoint->on_datagram(events_.now(), d);
         pump_monitor(Source{from, from_gen});
     });
+    checker_.monitor_up(start);
     pump_monitor();
+}
+
+// The monitor process dies: its snapshots in flight are never decided.
+void SimCluster::stop_monitor() {
+    SimMonitor& m = *monitor_;
+    if (!m.up) return;
+    m.up = false;
+    net_.detach(kMonitorId);
+    m.wakeup.cancel();
+    m.endpoint.reset();
+    m.core.reset();
+    checker_.monitor_down(events_.now());
 }
 
 // After every call into the monitor core: its starts go out, its verdicts are checked at once.
@@ -207,6 +229,7 @@ void SimCluster::take_monitor_output() {
 
 void SimCluster::pump_monitor(std::optional<Source> source) {
     SimMonitor& m = *monitor_;
+    if (!m.up) return;
     const Instant now = events_.now();
     take_monitor_output();
     for (int round = 0; round < 64; ++round) {
@@ -257,16 +280,18 @@ void SimCluster::send_app_message() {
     events_.after(Duration{prng_.between(1, 2 * mean_us)}, [this] { send_app_message(); });
 }
 
-// How long the run may settle after healing: every message still waiting must get its ride (one
-// message per rotation of the single token; a source cannot catch the token it just freed, so at
-// worst two rotations each), and every fault's (and the healing's) verdict must be due.
+// How long the run may settle after healing: every message not yet delivered must get its ride
+// (one message per rotation of the single token; a source cannot catch the token it just freed, so
+// at worst two rotations each; messages excused by a fault still queue ahead of later ones), and
+// every fault's (and the healing's) verdict must be due.
 Instant SimCluster::settle_deadline(Instant healed_at, bool lossy) const {
-    const std::uint64_t waiting = ledger_.waiting([this](Instant t) { return checker_.disturbed_since(t); });
+    const std::uint64_t waiting = ledger_.undelivered();
     const Duration hop = config_.hold + net_.max_delay() + std::chrono::milliseconds(1);
     const Duration rotation = static_cast<std::int64_t>(config_.nodes) * hop;
     Instant until = healed_at + static_cast<std::int64_t>(2 * waiting + 2) * rotation + checker_.bound().value();
     if (auto d = checker_.last_deadline(healed_at, lossy)) until = std::max(until, *d);
     // A restart scheduled after the healing opens its own window.
+    for (const auto& r : config_.monitor_restarts) until = std::max(until, Instant{} + r.at + r.down + checker_.bound().value());
     for (const auto& c : config_.crashes)
         if (c.restart_after) until = std::max(until, Instant{} + c.at + *c.restart_after + checker_.bound().value() + 2 * rotation);
     return until;
@@ -297,13 +322,22 @@ SimSummary SimCluster::run() {
             });
         }
     }
+    for (const auto& r : config_.monitor_restarts) {
+        events_.at(start + r.at, [this] { stop_monitor(); });
+        events_.at(start + r.at + r.down, [this] {
+            if (!monitor_->up) start_monitor();
+        });
+    }
     events_.after(Duration{1000}, [this] { send_app_message(); });
 
     events_.run_until(start + config_.duration);
     // Heal: no more network faults, no more new messages; the system must settle.
     healed_ = true;
     const Instant healed_at = events_.now();
-    const bool lossy = config_.net.loss > 0.3;
+    // Beyond these, snapshots can time out again and again while the faults last, and the detection
+    // bound counts from the healing: above 30% loss; or, with a single initiator, when the marker's
+    // trip around the ring expects to lose a datagram (loss x ring size > 1).
+    const bool lossy = config_.net.loss > 0.3 || (config_.single_initiator && config_.net.loss * static_cast<double>(config_.nodes) > 1.0);
     net_.set_faults(NetworkFaults{});
     net_.clear_link_faults();
     net_.heal_all();

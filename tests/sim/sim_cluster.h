@@ -47,6 +47,12 @@ struct SimConfig {
     double app_messages_per_s = 5;
     std::vector<TimedInject> injects;
     std::vector<TimedCrash> crashes;
+    // The monitor process stops at `at` and a new one (new incarnation, new era) starts after `down`.
+    struct MonitorRestart {
+        Duration at;
+        Duration down;
+    };
+    std::vector<MonitorRestart> monitor_restarts;
     // A deliberately broken core, for the checkers' self-tests (mutants.h).
     Mutant mutant = Mutant::none;
 };
@@ -97,6 +103,7 @@ private:
     void drain_node(std::size_t pos);
     void pump_node(std::size_t pos, std::optional<Source> source = std::nullopt);
     void start_monitor();
+    void stop_monitor();
     void take_monitor_output();
     void pump_monitor(std::optional<Source> source = std::nullopt);
     void send_app_message();

@@ -42,6 +42,9 @@ void TokenOracle::note(Instant now) {
 void TokenOracle::booted(NodeId n) {
     NodeTruth& t = nodes_.at(n);
     ++t.gen;
+    // A new process's links start new sessions with the current processes of its peers.
+    for (auto& [key, g] : session_gen_)
+        if (key.first == n) g = nodes_.at(key.second).gen;
     t.up = true;
     t.held.clear();
     t.armed_lose = t.armed_duplicate = 0;
@@ -91,6 +94,13 @@ void TokenOracle::sender_gone(Instant now, NodeId n, std::uint32_t gen) {
             }
         }
     }
+}
+
+void TokenOracle::link_reset(Instant now, NodeId from, NodeId to) {
+    auto& q = links_[{from, to}];
+    for (const Entry& e : q) died(now, e.open);
+    q.clear();
+    session_gen_[{from, to}] = nodes_.at(to).gen;
 }
 
 void TokenOracle::armed(NodeId n, InjectKind kind) {
@@ -209,7 +219,14 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
         died(now, false);  // passed on to a crashed process: its next generation will never get it
         return;
     }
-    links_[{from, to}].push_back(Entry{uid, t.gen, dst.gen, false});
+    auto [sg, fresh] = session_gen_.try_emplace({from, to}, 1);
+    const bool undecided = sg->second < dst.gen;  // the sender's link may still speak to the old process
+    if (undecided) {
+        --count_.certain;
+        ++count_.open;
+        note(now);
+    }
+    links_[{from, to}].push_back(Entry{uid, t.gen, dst.gen, undecided});
 }
 
 std::optional<std::uint32_t> TokenOracle::reported(NodeId node, std::uint32_t gen, const SnapshotReport& r) {

@@ -48,6 +48,9 @@ public:
     // Every datagram the crashed generation `gen` of `n` sent has left the network by now: tokens
     // it passed on that have not arrived never will.
     void sender_gone(Instant now, NodeId n, std::uint32_t gen);
+    // The sender's link reset its session with `to` (it met a new process there): what it held for
+    // `to` was dropped, as the link's contract says, and it now speaks to to's current process.
+    void link_reset(Instant now, NodeId from, NodeId to);
     std::uint32_t generation(NodeId n) const { return nodes_.at(n).gen; }
     bool up(NodeId n) const { return nodes_.at(n).up; }
 
@@ -96,6 +99,10 @@ private:
 
     std::map<NodeId, NodeTruth> nodes_;
     std::map<std::pair<NodeId, NodeId>, std::deque<Entry>> links_;
+    // Per link, the receiver's generation the sender's link has a session with (1 from the start;
+    // a restart counts once the sender's link has reset). A token passed to a newer generation
+    // before that is undecided: queued for the old process, it is dropped at the reset.
+    std::map<std::pair<NodeId, NodeId>, std::uint32_t> session_gen_;
     std::map<std::pair<NodeId, std::uint32_t>, std::map<SnapshotId, Recording>> recordings_;
     Uid next_uid_ = 1;
     TokenCount count_;

@@ -282,6 +282,37 @@ TEST_CASE("node: markers follow the tokens passed on before the state was record
     CHECK(n.stats().snapshots_reported == 1);
 }
 
+TEST_CASE("node: a restarted monitor's snapshots are taken afresh; the old one's markers are ignored", "[node]") {
+    NodeConfig c;
+    c.self = NodeId{1};
+    c.predecessor = NodeId{0};
+    c.successor = NodeId{2};
+    Node n(c, t0);
+    NodeOutput out;
+    auto reports = [&] {
+        out.clear();
+        n.take_output(out);
+        std::vector<SnapshotId> ids;
+        for (auto& m : out.messages) {
+            Message msg;
+            if (m.peer == kMonitorId && decode_message(m.bytes, msg) == MessageError::none) ids.push_back(std::get<SnapshotReport>(msg).id);
+        }
+        return ids;
+    };
+    const SnapshotId old_id = first_snapshot_of_era(7), new_id = first_snapshot_of_era(3);
+    CHECK(snapshot_era(old_id) == 7);
+    n.on_message(t0, kMonitorId, encode_message(SnapshotStart{old_id, old_id}));
+    n.on_message(t0, NodeId{0}, encode_message(MarkerMessage{old_id}));
+    CHECK(reports() == std::vector<SnapshotId>{old_id});
+    // A new monitor (era 3): its first id is lower than the old one's, and must not count as finished.
+    n.on_message(t0, kMonitorId, encode_message(SnapshotStart{new_id, new_id}));
+    n.on_message(t0, NodeId{0}, encode_message(MarkerMessage{SnapshotId{old_id.value + 1}}));  // the old monitor's, late
+    CHECK(n.stats().other_era_markers == 1);
+    n.on_message(t0, NodeId{0}, encode_message(MarkerMessage{new_id}));
+    CHECK(reports() == std::vector<SnapshotId>{new_id});
+    CHECK(n.stats().monitor_restarts == 1);
+}
+
 TEST_CASE("node: garbage and strangers are counted, not obeyed", "[node]") {
     NodeConfig c;
     c.self = NodeId{1};
