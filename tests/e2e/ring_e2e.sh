@@ -273,6 +273,27 @@ netns)
   fault_caught lose
   echo "ok: 5 nodes in 5 namespaces, 10 ok snapshots, then a loss injected: $caught"
   ;;
+monitor_restart)
+  # A monitor stopped and started again: the new one's snapshot ids never collide with the old
+  # one's, so its snapshots are conclusive at once, and a fault after it is caught.
+  write_config 5; start_ring
+  start_monitor --snapshots 20
+  first=${pids[-1]}
+  await "$work/monitor.out" '"event":"snapshot"' 20 20
+  wait "$first" || fail "the first monitor did not exit cleanly after 20 snapshots"
+  [ "$(count "$work/monitor.out" '"verdict":"ok"')" -ge 18 ] || fail "the first monitor saw fewer than 18 ok snapshots"
+  mv "$work/monitor.out" "$work/monitor1.out"
+  start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  no_alarm
+  # Its first snapshot may begin before its links have met every node (then it is inconclusive,
+  # naming them); none after that.
+  inconclusive=$(count "$work/monitor.out" '"verdict":"inconclusive"')
+  [ "$inconclusive" -le 1 ] || fail "$inconclusive inconclusive snapshots from the restarted monitor"
+  "$bin/ring" inject "$work/ring.toml" --node 2 lose || fail "ring inject lose failed"
+  fault_caught lose
+  echo "ok: the restarted monitor's snapshots were conclusive; $caught"
+  ;;
 auth)
   # With a key_file every datagram carries a MAC: tools without the key (or with another) are
   # ignored, tools with it are obeyed.
