@@ -34,6 +34,14 @@ struct IncidentStats {
     std::uint64_t token_duplicated = 0;
 };
 
+// The events of `events` that verdict `v` caused (each event names the verdict that caused it).
+inline std::vector<IncidentEvent> caused_by(const Verdict& v, const std::vector<IncidentEvent>& events) {
+    std::vector<IncidentEvent> out;
+    for (const auto& e : events)
+        if (e.verdict.id == v.id) out.push_back(e);
+    return out;
+}
+
 class IncidentTracker {
 public:
     // `now`: when the verdict was decided.

@@ -54,10 +54,7 @@ void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& repo
     // A process that started after this snapshot began may have joined it afresh (a delayed marker
     // reaches the new process): its part of the cut was not taken against the same process.
     auto inc = it->second.incarnations.find(from);
-    auto& restarted = it->second.restarted;
-    if (inc != it->second.incarnations.end() && inc->second != report.incarnation &&
-        std::find(restarted.begin(), restarted.end(), from) == restarted.end())
-        restarted.push_back(from);
+    if (inc != it->second.incarnations.end() && inc->second != report.incarnation) it->second.mark_restarted(from);
     if (it->second.reports.size() == config_.ring.size()) {
         decide(now, it->first, it->second, false);
         pending_.erase(it);
@@ -81,9 +78,7 @@ void MonitorCore::on_link_event(NodeId node, const LinkEvent& e) {
             // now): their cut may mix it with its predecessor, so they are not judged.
             for (auto& [id, p] : pending_) {
                 auto it = p.incarnations.find(node);
-                if ((it == p.incarnations.end() || it->second != e.peer_incarnation) &&
-                    std::find(p.restarted.begin(), p.restarted.end(), node) == p.restarted.end())
-                    p.restarted.push_back(node);
+                if (it == p.incarnations.end() || it->second != e.peer_incarnation) p.mark_restarted(node);
             }
             incarnations_[node] = e.peer_incarnation;
             set_node_silent(node, false);

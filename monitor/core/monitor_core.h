@@ -9,6 +9,7 @@
 // publish take_verdicts().
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <optional>
@@ -78,6 +79,9 @@ private:
         std::map<NodeId, SnapshotReport> reports;
         std::map<NodeId, Incarnation> incarnations;  // as the links knew them when it started
         std::vector<NodeId> restarted;               // reported from another incarnation
+        void mark_restarted(NodeId n) {
+            if (std::find(restarted.begin(), restarted.end(), n) == restarted.end()) restarted.push_back(n);
+        }
     };
     void start_snapshot(Instant now);
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);

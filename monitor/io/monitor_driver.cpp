@@ -31,13 +31,8 @@ void MonitorDriver::pump() {
     for (auto& c : core_.take_commands()) link_.send_queued(c.node, encode_message(c.start));
     const auto verdicts = core_.take_verdicts();
     const auto incidents = core_.take_incident_events();
-    std::vector<IncidentEvent> caused;
-    for (const auto& v : verdicts) {
-        caused.clear();
-        for (const auto& e : incidents)
-            if (e.verdict.id == v.id) caused.push_back(e);
-        if (on_verdict_) on_verdict_(v, caused);
-    }
+    for (const auto& v : verdicts)
+        if (on_verdict_) on_verdict_(v, caused_by(v, incidents));
     timer_.arm(core_.next_deadline());
 }
 

@@ -218,8 +218,7 @@ void SimCluster::take_monitor_output() {
             case VerdictKind::inconclusive: ++counts_.inconclusive; break;
         }
         if (on_verdict) on_verdict(v);
-        for (const auto& e : incidents) {
-            if (e.verdict.id != v.id) continue;
+        for (const auto& e : caused_by(v, incidents)) {
             checker_.incident(e);
             ++(e.kind == IncidentEventKind::alarm ? counts_.incidents : counts_.incidents_resolved);
             if (on_incident) on_incident(e);

@@ -178,7 +178,6 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         --t.armed_lose;
         effects_.push_back({now, to, InjectKind::lose});
         died(now, false);
-        (void)uid;
         return;
     }
     t.held.push_back(uid);
