@@ -59,6 +59,7 @@ void print_human(const Verdict& v, const std::vector<IncidentEvent>& incidents, 
         std::string why;
         if (!missing.empty()) why = fmt::format("no report from node(s) {}", fmt::join(missing, ", "));
         if (!silent.empty()) why += fmt::format(" (silent: {})", fmt::join(silent, ", "));
+        if (v.forming) why += "the ring has no token yet (it is starting)";
         if (!restarted.empty())
             why += fmt::format("{}node(s) {} restarted during it", why.empty() ? "" : "; ", fmt::join(restarted, ", "));
         fmt::print("snapshot {}: inconclusive, {}\n", v.id, why);

@@ -156,7 +156,7 @@ int run_ring_demo() {
                     return;
                 }
                 // Node logs: show what matters to a newcomer, not every link event.
-                if (line.find("fault injected") != std::string_view::npos || line.find("making the token") != std::string_view::npos ||
+                if (line.find("fault injected") != std::string_view::npos || line.find("making its first token") != std::string_view::npos ||
                     line.find("error") != std::string_view::npos) {
                     fmt::print("{}\n", line);
                 }

@@ -129,7 +129,10 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
     }
     v.tokens = v.held + v.in_flight;
     v.restarted = p.restarted;
-    v.kind = !v.missing.empty() || !v.restarted.empty() ? VerdictKind::inconclusive : verdict_for(v.tokens);
+    // A ring whose first token is not made yet has nothing to lose: not an alarm.
+    v.forming = v.tokens == 0 && v.missing.empty() &&
+                std::none_of(p.reports.begin(), p.reports.end(), [](const auto& r) { return r.second.state.had_token; });
+    v.kind = !v.missing.empty() || !v.restarted.empty() || v.forming ? VerdictKind::inconclusive : verdict_for(v.tokens);
     switch (v.kind) {
         case VerdictKind::ok: ++stats_.ok; break;
         case VerdictKind::token_lost: ++stats_.token_lost; break;

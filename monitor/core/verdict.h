@@ -29,6 +29,7 @@ struct Verdict {
     std::vector<NodeId> missing;          // inconclusive: who did not report
     std::vector<NodeId> silent;           // of those, the ones the monitor's links hear nothing from
     std::vector<NodeId> restarted;        // inconclusive: a process the snapshot did not begin with (restarted, or first heard of during it)
+    bool forming = false;                 // inconclusive: no token counted and no node has ever held one (a ring still starting)
     bool truncated = false;               // a report listed fewer tokens than it counted: holders/channels are partial
     Instant started;
     Duration duration{0};

@@ -21,9 +21,9 @@ std::string ids_json(const std::vector<NodeId>& ids) {
     return fmt::format("[{}]", fmt::join(raw, ","));
 }
 std::string common(const Verdict& v) {
-    return fmt::format("\"tokens\":{},\"held\":{},\"in_flight\":{},\"holders\":{},\"channels\":{},\"missing\":{},\"silent\":{},\"restarted\":{},\"truncated\":{},\"duration_us\":{}",
+    return fmt::format("\"tokens\":{},\"held\":{},\"in_flight\":{},\"holders\":{},\"channels\":{},\"missing\":{},\"silent\":{},\"restarted\":{},\"truncated\":{},\"forming\":{},\"duration_us\":{}",
                        v.tokens, v.held, v.in_flight, ids_json(v.holders), channels_json(v), ids_json(v.missing), ids_json(v.silent),
-                       ids_json(v.restarted), v.truncated, v.duration.count());
+                       ids_json(v.restarted), v.truncated, v.forming, v.duration.count());
 }
 }  // namespace
 

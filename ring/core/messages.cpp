@@ -7,7 +7,7 @@ namespace ringwatch {
 
 namespace {
 
-enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kReissue };
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kReissue, kRingQuery, kRingState };
 
 void put_summary(ByteWriter& w, const TokenSummary& s) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -97,8 +97,11 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             rep.state.queue_length = r.u32();
             rep.state.tokens_forwarded = r.u64();
             rep.state.messages_delivered = r.u64();
+            const std::uint8_t had = r.u8();
             rep.channel_from = NodeId{r.u16()};
             if (!r.ok()) return MessageError::truncated;
+            if (had > 1) return MessageError::bad_value;
+            rep.state.had_token = had == 1;
             if (auto e = get_summaries(r, rep.in_flight, rep.in_flight_count); e != MessageError::none) return e;
             out = std::move(rep);
             return MessageError::none;
@@ -143,6 +146,15 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             ReissueCommand c{r.u64(), Epoch{r.u32()}};
             if (!r.ok()) return MessageError::truncated;
             out = c;
+            return MessageError::none;
+        }
+        case kRingQuery: out = RingQuery{}; return MessageError::none;
+        case kRingState: {
+            const std::uint8_t had = r.u8();
+            RingState st{had == 1, Epoch{r.u32()}};
+            if (!r.ok()) return MessageError::truncated;
+            if (had > 1) return MessageError::bad_value;
+            out = st;
             return MessageError::none;
         }
         default: return MessageError::unknown_type;
@@ -211,6 +223,7 @@ Bytes encode_message(const Message& m) {
                 w.u32(v.state.queue_length);
                 w.u64(v.state.tokens_forwarded);
                 w.u64(v.state.messages_delivered);
+                w.u8(v.state.had_token ? 1 : 0);
                 w.u16(v.channel_from.value);
                 put_summaries(w, v.in_flight, v.in_flight_count);
             } else if constexpr (std::is_same_v<T, InjectCommand>) {
@@ -232,6 +245,12 @@ Bytes encode_message(const Message& m) {
             } else if constexpr (std::is_same_v<T, ReissueCommand>) {
                 w.u8(kReissue);
                 w.u64(v.command_id);
+                w.u32(v.epoch.value);
+            } else if constexpr (std::is_same_v<T, RingQuery>) {
+                w.u8(kRingQuery);
+            } else if constexpr (std::is_same_v<T, RingState>) {
+                w.u8(kRingState);
+                w.u8(v.had_token ? 1 : 0);
                 w.u32(v.epoch.value);
             } else if constexpr (std::is_same_v<T, CommandAck>) {
                 w.u8(kAck);

@@ -53,6 +53,7 @@ struct NodeState {
     std::uint32_t queue_length = 0;
     std::uint64_t tokens_forwarded = 0;
     std::uint64_t messages_delivered = 0;
+    bool had_token = false;  // the process has held a token (a ring still forming has none yet, and that is no loss)
     bool operator==(const NodeState&) const = default;
 };
 
@@ -94,13 +95,21 @@ struct ReissueCommand {
     std::uint64_t command_id;
     Epoch epoch;
 };
+// The ring's first node, starting, asks its successor whether the ring already has a token; the
+// answer decides whether it makes one (a fresh ring) or waits for the token to come round (a
+// restart), so restarting the first node never makes a second token.
+struct RingQuery {};
+struct RingState {
+    bool had_token = false;  // the answering process has held a token
+    Epoch epoch{1};          // its current epoch
+};
 struct CommandAck {
     std::uint64_t command_id;
     bool ok;
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
-                             ImpairCommand, ReissueCommand>;
+                             ImpairCommand, ReissueCommand, RingQuery, RingState>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

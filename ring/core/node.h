@@ -29,7 +29,9 @@ struct NodeConfig {
     NodeId successor;
     TokenConfig token;
     SnapshotLimits snapshots;
-    bool initial_token = false;  // this node makes the ring's first token at start
+    // The ring's first node: at start it asks its successor whether the ring already has a token
+    // and makes one only if neither of them ever held one (a fresh ring, not a restart).
+    bool initial_token = false;
     Incarnation incarnation;     // this process's (its links' incarnation), stamped on every report
     Epoch initial_epoch{1};
 };
@@ -41,13 +43,16 @@ struct NodeStats {
     std::uint64_t commands = 0;
     std::uint64_t monitor_restarts = 0;    // a start from a new monitor era: the old one's snapshots dropped
     std::uint64_t other_era_markers = 0;   // markers of another monitor's snapshots, ignored
+    bool ring_had_token = false;           // the first node: its successor said the ring already had a token
 };
 
 struct NodeOutput {
     std::vector<Addressed> messages;
     std::vector<TokenEvent> token_events;
     std::vector<ImpairCommand> impair;  // for the runtime: impair our outgoing datagrams
+    std::optional<RingState> joined;    // the first node: its successor's answer arrived
     void clear() {
+        joined.reset();
         messages.clear();
         token_events.clear();
         impair.clear();
@@ -80,6 +85,7 @@ public:
 
 private:
     void handle_ring(Instant now, Message& m);
+    void handle_successor(Instant now, Message& m);
     void handle_control(Instant now, NodeId from, Message& m);
     void collect(Instant now);
     void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
@@ -88,6 +94,7 @@ private:
     TokenProtocol token_;
     Participant participant_;
     std::optional<std::uint32_t> era_;  // of the monitor whose snapshots we take part in
+    bool joining_ = false;              // the first node, waiting for its successor's RingState
     NodeOutput out_;
     NodeStats stats_;
 };

@@ -2,6 +2,8 @@
 // node.cpp instantiates them for the ring's participant, the checker self-tests for broken ones).
 #pragma once
 
+#include <algorithm>
+
 #include "ring/core/node.h"
 
 namespace ringwatch {
@@ -12,9 +14,10 @@ BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
       token_(config.self, config.token, config.incarnation),
       participant_({config.predecessor}, {config.successor}, config.snapshots) {
     if (config.initial_token) {
-        token_.on_token(now, Token{TokenKind::free_token, config.initial_epoch, {}, {}, 0, false, {}, {}});
-        collect(now);
+        joining_ = true;
+        send(config_.successor, RingQuery{});
     }
+    collect(now);
 }
 
 template <typename Participant>
@@ -24,7 +27,9 @@ void BasicNode<Participant>::on_message(Instant now, NodeId from, std::span<cons
         ++stats_.malformed;
         return;
     }
-    if (from == config_.predecessor) {
+    if (from == config_.successor && std::holds_alternative<RingState>(m)) {
+        handle_successor(now, m);  // checked first: in a ring of two the successor is also the predecessor
+    } else if (from == config_.predecessor) {
         handle_ring(now, m);
     } else if (from == kMonitorId || is_tool_id(from)) {
         handle_control(now, from, m);
@@ -45,9 +50,26 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
             return;
         }
         participant_.on_marker(mk->id, config_.predecessor, token_.state());
+    } else if (std::holds_alternative<RingQuery>(m)) {
+        send(config_.predecessor, RingState{token_.had_token(), token_.epoch()});
     } else {
         ++stats_.unexpected;
     }
+}
+
+// The answer to the first node's RingQuery: make the ring's first token only if the ring never had
+// one (neither the successor nor this process ever held a token).
+template <typename Participant>
+void BasicNode<Participant>::handle_successor(Instant now, Message& m) {
+    const auto& st = std::get<RingState>(m);
+    if (!joining_) {
+        ++stats_.unexpected;
+        return;
+    }
+    joining_ = false;
+    stats_.ring_had_token = st.had_token;
+    out_.joined = st;
+    if (!st.had_token && !token_.had_token()) token_.issue(now, std::max(config_.initial_epoch, st.epoch));
 }
 
 template <typename Participant>
@@ -127,6 +149,7 @@ void BasicNode<Participant>::take_output(NodeOutput& out) {
     for (auto& m : out_.messages) out.messages.push_back(std::move(m));
     for (auto& e : out_.token_events) out.token_events.push_back(std::move(e));
     for (auto& i : out_.impair) out.impair.push_back(i);
+    if (out_.joined) out.joined = out_.joined;
     out_.clear();
 }
 

@@ -1,6 +1,8 @@
 // The token protocol of one ring member.
 #include "ring/core/token.h"
 
+#include <algorithm>
+
 namespace ringwatch {
 
 std::string_view to_string(TokenEventKind k) {
@@ -11,12 +13,19 @@ std::string_view to_string(TokenEventKind k) {
         case TokenEventKind::lost_by_fault: return "lost_by_fault";
         case TokenEventKind::duplicated_by_fault: return "duplicated_by_fault";
         case TokenEventKind::duplicate_message_dropped: return "duplicate_message_dropped";
+        case TokenEventKind::issued: return "issued";
     }
     return "unknown";
 }
 
+void TokenProtocol::issue(Instant now, Epoch epoch) {
+    events_.push_back({TokenEventKind::issued, {}, {}, 0, {}, epoch});
+    on_token(now, Token{TokenKind::free_token, epoch, {}, {}, 0, false, {}, {}});
+}
+
 void TokenProtocol::on_token(Instant now, Token token) {
     ++stats_.tokens_received;
+    epoch_ = std::max(epoch_, token.epoch);
     if (armed_lose_ > 0) {
         --armed_lose_;
         events_.push_back({TokenEventKind::lost_by_fault, token.src, token.dst, token.msg_id, {}});
@@ -105,6 +114,7 @@ NodeState TokenProtocol::state() const {
     s.queue_length = static_cast<std::uint32_t>(queue_.size());
     s.tokens_forwarded = stats_.tokens_forwarded;
     s.messages_delivered = stats_.messages_delivered;
+    s.had_token = had_token();
     return s;
 }
 

@@ -28,6 +28,7 @@ enum class TokenEventKind : std::uint8_t {
     lost_by_fault,   // `lose` took effect: a token was dropped
     duplicated_by_fault,  // `duplicate` took effect: a token was passed on twice
     duplicate_message_dropped,  // a repeat of an already delivered message id
+    issued,          // a new free token was made here (the ring's first, or a recovery's)
 };
 std::string_view to_string(TokenEventKind k);
 
@@ -37,6 +38,7 @@ struct TokenEvent {
     NodeId dst;
     std::uint64_t msg_id = 0;
     Bytes payload;
+    Epoch epoch{};  // issued: the new token's epoch
 };
 
 struct TokenStats {
@@ -56,6 +58,8 @@ public:
 
     // A token from the predecessor, or made here (the initial token, recovery).
     void on_token(Instant now, Token token);
+    // Makes a new free token of `epoch` here (the ring's first token, or a recovery's).
+    void issue(Instant now, Epoch epoch);
     // Passes on every token whose hold has expired.
     void on_timer(Instant now);
     // Queues an application message; false when the queue is full or `to` is ourselves.
@@ -70,6 +74,10 @@ public:
     std::size_t held() const { return held_.size(); }
     std::size_t queue_length() const { return queue_.size(); }
     const TokenStats& stats() const { return stats_; }
+    // The newest epoch this process has seen a token of (or was told of).
+    Epoch epoch() const { return epoch_; }
+    // Whether this process has ever held a token.
+    bool had_token() const { return stats_.tokens_received > 0; }
     bool fault_armed() const { return armed_lose_ > 0 || armed_duplicate_ > 0; }
 
 private:
@@ -86,6 +94,7 @@ private:
     NodeId self_;
     Incarnation incarnation_;
     TokenConfig config_;
+    Epoch epoch_{1};
     std::deque<Held> held_;  // release times are non-decreasing: one hold for all
     std::deque<Outgoing> queue_;
     std::uint64_t next_msg_id_ = 1;

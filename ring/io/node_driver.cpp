@@ -61,7 +61,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
              link.key ? "authenticated with the ring's key" : "not authenticated (no key_file)");
     log_.log("predecessor node {} at {}, successor node {} at {}, monitor at {}", pred_, config.predecessor(self).address_text, succ_,
              config.successor(self).address_text, config.monitor_address_text);
-    if (node_.config().initial_token) log_.log("first node of the ring: making the token");
+    if (node_.config().initial_token) log_.log("first node of the ring: asking node {} whether the ring already has a token", succ_);
     pump();
 }
 
@@ -89,8 +89,16 @@ void NodeDriver::pump() {
                 break;
             case TokenEventKind::lost_by_fault: log_.log("fault injected: dropped the token it just received"); break;
             case TokenEventKind::duplicated_by_fault: log_.log("fault injected: passed the token on twice"); break;
+            case TokenEventKind::issued: log_.log("made a new token (epoch {})", e.epoch); break;
             case TokenEventKind::returned:
             case TokenEventKind::duplicate_message_dropped: break;
+        }
+    }
+    if (out_.joined) {
+        if (out_.joined->had_token) {
+            log_.log("node {} has held a token: the ring is running, so no new token is made here", succ_);
+        } else {
+            log_.log("node {} never held a token: a fresh ring; making its first token", succ_);
         }
     }
     for (const auto& im : out_.impair) {

@@ -182,6 +182,30 @@ kill)
   echo "$after" | grep -v '"missing":\[[0-9,]*3' | grep -q . && fail "an inconclusive snapshot not naming node 3"
   echo "ok: $(echo "$after" | wc -l) inconclusive snapshots naming node 3, no alarm"
   ;;
+restart_first)
+  # The first node, killed and started again on a running ring, asks its successor, learns that
+  # the ring has a token, and makes none: never a second token. (The token may have died with it:
+  # then the snapshots say token_lost, truly.)
+  write_config 5
+  : > "$work/nodes.out"
+  for i in 0 1 2 3 4; do "$bin/ring" node "$work/ring.toml" --id $i >> "$work/nodes.out" 2>&1 & pids+=($!); done
+  start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  await "$work/nodes.out" 'node 0\] node 1 never held a token: a fresh ring' 1 5
+  kill -KILL "${pids[0]}"
+  wait "${pids[0]}" 2>/dev/null
+  : > "$work/node0.out"
+  "$bin/ring" node "$work/ring.toml" --id 0 > "$work/node0.out" 2>&1 & pids+=($!)
+  await "$work/node0.out" 'node 1 has held a token: the ring is running, so no new token is made here' 1 10
+  anchor=$(max_snapshot_id)
+  await_value "20 snapshots after node 0's restart" 20 30 snapshots_after "$anchor"
+  conclusive=$(snapshots | awk -v a="$anchor" '$1 + 0 > a + 0 && $2 != "inconclusive"' | wc -l)
+  [ "$conclusive" -ge 10 ] || fail "only $conclusive conclusive snapshots after node 0 restarted"
+  [ "$(count "$work/monitor.out" '"kind":"token_duplicated"')" -eq 0 ] || fail "a second token: $(lines "$work/monitor.out" | grep -m1 token_duplicated)"
+  [ "$(count "$work/node0.out" 'making its first token')" -eq 0 ] || fail "the restarted first node made a token"
+  verdicts=$(snapshots | awk -v a="$anchor" '$1 + 0 > a + 0 && $2 != "inconclusive" { print $2 }' | sort | uniq -c | tr '\n' ' ')
+  echo "ok: node 0 restarted into a running ring and made no token; snapshots after: $verdicts"
+  ;;
 errors)
   write_config 3
   expect() {  # expect CODE PATTERN CMD...

@@ -136,6 +136,7 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
                                                           v.id, n, to_us(from - kRestartNoticed), to_us(now)));
             }
         }
+        if (v.forming) forming_verdict(v, from, now);
         return;
     }
     if (!unreported.empty()) {
@@ -165,6 +166,19 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
         violations_.add(c->certain == 1 ? rule::false_alarm : rule::truth,
                         fmt::format("snapshot {} says {} token(s) ({}); the true count was {} for its whole life ({} to {} us)", v.id, v.tokens,
                                     to_string(v.kind), c->certain, to_us(from), to_us(now)));
+    }
+}
+
+// "Still forming" is only true of a ring that has no token: the count is 0 and stayed 0.
+void InvariantChecker::forming_verdict(const Verdict& v, Instant from, Instant now) {
+    if (v.tokens != 0 || !v.missing.empty()) {
+        violations_.add(rule::verdict, fmt::format("snapshot {} says the ring is forming with {} token(s) and missing {}", v.id, v.tokens,
+                                                   ids(v.missing)));
+    }
+    if (auto c = constant_over(from, now); c && !c->exactly(0)) {
+        violations_.add(rule::truth, fmt::format("snapshot {} says the ring is still forming (no token yet); the true count was {} (+{} "
+                                                 "undecided) for its whole life",
+                                                 v.id, c->certain, c->open));
     }
 }
 

@@ -69,6 +69,7 @@ private:
     std::optional<TokenCount> constant_over(Instant a, Instant b) const;
     bool exactly_one_at_some_point(Instant a, Instant b) const;
     bool down_throughout(NodeId n, Instant a, Instant b) const;
+    void forming_verdict(const Verdict& v, Instant from, Instant now);
     std::uint32_t generation_at(NodeId n, Instant t) const;
     bool restarted_within(NodeId n, Instant a, Instant b) const;
     void check_checkpoint(Instant t, std::string_view what, Instant end, Instant healed_at, bool lossy);

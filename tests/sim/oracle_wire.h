@@ -1,4 +1,5 @@
-// The oracle's own reading of the three messages it follows (tokens, markers, snapshot starts),
+// The oracle's own reading of the messages it follows (tokens, markers, snapshot starts, the ring's
+// answer to its first node),
 // written from the message format the README documents, not with the codec under test: if the
 // codec drifted from the format, the oracle would disagree with the nodes and say so.
 //
@@ -7,6 +8,7 @@
 //               src_incarnation u64, copied u8, payload length u16, payload
 //   marker (2): snapshot id u64
 //   start (3):  snapshot id u64, abandon_before u64
+//   ring state (11): had_token u8, epoch u32 (the successor's answer to the first node's query)
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@
 
 namespace ringwatch::sim::oracle_wire {
 
-enum class Kind : std::uint8_t { other, token, marker, start };
+enum class Kind : std::uint8_t { other, token, marker, start, ring_state };
 
 struct Read {
     Kind kind = Kind::other;
@@ -24,6 +26,7 @@ struct Read {
     bool busy = false;           // token
     std::uint16_t src = 0, dst = 0;
     bool copied = false;
+    bool had_token = false;      // ring state
     std::optional<std::uint64_t> app_seq;  // a busy token carrying one of the simulator's messages
 };
 
@@ -59,6 +62,11 @@ inline Read read(std::span<const std::uint8_t> m) {
             if (m.size() != 17) return r;
             r.kind = Kind::start;
             r.snapshot = be(m, 1, 8);
+            return r;
+        case 11:
+            if (m.size() != 6) return r;
+            r.kind = Kind::ring_state;
+            r.had_token = m[1] == 1;
             return r;
         default: return r;
     }

@@ -88,7 +88,6 @@ void SimCluster::boot_node(std::size_t pos, bool initial_token) {
     nc.initial_token = initial_token;
     nc.incarnation = n.endpoint->incarnation();
     n.core = make_node_core(config_.mutant, pos, nc, now);
-    if (initial_token) oracle_.made(now, n.id);  // the core was handed the ring's first token as it started
     n.backlog = SendBacklog{};
     net_.attach(n.id, [this, pos](NodeId from, std::uint32_t from_gen, Bytes d) {
         SimNode& nn = *nodes_[pos];
@@ -317,7 +316,7 @@ SimSummary SimCluster::run() {
         if (c.restart_after) {
             events_.at(start + c.at + *c.restart_after, [this, c] {
                 const std::size_t pos = c.node % config_.nodes;
-                if (!nodes_[pos]->up) boot_node(pos, false);
+                if (!nodes_[pos]->up) boot_node(pos, pos == 0);  // the first node restarts as it started
             });
         }
     }

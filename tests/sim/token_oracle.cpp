@@ -10,7 +10,11 @@ constexpr std::size_t kRecordingsKept = 4096;  // per node generation; older one
 }
 
 TokenOracle::TokenOracle(std::vector<NodeId> ring, Violations& violations) : violations_(violations) {
-    for (std::size_t i = 0; i < ring.size(); ++i) nodes_[ring[i]].pred = ring[(i + ring.size() - 1) % ring.size()];
+    for (std::size_t i = 0; i < ring.size(); ++i) {
+        nodes_[ring[i]].pred = ring[(i + ring.size() - 1) % ring.size()];
+        succ_[ring[i]] = ring[(i + 1) % ring.size()];
+    }
+    first_ = ring.front();
     timeline_.push_back({Instant{}, count_});
 }
 
@@ -49,6 +53,8 @@ void TokenOracle::booted(NodeId n) {
     t.held.clear();
     t.armed_lose = t.armed_duplicate = 0;
     t.copy_next = false;
+    t.joining = n == first_;
+    t.had_token = false;
 }
 
 void TokenOracle::crashed(Instant now, NodeId n) {
@@ -132,12 +138,20 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         record(t, to, SnapshotId{m.snapshot}, false);
         return;
     }
+    if (m.kind == oracle_wire::Kind::ring_state && from == succ_.at(to) && t.joining) {
+        // The ring's rule for its first token: made by the first node, once, if neither it nor its
+        // successor ever held one.
+        t.joining = false;
+        if (!m.had_token && !t.had_token) t.held.push_back(born(now));
+        return;
+    }
     if (from != t.pred) return;  // a node follows tokens and markers from its predecessor only
     if (m.kind == oracle_wire::Kind::marker) {
         record(t, to, SnapshotId{m.snapshot}, true);
         return;
     }
     if (m.kind != oracle_wire::Kind::token) return;
+    t.had_token = true;
 
     // Which token is this? The first one on this link from the sending generation; any before it
     // from an older, crashed generation never arrived and never will (the link has moved on).

@@ -56,7 +56,7 @@ public:
 
     // The simulator's own acts on a node.
     void armed(NodeId n, InjectKind kind);
-    void made(Instant now, NodeId n);  // a brand-new token handed to n (the ring's first)
+    void made(Instant now, NodeId n);  // a brand-new token handed to n
 
     // Boundary observations, in the order they happen.
     void handed(Instant now, NodeId to, NodeId from, std::uint32_t from_gen, const oracle_wire::Read& m);
@@ -90,6 +90,8 @@ private:
         std::deque<Uid> held;  // in the order they will be passed on
         unsigned armed_lose = 0, armed_duplicate = 0;
         bool copy_next = false;  // a duplicate fault has passed the original; the copy comes next
+        bool joining = false;    // the first node, waiting for its successor's answer
+        bool had_token = false;  // this generation was handed a token
     };
 
     Uid born(Instant now);
@@ -97,6 +99,8 @@ private:
     void note(Instant now);
     void record(NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker);
 
+    NodeId first_;                   // makes the ring's first token, if its successor never held one
+    std::map<NodeId, NodeId> succ_;
     std::map<NodeId, NodeTruth> nodes_;
     std::map<std::pair<NodeId, NodeId>, std::deque<Entry>> links_;
     // Per link, the receiver's generation the sender's link has a session with (1 from the start;

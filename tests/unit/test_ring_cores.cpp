@@ -55,6 +55,7 @@ TEST_CASE("messages: every type round-trips with every field intact", "[messages
     rep.state.queue_length = 4;
     rep.state.tokens_forwarded = 1234;
     rep.state.messages_delivered = 56;
+    rep.state.had_token = true;
     rep.channel_from = NodeId{2};
     rep.in_flight = {TokenSummary{TokenKind::free_token, Epoch{3}, NodeId{}}, TokenSummary{TokenKind::busy, Epoch{4}, NodeId{7}}};
     rep.in_flight_count = 2;
@@ -67,6 +68,7 @@ TEST_CASE("messages: every type round-trips with every field intact", "[messages
     CHECK(r.state.queue_length == 4);
     CHECK(r.state.tokens_forwarded == 1234);
     CHECK(r.state.messages_delivered == 56);
+    CHECK(r.state.had_token);
     CHECK(r.channel_from == NodeId{2});
     CHECK(r.in_flight == rep.in_flight);
     CHECK(r.in_flight_count == 2);
@@ -90,6 +92,11 @@ TEST_CASE("messages: every type round-trips with every field intact", "[messages
     const ReissueCommand re = round_trip(ReissueCommand{81, Epoch{3}});
     CHECK(re.command_id == 81);
     CHECK(re.epoch == Epoch{3});
+    round_trip(RingQuery{});
+    const RingState rs = round_trip(RingState{true, Epoch{7}});
+    CHECK(rs.had_token);
+    CHECK(rs.epoch == Epoch{7});
+    CHECK_FALSE(round_trip(RingState{false, Epoch{1}}).had_token);
 }
 
 TEST_CASE("messages: a report lists at most 64 tokens but always carries the true counts", "[messages]") {
@@ -311,6 +318,81 @@ TEST_CASE("node: a restarted monitor's snapshots are taken afresh; the old one's
     n.on_message(t0, NodeId{0}, encode_message(MarkerMessage{new_id}));
     CHECK(reports() == std::vector<SnapshotId>{new_id});
     CHECK(n.stats().monitor_restarts == 1);
+}
+
+TEST_CASE("node: the first node makes the ring's token only if its successor never held one", "[node]") {
+    auto first = [] {
+        NodeConfig c;
+        c.self = NodeId{0};
+        c.predecessor = NodeId{2};
+        c.successor = NodeId{1};
+        c.token.hold = 0ms;
+        c.initial_token = true;
+        return c;
+    };
+    auto tokens_out = [](NodeOutput& out) {
+        int n = 0;
+        for (auto& m : out.messages) n += is_token_message(m.bytes) ? 1 : 0;
+        return n;
+    };
+    SECTION("a fresh ring") {
+        Node n(first(), t0);
+        NodeOutput out;
+        n.take_output(out);
+        REQUIRE(out.messages.size() == 1);  // its question, and no token yet
+        CHECK(out.messages[0].peer == NodeId{1});
+        Message m;
+        REQUIRE(decode_message(out.messages[0].bytes, m) == MessageError::none);
+        CHECK(std::holds_alternative<RingQuery>(m));
+        out.clear();
+        n.on_message(t0, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
+        n.take_output(out);
+        CHECK(tokens_out(out) == 1);
+        CHECK(out.joined.has_value());
+        // A second answer (a replay, a confused peer) makes nothing.
+        out.clear();
+        n.on_message(t0, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
+        n.take_output(out);
+        CHECK(tokens_out(out) == 0);
+        CHECK(n.stats().unexpected == 1);
+    }
+    SECTION("a restart into a running ring") {
+        Node n(first(), t0);
+        NodeOutput out;
+        n.on_message(t0, NodeId{1}, encode_message(RingState{true, Epoch{4}}));
+        n.take_output(out);
+        CHECK(tokens_out(out) == 0);
+        CHECK(n.stats().ring_had_token);
+    }
+    SECTION("the token came round before the answer") {
+        Node n(first(), t0);
+        NodeOutput out;
+        n.on_message(t0, NodeId{2}, encode_message(free_token()));
+        n.on_message(t0, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
+        n.take_output(out);
+        CHECK(tokens_out(out) == 1);  // the one it was handed, passed on; none made
+    }
+    SECTION("a node answers its predecessor with what it has seen") {
+        NodeConfig c;
+        c.self = NodeId{1};
+        c.predecessor = NodeId{0};
+        c.successor = NodeId{2};
+        Node n(c, t0);
+        NodeOutput out;
+        n.on_message(t0, NodeId{0}, encode_message(RingQuery{}));
+        n.on_message(t0, NodeId{0}, encode_message(Token{TokenKind::free_token, Epoch{3}, {}, {}, 0, false, {}, {}}));
+        n.on_message(t0, NodeId{0}, encode_message(RingQuery{}));
+        n.take_output(out);
+        std::vector<RingState> answers;
+        for (auto& msg : out.messages) {
+            Message m;
+            if (msg.peer == NodeId{0} && decode_message(msg.bytes, m) == MessageError::none) answers.push_back(std::get<RingState>(m));
+        }
+        REQUIRE(answers.size() == 2);
+        CHECK_FALSE(answers[0].had_token);
+        CHECK(answers[1].had_token);
+        CHECK(answers[1].epoch == Epoch{3});
+    }
 }
 
 TEST_CASE("node: garbage and strangers are counted, not obeyed", "[node]") {
