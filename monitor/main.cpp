@@ -69,18 +69,35 @@ void print_human(const Verdict& v, const std::vector<IncidentEvent>& incidents, 
     std::fflush(stdout);
 }
 
+void print_node_event(const NodeEvent& e, bool colour) {
+    if (e.kind == NodeEventKind::node_down) {
+        const std::string silent = e.ever_heard ? fmt::format("silent for {} ms", e.silent_for.count() / 1000)
+                                                : fmt::format("never heard from in {} ms", e.silent_for.count() / 1000);
+        const std::string address = e.address == NodeAddress::port_closed ? "its port is closed (no process holds it)"
+                                                                           : "its address does not refuse (paused, busy, or unreachable)";
+        print_line(fmt::format("NODE DOWN {}: {}; {}", e.node, silent, address), colour, fmt::emphasis::bold | fg(fmt::color::red));
+    } else {
+        print_line(fmt::format("NODE UP {}: back after {:.1f} s{}", e.node, std::chrono::duration<double>(e.down_for).count(),
+                               e.restarted ? ", as a new process" : ", the same process"),
+                   colour, fmt::emphasis::bold | fg(fmt::color::green));
+    }
+    std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"monitor: periodic Chandy-Lamport snapshots of a token ring; alarms when tokens held + in flight != 1"};
     std::string config_path;
     bool json = false, single = false;
-    std::optional<std::uint32_t> interval_ms, timeout_ms;
+    std::optional<std::uint32_t> interval_ms, timeout_ms, node_timeout_ms;
     std::uint64_t stop_after = 0;
     app.add_option("config", config_path, "ring config (TOML)")->required();
     app.add_flag("--json", json, "one JSON object per line on stdout");
     app.add_option("--interval", interval_ms, "ms between snapshot starts (default: the config's monitor.interval_ms)")->check(CLI::Range(1, 3'600'000));
     app.add_option("--timeout", timeout_ms, "ms before a snapshot is inconclusive (default: monitor.timeout_ms)")->check(CLI::Range(1, 3'600'000));
+    app.add_option("--node-timeout", node_timeout_ms, "ms of silence before a node is reported down (default: monitor.node_timeout_ms)")
+        ->check(CLI::Range(1, 3'600'000));
     app.add_flag("--single-initiator", single, "ask only the first node to start each snapshot (default: every node at once)");
     app.add_option("--snapshots", stop_after, "exit after this many verdicts (0: run until Ctrl-C)");
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "monitor")) return *rc;
@@ -99,6 +116,7 @@ int main(int argc, char** argv) {
     mc.interval = interval_ms ? std::chrono::milliseconds(*interval_ms) : ring.interval;
     mc.timeout = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : ring.timeout;
     mc.single_initiator = single;
+    mc.liveness = liveness_for(mc.interval, node_timeout_ms ? std::chrono::milliseconds(*node_timeout_ms) : ring.node_timeout);
     mc.era = static_cast<std::uint32_t>(io::new_incarnation().value) & kSnapshotEraMask;
     const bool colour = !json && isatty(STDOUT_FILENO);
 
@@ -116,9 +134,17 @@ int main(int argc, char** argv) {
                 print_human(v, incidents, colour);
             }
             if (stop_after > 0 && ++seen >= stop_after) uv_stop(&loop);
+        }, [&](const NodeEvent& e) {
+            if (json) {
+                fmt::print("{}\n", node_event_json(e));
+                std::fflush(stdout);
+            } else {
+                print_node_event(e, colour);
+            }
         }, link);
-        const std::string settings = fmt::format("monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, {}", ring.name,
+        const std::string settings = fmt::format("monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, {}", ring.name,
                                                  ring.monitor_address_text, ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
+                                                 mc.liveness.node_timeout.count() / 1000,
                                                  single ? "first node initiates" : "every node initiates") +
                                      (link.key ? ", datagrams authenticated" : ", datagrams not authenticated (no key_file)");
         if (json) {
@@ -135,10 +161,11 @@ int main(int argc, char** argv) {
         const LinkStats l = monitor.link().endpoint().total_link_stats();
         const IncidentStats& inc = monitor.core().incident_stats();
         const std::string totals = fmt::format("totals: {} snapshots: {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
-                                               "{} incident(s) ({} token_lost, {} token_duplicated), {} resolved; "
+                                               "{} incident(s) ({} token_lost, {} token_duplicated, {} node_down), {} resolved; "
                                                "{} late reports; link retransmits {}",
                                                s.ok + s.token_lost + s.token_duplicated + s.inconclusive, s.ok, s.token_lost, s.token_duplicated,
-                                               s.inconclusive, inc.opened, inc.token_lost, inc.token_duplicated, inc.resolved, s.late_reports,
+                                               s.inconclusive, inc.opened + monitor.core().liveness().stats().node_down, inc.token_lost, inc.token_duplicated,
+                                               monitor.core().liveness().stats().node_down, inc.resolved + monitor.core().liveness().stats().node_up, s.late_reports,
                                                l.retransmits);
         fmt::print(json ? stderr : stdout, "{}\n", totals);
     } catch (const std::exception& e) {

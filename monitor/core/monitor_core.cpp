@@ -16,7 +16,10 @@ std::string_view to_string(VerdictKind v) {
 }
 
 MonitorCore::MonitorCore(MonitorConfig config, Instant now)
-    : config_(std::move(config)), next_start_(now + config_.interval), next_id_(first_snapshot_of_era(config_.era)) {}
+    : config_(std::move(config)),
+      next_start_(now + config_.interval),
+      next_id_(first_snapshot_of_era(config_.era)),
+      liveness_(config_.ring, config_.liveness, now) {}
 
 bool MonitorCore::in_ring(NodeId n) const { return std::find(config_.ring.begin(), config_.ring.end(), n) != config_.ring.end(); }
 
@@ -42,6 +45,7 @@ void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& repo
         ++stats_.unexpected_reports;
         return;
     }
+    liveness_.heard(now, from, report.incarnation);
     auto it = pending_.find(report.id);
     if (it == pending_.end()) {
         ++stats_.late_reports;
@@ -69,7 +73,7 @@ void MonitorCore::set_node_silent(NodeId node, bool silent) {
     }
 }
 
-void MonitorCore::on_link_event(NodeId node, const LinkEvent& e) {
+void MonitorCore::on_link_event(Instant now, NodeId node, const LinkEvent& e) {
     switch (e.kind) {
         case LinkEventKind::peer_silent: set_node_silent(node, true); break;
         case LinkEventKind::connected:
@@ -82,13 +86,18 @@ void MonitorCore::on_link_event(NodeId node, const LinkEvent& e) {
             }
             incarnations_[node] = e.peer_incarnation;
             set_node_silent(node, false);
+            liveness_.heard(now, node, e.peer_incarnation);
             break;
-        case LinkEventKind::peer_alive: set_node_silent(node, false); break;
+        case LinkEventKind::peer_alive:
+            set_node_silent(node, false);
+            liveness_.heard(now, node, kUnknownIncarnation);
+            break;
         case LinkEventKind::window_open: break;
     }
 }
 
 void MonitorCore::on_timer(Instant now) {
+    liveness_.on_timer(now);
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (now - it->second.started >= config_.timeout) {
             decide(now, it->first, it->second, true);
@@ -145,6 +154,7 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
 
 std::optional<Instant> MonitorCore::next_deadline() const {
     Instant d = next_start_;
+    if (auto l = liveness_.next_deadline()) d = std::min(d, *l);
     for (const auto& [id, p] : pending_) d = std::min(d, p.started + config_.timeout);
     return d;
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/node_liveness.h"
 #include "monitor/core/verdict.h"
 #include "ring/core/link.h"
 #include "ring/core/messages.h"
@@ -33,6 +34,8 @@ struct MonitorConfig {
     // Drawn at random per monitor process (ring/core/messages.h): its snapshot ids never collide
     // with an earlier monitor's.
     std::uint32_t era = 0;
+    // node_down / node_up (node_liveness.h); the probe timings follow the interval unless set.
+    LivenessConfig liveness;
 };
 
 struct MonitorStats {
@@ -56,7 +59,13 @@ public:
     void set_node_silent(NodeId node, bool silent);
     // Every event of the monitor's link to `node`: silence, return, and the node's incarnation (a
     // connection or a session reset names the process the link now speaks to).
-    void on_link_event(NodeId node, const LinkEvent& e);
+    void on_link_event(Instant now, NodeId node, const LinkEvent& e);
+    // Anything at all heard from `node` (the monitor's link to it heard a datagram at `when`): a node
+    // that cannot report (its predecessor is down, so markers never reach it) is still alive.
+    // Callers pass each link's latest time before on_timer.
+    void on_heard(Instant when, NodeId node) { liveness_.heard(when, node, kUnknownIncarnation); }
+    // The kernel refused a probe of `node`'s address (no process holds its port).
+    void on_probe_refused(Instant now, NodeId node) { liveness_.probe_refused(now, node); }
 
     struct Command {
         NodeId node;
@@ -64,6 +73,10 @@ public:
     };
     std::vector<Command> take_commands() { return std::exchange(commands_, {}); }
     std::vector<Verdict> take_verdicts() { return std::exchange(verdicts_, {}); }
+    // Nodes to probe now, and node_down / node_up events.
+    std::vector<NodeId> take_probes() { return liveness_.take_probes(); }
+    std::vector<NodeEvent> take_node_events() { return liveness_.take_events(); }
+    const NodeLiveness& liveness() const { return liveness_; }
     // Alarms and their resolution, one pair per incident (incidents.h), in decision order.
     std::vector<IncidentEvent> take_incident_events() { return incidents_.take_events(); }
     const IncidentStats& incident_stats() const { return incidents_.stats(); }
@@ -96,6 +109,7 @@ private:
     std::vector<Command> commands_;
     std::vector<Verdict> verdicts_;
     IncidentTracker incidents_;
+    NodeLiveness liveness_;
     MonitorStats stats_;
 };
 

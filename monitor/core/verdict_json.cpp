@@ -38,6 +38,15 @@ std::string incident_event_json(const IncidentEvent& e) {
                        to_string(e.fault), e.first, e.last, e.verdict.id, e.lasted.count() / 1000, e.how);
 }
 
+std::string node_event_json(const NodeEvent& e) {
+    if (e.kind == NodeEventKind::node_down) {
+        return fmt::format("{{\"event\":\"node_down\",\"node\":{},\"silent_ms\":{},\"address\":\"{}\",\"ever_heard\":{}}}", e.node,
+                           e.silent_for.count() / 1000, to_string(e.address), e.ever_heard);
+    }
+    return fmt::format("{{\"event\":\"node_up\",\"node\":{},\"down_ms\":{},\"restarted\":{}}}", e.node, e.down_for.count() / 1000,
+                       e.restarted);
+}
+
 std::string alarm_event_json(const Verdict& v) {
     return fmt::format("{{\"event\":\"alarm\",\"kind\":\"{}\",\"snapshot\":{},{}}}", to_string(v.kind), v.id, common(v));
 }

@@ -5,15 +5,26 @@
 
 namespace ringwatch::io {
 
-MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, LinkConfig link)
+MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, OnNodeEvent on_node_event,
+                             LinkConfig link)
     : link_(loop, kMonitorId, ring.monitor_address, link, new_incarnation()),
       core_(std::move(config), monotonic_now()),
       on_verdict_(std::move(on_verdict)),
+      on_node_event_(std::move(on_node_event)),
+      probe_(loop, [this](NodeId n) {
+          core_.on_probe_refused(monotonic_now(), n);
+          pump();
+      }),
       timer_(loop, [this] {
+          for (NodeId n : core_.config().ring)
+              if (const Link* l = link_.endpoint().link(n); l && l->last_heard()) core_.on_heard(*l->last_heard(), n);
           core_.on_timer(monotonic_now());
           pump();
       }) {
-    for (const auto& n : ring.nodes) link_.add_peer(n.id, n.address);
+    for (const auto& n : ring.nodes) {
+        link_.add_peer(n.id, n.address);
+        probe_.add(n.id, n.address);
+    }
     link_.on_deliver([this](NodeId from, Bytes b) {
         Message m;
         if (decode_message(b, m) != MessageError::none) return;
@@ -21,7 +32,7 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
         pump();
     });
     link_.on_event([this](NodeId peer, const LinkEvent& e) {
-        core_.on_link_event(peer, e);
+        core_.on_link_event(monotonic_now(), peer, e);
         pump();
     });
     pump();
@@ -29,6 +40,9 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
 
 void MonitorDriver::pump() {
     for (auto& c : core_.take_commands()) link_.send_queued(c.node, encode_message(c.start));
+    for (NodeId n : core_.take_probes()) probe_.probe(n);
+    for (const auto& e : core_.take_node_events())
+        if (on_node_event_) on_node_event_(e);
     const auto verdicts = core_.take_verdicts();
     const auto incidents = core_.take_incident_events();
     for (const auto& v : verdicts)

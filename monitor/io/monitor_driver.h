@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "monitor/core/monitor_core.h"
+#include "monitor/io/port_probe.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/deadline_timer.h"
 #include "ring/io/endpoint_driver.h"
@@ -15,8 +16,10 @@ class MonitorDriver {
 public:
     // Each verdict with the incident events it caused (an alarm, a resolution; usually none).
     using OnVerdict = std::function<void(const Verdict&, const std::vector<IncidentEvent>&)>;
+    using OnNodeEvent = std::function<void(const NodeEvent&)>;
 
-    MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, LinkConfig link = {});
+    MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, OnNodeEvent on_node_event,
+                  LinkConfig link = {});
     MonitorDriver(const MonitorDriver&) = delete;
     MonitorDriver& operator=(const MonitorDriver&) = delete;
 
@@ -29,6 +32,8 @@ private:
     EndpointDriver link_;
     MonitorCore core_;
     OnVerdict on_verdict_;
+    OnNodeEvent on_node_event_;
+    PortProbe probe_;
     DeadlineTimer timer_;
 };
 

@@ -34,6 +34,7 @@ struct RingConfig {
     sockaddr_storage monitor_address{};
     Duration interval{std::chrono::milliseconds(100)};
     Duration timeout{std::chrono::milliseconds(1000)};
+    Duration node_timeout{std::chrono::milliseconds(1000)};  // silent this long: node_down
     std::vector<NodeEntry> nodes;
 
     // Throws ConfigError when the id is not in the ring.

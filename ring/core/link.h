@@ -107,6 +107,10 @@ public:
 
     NodeId peer() const { return peer_; }
     Incarnation peer_incarnation() const { return peer_incarnation_; }
+    // When a valid datagram of the peer's current process last arrived (nothing: none yet).
+    std::optional<Instant> last_heard() const {
+        return peer_incarnation_ == kUnknownIncarnation ? std::nullopt : std::optional<Instant>(last_heard_);
+    }
     const LinkStats& stats() const { return stats_; }
     Duration rto() const { return rto_; }
     std::optional<Duration> srtt() const { return srtt_; }

@@ -35,6 +35,11 @@ write_config() {
 # The output files are created here, not by the background job's redirection (which may run
 # after the first poll): a poll must never find a file missing.
 start_ring() { : > "$work/nodes.out"; "$bin/ring" up "$work/ring.toml" > "$work/nodes.out" 2>&1 & pids+=($!); }
+# start_each_node N: nodes 0..N-1 as separate `ring node` processes (pids[i] is node i's)
+start_each_node() {
+  : > "$work/nodes.out"
+  for ((i = 0; i < $1; i++)); do "$bin/ring" node "$work/ring.toml" --id $i >> "$work/nodes.out" 2>&1 & pids+=($!); done
+}
 start_monitor() { : > "$work/monitor.out"; : > "$work/monitor.err"; "$bin/monitor" "$work/ring.toml" --json "$@" > "$work/monitor.out" 2> "$work/monitor.err" & pids+=($!); }
 # lines FILE: the lines of FILE complete so far (a line still being written is left out); nothing
 # when FILE is missing or unreadable.
@@ -68,6 +73,7 @@ await_value() {
 }
 # await FILE PATTERN N SECONDS: until FILE has N complete lines matching PATTERN
 await() { await_value "$3 line(s) matching '$2' in $(basename "$1")" "$3" "$4" count "$1" "$2"; }
+no_alarm_of() { [ "$(count "$work/monitor.out" "\"event\":\"alarm\",\"kind\":\"$1\"")" -eq 0 ] || fail "unexpected $1 alarm"; }
 no_alarm() { [ "$(count "$work/monitor.out" '"event":"alarm"')" -eq 0 ] || fail "unexpected alarm: $(lines "$work/monitor.out" | grep -m1 '"event":"alarm"')"; }
 # snapshots: "ID VERDICT TOKENS" per complete snapshot line of the monitor (ids as printed, which
 # is not always numeric order)
@@ -168,8 +174,7 @@ send)
   ;;
 kill)
   write_config 5
-  : > "$work/nodes.out"
-  for i in 0 1 2 3 4; do "$bin/ring" node "$work/ring.toml" --id $i >> "$work/nodes.out" 2>&1 & pids+=($!); done
+  start_each_node 5
   victim=${pids[3]}
   start_monitor
   await "$work/monitor.out" '"verdict":"ok"' 5 20
@@ -187,8 +192,7 @@ restart_first)
   # the ring has a token, and makes none: never a second token. (The token may have died with it:
   # then the snapshots say token_lost, truly.)
   write_config 5
-  : > "$work/nodes.out"
-  for i in 0 1 2 3 4; do "$bin/ring" node "$work/ring.toml" --id $i >> "$work/nodes.out" 2>&1 & pids+=($!); done
+  start_each_node 5
   start_monitor
   await "$work/monitor.out" '"verdict":"ok"' 10 20
   await "$work/nodes.out" 'node 0\] node 1 never held a token: a fresh ring' 1 5
@@ -205,6 +209,48 @@ restart_first)
   [ "$(count "$work/node0.out" 'making its first token')" -eq 0 ] || fail "the restarted first node made a token"
   verdicts=$(snapshots | awk -v a="$anchor" '$1 + 0 > a + 0 && $2 != "inconclusive" { print $2 }' | sort | uniq -c | tr '\n' ' ')
   echo "ok: node 0 restarted into a running ring and made no token; snapshots after: $verdicts"
+  ;;
+node_down)
+  # A killed node is reported down at once (its port is closed: the kernel refuses the monitor's
+  # probe), named, and up again as a new process when it restarts.
+  write_config 5
+  start_each_node 5
+  start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  [ "$(count "$work/monitor.out" '"event":"node_')" -eq 0 ] || fail "a node event on a healthy ring: $(lines "$work/monitor.out" | grep -m1 '"event":"node_')"
+  kill -KILL "${pids[3]}"
+  wait "${pids[3]}" 2>/dev/null
+  await "$work/monitor.out" '"event":"node_down","node":3,' 1 10
+  lines "$work/monitor.out" | grep -m1 '"event":"node_down"' | grep -q '"address":"port_closed"' ||
+    fail "node 3 not reported with its port closed: $(lines "$work/monitor.out" | grep -m1 '"event":"node_down"')"
+  [ "$(count "$work/monitor.out" '"event":"node_down"')" -eq 1 ] || fail "more than one node_down: $(lines "$work/monitor.out" | grep '"event":"node_down"' | tr '\n' ' ')"
+  silent=$(lines "$work/monitor.out" | grep -m1 '"event":"node_down"' | sed -n 's/.*"silent_ms":\([0-9]*\).*/\1/p')
+  : > "$work/node3.out"
+  "$bin/ring" node "$work/ring.toml" --id 3 > "$work/node3.out" 2>&1 & pids+=($!)
+  await "$work/monitor.out" '"event":"node_up","node":3,' 1 10
+  lines "$work/monitor.out" | grep -m1 '"event":"node_up"' | grep -q '"restarted":true' || fail "node 3 not reported back as a new process"
+  no_alarm_of token_duplicated
+  echo "ok: node 3 killed: node_down (port closed) after $silent ms of silence; node_up as a new process after its restart"
+  ;;
+pause)
+  # A node stopped with SIGSTOP for 2 s: its port stays bound, so it may be reported down only by
+  # the timeout, as not refusing; it comes back as the same process; never a token alarm.
+  write_config 5
+  start_each_node 5
+  start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  kill -STOP "${pids[2]}"
+  await "$work/monitor.out" '"event":"node_down","node":2,' 1 10
+  sleep 2  # the pause itself (what is tested), not a wait for a condition
+  kill -CONT "${pids[2]}"
+  await "$work/monitor.out" '"event":"node_up","node":2,' 1 10
+  down=$(lines "$work/monitor.out" | grep -m1 '"event":"node_down"')
+  printf '%s' "$down" | grep -q '"address":"no_answer"' || fail "a paused node reported with a closed port: $down"
+  lines "$work/monitor.out" | grep -m1 '"event":"node_up"' | grep -q '"restarted":false' || fail "the paused node came back as another process"
+  anchor=$(max_snapshot_id)
+  await_value "10 ok snapshots after the pause" 10 20 eval 'snapshots | awk -v a="$anchor" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
+  no_alarm
+  echo "ok: paused 2 s: $down, then node_up as the same process, no token alarm, ok snapshots after"
   ;;
 errors)
   write_config 3

@@ -208,6 +208,52 @@ void InvariantChecker::incident(const IncidentEvent& e) {
     open_incident_.reset();
 }
 
+bool InvariantChecker::down_at_some_point(NodeId n, Instant a, Instant b) const {
+    auto it = outages_.find(n);
+    if (it == outages_.end()) return false;
+    for (const auto& [down, up] : it->second)
+        if (down <= b && (!up || *up >= a)) return true;
+    return false;
+}
+
+// A closed port is exact: the node had no process at some moment between when it was last heard
+// and the event.
+void InvariantChecker::node_event(const NodeEvent& e) {
+    node_events_.push_back(e);
+    if (e.kind == NodeEventKind::node_down && e.address == NodeAddress::port_closed && !down_at_some_point(e.node, e.at - e.silent_for, e.at)) {
+        violations_.add(rule::node_events, fmt::format("node {} reported down with its port closed at {} us, but it was up from {} us on",
+                                                       e.node, to_us(e.at), to_us(e.at - e.silent_for)));
+    }
+    if (e.kind == NodeEventKind::node_down && lossless_ && !down_at_some_point(e.node, e.at - e.silent_for, e.at)) {
+        violations_.add(rule::node_events, fmt::format("node {} reported down ({}) at {} us on a network that loses nothing, but it was up "
+                                                       "throughout its {} ms of silence",
+                                                       e.node, to_string(e.address), to_us(e.at), e.silent_for.count() / 1000));
+    }
+}
+
+void InvariantChecker::finish_liveness(Instant end) {
+    // Heard at most a report's round trip before the crash; then the timeout; then a probe's slack.
+    const Duration slack = liveness_.node_timeout + liveness_.probe_every + bound_.value();
+    for (const auto& [n, spans] : outages_) {
+        for (const auto& [down, up] : spans) {
+            const Instant until = up.value_or(end);
+            if (until - down < slack) continue;
+            // Only while one monitor process ran throughout the outage's first `slack`.
+            bool monitor_gap = false;
+            for (const auto& [md, mu] : monitor_outages_) monitor_gap |= md <= down + slack && (!mu || *mu >= down);
+            for (Instant t : monitor_starts_) monitor_gap |= t >= down && t <= down + slack;
+            if (monitor_gap) continue;
+            bool reported = false;
+            for (const auto& e : node_events_)
+                reported |= e.kind == NodeEventKind::node_down && e.node == n && e.at >= down && e.at <= down + slack;
+            if (!reported) {
+                violations_.add(rule::node_events, fmt::format("node {} was down from {} to {} us and no node_down named it within {} ms",
+                                                               n, to_us(down), to_us(until), slack.count() / 1000));
+            }
+        }
+    }
+}
+
 std::optional<Instant> InvariantChecker::ready_after(Instant t, Instant healed_at, bool lossy) const {
     Instant ready = lossy ? std::max(t, healed_at) : t;
     auto push_past = [&](const std::vector<std::pair<Instant, std::optional<Instant>>>& spans, bool& moved) {

@@ -45,6 +45,14 @@ public:
     void verdict(const Verdict& v, Instant now);
     // Checks an incident event (after the verdict that caused it).
     void incident(const IncidentEvent& e);
+    // node_down / node_up as the monitor raised them.
+    void node_event(const NodeEvent& e);
+    // Every crash that outlasted the monitor's node timeout (while the monitor ran) was reported.
+    void finish_liveness(Instant end);
+    void set_liveness(LivenessConfig c, bool lossless) {
+        liveness_ = c;
+        lossless_ = lossless;
+    }
 
     // From when, after an event at `t`, a conclusive verdict is due within the bound (nodes must be
     // up; above 30% loss, the network healed first). Nothing when a node stays down.
@@ -81,6 +89,10 @@ private:
     std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> outages_;
     std::vector<std::pair<Instant, std::optional<Instant>>> monitor_outages_;
     std::vector<Instant> monitor_starts_;
+    std::vector<NodeEvent> node_events_;
+    LivenessConfig liveness_;
+    bool lossless_ = false;  // no datagram is lost: a live node is never silent for a node timeout
+    bool down_at_some_point(NodeId n, Instant a, Instant b) const;
     struct HandedReport {
         std::uint32_t gen;
         std::optional<std::uint32_t> expected;

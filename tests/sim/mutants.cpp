@@ -115,6 +115,8 @@ constexpr std::array kNames{
     std::pair{Mutant::monitor_miscounts, "monitor_miscounts"},
     std::pair{Mutant::monitor_stops_after_alarm, "monitor_stops_after_alarm"},
     std::pair{Mutant::monitor_alarm_storm, "monitor_alarm_storm"},
+    std::pair{Mutant::monitor_misses_dead_nodes, "monitor_misses_dead_nodes"},
+    std::pair{Mutant::monitor_guesses_port_closed, "monitor_guesses_port_closed"},
     std::pair{Mutant::participant_skips_channel, "participant_skips_channel"},
     std::pair{Mutant::participant_closes_late, "participant_closes_late"},
     std::pair{Mutant::participant_stale_state, "participant_stale_state"},
@@ -195,6 +197,14 @@ void mutate_incidents(Mutant m, const std::vector<Verdict>& verdicts, std::vecto
         bool raised = false;
         for (const auto& e : events) raised |= e.kind == IncidentEventKind::alarm && e.verdict.id == v.id;
         if (!raised) events.push_back(IncidentEvent{IncidentEventKind::alarm, v.kind, v, v.id, v.id, Duration{0}, {}});
+    }
+}
+
+void mutate_node_events(Mutant m, std::vector<NodeEvent>& events) {
+    if (m == Mutant::monitor_misses_dead_nodes) {
+        std::erase_if(events, [](const NodeEvent& e) { return e.kind == NodeEventKind::node_down; });
+    } else if (m == Mutant::monitor_guesses_port_closed) {
+        for (auto& e : events) e.address = NodeAddress::port_closed;
     }
 }
 

@@ -154,7 +154,19 @@ int main(int argc, char** argv) {
                            std::chrono::duration<double>(e.lasted).count(), e.how);
             }
         };
-        const SimSummary s = run_simulation(run, printer, incident_printer);
+        auto node_printer = [&](const NodeEvent& e) {
+            if (sweep > 0) return;
+            if (json) {
+                fmt::print("{}\n", node_event_json(e));
+            } else if (e.kind == NodeEventKind::node_down) {
+                fmt::print("NODE DOWN {} at {:.3f}s: silent {} ms, {}\n", e.node, std::chrono::duration<double>(e.at.time_since_epoch()).count(),
+                           e.silent_for.count() / 1000, to_string(e.address));
+            } else {
+                fmt::print("NODE UP {} at {:.3f}s after {} ms{}\n", e.node, std::chrono::duration<double>(e.at.time_since_epoch()).count(),
+                           e.down_for.count() / 1000, e.restarted ? ", a new process" : "");
+            }
+        };
+        const SimSummary s = run_simulation(run, printer, incident_printer, node_printer);
         print_summary(s, json);
         if (!s.ok_run()) {
             ++failures;

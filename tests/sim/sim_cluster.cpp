@@ -58,6 +58,7 @@ SimCluster::SimCluster(SimConfig config)
       oracle_(ring_ids(config_.nodes), violations_),
       checker_(ring_ids(config_.nodes), DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, oracle_, violations_),
       ledger_(violations_) {
+    checker_.set_liveness(liveness_for(config_.interval, config_.node_timeout), config_.net.loss == 0.0);
     for (std::size_t i = 0; i < config_.nodes; ++i) {
         nodes_.push_back(std::make_unique<SimNode>());
         nodes_.back()->id = id_of(i);
@@ -174,6 +175,7 @@ void SimCluster::start_monitor() {
     m.config.interval = config_.interval;
     m.config.timeout = config_.timeout;
     m.config.single_initiator = config_.single_initiator;
+    m.config.liveness = liveness_for(config_.interval, config_.node_timeout);
     m.core = std::make_unique<MonitorCore>(m.config, start);
     net_.attach(kMonitorId, [this](NodeId from, std::uint32_t from_gen, Bytes d) {
         if (!monitor_->up) return;
@@ -202,6 +204,22 @@ void SimCluster::take_monitor_output() {
     const Instant now = events_.now();
     for (auto& c : m.core->take_commands())
         if (!mutant_drops_starts(config_.mutant, alarm_seen_)) m.backlog.send(*m.endpoint, c.node, encode_message(c.start));
+    // A probe crosses the network; the node's host refuses it if no process of the node is up.
+    for (NodeId n : m.core->take_probes()) {
+        events_.at(now + net_.max_delay() / 4, [this, n, era = m.config.era] {
+            const SimMonitor& mon = *monitor_;
+            if (!mon.up || mon.config.era != era || nodes_[n.value]->up) return;
+            monitor_->core->on_probe_refused(events_.now(), n);
+            take_monitor_output();
+        });
+    }
+    auto node_events = m.core->take_node_events();
+    mutate_node_events(config_.mutant, node_events);
+    for (const auto& e : node_events) {
+        checker_.node_event(e);
+        ++(e.kind == NodeEventKind::node_down ? counts_.node_down : counts_.node_up);
+        if (on_node_event) on_node_event(e);
+    }
     auto verdicts = m.core->take_verdicts();
     auto incidents = m.core->take_incident_events();
     mutate_verdicts(config_.mutant, m.config, verdicts);
@@ -248,11 +266,13 @@ void SimCluster::pump_monitor(std::optional<Source> source) {
         }
         for (auto& e : m.eout.events) {
             m.backlog.on_link_event(*m.endpoint, e.peer, e.event);
-            m.core->on_link_event(e.peer, e.event);
+            m.core->on_link_event(now, e.peer, e.event);
             take_monitor_output();
         }
     }
     m.wakeup.arm(events_, earliest(m.endpoint->next_deadline(), m.core->next_deadline()), [this] {
+        for (NodeId n : monitor_->config.ring)
+            if (const Link* l = monitor_->endpoint->link(n); l && l->last_heard()) monitor_->core->on_heard(*l->last_heard(), n);
         monitor_->core->on_timer(events_.now());
         pump_monitor();
     });
@@ -356,6 +376,7 @@ SimSummary SimCluster::run() {
     bool all_up = true;
     for (const auto& n : nodes_) all_up &= n->up;
     checker_.finish(end, healed_at, lossy);
+    checker_.finish_liveness(end);
     SimSummary s = counts_;
     s.seed = config_.seed;
     s.messages = ledger_.finish(disturbed, all_up && oracle_.count().exactly(1), settle_until - healed_at);
@@ -375,10 +396,12 @@ SimSummary SimCluster::run() {
 }
 
 SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict,
-                          const std::function<void(const IncidentEvent&)>& on_incident) {
+                          const std::function<void(const IncidentEvent&)>& on_incident,
+                          const std::function<void(const NodeEvent&)>& on_node_event) {
     SimCluster c(config);
     c.on_verdict = on_verdict;
     c.on_incident = on_incident;
+    c.on_node_event = on_node_event;
     return c.run();
 }
 

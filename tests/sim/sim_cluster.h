@@ -43,6 +43,7 @@ struct SimConfig {
     Duration hold = std::chrono::milliseconds(20);
     Duration interval = std::chrono::milliseconds(100);
     Duration timeout = std::chrono::milliseconds(1000);
+    Duration node_timeout = std::chrono::milliseconds(1000);
     bool single_initiator = false;
     double app_messages_per_s = 5;
     std::vector<TimedInject> injects;
@@ -61,6 +62,7 @@ struct SimSummary {
     std::uint64_t seed = 0;
     std::uint64_t snapshots = 0, ok = 0, token_lost = 0, token_duplicated = 0, inconclusive = 0;
     std::uint64_t incidents = 0, incidents_resolved = 0;
+    std::uint64_t node_down = 0, node_up = 0;
     std::uint64_t faults_taken_effect = 0, faults_detected = 0;
     MessageTally messages;
     std::uint64_t link_retransmits = 0;
@@ -86,6 +88,7 @@ public:
     // that caused it (ringsim prints them).
     std::function<void(const Verdict&)> on_verdict;
     std::function<void(const IncidentEvent&)> on_incident;
+    std::function<void(const NodeEvent&)> on_node_event;
 
     SimSummary run();
 
@@ -126,6 +129,7 @@ private:
 };
 
 SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict = {},
-                          const std::function<void(const IncidentEvent&)>& on_incident = {});
+                          const std::function<void(const IncidentEvent&)>& on_incident = {},
+                          const std::function<void(const NodeEvent&)>& on_node_event = {});
 
 }  // namespace ringwatch::sim

@@ -497,8 +497,8 @@ TEST_CASE("monitor: a snapshot reported by a process that started after it began
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}};
     MonitorCore m(c, t0);
-    m.on_link_event(NodeId{0}, LinkEvent{LinkEventKind::connected, Incarnation{10}});
-    m.on_link_event(NodeId{1}, LinkEvent{LinkEventKind::connected, Incarnation{20}});
+    m.on_link_event(t0, NodeId{0}, LinkEvent{LinkEventKind::connected, Incarnation{10}});
+    m.on_link_event(t0, NodeId{1}, LinkEvent{LinkEventKind::connected, Incarnation{20}});
     m.on_timer(t0 + 100ms);  // snapshot 1 begins with incarnations 10 and 20
     m.take_commands();
     SnapshotReport r0 = report(1, 0, 1, 0, 1), r1 = report(1, 1, 0, 0, 0);
@@ -513,7 +513,7 @@ TEST_CASE("monitor: a snapshot reported by a process that started after it began
     CHECK(v[0].missing.empty());
     CHECK(snapshot_event_json(v[0]).find("\"restarted\":[1]") != std::string::npos);
     // The link now knows the new process: the next snapshot is judged as usual.
-    m.on_link_event(NodeId{1}, LinkEvent{LinkEventKind::session_reset, Incarnation{21}});
+    m.on_link_event(t0, NodeId{1}, LinkEvent{LinkEventKind::session_reset, Incarnation{21}});
     m.on_timer(t0 + 200ms);
     m.take_commands();
     SnapshotReport s0 = report(2, 0, 1, 0, 1), s1 = report(2, 1, 0, 0, 0);

@@ -261,6 +261,30 @@ TEST_CASE("ringsim: a fresh ring is forming, not short of a token, until its fir
     CHECK(s.tokens_at_end.exactly(1));
 }
 
+TEST_CASE("ringsim: a dead node is reported down, its successor (which cannot report) is not", "[sim]") {
+    // Node 3 never gets a marker from dead node 2, so it sends no reports; its link still says it
+    // is alive. Reports alone made it a false node_down.
+    SimConfig c;
+    c.seed = 1;
+    c.nodes = 5;
+    c.duration = 8s;
+    c.crashes.push_back({3s, 2, 2s});
+    std::vector<NodeEvent> events;
+    SimCluster cluster(c);
+    cluster.on_node_event = [&](const NodeEvent& e) { events.push_back(e); };
+    const SimSummary s = cluster.run();
+    INFO(why(s));
+    CHECK(s.ok_run());
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].kind == NodeEventKind::node_down);
+    CHECK(events[0].node == NodeId{2});
+    CHECK(events[0].address == NodeAddress::port_closed);
+    CHECK(events[0].at - (Instant{} + 3s) <= 300ms);
+    CHECK(events[1].kind == NodeEventKind::node_up);
+    CHECK(events[1].node == NodeId{2});
+    CHECK(events[1].restarted);
+}
+
 TEST_CASE("ringsim: a restarted monitor takes conclusive snapshots again and catches a later fault", "[sim]") {
     // Before snapshot ids carried the monitor's era, the nodes took the new monitor's ids for
     // finished ones: every verdict was inconclusive and the fault went unseen.

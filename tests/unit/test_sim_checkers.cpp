@@ -53,6 +53,22 @@ TEST_CASE("checkers: a monitor that hides alarms breaks the naming and detection
     require_caught(c, rule::detection);
 }
 
+TEST_CASE("checkers: a monitor that never reports a dead node breaks the node-events rule", "[sim][checkers]") {
+    SimConfig c = scenario(Mutant::monitor_misses_dead_nodes);
+    c.duration = 8s;
+    c.crashes.push_back({2s, 3, std::nullopt});
+    require_caught(c, rule::node_events);
+}
+
+TEST_CASE("checkers: a monitor that calls a merely silent node's port closed breaks the node-events rule", "[sim][checkers]") {
+    // Half the datagrams lost on every link into the monitor: reports stop for longer than the
+    // node timeout while every node is up, so a node_down can only say `no_answer`.
+    SimConfig c = scenario(Mutant::monitor_guesses_port_closed);
+    c.net.loss = 0.6;
+    c.node_timeout = 300ms;
+    require_caught(c, rule::node_events);
+}
+
 TEST_CASE("checkers: a monitor that stops after its first alarm breaks the detection rule", "[sim][checkers]") {
     SimConfig c = scenario(Mutant::monitor_stops_after_alarm);
     c.injects.push_back({2s, 2, InjectKind::duplicate});
