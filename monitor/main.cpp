@@ -39,6 +39,11 @@ void print_line(const std::string& text, bool colour, fmt::text_style style) {
 void print_human(const Verdict& v, const std::vector<IncidentEvent>& incidents, bool colour) {
     const double ms = std::chrono::duration<double, std::milli>(v.duration).count();
     for (const auto& e : incidents) {
+        if (e.kind == IncidentEventKind::recovered) {
+            print_line(fmt::format("RECOVERED {} by {}: epoch {} is healthy, {:.1f} s after the alarm", to_string(e.fault), e.mode, e.epoch,
+                                   std::chrono::duration<double>(e.lasted).count()),
+                       colour, fmt::emphasis::bold | fg(fmt::color::green));
+        }
         if (e.kind != IncidentEventKind::resolved) continue;
         print_line(fmt::format("RESOLVED {}: snapshots {} to {}, {:.1f} s, {}", to_string(e.fault), e.first, e.last,
                                std::chrono::duration<double>(e.lasted).count(), e.how == "by_itself" ? "by itself" : e.how),
@@ -49,6 +54,20 @@ void print_human(const Verdict& v, const std::vector<IncidentEvent>& incidents, 
     if (raised) {
         print_line(fmt::format("ALARM {} at snapshot {}: {} token(s), {} ({:.1f} ms)", to_string(v.kind), v.id, v.tokens, where_tokens(v), ms),
                    colour, fmt::emphasis::bold | fg(fmt::color::red));
+    }
+    for (const auto& e : incidents) {
+        if (e.kind != IncidentEventKind::recovery) continue;
+        if (e.issuer) {
+            print_line(fmt::format("RECOVERY {} of {}: epoch {}, tokens of older epochs purged, node {} issues the new token", e.mode,
+                                   to_string(e.fault), e.epoch, *e.issuer),
+                       colour, fmt::emphasis::bold | fg(fmt::color::yellow));
+        } else {
+            print_line(fmt::format("RECOVERY {} of {} impossible: {}; the ring is left to the operator", e.mode, to_string(e.fault), e.note),
+                       colour, fmt::emphasis::bold | fg(fmt::color::red));
+        }
+    }
+    if (raised) {
+        // (printed above)
     } else if (v.alarm()) {
         fmt::print("snapshot {}: {} (incident open), {} token(s), {} ({:.1f} ms)\n", v.id, to_string(v.kind), v.tokens, where_tokens(v), ms);
     } else if (v.kind == VerdictKind::inconclusive) {
@@ -92,12 +111,15 @@ int main(int argc, char** argv) {
     bool json = false, single = false;
     std::optional<std::uint32_t> interval_ms, timeout_ms, node_timeout_ms;
     std::uint64_t stop_after = 0;
+    std::optional<std::string> recover;
     app.add_option("config", config_path, "ring config (TOML)")->required();
     app.add_flag("--json", json, "one JSON object per line on stdout");
     app.add_option("--interval", interval_ms, "ms between snapshot starts (default: the config's monitor.interval_ms)")->check(CLI::Range(1, 3'600'000));
     app.add_option("--timeout", timeout_ms, "ms before a snapshot is inconclusive (default: monitor.timeout_ms)")->check(CLI::Range(1, 3'600'000));
     app.add_option("--node-timeout", node_timeout_ms, "ms of silence before a node is reported down (default: monitor.node_timeout_ms)")
         ->check(CLI::Range(1, 3'600'000));
+    app.add_option("--recover", recover, "on a token fault: off (alarm only) or regenerate (purge and reissue); default: monitor.recover")
+        ->check(CLI::IsMember({"off", "regenerate"}));
     app.add_flag("--single-initiator", single, "ask only the first node to start each snapshot (default: every node at once)");
     app.add_option("--snapshots", stop_after, "exit after this many verdicts (0: run until Ctrl-C)");
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "monitor")) return *rc;
@@ -116,6 +138,7 @@ int main(int argc, char** argv) {
     mc.interval = interval_ms ? std::chrono::milliseconds(*interval_ms) : ring.interval;
     mc.timeout = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : ring.timeout;
     mc.single_initiator = single;
+    mc.recover = *parse_recovery_mode(recover.value_or(ring.recover));
     mc.liveness = liveness_for(mc.interval, node_timeout_ms ? std::chrono::milliseconds(*node_timeout_ms) : ring.node_timeout);
     mc.era = static_cast<std::uint32_t>(io::new_incarnation().value) & kSnapshotEraMask;
     const bool colour = !json && isatty(STDOUT_FILENO);
@@ -142,9 +165,9 @@ int main(int argc, char** argv) {
                 print_node_event(e, colour);
             }
         }, link);
-        const std::string settings = fmt::format("monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, {}", ring.name,
+        const std::string settings = fmt::format("monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, recovery {}, {}", ring.name,
                                                  ring.monitor_address_text, ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
-                                                 mc.liveness.node_timeout.count() / 1000,
+                                                 mc.liveness.node_timeout.count() / 1000, to_string(mc.recover),
                                                  single ? "first node initiates" : "every node initiates") +
                                      (link.key ? ", datagrams authenticated" : ", datagrams not authenticated (no key_file)");
         if (json) {

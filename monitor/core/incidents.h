@@ -16,7 +16,8 @@
 
 namespace ringwatch {
 
-enum class IncidentEventKind : std::uint8_t { alarm, resolved };
+enum class IncidentEventKind : std::uint8_t { alarm, resolved, recovery, recovered };
+std::string_view to_string(IncidentEventKind k);
 
 struct IncidentEvent {
     IncidentEventKind kind;
@@ -24,7 +25,13 @@ struct IncidentEvent {
     Verdict verdict;         // alarm: the verdict that raised it; resolved: the verdict that ended it
     SnapshotId first, last;  // resolved: the first and the last bad snapshot of the incident
     Duration lasted{0};      // resolved: from the alarm's verdict to the one that ended it
-    std::string how;         // resolved: "by_itself", or what the fault became ("became_token_duplicated")
+    std::string how;         // resolved: "by_itself", "by_regenerate", or what the fault became ("became_token_duplicated")
+    // recovery / recovered: the mode, the new epoch, the node that issues the new token (none: the
+    // recovery cannot be done, and `note` says why). recovered: `lasted` is the time from the alarm.
+    std::string mode;
+    Epoch epoch{};
+    std::optional<NodeId> issuer;
+    std::string note;
 };
 
 struct IncidentStats {
@@ -32,6 +39,8 @@ struct IncidentStats {
     std::uint64_t resolved = 0;
     std::uint64_t token_lost = 0;        // incidents opened, by kind
     std::uint64_t token_duplicated = 0;
+    std::uint64_t recoveries = 0;  // recovery actions ordered
+    std::uint64_t recovered = 0;   // incidents ended by a recovery
 };
 
 // The events of `events` that verdict `v` caused (each event names the verdict that caused it).
@@ -46,6 +55,9 @@ class IncidentTracker {
 public:
     // `now`: when the verdict was decided.
     void on_verdict(Instant now, const Verdict& v);
+    // A recovery was ordered for the open incident (raised by `cause`); `issuer` none: it cannot be
+    // done (`note` says why; said once per incident).
+    void on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer, std::string note = {});
     std::vector<IncidentEvent> take_events() { return std::exchange(events_, {}); }
     bool open() const { return open_.has_value(); }
     const IncidentStats& stats() const { return stats_; }
@@ -55,6 +67,8 @@ private:
         VerdictKind fault;
         SnapshotId first, last;
         Instant since;
+        std::optional<std::pair<std::string, Epoch>> recovering;  // mode, epoch
+        bool unrecoverable_said = false;
     };
     void raise(Instant now, const Verdict& v);
     void end(Instant now, const Verdict& v, std::string how);

@@ -15,6 +15,14 @@ std::string_view to_string(VerdictKind v) {
     return "unknown";
 }
 
+std::string_view to_string(RecoveryMode m) { return m == RecoveryMode::regenerate ? "regenerate" : "off"; }
+
+std::optional<RecoveryMode> parse_recovery_mode(std::string_view s) {
+    if (s == "off") return RecoveryMode::off;
+    if (s == "regenerate") return RecoveryMode::regenerate;
+    return std::nullopt;
+}
+
 MonitorCore::MonitorCore(MonitorConfig config, Instant now)
     : config_(std::move(config)),
       next_start_(now + config_.interval),
@@ -126,30 +134,78 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
             if (silent_.contains(n)) v.silent.push_back(n);
         }
     }
-    for (const auto& [node, r] : p.reports) {
-        // Counts come from the reports' counts; the lists only say where (and may be cut short).
-        for (std::size_t i = 0; i < r.state.held_count && i < kMaxTokensInReport; ++i) v.holders.push_back(node);
-        v.held += r.state.held_count;
-        if (r.in_flight_count > 0) {
-            v.channels.push_back({r.channel_from, node, r.in_flight_count});
-            v.in_flight += r.in_flight_count;
-        }
-        v.truncated |= r.state.held.size() < r.state.held_count || r.in_flight.size() < r.in_flight_count;
-    }
-    v.tokens = v.held + v.in_flight;
+    count_tokens(p, v);
     v.restarted = p.restarted;
     // A ring whose first token is not made yet has nothing to lose: not an alarm.
-    v.forming = v.tokens == 0 && v.missing.empty() &&
+    v.forming = v.tokens == 0 && v.stale == 0 && v.missing.empty() &&
                 std::none_of(p.reports.begin(), p.reports.end(), [](const auto& r) { return r.second.state.had_token; });
-    v.kind = !v.missing.empty() || !v.restarted.empty() || v.forming ? VerdictKind::inconclusive : verdict_for(v.tokens);
+    v.kind = !v.missing.empty() || !v.restarted.empty() || v.forming || v.epoch_change ? VerdictKind::inconclusive : verdict_for(v.tokens);
     switch (v.kind) {
         case VerdictKind::ok: ++stats_.ok; break;
         case VerdictKind::token_lost: ++stats_.token_lost; break;
         case VerdictKind::token_duplicated: ++stats_.token_duplicated; break;
         case VerdictKind::inconclusive: ++stats_.inconclusive; break;
     }
-    incidents_.on_verdict(now, v);
+    // A verdict about an epoch a recovery has replaced says nothing about the ring now.
+    if (v.epoch < epoch_ && v.kind != VerdictKind::inconclusive) {
+        ++stats_.past_epoch_verdicts;
+    } else {
+        epoch_ = std::max(epoch_, v.epoch);
+        incidents_.on_verdict(now, v);
+        if (v.alarm() && config_.recover == RecoveryMode::regenerate) regenerate(now, v);
+    }
     verdicts_.push_back(std::move(v));
+}
+
+// Counts the cut's tokens of its newest epoch; older ones are stale (every node discards them). A
+// cut where some node recorded before adopting that epoch (the recovery's order reached it late)
+// may miss the new token or see a node that has purged but not yet been passed the new one: it is
+// judged only if it finds exactly one.
+void MonitorCore::count_tokens(const Pending& p, Verdict& v) const {
+    Epoch top{0};
+    for (const auto& [node, r] : p.reports) {
+        top = std::max(top, r.state.epoch);
+        for (const auto& ec : r.in_flight_epochs) top = std::max(top, ec.epoch);
+    }
+    v.epoch = top;
+    bool straddles = false;
+    for (const auto& [node, r] : p.reports) {
+        // Counts come from the reports' counts; the lists only say where (and may be cut short).
+        if (r.state.epoch == top) {
+            for (std::size_t i = 0; i < r.state.held_count && i < kMaxTokensInReport; ++i) v.holders.push_back(node);
+            v.held += r.state.held_count;
+        } else {
+            v.stale += r.state.held_count;
+            straddles = true;
+        }
+        std::uint32_t current = 0;
+        for (const auto& ec : r.in_flight_epochs) (ec.epoch == top ? current : v.stale) += ec.tokens;
+        if (current > 0) {
+            v.channels.push_back({r.channel_from, node, current});
+            v.in_flight += current;
+        }
+        v.truncated |= r.state.held.size() < r.state.held_count || r.in_flight.size() < r.in_flight_count;
+    }
+    v.tokens = v.held + v.in_flight;
+    v.epoch_change = straddles && v.tokens != 1;
+}
+
+// Purge and reissue: a new epoch everywhere, one new token at the first node that is up.
+void MonitorCore::regenerate(Instant now, const Verdict& cause) {
+    std::optional<NodeId> issuer;
+    for (NodeId n : config_.ring) {
+        if (!liveness_.down(n)) {
+            issuer = n;
+            break;
+        }
+    }
+    if (!issuer) {
+        incidents_.on_recovery(now, cause, "regenerate", epoch_, std::nullopt, "no node is up to issue a token");
+        return;
+    }
+    epoch_ = Epoch{epoch_.value + 1};
+    for (NodeId n : config_.ring) recover_commands_.push_back({n, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, *issuer}});
+    incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer);
 }
 
 std::optional<Instant> MonitorCore::next_deadline() const {

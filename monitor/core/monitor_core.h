@@ -25,6 +25,12 @@
 
 namespace ringwatch {
 
+// What the monitor does about a token fault: nothing but the alarm (off), or purge and reissue
+// (regenerate: a new epoch, one new token).
+enum class RecoveryMode : std::uint8_t { off, regenerate };
+std::string_view to_string(RecoveryMode m);
+std::optional<RecoveryMode> parse_recovery_mode(std::string_view s);
+
 struct MonitorConfig {
     std::vector<NodeId> ring;  // ring order; ring[i]'s successor is ring[i+1], the last's is ring[0]
     Duration interval{std::chrono::milliseconds(100)};
@@ -36,6 +42,7 @@ struct MonitorConfig {
     std::uint32_t era = 0;
     // node_down / node_up (node_liveness.h); the probe timings follow the interval unless set.
     LivenessConfig liveness;
+    RecoveryMode recover = RecoveryMode::off;
 };
 
 struct MonitorStats {
@@ -47,6 +54,7 @@ struct MonitorStats {
     std::uint64_t skipped_in_flight_bound = 0;
     std::uint64_t late_reports = 0;       // for snapshots already decided
     std::uint64_t unexpected_reports = 0; // from a node not in the ring, or twice
+    std::uint64_t past_epoch_verdicts = 0; // about an epoch a recovery has already replaced: no incident
 };
 
 class MonitorCore {
@@ -72,6 +80,10 @@ public:
         SnapshotStart start;
     };
     std::vector<Command> take_commands() { return std::exchange(commands_, {}); }
+    // Recovery orders, one per node (send each to its node).
+    std::vector<std::pair<NodeId, RecoverCommand>> take_recover_commands() { return std::exchange(recover_commands_, {}); }
+    // The newest epoch the monitor knows of (from the cuts, and its own recoveries).
+    Epoch epoch() const { return epoch_; }
     std::vector<Verdict> take_verdicts() { return std::exchange(verdicts_, {}); }
     // Nodes to probe now, and node_down / node_up events.
     std::vector<NodeId> take_probes() { return liveness_.take_probes(); }
@@ -98,6 +110,8 @@ private:
     };
     void start_snapshot(Instant now);
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
+    void count_tokens(const Pending& p, Verdict& v) const;
+    void regenerate(Instant now, const Verdict& cause);
     bool in_ring(NodeId n) const;
 
     MonitorConfig config_;
@@ -107,6 +121,9 @@ private:
     std::set<NodeId> silent_;
     std::map<NodeId, Incarnation> incarnations_;
     std::vector<Command> commands_;
+    std::vector<std::pair<NodeId, RecoverCommand>> recover_commands_;
+    Epoch epoch_{0};
+    std::uint64_t next_command_id_ = 1;
     std::vector<Verdict> verdicts_;
     IncidentTracker incidents_;
     NodeLiveness liveness_;

@@ -29,6 +29,9 @@ struct Verdict {
     std::vector<NodeId> missing;          // inconclusive: who did not report
     std::vector<NodeId> silent;           // of those, the ones the monitor's links hear nothing from
     std::vector<NodeId> restarted;        // inconclusive: a process the snapshot did not begin with (restarted, or first heard of during it)
+    Epoch epoch{0};                       // the newest epoch in the cut: only its tokens are counted
+    std::uint32_t stale = 0;              // tokens of older epochs in the cut (discarded where they arrive)
+    bool epoch_change = false;            // inconclusive: some nodes recorded before adopting `epoch`, and the count is not 1
     bool forming = false;                 // inconclusive: no token counted and no node has ever held one (a ring still starting)
     bool truncated = false;               // a report listed fewer tokens than it counted: holders/channels are partial
     Instant started;

@@ -21,9 +21,9 @@ std::string ids_json(const std::vector<NodeId>& ids) {
     return fmt::format("[{}]", fmt::join(raw, ","));
 }
 std::string common(const Verdict& v) {
-    return fmt::format("\"tokens\":{},\"held\":{},\"in_flight\":{},\"holders\":{},\"channels\":{},\"missing\":{},\"silent\":{},\"restarted\":{},\"truncated\":{},\"forming\":{},\"duration_us\":{}",
+    return fmt::format("\"tokens\":{},\"held\":{},\"in_flight\":{},\"holders\":{},\"channels\":{},\"missing\":{},\"silent\":{},\"restarted\":{},\"truncated\":{},\"forming\":{},\"epoch\":{},\"stale\":{},\"epoch_change\":{},\"duration_us\":{}",
                        v.tokens, v.held, v.in_flight, ids_json(v.holders), channels_json(v), ids_json(v.missing), ids_json(v.silent),
-                       ids_json(v.restarted), v.truncated, v.forming, v.duration.count());
+                       ids_json(v.restarted), v.truncated, v.forming, v.epoch, v.stale, v.epoch_change, v.duration.count());
 }
 }  // namespace
 
@@ -33,6 +33,14 @@ std::string snapshot_event_json(const Verdict& v) {
 
 std::string incident_event_json(const IncidentEvent& e) {
     if (e.kind == IncidentEventKind::alarm) return alarm_event_json(e.verdict);
+    if (e.kind == IncidentEventKind::recovery) {
+        return fmt::format("{{\"event\":\"recovery\",\"kind\":\"{}\",\"mode\":\"{}\",\"epoch\":{},\"issuer\":{},\"snapshot\":{},\"note\":\"{}\"}}",
+                           to_string(e.fault), e.mode, e.epoch, e.issuer ? fmt::format("{}", *e.issuer) : "null", e.verdict.id, e.note);
+    }
+    if (e.kind == IncidentEventKind::recovered) {
+        return fmt::format("{{\"event\":\"recovered\",\"kind\":\"{}\",\"mode\":\"{}\",\"epoch\":{},\"snapshot\":{},\"since_alarm_ms\":{}}}",
+                           to_string(e.fault), e.mode, e.epoch, e.verdict.id, e.lasted.count() / 1000);
+    }
     return fmt::format("{{\"event\":\"resolved\",\"kind\":\"{}\",\"first_snapshot\":{},\"last_snapshot\":{},\"snapshot\":{},"
                        "\"duration_ms\":{},\"how\":\"{}\"}}",
                        to_string(e.fault), e.first, e.last, e.verdict.id, e.lasted.count() / 1000, e.how);

@@ -40,6 +40,7 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
 
 void MonitorDriver::pump() {
     for (auto& c : core_.take_commands()) link_.send_queued(c.node, encode_message(c.start));
+    for (auto& [n, rc] : core_.take_recover_commands()) link_.send_queued(n, encode_message(rc));
     for (NodeId n : core_.take_probes()) probe_.probe(n);
     for (const auto& e : core_.take_node_events())
         if (on_node_event_) on_node_event_(e);

@@ -101,12 +101,17 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
 
     const toml::table* mon = root["monitor"].as_table();
     if (!mon) fail(path, "missing table [monitor] (address, interval_ms, timeout_ms)");
-    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms"});
+    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "recover"});
     c.monitor_address_text = string(path, *mon, "monitor", "address", true);
     c.monitor_address = address(path, "monitor.address", c.monitor_address_text, *mon->get("address"));
     c.interval = std::chrono::milliseconds(integer(path, *mon, "monitor", "interval_ms", 1, 3'600'000, 100));
     c.timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "timeout_ms", 1, 3'600'000, 1000));
     c.node_timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "node_timeout_ms", 1, 3'600'000, 1000));
+    if (mon->contains("recover")) {
+        c.recover = string(path, *mon, "monitor", "recover", true);
+        if (c.recover != "off" && c.recover != "regenerate")
+            fail(path, fmt::format("{}: 'monitor.recover' = \"{}\" is not one of: off, regenerate", where(*mon->get("recover")), c.recover));
+    }
 
     const toml::array* nodes = root["nodes"].as_array();
     if (!nodes) fail(path, "missing [[nodes]] tables (a ring needs at least 2)");

@@ -35,6 +35,7 @@ struct RingConfig {
     Duration interval{std::chrono::milliseconds(100)};
     Duration timeout{std::chrono::milliseconds(1000)};
     Duration node_timeout{std::chrono::milliseconds(1000)};  // silent this long: node_down
+    std::string recover = "off";                              // the monitor's recovery: off, regenerate
     std::vector<NodeEntry> nodes;
 
     // Throws ConfigError when the id is not in the ring.

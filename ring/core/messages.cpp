@@ -3,11 +3,13 @@
 
 #include "ring/core/bytes.h"
 
+#include <algorithm>
+
 namespace ringwatch {
 
 namespace {
 
-enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kReissue, kRingQuery, kRingState };
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kReissue, kRingQuery, kRingState, kRecover };
 
 void put_summary(ByteWriter& w, const TokenSummary& s) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -98,11 +100,18 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             rep.state.tokens_forwarded = r.u64();
             rep.state.messages_delivered = r.u64();
             const std::uint8_t had = r.u8();
+            rep.state.epoch = Epoch{r.u32()};
             rep.channel_from = NodeId{r.u16()};
             if (!r.ok()) return MessageError::truncated;
             if (had > 1) return MessageError::bad_value;
             rep.state.had_token = had == 1;
             if (auto e = get_summaries(r, rep.in_flight, rep.in_flight_count); e != MessageError::none) return e;
+            const std::uint8_t n = r.u8();
+            if (!r.ok()) return MessageError::truncated;
+            if (n > kMaxEpochCounts + 1) return MessageError::too_long;
+            rep.in_flight_epochs.resize(n);
+            for (auto& ec : rep.in_flight_epochs) ec = EpochCount{Epoch{r.u32()}, r.u32()};
+            if (!r.ok()) return MessageError::truncated;
             out = std::move(rep);
             return MessageError::none;
         }
@@ -149,6 +158,18 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             return MessageError::none;
         }
         case kRingQuery: out = RingQuery{}; return MessageError::none;
+        case kRecover: {
+            RecoverCommand c;
+            c.command_id = r.u64();
+            const std::uint8_t mode = r.u8();
+            c.epoch = Epoch{r.u32()};
+            c.issuer = NodeId{r.u16()};
+            if (!r.ok()) return MessageError::truncated;
+            if (mode != 1) return MessageError::bad_value;
+            c.mode = static_cast<RecoverMode>(mode);
+            out = c;
+            return MessageError::none;
+        }
         case kRingState: {
             const std::uint8_t had = r.u8();
             RingState st{had == 1, Epoch{r.u32()}};
@@ -224,8 +245,15 @@ Bytes encode_message(const Message& m) {
                 w.u64(v.state.tokens_forwarded);
                 w.u64(v.state.messages_delivered);
                 w.u8(v.state.had_token ? 1 : 0);
+                w.u32(v.state.epoch.value);
                 w.u16(v.channel_from.value);
                 put_summaries(w, v.in_flight, v.in_flight_count);
+                const std::size_t n = std::min(v.in_flight_epochs.size(), kMaxEpochCounts + 1);
+                w.u8(static_cast<std::uint8_t>(n));
+                for (std::size_t i = 0; i < n; ++i) {
+                    w.u32(v.in_flight_epochs[i].epoch.value);
+                    w.u32(v.in_flight_epochs[i].tokens);
+                }
             } else if constexpr (std::is_same_v<T, InjectCommand>) {
                 w.u8(kInject);
                 w.u64(v.command_id);
@@ -246,6 +274,12 @@ Bytes encode_message(const Message& m) {
                 w.u8(kReissue);
                 w.u64(v.command_id);
                 w.u32(v.epoch.value);
+            } else if constexpr (std::is_same_v<T, RecoverCommand>) {
+                w.u8(kRecover);
+                w.u64(v.command_id);
+                w.u8(static_cast<std::uint8_t>(v.mode));
+                w.u32(v.epoch.value);
+                w.u16(v.issuer.value);
             } else if constexpr (std::is_same_v<T, RingQuery>) {
                 w.u8(kRingQuery);
             } else if constexpr (std::is_same_v<T, RingState>) {

@@ -54,8 +54,18 @@ struct NodeState {
     std::uint64_t tokens_forwarded = 0;
     std::uint64_t messages_delivered = 0;
     bool had_token = false;  // the process has held a token (a ring still forming has none yet, and that is no loss)
+    Epoch epoch{1};          // the node's epoch: every token it holds is of this epoch
     bool operator==(const NodeState&) const = default;
 };
+
+// How many tokens of one epoch a channel carried in a snapshot. Epoch{0} stands for every epoch
+// older than the ones listed (all stale whatever the verdict's epoch).
+struct EpochCount {
+    Epoch epoch;
+    std::uint32_t tokens = 0;
+    bool operator==(const EpochCount&) const = default;
+};
+inline constexpr std::size_t kMaxEpochCounts = 4;
 
 struct MarkerMessage {
     SnapshotId id;
@@ -72,6 +82,9 @@ struct SnapshotReport {
     NodeId channel_from;                 // the inbound channel (the predecessor)
     std::vector<TokenSummary> in_flight;  // tokens recorded on it (at most kMaxTokensInReport listed)
     std::uint32_t in_flight_count = 0;    // how many were recorded
+    // The recorded tokens by epoch, newest first (at most kMaxEpochCounts + one for older ones):
+    // a verdict counts only its epoch's tokens, and the lists above may be cut short.
+    std::vector<EpochCount> in_flight_epochs;
 };
 enum class InjectKind : std::uint8_t { lose = 1, duplicate = 2 };
 struct InjectCommand {
@@ -95,6 +108,17 @@ struct ReissueCommand {
     std::uint64_t command_id;
     Epoch epoch;
 };
+// Recovery, `regenerate` (purge and reissue): every node adopts `epoch` (discarding tokens of older
+// epochs, held now or arriving later, and queueing again its own messages they carried); `issuer`
+// makes one free token of the new epoch.
+enum class RecoverMode : std::uint8_t { regenerate = 1 };
+struct RecoverCommand {
+    std::uint64_t command_id;
+    RecoverMode mode;
+    Epoch epoch;
+    NodeId issuer;
+};
+
 // The ring's first node, starting, asks its successor whether the ring already has a token; the
 // answer decides whether it makes one (a fresh ring) or waits for the token to come round (a
 // restart), so restarting the first node never makes a second token.
@@ -109,7 +133,7 @@ struct CommandAck {
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
-                             ImpairCommand, ReissueCommand, RingQuery, RingState>;
+                             ImpairCommand, ReissueCommand, RingQuery, RingState, RecoverCommand>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

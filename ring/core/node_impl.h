@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
+#include <map>
 
 #include "ring/core/node.h"
 
@@ -98,6 +100,12 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
         ++stats_.commands;
         out_.impair.push_back(*im);
         send(from, CommandAck{im->command_id, true});
+    } else if (auto* rc = std::get_if<RecoverCommand>(&m)) {
+        // Purge and reissue: adopt the new epoch; the issuer makes its one token. A repeat of the
+        // command (or one older than what we hold) changes nothing.
+        ++stats_.commands;
+        if (token_.adopt_epoch(rc->epoch) && rc->issuer == config_.self) token_.issue(now, rc->epoch);
+        send(from, CommandAck{rc->command_id, true});
     } else if (auto* re = std::get_if<ReissueCommand>(&m)) {
         ++stats_.commands;
         token_.on_token(now, Token{TokenKind::free_token, re->epoch, {}, {}, 0, false, {}, {}});
@@ -119,6 +127,23 @@ void BasicNode<Participant>::inject(Instant now, InjectKind kind) {
     collect(now);
 }
 
+// The recorded tokens by epoch, newest first; the oldest beyond the first few lumped as Epoch{0}.
+inline std::vector<EpochCount> epoch_counts(const std::vector<TokenSummary>& tokens) {
+    std::map<Epoch, std::uint32_t, std::greater<>> by_epoch;
+    for (const auto& t : tokens) ++by_epoch[t.epoch];
+    std::vector<EpochCount> out;
+    for (const auto& [e, n] : by_epoch) {
+        if (out.size() < kMaxEpochCounts) {
+            out.push_back({e, n});
+        } else if (out.size() == kMaxEpochCounts) {
+            out.push_back({Epoch{0}, n});
+        } else {
+            out.back().tokens += n;
+        }
+    }
+    return out;
+}
+
 // Drains the parts in causal order: markers emitted by this input come before tokens released
 // after it (a released token was part of the recorded state).
 template <typename Participant>
@@ -135,6 +160,7 @@ void BasicNode<Participant>::collect(Instant now) {
         r.state = std::move(c.state);
         r.channel_from = config_.predecessor;
         for (auto& ch : c.channels) r.in_flight.insert(r.in_flight.end(), ch.messages.begin(), ch.messages.end());
+        r.in_flight_epochs = epoch_counts(r.in_flight);
         // Counts stay true; the lists are cut to what a report carries.
         r.in_flight_count = static_cast<std::uint32_t>(r.in_flight.size());
         if (r.in_flight.size() > kMaxTokensInReport) r.in_flight.resize(kMaxTokensInReport);

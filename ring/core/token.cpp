@@ -14,6 +14,9 @@ std::string_view to_string(TokenEventKind k) {
         case TokenEventKind::duplicated_by_fault: return "duplicated_by_fault";
         case TokenEventKind::duplicate_message_dropped: return "duplicate_message_dropped";
         case TokenEventKind::issued: return "issued";
+        case TokenEventKind::epoch_adopted: return "epoch_adopted";
+        case TokenEventKind::stale_discarded: return "stale_discarded";
+        case TokenEventKind::requeued: return "requeued";
     }
     return "unknown";
 }
@@ -23,9 +26,46 @@ void TokenProtocol::issue(Instant now, Epoch epoch) {
     on_token(now, Token{TokenKind::free_token, epoch, {}, {}, 0, false, {}, {}});
 }
 
+bool TokenProtocol::adopt_epoch(Epoch epoch) {
+    if (epoch <= epoch_) return false;
+    epoch_ = epoch;
+    // Every token held is older: gone. Every message of ours out on a token rode an older one.
+    stats_.stale_discarded += held_.size();
+    held_.clear();
+    std::vector<Outgoing> again;
+    for (auto& [id, m] : in_transit_) again.push_back(std::move(m));
+    in_transit_.clear();
+    events_.push_back({TokenEventKind::epoch_adopted, {}, {}, 0, {}, epoch});
+    requeue_front(std::move(again));
+    return true;
+}
+
+void TokenProtocol::requeue_front(std::vector<Outgoing> messages) {
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+        events_.push_back({TokenEventKind::requeued, self_, it->to, it->msg_id, {}});
+        ++stats_.requeued;
+        queue_.push_front(std::move(*it));
+    }
+}
+
+bool TokenProtocol::Delivered::first_time(std::uint64_t id) {
+    if (id <= floor || !above.insert(id).second) return false;
+    while (above.size() > kDeliveredWindow) {
+        floor = *above.begin();
+        above.erase(above.begin());
+    }
+    return true;
+}
+
 void TokenProtocol::on_token(Instant now, Token token) {
     ++stats_.tokens_received;
-    epoch_ = std::max(epoch_, token.epoch);
+    if (token.epoch < epoch_) {
+        // Purged: an older epoch's token (its message, if ours, was queued again at the adoption).
+        ++stats_.stale_discarded;
+        events_.push_back({TokenEventKind::stale_discarded, token.src, token.dst, token.msg_id, {}, token.epoch});
+        return;
+    }
+    adopt_epoch(token.epoch);
     if (armed_lose_ > 0) {
         --armed_lose_;
         events_.push_back({TokenEventKind::lost_by_fault, token.src, token.dst, token.msg_id, {}});
@@ -33,9 +73,7 @@ void TokenProtocol::on_token(Instant now, Token token) {
     }
     if (token.kind == TokenKind::busy && token.dst == self_ && !token.copied) {
         token.copied = true;
-        auto& last = last_delivered(token.src, token.src_incarnation);
-        if (token.msg_id > last) {
-            last = token.msg_id;
+        if (delivered(token.src, token.src_incarnation).first_time(token.msg_id)) {
             ++stats_.messages_delivered;
             events_.push_back({TokenEventKind::delivered, token.src, token.dst, token.msg_id, token.payload});
         } else {
@@ -56,14 +94,29 @@ void TokenProtocol::on_timer(Instant now) {
 
 void TokenProtocol::release(Token t) {
     if (t.kind == TokenKind::busy && t.src == self_) {
-        // Back home: free it and pass it on.
-        events_.push_back({t.copied ? TokenEventKind::returned : TokenEventKind::undeliverable, t.src, t.dst, t.msg_id, {}});
-        if (!t.copied) ++stats_.messages_undeliverable;
+        // Back home: free it and pass it on. Not copied: the message goes round again, a few times.
+        auto it = in_transit_.find(t.msg_id);
+        if (t.copied) {
+            events_.push_back({TokenEventKind::returned, t.src, t.dst, t.msg_id, {}});
+            if (it != in_transit_.end()) in_transit_.erase(it);
+        } else if (it != in_transit_.end() && it->second.attempts < kMaxAttempts) {
+            std::vector<Outgoing> again;
+            again.push_back(std::move(it->second));
+            in_transit_.erase(it);
+            requeue_front(std::move(again));
+        } else {
+            events_.push_back({TokenEventKind::undeliverable, t.src, t.dst, t.msg_id, {}});
+            ++stats_.messages_undeliverable;
+            if (it != in_transit_.end()) in_transit_.erase(it);
+        }
         t = Token{TokenKind::free_token, t.epoch, {}, {}, 0, false, {}, {}};
     } else if (t.kind == TokenKind::free_token && !queue_.empty()) {
         Outgoing m = std::move(queue_.front());
         queue_.pop_front();
-        t = Token{TokenKind::busy, t.epoch, self_, m.to, next_msg_id_++, false, std::move(m.payload), incarnation_};
+        if (m.msg_id == 0) m.msg_id = next_msg_id_++;
+        ++m.attempts;
+        t = Token{TokenKind::busy, t.epoch, self_, m.to, m.msg_id, false, m.payload, incarnation_};
+        in_transit_.emplace(m.msg_id, std::move(m));
         ++stats_.messages_sent;
     }
     forward_.push_back(t);
@@ -76,12 +129,12 @@ void TokenProtocol::release(Token t) {
     }
 }
 
-std::uint64_t& TokenProtocol::last_delivered(NodeId src, Incarnation inc) {
-    auto& seen = last_delivered_[src];
-    for (auto& [i, last] : seen)
-        if (i == inc) return last;
+TokenProtocol::Delivered& TokenProtocol::delivered(NodeId src, Incarnation inc) {
+    auto& seen = delivered_[src];
+    for (auto& [i, d] : seen)
+        if (i == inc) return d;
     if (seen.size() >= kIncarnationsPerSource) seen.pop_front();
-    return seen.emplace_back(inc, 0).second;
+    return seen.emplace_back(inc, Delivered{}).second;
 }
 
 bool TokenProtocol::enqueue(NodeId to, Bytes payload) {
@@ -115,6 +168,7 @@ NodeState TokenProtocol::state() const {
     s.tokens_forwarded = stats_.tokens_forwarded;
     s.messages_delivered = stats_.messages_delivered;
     s.had_token = had_token();
+    s.epoch = epoch_;
     return s;
 }
 

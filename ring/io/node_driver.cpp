@@ -90,6 +90,9 @@ void NodeDriver::pump() {
             case TokenEventKind::lost_by_fault: log_.log("fault injected: dropped the token it just received"); break;
             case TokenEventKind::duplicated_by_fault: log_.log("fault injected: passed the token on twice"); break;
             case TokenEventKind::issued: log_.log("made a new token (epoch {})", e.epoch); break;
+            case TokenEventKind::epoch_adopted: log_.log("epoch {}: tokens of older epochs are discarded from now on", e.epoch); break;
+            case TokenEventKind::stale_discarded: log_.log("discarded a token of epoch {} (stale)", e.epoch); break;
+            case TokenEventKind::requeued: log_.log("message #{} to node {} queued again (its token was purged or came back uncopied)", e.msg_id, e.dst); break;
             case TokenEventKind::returned:
             case TokenEventKind::duplicate_message_dropped: break;
         }

@@ -113,7 +113,7 @@ TEST_CASE("messages: a report lists at most 64 tokens but always carries the tru
     CHECK(r.in_flight.size() == kMaxTokensInReport);
     CHECK(r.in_flight_count == 100);
     // A list longer than its count, or shorter than it could be, is malformed.
-    Bytes b = encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, Incarnation{5}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0});
+    Bytes b = encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, Incarnation{5}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0, {}});
     Message m;
     REQUIRE(decode_message(b, m) == MessageError::none);
     b[1 + 8 + 2 + 8 + 3] = 2;  // held count (big-endian u32 after id, node, incarnation): 2, but one listed
@@ -416,8 +416,10 @@ SnapshotReport report(std::uint64_t id, std::uint16_t node, std::size_t held, st
     r.node = NodeId{node};
     r.state.held.resize(held);
     r.state.held_count = static_cast<std::uint32_t>(held);
+    r.state.had_token = true;  // a running ring (a forming one is tested apart)
     r.in_flight.resize(in_flight);
     r.in_flight_count = static_cast<std::uint32_t>(in_flight);
+    if (in_flight > 0) r.in_flight_epochs = {EpochCount{Epoch{1}, static_cast<std::uint32_t>(in_flight)}};
     r.channel_from = NodeId{from};
     return r;
 }
