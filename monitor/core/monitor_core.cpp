@@ -54,6 +54,7 @@ void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& repo
         return;
     }
     liveness_.heard(now, from, report.incarnation);
+    catch_up(from, report);
     auto it = pending_.find(report.id);
     if (it == pending_.end()) {
         ++stats_.late_reports;
@@ -188,6 +189,19 @@ void MonitorCore::count_tokens(const Pending& p, Verdict& v) const {
     }
     v.tokens = v.held + v.in_flight;
     v.epoch_change = straddles && v.tokens != 1;
+}
+
+// A node behind the ring's epoch (a process started after the change, which no token of the new
+// epoch has reached: perhaps none exists) is told the epoch, without a token. Until then every cut
+// would straddle the change, and a lost token would never be judged.
+void MonitorCore::catch_up(NodeId node, const SnapshotReport& r) {
+    epoch_ = std::max(epoch_, r.state.epoch);
+    if (r.state.epoch >= epoch_) return;
+    auto& told = told_epoch_[node];
+    if (told == std::pair{r.incarnation, epoch_}) return;  // already told this process
+    told = {r.incarnation, epoch_};
+    ++stats_.catch_up_orders;
+    recover_commands_.push_back({node, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, kNoIssuer}});
 }
 
 // Purge and reissue: a new epoch everywhere, one new token at the first node that is up.

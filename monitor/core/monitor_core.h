@@ -55,6 +55,7 @@ struct MonitorStats {
     std::uint64_t late_reports = 0;       // for snapshots already decided
     std::uint64_t unexpected_reports = 0; // from a node not in the ring, or twice
     std::uint64_t past_epoch_verdicts = 0; // about an epoch a recovery has already replaced: no incident
+    std::uint64_t catch_up_orders = 0;     // a node behind the ring's epoch told to adopt it
 };
 
 class MonitorCore {
@@ -112,6 +113,7 @@ private:
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
     void count_tokens(const Pending& p, Verdict& v) const;
     void regenerate(Instant now, const Verdict& cause);
+    void catch_up(NodeId node, const SnapshotReport& r);
     bool in_ring(NodeId n) const;
 
     MonitorConfig config_;
@@ -123,6 +125,7 @@ private:
     std::vector<Command> commands_;
     std::vector<std::pair<NodeId, RecoverCommand>> recover_commands_;
     Epoch epoch_{0};
+    std::map<NodeId, std::pair<Incarnation, Epoch>> told_epoch_;
     std::uint64_t next_command_id_ = 1;
     std::vector<Verdict> verdicts_;
     IncidentTracker incidents_;

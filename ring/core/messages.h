@@ -112,6 +112,7 @@ struct ReissueCommand {
 // epochs, held now or arriving later, and queueing again its own messages they carried); `issuer`
 // makes one free token of the new epoch.
 enum class RecoverMode : std::uint8_t { regenerate = 1 };
+inline constexpr NodeId kNoIssuer{0xFFFF};  // a RecoverCommand that only tells the epoch (no node issues a token)
 struct RecoverCommand {
     std::uint64_t command_id;
     RecoverMode mode;

@@ -21,9 +21,12 @@ std::string_view to_string(TokenEventKind k) {
     return "unknown";
 }
 
+// Made here, not received: an armed fault acts on the next token received, not on this one.
 void TokenProtocol::issue(Instant now, Epoch epoch) {
+    adopt_epoch(epoch);
     events_.push_back({TokenEventKind::issued, {}, {}, 0, {}, epoch});
-    on_token(now, Token{TokenKind::free_token, epoch, {}, {}, 0, false, {}, {}});
+    ++stats_.tokens_issued;
+    held_.push_back(Held{Token{TokenKind::free_token, epoch_, {}, {}, 0, false, {}, {}}, now + config_.hold});
 }
 
 bool TokenProtocol::adopt_epoch(Epoch epoch) {

@@ -59,6 +59,7 @@ struct TokenStats {
     std::uint64_t messages_undeliverable = 0;
     std::uint64_t queue_full = 0;
     std::uint64_t duplicate_messages_dropped = 0;
+    std::uint64_t tokens_issued = 0;    // made here (the ring's first, a recovery's)
     std::uint64_t stale_discarded = 0;  // tokens of older epochs, held at an adoption or arriving
     std::uint64_t requeued = 0;
 };
@@ -92,7 +93,7 @@ public:
     // The newest epoch this process has seen a token of (or was told of).
     Epoch epoch() const { return epoch_; }
     // Whether this process has ever held a token.
-    bool had_token() const { return stats_.tokens_received > 0; }
+    bool had_token() const { return stats_.tokens_received > 0 || stats_.tokens_issued > 0; }
     bool fault_armed() const { return armed_lose_ > 0 || armed_duplicate_ > 0; }
 
 private:

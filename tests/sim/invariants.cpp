@@ -29,8 +29,23 @@ void InvariantChecker::node_up(Instant now, NodeId n, std::uint32_t gen) {
     boots_[n].push_back({now, gen});
 }
 
-void InvariantChecker::report_handed(SnapshotId id, NodeId node, std::uint32_t gen, std::optional<std::uint32_t> expected) {
-    reports_[id].try_emplace(node, HandedReport{gen, expected});  // the monitor keeps the first report of each node
+void InvariantChecker::report_handed(SnapshotId id, NodeId node, std::uint32_t gen, std::optional<TokenOracle::Cut> cut) {
+    reports_[id].try_emplace(node, HandedReport{gen, std::move(cut)});  // the monitor keeps the first report of each node
+}
+
+std::optional<InvariantChecker::CutCount> InvariantChecker::count_cut(const std::map<NodeId, HandedReport>& reports) {
+    CutCount c;
+    for (const auto& [n, r] : reports) {
+        if (!r.cut) return std::nullopt;
+        c.epoch = std::max(c.epoch, r.cut->epoch);
+        for (const auto& [e, k] : r.cut->in_flight) c.epoch = std::max(c.epoch, e);
+    }
+    for (const auto& [n, r] : reports) {
+        if (r.cut->epoch == c.epoch) c.tokens += r.cut->held;
+        c.straddles |= r.cut->epoch < c.epoch;
+        if (auto it = r.cut->in_flight.find(c.epoch); it != r.cut->in_flight.end()) c.tokens += it->second;
+    }
+    return c;
 }
 
 std::uint32_t InvariantChecker::generation_at(NodeId n, Instant t) const {
@@ -137,17 +152,33 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
             }
         }
         if (v.forming) forming_verdict(v, from, now);
+        if (v.epoch_change) {
+            // Only a cut that truly straddles an epoch change and does not find one token.
+            const auto cc = count_cut(node_reports);
+            if (cc && (!cc->straddles || cc->tokens == 1)) {
+                violations_.add(rule::verdict, fmt::format("snapshot {} is inconclusive for an epoch change, but its cut {} and counts {} token(s) "
+                                                           "of epoch {}",
+                                                           v.id, cc->straddles ? "straddles one" : "does not straddle one", cc->tokens, cc->epoch));
+            }
+        }
         return;
     }
     if (!unreported.empty()) {
         violations_.add(rule::verdict, fmt::format("snapshot {} is {} without a report from {}", v.id, to_string(v.kind), ids(unreported)));
         return;
     }
-    std::uint32_t expected = 0;
-    bool known = true;
+    const auto cc = count_cut(node_reports);
+    const bool known = cc.has_value();
+    const std::uint32_t expected = cc ? cc->tokens : 0;
+    if (cc && cc->straddles && cc->tokens != 1) {
+        violations_.add(rule::verdict, fmt::format("snapshot {} says {} although its cut straddles the change to epoch {} and finds {} of its "
+                                                   "tokens (nodes that had not adopted it yet may have purged theirs)",
+                                                   v.id, to_string(v.kind), cc->epoch, cc->tokens));
+    }
+    if (cc && v.epoch.value != cc->epoch) {
+        violations_.add(rule::verdict, fmt::format("snapshot {} counts epoch {}; its cut's newest epoch is {}", v.id, v.epoch, cc->epoch));
+    }
     for (const auto& [n, r] : node_reports) {
-        known &= r.expected.has_value();
-        expected += r.expected.value_or(0);
         // A cut is taken against the processes alive when the snapshot began (a process started
         // later may have joined it afresh, on a delayed marker).
         if (const auto at_start = generation_at(n, from); at_start != 0 && r.gen != at_start) {
@@ -183,6 +214,13 @@ void InvariantChecker::forming_verdict(const Verdict& v, Instant from, Instant n
 }
 
 void InvariantChecker::incident(const IncidentEvent& e) {
+    if (e.kind == IncidentEventKind::recovery || e.kind == IncidentEventKind::recovered) {
+        if (!open_incident_) {
+            violations_.add(rule::incidents, fmt::format("a {} event (snapshot {}) with no incident open", to_string(e.kind), e.verdict.id));
+        }
+        if (e.kind == IncidentEventKind::recovery && e.issuer) recoveries_.push_back(e);
+        return;
+    }
     if (e.kind == IncidentEventKind::alarm) {
         if (!e.verdict.alarm() || e.verdict.kind != e.fault) {
             violations_.add(rule::incidents, fmt::format("an alarm {} raised by snapshot {}, whose verdict is {}", to_string(e.fault), e.verdict.id,
@@ -251,6 +289,53 @@ void InvariantChecker::finish_liveness(Instant end) {
                                                                n, to_us(down), to_us(until), slack.count() / 1000));
             }
         }
+    }
+}
+
+bool InvariantChecker::crashed_since(Instant t) const {
+    for (const auto& [n, spans] : outages_)
+        for (const auto& [down, up] : spans)
+            if (!up || *up >= t) return true;
+    return false;
+}
+
+void InvariantChecker::finish_recovery(Instant end, Instant healed_at, bool lossy, bool all_up) {
+    const auto count_at = [this](Instant t) {
+        TokenCount c;
+        for (const auto& [since, count] : oracle_.timeline()) {
+            if (since > t) break;
+            c = count;
+        }
+        return c;
+    };
+    // Another fault or crash in (a, b]: that one's own checkpoint covers it.
+    const auto disturbed_within = [this](Instant a, Instant b) {
+        for (const auto& e : oracle_.fault_effects())
+            if (e.at > a && e.at <= b) return true;
+        for (const auto& [n, spans] : outages_)
+            for (const auto& [down, up] : spans)
+                if ((down > a && down <= b) || (up && *up > a && *up <= b) || (!up && down <= b)) return true;
+        return false;
+    };
+    std::vector<std::pair<Instant, std::string>> checkpoints;
+    for (const auto& e : oracle_.fault_effects()) checkpoints.push_back({e.at, fmt::format("the {} fault at node {}", to_string(e.kind), e.node)});
+    for (const auto& [n, spans] : outages_)
+        for (const auto& [down, up] : spans)
+            if (up) checkpoints.push_back({*up, fmt::format("node {}'s restart", n)});
+    for (const auto& [t, what] : checkpoints) {
+        const auto ready = ready_after(t, healed_at, lossy);
+        if (!ready) continue;
+        const Instant due = *ready + 2 * bound_.value();
+        if (due > end || disturbed_within(t, due)) continue;
+        if (const TokenCount c = count_at(due); !c.exactly(1)) {
+            violations_.add(rule::recovery, fmt::format("after {} at {} us the ring held {} token(s) (+{} undecided) at {} us, two detection "
+                                                        "bounds after every node was up{}",
+                                                        what, to_us(t), c.certain, c.open, to_us(due), lossy ? " and the network healed" : ""));
+        }
+    }
+    if (all_up && !oracle_.count().exactly(1)) {
+        violations_.add(rule::recovery, fmt::format("the run ended with {} token(s) (+{} undecided), every node up and recovery on",
+                                                    oracle_.count().certain, oracle_.count().open));
     }
 }
 

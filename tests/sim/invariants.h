@@ -40,7 +40,7 @@ public:
     void node_up(Instant now, NodeId n, std::uint32_t gen);
     // A report from generation `gen` of `node` reached the monitor core, with the count the oracle
     // says it must carry.
-    void report_handed(SnapshotId id, NodeId node, std::uint32_t gen, std::optional<std::uint32_t> expected);
+    void report_handed(SnapshotId id, NodeId node, std::uint32_t gen, std::optional<TokenOracle::Cut> cut);
     // Checks a verdict at the moment the monitor decided it.
     void verdict(const Verdict& v, Instant now);
     // Checks an incident event (after the verdict that caused it).
@@ -49,6 +49,12 @@ public:
     void node_event(const NodeEvent& e);
     // Every crash that outlasted the monitor's node timeout (while the monitor ran) was reported.
     void finish_liveness(Instant end);
+    // With recovery on: after every token fault and every restart, the ring holds exactly one token
+    // again within two detection bounds (the fault's alarm, then the new epoch's first verdict),
+    // unless another fault or crash came first; and at the end, with every node up, exactly one.
+    void finish_recovery(Instant end, Instant healed_at, bool lossy, bool all_up);
+    // A crash (of any node) after t: with recovery on, the only excuse for a lost message.
+    bool crashed_since(Instant t) const;
     void set_liveness(LivenessConfig c, bool lossless) {
         liveness_ = c;
         lossless_ = lossless;
@@ -90,13 +96,21 @@ private:
     std::vector<std::pair<Instant, std::optional<Instant>>> monitor_outages_;
     std::vector<Instant> monitor_starts_;
     std::vector<NodeEvent> node_events_;
+    std::vector<IncidentEvent> recoveries_;
     LivenessConfig liveness_;
     bool lossless_ = false;  // no datagram is lost: a live node is never silent for a node timeout
     bool down_at_some_point(NodeId n, Instant a, Instant b) const;
     struct HandedReport {
         std::uint32_t gen;
-        std::optional<std::uint32_t> expected;
+        std::optional<TokenOracle::Cut> cut;
     };
+    // What the recorded cuts say: the newest epoch in them, its tokens, and whether some node
+    // recorded before adopting it (none when a cut is unknown).
+    struct CutCount {
+        std::uint32_t epoch = 0, tokens = 0;
+        bool straddles = false;
+    };
+    static std::optional<CutCount> count_cut(const std::map<NodeId, HandedReport>& reports);
     std::map<SnapshotId, std::map<NodeId, HandedReport>> reports_;
     std::map<NodeId, std::vector<std::pair<Instant, std::uint32_t>>> boots_;
     std::vector<Decided> decided_;

@@ -17,7 +17,7 @@ void MessageLedger::departed(NodeId src, NodeId dst, std::uint64_t seq) {
     if (seq >= 1 && seq <= v.size()) v[seq - 1].departed = true;
 }
 
-void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint64_t seq) {
+void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint32_t dst_gen, std::uint64_t seq) {
     auto& v = msgs_[{src, dst}];
     if (seq < 1 || seq > v.size()) {
         violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {}, which was never sent", to_us(now),
@@ -26,6 +26,12 @@ void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint64_t
     }
     Msg& m = v[seq - 1];
     m.departed = true;
+    if (m.deliveries > 0 && m.delivered_to_gen != dst_gen) {
+        ++redelivered_;  // a new process of the destination: it cannot know what the old one had
+        m.delivered_to_gen = dst_gen;
+        return;
+    }
+    m.delivered_to_gen = dst_gen;
     if (++m.deliveries > 1) {
         violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} a second time", to_us(now), dst,
                                                     seq, src));
@@ -55,6 +61,7 @@ std::uint64_t MessageLedger::undelivered() const {
 
 MessageTally MessageLedger::finish(const std::function<bool(Instant)>& disturbed_since, bool healthy_at_end, Duration settle_bound) {
     MessageTally t;
+    t.redelivered = redelivered_;
     std::uint64_t lost = 0;
     for (const auto& [key, v] : msgs_) {
         for (std::size_t i = 0; i < v.size(); ++i) {

@@ -17,6 +17,7 @@ struct MessageTally {
     std::uint64_t delivered = 0;
     std::uint64_t queued = 0;           // never left its source: waiting for a free token at the end
     std::uint64_t lost_to_faults = 0;   // not delivered, and a token fault or crash came after it was sent
+    std::uint64_t redelivered = 0;      // delivered again to a restarted destination process
 };
 
 class MessageLedger {
@@ -25,8 +26,10 @@ public:
 
     void sent(Instant now, NodeId src, NodeId dst, std::uint64_t seq);
     void departed(NodeId src, NodeId dst, std::uint64_t seq);
-    // At most once and in order per (source, destination), always.
-    void delivered(Instant now, NodeId src, NodeId dst, std::uint64_t seq);
+    // At most once per process of the destination (a restarted destination has forgotten what its
+    // old process delivered, and a message sent again after a purge reaches it anew), and in order
+    // per (source, destination), always.
+    void delivered(Instant now, NodeId src, NodeId dst, std::uint32_t dst_gen, std::uint64_t seq);
 
     // Messages neither delivered nor excused: still queued at their source, or lost.
     std::uint64_t waiting(const std::function<bool(Instant)>& disturbed_since) const;
@@ -41,9 +44,11 @@ private:
         Instant sent;
         bool departed = false;
         unsigned deliveries = 0;
+        std::uint32_t delivered_to_gen = 0;
     };
     std::map<std::pair<NodeId, NodeId>, std::vector<Msg>> msgs_;  // index: seq - 1
     std::map<std::pair<NodeId, NodeId>, std::uint64_t> last_delivered_;
+    std::uint64_t redelivered_ = 0;
     Violations& violations_;
 };
 

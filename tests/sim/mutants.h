@@ -22,6 +22,7 @@ enum class Mutant : std::uint8_t {
     monitor_alarm_storm,          // raises an alarm on every bad verdict, not once per incident
     monitor_misses_dead_nodes,    // never reports a node down
     monitor_guesses_port_closed,  // says every silent node's port is closed, without a refused probe
+    monitor_orders_no_token,      // recovers by a new epoch but names no node to issue its token
     participant_skips_channel,    // never records its inbound channel
     participant_closes_late,      // keeps recording its channel one message past the marker
     participant_stale_state,      // records the state it had at its previous recording
@@ -43,6 +44,7 @@ std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfi
 void mutate_verdicts(Mutant m, const MonitorConfig& config, std::vector<Verdict>& verdicts);
 void mutate_incidents(Mutant m, const std::vector<Verdict>& verdicts, std::vector<IncidentEvent>& events);
 bool mutant_drops_starts(Mutant m, bool alarm_seen);
+void mutate_recover_command(Mutant m, RecoverCommand& c);
 void mutate_node_events(Mutant m, std::vector<NodeEvent>& events);
 
 }  // namespace ringwatch::sim

@@ -9,6 +9,7 @@
 //   marker (2): snapshot id u64
 //   start (3):  snapshot id u64, abandon_before u64
 //   ring state (11): had_token u8, epoch u32 (the successor's answer to the first node's query)
+//   recover (12): command id u64, mode u8 (1 regenerate), epoch u32, issuer u16
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@
 
 namespace ringwatch::sim::oracle_wire {
 
-enum class Kind : std::uint8_t { other, token, marker, start, ring_state };
+enum class Kind : std::uint8_t { other, token, marker, start, ring_state, recover };
 
 struct Read {
     Kind kind = Kind::other;
@@ -27,6 +28,8 @@ struct Read {
     std::uint16_t src = 0, dst = 0;
     bool copied = false;
     bool had_token = false;      // ring state
+    std::uint32_t epoch = 0;     // token, ring state, recover
+    std::uint16_t issuer = 0;    // recover
     std::optional<std::uint64_t> app_seq;  // a busy token carrying one of the simulator's messages
 };
 
@@ -44,6 +47,7 @@ inline Read read(std::span<const std::uint8_t> m) {
             if (m.size() < 29) return r;
             r.kind = Kind::token;
             r.busy = m[1] == 1;
+            r.epoch = static_cast<std::uint32_t>(be(m, 2, 4));
             r.src = static_cast<std::uint16_t>(be(m, 6, 2));
             r.dst = static_cast<std::uint16_t>(be(m, 8, 2));
             r.copied = m[26] == 1;
@@ -67,6 +71,13 @@ inline Read read(std::span<const std::uint8_t> m) {
             if (m.size() != 6) return r;
             r.kind = Kind::ring_state;
             r.had_token = m[1] == 1;
+            r.epoch = static_cast<std::uint32_t>(be(m, 2, 4));
+            return r;
+        case 12:
+            if (m.size() != 16 || m[9] != 1) return r;
+            r.kind = Kind::recover;
+            r.epoch = static_cast<std::uint32_t>(be(m, 10, 4));
+            r.issuer = static_cast<std::uint16_t>(be(m, 14, 2));
             return r;
         default: return r;
     }

@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
     CLI::App app{"ringsim: a ring of nodes and the monitor in the deterministic simulator (virtual time, seeded faults)"};
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
-    std::string duration = "20s", inject, crash, monitor_restart, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none";
+    std::string duration = "20s", inject, crash, monitor_restart, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none",
+                recover = "off";
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(2, 200));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
@@ -89,6 +90,9 @@ int main(int argc, char** argv) {
                                                return names;
                                            }() + ")")
         ->capture_default_str();
+    app.add_option("--recover", recover, "the monitor's recovery: off or regenerate (also with --sweep)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"off", "regenerate"}));
     app.add_flag("--json", json, "one JSON object per line");
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "ringsim")) return *rc;
 
@@ -114,6 +118,7 @@ int main(int argc, char** argv) {
     c.interval = *iv;
     c.timeout = *to;
     c.mutant = *mut;
+    c.recover = *parse_recovery_mode(recover);
 
     const bool random = random_faults || sweep > 0;
     const std::uint64_t runs = sweep > 0 ? sweep : 1;
@@ -122,6 +127,7 @@ int main(int argc, char** argv) {
         SimConfig run = random ? random_scenario(seed + i, c.duration) : c;
         run.seed = seed + i;
         run.mutant = c.mutant;
+        run.recover = c.recover;
         auto printer = [&](const Verdict& v) {
             if (sweep > 0) return;
             if (json) {
@@ -149,6 +155,12 @@ int main(int argc, char** argv) {
                 fmt::print("{}\n", incident_event_json(e));
             } else if (e.kind == IncidentEventKind::alarm) {
                 fmt::print("ALARM {} at snapshot {}\n", to_string(e.fault), e.verdict.id);
+            } else if (e.kind == IncidentEventKind::recovery) {
+                fmt::print("RECOVERY {} of {}: epoch {}, issuer {}{}\n", e.mode, to_string(e.fault), e.epoch,
+                           e.issuer ? fmt::format("node {}", *e.issuer) : "none", e.note.empty() ? "" : " (" + e.note + ")");
+            } else if (e.kind == IncidentEventKind::recovered) {
+                fmt::print("RECOVERED {} by {}: epoch {}, {:.3f} s after the alarm\n", to_string(e.fault), e.mode, e.epoch,
+                           std::chrono::duration<double>(e.lasted).count());
             } else {
                 fmt::print("RESOLVED {}: snapshots {} to {}, {:.3f} s, {}\n", to_string(e.fault), e.first, e.last,
                            std::chrono::duration<double>(e.lasted).count(), e.how);

@@ -157,6 +157,7 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
         if (!restarts.empty()) s += " --monitor-restart " + restarts;
     }
     if (c.mutant != Mutant::none) s += fmt::format(" --mutant {}", to_string(c.mutant));
+    if (c.recover != RecoveryMode::off) s += fmt::format(" --recover {}", to_string(c.recover));
     return s;
 }
 

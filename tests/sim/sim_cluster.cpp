@@ -128,7 +128,7 @@ void SimCluster::drain_node(std::size_t pos) {
         if (read.kind == oracle_wire::Kind::token && read.app_seq) ledger_.departed(NodeId{read.src}, NodeId{read.dst}, *read.app_seq);
     }
     for (auto& e : n.nout.token_events)
-        if (e.kind == TokenEventKind::delivered) ledger_.delivered(now, e.src, n.id, payload_seq(e.payload));
+        if (e.kind == TokenEventKind::delivered) ledger_.delivered(now, e.src, n.id, n.gen, payload_seq(e.payload));
 }
 
 void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
@@ -176,6 +176,7 @@ void SimCluster::start_monitor() {
     m.config.timeout = config_.timeout;
     m.config.single_initiator = config_.single_initiator;
     m.config.liveness = liveness_for(config_.interval, config_.node_timeout);
+    m.config.recover = config_.recover;
     m.core = std::make_unique<MonitorCore>(m.config, start);
     net_.attach(kMonitorId, [this](NodeId from, std::uint32_t from_gen, Bytes d) {
         if (!monitor_->up) return;
@@ -204,6 +205,10 @@ void SimCluster::take_monitor_output() {
     const Instant now = events_.now();
     for (auto& c : m.core->take_commands())
         if (!mutant_drops_starts(config_.mutant, alarm_seen_)) m.backlog.send(*m.endpoint, c.node, encode_message(c.start));
+    for (auto& [n, rc] : m.core->take_recover_commands()) {
+        mutate_recover_command(config_.mutant, rc);
+        m.backlog.send(*m.endpoint, n, encode_message(rc));
+    }
     // A probe crosses the network; the node's host refuses it if no process of the node is up.
     for (NodeId n : m.core->take_probes()) {
         events_.at(now + net_.max_delay() / 4, [this, n, era = m.config.era] {
@@ -237,7 +242,12 @@ void SimCluster::take_monitor_output() {
         if (on_verdict) on_verdict(v);
         for (const auto& e : caused_by(v, incidents)) {
             checker_.incident(e);
-            ++(e.kind == IncidentEventKind::alarm ? counts_.incidents : counts_.incidents_resolved);
+            switch (e.kind) {
+                case IncidentEventKind::alarm: ++counts_.incidents; break;
+                case IncidentEventKind::resolved: ++counts_.incidents_resolved; break;
+                case IncidentEventKind::recovery: ++counts_.recoveries; break;
+                case IncidentEventKind::recovered: ++counts_.recovered; break;
+            }
             if (on_incident) on_incident(e);
         }
     }
@@ -360,7 +370,10 @@ SimSummary SimCluster::run() {
     net_.clear_link_faults();
     net_.heal_all();
     const Instant settle_until = settle_deadline(healed_at, lossy);
-    const auto disturbed = [this](Instant t) { return checker_.disturbed_since(t); };
+    // With recovery on, only a crash can take a message (with its sender's queue, or its receiver's
+    // memory); token faults cannot.
+    const bool recovering = config_.recover != RecoveryMode::off;
+    const auto disturbed = [this, recovering](Instant t) { return recovering ? checker_.crashed_since(t) : checker_.disturbed_since(t); };
     // Stop early once every due verdict has had its chance and nothing is waiting any more.
     Instant next_look = healed_at;
     while (events_.now() < settle_until) {
@@ -377,6 +390,7 @@ SimSummary SimCluster::run() {
     for (const auto& n : nodes_) all_up &= n->up;
     checker_.finish(end, healed_at, lossy);
     checker_.finish_liveness(end);
+    if (recovering) checker_.finish_recovery(end, healed_at, lossy, all_up);
     SimSummary s = counts_;
     s.seed = config_.seed;
     s.messages = ledger_.finish(disturbed, all_up && oracle_.count().exactly(1), settle_until - healed_at);

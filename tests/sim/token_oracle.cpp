@@ -18,18 +18,49 @@ TokenOracle::TokenOracle(std::vector<NodeId> ring, Violations& violations) : vio
     timeline_.push_back({Instant{}, count_});
 }
 
-TokenOracle::Uid TokenOracle::born(Instant now) {
-    ++count_.certain;
-    note(now);
-    return next_uid_++;
+TokenOracle::Uid TokenOracle::born(Instant now, std::uint32_t epoch) {
+    const Uid uid = next_uid_++;
+    epoch_of_[uid] = epoch;
+    if (counted(uid)) {
+        ++count_.certain;
+        note(now);
+    }
+    return uid;
 }
 
-void TokenOracle::died(Instant now, bool open_before) {
+void TokenOracle::died(Instant now, Uid uid, bool open_before) {
+    const bool was_counted = counted(uid);
+    epoch_of_.erase(uid);
+    if (!was_counted) return;  // a stale token's end changes nothing
     if (open_before) {
         --count_.open;
     } else {
         --count_.certain;
     }
+    note(now);
+}
+
+// The epoch rule: a node that adopts a newer epoch discards what it holds (every token it holds is
+// of its old epoch). The newest epoch adopted anywhere is the current one; the count is of its tokens.
+void TokenOracle::adopt(Instant now, NodeTruth& n, std::uint32_t epoch) {
+    if (epoch <= n.epoch) return;
+    n.epoch = epoch;
+    for (Uid uid : n.held) died(now, uid, false);
+    n.held.clear();
+    if (epoch > current_) {
+        current_ = epoch;
+        recount(now);
+    }
+}
+
+void TokenOracle::recount(Instant now) {
+    TokenCount c;
+    for (const auto& [id, n] : nodes_)
+        for (Uid uid : n.held) c.certain += counted(uid) ? 1 : 0;
+    for (const auto& [key, q] : links_)
+        for (const Entry& e : q)
+            if (counted(e.uid)) ++(e.open ? c.open : c.certain);
+    count_ = c;
     note(now);
 }
 
@@ -55,20 +86,21 @@ void TokenOracle::booted(NodeId n) {
     t.copy_next = false;
     t.joining = n == first_;
     t.had_token = false;
+    t.epoch = 1;  // a new process starts at epoch 1 and adopts newer ones from tokens and orders
 }
 
 void TokenOracle::crashed(Instant now, NodeId n) {
     NodeTruth& t = nodes_.at(n);
     t.up = false;
     // What it held dies with it.
-    for (std::size_t i = 0; i < t.held.size(); ++i) died(now, false);
+    for (Uid uid : t.held) died(now, uid, false);
     t.held.clear();
     for (auto& [key, q] : links_) {
         if (key.second == n) {
             // On a link to the dead process: its links will never hand these to a later generation.
             for (auto it = q.begin(); it != q.end();) {
                 if (it->to_gen == t.gen) {
-                    died(now, it->open);
+                    died(now, it->uid, it->open);
                     it = q.erase(it);
                 } else {
                     ++it;
@@ -79,8 +111,10 @@ void TokenOracle::crashed(Instant now, NodeId n) {
             for (auto& e : q) {
                 if (e.from_gen == t.gen && !e.open) {
                     e.open = true;
-                    --count_.certain;
-                    ++count_.open;
+                    if (counted(e.uid)) {
+                        --count_.certain;
+                        ++count_.open;
+                    }
                 }
             }
         }
@@ -93,7 +127,7 @@ void TokenOracle::sender_gone(Instant now, NodeId n, std::uint32_t gen) {
         if (key.first != n) continue;
         for (auto it = q.begin(); it != q.end();) {
             if (it->from_gen == gen && it->open) {
-                died(now, true);
+                died(now, it->uid, true);
                 it = q.erase(it);
             } else {
                 ++it;
@@ -104,7 +138,7 @@ void TokenOracle::sender_gone(Instant now, NodeId n, std::uint32_t gen) {
 
 void TokenOracle::link_reset(Instant now, NodeId from, NodeId to) {
     auto& q = links_[{from, to}];
-    for (const Entry& e : q) died(now, e.open);
+    for (const Entry& e : q) died(now, e.uid, e.open);
     q.clear();
     session_gen_[{from, to}] = nodes_.at(to).gen;
 }
@@ -118,13 +152,17 @@ void TokenOracle::armed(NodeId n, InjectKind kind) {
     }
 }
 
-void TokenOracle::made(Instant now, NodeId n) { nodes_.at(n).held.push_back(born(now)); }
+void TokenOracle::made(Instant now, NodeId n) {
+    NodeTruth& t = nodes_.at(n);
+    t.held.push_back(born(now, t.epoch));
+}
 
 void TokenOracle::record(NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker) {
     auto& recs = recordings_[{id, n.gen}];
     auto [it, fresh] = recs.try_emplace(snap);
     if (fresh) {
         it->second.held = static_cast<std::uint32_t>(n.held.size());
+        it->second.epoch = n.epoch;
         it->second.channel_open = !by_marker;  // the channel a first marker came on is recorded empty
         if (recs.size() > kRecordingsKept) recs.erase(recs.begin());
     } else if (by_marker) {
@@ -142,7 +180,20 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         // The ring's rule for its first token: made by the first node, once, if neither it nor its
         // successor ever held one.
         t.joining = false;
-        if (!m.had_token && !t.had_token) t.held.push_back(born(now));
+        if (!m.had_token && !t.had_token) {
+            const std::uint32_t e = std::max<std::uint32_t>(1, m.epoch);
+            adopt(now, t, e);
+            t.held.push_back(born(now, e));
+        }
+        return;
+    }
+    if (m.kind == oracle_wire::Kind::recover && (from == kMonitorId || is_tool_id(from))) {
+        // Purge and reissue: a newer epoch is adopted (what is held is discarded) and its issuer
+        // makes the one new token; an order for an epoch not newer changes nothing.
+        if (m.epoch > t.epoch) {
+            adopt(now, t, m.epoch);
+            if (m.issuer == to.value) t.held.push_back(born(now, m.epoch));
+        }
         return;
     }
     if (from != t.pred) return;  // a node follows tokens and markers from its predecessor only
@@ -164,17 +215,17 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
             e = front;
             break;
         }
-        died(now, front.open);
+        died(now, front.uid, front.open);
     }
     Uid uid;
     if (!e) {
         violations_.add(rule::conservation, fmt::format("at {} us node {} was handed a token from node {} that node {} never passed on "
                                                         "(or that was already delivered)",
                                                         to_us(now), to, from, from));
-        uid = born(now);
+        uid = born(now, m.epoch);
     } else {
         uid = e->uid;
-        if (e->open) {
+        if (e->open && counted(uid)) {
             --count_.open;
             ++count_.certain;
             note(now);
@@ -186,12 +237,22 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         }
     }
     // Every snapshot still recording this channel records it in flight, whatever happens next.
-    for (auto& [id, r] : recordings_[{to, t.gen}])
-        if (r.channel_open) ++r.in_flight;
+    for (auto& [id, r] : recordings_[{to, t.gen}]) {
+        if (!r.channel_open) continue;
+        ++r.in_flight;
+        ++r.in_flight_by_epoch[m.epoch];
+    }
+    // The epoch rule before any fault: an older epoch's token is discarded on arrival; a newer one
+    // makes the node adopt its epoch.
+    if (m.epoch < t.epoch) {
+        died(now, uid, false);
+        return;
+    }
+    adopt(now, t, m.epoch);
     if (t.armed_lose > 0) {
         --t.armed_lose;
         effects_.push_back({now, to, InjectKind::lose});
-        died(now, false);
+        died(now, uid, false);
         return;
     }
     t.held.push_back(uid);
@@ -204,7 +265,7 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
     if (t.copy_next) {
         t.copy_next = false;
         effects_.push_back({now, from, InjectKind::duplicate});
-        uid = born(now);
+        uid = born(now, m.epoch);
     } else if (!t.held.empty()) {
         uid = t.held.front();
         t.held.pop_front();
@@ -214,12 +275,12 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
         }
     } else {
         violations_.add(rule::conservation, fmt::format("at {} us node {} passed on a token it did not hold", to_us(now), from));
-        uid = born(now);
+        uid = born(now, m.epoch);
     }
     if (!taken) {
         violations_.add(rule::conservation, fmt::format("at {} us node {}'s token for node {} was dropped: its link would not take it",
                                                         to_us(now), from, to));
-        died(now, false);
+        died(now, uid, false);
         return;
     }
     const NodeTruth& dst = nodes_.at(to);
@@ -229,12 +290,12 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
         return;
     }
     if (!dst.up) {
-        died(now, false);  // passed on to a crashed process: its next generation will never get it
+        died(now, uid, false);  // passed on to a crashed process: its next generation will never get it
         return;
     }
     auto [sg, fresh] = session_gen_.try_emplace({from, to}, 1);
     const bool undecided = sg->second < dst.gen;  // the sender's link may still speak to the old process
-    if (undecided) {
+    if (undecided && counted(uid)) {
         --count_.certain;
         ++count_.open;
         note(now);
@@ -242,7 +303,7 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
     links_[{from, to}].push_back(Entry{uid, t.gen, dst.gen, undecided});
 }
 
-std::optional<std::uint32_t> TokenOracle::reported(NodeId node, std::uint32_t gen, const SnapshotReport& r) {
+std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t gen, const SnapshotReport& r) {
     auto& recs = recordings_[{node, gen}];
     auto it = recs.find(r.id);
     if (it == recs.end()) {
@@ -259,7 +320,16 @@ std::optional<std::uint32_t> TokenOracle::reported(NodeId node, std::uint32_t ge
                                                "and {} arrived on its channel before the marker",
                                                node, r.id, r.state.held_count, r.in_flight_count, rec.held, rec.in_flight));
     }
-    return rec.held + rec.in_flight;
+    if (r.state.epoch.value != rec.epoch) {
+        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} recorded in epoch {}; it was in epoch {} when it recorded", node,
+                                               r.id, r.state.epoch, rec.epoch));
+    }
+    std::map<std::uint32_t, std::uint32_t> reported_epochs;
+    for (const auto& ec : r.in_flight_epochs) reported_epochs[ec.epoch.value] += ec.tokens;
+    if (reported_epochs.size() <= kMaxEpochCounts && reported_epochs != rec.in_flight_by_epoch) {
+        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} with its channel's tokens by epoch other than what arrived", node, r.id));
+    }
+    return Cut{rec.epoch, rec.held, rec.in_flight_by_epoch};
 }
 
 }  // namespace ringwatch::sim

@@ -22,7 +22,8 @@
 
 namespace ringwatch::sim {
 
-// The true number of tokens: `certain` exist for sure; up to `open` more were sent by a process
+// The true number of tokens of the current epoch (the newest any node has adopted; older ones are
+// stale, discarded wherever they arrive): `certain` exist for sure; up to `open` more were sent by a process
 // that crashed and may still arrive from the network (their fate is decided when they arrive or
 // when the network cannot hold them any more).
 struct TokenCount {
@@ -62,10 +63,16 @@ public:
     void handed(Instant now, NodeId to, NodeId from, std::uint32_t from_gen, const oracle_wire::Read& m);
     void passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken);
 
+    // What a node recorded for a snapshot: its epoch then, what it held (all of that epoch), and
+    // what arrived on its channel before the marker, by epoch.
+    struct Cut {
+        std::uint32_t epoch = 1, held = 0;
+        std::map<std::uint32_t, std::uint32_t> in_flight;
+    };
     // A report from generation `gen` of `node` reached the monitor core: checked against the cut the
-    // node recorded. Returns the tokens it must count (held + in flight), or nothing when the node
-    // never recorded that snapshot.
-    std::optional<std::uint32_t> reported(NodeId node, std::uint32_t gen, const SnapshotReport& r);
+    // node recorded. Returns that cut, or nothing when the node never recorded that snapshot.
+    std::optional<Cut> reported(NodeId node, std::uint32_t gen, const SnapshotReport& r);
+    std::uint32_t current_epoch() const { return current_; }
 
     TokenCount count() const { return count_; }
     // (since, count) each time the count changed.
@@ -81,6 +88,8 @@ private:
     };
     struct Recording {
         std::uint32_t held = 0, in_flight = 0;
+        std::uint32_t epoch = 1;                        // the node's when it recorded
+        std::map<std::uint32_t, std::uint32_t> in_flight_by_epoch;
         bool channel_open = true;
     };
     struct NodeTruth {
@@ -92,10 +101,15 @@ private:
         bool copy_next = false;  // a duplicate fault has passed the original; the copy comes next
         bool joining = false;    // the first node, waiting for its successor's answer
         bool had_token = false;  // this generation was handed a token
+        std::uint32_t epoch = 1;
     };
 
-    Uid born(Instant now);
-    void died(Instant now, bool open_before);
+    Uid born(Instant now, std::uint32_t epoch);
+    void died(Instant now, Uid uid, bool open_before);
+    bool counted(Uid uid) const { return epoch_of_.at(uid) == current_; }
+    // A node adopts a newer epoch: the tokens it holds are discarded.
+    void adopt(Instant now, NodeTruth& n, std::uint32_t epoch);
+    void recount(Instant now);
     void note(Instant now);
     void record(NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker);
 
@@ -109,6 +123,8 @@ private:
     std::map<std::pair<NodeId, NodeId>, std::uint32_t> session_gen_;
     std::map<std::pair<NodeId, std::uint32_t>, std::map<SnapshotId, Recording>> recordings_;
     Uid next_uid_ = 1;
+    std::map<Uid, std::uint32_t> epoch_of_;
+    std::uint32_t current_ = 1;
     TokenCount count_;
     std::vector<std::pair<Instant, TokenCount>> timeline_;
     std::vector<FaultEffect> effects_;

@@ -22,6 +22,7 @@ inline constexpr std::string_view detection = "detection";        // no conclusi
 inline constexpr std::string_view incidents = "incidents";        // an alarm repeated while its incident is open
 inline constexpr std::string_view messages = "messages";          // an application message repeated, reordered or lost
 inline constexpr std::string_view liveness = "liveness";          // messages still queued after the settle bound
+inline constexpr std::string_view recovery = "recovery";          // with recovery on, the ring not back to one token in time
 inline constexpr std::string_view node_events = "node-events";    // a node_down that is not true, or a dead node not reported
 }  // namespace rule
 

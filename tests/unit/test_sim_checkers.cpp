@@ -69,6 +69,13 @@ TEST_CASE("checkers: a monitor that calls a merely silent node's port closed bre
     require_caught(c, rule::node_events);
 }
 
+TEST_CASE("checkers: a recovery that makes no new token breaks the recovery rule", "[sim][checkers]") {
+    SimConfig c = scenario(Mutant::monitor_orders_no_token);
+    c.recover = RecoveryMode::regenerate;
+    c.injects.push_back({2s, 2, InjectKind::lose});
+    require_caught(c, rule::recovery);
+}
+
 TEST_CASE("checkers: a monitor that stops after its first alarm breaks the detection rule", "[sim][checkers]") {
     SimConfig c = scenario(Mutant::monitor_stops_after_alarm);
     c.injects.push_back({2s, 2, InjectKind::duplicate});
