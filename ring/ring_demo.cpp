@@ -1,11 +1,14 @@
-// `ring demo`: a 5-node ring and its monitor as real processes on 127.0.0.1 (free ports, a config
-// written to a temporary directory), and a script: let it run healthy, inject a token loss and wait
-// for the monitor's token_lost alarm, reissue a token, inject a duplication and wait for the
-// token_duplicated alarm. Exits 0 when every step was seen, 1 (naming the step) otherwise.
+// `ring demo`: a 5-node ring and its monitor (recovering by purge and reissue) as real processes on
+// 127.0.0.1 (free ports, a config written to a temporary directory), and a script: let it run
+// healthy; send a message and make the token carrying it disappear; watch the monitor's alarm, its
+// recovery (a new epoch, one new token) and the message arrive anyway; then inject a duplication
+// and watch it repaired the same way. Exits 0 when every step was seen, 1 (naming the step) otherwise.
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -42,7 +45,7 @@ std::string field(std::string_view json, std::string_view key) {
 }
 
 struct Demo {
-    enum Step { healthy, losing, reissuing, duplicating, done };
+    enum Step { healthy, losing, recovering_loss, duplicating, recovering_duplicate, done };
     uv_loop_t* loop = nullptr;
     RingConfig config;
     io::ProcessGroup* group = nullptr;
@@ -53,14 +56,20 @@ struct Demo {
     bool failed = false;
     std::string failure;
 
-    void command(NodeId node, Message m, const std::string& what) {
+    bool message_delivered = false;
+    std::function<void()> after_ack;
+
+    void command(NodeId node, Message m, const std::string& what, std::function<void()> then = {}) {
         fmt::print("[demo] {}\n", what);
         // The previous command's client is done (acknowledged); replacing it here is safe, we are
         // in the monitor's output callback, not in the client's.
         tool = std::make_unique<io::ToolClient>(loop, node, config.node(node).address);
         tool->unref();
-        tool->command(std::move(m), std::chrono::seconds(3), [this, node](std::optional<bool> ack) {
-            if (!ack || !*ack) fail(fmt::format("node {} did not acknowledge the command", node));
+        tool->command(std::move(m), std::chrono::seconds(3), [this, node, then = std::move(then)](std::optional<bool> ack) {
+            if (!ack || !*ack) return fail(fmt::format("node {} did not acknowledge the command", node));
+            // Not from inside the client's own callback (the next command replaces the client):
+            // at the monitor's next line.
+            after_ack = then;
         });
     }
     void fail(const std::string& why) {
@@ -69,50 +78,61 @@ struct Demo {
         failure = why;
         group->terminate(SIGTERM);
     }
-    void on_verdict(std::string_view line) {
+    void on_event(std::string_view line) {
+        if (after_ack) std::exchange(after_ack, {})();
         const std::string verdict = field(line, "verdict");
         const std::string event = field(line, "event");
-        if (event != "snapshot") return;  // alarm events repeat what the snapshot event says
-        if (verdict == "token_lost" || verdict == "token_duplicated") {
-            fmt::print("[monitor] ALARM {}: snapshot {} counted {} token(s); holders {}, channels {}\n", verdict, field(line, "id"),
+        if (event == "alarm") {
+            fmt::print("[monitor] ALARM {}: snapshot {} counted {} token(s); holders {}, channels {}\n", field(line, "kind"), field(line, "snapshot"),
                        field(line, "tokens"), field(line, "holders"), field(line, "channels"));
+            return;
         }
+        if (event == "recovery") {
+            fmt::print("[monitor] RECOVERY {}: epoch {}, older tokens purged everywhere, node {} issues one new token\n", field(line, "mode"),
+                       field(line, "epoch"), field(line, "issuer"));
+            return;
+        }
+        if (event == "recovered") {
+            fmt::print("[monitor] RECOVERED: epoch {} has exactly one token, {} ms after the alarm\n", field(line, "epoch"),
+                       field(line, "since_alarm_ms"));
+            on_recovered();
+            return;
+        }
+        if (event == "resolved") {
+            fmt::print("[monitor] RESOLVED {} ({})\n", field(line, "kind"), field(line, "how"));
+            return;
+        }
+        if (event != "snapshot") return;
         if (verdict == "ok") {
             ++ok_seen;
             if (++ok_total % 10 == 0) fmt::print("[monitor] {} snapshots ok so far (1 token)\n", ok_total);
         } else if (verdict == "inconclusive") {
             fmt::print("[monitor] snapshot {} inconclusive (missing {})\n", field(line, "id"), field(line, "missing"));
         }
-        switch (step) {
-            case healthy:
-                if (ok_seen >= 15) {
-                    step = losing;
-                    command(NodeId{2}, InjectCommand{0, InjectKind::lose}, "injecting a token loss at node 2 (it drops the next token it gets)");
-                }
-                break;
-            case losing:
-                if (verdict == "token_lost") {
-                    step = reissuing;
-                    ok_seen = 0;
-                    command(config.nodes[0].id, ReissueCommand{0, Epoch{2}}, "the monitor caught the loss; reissuing a token (epoch 2) at node 0");
-                }
-                break;
-            case reissuing:
-                if (ok_seen >= 10) {
-                    step = duplicating;
-                    command(NodeId{3}, InjectCommand{0, InjectKind::duplicate},
-                            "ring healthy again; injecting a duplication at node 3 (it passes the next token on twice)");
-                }
-                break;
-            case duplicating:
-                if (verdict == "token_duplicated") {
-                    step = done;
-                    fmt::print("[demo] the monitor caught the duplication: every fault was seen. Stopping the ring.\n");
-                    group->terminate(SIGTERM);
-                }
-                break;
-            case done: break;
+        if (step == healthy && ok_seen >= 15) {
+            // A message sent while the token is being lost: it rides the doomed token (and goes round
+            // again after the purge) or waits for the new one; either way it arrives once.
+            step = losing;
+            command(NodeId{2}, InjectCommand{0, InjectKind::lose}, "injecting a token loss at node 2 (it drops the next token it gets)", [this] {
+                const std::string text = "hello from node 1, sent during the loss";
+                command(NodeId{1}, SendCommand{0, NodeId{4}, Bytes(text.begin(), text.end())}, "sending a message from node 1 to node 4 meanwhile");
+            });
+        } else if (step == recovering_loss && ok_seen >= 10 && message_delivered) {
+            step = duplicating;
+            command(NodeId{3}, InjectCommand{0, InjectKind::duplicate}, "injecting a duplication at node 3 (it passes the next token on twice)");
+        } else if (step == recovering_duplicate && ok_seen >= 10) {
+            step = done;
+            fmt::print("[demo] both faults caught and repaired, the message delivered. Stopping the ring.\n");
+            group->terminate(SIGTERM);
         }
+    }
+    void on_recovered() {
+        ok_seen = 0;
+        if (step == losing) step = recovering_loss;
+        if (step == duplicating) step = recovering_duplicate;
+    }
+    void on_node_line(std::string_view line) {
+        if (line.find("delivered message") != std::string_view::npos) message_delivered = true;
     }
 };
 
@@ -149,16 +169,20 @@ int run_ring_demo() {
             [&](const std::string& name, std::string_view line) {
                 if (name == "monitor") {
                     if (line.starts_with("{")) {
-                        demo.on_verdict(line);
+                        demo.on_event(line);
                     } else {
                         fmt::print("[monitor] {}\n", line);
                     }
                     return;
                 }
                 // Node logs: show what matters to a newcomer, not every link event.
-                if (line.find("fault injected") != std::string_view::npos || line.find("making its first token") != std::string_view::npos ||
-                    line.find("error") != std::string_view::npos) {
-                    fmt::print("{}\n", line);
+                demo.on_node_line(line);
+                for (std::string_view shown : {"fault injected", "making its first token", "made a new token", "queued again", "delivered message",
+                                               "error"}) {
+                    if (line.find(shown) != std::string_view::npos) {
+                        fmt::print("{}\n", line);
+                        break;
+                    }
                 }
             },
             [&](const std::string& name, std::int64_t status, int signal) {
@@ -166,7 +190,7 @@ int run_ring_demo() {
             });
         demo.group = &group;
         for (const auto& n : config.nodes) group.spawn(fmt::format("node {}", n.id), {bin + "/ring", "node", config_path, "--id", std::to_string(n.id.value)});
-        group.spawn("monitor", {bin + "/monitor", config_path, "--json"});
+        group.spawn("monitor", {bin + "/monitor", config_path, "--json", "--recover", "regenerate"});
         io::UvHandle<uv_timer_t> guard(&loop, uv_timer_init);
         guard.get()->data = &demo;
         uv_timer_start(guard.get(), [](uv_timer_t* t) {
@@ -180,7 +204,8 @@ int run_ring_demo() {
             fmt::print(stderr, "ring demo: {}\n", demo.failure);
             rc = 1;
         } else {
-            fmt::print("[demo] done: ok snapshots, then a token_lost alarm, then a token_duplicated alarm, as injected.\n");
+            fmt::print("[demo] done: a loss and a duplication, each caught by one alarm and repaired by one recovery (a new epoch, one new "
+                       "token); the message sent during the loss arrived.\n");
         }
     }
     std::remove(config_path.c_str());

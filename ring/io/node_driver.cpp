@@ -79,6 +79,13 @@ void NodeDriver::pump() {
     for (auto& m : out_.messages) {
         if (!link_.send_queued(m.peer, std::move(m.bytes))) log_.log("dropped a message for {}: its queue is full", m.peer);
     }
+    if (out_.joined) {
+        if (out_.joined->had_token) {
+            log_.log("node {} has held a token: the ring is running, so no new token is made here", succ_);
+        } else {
+            log_.log("node {} never held a token: a fresh ring; making its first token", succ_);
+        }
+    }
     for (const auto& e : out_.token_events) {
         switch (e.kind) {
             case TokenEventKind::delivered:
@@ -95,13 +102,6 @@ void NodeDriver::pump() {
             case TokenEventKind::requeued: log_.log("message #{} to node {} queued again (its token was purged or came back uncopied)", e.msg_id, e.dst); break;
             case TokenEventKind::returned:
             case TokenEventKind::duplicate_message_dropped: break;
-        }
-    }
-    if (out_.joined) {
-        if (out_.joined->had_token) {
-            log_.log("node {} has held a token: the ring is running, so no new token is made here", succ_);
-        } else {
-            log_.log("node {} never held a token: a fresh ring; making its first token", succ_);
         }
     }
     for (const auto& im : out_.impair) {

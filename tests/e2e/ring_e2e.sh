@@ -237,7 +237,7 @@ pause)
   # the timeout, as not refusing; it comes back as the same process; never a token alarm.
   write_config 5
   start_each_node 5
-  start_monitor
+  start_monitor --recover regenerate
   await "$work/monitor.out" '"verdict":"ok"' 10 20
   kill -STOP "${pids[2]}"
   await "$work/monitor.out" '"event":"node_down","node":2,' 1 10
@@ -250,7 +250,62 @@ pause)
   anchor=$(max_snapshot_id)
   await_value "10 ok snapshots after the pause" 10 20 eval 'snapshots | awk -v a="$anchor" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
   no_alarm
+  [ "$(count "$work/monitor.out" '"event":"recovery"')" -eq 0 ] || fail "a recovery for a paused node"
   echo "ok: paused 2 s: $down, then node_up as the same process, no token alarm, ok snapshots after"
+  ;;
+regenerate)
+  # monitor --recover regenerate on a live ring: a loss, a duplication, a monitor restart, a lost
+  # token after it, the first and another node killed and restarted. Every incident reads alarm,
+  # recovery, recovered, resolved (by_regenerate); the ring ends healthy; every message sent
+  # throughout is delivered exactly once.
+  write_config 5; start_each_node 5
+  start_monitor --recover regenerate
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  sent=0
+  send_msg() {  # send_msg FROM TO: a numbered message, awaited at its destination
+    sent=$((sent + 1))
+    "$bin/ring" send "$work/ring.toml" --from "$1" --to "$2" "e2e message $sent" > /dev/null || fail "ring send $sent failed"
+    await "$work/nodes.out" "node $2\] delivered message #[0-9]* from node $1: e2e message $sent\$" 1 20
+  }
+  recovered() { lines "$work/monitor.out" | grep -c '"event":"recovered"'; }
+  repaired() {  # repaired N: the Nth recovered event, then 10 ok snapshots after it
+    await_value "recovered event $1" "$1" 20 recovered
+    local at; at=$(max_snapshot_id)
+    await_value "10 ok snapshots after recovery $1" 10 20 eval 'snapshots | awk -v a="$at" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
+  }
+  send_msg 1 3
+  "$bin/ring" inject "$work/ring.toml" --node 2 lose > /dev/null || fail "inject lose"
+  repaired 1
+  send_msg 4 2
+  "$bin/ring" inject "$work/ring.toml" --node 3 duplicate > /dev/null || fail "inject duplicate"
+  repaired 2
+  # A new monitor learns the ring's epoch from the nodes' reports and recovers into the next one.
+  kill -TERM "${pids[5]}"; wait "${pids[5]}" 2>/dev/null
+  cat "$work/monitor.out" >> "$work/monitor.all"
+  start_monitor --recover regenerate
+  await "$work/monitor.out" '"verdict":"ok"' 5 20
+  "$bin/ring" inject "$work/ring.toml" --node 1 lose > /dev/null || fail "inject lose after the monitor restart"
+  repaired 1
+  lines "$work/monitor.out" | grep -m1 '"event":"recovery"' | grep -q '"epoch":4' || fail "the new monitor did not recover into epoch 4: $(lines "$work/monitor.out" | grep -m1 '"event":"recovery"')"
+  send_msg 2 0
+  for victim in 2 0; do
+    before=$(count "$work/nodes.out" "node $victim\\] link to monitor: connected")
+    kill -KILL "${pids[$victim]}"; wait "${pids[$victim]}" 2>/dev/null
+    "$bin/ring" node "$work/ring.toml" --id $victim >> "$work/nodes.out" 2>&1 & pids[$victim]=$!
+    await "$work/nodes.out" "node $victim\\] link to monitor: connected" $((before + 1)) 20
+    at=$(max_snapshot_id)
+    await_value "10 ok snapshots after node $victim restarted" 10 30 eval 'snapshots | awk -v a="$at" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
+  done
+  send_msg 3 1
+  cat "$work/monitor.out" >> "$work/monitor.all"
+  story=$(grep -oE '"event":"(alarm|recovery|recovered|resolved)"' "$work/monitor.all" | sed 's/"event":"\([a-z]*\)"/\1/' | tr '\n' ' ')
+  printf '%s' "$story" | grep -qE '^(alarm recovery recovered resolved )+$' || fail "incident events out of order: $story"
+  [ "$(grep -c '"how":"by_regenerate"' "$work/monitor.all")" -eq "$(grep -c '"event":"alarm"' "$work/monitor.all")" ] || fail "an incident not ended by the recovery"
+  for ((i = 1; i <= sent; i++)); do
+    n=$(count "$work/nodes.out" "delivered message #[0-9]* from node [0-9]*: e2e message $i\$")
+    [ "$n" -eq 1 ] || fail "message $i delivered $n times"
+  done
+  echo "ok: $(grep -c '"event":"alarm"' "$work/monitor.all") incidents, each alarm/recovery/recovered/resolved by_regenerate; $sent messages each delivered once"
   ;;
 errors)
   write_config 3
