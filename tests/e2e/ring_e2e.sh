@@ -307,6 +307,16 @@ regenerate)
   done
   echo "ok: $(grep -c '"event":"alarm"' "$work/monitor.all") incidents, each alarm/recovery/recovered/resolved by_regenerate; $sent messages each delivered once"
   ;;
+demo)
+  # The quick start's main job: ends by itself, exit 0, and tells the whole story.
+  : > "$work/demo.out"
+  timeout 90 "$bin/ring" demo > "$work/demo.out" 2>&1; rc=$?
+  [ $rc -eq 0 ] || { tail -n 20 "$work/demo.out"; fail "ring demo exited $rc"; }
+  story=$(grep -oE '^\[monitor\] (ALARM|RECOVERY|RECOVERED|RESOLVED)' "$work/demo.out" | cut -d' ' -f2 | tr '\n' ' ')
+  [ "$story" = "ALARM RECOVERY RECOVERED RESOLVED ALARM RECOVERY RECOVERED RESOLVED " ] || fail "ring demo told: $story"
+  grep -q 'node 4\] delivered message #1 from node 1: hello from node 1' "$work/demo.out" || fail "the demo's message was not delivered"
+  echo "ok: ring demo: $story"
+  ;;
 errors)
   write_config 3
   expect() {  # expect CODE PATTERN CMD...
