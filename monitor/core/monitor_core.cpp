@@ -218,7 +218,11 @@ void MonitorCore::regenerate(Instant now, const Verdict& cause) {
         return;
     }
     epoch_ = Epoch{epoch_.value + 1};
-    for (NodeId n : config_.ring) recover_commands_.push_back({n, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, *issuer}});
+    for (NodeId n : config_.ring) {
+        recover_commands_.push_back({n, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, *issuer}});
+        const auto inc = incarnations_.find(n);
+        told_epoch_[n] = {inc == incarnations_.end() ? kUnknownIncarnation : inc->second, epoch_};  // no catch-up order for it
+    }
     incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer);
 }
 

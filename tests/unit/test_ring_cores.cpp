@@ -211,15 +211,88 @@ TEST_CASE("token: a restarted source's messages are new, not repeats of its old 
     dst.take_forward();
 }
 
-TEST_CASE("token: a busy token back uncopied is reported undeliverable and freed", "[token]") {
+TEST_CASE("token: a busy token back uncopied goes round again, three times, then is reported undeliverable", "[token]") {
     TokenProtocol src(NodeId{1}, TokenConfig{0ms});
-    src.on_token(t0, Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{9}, 1, false, Bytes{'z'}, {}});
+    REQUIRE(src.enqueue(NodeId{9}, Bytes{'z'}));
+    for (int round = 0; round < 3; ++round) {
+        src.on_token(t0, free_token());  // caught
+        src.on_timer(t0);
+        auto out = src.take_forward();
+        REQUIRE(out.size() == 1);
+        REQUIRE(out[0].kind == TokenKind::busy);
+        if (round < 2) {
+            src.on_token(t0, out[0]);  // back uncopied: queued again
+            src.on_timer(t0);
+            src.take_forward();
+            CHECK(src.queue_length() == 1);
+            src.take_events();
+        } else {
+            src.take_events();
+            src.on_token(t0, out[0]);
+        }
+    }
     src.on_timer(t0);
     auto ev = src.take_events();
     REQUIRE(ev.size() == 1);
     CHECK(ev[0].kind == TokenEventKind::undeliverable);
     CHECK(src.take_forward().at(0).kind == TokenKind::free_token);
     CHECK(src.stats().messages_undeliverable == 1);
+}
+
+TEST_CASE("token: an older epoch's tokens are discarded; a newer epoch is adopted and our purged messages go round again", "[token]") {
+    TokenProtocol p(NodeId{1}, TokenConfig{0ms});
+    REQUIRE(p.enqueue(NodeId{3}, Bytes{'a'}));
+    REQUIRE(p.enqueue(NodeId{3}, Bytes{'b'}));
+    p.on_token(t0, free_token());  // epoch 1: caught for 'a'
+    p.on_timer(t0);
+    auto out = p.take_forward();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].kind == TokenKind::busy);
+    const std::uint64_t id_a = out[0].msg_id;
+    p.take_events();
+    // Recovery: epoch 2. The busy token carrying 'a' is doomed; 'a' is queued again, first, same id.
+    CHECK(p.adopt_epoch(Epoch{2}));
+    CHECK_FALSE(p.adopt_epoch(Epoch{2}));
+    CHECK(p.epoch() == Epoch{2});
+    CHECK(p.queue_length() == 2);
+    auto ev = p.take_events();
+    REQUIRE(ev.size() == 2);
+    CHECK(ev[0].kind == TokenEventKind::epoch_adopted);
+    CHECK(ev[1].kind == TokenEventKind::requeued);
+    CHECK(ev[1].msg_id == id_a);
+    // The old token coming back is discarded, not freed and passed on.
+    p.on_token(t0, out[0]);
+    p.on_timer(t0);
+    CHECK(p.take_forward().empty());
+    CHECK(p.stats().stale_discarded == 1);
+    // The new epoch's token carries 'a' again with its old id, then 'b'.
+    p.issue(t0, Epoch{2});
+    p.on_timer(t0);
+    out = p.take_forward();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].epoch == Epoch{2});
+    CHECK(out[0].msg_id == id_a);
+    CHECK(out[0].payload == Bytes{'a'});
+}
+
+TEST_CASE("token: a message sent again is delivered once, whatever order ids arrive in", "[token]") {
+    TokenProtocol dst(NodeId{3}, TokenConfig{0ms});
+    auto busy = [](std::uint64_t id) { return Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{3}, id, false, Bytes{'x'}, Incarnation{5}}; };
+    dst.on_token(t0, busy(2));
+    dst.on_token(t0, busy(1));  // a purged message sent again after a newer one: still new
+    dst.on_token(t0, busy(2));  // a repeat
+    dst.on_token(t0, busy(1));
+    CHECK(dst.stats().messages_delivered == 2);
+    CHECK(dst.stats().duplicate_messages_dropped == 2);
+}
+
+TEST_CASE("token: a message made here is not taken by an armed fault (it acts on tokens received)", "[token]") {
+    TokenProtocol p(NodeId{0}, TokenConfig{0ms});
+    p.inject(InjectKind::lose);
+    p.issue(t0, Epoch{1});
+    p.on_timer(t0);
+    CHECK(p.take_forward().size() == 1);
+    CHECK(p.fault_armed());
 }
 
 TEST_CASE("token: injected faults act on the next token", "[token]") {
@@ -541,4 +614,88 @@ TEST_CASE("monitor: single-initiator mode asks the first node only; in-flight sn
     CHECK(cmds[0].node == NodeId{4});
     CHECK(m.stats().skipped_in_flight_bound == 2);
     CHECK(m.in_flight() == 2);
+}
+
+TEST_CASE("monitor regenerate: one recovery per fault, verdicts of the replaced epoch ignored, the new epoch's ok ends it", "[monitor][recovery]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}};
+    c.recover = RecoveryMode::regenerate;
+    MonitorCore m(c, t0);
+    Instant now = t0;
+    auto snapshot = [&](std::uint32_t epoch0, std::size_t held0, std::uint32_t epoch1, std::size_t held1) {
+        now += 100ms;
+        m.on_timer(now);
+        const auto cmds = m.take_commands();
+        const std::uint64_t id = cmds.at(0).start.id.value;
+        SnapshotReport r0 = report(id, 0, held0, 0, 1), r1 = report(id, 1, held1, 0, 0);
+        r0.state.epoch = Epoch{epoch0};
+        r1.state.epoch = Epoch{epoch1};
+        m.on_report(now, NodeId{0}, r0);
+        m.on_report(now, NodeId{1}, r1);
+        auto v = m.take_verdicts();
+        REQUIRE(v.size() == 1);
+        return v[0];
+    };
+    CHECK(snapshot(1, 1, 1, 0).kind == VerdictKind::ok);
+    CHECK(snapshot(1, 0, 1, 0).kind == VerdictKind::token_lost);
+    auto orders = m.take_recover_commands();
+    REQUIRE(orders.size() == 2);
+    for (const auto& [node, rc] : orders) {
+        CHECK(rc.epoch == Epoch{2});
+        CHECK(rc.issuer == NodeId{0});
+    }
+    auto ev = m.take_incident_events();
+    REQUIRE(ev.size() == 2);
+    CHECK(ev[0].kind == IncidentEventKind::alarm);
+    CHECK(ev[1].kind == IncidentEventKind::recovery);
+    // A snapshot recorded before the order arrived: about epoch 1, which is replaced. Nothing more.
+    CHECK(snapshot(1, 0, 1, 0).kind == VerdictKind::token_lost);
+    CHECK(m.take_recover_commands().empty());
+    CHECK(m.take_incident_events().empty());
+    // Straddling the change: node 1 purged but node 0 recorded before it made the new token.
+    const Verdict straddle = snapshot(2, 0, 1, 0);
+    CHECK(straddle.kind == VerdictKind::inconclusive);
+    CHECK(straddle.epoch_change);
+    // One straddling the change that finds the new token is judged: ok, and the incident ends.
+    const Verdict ok = snapshot(2, 1, 1, 0);
+    CHECK(ok.kind == VerdictKind::ok);
+    ev = m.take_incident_events();
+    REQUIRE(ev.size() == 2);
+    CHECK(ev[0].kind == IncidentEventKind::recovered);
+    CHECK(ev[0].epoch == Epoch{2});
+    CHECK(ev[1].kind == IncidentEventKind::resolved);
+    CHECK(ev[1].how == "by_regenerate");
+    // A new process of node 1 (restarted at epoch 1) is told the epoch, with no token to make.
+    CHECK(m.take_recover_commands().empty());
+    now += 100ms;
+    m.on_timer(now);
+    const std::uint64_t id = m.take_commands().at(0).start.id.value;
+    SnapshotReport fresh = report(id, 1, 0, 0, 0);
+    fresh.incarnation = Incarnation{77};
+    m.on_report(now, NodeId{1}, fresh);
+    orders = m.take_recover_commands();
+    REQUIRE(orders.size() == 1);
+    CHECK(orders[0].first == NodeId{1});
+    CHECK(orders[0].second.issuer == kNoIssuer);
+    CHECK(orders[0].second.epoch == Epoch{2});
+}
+
+TEST_CASE("monitor: with recovery off, an alarm orders nothing; a stale token is counted apart", "[monitor]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}};
+    MonitorCore m(c, t0);
+    m.on_timer(t0 + 100ms);
+    const std::uint64_t id = m.take_commands().at(0).start.id.value;
+    SnapshotReport r0 = report(id, 0, 1, 0, 1), r1 = report(id, 1, 0, 1, 0);
+    r0.state.epoch = r1.state.epoch = Epoch{3};
+    r1.in_flight_epochs = {EpochCount{Epoch{2}, 1}};  // an epoch-2 token on its way to being discarded
+    m.on_report(t0 + 101ms, NodeId{0}, r0);
+    m.on_report(t0 + 101ms, NodeId{1}, r1);
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].kind == VerdictKind::ok);
+    CHECK(v[0].tokens == 1);
+    CHECK(v[0].stale == 1);
+    CHECK(v[0].epoch == Epoch{3});
+    CHECK(m.take_recover_commands().empty());
 }
