@@ -183,12 +183,13 @@ int main(int argc, char** argv) {
         const MonitorStats& s = monitor.core().stats();
         const LinkStats l = monitor.link().endpoint().total_link_stats();
         const IncidentStats& inc = monitor.core().incident_stats();
+        const LivenessStats& nodes = monitor.core().liveness().stats();
         const std::string totals = fmt::format("totals: {} snapshots: {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
                                                "{} incident(s) ({} token_lost, {} token_duplicated, {} node_down), {} resolved; "
                                                "{} late reports; link retransmits {}",
                                                s.ok + s.token_lost + s.token_duplicated + s.inconclusive, s.ok, s.token_lost, s.token_duplicated,
-                                               s.inconclusive, inc.opened + monitor.core().liveness().stats().node_down, inc.token_lost, inc.token_duplicated,
-                                               monitor.core().liveness().stats().node_down, inc.resolved + monitor.core().liveness().stats().node_up, s.late_reports,
+                                               s.inconclusive, inc.opened + nodes.node_down, inc.token_lost, inc.token_duplicated, nodes.node_down,
+                                               inc.resolved + nodes.node_up, s.late_reports,
                                                l.retransmits);
         fmt::print(json ? stderr : stdout, "{}\n", totals);
     } catch (const std::exception& e) {

@@ -105,6 +105,11 @@ void MonitorCore::on_link_event(Instant now, NodeId node, const LinkEvent& e) {
     }
 }
 
+void MonitorCore::on_links_heard(const Endpoint& endpoint) {
+    for (NodeId n : config_.ring)
+        if (const Link* l = endpoint.link(n); l && l->last_heard()) liveness_.heard(*l->last_heard(), n, kUnknownIncarnation);
+}
+
 void MonitorCore::on_timer(Instant now) {
     liveness_.on_timer(now);
     for (auto it = pending_.begin(); it != pending_.end();) {

@@ -20,6 +20,7 @@
 #include "monitor/core/incidents.h"
 #include "monitor/core/node_liveness.h"
 #include "monitor/core/verdict.h"
+#include "ring/core/endpoint.h"
 #include "ring/core/link.h"
 #include "ring/core/messages.h"
 
@@ -69,10 +70,10 @@ public:
     // Every event of the monitor's link to `node`: silence, return, and the node's incarnation (a
     // connection or a session reset names the process the link now speaks to).
     void on_link_event(Instant now, NodeId node, const LinkEvent& e);
-    // Anything at all heard from `node` (the monitor's link to it heard a datagram at `when`): a node
-    // that cannot report (its predecessor is down, so markers never reach it) is still alive.
-    // Callers pass each link's latest time before on_timer.
-    void on_heard(Instant when, NodeId node) { liveness_.heard(when, node, kUnknownIncarnation); }
+    // Anything at all heard from a node (its link to the monitor heard a datagram): a node that
+    // cannot report (its predecessor is down, so markers never reach it) is still alive. Callers
+    // hand over the monitor's endpoint before each on_timer.
+    void on_links_heard(const Endpoint& endpoint);
     // The kernel refused a probe of `node`'s address (no process holds its port).
     void on_probe_refused(Instant now, NodeId node) { liveness_.probe_refused(now, node); }
 

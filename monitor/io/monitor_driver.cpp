@@ -16,8 +16,7 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
           pump();
       }),
       timer_(loop, [this] {
-          for (NodeId n : core_.config().ring)
-              if (const Link* l = link_.endpoint().link(n); l && l->last_heard()) core_.on_heard(*l->last_heard(), n);
+          core_.on_links_heard(link_.endpoint());
           core_.on_timer(monotonic_now());
           pump();
       }) {

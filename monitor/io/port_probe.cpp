@@ -37,7 +37,6 @@ void PortProbe::probe(NodeId node) {
 }
 
 void PortProbe::refused(NodeId node) {
-    ++refusals_;
     if (on_refused_) on_refused_(node);
 }
 

@@ -26,7 +26,6 @@ public:
     // Throws UvError when the probe socket cannot be made.
     void add(NodeId node, const sockaddr_storage& address);
     void probe(NodeId node);
-    std::uint64_t refusals() const { return refusals_; }
 
 private:
     struct Target {
@@ -41,7 +40,6 @@ private:
     uv_loop_t* loop_;
     OnRefused on_refused_;
     std::map<NodeId, std::unique_ptr<Target>> targets_;
-    std::uint64_t refusals_ = 0;
 };
 
 }  // namespace ringwatch::io

@@ -9,7 +9,7 @@ namespace ringwatch {
 
 namespace {
 
-enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kReissue, kRingQuery, kRingState, kRecover };
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover };
 
 void put_summary(ByteWriter& w, const TokenSummary& s) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -151,12 +151,6 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             out = c;
             return MessageError::none;
         }
-        case kReissue: {
-            ReissueCommand c{r.u64(), Epoch{r.u32()}};
-            if (!r.ok()) return MessageError::truncated;
-            out = c;
-            return MessageError::none;
-        }
         case kRingQuery: out = RingQuery{}; return MessageError::none;
         case kRecover: {
             RecoverCommand c;
@@ -270,10 +264,6 @@ Bytes encode_message(const Message& m) {
                 w.u32(v.loss_ppm);
                 w.u32(v.duplicate_ppm);
                 w.u32(v.delay_us);
-            } else if constexpr (std::is_same_v<T, ReissueCommand>) {
-                w.u8(kReissue);
-                w.u64(v.command_id);
-                w.u32(v.epoch.value);
             } else if constexpr (std::is_same_v<T, RecoverCommand>) {
                 w.u8(kRecover);
                 w.u64(v.command_id);

@@ -103,11 +103,6 @@ struct ImpairCommand {
     std::uint32_t duplicate_ppm;
     std::uint32_t delay_us;
 };
-// Make a new free token with this epoch (recovery after a loss).
-struct ReissueCommand {
-    std::uint64_t command_id;
-    Epoch epoch;
-};
 // Recovery, `regenerate` (purge and reissue): every node adopts `epoch` (discarding tokens of older
 // epochs, held now or arriving later, and queueing again its own messages they carried); `issuer`
 // makes one free token of the new epoch.
@@ -134,7 +129,7 @@ struct CommandAck {
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
-                             ImpairCommand, ReissueCommand, RingQuery, RingState, RecoverCommand>;
+                             ImpairCommand, RingQuery, RingState, RecoverCommand>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

@@ -106,10 +106,6 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
         ++stats_.commands;
         if (token_.adopt_epoch(rc->epoch) && rc->issuer == config_.self) token_.issue(now, rc->epoch);
         send(from, CommandAck{rc->command_id, true});
-    } else if (auto* re = std::get_if<ReissueCommand>(&m)) {
-        ++stats_.commands;
-        token_.on_token(now, Token{TokenKind::free_token, re->epoch, {}, {}, 0, false, {}, {}});
-        send(from, CommandAck{re->command_id, true});
     } else {
         ++stats_.unexpected;
     }

@@ -17,7 +17,7 @@ public:
 
     ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address, LinkConfig link = {});
     // One command at a time. `m` is a command (InjectCommand, SendCommand, ImpairCommand,
-    // ReissueCommand); its command_id is set here.
+    // RecoverCommand); its command_id is set here.
     void command(Message m, Duration timeout, Done done);
     void unref() {
         link_.unref();

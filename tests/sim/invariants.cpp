@@ -103,9 +103,7 @@ bool InvariantChecker::down_throughout(NodeId n, Instant a, Instant b) const {
 bool InvariantChecker::disturbed_since(Instant t) const {
     for (const auto& e : oracle_.fault_effects())
         if (e.at >= t) return true;
-    for (const auto& [n, spans] : outages_)
-        for (const auto& [down, up] : spans)
-            if (!up || *up >= t) return true;
+    if (crashed_since(t)) return true;
     const auto& tl = oracle_.timeline();
     for (std::size_t i = 0; i < tl.size(); ++i) {
         const bool ends_before = i + 1 < tl.size() && tl[i + 1].first <= t;

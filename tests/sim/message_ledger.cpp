@@ -27,8 +27,7 @@ void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint32_t
     Msg& m = v[seq - 1];
     m.departed = true;
     if (m.deliveries > 0 && m.delivered_to_gen != dst_gen) {
-        ++redelivered_;  // a new process of the destination: it cannot know what the old one had
-        m.delivered_to_gen = dst_gen;
+        m.delivered_to_gen = dst_gen;  // a new process of the destination: it cannot know what the old one had
         return;
     }
     m.delivered_to_gen = dst_gen;
@@ -61,7 +60,6 @@ std::uint64_t MessageLedger::undelivered() const {
 
 MessageTally MessageLedger::finish(const std::function<bool(Instant)>& disturbed_since, bool healthy_at_end, Duration settle_bound) {
     MessageTally t;
-    t.redelivered = redelivered_;
     std::uint64_t lost = 0;
     for (const auto& [key, v] : msgs_) {
         for (std::size_t i = 0; i < v.size(); ++i) {

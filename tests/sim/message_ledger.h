@@ -17,7 +17,6 @@ struct MessageTally {
     std::uint64_t delivered = 0;
     std::uint64_t queued = 0;           // never left its source: waiting for a free token at the end
     std::uint64_t lost_to_faults = 0;   // not delivered, and a token fault or crash came after it was sent
-    std::uint64_t redelivered = 0;      // delivered again to a restarted destination process
 };
 
 class MessageLedger {
@@ -48,7 +47,6 @@ private:
     };
     std::map<std::pair<NodeId, NodeId>, std::vector<Msg>> msgs_;  // index: seq - 1
     std::map<std::pair<NodeId, NodeId>, std::uint64_t> last_delivered_;
-    std::uint64_t redelivered_ = 0;
     Violations& violations_;
 };
 

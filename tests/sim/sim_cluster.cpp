@@ -222,7 +222,6 @@ void SimCluster::take_monitor_output() {
     mutate_node_events(config_.mutant, node_events);
     for (const auto& e : node_events) {
         checker_.node_event(e);
-        ++(e.kind == NodeEventKind::node_down ? counts_.node_down : counts_.node_up);
         if (on_node_event) on_node_event(e);
     }
     auto verdicts = m.core->take_verdicts();
@@ -242,12 +241,8 @@ void SimCluster::take_monitor_output() {
         if (on_verdict) on_verdict(v);
         for (const auto& e : caused_by(v, incidents)) {
             checker_.incident(e);
-            switch (e.kind) {
-                case IncidentEventKind::alarm: ++counts_.incidents; break;
-                case IncidentEventKind::resolved: ++counts_.incidents_resolved; break;
-                case IncidentEventKind::recovery: ++counts_.recoveries; break;
-                case IncidentEventKind::recovered: ++counts_.recovered; break;
-            }
+            if (e.kind == IncidentEventKind::alarm) ++counts_.incidents;
+            if (e.kind == IncidentEventKind::resolved) ++counts_.incidents_resolved;
             if (on_incident) on_incident(e);
         }
     }
@@ -281,8 +276,7 @@ void SimCluster::pump_monitor(std::optional<Source> source) {
         }
     }
     m.wakeup.arm(events_, earliest(m.endpoint->next_deadline(), m.core->next_deadline()), [this] {
-        for (NodeId n : monitor_->config.ring)
-            if (const Link* l = monitor_->endpoint->link(n); l && l->last_heard()) monitor_->core->on_heard(*l->last_heard(), n);
+        monitor_->core->on_links_heard(*monitor_->endpoint);
         monitor_->core->on_timer(events_.now());
         pump_monitor();
     });

@@ -63,8 +63,6 @@ struct SimSummary {
     std::uint64_t seed = 0;
     std::uint64_t snapshots = 0, ok = 0, token_lost = 0, token_duplicated = 0, inconclusive = 0;
     std::uint64_t incidents = 0, incidents_resolved = 0;
-    std::uint64_t node_down = 0, node_up = 0;
-    std::uint64_t recoveries = 0, recovered = 0;
     std::uint64_t faults_taken_effect = 0, faults_detected = 0;
     MessageTally messages;
     std::uint64_t link_retransmits = 0;

@@ -13,6 +13,14 @@ using namespace std::chrono_literals;
 namespace {
 const Instant t0 = instant_us(1'000'000);
 Token free_token() { return Token{}; }
+// Node 1 of a ring 0 -> 1 -> 2.
+NodeConfig middle_node() {
+    NodeConfig c;
+    c.self = NodeId{1};
+    c.predecessor = NodeId{0};
+    c.successor = NodeId{2};
+    return c;
+}
 }  // namespace
 
 namespace {
@@ -89,9 +97,10 @@ TEST_CASE("messages: every type round-trips with every field intact", "[messages
     CHECK(im.loss_ppm == 300'000);
     CHECK(im.duplicate_ppm == 10'000);
     CHECK(im.delay_us == 2000);
-    const ReissueCommand re = round_trip(ReissueCommand{81, Epoch{3}});
-    CHECK(re.command_id == 81);
-    CHECK(re.epoch == Epoch{3});
+    const RecoverCommand rc = round_trip(RecoverCommand{81, RecoverMode::regenerate, Epoch{3}, NodeId{2}});
+    CHECK(rc.command_id == 81);
+    CHECK(rc.epoch == Epoch{3});
+    CHECK(rc.issuer == NodeId{2});
     round_trip(RingQuery{});
     const RingState rs = round_trip(RingState{true, Epoch{7}});
     CHECK(rs.had_token);
@@ -325,10 +334,7 @@ TEST_CASE("token: the queue is bounded and rejects messages to ourselves", "[tok
 }
 
 TEST_CASE("node: markers follow the tokens passed on before the state was recorded", "[node]") {
-    NodeConfig c;
-    c.self = NodeId{1};
-    c.predecessor = NodeId{0};
-    c.successor = NodeId{2};
+    NodeConfig c = middle_node();
     c.token.hold = 0ms;
     Node n(c, t0);
     NodeOutput out;
@@ -363,10 +369,7 @@ TEST_CASE("node: markers follow the tokens passed on before the state was record
 }
 
 TEST_CASE("node: a restarted monitor's snapshots are taken afresh; the old one's markers are ignored", "[node]") {
-    NodeConfig c;
-    c.self = NodeId{1};
-    c.predecessor = NodeId{0};
-    c.successor = NodeId{2};
+    NodeConfig c = middle_node();
     Node n(c, t0);
     NodeOutput out;
     auto reports = [&] {
@@ -446,10 +449,7 @@ TEST_CASE("node: the first node makes the ring's token only if its successor nev
         CHECK(tokens_out(out) == 1);  // the one it was handed, passed on; none made
     }
     SECTION("a node answers its predecessor with what it has seen") {
-        NodeConfig c;
-        c.self = NodeId{1};
-        c.predecessor = NodeId{0};
-        c.successor = NodeId{2};
+        NodeConfig c = middle_node();
         Node n(c, t0);
         NodeOutput out;
         n.on_message(t0, NodeId{0}, encode_message(RingQuery{}));
@@ -469,10 +469,7 @@ TEST_CASE("node: the first node makes the ring's token only if its successor nev
 }
 
 TEST_CASE("node: garbage and strangers are counted, not obeyed", "[node]") {
-    NodeConfig c;
-    c.self = NodeId{1};
-    c.predecessor = NodeId{0};
-    c.successor = NodeId{2};
+    NodeConfig c = middle_node();
     Node n(c, t0);
     n.on_message(t0, NodeId{0}, Bytes{42, 1, 2});
     n.on_message(t0, NodeId{7}, encode_message(free_token()));
