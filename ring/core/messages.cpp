@@ -86,7 +86,7 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             out = MarkerMessage{SnapshotId{r.u64()}};
             return r.ok() ? MessageError::none : MessageError::truncated;
         case kStart: {
-            SnapshotStart s{SnapshotId{r.u64()}, SnapshotId{r.u64()}};
+            SnapshotStart s{SnapshotId{r.u64()}, SnapshotId{r.u64()}, SnapshotId{r.u64()}};
             out = s;
             return r.ok() ? MessageError::none : MessageError::truncated;
         }
@@ -111,6 +111,11 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             if (n > kMaxEpochCounts + 1) return MessageError::too_long;
             rep.in_flight_epochs.resize(n);
             for (auto& ec : rep.in_flight_epochs) ec = EpochCount{Epoch{r.u32()}, r.u32()};
+            const std::uint8_t kept = r.u8();
+            if (!r.ok()) return MessageError::truncated;
+            if (kept > kMaxKeptSnapshots) return MessageError::too_long;
+            rep.kept.resize(kept);
+            for (auto& k : rep.kept) k = SnapshotId{r.u64()};
             if (!r.ok()) return MessageError::truncated;
             out = std::move(rep);
             return MessageError::none;
@@ -158,8 +163,9 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             const std::uint8_t mode = r.u8();
             c.epoch = Epoch{r.u32()};
             c.issuer = NodeId{r.u16()};
+            c.snapshot = SnapshotId{r.u64()};
             if (!r.ok()) return MessageError::truncated;
-            if (mode != 1) return MessageError::bad_value;
+            if (mode != 1 && mode != 2) return MessageError::bad_value;
             c.mode = static_cast<RecoverMode>(mode);
             out = c;
             return MessageError::none;
@@ -229,6 +235,7 @@ Bytes encode_message(const Message& m) {
                 w.u8(kStart);
                 w.u64(v.id.value);
                 w.u64(v.abandon_before.value);
+                w.u64(v.keep.value);
             } else if constexpr (std::is_same_v<T, SnapshotReport>) {
                 w.u8(kReport);
                 w.u64(v.id.value);
@@ -248,6 +255,9 @@ Bytes encode_message(const Message& m) {
                     w.u32(v.in_flight_epochs[i].epoch.value);
                     w.u32(v.in_flight_epochs[i].tokens);
                 }
+                const std::size_t k = std::min(v.kept.size(), kMaxKeptSnapshots);
+                w.u8(static_cast<std::uint8_t>(k));
+                for (std::size_t i = 0; i < k; ++i) w.u64(v.kept[i].value);
             } else if constexpr (std::is_same_v<T, InjectCommand>) {
                 w.u8(kInject);
                 w.u64(v.command_id);
@@ -270,6 +280,7 @@ Bytes encode_message(const Message& m) {
                 w.u8(static_cast<std::uint8_t>(v.mode));
                 w.u32(v.epoch.value);
                 w.u16(v.issuer.value);
+                w.u64(v.snapshot.value);
             } else if constexpr (std::is_same_v<T, RingQuery>) {
                 w.u8(kRingQuery);
             } else if constexpr (std::is_same_v<T, RingState>) {

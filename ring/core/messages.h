@@ -73,7 +73,11 @@ struct MarkerMessage {
 struct SnapshotStart {
     SnapshotId id;
     SnapshotId abandon_before;  // the monitor has given up on older ids: stop recording them
+    SnapshotId keep{0};         // the newest snapshot judged ok: keep its saved state (rollback); 0: none yet
 };
+// A node keeps the saved state of its last few snapshots (and the one the monitor asks it to keep),
+// and says which in every report.
+inline constexpr std::size_t kMaxKeptSnapshots = 8;
 struct SnapshotReport {
     SnapshotId id;
     NodeId node;
@@ -85,6 +89,8 @@ struct SnapshotReport {
     // The recorded tokens by epoch, newest first (at most kMaxEpochCounts + one for older ones):
     // a verdict counts only its epoch's tokens, and the lists above may be cut short.
     std::vector<EpochCount> in_flight_epochs;
+    // The snapshots whose saved state the node can restore (rollback), oldest first.
+    std::vector<SnapshotId> kept;
 };
 enum class InjectKind : std::uint8_t { lose = 1, duplicate = 2 };
 struct InjectCommand {
@@ -105,14 +111,16 @@ struct ImpairCommand {
 };
 // Recovery, `regenerate` (purge and reissue): every node adopts `epoch` (discarding tokens of older
 // epochs, held now or arriving later, and queueing again its own messages they carried); `issuer`
-// makes one free token of the new epoch.
-enum class RecoverMode : std::uint8_t { regenerate = 1 };
+// makes one free token of the new epoch. `rollback`: every node restores its saved state of
+// `snapshot` in `epoch` (and acknowledges whether it could).
+enum class RecoverMode : std::uint8_t { regenerate = 1, rollback = 2 };
 inline constexpr NodeId kNoIssuer{0xFFFF};  // a RecoverCommand that only tells the epoch (no node issues a token)
 struct RecoverCommand {
     std::uint64_t command_id;
     RecoverMode mode;
     Epoch epoch;
     NodeId issuer;
+    SnapshotId snapshot{0};  // rollback: the snapshot to restore
 };
 
 // The ring's first node, starting, asks its successor whether the ring already has a token; the

@@ -16,6 +16,7 @@
 #include <optional>
 #include <vector>
 
+#include "ring/core/kept_snapshots.h"
 #include "ring/core/send_backlog.h"
 #include "ring/core/messages.h"
 #include "ring/core/snapshot.h"
@@ -34,6 +35,10 @@ struct NodeConfig {
     bool initial_token = false;
     Incarnation incarnation;     // this process's (its links' incarnation), stamped on every report
     Epoch initial_epoch{1};
+    // Rollback: how many of its last completed snapshots the node keeps the saved state of (the
+    // one the monitor asks it to keep comes on top), and those an earlier process left on disk.
+    std::size_t keep_snapshots = 4;
+    std::vector<SavedSnapshot> saved_at_start;
 };
 
 struct NodeStats {
@@ -44,6 +49,7 @@ struct NodeStats {
     std::uint64_t monitor_restarts = 0;    // a start from a new monitor era: the old one's snapshots dropped
     std::uint64_t other_era_markers = 0;   // markers of another monitor's snapshots, ignored
     bool ring_had_token = false;           // the first node: its successor said the ring already had a token
+    std::uint64_t rollbacks_refused = 0;   // a rollback to a snapshot not kept (or an epoch not newer)
 };
 
 struct NodeOutput {
@@ -51,17 +57,29 @@ struct NodeOutput {
     std::vector<TokenEvent> token_events;
     std::vector<ImpairCommand> impair;  // for the runtime: impair our outgoing datagrams
     std::optional<RingState> joined;    // the first node: its successor's answer arrived
+    // For the state directory: saved states to write, and ones no longer kept.
+    std::vector<SavedSnapshot> saved;
+    std::vector<SnapshotId> erased;
     void clear() {
         joined.reset();
+        saved.clear();
+        erased.clear();
         messages.clear();
         token_events.clear();
         impair.clear();
     }
 };
 
+// What a node records for a snapshot: the summary its report carries, and the whole state a
+// rollback puts back. On its channel it records whole tokens (a rollback receives them again).
+struct RecordedState {
+    NodeState summary;
+    TokenSavedState saved;
+};
+
 // The participant is a parameter so that the simulator's checker self-tests can run a node with a
 // deliberately broken one (tests/sim/mutants.h); the ring always uses DefaultParticipant.
-using DefaultParticipant = SnapshotParticipant<NodeState, TokenSummary, NodeId>;
+using DefaultParticipant = SnapshotParticipant<RecordedState, Token, NodeId>;
 
 template <typename Participant>
 class BasicNode {
@@ -82,12 +100,15 @@ public:
     const TokenProtocol& token() const { return token_; }
     const Participant& snapshots() const { return participant_; }
     const NodeStats& stats() const { return stats_; }
+    const KeptSnapshots& kept() const { return kept_; }
 
 private:
     void handle_ring(Instant now, Message& m);
     void handle_successor(Instant now, Message& m);
     void handle_control(Instant now, NodeId from, Message& m);
     void collect(Instant now);
+    RecordedState recorded() const { return RecordedState{token_.state(), token_.save()}; }
+    void rollback(Instant now, NodeId from, const RecoverCommand& rc);
     void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
 
     NodeConfig config_;
@@ -95,6 +116,7 @@ private:
     Participant participant_;
     std::optional<std::uint32_t> era_;  // of the monitor whose snapshots we take part in
     bool joining_ = false;              // the first node, waiting for its successor's RingState
+    KeptSnapshots kept_;
     NodeOutput out_;
     NodeStats stats_;
 };

@@ -14,7 +14,10 @@ template <typename Participant>
 BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
     : config_(config),
       token_(config.self, config.token, config.incarnation),
-      participant_({config.predecessor}, {config.successor}, config.snapshots) {
+      participant_({config.predecessor}, {config.successor}, config.snapshots),
+      kept_(config.keep_snapshots) {
+    kept_.load(std::move(config_.saved_at_start));
+    config_.saved_at_start.clear();
     if (config.initial_token) {
         joining_ = true;
         send(config_.successor, RingQuery{});
@@ -44,14 +47,16 @@ void BasicNode<Participant>::on_message(Instant now, NodeId from, std::span<cons
 template <typename Participant>
 void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
     if (auto* t = std::get_if<Token>(&m)) {
-        participant_.on_message(config_.predecessor, summarize(*t));
+        participant_.on_message(config_.predecessor, *t);
         token_.on_token(now, std::move(*t));
     } else if (auto* mk = std::get_if<MarkerMessage>(&m)) {
         if (era_ && snapshot_era(mk->id) != *era_) {
             ++stats_.other_era_markers;  // a snapshot of a monitor that is gone (or not yet ours)
             return;
         }
-        participant_.on_marker(mk->id, config_.predecessor, token_.state());
+        // The whole state is copied only when this marker begins a recording.
+        const bool begins = !participant_.recording(mk->id) && !participant_.finished(mk->id);
+        participant_.on_marker(mk->id, config_.predecessor, begins ? recorded() : RecordedState{});
     } else if (std::holds_alternative<RingQuery>(m)) {
         send(config_.predecessor, RingState{token_.had_token(), token_.epoch()});
     } else {
@@ -87,7 +92,9 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
             era_ = era;
         }
         participant_.abandon_before(s->abandon_before);
-        participant_.start(s->id, token_.state());
+        kept_.pin(s->keep);
+        const bool begins = !participant_.recording(s->id) && !participant_.finished(s->id);
+        participant_.start(s->id, begins ? recorded() : RecordedState{});
     } else if (auto* inj = std::get_if<InjectCommand>(&m)) {
         ++stats_.commands;
         token_.inject(inj->kind);
@@ -101,14 +108,30 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
         out_.impair.push_back(*im);
         send(from, CommandAck{im->command_id, true});
     } else if (auto* rc = std::get_if<RecoverCommand>(&m)) {
+        ++stats_.commands;
+        if (rc->mode == RecoverMode::rollback) return rollback(now, from, *rc);
         // Purge and reissue: adopt the new epoch; the issuer makes its one token. A repeat of the
         // command (or one older than what we hold) changes nothing.
-        ++stats_.commands;
         if (token_.adopt_epoch(rc->epoch) && rc->issuer == config_.self) token_.issue(now, rc->epoch);
         send(from, CommandAck{rc->command_id, true});
     } else {
         ++stats_.unexpected;
     }
+}
+
+// Rollback: put back the state saved at the snapshot, in the new epoch, and receive again what the
+// snapshot recorded on the channel. Snapshots under way mix the states before and after: dropped.
+// The acknowledgement goes first, before anything the restored state does.
+template <typename Participant>
+void BasicNode<Participant>::rollback(Instant now, NodeId from, const RecoverCommand& rc) {
+    const SavedSnapshot* s = kept_.find(rc.snapshot);
+    const bool ok = s && token_.restore(now, s->token, s->channel, rc.epoch);
+    send(from, CommandAck{rc.command_id, ok});
+    if (!ok) {
+        ++stats_.rollbacks_refused;
+        return;
+    }
+    participant_.abandon_before(SnapshotId{~std::uint64_t{0}});
 }
 
 template <typename Participant>
@@ -149,13 +172,18 @@ void BasicNode<Participant>::collect(Instant now) {
     for (auto& t : token_.take_forward()) send(config_.successor, t);
     for (auto& e : token_.take_events()) out_.token_events.push_back(std::move(e));
     for (auto& c : participant_.take_completed()) {
+        SavedSnapshot saved{c.id, std::move(c.state.saved), {}};
+        for (auto& ch : c.channels) saved.channel.insert(saved.channel.end(), ch.messages.begin(), ch.messages.end());
         SnapshotReport r;
         r.id = c.id;
         r.node = config_.self;
         r.incarnation = config_.incarnation;
-        r.state = std::move(c.state);
+        r.state = std::move(c.state.summary);
         r.channel_from = config_.predecessor;
-        for (auto& ch : c.channels) r.in_flight.insert(r.in_flight.end(), ch.messages.begin(), ch.messages.end());
+        for (const auto& t : saved.channel) r.in_flight.push_back(summarize(t));
+        kept_.add(std::move(saved));
+        if (const SavedSnapshot* oldest = kept_.oldest()) token_.forget_journals_before(oldest->token);
+        r.kept = kept_.ids();
         r.in_flight_epochs = epoch_counts(r.in_flight);
         // Counts stay true; the lists are cut to what a report carries.
         r.in_flight_count = static_cast<std::uint32_t>(r.in_flight.size());
@@ -164,6 +192,8 @@ void BasicNode<Participant>::collect(Instant now) {
         send(kMonitorId, r);
         ++stats_.snapshots_reported;
     }
+    for (auto& s : kept_.take_written()) out_.saved.push_back(std::move(s));
+    for (auto id : kept_.take_erased()) out_.erased.push_back(id);
 }
 
 template <typename Participant>
@@ -172,6 +202,8 @@ void BasicNode<Participant>::take_output(NodeOutput& out) {
     for (auto& e : out_.token_events) out.token_events.push_back(std::move(e));
     for (auto& i : out_.impair) out.impair.push_back(i);
     if (out_.joined) out.joined = out_.joined;
+    for (auto& s : out_.saved) out.saved.push_back(std::move(s));
+    for (auto id : out_.erased) out.erased.push_back(id);
     out_.clear();
 }
 

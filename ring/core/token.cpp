@@ -17,6 +17,8 @@ std::string_view to_string(TokenEventKind k) {
         case TokenEventKind::epoch_adopted: return "epoch_adopted";
         case TokenEventKind::stale_discarded: return "stale_discarded";
         case TokenEventKind::requeued: return "requeued";
+        case TokenEventKind::rolled_back: return "rolled_back";
+        case TokenEventKind::redelivered: return "redelivered";
     }
     return "unknown";
 }
@@ -26,6 +28,7 @@ void TokenProtocol::issue(Instant now, Epoch epoch) {
     adopt_epoch(epoch);
     events_.push_back({TokenEventKind::issued, {}, {}, 0, {}, epoch});
     ++stats_.tokens_issued;
+    had_token_ = true;
     held_.push_back(Held{Token{TokenKind::free_token, epoch_, {}, {}, 0, false, {}, {}}, now + config_.hold});
 }
 
@@ -51,17 +54,11 @@ void TokenProtocol::requeue_front(std::vector<Outgoing> messages) {
     }
 }
 
-bool TokenProtocol::Delivered::first_time(std::uint64_t id) {
-    if (id <= floor || !above.insert(id).second) return false;
-    while (above.size() > kDeliveredWindow) {
-        floor = *above.begin();
-        above.erase(above.begin());
-    }
-    return true;
-}
+void TokenProtocol::on_token(Instant now, Token token) { receive(now, std::move(token), true); }
 
-void TokenProtocol::on_token(Instant now, Token token) {
+void TokenProtocol::receive(Instant now, Token token, bool faults_apply) {
     ++stats_.tokens_received;
+    had_token_ = true;
     if (token.epoch < epoch_) {
         // Purged: an older epoch's token (its message, if ours, was queued again at the adoption).
         ++stats_.stale_discarded;
@@ -69,16 +66,22 @@ void TokenProtocol::on_token(Instant now, Token token) {
         return;
     }
     adopt_epoch(token.epoch);
-    if (armed_lose_ > 0) {
+    if (faults_apply && armed_lose_ > 0) {
         --armed_lose_;
         events_.push_back({TokenEventKind::lost_by_fault, token.src, token.dst, token.msg_id, {}});
         return;
     }
     if (token.kind == TokenKind::busy && token.dst == self_ && !token.copied) {
         token.copied = true;
-        if (delivered(token.src, token.src_incarnation).first_time(token.msg_id)) {
+        if (delivered_.first_time(token.src, token.src_incarnation, token.msg_id)) {
             ++stats_.messages_delivered;
-            events_.push_back({TokenEventKind::delivered, token.src, token.dst, token.msg_id, token.payload});
+            ++delivered_count_;
+            delivery_journal_.push_back({++delivery_seq_, token.src, token.src_incarnation, token.msg_id});
+            if (delivery_journal_.size() > kJournalMax) delivery_journal_.pop_front();
+            const auto name = std::tuple{token.src, token.src_incarnation, token.msg_id};
+            const bool again = undone_.erase(name) > 0;
+            if (again) ++stats_.redelivered;
+            events_.push_back({again ? TokenEventKind::redelivered : TokenEventKind::delivered, token.src, token.dst, token.msg_id, token.payload});
         } else {
             ++stats_.duplicate_messages_dropped;
             events_.push_back({TokenEventKind::duplicate_message_dropped, token.src, token.dst, token.msg_id, {}});
@@ -98,7 +101,7 @@ void TokenProtocol::on_timer(Instant now) {
 void TokenProtocol::release(Token t) {
     if (t.kind == TokenKind::busy && t.src == self_) {
         // Back home: free it and pass it on. Not copied: the message goes round again, a few times.
-        auto it = in_transit_.find(t.msg_id);
+        auto it = in_transit_.find({t.src_incarnation, t.msg_id});
         if (t.copied) {
             events_.push_back({TokenEventKind::returned, t.src, t.dst, t.msg_id, {}});
             if (it != in_transit_.end()) in_transit_.erase(it);
@@ -116,10 +119,9 @@ void TokenProtocol::release(Token t) {
     } else if (t.kind == TokenKind::free_token && !queue_.empty()) {
         Outgoing m = std::move(queue_.front());
         queue_.pop_front();
-        if (m.msg_id == 0) m.msg_id = next_msg_id_++;
         ++m.attempts;
-        t = Token{TokenKind::busy, t.epoch, self_, m.to, m.msg_id, false, m.payload, incarnation_};
-        in_transit_.emplace(m.msg_id, std::move(m));
+        t = Token{TokenKind::busy, t.epoch, self_, m.to, m.msg_id, false, m.payload, m.incarnation};
+        in_transit_.emplace(MessageName{m.incarnation, m.msg_id}, std::move(m));
         ++stats_.messages_sent;
     }
     forward_.push_back(t);
@@ -132,21 +134,18 @@ void TokenProtocol::release(Token t) {
     }
 }
 
-TokenProtocol::Delivered& TokenProtocol::delivered(NodeId src, Incarnation inc) {
-    auto& seen = delivered_[src];
-    for (auto& [i, d] : seen)
-        if (i == inc) return d;
-    if (seen.size() >= kIncarnationsPerSource) seen.pop_front();
-    return seen.emplace_back(inc, Delivered{}).second;
-}
-
 bool TokenProtocol::enqueue(NodeId to, Bytes payload) {
     if (to == self_ || payload.size() > kMaxPayloadBytes) return false;
     if (queue_.size() >= config_.queue_max) {
         ++stats_.queue_full;
         return false;
     }
-    queue_.push_back(Outgoing{to, std::move(payload)});
+    // Named when accepted: a rollback that queues it again keeps its name, so its destination
+    // knows a repeat and a redelivery when it sees one.
+    Outgoing m{to, std::move(payload), next_msg_id_++, incarnation_, 0, ++accepted_};
+    accepted_journal_.push_back(m);
+    if (accepted_journal_.size() > kJournalMax) accepted_journal_.pop_front();
+    queue_.push_back(std::move(m));
     return true;
 }
 
@@ -169,10 +168,88 @@ NodeState TokenProtocol::state() const {
     s.held_count = static_cast<std::uint32_t>(held_.size());
     s.queue_length = static_cast<std::uint32_t>(queue_.size());
     s.tokens_forwarded = stats_.tokens_forwarded;
-    s.messages_delivered = stats_.messages_delivered;
+    s.messages_delivered = delivered_count_;
     s.had_token = had_token();
     s.epoch = epoch_;
     return s;
+}
+
+TokenSavedState TokenProtocol::save() const {
+    TokenSavedState s;
+    s.epoch = epoch_;
+    for (const auto& h : held_) s.held.push_back(h.token);
+    s.queue.assign(queue_.begin(), queue_.end());
+    for (const auto& [name, m] : in_transit_) s.in_transit.push_back(m);
+    s.next_msg_id = next_msg_id_;
+    s.delivered_count = delivered_count_;
+    s.delivered = delivered_;
+    s.incarnation = incarnation_;
+    s.accepted = accepted_;
+    s.deliveries = delivery_seq_;
+    return s;
+}
+
+bool TokenProtocol::restore(Instant now, const TokenSavedState& saved, const std::vector<Token>& channel, Epoch epoch) {
+    if (epoch < epoch_ || epoch <= restored_epoch_) return false;
+    // Tokens of the new epoch already here came from a neighbour that restored before us.
+    std::deque<Held> kept;
+    for (auto& h : held_) {
+        if (h.token.epoch == epoch) {
+            kept.push_back(std::move(h));
+        } else {
+            ++stats_.stale_discarded;
+        }
+    }
+    // What this process delivered after the cut is undone; its next delivery is a redelivery.
+    const bool same_process = saved.incarnation == incarnation_;
+    while (!delivery_journal_.empty() && (!same_process || delivery_journal_.back().seq > saved.deliveries)) {
+        const Delivery& d = delivery_journal_.back();
+        const auto name = std::tuple{d.src, d.inc, d.msg_id};
+        if (undone_.insert(name).second) undone_order_.push_back(name);
+        delivery_journal_.pop_back();
+    }
+    while (undone_order_.size() > kUndoneRemembered) {
+        undone_.erase(undone_order_.front());
+        undone_order_.pop_front();
+    }
+    // What it accepted after the cut goes round again, after what was queued at the cut.
+    std::vector<Outgoing> again;
+    for (const auto& m : accepted_journal_)
+        if (m.incarnation != saved.incarnation || m.accepted > saved.accepted) again.push_back(m);
+
+    epoch_ = epoch;
+    restored_epoch_ = epoch;
+    held_.clear();
+    for (Token t : saved.held) {
+        t.epoch = epoch;
+        held_.push_back(Held{std::move(t), now + config_.hold});
+    }
+    for (auto& h : kept) held_.push_back(std::move(h));
+    queue_.assign(saved.queue.begin(), saved.queue.end());
+    for (auto& m : again) {
+        m.attempts = 0;
+        queue_.push_back(std::move(m));
+    }
+    in_transit_.clear();
+    for (const auto& m : saved.in_transit) in_transit_.emplace(MessageName{m.incarnation, m.msg_id}, m);
+    next_msg_id_ = std::max(next_msg_id_, saved.next_msg_id);  // never reuse a name
+    delivered_count_ = saved.delivered_count;
+    delivered_ = saved.delivered;
+    ++stats_.rollbacks;
+    events_.push_back({TokenEventKind::rolled_back, {}, {}, 0, {}, epoch});
+    // The channel's recorded tokens arrive again (no armed fault takes them: they are not new).
+    for (Token t : channel) {
+        if (t.epoch != saved.epoch) continue;
+        t.epoch = epoch;
+        receive(now, std::move(t), false);
+    }
+    return true;
+}
+
+void TokenProtocol::forget_journals_before(const TokenSavedState& oldest) {
+    if (oldest.incarnation != incarnation_) return;  // saved by an earlier process: everything here is after it
+    while (!accepted_journal_.empty() && accepted_journal_.front().accepted <= oldest.accepted) accepted_journal_.pop_front();
+    while (!delivery_journal_.empty() && delivery_journal_.front().seq <= oldest.deliveries) delivery_journal_.pop_front();
 }
 
 }  // namespace ringwatch

@@ -10,15 +10,23 @@
 // message until its busy token comes back copied: a message whose token was purged (its sender
 // adopted a newer epoch) or that came back uncopied is queued again, with the same id, so the
 // destination, which delivers each (source, process, id) once, never delivers it twice.
+//
+// Rollback (the seed's recovery): save() is the whole state at a snapshot's cut (tokens held with
+// their payloads, the queue, the messages out on tokens, the delivery log); restore() puts a saved
+// state back in a new epoch and receives again what the snapshot recorded on the inbound channel.
+// Deliveries made after the cut are undone with the log and happen again, reported as
+// `redelivered`; messages accepted after the cut are queued again (a journal of each keeps them).
 #pragma once
 
 #include <deque>
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "ring/core/delivery_log.h"
 #include "ring/core/messages.h"
 
 namespace ringwatch {
@@ -39,6 +47,8 @@ enum class TokenEventKind : std::uint8_t {
     epoch_adopted,   // a newer epoch (epoch): older tokens held were discarded, our messages they carried queued again
     stale_discarded, // a token of an older epoch arrived and was discarded
     requeued,        // one of our messages goes round again (its token was purged, or came back uncopied)
+    rolled_back,     // a saved state was restored (epoch: the new one)
+    redelivered,     // a delivery undone by a rollback happened again (src, msg_id, payload)
 };
 std::string_view to_string(TokenEventKind k);
 
@@ -62,6 +72,35 @@ struct TokenStats {
     std::uint64_t tokens_issued = 0;    // made here (the ring's first, a recovery's)
     std::uint64_t stale_discarded = 0;  // tokens of older epochs, held at an adoption or arriving
     std::uint64_t requeued = 0;
+    std::uint64_t rollbacks = 0;     // saved states restored
+    std::uint64_t redelivered = 0;   // deliveries undone by a rollback that happened again
+};
+
+// An application message of ours, waiting for a free token or out on a busy one. It is named by
+// (source, incarnation of the process that accepted it, msg_id) wherever it goes.
+struct OutgoingMessage {
+    NodeId to;
+    Bytes payload;
+    std::uint64_t msg_id = 0;
+    Incarnation incarnation;
+    unsigned attempts = 0;
+    std::uint64_t accepted = 0;  // the accepting process's count of messages accepted, this one included
+    bool operator==(const OutgoingMessage&) const = default;
+};
+
+// The token protocol's state at a snapshot's cut: what a rollback puts back.
+struct TokenSavedState {
+    Epoch epoch{1};
+    std::vector<Token> held;
+    std::vector<OutgoingMessage> queue;
+    std::vector<OutgoingMessage> in_transit;
+    std::uint64_t next_msg_id = 1;
+    std::uint64_t delivered_count = 0;  // application messages delivered, as of the cut
+    DeliveryLog delivered;
+    Incarnation incarnation;    // of the process that saved it
+    std::uint64_t accepted = 0; // messages that process had accepted by the cut
+    std::uint64_t deliveries = 0;  // that process's delivery journal position at the cut
+    bool operator==(const TokenSavedState&) const = default;
 };
 
 class TokenProtocol {
@@ -82,6 +121,16 @@ public:
     bool enqueue(NodeId to, Bytes payload);
     void inject(InjectKind kind);
 
+    // The whole state now (a snapshot records it).
+    TokenSavedState save() const;
+    // Rollback: restores `saved` in `epoch` and receives again `channel` (the tokens the snapshot
+    // recorded arriving from the predecessor; those of another epoch than the saved one were stale
+    // and stay gone). Tokens of `epoch` held now are kept: a neighbour that restored first passed
+    // them on. False (nothing done) if `epoch` is older than ours or was already restored.
+    bool restore(Instant now, const TokenSavedState& saved, const std::vector<Token>& channel, Epoch epoch);
+    // The journals need to reach back only to the oldest saved state still kept.
+    void forget_journals_before(const TokenSavedState& oldest);
+
     std::vector<Token> take_forward() { return std::exchange(forward_, {}); }
     std::vector<TokenEvent> take_events() { return std::exchange(events_, {}); }
     std::optional<Instant> next_deadline() const;
@@ -93,7 +142,7 @@ public:
     // The newest epoch this process has seen a token of (or was told of).
     Epoch epoch() const { return epoch_; }
     // Whether this process has ever held a token.
-    bool had_token() const { return stats_.tokens_received > 0 || stats_.tokens_issued > 0; }
+    bool had_token() const { return had_token_; }
     bool fault_armed() const { return armed_lose_ > 0 || armed_duplicate_ > 0; }
 
 private:
@@ -101,15 +150,18 @@ private:
         Token token;
         Instant release_at;
     };
-    struct Outgoing {
-        NodeId to;
-        Bytes payload;
-        std::uint64_t msg_id = 0;  // 0: not sent yet (an id is given when it first leaves)
-        unsigned attempts = 0;
+    using Outgoing = OutgoingMessage;
+    using MessageName = std::pair<Incarnation, std::uint64_t>;  // ours: (accepting process, msg_id)
+    struct Delivery {
+        std::uint64_t seq;
+        NodeId src;
+        Incarnation inc;
+        std::uint64_t msg_id;
     };
     // A destination that never copies (not in the ring): the message goes round this often, then
     // is reported undeliverable.
     static constexpr unsigned kMaxAttempts = 3;
+    void receive(Instant now, Token token, bool faults_apply);
     void release(Token token);
     void requeue_front(std::vector<Outgoing> messages);
 
@@ -119,21 +171,24 @@ private:
     Epoch epoch_{1};
     std::deque<Held> held_;  // release times are non-decreasing: one hold for all
     std::deque<Outgoing> queue_;
-    std::map<std::uint64_t, Outgoing> in_transit_;  // ours, out on a busy token, by id
+    std::map<MessageName, Outgoing> in_transit_;  // ours, out on a busy token
     std::uint64_t next_msg_id_ = 1;
-    // Per source, its last few processes and the message ids delivered from each: drops repeats (a
-    // duplicated busy token, a message sent again after a purge) without mistaking a restarted
-    // source's messages for them. Ids may arrive out of order after a purge: a window of ids above
-    // a floor below which everything counts as delivered.
-    struct Delivered {
-        std::uint64_t floor = 0;
-        std::set<std::uint64_t> above;
-        bool first_time(std::uint64_t id);
-    };
-    static constexpr std::size_t kIncarnationsPerSource = 4;
-    static constexpr std::size_t kDeliveredWindow = 4096;
-    std::map<NodeId, std::deque<std::pair<Incarnation, Delivered>>> delivered_;
-    Delivered& delivered(NodeId src, Incarnation inc);
+    std::uint64_t accepted_ = 0;
+    std::uint64_t delivered_count_ = 0;
+    DeliveryLog delivered_;
+    bool had_token_ = false;  // ever, in this process: a rollback does not make a ring "fresh" again
+    Epoch restored_epoch_{0};
+    // Since the oldest saved state kept: the messages accepted (a rollback queues again those
+    // accepted after its cut) and the deliveries made (a rollback undoes those after its cut, and
+    // their next delivery is reported as a redelivery).
+    // Bounded for a ring that keeps no snapshot (no monitor): a rollback reaches back this far at most.
+    static constexpr std::size_t kJournalMax = 1 << 16;
+    std::deque<Outgoing> accepted_journal_;
+    std::deque<Delivery> delivery_journal_;
+    std::uint64_t delivery_seq_ = 0;
+    static constexpr std::size_t kUndoneRemembered = 4096;
+    std::set<std::tuple<NodeId, Incarnation, std::uint64_t>> undone_;
+    std::deque<std::tuple<NodeId, Incarnation, std::uint64_t>> undone_order_;
     unsigned armed_lose_ = 0;
     unsigned armed_duplicate_ = 0;
     std::vector<Token> forward_;

@@ -100,6 +100,11 @@ void NodeDriver::pump() {
             case TokenEventKind::epoch_adopted: log_.log("epoch {}: tokens of older epochs are discarded from now on", e.epoch); break;
             case TokenEventKind::stale_discarded: log_.log("discarded a token of epoch {} (stale)", e.epoch); break;
             case TokenEventKind::requeued: log_.log("message #{} to node {} queued again (its token was purged or came back uncopied)", e.msg_id, e.dst); break;
+            case TokenEventKind::rolled_back: log_.log("rolled back to a saved snapshot (epoch {})", e.epoch); break;
+            case TokenEventKind::redelivered:
+                log_.log("redelivered message #{} from node {} (its first delivery was undone by the rollback): {}", e.msg_id, e.src,
+                         printable(e.payload));
+                break;
             case TokenEventKind::returned:
             case TokenEventKind::duplicate_message_dropped: break;
         }

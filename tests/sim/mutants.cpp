@@ -11,17 +11,17 @@ namespace {
 class SkipsChannel : public DefaultParticipant {
 public:
     using DefaultParticipant::DefaultParticipant;
-    void on_message(const NodeId&, const TokenSummary&) {}
+    void on_message(const NodeId&, const Token&) {}
 };
 
 class ClosesLate : public DefaultParticipant {
 public:
     using DefaultParticipant::DefaultParticipant;
-    void on_marker(SnapshotId id, const NodeId& from, const NodeState& state) {
+    void on_marker(SnapshotId id, const NodeId& from, const RecordedState& state) {
         if (!recording(id)) return DefaultParticipant::on_marker(id, from, state);
         late_.push_back({id, from, state});  // closes the channel only after the next message
     }
-    void on_message(const NodeId& from, const TokenSummary& m) {
+    void on_message(const NodeId& from, const Token& m) {
         DefaultParticipant::on_message(from, m);
         for (auto& l : late_) DefaultParticipant::on_marker(l.id, l.from, l.state);
         late_.clear();
@@ -31,7 +31,7 @@ private:
     struct Late {
         SnapshotId id;
         NodeId from;
-        NodeState state;
+        RecordedState state;
     };
     std::vector<Late> late_;
 };
@@ -39,13 +39,18 @@ private:
 class StaleState : public DefaultParticipant {
 public:
     using DefaultParticipant::DefaultParticipant;
-    bool start(SnapshotId id, const NodeState& state) { return DefaultParticipant::start(id, std::exchange(previous_, state)); }
-    void on_marker(SnapshotId id, const NodeId& from, const NodeState& state) {
-        DefaultParticipant::on_marker(id, from, std::exchange(previous_, state));
+    // Only a call that begins a recording carries the state (the node copies it for those alone).
+    bool start(SnapshotId id, const RecordedState& state) { return DefaultParticipant::start(id, stale(id, state)); }
+    void on_marker(SnapshotId id, const NodeId& from, const RecordedState& state) {
+        DefaultParticipant::on_marker(id, from, stale(id, state));
     }
 
 private:
-    NodeState previous_;
+    RecordedState stale(SnapshotId id, const RecordedState& state) {
+        if (recording(id) || finished(id)) return state;
+        return std::exchange(previous_, state);
+    }
+    RecordedState previous_;
 };
 
 using RingNode = NodeCoreOf<DefaultParticipant>;

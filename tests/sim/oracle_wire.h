@@ -7,9 +7,10 @@
 //   token (1):  kind u8 (0 free, 1 busy), epoch u32, src u16, dst u16, msg_id u64,
 //               src_incarnation u64, copied u8, payload length u16, payload
 //   marker (2): snapshot id u64
-//   start (3):  snapshot id u64, abandon_before u64
+//   start (3):  snapshot id u64, abandon_before u64, keep u64
+//   ack (7):    command id u64, ok u8
 //   ring state (11): had_token u8, epoch u32 (the successor's answer to the first node's query)
-//   recover (12): command id u64, mode u8 (1 regenerate), epoch u32, issuer u16
+//   recover (12): command id u64, mode u8 (1 regenerate, 2 rollback), epoch u32, issuer u16, snapshot u64
 #pragma once
 
 #include <cstdint>
@@ -19,17 +20,20 @@
 
 namespace ringwatch::sim::oracle_wire {
 
-enum class Kind : std::uint8_t { other, token, marker, start, ring_state, recover };
+enum class Kind : std::uint8_t { other, token, marker, start, ring_state, recover, ack };
 
 struct Read {
     Kind kind = Kind::other;
-    std::uint64_t snapshot = 0;  // marker, start
+    std::uint64_t snapshot = 0;  // marker, start, recover (rollback)
     bool busy = false;           // token
     std::uint16_t src = 0, dst = 0;
     bool copied = false;
     bool had_token = false;      // ring state
     std::uint32_t epoch = 0;     // token, ring state, recover
     std::uint16_t issuer = 0;    // recover
+    bool rollback = false;       // recover: mode 2
+    std::uint64_t command = 0;   // recover, ack
+    bool ok = false;             // ack
     std::optional<std::uint64_t> app_seq;  // a busy token carrying one of the simulator's messages
 };
 
@@ -63,7 +67,7 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.snapshot = be(m, 1, 8);
             return r;
         case 3:
-            if (m.size() != 17) return r;
+            if (m.size() != 25) return r;
             r.kind = Kind::start;
             r.snapshot = be(m, 1, 8);
             return r;
@@ -73,9 +77,18 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.had_token = m[1] == 1;
             r.epoch = static_cast<std::uint32_t>(be(m, 2, 4));
             return r;
+        case 7:
+            if (m.size() != 10) return r;
+            r.kind = Kind::ack;
+            r.command = be(m, 1, 8);
+            r.ok = m[9] == 1;
+            return r;
         case 12:
-            if (m.size() != 16 || m[9] != 1) return r;
+            if (m.size() != 24 || (m[9] != 1 && m[9] != 2)) return r;
             r.kind = Kind::recover;
+            r.command = be(m, 1, 8);
+            r.rollback = m[9] == 2;
+            r.snapshot = be(m, 16, 8);
             r.epoch = static_cast<std::uint32_t>(be(m, 10, 4));
             r.issuer = static_cast<std::uint16_t>(be(m, 14, 2));
             return r;

@@ -122,7 +122,7 @@ TEST_CASE("messages: a report lists at most 64 tokens but always carries the tru
     CHECK(r.in_flight.size() == kMaxTokensInReport);
     CHECK(r.in_flight_count == 100);
     // A list longer than its count, or shorter than it could be, is malformed.
-    Bytes b = encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, Incarnation{5}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0, {}});
+    Bytes b = encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, Incarnation{5}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0, {}, {}});
     Message m;
     REQUIRE(decode_message(b, m) == MessageError::none);
     b[1 + 8 + 2 + 8 + 3] = 2;  // held count (big-endian u32 after id, node, incarnation): 2, but one listed
