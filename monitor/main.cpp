@@ -57,9 +57,13 @@ void print_human(const Verdict& v, const std::vector<IncidentEvent>& incidents, 
     }
     for (const auto& e : incidents) {
         if (e.kind != IncidentEventKind::recovery) continue;
-        if (e.issuer) {
+        if (e.note.empty() && e.restored) {
+            print_line(fmt::format("RECOVERY {} of {}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)", e.mode,
+                                   to_string(e.fault), e.epoch, *e.restored),
+                       colour, fmt::emphasis::bold | fg(fmt::color::yellow));
+        } else if (e.note.empty()) {
             print_line(fmt::format("RECOVERY {} of {}: epoch {}, tokens of older epochs purged, node {} issues the new token", e.mode,
-                                   to_string(e.fault), e.epoch, *e.issuer),
+                                   to_string(e.fault), e.epoch, e.issuer ? fmt::format("{}", *e.issuer) : "?"),
                        colour, fmt::emphasis::bold | fg(fmt::color::yellow));
         } else {
             print_line(fmt::format("RECOVERY {} of {} impossible: {}; the ring is left to the operator", e.mode, to_string(e.fault), e.note),
@@ -118,8 +122,8 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", timeout_ms, "ms before a snapshot is inconclusive (default: monitor.timeout_ms)")->check(CLI::Range(1, 3'600'000));
     app.add_option("--node-timeout", node_timeout_ms, "ms of silence before a node is reported down (default: monitor.node_timeout_ms)")
         ->check(CLI::Range(1, 3'600'000));
-    app.add_option("--recover", recover, "on a token fault: off (alarm only) or regenerate (purge and reissue); default: monitor.recover")
-        ->check(CLI::IsMember({"off", "regenerate"}));
+    app.add_option("--recover", recover, "on a token fault: off (alarm only), regenerate (purge and reissue) or rollback (restore the newest snapshot judged ok); default: monitor.recover")
+        ->check(CLI::IsMember({"off", "regenerate", "rollback"}));
     app.add_flag("--single-initiator", single, "ask only the first node to start each snapshot (default: every node at once)");
     app.add_option("--snapshots", stop_after, "exit after this many verdicts (0: run until Ctrl-C)");
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "monitor")) return *rc;

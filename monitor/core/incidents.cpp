@@ -20,7 +20,7 @@ void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
     if (last_change_ && v.id <= *last_change_) return;  // about an earlier moment than the last change
     if (!v.alarm()) {
         if (open_ && open_->recovering && v.epoch >= open_->recovering->second) {
-            IncidentEvent e{IncidentEventKind::recovered, open_->fault, v, open_->first, v.id, now - open_->since, {}, {}, {}, {}, {}};
+            IncidentEvent e{IncidentEventKind::recovered, open_->fault, v, open_->first, v.id, now - open_->since, {}, {}, {}, {}, {}, {}};
             e.mode = open_->recovering->first;
             e.epoch = open_->recovering->second;
             events_.push_back(std::move(e));
@@ -40,19 +40,20 @@ void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
 }
 
 void IncidentTracker::on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
-                                  std::string note) {
+                                  std::optional<SnapshotId> restored, std::string note) {
     if (!open_) return;
-    if (!issuer) {
+    if (!note.empty()) {
         if (open_->unrecoverable_said) return;
         open_->unrecoverable_said = true;
     } else {
         open_->recovering = std::pair{mode, epoch};
         ++stats_.recoveries;
     }
-    IncidentEvent e{IncidentEventKind::recovery, open_->fault, cause, open_->first, cause.id, now - open_->since, {}, {}, {}, {}, {}};
+    IncidentEvent e{IncidentEventKind::recovery, open_->fault, cause, open_->first, cause.id, now - open_->since, {}, {}, {}, {}, {}, {}};
     e.mode = std::move(mode);
     e.epoch = epoch;
     e.issuer = issuer;
+    e.restored = restored;
     e.note = std::move(note);
     events_.push_back(std::move(e));
 }
@@ -62,11 +63,11 @@ void IncidentTracker::raise(Instant now, const Verdict& v) {
     last_change_ = v.id;
     ++stats_.opened;
     ++(v.kind == VerdictKind::token_lost ? stats_.token_lost : stats_.token_duplicated);
-    events_.push_back(IncidentEvent{IncidentEventKind::alarm, v.kind, v, v.id, v.id, Duration{0}, {}, {}, {}, {}, {}});
+    events_.push_back(IncidentEvent{IncidentEventKind::alarm, v.kind, v, v.id, v.id, Duration{0}, {}, {}, {}, {}, {}, {}});
 }
 
 void IncidentTracker::end(Instant now, const Verdict& v, std::string how) {
-    events_.push_back(IncidentEvent{IncidentEventKind::resolved, open_->fault, v, open_->first, open_->last, now - open_->since, std::move(how), {}, {}, {}, {}});
+    events_.push_back(IncidentEvent{IncidentEventKind::resolved, open_->fault, v, open_->first, open_->last, now - open_->since, std::move(how), {}, {}, {}, {}, {}});
     ++stats_.resolved;
     open_.reset();
     last_change_ = v.id;

@@ -31,7 +31,8 @@ struct IncidentEvent {
     std::string mode;
     Epoch epoch{};
     std::optional<NodeId> issuer;
-    std::string note;
+    std::optional<SnapshotId> restored;  // rollback: the snapshot every node restores
+    std::string note;                    // recovery: why it cannot be done (empty: it was ordered)
 };
 
 struct IncidentStats {
@@ -55,9 +56,11 @@ class IncidentTracker {
 public:
     // `now`: when the verdict was decided.
     void on_verdict(Instant now, const Verdict& v);
-    // A recovery was ordered for the open incident (raised by `cause`); `issuer` none: it cannot be
-    // done (`note` says why; said once per incident).
-    void on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer, std::string note = {});
+    // A recovery was ordered for the open incident (raised by `cause`): regenerate names its issuer,
+    // rollback the snapshot restored. A non-empty `note`: it cannot be done, and why (said once per
+    // incident).
+    void on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
+                     std::optional<SnapshotId> restored, std::string note = {});
     std::vector<IncidentEvent> take_events() { return std::exchange(events_, {}); }
     bool open() const { return open_.has_value(); }
     const IncidentStats& stats() const { return stats_; }

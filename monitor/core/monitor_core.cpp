@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace ringwatch {
 
 std::string_view to_string(VerdictKind v) {
@@ -15,11 +17,19 @@ std::string_view to_string(VerdictKind v) {
     return "unknown";
 }
 
-std::string_view to_string(RecoveryMode m) { return m == RecoveryMode::regenerate ? "regenerate" : "off"; }
+std::string_view to_string(RecoveryMode m) {
+    switch (m) {
+        case RecoveryMode::off: return "off";
+        case RecoveryMode::regenerate: return "regenerate";
+        case RecoveryMode::rollback: return "rollback";
+    }
+    return "off";
+}
 
 std::optional<RecoveryMode> parse_recovery_mode(std::string_view s) {
     if (s == "off") return RecoveryMode::off;
     if (s == "regenerate") return RecoveryMode::regenerate;
+    if (s == "rollback") return RecoveryMode::rollback;
     return std::nullopt;
 }
 
@@ -55,6 +65,7 @@ void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& repo
     }
     liveness_.heard(now, from, report.incarnation);
     catch_up(from, report);
+    kept_[from] = {report.incarnation, report.kept, report.pinned};
     auto it = pending_.find(report.id);
     if (it == pending_.end()) {
         ++stats_.late_reports;
@@ -94,6 +105,8 @@ void MonitorCore::on_link_event(Instant now, NodeId node, const LinkEvent& e) {
                 if (it == p.incarnations.end() || it->second != e.peer_incarnation) p.mark_restarted(node);
             }
             incarnations_[node] = e.peer_incarnation;
+            // A new process keeps what an earlier one saved, but not which of it to keep longest.
+            if (!restorable_ok_.empty()) keeps_.push_back({node, KeepSnapshot{restorable_ok_.back()}});
             set_node_silent(node, false);
             liveness_.heard(now, node, e.peer_incarnation);
             break;
@@ -159,6 +172,12 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
         epoch_ = std::max(epoch_, v.epoch);
         incidents_.on_verdict(now, v);
         if (v.alarm() && config_.recover == RecoveryMode::regenerate) regenerate(now, v);
+        if (v.alarm() && config_.recover == RecoveryMode::rollback) rollback(now, v);
+        if (v.kind == VerdictKind::ok && v.stale == 0 && (restorable_ok_.empty() || restorable_ok_.back() < v.id)) {
+            restorable_ok_.push_back(v.id);
+            if (restorable_ok_.size() > kRestorableRemembered) restorable_ok_.pop_front();
+            for (NodeId n : config_.ring) keeps_.push_back({n, KeepSnapshot{v.id}});
+        }
     }
     verdicts_.push_back(std::move(v));
 }
@@ -219,16 +238,63 @@ void MonitorCore::regenerate(Instant now, const Verdict& cause) {
         }
     }
     if (!issuer) {
-        incidents_.on_recovery(now, cause, "regenerate", epoch_, std::nullopt, "no node is up to issue a token");
+        incidents_.on_recovery(now, cause, "regenerate", epoch_, std::nullopt, std::nullopt, "no node is up to issue a token");
         return;
     }
+    order_everyone(RecoverMode::regenerate, *issuer, SnapshotId{0});
+    incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer, std::nullopt);
+}
+
+// A new epoch, ordered to every node (none of them needs a catch-up order for it afterwards).
+void MonitorCore::order_everyone(RecoverMode mode, NodeId issuer, SnapshotId snapshot) {
     epoch_ = Epoch{epoch_.value + 1};
     for (NodeId n : config_.ring) {
-        recover_commands_.push_back({n, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, *issuer}});
+        recover_commands_.push_back({n, RecoverCommand{next_command_id_++, mode, epoch_, issuer, snapshot}});
         const auto inc = incarnations_.find(n);
-        told_epoch_[n] = {inc == incarnations_.end() ? kUnknownIncarnation : inc->second, epoch_};  // no catch-up order for it
+        told_epoch_[n] = {inc == incarnations_.end() ? kUnknownIncarnation : inc->second, epoch_};
     }
-    incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer);
+}
+
+// The newest snapshot judged ok (with no stale token) that every node's current process says it
+// keeps; failing that (a monitor restarted since), one an earlier monitor judged ok and named to
+// the nodes, if every node keeps it.
+std::optional<SnapshotId> MonitorCore::restorable() const {
+    const auto everywhere = [this](SnapshotId id) {
+        return std::all_of(config_.ring.begin(), config_.ring.end(), [&](NodeId n) {
+            const auto k = kept_.find(n);
+            if (k == kept_.end()) return false;
+            const auto inc = incarnations_.find(n);
+            if (inc != incarnations_.end() && inc->second != k->second.incarnation) return false;  // said by a process that is gone
+            return std::find(k->second.ids.begin(), k->second.ids.end(), id) != k->second.ids.end();
+        });
+    };
+    for (auto it = restorable_ok_.rbegin(); it != restorable_ok_.rend(); ++it)
+        if (everywhere(*it)) return *it;
+    std::optional<SnapshotId> named;
+    for (const auto& [n, k] : kept_)
+        if (k.pinned != SnapshotId{0} && everywhere(k.pinned) && (!named || *named < k.pinned)) named = k.pinned;
+    return named;
+}
+
+// Restore: every node puts back its state of the newest snapshot judged ok that all of them keep.
+void MonitorCore::rollback(Instant now, const Verdict& cause) {
+    for (NodeId n : config_.ring) {
+        if (liveness_.down(n)) {
+            incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, fmt::format("node {} is down and cannot restore", n));
+            return;
+        }
+    }
+    const auto snapshot = restorable();
+    if (!snapshot) {
+        incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, "no snapshot judged ok is kept by every node");
+        return;
+    }
+    order_everyone(RecoverMode::rollback, kNoIssuer, *snapshot);
+    incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, snapshot);
+}
+
+void MonitorCore::on_ack(NodeId, const CommandAck& ack) {
+    if (!ack.ok) ++stats_.rollback_acks_refused;
 }
 
 std::optional<Instant> MonitorCore::next_deadline() const {

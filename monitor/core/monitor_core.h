@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <optional>
@@ -26,9 +27,10 @@
 
 namespace ringwatch {
 
-// What the monitor does about a token fault: nothing but the alarm (off), or purge and reissue
-// (regenerate: a new epoch, one new token).
-enum class RecoveryMode : std::uint8_t { off, regenerate };
+// What the monitor does about a token fault: nothing but the alarm (off), purge and reissue
+// (regenerate: a new epoch, one new token), or restore the newest snapshot judged ok that every node
+// keeps (rollback: a new epoch, every node's state and channel as the snapshot recorded them).
+enum class RecoveryMode : std::uint8_t { off, regenerate, rollback };
 std::string_view to_string(RecoveryMode m);
 std::optional<RecoveryMode> parse_recovery_mode(std::string_view s);
 
@@ -57,6 +59,7 @@ struct MonitorStats {
     std::uint64_t unexpected_reports = 0; // from a node not in the ring, or twice
     std::uint64_t past_epoch_verdicts = 0; // about an epoch a recovery has already replaced: no incident
     std::uint64_t catch_up_orders = 0;     // a node behind the ring's epoch told to adopt it
+    std::uint64_t rollback_acks_refused = 0;  // a node could not restore the snapshot ordered
 };
 
 class MonitorCore {
@@ -76,6 +79,8 @@ public:
     void on_links_heard(const Endpoint& endpoint);
     // The kernel refused a probe of `node`'s address (no process holds its port).
     void on_probe_refused(Instant now, NodeId node) { liveness_.probe_refused(now, node); }
+    // A node's answer to a command (a rollback it could not do is counted).
+    void on_ack(NodeId node, const CommandAck& ack);
 
     struct Command {
         NodeId node;
@@ -84,6 +89,8 @@ public:
     std::vector<Command> take_commands() { return std::exchange(commands_, {}); }
     // Recovery orders, one per node (send each to its node).
     std::vector<std::pair<NodeId, RecoverCommand>> take_recover_commands() { return std::exchange(recover_commands_, {}); }
+    // The newest snapshot a rollback would restore, named to every node (send each to its node).
+    std::vector<std::pair<NodeId, KeepSnapshot>> take_keeps() { return std::exchange(keeps_, {}); }
     // The newest epoch the monitor knows of (from the cuts, and its own recoveries).
     Epoch epoch() const { return epoch_; }
     std::vector<Verdict> take_verdicts() { return std::exchange(verdicts_, {}); }
@@ -114,6 +121,9 @@ private:
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
     void count_tokens(const Pending& p, Verdict& v) const;
     void regenerate(Instant now, const Verdict& cause);
+    void rollback(Instant now, const Verdict& cause);
+    std::optional<SnapshotId> restorable() const;
+    void order_everyone(RecoverMode mode, NodeId issuer, SnapshotId snapshot);
     void catch_up(NodeId node, const SnapshotReport& r);
     bool in_ring(NodeId n) const;
 
@@ -127,6 +137,17 @@ private:
     std::vector<std::pair<NodeId, RecoverCommand>> recover_commands_;
     Epoch epoch_{0};
     std::map<NodeId, std::pair<Incarnation, Epoch>> told_epoch_;
+    // Rollback: the snapshots each process says it keeps (its latest report), and the newest
+    // snapshots judged ok with no stale token (what a rollback may restore), newest last.
+    struct Kept {
+        Incarnation incarnation;
+        std::vector<SnapshotId> ids;
+        SnapshotId pinned;
+    };
+    std::map<NodeId, Kept> kept_;
+    std::deque<SnapshotId> restorable_ok_;
+    std::vector<std::pair<NodeId, KeepSnapshot>> keeps_;
+    static constexpr std::size_t kRestorableRemembered = 16;
     std::uint64_t next_command_id_ = 1;
     std::vector<Verdict> verdicts_;
     IncidentTracker incidents_;

@@ -28,6 +28,7 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
         Message m;
         if (decode_message(b, m) != MessageError::none) return;
         if (auto* r = std::get_if<SnapshotReport>(&m)) core_.on_report(monotonic_now(), from, *r);
+        if (auto* a = std::get_if<CommandAck>(&m)) core_.on_ack(from, *a);
         pump();
     });
     link_.on_event([this](NodeId peer, const LinkEvent& e) {
@@ -40,6 +41,7 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
 void MonitorDriver::pump() {
     for (auto& c : core_.take_commands()) link_.send_queued(c.node, encode_message(c.start));
     for (auto& [n, rc] : core_.take_recover_commands()) link_.send_queued(n, encode_message(rc));
+    for (auto& [n, k] : core_.take_keeps()) link_.send_queued(n, encode_message(k));
     for (NodeId n : core_.take_probes()) probe_.probe(n);
     for (const auto& e : core_.take_node_events())
         if (on_node_event_) on_node_event_(e);

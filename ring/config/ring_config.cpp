@@ -109,8 +109,8 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     c.node_timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "node_timeout_ms", 1, 3'600'000, 1000));
     if (mon->contains("recover")) {
         c.recover = string(path, *mon, "monitor", "recover", true);
-        if (c.recover != "off" && c.recover != "regenerate")
-            fail(path, fmt::format("{}: 'monitor.recover' = \"{}\" is not one of: off, regenerate", where(*mon->get("recover")), c.recover));
+        if (c.recover != "off" && c.recover != "regenerate" && c.recover != "rollback")
+            fail(path, fmt::format("{}: 'monitor.recover' = \"{}\" is not one of: off, regenerate, rollback", where(*mon->get("recover")), c.recover));
     }
 
     const toml::array* nodes = root["nodes"].as_array();

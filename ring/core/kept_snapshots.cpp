@@ -3,9 +3,14 @@
 
 namespace ringwatch {
 
+// All of them stay (the one the monitor had named is among them; it names it again to the new
+// process), up to the bound.
 void KeptSnapshots::load(std::vector<SavedSnapshot> saved) {
     for (auto& s : saved) kept_.push_back(std::move(s));
-    evict();
+    while (kept_.size() > kMaxKeptSnapshots) {
+        erased_.push_back(kept_.front().id);
+        kept_.pop_front();
+    }
 }
 
 void KeptSnapshots::add(SavedSnapshot s) {
@@ -32,12 +37,15 @@ std::vector<SnapshotId> KeptSnapshots::ids() const {
     return out;
 }
 
-// The last keep_last_ stay, and the pinned one wherever it is.
+// The pinned one stays, and the last keep_last_ completed after it.
 void KeptSnapshots::evict() {
     const std::size_t n = kept_.size();
+    std::optional<std::size_t> pin;
+    for (std::size_t i = 0; i < n; ++i)
+        if (pinned_ == kept_[i].id) pin = i;
     std::deque<SavedSnapshot> stay;
     for (std::size_t i = 0; i < n; ++i) {
-        if (i + keep_last_ >= n || pinned_ == kept_[i].id) {
+        if (pin == i || (i + keep_last_ >= n && (!pin || i > *pin))) {
             stay.push_back(std::move(kept_[i]));
         } else {
             erased_.push_back(kept_[i].id);

@@ -9,7 +9,7 @@ namespace ringwatch {
 
 namespace {
 
-enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover };
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover, kKeep };
 
 void put_summary(ByteWriter& w, const TokenSummary& s) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -86,7 +86,7 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             out = MarkerMessage{SnapshotId{r.u64()}};
             return r.ok() ? MessageError::none : MessageError::truncated;
         case kStart: {
-            SnapshotStart s{SnapshotId{r.u64()}, SnapshotId{r.u64()}, SnapshotId{r.u64()}};
+            SnapshotStart s{SnapshotId{r.u64()}, SnapshotId{r.u64()}};
             out = s;
             return r.ok() ? MessageError::none : MessageError::truncated;
         }
@@ -116,6 +116,7 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             if (kept > kMaxKeptSnapshots) return MessageError::too_long;
             rep.kept.resize(kept);
             for (auto& k : rep.kept) k = SnapshotId{r.u64()};
+            rep.pinned = SnapshotId{r.u64()};
             if (!r.ok()) return MessageError::truncated;
             out = std::move(rep);
             return MessageError::none;
@@ -157,6 +158,9 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             return MessageError::none;
         }
         case kRingQuery: out = RingQuery{}; return MessageError::none;
+        case kKeep:
+            out = KeepSnapshot{SnapshotId{r.u64()}};
+            return r.ok() ? MessageError::none : MessageError::truncated;
         case kRecover: {
             RecoverCommand c;
             c.command_id = r.u64();
@@ -235,7 +239,6 @@ Bytes encode_message(const Message& m) {
                 w.u8(kStart);
                 w.u64(v.id.value);
                 w.u64(v.abandon_before.value);
-                w.u64(v.keep.value);
             } else if constexpr (std::is_same_v<T, SnapshotReport>) {
                 w.u8(kReport);
                 w.u64(v.id.value);
@@ -258,6 +261,7 @@ Bytes encode_message(const Message& m) {
                 const std::size_t k = std::min(v.kept.size(), kMaxKeptSnapshots);
                 w.u8(static_cast<std::uint8_t>(k));
                 for (std::size_t i = 0; i < k; ++i) w.u64(v.kept[i].value);
+                w.u64(v.pinned.value);
             } else if constexpr (std::is_same_v<T, InjectCommand>) {
                 w.u8(kInject);
                 w.u64(v.command_id);
@@ -281,6 +285,9 @@ Bytes encode_message(const Message& m) {
                 w.u32(v.epoch.value);
                 w.u16(v.issuer.value);
                 w.u64(v.snapshot.value);
+            } else if constexpr (std::is_same_v<T, KeepSnapshot>) {
+                w.u8(kKeep);
+                w.u64(v.id.value);
             } else if constexpr (std::is_same_v<T, RingQuery>) {
                 w.u8(kRingQuery);
             } else if constexpr (std::is_same_v<T, RingState>) {

@@ -73,11 +73,14 @@ struct MarkerMessage {
 struct SnapshotStart {
     SnapshotId id;
     SnapshotId abandon_before;  // the monitor has given up on older ids: stop recording them
-    SnapshotId keep{0};         // the newest snapshot judged ok: keep its saved state (rollback); 0: none yet
 };
-// A node keeps the saved state of its last few snapshots (and the one the monitor asks it to keep),
-// and says which in every report.
-inline constexpr std::size_t kMaxKeptSnapshots = 8;
+// A node keeps the saved state of its last few snapshots, and says which in every report. The
+// monitor names the newest snapshot judged ok (what a rollback would restore) to every node, which
+// keeps that one too until another is named.
+inline constexpr std::size_t kMaxKeptSnapshots = 32;
+struct KeepSnapshot {
+    SnapshotId id;
+};
 struct SnapshotReport {
     SnapshotId id;
     NodeId node;
@@ -89,8 +92,10 @@ struct SnapshotReport {
     // The recorded tokens by epoch, newest first (at most kMaxEpochCounts + one for older ones):
     // a verdict counts only its epoch's tokens, and the lists above may be cut short.
     std::vector<EpochCount> in_flight_epochs;
-    // The snapshots whose saved state the node can restore (rollback), oldest first.
+    // The snapshots whose saved state the node can restore (rollback), oldest first, and the one a
+    // monitor named last as judged ok (0: none; a restarted monitor learns it from here).
     std::vector<SnapshotId> kept;
+    SnapshotId pinned{0};
 };
 enum class InjectKind : std::uint8_t { lose = 1, duplicate = 2 };
 struct InjectCommand {
@@ -137,7 +142,7 @@ struct CommandAck {
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
-                             ImpairCommand, RingQuery, RingState, RecoverCommand>;
+                             ImpairCommand, RingQuery, RingState, RecoverCommand, KeepSnapshot>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

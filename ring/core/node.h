@@ -37,7 +37,7 @@ struct NodeConfig {
     Epoch initial_epoch{1};
     // Rollback: how many of its last completed snapshots the node keeps the saved state of (the
     // one the monitor asks it to keep comes on top), and those an earlier process left on disk.
-    std::size_t keep_snapshots = 4;
+    std::size_t keep_snapshots = kMaxKeptSnapshots - 1;
     std::vector<SavedSnapshot> saved_at_start;
 };
 

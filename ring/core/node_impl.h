@@ -92,9 +92,10 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
             era_ = era;
         }
         participant_.abandon_before(s->abandon_before);
-        kept_.pin(s->keep);
         const bool begins = !participant_.recording(s->id) && !participant_.finished(s->id);
         participant_.start(s->id, begins ? recorded() : RecordedState{});
+    } else if (auto* k = std::get_if<KeepSnapshot>(&m); k && from == kMonitorId) {
+        kept_.pin(k->id);
     } else if (auto* inj = std::get_if<InjectCommand>(&m)) {
         ++stats_.commands;
         token_.inject(inj->kind);
@@ -184,6 +185,7 @@ void BasicNode<Participant>::collect(Instant now) {
         kept_.add(std::move(saved));
         if (const SavedSnapshot* oldest = kept_.oldest()) token_.forget_journals_before(oldest->token);
         r.kept = kept_.ids();
+        r.pinned = kept_.pinned();
         r.in_flight_epochs = epoch_counts(r.in_flight);
         // Counts stay true; the lists are cut to what a report carries.
         r.in_flight_count = static_cast<std::uint32_t>(r.in_flight.size());

@@ -217,14 +217,11 @@ bool TokenProtocol::restore(Instant now, const TokenSavedState& saved, const std
     for (const auto& m : accepted_journal_)
         if (m.incarnation != saved.incarnation || m.accepted > saved.accepted) again.push_back(m);
 
-    epoch_ = epoch;
-    restored_epoch_ = epoch;
+    // The state as saved, then the channel's recorded tokens arriving again as they did (an older
+    // epoch's discarded, a newer one adopted; no armed fault takes them: they are not new) ...
+    epoch_ = saved.epoch;
     held_.clear();
-    for (Token t : saved.held) {
-        t.epoch = epoch;
-        held_.push_back(Held{std::move(t), now + config_.hold});
-    }
-    for (auto& h : kept) held_.push_back(std::move(h));
+    for (const Token& t : saved.held) held_.push_back(Held{t, now + config_.hold});
     queue_.assign(saved.queue.begin(), saved.queue.end());
     for (auto& m : again) {
         m.attempts = 0;
@@ -237,12 +234,12 @@ bool TokenProtocol::restore(Instant now, const TokenSavedState& saved, const std
     delivered_ = saved.delivered;
     ++stats_.rollbacks;
     events_.push_back({TokenEventKind::rolled_back, {}, {}, 0, {}, epoch});
-    // The channel's recorded tokens arrive again (no armed fault takes them: they are not new).
-    for (Token t : channel) {
-        if (t.epoch != saved.epoch) continue;
-        t.epoch = epoch;
-        receive(now, std::move(t), false);
-    }
+    for (const Token& t : channel) receive(now, t, false);
+    // ... and all of it in the new epoch, with what restored neighbours have passed on already.
+    epoch_ = epoch;
+    restored_epoch_ = epoch;
+    for (auto& h : held_) h.token.epoch = epoch;
+    for (auto& h : kept) held_.push_back(std::move(h));
     return true;
 }
 

@@ -123,10 +123,10 @@ public:
 
     // The whole state now (a snapshot records it).
     TokenSavedState save() const;
-    // Rollback: restores `saved` in `epoch` and receives again `channel` (the tokens the snapshot
-    // recorded arriving from the predecessor; those of another epoch than the saved one were stale
-    // and stay gone). Tokens of `epoch` held now are kept: a neighbour that restored first passed
-    // them on. False (nothing done) if `epoch` is older than ours or was already restored.
+    // Rollback: restores `saved`, receives again `channel` (the tokens the snapshot recorded
+    // arriving from the predecessor, by the epoch rules as they first arrived), and makes all of it
+    // `epoch`. Tokens of `epoch` held now are kept: a neighbour that restored first passed them on.
+    // False (nothing done) if `epoch` is older than ours or was already restored.
     bool restore(Instant now, const TokenSavedState& saved, const std::vector<Token>& channel, Epoch epoch);
     // The journals need to reach back only to the oldest saved state still kept.
     void forget_journals_before(const TokenSavedState& oldest);

@@ -27,8 +27,11 @@ public:
     void departed(NodeId src, NodeId dst, std::uint64_t seq);
     // At most once per process of the destination (a restarted destination has forgotten what its
     // old process delivered, and a message sent again after a purge reaches it anew), and in order
-    // per (source, destination), always.
-    void delivered(Instant now, NodeId src, NodeId dst, std::uint32_t dst_gen, std::uint64_t seq);
+    // per (source, destination), always; except a `redelivery`: a delivery a rollback undid, made
+    // again (it must follow a delivery to that process, and only a rollback allows it).
+    void delivered(Instant now, NodeId src, NodeId dst, std::uint32_t dst_gen, std::uint64_t seq, bool redelivery = false);
+    // A rollback was done somewhere: redeliveries are allowed from now on.
+    void rolled_back() { rollbacks_ = true; }
 
     // Messages neither delivered nor excused: still queued at their source, or lost.
     std::uint64_t waiting(const std::function<bool(Instant)>& disturbed_since) const;
@@ -42,11 +45,12 @@ private:
     struct Msg {
         Instant sent;
         bool departed = false;
-        unsigned deliveries = 0;
+        unsigned deliveries = 0;  // to the current process of the destination, redeliveries apart
         std::uint32_t delivered_to_gen = 0;
     };
     std::map<std::pair<NodeId, NodeId>, std::vector<Msg>> msgs_;  // index: seq - 1
     std::map<std::pair<NodeId, NodeId>, std::uint64_t> last_delivered_;
+    bool rollbacks_ = false;
     Violations& violations_;
 };
 

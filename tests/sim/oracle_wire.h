@@ -7,7 +7,7 @@
 //   token (1):  kind u8 (0 free, 1 busy), epoch u32, src u16, dst u16, msg_id u64,
 //               src_incarnation u64, copied u8, payload length u16, payload
 //   marker (2): snapshot id u64
-//   start (3):  snapshot id u64, abandon_before u64, keep u64
+//   start (3):  snapshot id u64, abandon_before u64
 //   ack (7):    command id u64, ok u8
 //   ring state (11): had_token u8, epoch u32 (the successor's answer to the first node's query)
 //   recover (12): command id u64, mode u8 (1 regenerate, 2 rollback), epoch u32, issuer u16, snapshot u64
@@ -67,7 +67,7 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.snapshot = be(m, 1, 8);
             return r;
         case 3:
-            if (m.size() != 25) return r;
+            if (m.size() != 17) return r;
             r.kind = Kind::start;
             r.snapshot = be(m, 1, 8);
             return r;

@@ -90,9 +90,9 @@ int main(int argc, char** argv) {
                                                return names;
                                            }() + ")")
         ->capture_default_str();
-    app.add_option("--recover", recover, "the monitor's recovery: off or regenerate (also with --sweep)")
+    app.add_option("--recover", recover, "the monitor's recovery: off, regenerate or rollback (also with --sweep)")
         ->capture_default_str()
-        ->check(CLI::IsMember({"off", "regenerate"}));
+        ->check(CLI::IsMember({"off", "regenerate", "rollback"}));
     app.add_flag("--json", json, "one JSON object per line");
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "ringsim")) return *rc;
 
@@ -156,8 +156,10 @@ int main(int argc, char** argv) {
             } else if (e.kind == IncidentEventKind::alarm) {
                 fmt::print("ALARM {} at snapshot {}\n", to_string(e.fault), e.verdict.id);
             } else if (e.kind == IncidentEventKind::recovery) {
-                fmt::print("RECOVERY {} of {}: epoch {}, issuer {}{}\n", e.mode, to_string(e.fault), e.epoch,
-                           e.issuer ? fmt::format("node {}", *e.issuer) : "none", e.note.empty() ? "" : " (" + e.note + ")");
+                fmt::print("RECOVERY {} of {}: epoch {}, {}{}\n", e.mode, to_string(e.fault), e.epoch,
+                           e.restored ? fmt::format("snapshot {} restored", *e.restored)
+                                      : fmt::format("issuer {}", e.issuer ? fmt::format("node {}", *e.issuer) : "none"),
+                           e.note.empty() ? "" : " (" + e.note + ")");
             } else if (e.kind == IncidentEventKind::recovered) {
                 fmt::print("RECOVERED {} by {}: epoch {}, {:.3f} s after the alarm\n", to_string(e.fault), e.mode, e.epoch,
                            std::chrono::duration<double>(e.lasted).count());

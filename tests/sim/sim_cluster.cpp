@@ -21,6 +21,8 @@ struct SimCluster::SimNode {
     SimWakeup wakeup;
     EndpointOutput eout;
     NodeOutput nout;
+    // The node's state directory (rollback): written atomically, so a crash never tears a file.
+    std::vector<SavedSnapshot> disk;
 };
 
 struct SimCluster::SimMonitor {
@@ -88,6 +90,7 @@ void SimCluster::boot_node(std::size_t pos, bool initial_token) {
     nc.token.hold = config_.hold;
     nc.initial_token = initial_token;
     nc.incarnation = n.endpoint->incarnation();
+    nc.saved_at_start = n.disk;
     n.core = make_node_core(config_.mutant, pos, nc, now);
     n.backlog = SendBacklog{};
     net_.attach(n.id, [this, pos](NodeId from, std::uint32_t from_gen, Bytes d) {
@@ -127,8 +130,13 @@ void SimCluster::drain_node(std::size_t pos) {
         oracle_.passed(now, n.id, m.peer, read, taken);
         if (read.kind == oracle_wire::Kind::token && read.app_seq) ledger_.departed(NodeId{read.src}, NodeId{read.dst}, *read.app_seq);
     }
-    for (auto& e : n.nout.token_events)
-        if (e.kind == TokenEventKind::delivered) ledger_.delivered(now, e.src, n.id, n.gen, payload_seq(e.payload));
+    for (auto& e : n.nout.token_events) {
+        if (e.kind == TokenEventKind::rolled_back) ledger_.rolled_back();
+        if (e.kind == TokenEventKind::delivered || e.kind == TokenEventKind::redelivered)
+            ledger_.delivered(now, e.src, n.id, n.gen, payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
+    }
+    for (auto& saved : n.nout.saved) n.disk.push_back(std::move(saved));
+    for (SnapshotId id : n.nout.erased) std::erase_if(n.disk, [id](const SavedSnapshot& s) { return s.id == id; });
 }
 
 void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
@@ -209,6 +217,7 @@ void SimCluster::take_monitor_output() {
         mutate_recover_command(config_.mutant, rc);
         m.backlog.send(*m.endpoint, n, encode_message(rc));
     }
+    for (auto& [n, k] : m.core->take_keeps()) m.backlog.send(*m.endpoint, n, encode_message(k));
     // A probe crosses the network; the node's host refuses it if no process of the node is up.
     for (NodeId n : m.core->take_probes()) {
         events_.at(now + net_.max_delay() / 4, [this, n, era = m.config.era] {
@@ -267,6 +276,8 @@ void SimCluster::pump_monitor(std::optional<Source> source) {
                 checker_.report_handed(r->id, d.peer, gen, oracle_.reported(d.peer, gen, *r));
                 m.core->on_report(now, d.peer, *r);
                 take_monitor_output();
+            } else if (auto* a = std::get_if<CommandAck>(&msg)) {
+                m.core->on_ack(d.peer, *a);
             }
         }
         for (auto& e : m.eout.events) {

@@ -1,6 +1,8 @@
 // Token identities from birth to death, and the cut each node recorded.
 #include "tests/sim/token_oracle.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace ringwatch::sim {
@@ -92,6 +94,7 @@ void TokenOracle::booted(NodeId n) {
 void TokenOracle::crashed(Instant now, NodeId n) {
     NodeTruth& t = nodes_.at(n);
     t.up = false;
+    pending_rollbacks_.erase(n);
     // What it held dies with it.
     for (Uid uid : t.held) died(now, uid, false);
     t.held.clear();
@@ -187,6 +190,11 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         }
         return;
     }
+    if (m.kind == oracle_wire::Kind::recover && m.rollback && (from == kMonitorId || is_tool_id(from))) {
+        // Restore: what happens depends on whether the node keeps that snapshot; its answer says.
+        pending_rollbacks_[to].push_back({m.command, SnapshotId{m.snapshot}, m.epoch});
+        return;
+    }
     if (m.kind == oracle_wire::Kind::recover && (from == kMonitorId || is_tool_id(from))) {
         // Purge and reissue: a newer epoch is adopted (what is held is discarded) and its issuer
         // makes the one new token; an order for an epoch not newer changes nothing.
@@ -259,6 +267,15 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
 }
 
 void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {
+    if (m.kind == oracle_wire::Kind::ack) {
+        auto& pending = pending_rollbacks_[from];
+        auto it = std::find_if(pending.begin(), pending.end(), [&](const PendingRollback& p) { return p.command == m.command; });
+        if (it == pending.end()) return;
+        const PendingRollback p = *it;
+        pending.erase(it);
+        if (m.ok) restored(now, from, p);
+        return;
+    }
     if (m.kind != oracle_wire::Kind::token) return;
     NodeTruth& t = nodes_.at(from);
     Uid uid;
@@ -312,6 +329,9 @@ std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t
     }
     const Recording rec = it->second;
     recs.erase(it);
+    auto& cuts = reported_cuts_[node];
+    cuts[r.id] = rec;
+    if (cuts.size() > kRecordingsKept) cuts.erase(cuts.begin());
     if (rec.channel_open) {
         violations_.add(rule::cut, fmt::format("node {} reported snapshot {} before its predecessor's marker arrived", node, r.id));
     }
@@ -330,6 +350,46 @@ std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t
         violations_.add(rule::cut, fmt::format("node {} reported snapshot {} with its channel's tokens by epoch other than what arrived", node, r.id));
     }
     return Cut{rec.epoch, rec.held, rec.in_flight_by_epoch};
+}
+
+// A rollback, as the seed describes it: the node's tokens are what it held when it recorded the
+// snapshot, then what its channel brought before the marker, by the epoch rules as they arrived (an
+// older epoch's token discarded, a newer one adopted, dropping what was held), all made the new
+// epoch; tokens of the new epoch it already holds (passed on by neighbours that restored first)
+// stay; anything older it holds is gone.
+void TokenOracle::restored(Instant now, NodeId id, const PendingRollback& p) {
+    NodeTruth& t = nodes_.at(id);
+    const auto cuts = reported_cuts_.find(id);
+    const auto cut = cuts == reported_cuts_.end() ? std::map<SnapshotId, Recording>::const_iterator{} : cuts->second.find(p.snapshot);
+    if (cuts == reported_cuts_.end() || cut == cuts->second.end()) {
+        violations_.add(rule::conservation, fmt::format("at {} us node {} restored snapshot {}, which it never reported recording", to_us(now), id,
+                                                        p.snapshot));
+        return;
+    }
+    const Recording& rec = cut->second;
+    std::uint32_t top = rec.epoch;
+    for (const auto& [e, n] : rec.in_flight_by_epoch) top = std::max(top, e);
+    std::uint32_t survivors = 0;
+    if (top == rec.epoch) survivors += rec.held;
+    if (auto in = rec.in_flight_by_epoch.find(top); in != rec.in_flight_by_epoch.end()) survivors += in->second;
+
+    std::deque<Uid> kept;
+    for (Uid uid : t.held) {
+        if (t.epoch == p.epoch) {
+            kept.push_back(uid);
+        } else {
+            died(now, uid, false);
+        }
+    }
+    t.held.clear();
+    t.epoch = p.epoch;
+    if (p.epoch > current_) {
+        current_ = p.epoch;
+        recount(now);
+    }
+    for (std::uint32_t i = 0; i < survivors; ++i) t.held.push_back(born(now, p.epoch));
+    for (Uid uid : kept) t.held.push_back(uid);
+    t.had_token = t.had_token || survivors > 0;
 }
 
 }  // namespace ringwatch::sim

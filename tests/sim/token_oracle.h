@@ -122,6 +122,16 @@ private:
     // before that is undecided: queued for the old process, it is dropped at the reset.
     std::map<std::pair<NodeId, NodeId>, std::uint32_t> session_gen_;
     std::map<std::pair<NodeId, std::uint32_t>, std::map<SnapshotId, Recording>> recordings_;
+    // Rollback. Per node (any process of it: a restarted one restores what an earlier one saved),
+    // the cuts it reported; and the rollback ordered to it, decided by its acknowledgement.
+    std::map<NodeId, std::map<SnapshotId, Recording>> reported_cuts_;
+    struct PendingRollback {
+        std::uint64_t command;
+        SnapshotId snapshot;
+        std::uint32_t epoch;
+    };
+    std::map<NodeId, std::vector<PendingRollback>> pending_rollbacks_;
+    void restored(Instant now, NodeId id, const PendingRollback& p);
     Uid next_uid_ = 1;
     std::map<Uid, std::uint32_t> epoch_of_;
     std::uint32_t current_ = 1;
