@@ -91,10 +91,11 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     reject_unknown(path, root, "", {"ring", "monitor", "nodes"});
 
     if (const toml::table* ring = root["ring"].as_table()) {
-        reject_unknown(path, *ring, "ring", {"name", "hold_ms", "key_file"});
+        reject_unknown(path, *ring, "ring", {"name", "hold_ms", "key_file", "state_dir"});
         if (ring->contains("name")) c.name = string(path, *ring, "ring", "name", true);
         c.hold = std::chrono::milliseconds(integer(path, *ring, "ring", "hold_ms", 0, 60'000, 20));
         if (ring->contains("key_file")) c.key_file = string(path, *ring, "ring", "key_file", true);
+        if (ring->contains("state_dir")) c.state_dir = string(path, *ring, "ring", "state_dir", true);
     } else if (root.contains("ring")) {
         fail(path, "'ring' must be a table: [ring]");
     }
@@ -150,13 +151,15 @@ RingConfig load_config(const std::string& path) {
 
 namespace ringwatch {
 
+std::string config_relative(const RingConfig& c, const std::string& p) {
+    if (p.starts_with('/')) return p;
+    const auto slash = c.path.rfind('/');
+    return slash == std::string::npos ? p : c.path.substr(0, slash + 1) + p;
+}
+
 std::optional<AuthKey> load_key(const RingConfig& c) {
     if (!c.key_file) return std::nullopt;
-    std::string path = *c.key_file;
-    if (!path.starts_with('/')) {
-        const auto slash = c.path.rfind('/');
-        if (slash != std::string::npos) path = c.path.substr(0, slash + 1) + path;
-    }
+    const std::string path = config_relative(c, *c.key_file);
     std::ifstream in(path);
     if (!in) throw ConfigError(fmt::format("{}: 'ring.key_file' = \"{}\": cannot read {} (make one with: ring keygen {})", c.path, *c.key_file, path, path));
     std::string hex;

@@ -30,6 +30,8 @@ struct RingConfig {
     std::string name = "ring";
     Duration hold{std::chrono::milliseconds(20)};
     std::optional<std::string> key_file;
+    // Rollback: each node keeps its saved snapshots in <state_dir>/node-<id>, to restore after a crash.
+    std::optional<std::string> state_dir;
     std::string monitor_address_text;
     sockaddr_storage monitor_address{};
     Duration interval{std::chrono::milliseconds(100)};
@@ -47,6 +49,8 @@ struct RingConfig {
 };
 
 RingConfig load_config(const std::string& path);
+// A path the config names, relative to the config's directory unless absolute.
+std::string config_relative(const RingConfig& config, const std::string& path);
 // The ring's shared key when the config names a key_file (relative to the config's directory):
 // 64 hex digits. Throws ConfigError naming the config, the key file and the problem.
 std::optional<AuthKey> load_key(const RingConfig& config);

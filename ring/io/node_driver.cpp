@@ -10,7 +10,7 @@ namespace ringwatch::io {
 namespace {
 constexpr std::size_t kMaxToolLinks = 16;
 
-NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation) {
+NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation, std::vector<SavedSnapshot> saved) {
     NodeConfig nc;
     nc.self = self;
     nc.incarnation = incarnation;
@@ -18,6 +18,7 @@ NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation
     nc.successor = c.successor(self).id;
     nc.token.hold = c.hold;
     nc.initial_token = c.position_of(self) == 0;  // the first node of the ring makes the first token
+    nc.saved_at_start = std::move(saved);
     return nc;
 }
 
@@ -35,7 +36,10 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
       pred_(config.predecessor(self).id),
       succ_(config.successor(self).id),
       link_(loop, self, config.node(self).address, link, new_incarnation()),
-      node_(node_config(config, self, link_.endpoint().incarnation()), monotonic_now()),
+      store_(config.state_dir ? std::optional<StateStore>(std::in_place, fmt::format("{}/node-{}", config_relative(config, *config.state_dir), self))
+                              : std::nullopt),
+      loaded_(store_ ? store_->load() : StateStore::Loaded{}),
+      node_(node_config(config, self, link_.endpoint().incarnation(), std::move(loaded_.snapshots)), monotonic_now()),
       timer_(loop, [this] {
           node_.on_timer(monotonic_now());
           pump();
@@ -61,6 +65,10 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
              link.key ? "authenticated with the ring's key" : "not authenticated (no key_file)");
     log_.log("predecessor node {} at {}, successor node {} at {}, monitor at {}", pred_, config.predecessor(self).address_text, succ_,
              config.successor(self).address_text, config.monitor_address_text);
+    if (store_) {
+        log_.log("state directory {}: {} saved snapshot(s) kept for rollback", store_->dir(), node_.kept().size());
+        for (const auto& path : loaded_.unreadable) log_.log("state directory: {} is not a saved snapshot this version can read; ignored", path);
+    }
     if (node_.config().initial_token) log_.log("first node of the ring: asking node {} whether the ring already has a token", succ_);
     pump();
 }
@@ -78,6 +86,15 @@ void NodeDriver::pump() {
     node_.take_output(out_);
     for (auto& m : out_.messages) {
         if (!link_.send_queued(m.peer, std::move(m.bytes))) log_.log("dropped a message for {}: its queue is full", m.peer);
+    }
+    if (store_ && !store_failed_) {
+        try {
+            for (const auto& s : out_.saved) store_->write(s);
+            for (SnapshotId id : out_.erased) store_->erase(id);
+        } catch (const std::runtime_error& e) {
+            store_failed_ = true;  // rollback still works from memory; a restart will not find these
+            log_.log("state directory: {}; saved snapshots are kept in memory only from now on", e.what());
+        }
     }
     if (out_.joined) {
         if (out_.joined->had_token) {

@@ -8,12 +8,14 @@
 #include "ring/io/deadline_timer.h"
 #include "ring/io/endpoint_driver.h"
 #include "ring/io/log.h"
+#include "ring/io/state_store.h"
 
 namespace ringwatch::io {
 
 class NodeDriver {
 public:
-    // Throws std::system_error (socket) or ConfigError (id not in the ring).
+    // Throws std::system_error (socket), ConfigError (id not in the ring) or std::runtime_error
+    // (the state directory cannot be made or read).
     NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, LinkConfig link = {});
     NodeDriver(const NodeDriver&) = delete;
     NodeDriver& operator=(const NodeDriver&) = delete;
@@ -29,6 +31,9 @@ private:
     NodeId self_;
     NodeId pred_, succ_;
     EndpointDriver link_;
+    std::optional<StateStore> store_;  // with state_dir set
+    StateStore::Loaded loaded_;
+    bool store_failed_ = false;        // said once
     Node node_;
     NodeOutput out_;
     DeadlineTimer timer_;  // the token's hold

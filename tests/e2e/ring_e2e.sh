@@ -22,13 +22,15 @@ fail() {
   exit 1
 }
 
-# write_config N [HOLD_MS] -> $work/ring.toml on free ports
+# write_config N [HOLD_MS] [STATE_DIR] -> $work/ring.toml on free ports
 write_config() {
-  local n=$1 hold=${2:-20}
+  local n=$1 hold=${2:-20} state=${3:-}
   mapfile -t ports < <("$bin/free_ports" $((n + 1)))
   [ "${#ports[@]}" -eq $((n + 1)) ] || fail "free_ports gave ${#ports[@]} port(s), not $((n + 1))"
   {
-    printf '[ring]\nname = "e2e"\nhold_ms = %s\n\n[monitor]\naddress = "127.0.0.1:%s"\ninterval_ms = 100\ntimeout_ms = 1000\n' "$hold" "${ports[0]}"
+    printf '[ring]\nname = "e2e"\nhold_ms = %s\n' "$hold"
+    if [ -n "$state" ]; then printf 'state_dir = "%s"\n' "$state"; fi
+    printf '\n[monitor]\naddress = "127.0.0.1:%s"\ninterval_ms = 100\ntimeout_ms = 1000\n' "${ports[0]}"
     for ((i = 0; i < n; i++)); do printf '\n[[nodes]]\nid = %d\naddress = "127.0.0.1:%s"\n' "$i" "${ports[$((i + 1))]}"; done
   } > "$work/ring.toml"
 }
@@ -118,6 +120,73 @@ fault_caught() {
   [ -z "$bad" ] || fail "after the $kind alarm at snapshot $alarm, snapshot $bad (id verdict tokens): the fault cannot have been undone"
   [ "$(count "$work/monitor.out" "\"kind\":\"$other\"")" -eq 0 ] || fail "a $other alarm in a $fault run: $(lines "$work/monitor.out" | grep -m1 "\"kind\":\"$other\"")"
   caught="$kind alarm at snapshot $alarm (A = $anchor when the fault took effect), then $(snapshots_after "$alarm") snapshot(s) all $kind"
+}
+
+# recovery_story MODE [STATE_DIR]: monitor --recover MODE on a live ring: a loss, a duplication, a
+# monitor restart, a lost token after it, the first and another node killed and restarted. Every
+# incident reads alarm, recovery, recovered, resolved (by_MODE); the ring ends healthy; every message
+# sent throughout is delivered exactly once (under rollback, plus redeliveries said as such).
+recovery_story() {
+  local mode=$1 state=${2:-}
+  write_config 5 20 "$state"; start_each_node 5
+  start_monitor --recover "$mode"
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  sent=0
+  send_msg() {  # send_msg FROM TO: a numbered message, awaited at its destination
+    sent=$((sent + 1))
+    "$bin/ring" send "$work/ring.toml" --from "$1" --to "$2" "e2e message $sent" > /dev/null || fail "ring send $sent failed"
+    await "$work/nodes.out" "node $2\] delivered message #[0-9]* from node $1: e2e message $sent\$" 1 20
+  }
+  recovered() { lines "$work/monitor.out" | grep -c '"event":"recovered"'; }
+  repaired() {  # repaired N: the Nth recovered event, then 10 ok snapshots after it
+    await_value "recovered event $1" "$1" 20 recovered
+    local at; at=$(max_snapshot_id)
+    await_value "10 ok snapshots after recovery $1" 10 20 eval 'snapshots | awk -v a="$at" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
+  }
+  send_msg 1 3
+  "$bin/ring" inject "$work/ring.toml" --node 2 lose > /dev/null || fail "inject lose"
+  repaired 1
+  send_msg 4 2
+  "$bin/ring" inject "$work/ring.toml" --node 3 duplicate > /dev/null || fail "inject duplicate"
+  repaired 2
+  # A new monitor learns the ring's epoch from the nodes' reports and recovers into the next one.
+  kill -TERM "${pids[5]}"; wait "${pids[5]}" 2>/dev/null
+  cat "$work/monitor.out" >> "$work/monitor.all"
+  start_monitor --recover "$mode"
+  await "$work/monitor.out" '"verdict":"ok"' 5 20
+  "$bin/ring" inject "$work/ring.toml" --node 1 lose > /dev/null || fail "inject lose after the monitor restart"
+  repaired 1
+  lines "$work/monitor.out" | grep -m1 '"event":"recovery"' | grep -q '"epoch":4' || fail "the new monitor did not recover into epoch 4: $(lines "$work/monitor.out" | grep -m1 '"event":"recovery"')"
+  send_msg 2 0
+  for victim in 2 0; do
+    before=$(count "$work/nodes.out" "node $victim\\] link to monitor: connected")
+    kill -KILL "${pids[$victim]}"; wait "${pids[$victim]}" 2>/dev/null
+    "$bin/ring" node "$work/ring.toml" --id $victim >> "$work/nodes.out" 2>&1 & pids[$victim]=$!
+    await "$work/nodes.out" "node $victim\\] link to monitor: connected" $((before + 1)) 20
+    if [ -n "$state" ]; then  # the new process found what the killed one saved
+      await "$work/nodes.out" "node $victim\\] state directory .*: [1-9][0-9]* saved snapshot" 1 5
+    fi
+    at=$(max_snapshot_id)
+    await_value "10 ok snapshots after node $victim restarted" 10 30 eval 'snapshots | awk -v a="$at" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
+  done
+  send_msg 3 1
+  cat "$work/monitor.out" >> "$work/monitor.all"
+  story=$(grep -oE '"event":"(alarm|recovery|recovered|resolved)"' "$work/monitor.all" | sed 's/"event":"\([a-z]*\)"/\1/' | tr '\n' ' ')
+  # A rollback cannot be ordered while a node is down: said once, then done once it is back.
+  printf '%s' "$story" | grep -qE '^(alarm (recovery )?recovery recovered resolved )+$' || fail "incident events out of order: $story"
+  [ "$(grep -c "\"how\":\"by_$mode\"" "$work/monitor.all")" -eq "$(grep -c '"event":"alarm"' "$work/monitor.all")" ] || fail "an incident not ended by the recovery"
+  if [ "$mode" = rollback ]; then
+    grep '"event":"recovery"' "$work/monitor.all" | grep -v '"note":"[^"]' | grep -q '"restored":null' && fail "a rollback that restored no snapshot"
+  fi
+  for ((i = 1; i <= sent; i++)); do
+    # Once as a delivery; under rollback a delivery the rollback undid happens again, logged as a redelivery.
+    n=$(count "$work/nodes.out" "delivered message #[0-9]* from node [0-9]*: e2e message $i\$")
+    [ "$n" -eq 1 ] || fail "message $i delivered $n times"
+    r=$(count "$work/nodes.out" "redelivered message #[0-9]* from node [0-9]* (.*): e2e message $i\$")
+    [ "$mode" = rollback ] || [ "$r" -eq 0 ] || fail "message $i redelivered without a rollback"
+    redelivered=$((${redelivered:-0} + r))
+  done
+  echo "ok: $(grep -c '"event":"alarm"' "$work/monitor.all") incidents, each alarm/recovery/recovered/resolved by_$mode; $sent messages each delivered once$([ "$mode" = rollback ] && echo " (${redelivered:-0} redelivery line(s) after rollbacks)")"
 }
 
 case "$scenario" in
@@ -232,12 +301,15 @@ node_down)
   no_alarm_of token_duplicated
   echo "ok: node 3 killed: node_down (port closed) after $silent ms of silence; node_up as a new process after its restart"
   ;;
-pause)
+pause | pause_rollback)
   # A node stopped with SIGSTOP for 2 s: its port stays bound, so it may be reported down only by
-  # the timeout, as not refusing; it comes back as the same process; never a token alarm.
-  write_config 5
+  # the timeout, as not refusing; it comes back as the same process; never a token alarm, never a
+  # recovery (in either recovery mode).
+  mode=regenerate
+  [ "$scenario" = pause_rollback ] && mode=rollback
+  write_config 5 20 "$work/state"
   start_each_node 5
-  start_monitor --recover regenerate
+  start_monitor --recover "$mode"
   await "$work/monitor.out" '"verdict":"ok"' 10 20
   kill -STOP "${pids[2]}"
   await "$work/monitor.out" '"event":"node_down","node":2,' 1 10
@@ -253,60 +325,8 @@ pause)
   [ "$(count "$work/monitor.out" '"event":"recovery"')" -eq 0 ] || fail "a recovery for a paused node"
   echo "ok: paused 2 s: $down, then node_up as the same process, no token alarm, ok snapshots after"
   ;;
-regenerate)
-  # monitor --recover regenerate on a live ring: a loss, a duplication, a monitor restart, a lost
-  # token after it, the first and another node killed and restarted. Every incident reads alarm,
-  # recovery, recovered, resolved (by_regenerate); the ring ends healthy; every message sent
-  # throughout is delivered exactly once.
-  write_config 5; start_each_node 5
-  start_monitor --recover regenerate
-  await "$work/monitor.out" '"verdict":"ok"' 10 20
-  sent=0
-  send_msg() {  # send_msg FROM TO: a numbered message, awaited at its destination
-    sent=$((sent + 1))
-    "$bin/ring" send "$work/ring.toml" --from "$1" --to "$2" "e2e message $sent" > /dev/null || fail "ring send $sent failed"
-    await "$work/nodes.out" "node $2\] delivered message #[0-9]* from node $1: e2e message $sent\$" 1 20
-  }
-  recovered() { lines "$work/monitor.out" | grep -c '"event":"recovered"'; }
-  repaired() {  # repaired N: the Nth recovered event, then 10 ok snapshots after it
-    await_value "recovered event $1" "$1" 20 recovered
-    local at; at=$(max_snapshot_id)
-    await_value "10 ok snapshots after recovery $1" 10 20 eval 'snapshots | awk -v a="$at" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
-  }
-  send_msg 1 3
-  "$bin/ring" inject "$work/ring.toml" --node 2 lose > /dev/null || fail "inject lose"
-  repaired 1
-  send_msg 4 2
-  "$bin/ring" inject "$work/ring.toml" --node 3 duplicate > /dev/null || fail "inject duplicate"
-  repaired 2
-  # A new monitor learns the ring's epoch from the nodes' reports and recovers into the next one.
-  kill -TERM "${pids[5]}"; wait "${pids[5]}" 2>/dev/null
-  cat "$work/monitor.out" >> "$work/monitor.all"
-  start_monitor --recover regenerate
-  await "$work/monitor.out" '"verdict":"ok"' 5 20
-  "$bin/ring" inject "$work/ring.toml" --node 1 lose > /dev/null || fail "inject lose after the monitor restart"
-  repaired 1
-  lines "$work/monitor.out" | grep -m1 '"event":"recovery"' | grep -q '"epoch":4' || fail "the new monitor did not recover into epoch 4: $(lines "$work/monitor.out" | grep -m1 '"event":"recovery"')"
-  send_msg 2 0
-  for victim in 2 0; do
-    before=$(count "$work/nodes.out" "node $victim\\] link to monitor: connected")
-    kill -KILL "${pids[$victim]}"; wait "${pids[$victim]}" 2>/dev/null
-    "$bin/ring" node "$work/ring.toml" --id $victim >> "$work/nodes.out" 2>&1 & pids[$victim]=$!
-    await "$work/nodes.out" "node $victim\\] link to monitor: connected" $((before + 1)) 20
-    at=$(max_snapshot_id)
-    await_value "10 ok snapshots after node $victim restarted" 10 30 eval 'snapshots | awk -v a="$at" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
-  done
-  send_msg 3 1
-  cat "$work/monitor.out" >> "$work/monitor.all"
-  story=$(grep -oE '"event":"(alarm|recovery|recovered|resolved)"' "$work/monitor.all" | sed 's/"event":"\([a-z]*\)"/\1/' | tr '\n' ' ')
-  printf '%s' "$story" | grep -qE '^(alarm recovery recovered resolved )+$' || fail "incident events out of order: $story"
-  [ "$(grep -c '"how":"by_regenerate"' "$work/monitor.all")" -eq "$(grep -c '"event":"alarm"' "$work/monitor.all")" ] || fail "an incident not ended by the recovery"
-  for ((i = 1; i <= sent; i++)); do
-    n=$(count "$work/nodes.out" "delivered message #[0-9]* from node [0-9]*: e2e message $i\$")
-    [ "$n" -eq 1 ] || fail "message $i delivered $n times"
-  done
-  echo "ok: $(grep -c '"event":"alarm"' "$work/monitor.all") incidents, each alarm/recovery/recovered/resolved by_regenerate; $sent messages each delivered once"
-  ;;
+regenerate) recovery_story regenerate ;;
+rollback) recovery_story rollback "$work/state" ;;
 demo)
   # The quick start's main job: ends by itself, exit 0, and tells the whole story.
   : > "$work/demo.out"
