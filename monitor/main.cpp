@@ -35,6 +35,22 @@ void print_line(const std::string& text, bool colour, fmt::text_style style) {
     }
 }
 
+void print_recovery(const IncidentEvent& e, bool colour) {
+    const std::string who = e.by_hand ? " (asked for by hand)" : "";
+    if (e.note.empty() && e.restored) {
+        print_line(fmt::format("RECOVERY {} of {}{}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)", e.mode,
+                               to_string(e.fault), who, e.epoch, *e.restored),
+                   colour, fmt::emphasis::bold | fg(fmt::color::yellow));
+    } else if (e.note.empty()) {
+        print_line(fmt::format("RECOVERY {} of {}{}: epoch {}, tokens of older epochs purged, node {} issues the new token", e.mode,
+                               to_string(e.fault), who, e.epoch, e.issuer ? fmt::format("{}", *e.issuer) : "?"),
+                   colour, fmt::emphasis::bold | fg(fmt::color::yellow));
+    } else {
+        print_line(fmt::format("RECOVERY {} of {}{} impossible: {}; the ring is left to the operator", e.mode, to_string(e.fault), who, e.note),
+                   colour, fmt::emphasis::bold | fg(fmt::color::red));
+    }
+}
+
 // One line per verdict; an incident's alarm and its resolution stand out (bold on a terminal).
 void print_human(const Verdict& v, const std::vector<IncidentEvent>& incidents, bool colour) {
     const double ms = std::chrono::duration<double, std::milli>(v.duration).count();
@@ -55,21 +71,8 @@ void print_human(const Verdict& v, const std::vector<IncidentEvent>& incidents, 
         print_line(fmt::format("ALARM {} at snapshot {}: {} token(s), {} ({:.1f} ms)", to_string(v.kind), v.id, v.tokens, where_tokens(v), ms),
                    colour, fmt::emphasis::bold | fg(fmt::color::red));
     }
-    for (const auto& e : incidents) {
-        if (e.kind != IncidentEventKind::recovery) continue;
-        if (e.note.empty() && e.restored) {
-            print_line(fmt::format("RECOVERY {} of {}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)", e.mode,
-                                   to_string(e.fault), e.epoch, *e.restored),
-                       colour, fmt::emphasis::bold | fg(fmt::color::yellow));
-        } else if (e.note.empty()) {
-            print_line(fmt::format("RECOVERY {} of {}: epoch {}, tokens of older epochs purged, node {} issues the new token", e.mode,
-                                   to_string(e.fault), e.epoch, e.issuer ? fmt::format("{}", *e.issuer) : "?"),
-                       colour, fmt::emphasis::bold | fg(fmt::color::yellow));
-        } else {
-            print_line(fmt::format("RECOVERY {} of {} impossible: {}; the ring is left to the operator", e.mode, to_string(e.fault), e.note),
-                       colour, fmt::emphasis::bold | fg(fmt::color::red));
-        }
-    }
+    for (const auto& e : incidents)
+        if (e.kind == IncidentEventKind::recovery) print_recovery(e, colour);
     if (raised) {
         // (printed above)
     } else if (v.alarm()) {
@@ -169,6 +172,16 @@ int main(int argc, char** argv) {
                 print_node_event(e, colour);
             }
         }, link);
+        monitor.on_other_incidents([&](const std::vector<IncidentEvent>& events) {
+            for (const auto& e : events) {
+                if (json) {
+                    fmt::print("{}\n", incident_event_json(e));
+                } else if (e.kind == IncidentEventKind::recovery) {
+                    print_recovery(e, colour);
+                }
+            }
+            std::fflush(stdout);
+        });
         const std::string settings = fmt::format("monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, recovery {}, {}", ring.name,
                                                  ring.monitor_address_text, ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
                                                  mc.liveness.node_timeout.count() / 1000, to_string(mc.recover),

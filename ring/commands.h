@@ -21,6 +21,7 @@ struct InjectOptions {
 int run_inject(const InjectOptions& o);
 int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t to, const std::string& text);
 int run_ring_demo();
+int run_recover(const std::string& config_path, const std::string& mode);
 int run_keygen(const std::string& path);
 
 }  // namespace ringwatch

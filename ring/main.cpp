@@ -42,6 +42,13 @@ int main(int argc, char** argv) {
     send->add_option("--to", to, "destination node")->required();
     send->add_option("text", text, "the message (up to 1024 bytes)")->required();
 
+    std::string recover_mode = "regenerate";
+    auto* recover = app.add_subcommand("recover", "recover the ring now: ask the running monitor, or with none running, regenerate by hand");
+    recover->add_option("config", config, "ring config (TOML)")->required();
+    recover->add_option("--mode", recover_mode, "regenerate (purge, one new token) or rollback (restore the newest snapshot judged ok; needs the monitor)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"regenerate", "rollback"}));
+
     app.add_subcommand("demo", "a 5-node ring and its monitor on 127.0.0.1 with scripted faults; ends by itself");
 
     std::string key_path;
@@ -67,6 +74,7 @@ int main(int argc, char** argv) {
         if (*send) return run_send(config, from, to, text);
         if (*ld) return run_link_demo(link_demo);
         if (*keygen) return run_keygen(key_path);
+        if (*recover) return run_recover(config, recover_mode);
         return run_ring_demo();
     } catch (const ConfigError& e) {
         fmt::print(stderr, "ring: {}\n", e.what());

@@ -52,6 +52,57 @@ int run_inject(const InjectOptions& o) {
     return rc;
 }
 
+// `ring recover`: the running monitor recovers now; with none running, a regenerate walked by hand
+// (every node's epoch asked, the next one ordered to all of them, the first that answered issuing
+// the token).
+int run_recover(const std::string& config_path, const std::string& mode) {
+    const RingConfig config = load_config(config_path);
+    const LinkConfig link = keyed(config);
+    const RecoverMode m = mode == "rollback" ? RecoverMode::rollback : RecoverMode::regenerate;
+    constexpr Duration kMonitorWait = std::chrono::seconds(2);
+    const auto ack = io::run_command(kMonitorId, config.monitor_address, RecoverRequest{0, m}, kMonitorWait, link);
+    if (ack && *ack) {
+        fmt::print("the monitor at {} ordered a {} (its output shows the recovery, then recovered when the ring is healthy)\n",
+                   config.monitor_address_text, mode);
+        return 0;
+    }
+    if (ack) {
+        fmt::print(stderr, "ring recover: the monitor at {} cannot {} now; its recovery event says why\n", config.monitor_address_text, mode);
+        return 1;
+    }
+    if (m == RecoverMode::rollback) {
+        fmt::print(stderr, "ring recover: no monitor answered at {} within 2 s; a rollback needs it (it knows which snapshot was judged ok); "
+                           "--mode regenerate works without one\n", config.monitor_address_text);
+        return 1;
+    }
+    fmt::print("no monitor answered at {} within 2 s: regenerating by hand\n", config.monitor_address_text);
+    std::vector<NodeId> answered;
+    std::uint32_t newest = 0;
+    for (const auto& n : config.nodes) {
+        const auto reply = io::run_query(n.id, n.address, RingQuery{}, kAckTimeout, link);
+        const auto* st = reply ? std::get_if<RingState>(&*reply) : nullptr;
+        if (!st) {
+            fmt::print("node {} at {} did not answer (down?): it adopts the new epoch from the first token it gets\n", n.id, n.address_text);
+            continue;
+        }
+        answered.push_back(n.id);
+        newest = std::max(newest, st->epoch.value);
+    }
+    if (answered.empty()) {
+        fmt::print(stderr, "ring recover: no node of ring '{}' answered; nothing done\n", config.name);
+        return 1;
+    }
+    const Epoch epoch{newest + 1};
+    const NodeId issuer = answered.front();
+    int rc = 0;
+    for (NodeId id : answered) {
+        const NodeEntry& n = config.node(id);
+        rc |= report(io::run_command(n.id, n.address, RecoverCommand{0, RecoverMode::regenerate, epoch, issuer, SnapshotId{0}}, kAckTimeout, link), n,
+                     fmt::format("epoch {} (tokens of older epochs purged{})", epoch, id == issuer ? "; it issues the new token" : ""));
+    }
+    return rc;
+}
+
 int run_keygen(const std::string& path) {
     write_new_key(path);
     fmt::print("wrote a new 256-bit ring key to {} (mode 0600); name it in the config: [ring] key_file = \"{}\"\n", path, path);

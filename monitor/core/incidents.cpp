@@ -23,9 +23,10 @@ void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
             IncidentEvent e{IncidentEventKind::recovered, open_->fault, v, open_->first, v.id, now - open_->since, {}, {}, {}, {}, {}, {}};
             e.mode = open_->recovering->first;
             e.epoch = open_->recovering->second;
+            e.by_hand = open_->by_hand;
             events_.push_back(std::move(e));
             ++stats_.recovered;
-            end(now, v, "by_" + open_->recovering->first);
+            end(now, v, (open_->by_hand ? "by_hand_" : "by_") + open_->recovering->first);
         } else if (open_) {
             end(now, v, "by_itself");
         }
@@ -40,13 +41,27 @@ void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
 }
 
 void IncidentTracker::on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
-                                  std::optional<SnapshotId> restored, std::string note) {
-    if (!open_) return;
+                                  std::optional<SnapshotId> restored, std::string note, bool by_hand) {
+    if (!open_) {
+        // Asked for by an operator with no incident open: said, nothing to end.
+        if (!by_hand) return;
+        IncidentEvent e{IncidentEventKind::recovery, cause.kind, cause, cause.id, cause.id, Duration{0}, {}, {}, {}, {}, {}, {}};
+        e.mode = std::move(mode);
+        e.epoch = epoch;
+        e.issuer = issuer;
+        e.restored = restored;
+        e.note = std::move(note);
+        e.by_hand = true;
+        if (e.note.empty()) ++stats_.recoveries;
+        events_.push_back(std::move(e));
+        return;
+    }
     if (!note.empty()) {
-        if (open_->unrecoverable_said) return;
+        if (open_->unrecoverable_said && !by_hand) return;  // an operator's request is always answered
         open_->unrecoverable_said = true;
     } else {
         open_->recovering = std::pair{mode, epoch};
+        open_->by_hand = by_hand;
         ++stats_.recoveries;
     }
     IncidentEvent e{IncidentEventKind::recovery, open_->fault, cause, open_->first, cause.id, now - open_->since, {}, {}, {}, {}, {}, {}};
@@ -54,6 +69,7 @@ void IncidentTracker::on_recovery(Instant now, const Verdict& cause, std::string
     e.epoch = epoch;
     e.issuer = issuer;
     e.restored = restored;
+    e.by_hand = by_hand;
     e.note = std::move(note);
     events_.push_back(std::move(e));
 }

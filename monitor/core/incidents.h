@@ -33,6 +33,7 @@ struct IncidentEvent {
     std::optional<NodeId> issuer;
     std::optional<SnapshotId> restored;  // rollback: the snapshot every node restores
     std::string note;                    // recovery: why it cannot be done (empty: it was ordered)
+    bool by_hand = false;                // recovery, recovered: asked for by an operator (`ring recover`)
 };
 
 struct IncidentStats {
@@ -60,7 +61,7 @@ public:
     // rollback the snapshot restored. A non-empty `note`: it cannot be done, and why (said once per
     // incident).
     void on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
-                     std::optional<SnapshotId> restored, std::string note = {});
+                     std::optional<SnapshotId> restored, std::string note = {}, bool by_hand = false);
     std::vector<IncidentEvent> take_events() { return std::exchange(events_, {}); }
     bool open() const { return open_.has_value(); }
     const IncidentStats& stats() const { return stats_; }
@@ -71,6 +72,7 @@ private:
         SnapshotId first, last;
         Instant since;
         std::optional<std::pair<std::string, Epoch>> recovering;  // mode, epoch
+        bool by_hand = false;
         bool unrecoverable_said = false;
     };
     void raise(Instant now, const Verdict& v);

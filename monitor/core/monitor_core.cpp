@@ -171,6 +171,7 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
     } else {
         epoch_ = std::max(epoch_, v.epoch);
         incidents_.on_verdict(now, v);
+        if (v.kind != VerdictKind::inconclusive && (!last_judged_ || last_judged_->id < v.id)) last_judged_ = v;
         if (v.alarm() && config_.recover == RecoveryMode::regenerate) regenerate(now, v);
         if (v.alarm() && config_.recover == RecoveryMode::rollback) rollback(now, v);
         if (v.kind == VerdictKind::ok && v.stale == 0 && (restorable_ok_.empty() || restorable_ok_.back() < v.id)) {
@@ -229,7 +230,7 @@ void MonitorCore::catch_up(NodeId node, const SnapshotReport& r) {
 }
 
 // Purge and reissue: a new epoch everywhere, one new token at the first node that is up.
-void MonitorCore::regenerate(Instant now, const Verdict& cause) {
+bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand) {
     std::optional<NodeId> issuer;
     for (NodeId n : config_.ring) {
         if (!liveness_.down(n)) {
@@ -238,11 +239,12 @@ void MonitorCore::regenerate(Instant now, const Verdict& cause) {
         }
     }
     if (!issuer) {
-        incidents_.on_recovery(now, cause, "regenerate", epoch_, std::nullopt, std::nullopt, "no node is up to issue a token");
-        return;
+        incidents_.on_recovery(now, cause, "regenerate", epoch_, std::nullopt, std::nullopt, "no node is up to issue a token", by_hand);
+        return false;
     }
     order_everyone(RecoverMode::regenerate, *issuer, SnapshotId{0});
-    incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer, std::nullopt);
+    incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer, std::nullopt, {}, by_hand);
+    return true;
 }
 
 // A new epoch, ordered to every node (none of them needs a catch-up order for it afterwards).
@@ -277,20 +279,28 @@ std::optional<SnapshotId> MonitorCore::restorable() const {
 }
 
 // Restore: every node puts back its state of the newest snapshot judged ok that all of them keep.
-void MonitorCore::rollback(Instant now, const Verdict& cause) {
+bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
     for (NodeId n : config_.ring) {
         if (liveness_.down(n)) {
-            incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, fmt::format("node {} is down and cannot restore", n));
-            return;
+            incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, fmt::format("node {} is down and cannot restore", n),
+                                   by_hand);
+            return false;
         }
     }
     const auto snapshot = restorable();
     if (!snapshot) {
-        incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, "no snapshot judged ok is kept by every node");
-        return;
+        incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, "no snapshot judged ok is kept by every node", by_hand);
+        return false;
     }
     order_everyone(RecoverMode::rollback, kNoIssuer, *snapshot);
-    incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, snapshot);
+    incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, snapshot, {}, by_hand);
+    return true;
+}
+
+bool MonitorCore::recover_by_hand(Instant now, RecoverMode mode) {
+    ++stats_.recoveries_by_hand;
+    const Verdict cause = last_judged_.value_or(Verdict{});
+    return mode == RecoverMode::rollback ? rollback(now, cause, true) : regenerate(now, cause, true);
 }
 
 void MonitorCore::on_ack(NodeId, const CommandAck& ack) {

@@ -60,6 +60,7 @@ struct MonitorStats {
     std::uint64_t past_epoch_verdicts = 0; // about an epoch a recovery has already replaced: no incident
     std::uint64_t catch_up_orders = 0;     // a node behind the ring's epoch told to adopt it
     std::uint64_t rollback_acks_refused = 0;  // a node could not restore the snapshot ordered
+    std::uint64_t recoveries_by_hand = 0;     // asked for by `ring recover`
 };
 
 class MonitorCore {
@@ -79,6 +80,9 @@ public:
     void on_links_heard(const Endpoint& endpoint);
     // The kernel refused a probe of `node`'s address (no process holds its port).
     void on_probe_refused(Instant now, NodeId node) { liveness_.probe_refused(now, node); }
+    // An operator asks for a recovery now (`ring recover`), whatever the configured mode; a
+    // `recovery` event says what was done (or why it cannot be). False when it cannot be done.
+    bool recover_by_hand(Instant now, RecoverMode mode);
     // A node's answer to a command (a rollback it could not do is counted).
     void on_ack(NodeId node, const CommandAck& ack);
 
@@ -120,8 +124,8 @@ private:
     void start_snapshot(Instant now);
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
     void count_tokens(const Pending& p, Verdict& v) const;
-    void regenerate(Instant now, const Verdict& cause);
-    void rollback(Instant now, const Verdict& cause);
+    bool regenerate(Instant now, const Verdict& cause, bool by_hand = false);
+    bool rollback(Instant now, const Verdict& cause, bool by_hand = false);
     std::optional<SnapshotId> restorable() const;
     void order_everyone(RecoverMode mode, NodeId issuer, SnapshotId snapshot);
     void catch_up(NodeId node, const SnapshotReport& r);
@@ -150,6 +154,7 @@ private:
     static constexpr std::size_t kRestorableRemembered = 16;
     std::uint64_t next_command_id_ = 1;
     std::vector<Verdict> verdicts_;
+    std::optional<Verdict> last_judged_;  // the newest conclusive verdict: the cause a recovery by hand names
     IncidentTracker incidents_;
     NodeLiveness liveness_;
     MonitorStats stats_;

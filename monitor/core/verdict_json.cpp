@@ -35,9 +35,9 @@ std::string incident_event_json(const IncidentEvent& e) {
     if (e.kind == IncidentEventKind::alarm) return alarm_event_json(e.verdict);
     if (e.kind == IncidentEventKind::recovery) {
         return fmt::format("{{\"event\":\"recovery\",\"kind\":\"{}\",\"mode\":\"{}\",\"epoch\":{},\"issuer\":{},\"restored\":{},\"snapshot\":{},"
-                           "\"note\":\"{}\"}}",
+                           "\"by_hand\":{},\"note\":\"{}\"}}",
                            to_string(e.fault), e.mode, e.epoch, e.issuer ? fmt::format("{}", *e.issuer) : "null",
-                           e.restored ? fmt::format("{}", *e.restored) : "null", e.verdict.id, e.note);
+                           e.restored ? fmt::format("{}", *e.restored) : "null", e.verdict.id, e.by_hand, e.note);
     }
     if (e.kind == IncidentEventKind::recovered) {
         return fmt::format("{{\"event\":\"recovered\",\"kind\":\"{}\",\"mode\":\"{}\",\"epoch\":{},\"snapshot\":{},\"since_alarm_ms\":{}}}",

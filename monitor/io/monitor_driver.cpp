@@ -1,9 +1,15 @@
 // The libuv driver of the monitor core.
 #include "monitor/io/monitor_driver.h"
 
+#include <algorithm>
+
 #include "ring/io/clock.h"
 
 namespace ringwatch::io {
+
+namespace {
+constexpr std::size_t kMaxToolLinks = 8;
+}
 
 MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, OnNodeEvent on_node_event,
                              LinkConfig link)
@@ -24,11 +30,16 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
         link_.add_peer(n.id, n.address);
         probe_.add(n.id, n.address);
     }
+    link_.accept_tools(kMaxToolLinks);  // `ring recover`
     link_.on_deliver([this](NodeId from, Bytes b) {
         Message m;
         if (decode_message(b, m) != MessageError::none) return;
         if (auto* r = std::get_if<SnapshotReport>(&m)) core_.on_report(monotonic_now(), from, *r);
         if (auto* a = std::get_if<CommandAck>(&m)) core_.on_ack(from, *a);
+        if (auto* q = std::get_if<RecoverRequest>(&m); q && is_tool_id(from)) {
+            const bool ordered = core_.recover_by_hand(monotonic_now(), q->mode);
+            link_.send_queued(from, encode_message(CommandAck{q->command_id, ordered}));
+        }
         pump();
     });
     link_.on_event([this](NodeId peer, const LinkEvent& e) {
@@ -49,6 +60,11 @@ void MonitorDriver::pump() {
     const auto incidents = core_.take_incident_events();
     for (const auto& v : verdicts)
         if (on_verdict_) on_verdict_(v, caused_by(v, incidents));
+    // Events no verdict of this batch caused: a recovery an operator asked for.
+    std::vector<IncidentEvent> others;
+    for (const auto& e : incidents)
+        if (std::none_of(verdicts.begin(), verdicts.end(), [&](const Verdict& v) { return v.id == e.verdict.id; })) others.push_back(e);
+    if (!others.empty() && on_other_incidents_) on_other_incidents_(others);
     timer_.arm(core_.next_deadline());
 }
 

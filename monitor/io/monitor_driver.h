@@ -23,6 +23,9 @@ public:
     MonitorDriver(const MonitorDriver&) = delete;
     MonitorDriver& operator=(const MonitorDriver&) = delete;
 
+    // Incident events no verdict caused (a recovery an operator asked for with `ring recover`).
+    void on_other_incidents(std::function<void(const std::vector<IncidentEvent>&)> f) { on_other_incidents_ = std::move(f); }
+
     const MonitorCore& core() const { return core_; }
     const EndpointDriver& link() const { return link_; }
 
@@ -33,6 +36,7 @@ private:
     MonitorCore core_;
     OnVerdict on_verdict_;
     OnNodeEvent on_node_event_;
+    std::function<void(const std::vector<IncidentEvent>&)> on_other_incidents_;
     PortProbe probe_;
     DeadlineTimer timer_;
 };

@@ -9,7 +9,7 @@ namespace ringwatch {
 
 namespace {
 
-enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover, kKeep };
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover, kKeep, kRecoverRequest };
 
 void put_summary(ByteWriter& w, const TokenSummary& s) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -158,6 +158,16 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             return MessageError::none;
         }
         case kRingQuery: out = RingQuery{}; return MessageError::none;
+        case kRecoverRequest: {
+            RecoverRequest q;
+            q.command_id = r.u64();
+            const std::uint8_t mode = r.u8();
+            if (!r.ok()) return MessageError::truncated;
+            if (mode != 1 && mode != 2) return MessageError::bad_value;
+            q.mode = static_cast<RecoverMode>(mode);
+            out = q;
+            return MessageError::none;
+        }
         case kKeep:
             out = KeepSnapshot{SnapshotId{r.u64()}};
             return r.ok() ? MessageError::none : MessageError::truncated;
@@ -285,6 +295,10 @@ Bytes encode_message(const Message& m) {
                 w.u32(v.epoch.value);
                 w.u16(v.issuer.value);
                 w.u64(v.snapshot.value);
+            } else if constexpr (std::is_same_v<T, RecoverRequest>) {
+                w.u8(kRecoverRequest);
+                w.u64(v.command_id);
+                w.u8(static_cast<std::uint8_t>(v.mode));
             } else if constexpr (std::is_same_v<T, KeepSnapshot>) {
                 w.u8(kKeep);
                 w.u64(v.id.value);

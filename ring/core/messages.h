@@ -128,6 +128,13 @@ struct RecoverCommand {
     SnapshotId snapshot{0};  // rollback: the snapshot to restore
 };
 
+// `ring recover`: an operator asks the monitor to recover now, in `mode` (acknowledged ok when the
+// recovery was ordered, not ok when it cannot be done; the monitor says why).
+struct RecoverRequest {
+    std::uint64_t command_id;
+    RecoverMode mode;
+};
+
 // The ring's first node, starting, asks its successor whether the ring already has a token; the
 // answer decides whether it makes one (a fresh ring) or waits for the token to come round (a
 // restart), so restarting the first node never makes a second token.
@@ -142,7 +149,7 @@ struct CommandAck {
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
-                             ImpairCommand, RingQuery, RingState, RecoverCommand, KeepSnapshot>;
+                             ImpairCommand, RingQuery, RingState, RecoverCommand, KeepSnapshot, RecoverRequest>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

@@ -94,6 +94,8 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
         participant_.abandon_before(s->abandon_before);
         const bool begins = !participant_.recording(s->id) && !participant_.finished(s->id);
         participant_.start(s->id, begins ? recorded() : RecordedState{});
+    } else if (std::holds_alternative<RingQuery>(m)) {
+        send(from, RingState{token_.had_token(), token_.epoch()});  // `ring recover` without a monitor asks every node
     } else if (auto* k = std::get_if<KeepSnapshot>(&m); k && from == kMonitorId) {
         kept_.pin(k->id);
     } else if (auto* inj = std::get_if<InjectCommand>(&m)) {

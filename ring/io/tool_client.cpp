@@ -22,6 +22,12 @@ ToolClient::ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& nod
         Message m;
         if (decode_message(b, m) != MessageError::none) return;
         if (auto* ack = std::get_if<CommandAck>(&m); ack && ack->command_id == waiting_for_) finish(ack->ok);
+        if (!std::holds_alternative<CommandAck>(m) && answered_) {
+            uv_timer_stop(timer_.get());
+            auto a = std::move(answered_);
+            answered_ = nullptr;
+            a(std::move(m));
+        }
     });
 }
 
@@ -36,6 +42,18 @@ void ToolClient::command(Message m, Duration timeout, Done done) {
     link_.send_queued(node_, encode_message(m));
     uv_timer_start(timer_.get(), [](uv_timer_t* t) {
         if (auto* self = static_cast<ToolClient*>(t->data)) self->finish(std::nullopt);
+    }, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
+}
+
+void ToolClient::query(Message m, Duration timeout, std::function<void(std::optional<Message>)> answered) {
+    answered_ = std::move(answered);
+    link_.send_queued(node_, encode_message(m));
+    uv_timer_start(timer_.get(), [](uv_timer_t* t) {
+        auto* self = static_cast<ToolClient*>(t->data);
+        if (!self || !self->answered_) return;
+        auto a = std::move(self->answered_);
+        self->answered_ = nullptr;
+        a(std::nullopt);
     }, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
 }
 
@@ -55,6 +73,20 @@ std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Me
         ToolClient client(loop.get(), node, address, link);
         client.command(std::move(m), timeout, [&](std::optional<bool> r) {
             result = r;
+            uv_stop(loop.get());
+        });
+        uv_run(loop.get(), UV_RUN_DEFAULT);
+    }
+    return result;
+}
+
+std::optional<Message> run_query(NodeId node, const sockaddr_storage& address, Message m, Duration timeout, LinkConfig link) {
+    UvLoop loop;
+    std::optional<Message> result;
+    {
+        ToolClient client(loop.get(), node, address, link);
+        client.query(std::move(m), timeout, [&](std::optional<Message> r) {
+            result = std::move(r);
             uv_stop(loop.get());
         });
         uv_run(loop.get(), UV_RUN_DEFAULT);

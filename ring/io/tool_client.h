@@ -19,6 +19,9 @@ public:
     // One command at a time. `m` is a command (InjectCommand, SendCommand, ImpairCommand,
     // RecoverCommand); its command_id is set here.
     void command(Message m, Duration timeout, Done done);
+    // A question with an answer other than an acknowledgement (RingQuery: RingState). Called once:
+    // nullopt when no answer came in time.
+    void query(Message m, Duration timeout, std::function<void(std::optional<Message>)> answered);
     void unref() {
         link_.unref();
         uv_unref(reinterpret_cast<uv_handle_t*>(timer_.get()));
@@ -31,11 +34,14 @@ private:
     std::uint64_t next_command_ = 1;
     std::uint64_t waiting_for_ = 0;
     Done done_;
+    std::function<void(std::optional<Message>)> answered_;
     EndpointDriver link_;
     UvHandle<uv_timer_t> timer_;
 };
 
 // Runs `m` against one node on a private loop until acknowledged or timed out.
 std::optional<bool> run_command(NodeId node, const sockaddr_storage& address, Message m, Duration timeout, LinkConfig link = {});
+// Asks one node `m` on a private loop; its answer, or nothing in time.
+std::optional<Message> run_query(NodeId node, const sockaddr_storage& address, Message m, Duration timeout, LinkConfig link = {});
 
 }  // namespace ringwatch::io
