@@ -239,7 +239,8 @@ bool TokenProtocol::restore(Instant now, const TokenSavedState& saved, const std
     epoch_ = epoch;
     restored_epoch_ = epoch;
     for (auto& h : held_) h.token.epoch = epoch;
-    for (auto& h : kept) held_.push_back(std::move(h));
+    // Those arrived before now: released first (release times never decrease).
+    for (auto it = kept.rbegin(); it != kept.rend(); ++it) held_.push_front(std::move(*it));
     return true;
 }
 

@@ -123,6 +123,7 @@ constexpr std::array kNames{
     std::pair{Mutant::monitor_misses_dead_nodes, "monitor_misses_dead_nodes"},
     std::pair{Mutant::monitor_guesses_port_closed, "monitor_guesses_port_closed"},
     std::pair{Mutant::monitor_orders_no_token, "monitor_orders_no_token"},
+    std::pair{Mutant::monitor_restores_bad_snapshot, "monitor_restores_bad_snapshot"},
     std::pair{Mutant::participant_skips_channel, "participant_skips_channel"},
     std::pair{Mutant::participant_closes_late, "participant_closes_late"},
     std::pair{Mutant::participant_stale_state, "participant_stale_state"},
@@ -216,6 +217,7 @@ void mutate_node_events(Mutant m, std::vector<NodeEvent>& events) {
 
 void mutate_recover_command(Mutant m, RecoverCommand& c) {
     if (m == Mutant::monitor_orders_no_token) c.issuer = kNoIssuer;
+    if (m == Mutant::monitor_restores_bad_snapshot && c.mode == RecoverMode::rollback) ++c.snapshot.value;
 }
 
 bool mutant_drops_starts(Mutant m, bool alarm_seen) { return m == Mutant::monitor_stops_after_alarm && alarm_seen; }

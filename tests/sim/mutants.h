@@ -23,6 +23,7 @@ enum class Mutant : std::uint8_t {
     monitor_misses_dead_nodes,    // never reports a node down
     monitor_guesses_port_closed,  // says every silent node's port is closed, without a refused probe
     monitor_orders_no_token,      // recovers by a new epoch but names no node to issue its token
+    monitor_restores_bad_snapshot,  // rolls back to the snapshot after the newest one judged ok (usually the alarm's own)
     participant_skips_channel,    // never records its inbound channel
     participant_closes_late,      // keeps recording its channel one message past the marker
     participant_stale_state,      // records the state it had at its previous recording

@@ -84,7 +84,7 @@ address = "127.0.0.1:7002"
 
 TEST_CASE("config: every error names the file, the key and the value", "[config]") {
     CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = 5\nspeed = 3")) ==
-          "c.toml: line 5: unknown key 'ring.speed' (name, hold_ms, key_file)");
+          "c.toml: line 5: unknown key 'ring.speed' (name, hold_ms, key_file, state_dir)");
     CHECK(error_of(replaced(kValid, "[ring]", "[rings]")).find("unknown key 'rings'") != std::string::npos);
     CHECK(error_of(replaced(kValid, "address = \"127.0.0.1:7000\"\n", "")) == "c.toml: missing key 'monitor.address'");
     CHECK(error_of(replaced(kValid, "id = 1", "id = 3")) == "c.toml: line 16: 'nodes[2].id' = 3 is a duplicate id");
@@ -100,6 +100,7 @@ TEST_CASE("config: every error names the file, the key and the value", "[config]
     CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = ")).find("c.toml: line 4: ") == 0);  // TOML syntax
     const std::string one_node = kValid.substr(0, kValid.find("[[nodes]]")) + "[[nodes]]\nid = 0\naddress = \"127.0.0.1:7001\"\n";
     CHECK(error_of(one_node) == "c.toml: a ring needs at least 2 [[nodes]], this one has 1");
+    CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = 5\nstate_dir = 7")).find("c.toml: line 5: 'ring.state_dir'") == 0);
     CHECK(error_of("[monitor]\naddress = \"127.0.0.1:1\"\n") == "c.toml: missing [[nodes]] tables (a ring needs at least 2)");
     const RingConfig c = parse_config(kValid, "c.toml");
     CHECK_THROWS_WITH(c.position_of(NodeId{9}), "c.toml: node id 9 is not in the ring (ids: 3, 1, 2)");

@@ -243,7 +243,7 @@ TEST_CASE("link: messages and oversize sends are refused up front", "[link]") {
     CHECK(p.a.link->send(Bytes(wire::kMaxMessageBytes, 0)) == SendStatus::queued);
 }
 
-TEST_CASE("link: a restarted peer starts a new session; nothing queued for the old one reaches it", "[link]") {
+TEST_CASE("link: a restarted peer starts a new session, nothing queued for the old one reaches it", "[link]") {
     Pair p;
     p.handshake();
     p.a.link->send(msg(1));

@@ -248,7 +248,7 @@ TEST_CASE("token: a busy token back uncopied goes round again, three times, then
     CHECK(src.stats().messages_undeliverable == 1);
 }
 
-TEST_CASE("token: an older epoch's tokens are discarded; a newer epoch is adopted and our purged messages go round again", "[token]") {
+TEST_CASE("token: an older epoch's tokens are discarded, a newer epoch is adopted and our purged messages go round again", "[token]") {
     TokenProtocol p(NodeId{1}, TokenConfig{0ms});
     REQUIRE(p.enqueue(NodeId{3}, Bytes{'a'}));
     REQUIRE(p.enqueue(NodeId{3}, Bytes{'b'}));
@@ -368,7 +368,7 @@ TEST_CASE("node: markers follow the tokens passed on before the state was record
     CHECK(n.stats().snapshots_reported == 1);
 }
 
-TEST_CASE("node: a restarted monitor's snapshots are taken afresh; the old one's markers are ignored", "[node]") {
+TEST_CASE("node: a restarted monitor's snapshots are taken afresh, the old one's markers are ignored", "[node]") {
     NodeConfig c = middle_node();
     Node n(c, t0);
     NodeOutput out;
@@ -522,7 +522,7 @@ TEST_CASE("monitor: verdicts count held and in-flight tokens and say where they 
     CHECK(m.stats().late_reports == 1);
 }
 
-TEST_CASE("monitor: zero tokens is token_lost; a timeout is inconclusive naming the silent", "[monitor]") {
+TEST_CASE("monitor: zero tokens is token_lost, a timeout is inconclusive naming the silent", "[monitor]") {
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}};
     c.timeout = 500ms;
@@ -598,7 +598,7 @@ TEST_CASE("monitor: a snapshot reported by a process that started after it began
     CHECK(v[0].kind == VerdictKind::ok);
 }
 
-TEST_CASE("monitor: single-initiator mode asks the first node only; in-flight snapshots are bounded", "[monitor]") {
+TEST_CASE("monitor: single-initiator mode asks the first node only, in-flight snapshots are bounded", "[monitor]") {
     MonitorConfig c;
     c.ring = {NodeId{4}, NodeId{5}};
     c.single_initiator = true;
@@ -677,7 +677,7 @@ TEST_CASE("monitor regenerate: one recovery per fault, verdicts of the replaced 
     CHECK(orders[0].second.epoch == Epoch{2});
 }
 
-TEST_CASE("monitor: with recovery off, an alarm orders nothing; a stale token is counted apart", "[monitor]") {
+TEST_CASE("monitor: with recovery off, an alarm orders nothing, a stale token is counted apart", "[monitor]") {
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}};
     MonitorCore m(c, t0);

@@ -60,8 +60,20 @@ RINGSIM_REGENERATE_SHARD(1)
 RINGSIM_REGENERATE_SHARD(2)
 RINGSIM_REGENERATE_SHARD(3)
 RINGSIM_REGENERATE_SHARD(4)
+#define RINGSIM_ROLLBACK_SHARD(n)                                                                                              \
+    TEST_CASE("ringsim sweep, --recover rollback: random faults keep every invariant for seeds " #n "00 to " #n "99", \
+              "[sim][property][recovery]") {                                                                                   \
+        sweep_shard(n, RecoveryMode::rollback);                                                                                 \
+    }
+RINGSIM_ROLLBACK_SHARD(0)
+RINGSIM_ROLLBACK_SHARD(1)
+RINGSIM_ROLLBACK_SHARD(2)
+RINGSIM_ROLLBACK_SHARD(3)
+RINGSIM_ROLLBACK_SHARD(4)
 
-TEST_CASE("ringsim regenerate: a lost and a duplicated token are each repaired once, and every message arrives once", "[sim][recovery]") {
+// A loss at 3 s and a duplication at 7 s on a lossy network, recovered in `mode`: each incident
+// reads alarm, recovery, recovered, resolved; the events are handed back for the mode's own checks.
+std::vector<IncidentEvent> loss_and_duplication_repaired(RecoveryMode mode) {
     SimConfig c;
     c.seed = 7;
     c.nodes = 6;
@@ -69,7 +81,7 @@ TEST_CASE("ringsim regenerate: a lost and a duplicated token are each repaired o
     c.net.loss = 0.1;
     c.net.reorder = 0.1;
     c.app_messages_per_s = 20;
-    c.recover = RecoveryMode::regenerate;
+    c.recover = mode;
     c.injects.push_back({3s, 2, InjectKind::lose});
     c.injects.push_back({7s, 4, InjectKind::duplicate});
     std::vector<IncidentEvent> events;
@@ -80,20 +92,21 @@ TEST_CASE("ringsim regenerate: a lost and a duplicated token are each repaired o
     CHECK(s.ok_run());
     std::vector<std::string> story;
     for (const auto& e : events) story.push_back(fmt::format("{} {}", to_string(e.kind), to_string(e.fault)));
-    CHECK(story == std::vector<std::string>{"alarm token_lost", "recovery token_lost", "recovered token_lost", "resolved token_lost",
-                                            "alarm token_duplicated", "recovery token_duplicated", "recovered token_duplicated",
-                                            "resolved token_duplicated"});
+    REQUIRE(story == std::vector<std::string>{"alarm token_lost", "recovery token_lost", "recovered token_lost", "resolved token_lost",
+                                              "alarm token_duplicated", "recovery token_duplicated", "recovered token_duplicated",
+                                              "resolved token_duplicated"});
     CHECK(events[1].epoch == Epoch{2});
     CHECK(events[5].epoch == Epoch{3});
-    CHECK(events[3].how == "by_regenerate");
+    CHECK(events[3].how == fmt::format("by_{}", to_string(mode)));
     CHECK(s.messages.sent > 150);
-    CHECK(s.messages.delivered == s.messages.sent);  // none lost to the faults: purged ones went round again
+    CHECK(s.messages.delivered == s.messages.sent);  // none lost to the faults
     CHECK(s.tokens_at_end.exactly(1));
+    return events;
 }
 
-TEST_CASE("ringsim regenerate: a node killed holding the token and restarted; the ring gets one token again", "[sim][recovery]") {
-    // Many crash instants: whenever the token dies with the node, the restarted ring says
-    // token_lost once and recovers; it never ends with other than one token.
+// Many crash instants: whenever the token dies with the node, the restarted ring says token_lost
+// once and recovers in `mode`; it never ends with other than one token.
+void crash_and_restart_repaired(RecoveryMode mode) {
     int lost = 0;
     for (std::uint64_t seed = 0; seed < 10; ++seed) {
         SimConfig c;
@@ -101,7 +114,7 @@ TEST_CASE("ringsim regenerate: a node killed holding the token and restarted; th
         c.nodes = 4;
         c.duration = 6s;
         c.net.loss = 0.05;
-        c.recover = RecoveryMode::regenerate;
+        c.recover = mode;
         c.crashes.push_back({2s + static_cast<std::int64_t>(seed) * 29ms, seed % 4, 300ms});
         SimSummary s;
         run_collect(c, &s);
@@ -110,6 +123,52 @@ TEST_CASE("ringsim regenerate: a node killed holding the token and restarted; th
         lost += s.token_lost > 0 ? 1 : 0;
     }
     CHECK(lost > 0);
+}
+
+TEST_CASE("ringsim regenerate: a lost and a duplicated token are each repaired once, and every message arrives once", "[sim][recovery]") {
+    const auto events = loss_and_duplication_repaired(RecoveryMode::regenerate);
+    CHECK(events[1].issuer.has_value());  // the node that issues the new token
+}
+
+TEST_CASE("ringsim regenerate: a node killed holding the token and restarted, the ring gets one token again", "[sim][recovery]") {
+    crash_and_restart_repaired(RecoveryMode::regenerate);
+}
+
+TEST_CASE("ringsim rollback: a lost and a duplicated token are each repaired by restoring the snapshot before them", "[sim][recovery]") {
+    const auto events = loss_and_duplication_repaired(RecoveryMode::rollback);
+    // Each restores a snapshot judged ok, taken before the alarm's: what the cut had is put back,
+    // what came after is queued again.
+    REQUIRE(events[1].restored);
+    CHECK(*events[1].restored < events[0].verdict.id);
+    REQUIRE(events[5].restored);
+    CHECK(*events[5].restored < events[4].verdict.id);
+}
+
+TEST_CASE("ringsim rollback: a node killed holding the token and restarted restores from its files, one token again", "[sim][recovery]") {
+    crash_and_restart_repaired(RecoveryMode::rollback);
+}
+
+TEST_CASE("ringsim rollback: a restarted monitor restores the snapshot its predecessor judged ok", "[sim][recovery]") {
+    SimConfig c;
+    c.seed = 11;
+    c.nodes = 5;
+    c.duration = 8s;
+    c.recover = RecoveryMode::rollback;
+    // The new monitor starts at 3.2 s; the token is lost before it judges any snapshot ok.
+    c.monitor_restarts.push_back({3s, 200ms});
+    c.injects.push_back({3100ms, 2, InjectKind::lose});
+    std::vector<IncidentEvent> events;
+    SimCluster cluster(c);
+    cluster.on_incident = [&](const IncidentEvent& e) { events.push_back(e); };
+    const SimSummary s = cluster.run();
+    INFO("replay: build/bin/ringsim " << replay_flags(c, false) << why(s));
+    CHECK(s.ok_run());
+    const auto recovery = std::find_if(events.begin(), events.end(), [](const IncidentEvent& e) { return e.kind == IncidentEventKind::recovery; });
+    REQUIRE(recovery != events.end());
+    CHECK(recovery->note.empty());
+    REQUIRE(recovery->restored);
+    CHECK(snapshot_era(*recovery->restored) != snapshot_era(recovery->verdict.id));  // judged ok by the monitor before
+    CHECK(s.tokens_at_end.exactly(1));
 }
 
 TEST_CASE("ringsim: network faults alone never raise an alarm and every message arrives once", "[sim]") {

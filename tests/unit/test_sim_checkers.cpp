@@ -76,6 +76,13 @@ TEST_CASE("checkers: a recovery that makes no new token breaks the recovery rule
     require_caught(c, rule::recovery);
 }
 
+TEST_CASE("checkers: a rollback to a snapshot not judged ok breaks the recovery rule", "[sim][checkers]") {
+    SimConfig c = scenario(Mutant::monitor_restores_bad_snapshot);
+    c.recover = RecoveryMode::rollback;
+    c.injects.push_back({2s, 2, InjectKind::lose});
+    require_caught(c, rule::recovery);
+}
+
 TEST_CASE("checkers: a monitor that stops after its first alarm breaks the detection rule", "[sim][checkers]") {
     SimConfig c = scenario(Mutant::monitor_stops_after_alarm);
     c.injects.push_back({2s, 2, InjectKind::duplicate});
