@@ -157,42 +157,5 @@ std::string config_relative(const RingConfig& c, const std::string& p) {
     return slash == std::string::npos ? p : c.path.substr(0, slash + 1) + p;
 }
 
-std::optional<AuthKey> load_key(const RingConfig& c) {
-    if (!c.key_file) return std::nullopt;
-    const std::string path = config_relative(c, *c.key_file);
-    std::ifstream in(path);
-    if (!in) throw ConfigError(fmt::format("{}: 'ring.key_file' = \"{}\": cannot read {} (make one with: ring keygen {})", c.path, *c.key_file, path, path));
-    std::string hex;
-    in >> hex;
-    AuthKey key;
-    auto nibble = [](char ch) -> int {
-        if (ch >= '0' && ch <= '9') return ch - '0';
-        if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-        if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-        return -1;
-    };
-    bool ok = hex.size() == 2 * kKeyBytes;
-    for (std::size_t i = 0; ok && i < kKeyBytes; ++i) {
-        const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-        ok = hi >= 0 && lo >= 0;
-        key.bytes[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-    }
-    if (!ok) throw ConfigError(fmt::format("{}: 'ring.key_file' = \"{}\": {} must hold {} hex digits (ring keygen makes one)", c.path, *c.key_file, path, 2 * kKeyBytes));
-    return key;
-}
-
-void write_new_key(const std::string& path) {
-    std::uint8_t raw[kKeyBytes];
-    if (const int rc = uv_random(nullptr, nullptr, raw, sizeof raw, 0, nullptr); rc < 0)
-        throw std::runtime_error(fmt::format("uv_random: {}", uv_strerror(rc)));
-    std::string hex;
-    for (auto b : raw) hex += fmt::format("{:02x}", b);
-    hex += "\n";
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) throw std::runtime_error(fmt::format("{}: {}{}", path, std::strerror(errno), errno == EEXIST ? " (refusing to overwrite a key)" : ""));
-    const bool written = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
-    ::close(fd);
-    if (!written) throw std::runtime_error(fmt::format("{}: write failed", path));
-}
 
 }  // namespace ringwatch

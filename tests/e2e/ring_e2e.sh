@@ -503,9 +503,16 @@ auth)
   [ "$(count "$work/nodes.out" 'fault injected')" -eq 0 ] || fail "a refused tool's fault took effect: $(lines "$work/nodes.out" | grep -m1 'fault injected')"
   "$bin/ring" inject "$work/ring.toml" --node 1 lose || fail "the keyed tool was refused"
   fault_caught lose
-  printf 'zz\n' > "$work/ring.key.bad"; sed 's/ring.key"/ring.key.bad"/' "$work/ring.toml" > "$work/badkey.toml"
+  printf 'zz\n' > "$work/ring.key.bad"; chmod 600 "$work/ring.key.bad"
+  sed 's/ring.key"/ring.key.bad"/' "$work/ring.toml" > "$work/badkey.toml"
   out=$("$bin/ring" node "$work/badkey.toml" --id 0 2>&1); rc=$?
   [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "must hold 64 hex digits" || fail "bad key file: exit $rc: $out"
+  # A key others can read is refused by every program, naming the fix.
+  cp -p "$work/ring.key" "$work/ring.key.bad"; chmod 644 "$work/ring.key.bad"
+  for prog in "$bin/ring node $work/badkey.toml --id 0" "$bin/monitor $work/badkey.toml" "$bin/ring inject $work/badkey.toml --node 0 lose"; do
+    out=$($prog 2>&1); rc=$?
+    [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "chmod 600" || fail "a key readable by others: '$prog' exit $rc: $out"
+  done
   echo "ok: unkeyed and wrongly keyed tools ignored, the keyed one obeyed: $caught"
   ;;
 *) echo "unknown scenario $scenario"; exit 2 ;;

@@ -124,6 +124,21 @@ TEST_CASE("config: key files are made private, read back, and checked", "[config
     CHECK_FALSE(*load_key(c) == *k1);  // a new key each time
     std::ofstream(path) << "not hex\n";
     CHECK_THROWS_WITH(load_key(c), Catch::Contains("must hold 64 hex digits"));
+    std::ofstream(path) << std::string(64, 'a') << "\n" << std::string(64, 'b') << "\n";  // two keys: which one?
+    CHECK_THROWS_WITH(load_key(c), Catch::Contains("and nothing else"));
+    std::ofstream(path) << std::string(63, 'a') << "\n";
+    CHECK_THROWS_WITH(load_key(c), Catch::Contains("must hold 64 hex digits"));
+    std::ofstream(path) << std::string(64, 'A') << "\n";
+    CHECK(load_key(c));  // either case
+    // Readable by others: refused, naming the fix (as ssh does for private keys).
+    ::chmod(path.c_str(), 0640);
+    CHECK_THROWS_WITH(load_key(c), Catch::Contains("readable or writable by group or others (mode 640)") && Catch::Contains("chmod 600"));
+    ::chmod(path.c_str(), 0604);
+    CHECK_THROWS_WITH(load_key(c), Catch::Contains("group or others"));
+    ::chmod(path.c_str(), 0600);
+    CHECK(load_key(c));
     std::remove(path.c_str());
     CHECK_THROWS_WITH(load_key(c), Catch::Contains("cannot read"));
+    c.key_file = "/tmp";
+    CHECK_THROWS_WITH(load_key(c), Catch::Contains("not a regular file"));
 }
