@@ -192,6 +192,7 @@ int main(int argc, char** argv) {
         } else {
             fmt::print("{}\n", settings);
         }
+        if (const std::string w = ring.insecure_warning(); !w.empty()) fmt::print(stderr, "monitor: {}\n", w);
         io::UvHandle<uv_signal_t> sigint(&loop, uv_signal_init), sigterm(&loop, uv_signal_init);
         auto stop = [](uv_signal_t* s, int) { uv_stop(s->loop); };
         uv_signal_start(sigint.get(), stop, SIGINT);

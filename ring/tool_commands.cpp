@@ -25,7 +25,10 @@ int report(std::optional<bool> ack, const NodeEntry& node, const std::string& wh
 }  // namespace
 
 namespace {
+// The tools' link settings: the ring's key, and the warning for a ring that runs without one
+// beyond loopback.
 LinkConfig keyed(const RingConfig& c) {
+    if (const std::string w = c.insecure_warning(); !w.empty()) fmt::print(stderr, "ring: {}\n", w);
     LinkConfig l;
     l.key = load_key(c);
     return l;

@@ -65,6 +65,25 @@ sockaddr_storage address(const std::string& path, const std::string& key, const 
 
 }  // namespace
 
+bool is_loopback(const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) return (ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr) >> 24) == 127;
+    if (a.ss_family == AF_INET6) return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr);
+    return false;
+}
+
+bool RingConfig::unauthenticated_beyond_loopback() const {
+    if (key_file) return false;
+    if (!is_loopback(monitor_address)) return true;
+    return std::any_of(nodes.begin(), nodes.end(), [](const NodeEntry& n) { return !is_loopback(n.address); });
+}
+
+std::string RingConfig::insecure_warning() const {
+    if (!unauthenticated_beyond_loopback()) return {};
+    return fmt::format("WARNING: ring '{}' has no key_file and addresses beyond loopback (ring.insecure = true): anyone who can reach "
+                       "them can forge its datagrams and command it",
+                       name);
+}
+
 std::size_t RingConfig::position_of(NodeId id) const {
     for (std::size_t i = 0; i < nodes.size(); ++i)
         if (nodes[i].id == id) return i;
@@ -91,11 +110,15 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     reject_unknown(path, root, "", {"ring", "monitor", "nodes"});
 
     if (const toml::table* ring = root["ring"].as_table()) {
-        reject_unknown(path, *ring, "ring", {"name", "hold_ms", "key_file", "state_dir"});
+        reject_unknown(path, *ring, "ring", {"name", "hold_ms", "key_file", "state_dir", "insecure"});
         if (ring->contains("name")) c.name = string(path, *ring, "ring", "name", true);
         c.hold = std::chrono::milliseconds(integer(path, *ring, "ring", "hold_ms", 0, 60'000, 20));
         if (ring->contains("key_file")) c.key_file = string(path, *ring, "ring", "key_file", true);
         if (ring->contains("state_dir")) c.state_dir = string(path, *ring, "ring", "state_dir", true);
+        if (const toml::node* n = ring->get("insecure")) {
+            if (!n->is_boolean()) fail(path, fmt::format("{}: 'ring.insecure' must be true or false", where(*n)));
+            c.insecure = *n->value<bool>();
+        }
     } else if (root.contains("ring")) {
         fail(path, "'ring' must be a table: [ring]");
     }
@@ -136,6 +159,19 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         c.nodes.push_back(std::move(e));
     }
     if (c.nodes.size() < 2) fail(path, fmt::format("a ring needs at least 2 [[nodes]], this one has {}", c.nodes.size()));
+    // Without a key anyone who can reach an address can command the ring: fine on loopback, a
+    // mistake elsewhere unless the operator says so.
+    if (!c.key_file && !c.insecure) {
+        if (!is_loopback(c.monitor_address))
+            fail(path, fmt::format("no 'ring.key_file', and 'monitor.address' = \"{}\" is not loopback: anyone who can reach it could command the "
+                                   "ring; make a key (ring keygen ring.key) and set key_file, or set 'ring.insecure = true' to run "
+                                   "unauthenticated anyway", c.monitor_address_text));
+        for (const auto& n : c.nodes)
+            if (!is_loopback(n.address))
+                fail(path, fmt::format("no 'ring.key_file', and node {}'s address \"{}\" is not loopback: anyone who can reach it could "
+                                       "command the ring; make a key (ring keygen ring.key) and set key_file, or set 'ring.insecure = true' "
+                                       "to run unauthenticated anyway", n.id, n.address_text));
+    }
     return c;
 }
 

@@ -32,6 +32,9 @@ struct RingConfig {
     std::optional<std::string> key_file;
     // Rollback: each node keeps its saved snapshots in <state_dir>/node-<id>, to restore after a crash.
     std::optional<std::string> state_dir;
+    // Without key_file, addresses beyond loopback are refused unless this is set (then every
+    // program warns at start).
+    bool insecure = false;
     std::string monitor_address_text;
     sockaddr_storage monitor_address{};
     Duration interval{std::chrono::milliseconds(100)};
@@ -46,8 +49,13 @@ struct RingConfig {
     const NodeEntry& predecessor(NodeId id) const { return nodes[(position_of(id) + nodes.size() - 1) % nodes.size()]; }
     const NodeEntry& successor(NodeId id) const { return nodes[(position_of(id) + 1) % nodes.size()]; }
     std::vector<NodeId> ring() const;
+    // insecure = true let through a config whose datagrams anyone on the network could forge.
+    bool unauthenticated_beyond_loopback() const;
+    // The warning every program prints at start for such a config (empty otherwise).
+    std::string insecure_warning() const;
 };
 
+bool is_loopback(const sockaddr_storage& a);
 RingConfig load_config(const std::string& path);
 // A path the config names, relative to the config's directory unless absolute.
 std::string config_relative(const RingConfig& config, const std::string& path);

@@ -65,6 +65,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
              link.key ? "authenticated with the ring's key" : "not authenticated (no key_file)");
     log_.log("predecessor node {} at {}, successor node {} at {}, monitor at {}", pred_, config.predecessor(self).address_text, succ_,
              config.successor(self).address_text, config.monitor_address_text);
+    if (const std::string w = config.insecure_warning(); !w.empty()) log_.log("{}", w);
     if (store_) {
         log_.log("state directory {}: {} saved snapshot(s) kept for rollback", store_->dir(), node_.kept().size());
         for (const auto& path : loaded_.unreadable) log_.log("state directory: {} is not a saved snapshot this version can read; ignored", path);

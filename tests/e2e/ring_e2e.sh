@@ -445,7 +445,8 @@ netns)
     ip -n "$hub" link set "p$tag$idx" master br0 && ip -n "$hub" link set "p$tag$idx" up || fail "bridge port"
   done
   {
-    printf '[ring]\nname = "netns"\nhold_ms = 20\n\n[monitor]\naddress = "10.213.0.15:7100"\ninterval_ms = 100\ntimeout_ms = 1000\n'
+    # No key on addresses beyond loopback: refused unless said explicitly, then warned about.
+    printf '[ring]\nname = "netns"\nhold_ms = 20\ninsecure = true\n\n[monitor]\naddress = "10.213.0.15:7100"\ninterval_ms = 100\ntimeout_ms = 1000\n'
     for i in 0 1 2 3 4; do printf '\n[[nodes]]\nid = %d\naddress = "10.213.0.%d:7101"\n' $i $((i + 10)); done
   } > "$work/ring.toml"
   : > "$work/nodes.out"; : > "$work/monitor.out"; : > "$work/monitor.err"
@@ -455,7 +456,12 @@ netns)
   no_alarm
   ip netns exec "${tag}mon" "$bin/ring" inject "$work/ring.toml" --node 2 lose || fail "inject across namespaces failed"
   fault_caught lose
-  echo "ok: 5 nodes in 5 namespaces, 10 ok snapshots, then a loss injected: $caught"
+  [ "$(count "$work/nodes.out" "WARNING: ring 'netns' has no key_file")" -eq 5 ] || fail "not every node warned that the ring is unauthenticated"
+  grep -q "WARNING: ring 'netns' has no key_file" "$work/monitor.err" || fail "the monitor did not warn that the ring is unauthenticated"
+  sed '/^insecure = true/d' "$work/ring.toml" > "$work/secure.toml"
+  out=$("$bin/ring" node "$work/secure.toml" --id 0 2>&1); rc=$?
+  [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "is not loopback" || fail "a keyless ring beyond loopback was not refused: exit $rc: $out"
+  echo "ok: 5 nodes in 5 namespaces (no key, insecure = true: every program warned), 10 ok snapshots, then a loss injected: $caught"
   ;;
 monitor_restart)
   # A monitor stopped and started again: the new one's snapshot ids never collide with the old

@@ -84,7 +84,7 @@ address = "127.0.0.1:7002"
 
 TEST_CASE("config: every error names the file, the key and the value", "[config]") {
     CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = 5\nspeed = 3")) ==
-          "c.toml: line 5: unknown key 'ring.speed' (name, hold_ms, key_file, state_dir)");
+          "c.toml: line 5: unknown key 'ring.speed' (name, hold_ms, key_file, state_dir, insecure)");
     CHECK(error_of(replaced(kValid, "[ring]", "[rings]")).find("unknown key 'rings'") != std::string::npos);
     CHECK(error_of(replaced(kValid, "address = \"127.0.0.1:7000\"\n", "")) == "c.toml: missing key 'monitor.address'");
     CHECK(error_of(replaced(kValid, "id = 1", "id = 3")) == "c.toml: line 16: 'nodes[2].id' = 3 is a duplicate id");
@@ -141,4 +141,23 @@ TEST_CASE("config: key files are made private, read back, and checked", "[config
     CHECK_THROWS_WITH(load_key(c), Catch::Contains("cannot read"));
     c.key_file = "/tmp";
     CHECK_THROWS_WITH(load_key(c), Catch::Contains("not a regular file"));
+}
+
+TEST_CASE("config: without a key, addresses beyond loopback need insecure = true, and then are warned about", "[config][auth]") {
+    // Loopback (IPv4 and IPv6) needs no key and gets no warning.
+    CHECK(parse_config(kValid, "c.toml").insecure_warning().empty());
+    const std::string lan = replaced(kValid, "address = \"127.0.0.1:7003\"", "address = \"192.0.2.3:7003\"");
+    CHECK(error_of(lan) ==
+          "c.toml: no 'ring.key_file', and node 2's address \"192.0.2.3:7003\" is not loopback: anyone who can reach it could command the "
+          "ring; make a key (ring keygen ring.key) and set key_file, or set 'ring.insecure = true' to run unauthenticated anyway");
+    CHECK(error_of(replaced(kValid, "address = \"127.0.0.1:7000\"", "address = \"192.0.2.1:7000\"")).find("'monitor.address' = \"192.0.2.1:7000\" is not loopback") !=
+          std::string::npos);
+    // Said explicitly: accepted, and every program warns.
+    const RingConfig insecure = parse_config(replaced(lan, "hold_ms = 5", "hold_ms = 5\ninsecure = true"), "c.toml");
+    CHECK(insecure.insecure);
+    CHECK(insecure.insecure_warning().find("WARNING: ring 't' has no key_file") == 0);
+    // With a key nothing is refused or warned about.
+    const RingConfig keyed = parse_config(replaced(lan, "hold_ms = 5", "hold_ms = 5\nkey_file = \"k\""), "c.toml");
+    CHECK(keyed.insecure_warning().empty());
+    CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = 5\ninsecure = \"yes\"")) == "c.toml: line 5: 'ring.insecure' must be true or false");
 }
