@@ -42,29 +42,20 @@ void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
 
 void IncidentTracker::on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
                                   std::optional<SnapshotId> restored, std::string note, bool by_hand) {
-    if (!open_) {
-        // Asked for by an operator with no incident open: said, nothing to end.
-        if (!by_hand) return;
-        IncidentEvent e{IncidentEventKind::recovery, cause.kind, cause, cause.id, cause.id, Duration{0}, {}, {}, {}, {}, {}, {}};
-        e.mode = std::move(mode);
-        e.epoch = epoch;
-        e.issuer = issuer;
-        e.restored = restored;
-        e.note = std::move(note);
-        e.by_hand = true;
-        if (e.note.empty()) ++stats_.recoveries;
-        events_.push_back(std::move(e));
-        return;
+    if (open_) {
+        if (!note.empty()) {
+            if (open_->unrecoverable_said && !by_hand) return;  // an operator's request is always answered
+            open_->unrecoverable_said = true;
+        } else {
+            open_->recovering = std::pair{mode, epoch};
+            open_->by_hand = by_hand;
+        }
+    } else if (!by_hand) {
+        return;  // asked for by an operator with no incident open: said, nothing to end; otherwise nothing to say
     }
-    if (!note.empty()) {
-        if (open_->unrecoverable_said && !by_hand) return;  // an operator's request is always answered
-        open_->unrecoverable_said = true;
-    } else {
-        open_->recovering = std::pair{mode, epoch};
-        open_->by_hand = by_hand;
-        ++stats_.recoveries;
-    }
-    IncidentEvent e{IncidentEventKind::recovery, open_->fault, cause, open_->first, cause.id, now - open_->since, {}, {}, {}, {}, {}, {}};
+    if (note.empty()) ++stats_.recoveries;
+    IncidentEvent e{IncidentEventKind::recovery, open_ ? open_->fault : cause.kind, cause, open_ ? open_->first : cause.id, cause.id,
+                    open_ ? now - open_->since : Duration{0}, {}, {}, {}, {}, {}, {}};
     e.mode = std::move(mode);
     e.epoch = epoch;
     e.issuer = issuer;

@@ -298,13 +298,8 @@ bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
 }
 
 bool MonitorCore::recover_by_hand(Instant now, RecoverMode mode) {
-    ++stats_.recoveries_by_hand;
     const Verdict cause = last_judged_.value_or(Verdict{});
     return mode == RecoverMode::rollback ? rollback(now, cause, true) : regenerate(now, cause, true);
-}
-
-void MonitorCore::on_ack(NodeId, const CommandAck& ack) {
-    if (!ack.ok) ++stats_.rollback_acks_refused;
 }
 
 std::optional<Instant> MonitorCore::next_deadline() const {

@@ -59,8 +59,6 @@ struct MonitorStats {
     std::uint64_t unexpected_reports = 0; // from a node not in the ring, or twice
     std::uint64_t past_epoch_verdicts = 0; // about an epoch a recovery has already replaced: no incident
     std::uint64_t catch_up_orders = 0;     // a node behind the ring's epoch told to adopt it
-    std::uint64_t rollback_acks_refused = 0;  // a node could not restore the snapshot ordered
-    std::uint64_t recoveries_by_hand = 0;     // asked for by `ring recover`
 };
 
 class MonitorCore {
@@ -83,8 +81,6 @@ public:
     // An operator asks for a recovery now (`ring recover`), whatever the configured mode; a
     // `recovery` event says what was done (or why it cannot be). False when it cannot be done.
     bool recover_by_hand(Instant now, RecoverMode mode);
-    // A node's answer to a command (a rollback it could not do is counted).
-    void on_ack(NodeId node, const CommandAck& ack);
 
     struct Command {
         NodeId node;

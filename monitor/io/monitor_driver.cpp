@@ -35,7 +35,6 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
         Message m;
         if (decode_message(b, m) != MessageError::none) return;
         if (auto* r = std::get_if<SnapshotReport>(&m)) core_.on_report(monotonic_now(), from, *r);
-        if (auto* a = std::get_if<CommandAck>(&m)) core_.on_ack(from, *a);
         if (auto* q = std::get_if<RecoverRequest>(&m); q && is_tool_id(from)) {
             const bool ordered = core_.recover_by_hand(monotonic_now(), q->mode);
             link_.send_queued(from, encode_message(CommandAck{q->command_id, ordered}));

@@ -107,7 +107,11 @@ private:
     void handle_successor(Instant now, Message& m);
     void handle_control(Instant now, NodeId from, Message& m);
     void collect(Instant now);
-    RecordedState recorded() const { return RecordedState{token_.state(), token_.save()}; }
+    // The whole state is copied only for a start or marker that begins a recording.
+    RecordedState state_if_begins(SnapshotId id) const {
+        if (participant_.recording(id) || participant_.finished(id)) return {};
+        return RecordedState{token_.state(), token_.save()};
+    }
     void rollback(Instant now, NodeId from, const RecoverCommand& rc);
     void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
 

@@ -54,9 +54,7 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
             ++stats_.other_era_markers;  // a snapshot of a monitor that is gone (or not yet ours)
             return;
         }
-        // The whole state is copied only when this marker begins a recording.
-        const bool begins = !participant_.recording(mk->id) && !participant_.finished(mk->id);
-        participant_.on_marker(mk->id, config_.predecessor, begins ? recorded() : RecordedState{});
+        participant_.on_marker(mk->id, config_.predecessor, state_if_begins(mk->id));
     } else if (std::holds_alternative<RingQuery>(m)) {
         send(config_.predecessor, RingState{token_.had_token(), token_.epoch()});
     } else {
@@ -92,8 +90,7 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
             era_ = era;
         }
         participant_.abandon_before(s->abandon_before);
-        const bool begins = !participant_.recording(s->id) && !participant_.finished(s->id);
-        participant_.start(s->id, begins ? recorded() : RecordedState{});
+        participant_.start(s->id, state_if_begins(s->id));
     } else if (std::holds_alternative<RingQuery>(m)) {
         send(from, RingState{token_.had_token(), token_.epoch()});  // `ring recover` without a monitor asks every node
     } else if (auto* k = std::get_if<KeepSnapshot>(&m); k && from == kMonitorId) {

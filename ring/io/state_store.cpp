@@ -73,8 +73,7 @@ StateStore::Loaded StateStore::load() {
     for (const auto& f : found) {
         std::ifstream in(f.path, std::ios::binary);
         const Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        auto s = decode_saved(bytes);
-        if (!in.good() && !in.eof()) s.reset();
+        auto s = decode_saved(bytes);  // an unreadable file gives no bytes, which do not decode
         if (!s) {
             out.unreadable.push_back(f.path);
             continue;

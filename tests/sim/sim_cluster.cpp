@@ -276,8 +276,6 @@ void SimCluster::pump_monitor(std::optional<Source> source) {
                 checker_.report_handed(r->id, d.peer, gen, oracle_.reported(d.peer, gen, *r));
                 m.core->on_report(now, d.peer, *r);
                 take_monitor_output();
-            } else if (auto* a = std::get_if<CommandAck>(&msg)) {
-                m.core->on_ack(d.peer, *a);
             }
         }
         for (auto& e : m.eout.events) {

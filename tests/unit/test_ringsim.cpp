@@ -32,6 +32,12 @@ void sweep_shard(std::uint64_t shard, RecoveryMode mode = RecoveryMode::off) {
     }
 }
 
+SimSummary run_with_incidents(const SimConfig& c, std::vector<IncidentEvent>& events) {
+    SimCluster cluster(c);
+    cluster.on_incident = [&](const IncidentEvent& e) { events.push_back(e); };
+    return cluster.run();
+}
+
 std::vector<Verdict> run_collect(const SimConfig& c, SimSummary* summary = nullptr) {
     std::vector<Verdict> out;
     SimSummary s = run_simulation(c, [&](const Verdict& v) { out.push_back(v); });
@@ -85,9 +91,7 @@ std::vector<IncidentEvent> loss_and_duplication_repaired(RecoveryMode mode) {
     c.injects.push_back({3s, 2, InjectKind::lose});
     c.injects.push_back({7s, 4, InjectKind::duplicate});
     std::vector<IncidentEvent> events;
-    SimCluster cluster(c);
-    cluster.on_incident = [&](const IncidentEvent& e) { events.push_back(e); };
-    const SimSummary s = cluster.run();
+    const SimSummary s = run_with_incidents(c, events);
     INFO("replay: build/bin/ringsim " << replay_flags(c, false) << why(s));
     CHECK(s.ok_run());
     std::vector<std::string> story;
@@ -158,9 +162,7 @@ TEST_CASE("ringsim rollback: a restarted monitor restores the snapshot its prede
     c.monitor_restarts.push_back({3s, 200ms});
     c.injects.push_back({3100ms, 2, InjectKind::lose});
     std::vector<IncidentEvent> events;
-    SimCluster cluster(c);
-    cluster.on_incident = [&](const IncidentEvent& e) { events.push_back(e); };
-    const SimSummary s = cluster.run();
+    const SimSummary s = run_with_incidents(c, events);
     INFO("replay: build/bin/ringsim " << replay_flags(c, false) << why(s));
     CHECK(s.ok_run());
     const auto recovery = std::find_if(events.begin(), events.end(), [](const IncidentEvent& e) { return e.kind == IncidentEventKind::recovery; });
