@@ -148,7 +148,7 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
             injects += fmt::format("{}{}:{}@{}", injects.empty() ? "" : ",", to_string(i.kind), i.node, format_duration(i.at));
         for (const auto& cr : c.crashes)
             crashes += fmt::format("{}{}@{}{}", crashes.empty() ? "" : ",", cr.node, format_duration(cr.at),
-                                   cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
+                                   cr.restart_after ? fmt::format("+{}", format_duration(*cr.restart_after)) : std::string());
         if (!injects.empty()) s += " --inject " + injects;
         if (!crashes.empty()) s += " --crash " + crashes;
         std::string restarts;
