@@ -15,6 +15,7 @@
 #include "monitor/core/verdict_json.h"
 #include "monitor/io/monitor_driver.h"
 #include "ring/io/clock.h"
+#include "ring/io/drop_report.h"
 
 using namespace ringwatch;
 
@@ -37,13 +38,14 @@ void print_line(const std::string& text, bool colour, fmt::text_style style) {
 
 void print_recovery(const IncidentEvent& e, bool colour) {
     const std::string who = e.by_hand ? " (asked for by hand)" : "";
-    if (e.note.empty() && e.restored) {
+    const std::string instead = e.note.empty() ? "" : fmt::format(" ({})", e.note);
+    if (e.restored) {
         print_line(fmt::format("RECOVERY {} of {}{}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)", e.mode,
                                to_string(e.fault), who, e.epoch, *e.restored),
                    colour, fmt::emphasis::bold | fg(fmt::color::yellow));
-    } else if (e.note.empty()) {
-        print_line(fmt::format("RECOVERY {} of {}{}: epoch {}, tokens of older epochs purged, node {} issues the new token", e.mode,
-                               to_string(e.fault), who, e.epoch, e.issuer ? fmt::format("{}", *e.issuer) : "?"),
+    } else if (e.issuer) {
+        print_line(fmt::format("RECOVERY {} of {}{}: epoch {}, tokens of older epochs purged, node {} issues the new token{}", e.mode,
+                               to_string(e.fault), who, e.epoch, *e.issuer, instead),
                    colour, fmt::emphasis::bold | fg(fmt::color::yellow));
     } else {
         print_line(fmt::format("RECOVERY {} of {}{} impossible: {}; the ring is left to the operator", e.mode, to_string(e.fault), who, e.note),
@@ -147,7 +149,7 @@ int main(int argc, char** argv) {
     mc.single_initiator = single;
     mc.recover = *parse_recovery_mode(recover.value_or(ring.recover));
     mc.liveness = liveness_for(mc.interval, node_timeout_ms ? std::chrono::milliseconds(*node_timeout_ms) : ring.node_timeout);
-    mc.era = static_cast<std::uint32_t>(io::new_incarnation().value) & kSnapshotEraMask;
+    mc.era = static_cast<std::uint32_t>(io::random_u64()) & kSnapshotEraMask;
     const bool colour = !json && isatty(STDOUT_FILENO);
 
     io::UvLoop owner;
@@ -210,6 +212,9 @@ int main(int argc, char** argv) {
                                                inc.resolved + nodes.node_up, s.late_reports,
                                                l.retransmits);
         fmt::print(json ? stderr : stdout, "{}\n", totals);
+        const io::EndpointDriver& driver = monitor.link();
+        fmt::print(json ? stderr : stdout, "datagrams received {}, {}\n", driver.socket().stats().received,
+                   io::drop_report(driver.socket().stats(), driver.endpoint().stats(), l));
     } catch (const std::exception& e) {
         fmt::print(stderr, "monitor: {}\n", e.what());
         rc = 1;

@@ -23,5 +23,6 @@ int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t t
 int run_ring_demo();
 int run_recover(const std::string& config_path, const std::string& mode);
 int run_keygen(const std::string& path);
+int run_rekey(const std::string& config_path, const std::string& new_key_path);
 
 }  // namespace ringwatch

@@ -55,6 +55,11 @@ int main(int argc, char** argv) {
     auto* keygen = app.add_subcommand("keygen", "write a new shared key that authenticates the ring's datagrams");
     keygen->add_option("file", key_path, "where to write it (never overwritten)")->required();
 
+    std::string new_key;
+    auto* rekey = app.add_subcommand("rekey", "rotate the running ring's key: every node and the monitor switch to NEWKEY, with no stop");
+    rekey->add_option("config", config, "ring config (TOML) whose key_file is rewritten with the new key")->required();
+    rekey->add_option("newkey", new_key, "the new key (ring keygen NEWKEY), readable by every node at the same absolute path")->required();
+
     LinkDemoOptions link_demo;
     auto* ld = app.add_subcommand("link-demo", "two links streaming over a lossy 127.0.0.1 network, repaired");
     ld->add_option("--messages", link_demo.messages, "messages to send")->capture_default_str()->check(CLI::Range(1, 100'000'000));
@@ -75,6 +80,7 @@ int main(int argc, char** argv) {
         if (*ld) return run_link_demo(link_demo);
         if (*keygen) return run_keygen(key_path);
         if (*recover) return run_recover(config, recover_mode);
+        if (*rekey) return run_rekey(config, new_key);
         return run_ring_demo();
     } catch (const ConfigError& e) {
         fmt::print(stderr, "ring: {}\n", e.what());

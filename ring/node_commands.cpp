@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ring/commands.h"
+#include "ring/io/drop_report.h"
 #include "ring/io/node_driver.h"
 #include "ring/io/process_group.h"
 
@@ -56,15 +57,18 @@ int run_node(const std::string& config_path, std::uint16_t id) {
     io::UvLoop owner;
     uv_loop_t& loop = *owner.get();
     {
-        LinkConfig link;
-        link.key = load_key(config);
-        io::NodeDriver node(&loop, config, NodeId{id}, link);
+        LinkConfig link_config;
+        link_config.key = load_key(config);
+        io::NodeDriver node(&loop, config, NodeId{id}, link_config);
         StopOnSignals stop(&loop);
         uv_run(&loop, UV_RUN_DEFAULT);
         const auto& t = node.node().token().stats();
-        const LinkStats l = node.link().endpoint().total_link_stats();
-        io::Logger(fmt::format("node {}", id)).log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped",
-                                                   t.tokens_forwarded, t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
+        const io::EndpointDriver& link = node.link();
+        const LinkStats l = link.endpoint().total_link_stats();
+        io::Logger log(fmt::format("node {}", id));
+        log.log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped",
+                t.tokens_forwarded, t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
+        log.log("datagrams received {}, {}", link.socket().stats().received, io::drop_report(link.socket().stats(), link.endpoint().stats(), l));
     }
     return 0;
 }

@@ -42,8 +42,9 @@ void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
 
 void IncidentTracker::on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
                                   std::optional<SnapshotId> restored, std::string note, bool by_hand) {
+    const bool ordered = issuer || restored;  // else it could not be done, and the note says why
     if (open_) {
-        if (!note.empty()) {
+        if (!ordered) {
             if (open_->unrecoverable_said && !by_hand) return;  // an operator's request is always answered
             open_->unrecoverable_said = true;
         } else {
@@ -53,7 +54,7 @@ void IncidentTracker::on_recovery(Instant now, const Verdict& cause, std::string
     } else if (!by_hand) {
         return;  // asked for by an operator with no incident open: said, nothing to end; otherwise nothing to say
     }
-    if (note.empty()) ++stats_.recoveries;
+    if (ordered) ++stats_.recoveries;
     IncidentEvent e{IncidentEventKind::recovery, open_ ? open_->fault : cause.kind, cause, open_ ? open_->first : cause.id, cause.id,
                     open_ ? now - open_->since : Duration{0}, {}, {}, {}, {}, {}, {}};
     e.mode = std::move(mode);

@@ -32,7 +32,7 @@ struct IncidentEvent {
     Epoch epoch{};
     std::optional<NodeId> issuer;
     std::optional<SnapshotId> restored;  // rollback: the snapshot every node restores
-    std::string note;                    // recovery: why it cannot be done (empty: it was ordered)
+    std::string note;                    // recovery: why it cannot be done (nothing ordered), or what was done instead
     bool by_hand = false;                // recovery, recovered: asked for by an operator (`ring recover`)
 };
 
@@ -58,7 +58,7 @@ public:
     // `now`: when the verdict was decided.
     void on_verdict(Instant now, const Verdict& v);
     // A recovery was ordered for the open incident (raised by `cause`): regenerate names its issuer,
-    // rollback the snapshot restored. A non-empty `note`: it cannot be done, and why (said once per
+    // rollback the snapshot restored. Neither: it cannot be done, and `note` says why (said once per
     // incident).
     void on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
                      std::optional<SnapshotId> restored, std::string note = {}, bool by_hand = false);

@@ -230,7 +230,7 @@ void MonitorCore::catch_up(NodeId node, const SnapshotReport& r) {
 }
 
 // Purge and reissue: a new epoch everywhere, one new token at the first node that is up.
-bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand) {
+bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, std::string note) {
     std::optional<NodeId> issuer;
     for (NodeId n : config_.ring) {
         if (!liveness_.down(n)) {
@@ -243,7 +243,7 @@ bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand) {
         return false;
     }
     order_everyone(RecoverMode::regenerate, *issuer, SnapshotId{0});
-    incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer, std::nullopt, {}, by_hand);
+    incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer, std::nullopt, std::move(note), by_hand);
     return true;
 }
 
@@ -288,6 +288,11 @@ bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
         }
     }
     const auto snapshot = restorable();
+    if (!snapshot && !by_hand) {
+        // Nothing to restore, and nothing will be: snapshots are kept only when judged ok, which
+        // no verdict is while the token is missing. A fresh token is the only way back.
+        return regenerate(now, cause, false, "no snapshot judged ok is kept by every node: regenerated instead");
+    }
     if (!snapshot) {
         incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, "no snapshot judged ok is kept by every node", by_hand);
         return false;

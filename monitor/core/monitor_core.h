@@ -120,7 +120,7 @@ private:
     void start_snapshot(Instant now);
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
     void count_tokens(const Pending& p, Verdict& v) const;
-    bool regenerate(Instant now, const Verdict& cause, bool by_hand = false);
+    bool regenerate(Instant now, const Verdict& cause, bool by_hand = false, std::string note = {});
     bool rollback(Instant now, const Verdict& cause, bool by_hand = false);
     std::optional<SnapshotId> restorable() const;
     void order_everyone(RecoverMode mode, NodeId issuer, SnapshotId snapshot);

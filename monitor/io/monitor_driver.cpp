@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "ring/io/clock.h"
 
 namespace ringwatch::io {
@@ -14,6 +16,7 @@ constexpr std::size_t kMaxToolLinks = 8;
 MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, OnNodeEvent on_node_event,
                              LinkConfig link)
     : link_(loop, kMonitorId, ring.monitor_address, link, new_incarnation()),
+      rekey_(key_path(ring), link.key),
       core_(std::move(config), monotonic_now()),
       on_verdict_(std::move(on_verdict)),
       on_node_event_(std::move(on_node_event)),
@@ -35,6 +38,12 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
         Message m;
         if (decode_message(b, m) != MessageError::none) return;
         if (auto* r = std::get_if<SnapshotReport>(&m)) core_.on_report(monotonic_now(), from, *r);
+        if (auto* c = std::get_if<RekeyCommand>(&m); c && is_tool_id(from)) {
+            const KeyRotation::Outcome o = rekey_.apply(*c);
+            link_.set_keys(rekey_.send_key(), rekey_.accepted_too());
+            fmt::print(stderr, "monitor: {}\n", o.said);
+            link_.send_queued(from, encode_message(CommandAck{c->command_id, o.ok}));
+        }
         if (auto* q = std::get_if<RecoverRequest>(&m); q && is_tool_id(from)) {
             const bool ordered = core_.recover_by_hand(monotonic_now(), q->mode);
             link_.send_queued(from, encode_message(CommandAck{q->command_id, ordered}));

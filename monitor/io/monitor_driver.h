@@ -8,6 +8,7 @@
 #include "monitor/io/port_probe.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/deadline_timer.h"
+#include "ring/config/key_rotation.h"
 #include "ring/io/endpoint_driver.h"
 
 namespace ringwatch::io {
@@ -33,6 +34,7 @@ private:
     void pump();
 
     EndpointDriver link_;
+    KeyRotation rekey_;
     MonitorCore core_;
     OnVerdict on_verdict_;
     OnNodeEvent on_node_event_;

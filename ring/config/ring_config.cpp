@@ -20,6 +20,17 @@
 
 namespace ringwatch {
 
+std::string one_line(std::string_view text) {
+    std::string out;
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (ch == '\n') out += "\\n";
+        else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+        else out += ch;
+    }
+    return out;
+}
+
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) { throw ConfigError(fmt::format("{}: {}", path, what)); }

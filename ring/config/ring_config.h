@@ -6,17 +6,22 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/socket.h>
 
+#include "ring/config/key_file.h"
 #include "ring/core/auth.h"
 #include "ring/core/types.h"
 
 namespace ringwatch {
 
+// Control characters (a newline a TOML error echoes from the file, say) are escaped: the message
+// stays one line.
+std::string one_line(std::string_view text);
 struct ConfigError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    explicit ConfigError(std::string_view what) : std::runtime_error(one_line(what)) {}
 };
 
 struct NodeEntry {
@@ -62,8 +67,8 @@ std::string config_relative(const RingConfig& config, const std::string& path);
 // The ring's shared key when the config names a key_file (relative to the config's directory):
 // 64 hex digits. Throws ConfigError naming the config, the key file and the problem.
 std::optional<AuthKey> load_key(const RingConfig& config);
-// Writes a new random key to `path` (mode 0600); never overwrites. Throws std::runtime_error.
-void write_new_key(const std::string& path);
+// The configured key_file resolved against the config's directory ("" without one).
+std::string key_path(const RingConfig& config);
 RingConfig parse_config(const std::string& text, const std::string& path);
 
 }  // namespace ringwatch

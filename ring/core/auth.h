@@ -19,5 +19,8 @@ struct AuthKey {
 void compute_mac(const AuthKey& key, std::span<const std::uint8_t> data, std::uint8_t out[kMacBytes]);
 // Constant-time comparison.
 bool verify_mac(const AuthKey& key, std::span<const std::uint8_t> data, const std::uint8_t mac[kMacBytes]);
+// Names a key without revealing it (an unkeyed BLAKE2b hash of it): what `ring rekey` tells the
+// nodes, so that each checks it loaded the very key the operator meant.
+std::uint64_t key_fingerprint(const AuthKey& key);
 
 }  // namespace ringwatch

@@ -3,13 +3,41 @@
 
 namespace ringwatch {
 
+namespace {
+void add(LinkStats& t, const LinkStats& s) {
+    t.messages_sent += s.messages_sent;
+    t.messages_delivered += s.messages_delivered;
+    t.datagrams_sent += s.datagrams_sent;
+    t.datagrams_received += s.datagrams_received;
+    t.data_frames_sent += s.data_frames_sent;
+    t.ack_frames_sent += s.ack_frames_sent;
+    t.retransmits += s.retransmits;
+    t.fast_retransmits += s.fast_retransmits;
+    t.timeouts += s.timeouts;
+    t.duplicates_dropped += s.duplicates_dropped;
+    t.out_of_window_dropped += s.out_of_window_dropped;
+    t.stale_incarnation_dropped += s.stale_incarnation_dropped;
+    t.replayed_dropped += s.replayed_dropped;
+    t.hellos_answered += s.hellos_answered;
+    t.unexpected_data_dropped += s.unexpected_data_dropped;
+    t.invalid_acks += s.invalid_acks;
+    t.window_full += s.window_full;
+    t.session_resets += s.session_resets;
+    t.messages_dropped_by_reset += s.messages_dropped_by_reset;
+}
+}  // namespace
+
 Endpoint::Endpoint(LinkConfig config, NodeId self, Incarnation incarnation)
-    : config_(config), self_(self), incarnation_(incarnation) {}
+    : config_(config), also_accept_(config.also_accept), self_(self), incarnation_(incarnation) {}
 
 Link& Endpoint::add_peer(NodeId peer, Instant now) {
     auto it = links_.find(peer);
     if (it == links_.end()) {
-        it = links_.emplace(peer, std::make_unique<Link>(config_, self_, incarnation_, peer, now)).first;
+        // A tool session's incarnation: ours plus the number of tool sessions so far. Each takes
+        // far longer than a microsecond, so these never reach our successor's incarnation (a start
+        // time in microseconds), and no two sessions of one process share one.
+        const Incarnation inc = is_tool_id(peer) ? Incarnation{incarnation_.value + ++tool_sessions_} : incarnation_;
+        it = links_.emplace(peer, std::make_unique<Link>(config_, self_, inc, peer, now)).first;
     }
     return *it->second;
 }
@@ -24,6 +52,12 @@ Link* Endpoint::link(NodeId peer) {
     return it == links_.end() ? nullptr : it->second.get();
 }
 
+void Endpoint::set_keys(std::optional<AuthKey> send, std::optional<AuthKey> also_accept) {
+    config_.key = send;
+    also_accept_ = send ? also_accept : std::nullopt;
+    for (auto& [id, l] : links_) l->set_key(send);
+}
+
 std::optional<SendStatus> Endpoint::send(NodeId peer, std::span<const std::uint8_t> message) {
     Link* l = link(peer);
     if (!l) return std::nullopt;
@@ -32,7 +66,8 @@ std::optional<SendStatus> Endpoint::send(NodeId peer, std::span<const std::uint8
 
 std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::uint8_t> datagram) {
     ++stats_.datagrams_received;
-    const wire::DecodeError err = wire::decode_frame(datagram, frame_, config_.key ? &*config_.key : nullptr);
+    wire::DecodeError err = wire::decode_frame(datagram, frame_, config_.key ? &*config_.key : nullptr);
+    if (err == wire::DecodeError::bad_mac && also_accept_) err = wire::decode_frame(datagram, frame_, &*also_accept_);
     if (err != wire::DecodeError::none) {
         ++stats_.malformed;
         ++stats_.decode_errors[static_cast<std::size_t>(err)];
@@ -45,6 +80,10 @@ std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::ui
     const NodeId src = frame_.header.src;
     Link* l = link(src);
     if (!l && is_tool_id(src) && max_tool_links_ > 0) {
+        if (frame_.header.dst_incarnation != kUnknownIncarnation || !frame_.messages.empty()) {
+            ++stats_.no_tool_session;  // only a hello may open a tool session
+            return std::nullopt;
+        }
         std::size_t tools = 0;
         for (const auto& [id, lk] : links_) tools += is_tool_id(id) ? 1 : 0;
         if (tools < max_tool_links_) {
@@ -77,7 +116,10 @@ void Endpoint::take_output(EndpointOutput& out) {
             if (is_tool_id(id) && e.kind == LinkEventKind::peer_silent) gone.push_back(id);
         }
     }
-    for (NodeId id : gone) links_.erase(id);
+    for (NodeId id : gone) {
+        add(departed_, links_.at(id)->stats());
+        links_.erase(id);
+    }
 }
 
 std::optional<Instant> Endpoint::next_deadline() const {
@@ -89,28 +131,10 @@ std::optional<Instant> Endpoint::next_deadline() const {
     return d;
 }
 
+
 LinkStats Endpoint::total_link_stats() const {
-    LinkStats t;
-    for (const auto& [id, l] : links_) {
-        const LinkStats& s = l->stats();
-        t.messages_sent += s.messages_sent;
-        t.messages_delivered += s.messages_delivered;
-        t.datagrams_sent += s.datagrams_sent;
-        t.datagrams_received += s.datagrams_received;
-        t.data_frames_sent += s.data_frames_sent;
-        t.ack_frames_sent += s.ack_frames_sent;
-        t.retransmits += s.retransmits;
-        t.fast_retransmits += s.fast_retransmits;
-        t.timeouts += s.timeouts;
-        t.duplicates_dropped += s.duplicates_dropped;
-        t.out_of_window_dropped += s.out_of_window_dropped;
-        t.stale_incarnation_dropped += s.stale_incarnation_dropped;
-        t.unexpected_data_dropped += s.unexpected_data_dropped;
-        t.invalid_acks += s.invalid_acks;
-        t.window_full += s.window_full;
-        t.session_resets += s.session_resets;
-        t.messages_dropped_by_reset += s.messages_dropped_by_reset;
-    }
+    LinkStats t = departed_;
+    for (const auto& [id, l] : links_) add(t, l->stats());
     return t;
 }
 

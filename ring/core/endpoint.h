@@ -20,6 +20,8 @@ struct EndpointStats {
     std::uint64_t misaddressed = 0;   // dst is not this node
     std::uint64_t unknown_peer = 0;   // src is not one of our links
     std::uint64_t tool_links_refused = 0;  // a tool beyond the bound
+    // A tool's frame for a session this process does not have (a recording, or a tool let go).
+    std::uint64_t no_tool_session = 0;
 };
 
 struct Addressed {
@@ -47,10 +49,16 @@ public:
     Endpoint(LinkConfig config, NodeId self, Incarnation incarnation);
 
     // Idempotent. Links are created up front; datagrams from unknown senders are counted and dropped,
-    // except from tool ids when accept_tools() allows a bounded number of them (a tool's link is
-    // removed once it falls silent).
+    // except a tool's hello when accept_tools() allows a bounded number of tool links (a tool's link
+    // is removed once it falls silent). Each tool link speaks for a session incarnation of its own,
+    // never used before by this process, so a recorded tool session can never match a later one.
     Link& add_peer(NodeId peer, Instant now);
     void accept_tools(std::size_t max_tool_links) { max_tool_links_ = max_tool_links; }
+    // Key rotation: every link sends under `send` from now on; datagrams are accepted under it and,
+    // during a rotation, under `also_accept` (the key being replaced, or the one coming).
+    void set_keys(std::optional<AuthKey> send, std::optional<AuthKey> also_accept);
+    const std::optional<AuthKey>& send_key() const { return config_.key; }
+    const std::optional<AuthKey>& also_accepted_key() const { return also_accept_; }
     bool has_peer(NodeId peer) const { return links_.contains(peer); }
 
     // Returns nullopt for an unknown peer.
@@ -67,7 +75,7 @@ public:
     const EndpointStats& stats() const { return stats_; }
     const Link* link(NodeId peer) const;
     Link* link(NodeId peer);
-    // Counters summed over every link.
+    // Counters summed over every link, including tool links since let go.
     LinkStats total_link_stats() const;
     template <typename F>
     void for_each_link(F&& f) const {
@@ -76,11 +84,14 @@ public:
 
 private:
     LinkConfig config_;
+    std::optional<AuthKey> also_accept_;
     NodeId self_;
     Incarnation incarnation_;
     std::map<NodeId, std::unique_ptr<Link>> links_;
     EndpointStats stats_;
     std::size_t max_tool_links_ = 0;
+    std::uint64_t tool_sessions_ = 0;
+    LinkStats departed_;  // of tool links let go
     wire::Frame frame_;  // reused to avoid an allocation per datagram
     LinkOutput scratch_;
 };

@@ -7,8 +7,6 @@
 namespace ringwatch {
 
 namespace {
-constexpr std::size_t kRetiredIncarnationsMax = 8;
-
 // Our clock on the wire: microseconds modulo 2^32, never 0 (0 means "no echo").
 std::uint32_t timestamp(Instant now) {
     const auto t = static_cast<std::uint32_t>(to_us(now));
@@ -58,15 +56,40 @@ SendStatus Link::send(std::span<const std::uint8_t> message) {
 void Link::on_frame(Instant now, const wire::Frame& frame) {
     const wire::FrameHeader& h = frame.header;
     ++stats_.datagrams_received;
-    const bool retired = std::find(retired_.begin(), retired_.end(), h.src_incarnation) != retired_.end();
-    if (h.src_incarnation == kUnknownIncarnation || retired) {
-        ++stats_.stale_incarnation_dropped;
+    if (h.src_incarnation == kUnknownIncarnation || (handshake_done() && h.src_incarnation < peer_incarnation_)) {
+        ++stats_.stale_incarnation_dropped;  // a process of the peer that was replaced
         return;
     }
-    if (!handshake_done()) {
-        adopt_peer(now, h.src_incarnation);
-    } else if (h.src_incarnation != peer_incarnation_) {
-        reset_session(h.src_incarnation);
+    if (h.src_incarnation != peer_incarnation_) {
+        // A peer process we have no session with. Only a frame addressed to our incarnation proves
+        // it was made after we started; anything else (a hello, a recording) is answered with who
+        // we are and changes nothing.
+        if (h.dst_incarnation != self_incarnation_) {
+            if (h.dst_incarnation != kUnknownIncarnation) {
+                ++stats_.stale_incarnation_dropped;  // made for our predecessor
+            } else if (!frame.messages.empty()) {
+                ++stats_.unexpected_data_dropped;
+            } else {
+                ++stats_.hellos_answered;
+            }
+            if (!answer_to_ || *answer_to_ < h.src_incarnation) answer_to_ = h.src_incarnation;
+            if (h.src_incarnation != unadopted_) {
+                unadopted_ = h.src_incarnation;
+                unadopted_counter_ = 0;
+            }
+            unadopted_counter_ = std::max(unadopted_counter_, h.counter);
+            return;
+        }
+        if (handshake_done()) {
+            reset_session(h.src_incarnation);
+        } else {
+            adopt_peer(now, h.src_incarnation);
+        }
+        replay_.reset_above(h.src_incarnation == unadopted_ ? unadopted_counter_ : 0);
+    }
+    if (!replay_.accept(h.counter)) {
+        ++stats_.replayed_dropped;
+        return;
     }
     last_heard_ = now;
     if (silent_) {
@@ -109,8 +132,6 @@ void Link::adopt_peer(Instant now, Incarnation inc) {
 }
 
 void Link::reset_session(Incarnation new_incarnation) {
-    retired_.push_back(peer_incarnation_);
-    if (retired_.size() > kRetiredIncarnationsMax) retired_.pop_front();
     const std::uint64_t dropped = unacked_.size();
     unacked_.clear();
     snd_una_ = Seq{0};
@@ -282,7 +303,9 @@ void Link::fill_ack_fields(wire::FrameHeader& h) const {
 
 void Link::emit_frame(Instant now, const wire::FrameHeader& h, std::span<const std::span<const std::uint8_t>> msgs) {
     Bytes datagram;
-    wire::encode_frame(h, msgs, datagram, config_.key ? &*config_.key : nullptr);
+    wire::FrameHeader counted = h;
+    counted.counter = ++send_counter_;
+    wire::encode_frame(counted, msgs, datagram, config_.key ? &*config_.key : nullptr);
     out_.datagrams.push_back(std::move(datagram));
     ++stats_.datagrams_sent;
     if (msgs.empty()) {
@@ -359,6 +382,22 @@ void Link::check_timers(Instant now) {
 
 void Link::flush(Instant now) {
     check_timers(now);
+    if (answer_to_ && *answer_to_ != peer_incarnation_) {
+        // Addressed to that process, with nothing of our session in it: it may start one with us.
+        wire::FrameHeader h;
+        h.flags = wire::kFlagWantAck;
+        h.src = self_;
+        h.dst = peer_;
+        h.src_incarnation = self_incarnation_;
+        h.dst_incarnation = *answer_to_;
+        h.tsval = timestamp(now);
+        const bool ack_was_pending = ack_pending_;
+        const auto ack_deadline = ack_deadline_;
+        emit_frame(now, h, {});
+        ack_pending_ = ack_was_pending;  // this frame acknowledged nothing of the session
+        ack_deadline_ = ack_deadline;
+    }
+    answer_to_.reset();
     if (!handshake_done()) {
         if (hello_deadline_ && now >= *hello_deadline_) {
             wire::FrameHeader h = base_header(now);
@@ -390,6 +429,7 @@ std::optional<Instant> Link::next_deadline() const {
         if (t && (!d || *t < *d)) d = t;
     };
     if (!silent_) consider(last_heard_ + config_.silent_after);
+    if (answer_to_) consider(Instant{});
     if (!handshake_done()) {
         consider(hello_deadline_);
         return d;

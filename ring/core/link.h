@@ -9,10 +9,14 @@
 //   4. Wait until next_deadline() or the next input.
 //
 // Protocol summary:
-//   - Each end has a random incarnation per process start. Data is only ever sent to a known peer
-//     incarnation (a hello handshake learns it), and only accepted when addressed to ours, so a
-//     restarted process never receives what was meant for its predecessor. A peer seen with a new
-//     incarnation resets the session: what was queued for the old one is dropped and reported.
+//   - Each end has an incarnation per process start that grows from one start to the next (the
+//     start time). Data is only ever sent to a known peer incarnation and only accepted when
+//     addressed to ours. A session with a peer incarnation begins only on a frame addressed to our
+//     own incarnation, which nobody could have recorded before we started; a hello is answered with
+//     who we are and changes nothing. A newer peer incarnation replaces the session (what was queued
+//     for the old one is dropped and reported); an older one is never obeyed again.
+//   - Every datagram carries a counter, and a frame of the session's peer is accepted only once
+//     (ReplayWindow): a recording sent again changes nothing, not even the peer's liveness.
 //   - Selective repeat: cumulative ack + selective-ack bitmap; a timeout from the round trip
 //     measured by echoed timestamps (RFC 6298 smoothing, RFC 7323 echo) with exponential back-off; fast retransmit of a message once a
 //     message sent after it, `dupthresh` seqs above it, has been acknowledged.
@@ -26,6 +30,7 @@
 #include <span>
 #include <vector>
 
+#include "ring/core/replay_window.h"
 #include "ring/core/types.h"
 #include "ring/core/wire.h"
 
@@ -43,6 +48,7 @@ struct LinkConfig {
     std::uint32_t window_messages = 1024; // unacknowledged messages in flight, and the reorder buffer
     std::uint32_t dupthresh = 3;
     std::optional<AuthKey> key;           // the ring's shared key: every datagram carries a MAC
+    std::optional<AuthKey> also_accept;   // a second key accepted too (a rotation under way); endpoint only
 };
 
 enum class SendStatus : std::uint8_t { queued, window_full, too_large, empty };
@@ -76,6 +82,8 @@ struct LinkStats {
     std::uint64_t duplicates_dropped = 0;   // messages already delivered
     std::uint64_t out_of_window_dropped = 0;
     std::uint64_t stale_incarnation_dropped = 0;  // frames from or to an old incarnation
+    std::uint64_t replayed_dropped = 0;     // a datagram counter of the session seen before (or too old)
+    std::uint64_t hellos_answered = 0;      // hellos of a process we have no session with (yet)
     std::uint64_t unexpected_data_dropped = 0;    // data sent before the handshake (protocol error)
     std::uint64_t invalid_acks = 0;         // acks for seqs never sent
     std::uint64_t window_full = 0;          // send() refusals
@@ -117,6 +125,8 @@ public:
     std::size_t in_flight() const { return unacked_.size(); }
     bool window_has_room() const { return unacked_.size() < config_.window_messages; }
     const LinkConfig& config() const { return config_; }
+    // Key rotation: every frame emitted from now on (retransmissions too) carries this key's MAC.
+    void set_key(std::optional<AuthKey> key) { config_.key = key; }
 
 private:
     struct Outgoing {
@@ -153,8 +163,14 @@ private:
     Incarnation self_incarnation_;
     NodeId peer_;
     Incarnation peer_incarnation_ = kUnknownIncarnation;
-    // Incarnations of the peer that were replaced; their late frames are dropped, not obeyed.
-    std::deque<Incarnation> retired_;
+    // A peer process we have no session with to tell who we are (the newest that asked).
+    std::optional<Incarnation> answer_to_;
+    // The highest counter of the frames a not-yet-adopted peer process sent before it knew us:
+    // the session's replay window starts above it, so they cannot be replayed into the session.
+    Incarnation unadopted_{kUnknownIncarnation};
+    std::uint64_t unadopted_counter_ = 0;
+    ReplayWindow replay_;
+    std::uint64_t send_counter_ = 0;
 
     // Sender: unacked_[i] has seq snd_una_+i; entries below snd_una_+next_unsent_ were sent.
     std::deque<Outgoing> unacked_;

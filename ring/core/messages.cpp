@@ -9,7 +9,7 @@ namespace ringwatch {
 
 namespace {
 
-enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover, kKeep, kRecoverRequest };
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover, kKeep, kRecoverRequest, kRekey };
 
 void put_summary(ByteWriter& w, const TokenSummary& s) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -168,6 +168,22 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             out = q;
             return MessageError::none;
         }
+        case kRekey: {
+            RekeyCommand c;
+            c.command_id = r.u64();
+            const std::uint8_t step = r.u8();
+            c.fingerprint = r.u64();
+            const std::uint16_t len = r.u16();
+            if (!r.ok()) return MessageError::truncated;
+            if (step < 1 || step > 4) return MessageError::bad_value;
+            if (len > kMaxKeyPathBytes) return MessageError::too_long;
+            c.step = static_cast<RekeyStep>(step);
+            const auto path = r.bytes(len);
+            if (!r.ok()) return MessageError::truncated;
+            c.path.assign(path.begin(), path.end());
+            out = std::move(c);
+            return MessageError::none;
+        }
         case kKeep:
             out = KeepSnapshot{SnapshotId{r.u64()}};
             return r.ok() ? MessageError::none : MessageError::truncated;
@@ -214,6 +230,15 @@ std::string_view to_string(MessageError e) {
 }
 std::string_view to_string(InjectKind k) { return k == InjectKind::lose ? "lose" : "duplicate"; }
 std::string_view to_string(TokenKind k) { return k == TokenKind::busy ? "busy" : "free"; }
+std::string_view to_string(RekeyStep s) {
+    switch (s) {
+        case RekeyStep::prepare: return "prepare";
+        case RekeyStep::switch_over: return "switch";
+        case RekeyStep::commit: return "commit";
+        case RekeyStep::abort: return "abort";
+    }
+    return "unknown";
+}
 
 MessageError decode_message(std::span<const std::uint8_t> bytes, Message& out) {
     if (bytes.empty()) return MessageError::empty;
@@ -224,6 +249,7 @@ MessageError decode_message(std::span<const std::uint8_t> bytes, Message& out) {
 }
 
 bool is_token_message(std::span<const std::uint8_t> bytes) { return !bytes.empty() && bytes[0] == kToken; }
+bool is_rekey_message(std::span<const std::uint8_t> bytes) { return !bytes.empty() && bytes[0] == kRekey; }
 
 Bytes encode_message(const Message& m) {
     Bytes out;
@@ -299,6 +325,13 @@ Bytes encode_message(const Message& m) {
                 w.u8(kRecoverRequest);
                 w.u64(v.command_id);
                 w.u8(static_cast<std::uint8_t>(v.mode));
+            } else if constexpr (std::is_same_v<T, RekeyCommand>) {
+                w.u8(kRekey);
+                w.u64(v.command_id);
+                w.u8(static_cast<std::uint8_t>(v.step));
+                w.u64(v.fingerprint);
+                w.u16(static_cast<std::uint16_t>(v.path.size()));
+                w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(v.path.data()), v.path.size()));
             } else if constexpr (std::is_same_v<T, KeepSnapshot>) {
                 w.u8(kKeep);
                 w.u64(v.id.value);

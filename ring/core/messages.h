@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -143,22 +144,37 @@ struct RingState {
     bool had_token = false;  // the answering process has held a token
     Epoch epoch{1};          // its current epoch
 };
+// `ring rekey`, one step at a time to every node and the monitor, each acknowledged before the
+// next step starts anywhere: prepare (load the key file at `path`, check that its fingerprint is
+// `fingerprint`, accept datagrams under it too), switch_over (send under it), commit (forget the old
+// key and write the new one over the configured key_file), or abort (forget the new key).
+enum class RekeyStep : std::uint8_t { prepare = 1, switch_over = 2, commit = 3, abort = 4 };
+inline constexpr std::size_t kMaxKeyPathBytes = 1024;
+struct RekeyCommand {
+    std::uint64_t command_id;
+    RekeyStep step;
+    std::uint64_t fingerprint;
+    std::string path;  // absolute, on the node's host; prepare only
+};
 struct CommandAck {
     std::uint64_t command_id;
     bool ok;
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
-                             ImpairCommand, RingQuery, RingState, RecoverCommand, KeepSnapshot, RecoverRequest>;
+                             ImpairCommand, RingQuery, RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);
 std::string_view to_string(InjectKind k);
+std::string_view to_string(RekeyStep s);
 std::string_view to_string(TokenKind k);
 
 MessageError decode_message(std::span<const std::uint8_t> bytes, Message& out);
 // Cheap test of the type byte alone (the simulator's ground-truth accounting uses it).
 bool is_token_message(std::span<const std::uint8_t> bytes);
+// The same for RekeyCommand, which the drivers (not the cores) act on: it reads and writes key files.
+bool is_rekey_message(std::span<const std::uint8_t> bytes);
 Bytes encode_message(const Message& m);
 
 }  // namespace ringwatch

@@ -33,7 +33,8 @@ struct SnapshotIdTag {};
 using NodeId = StrongInt<NodeIdTag, std::uint16_t>;
 // A per-link, per-session message sequence number; 64 bits so it never wraps.
 using Seq = StrongInt<SeqTag, std::uint64_t>;
-// Random per process start; 0 means "not known yet".
+// One process start of a node, the monitor or a tool: its start time in microseconds, so it grows
+// from one start to the next (see Link). 0 means "not known yet".
 using Incarnation = StrongInt<IncarnationTag, std::uint64_t>;
 // Token generation, bumped by recovery.
 using Epoch = StrongInt<EpochTag, std::uint32_t>;

@@ -20,12 +20,14 @@ std::string_view to_string(DecodeError e) {
         case DecodeError::empty_message: return "empty_message";
         case DecodeError::message_too_long: return "message_too_long";
         case DecodeError::trailing_bytes: return "trailing_bytes";
+        case DecodeError::oversized: return "oversized";
         case DecodeError::bad_mac: return "bad_mac";
     }
     return "unknown";
 }
 
 DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out, const AuthKey* key) {
+    if (datagram.size() > kMaxDatagramBytes) return DecodeError::oversized;
     if (datagram.size() < kFixedHeaderBytes) return DecodeError::truncated;
     constexpr std::size_t kAuthOffset = 5;
     if (key) {
@@ -50,6 +52,7 @@ DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out, con
     h.dst = NodeId{r.u16()};
     h.src_incarnation = Incarnation{r.u64()};
     h.dst_incarnation = Incarnation{r.u64()};
+    h.counter = r.u64();
     h.seq = Seq{r.u64()};
     h.ack = Seq{r.u64()};
     h.tsval = r.u32();
@@ -90,6 +93,7 @@ void encode_frame(const FrameHeader& h, std::span<const std::span<const std::uin
     w.u16(h.dst.value);
     w.u64(h.src_incarnation.value);
     w.u64(h.dst_incarnation.value);
+    w.u64(h.counter);
     w.u64(h.seq.value);
     w.u64(h.ack.value);
     w.u32(h.tsval);

@@ -3,7 +3,7 @@
 //
 // Layout (big-endian):
 //   u16 magic 'RW'  u8 version  u8 type  u8 flags  u8 auth
-//   u16 src  u16 dst  u64 src_incarnation  u64 dst_incarnation
+//   u16 src  u16 dst  u64 src_incarnation  u64 dst_incarnation  u64 counter (per link, from 1)
 //   u64 seq (of the first message)  u64 ack (every seq below it was received)
 //   u32 tsval (sender's clock, us, never 0)  u32 tsecr (echo of the peer's latest tsval, 0 = none)
 //   u8 sack_len (bytes, <= 128)  sack bitmap: bit i set = seq ack+1+i received (lsb first)
@@ -23,7 +23,7 @@
 namespace ringwatch::wire {
 
 inline constexpr std::uint16_t kMagic = 0x5257;  // "RW"
-inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::uint8_t kVersion = 2;
 inline constexpr std::uint8_t kTypeLink = 1;
 inline constexpr std::uint8_t kFlagWantAck = 0x01;  // please answer promptly (hello, keep-alive)
 // The frame repeats messages sent before: its timestamp echo is stale, so it gives no RTT sample.
@@ -37,7 +37,7 @@ inline constexpr std::size_t kMaxDatagramBytes = 1472;
 inline constexpr std::size_t kMacReserveBytes = 16;
 inline constexpr std::size_t kMaxSackBytes = 128;  // covers the default window of 1024 messages
 inline constexpr std::size_t kMaxSackBits = kMaxSackBytes * 8;
-inline constexpr std::size_t kFixedHeaderBytes = 2 + 1 + 1 + 1 + 1 + 2 + 2 + 8 + 8 + 8 + 8 + 4 + 4 + 1 + 1;
+inline constexpr std::size_t kFixedHeaderBytes = 2 + 1 + 1 + 1 + 1 + 2 + 2 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 1 + 1;
 inline constexpr std::size_t kMaxHeaderBytes = kFixedHeaderBytes + kMaxSackBytes;
 inline constexpr std::size_t kMessageLengthBytes = 2;
 inline constexpr std::size_t kMaxFrameBytes = kMaxDatagramBytes - kMacReserveBytes;
@@ -56,6 +56,7 @@ enum class DecodeError : std::uint8_t {
     empty_message,
     message_too_long,
     trailing_bytes,
+    oversized,  // longer than kMaxDatagramBytes: no sender of ours makes one
     bad_mac,
 };
 inline constexpr std::size_t kDecodeErrorCount = static_cast<std::size_t>(DecodeError::bad_mac) + 1;
@@ -67,6 +68,8 @@ struct FrameHeader {
     NodeId dst;
     Incarnation src_incarnation;
     Incarnation dst_incarnation;
+    // Every datagram a link sends has the next value: the receiver accepts each value once (replay).
+    std::uint64_t counter = 0;
     Seq seq;  // of messages[0]; the rest follow consecutively
     Seq ack;
     // Round-trip measurement by echoed timestamps: unambiguous even for retransmissions.

@@ -20,11 +20,20 @@ inline std::uint64_t ms_until(Instant deadline) {
     return static_cast<std::uint64_t>((deadline - now + Duration{999}).count() / 1000);
 }
 
-// A fresh random incarnation for this process start; never 0, which means "unknown".
+// This process start's incarnation: the wall-clock time in microseconds, so a restarted process
+// has a greater one than its predecessor (peers refuse anything older: a recording). Never 0.
 inline Incarnation new_incarnation() {
+    uv_timeval64_t tv{};
+    uv_check(uv_gettimeofday(&tv), "uv_gettimeofday");
+    const auto us = static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000u + static_cast<std::uint64_t>(tv.tv_usec);
+    return Incarnation{us == 0 ? 1 : us};
+}
+
+// A random number from the operating system.
+inline std::uint64_t random_u64() {
     std::uint64_t v = 0;
-    while (v == 0) uv_check(uv_random(nullptr, nullptr, &v, sizeof v, 0, nullptr), "uv_random");
-    return Incarnation{v};
+    uv_check(uv_random(nullptr, nullptr, &v, sizeof v, 0, nullptr), "uv_random");
+    return v;
 }
 
 }  // namespace ringwatch::io

@@ -14,7 +14,6 @@ constexpr int kMaxRunsPerPass = 16;  // handlers that keep sending cannot starve
 EndpointDriver::EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_storage& bind_to, LinkConfig config,
                                Incarnation incarnation)
     : endpoint_(config, self, incarnation),
-      loop_(loop),
       socket_(loop, bind_to, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); }),
       timer_(loop, [this] {
           dirty_ = true;

@@ -36,6 +36,7 @@ public:
     // Let up to `max` one-shot tools (ids in the tool range) talk to us; their address is learnt
     // from their first datagram and forgotten when they fall silent.
     void accept_tools(std::size_t max) { endpoint_.accept_tools(max); }
+    void set_keys(std::optional<AuthKey> send, std::optional<AuthKey> also_accept) { endpoint_.set_keys(send, also_accept); }
 
     void on_deliver(OnDeliver f) { on_deliver_ = std::move(f); }
     void on_event(OnEvent f) { on_event_ = std::move(f); }
@@ -62,7 +63,6 @@ private:
     }
 
     Endpoint endpoint_;
-    uv_loop_t* loop_;
     std::map<NodeId, sockaddr_storage> addresses_;
     Impairment impairment_;
     OnDeliver on_deliver_;

@@ -36,6 +36,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
       pred_(config.predecessor(self).id),
       succ_(config.successor(self).id),
       link_(loop, self, config.node(self).address, link, new_incarnation()),
+      rekey_(key_path(config), link.key),
       store_(config.state_dir ? std::optional<StateStore>(std::in_place, fmt::format("{}/node-{}", config_relative(config, *config.state_dir), self))
                               : std::nullopt),
       loaded_(store_ ? store_->load() : StateStore::Loaded{}),
@@ -49,11 +50,25 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     link_.add_peer(kMonitorId, config.monitor_address);
     link_.accept_tools(kMaxToolLinks);
     link_.on_deliver([this](NodeId from, Bytes m) {
+        Message rekey;
+        if (is_rekey_message(m) && is_tool_id(from) && decode_message(m, rekey) == MessageError::none) {
+            const auto& c = std::get<RekeyCommand>(rekey);
+            const KeyRotation::Outcome o = rekey_.apply(c);
+            link_.set_keys(rekey_.send_key(), rekey_.accepted_too());
+            log_.log("{}", o.said);
+            link_.send_queued(from, encode_message(CommandAck{c.command_id, o.ok}));
+            return;
+        }
         node_.on_message(monotonic_now(), from, m);
         pump();
     });
     link_.on_event([this](NodeId peer, const LinkEvent& e) {
-        if (e.kind == LinkEventKind::window_open || is_tool_id(peer)) return;
+        if (e.kind == LinkEventKind::window_open) return;
+        if (is_tool_id(peer)) {
+            // The endpoint lets a silent tool go; what it sent again later starts nothing.
+            if (e.kind == LinkEventKind::peer_silent) log_.log("tool {}: silent, its session closed", peer);
+            return;
+        }
         const std::string who = peer == kMonitorId ? "monitor" : fmt::format("node {}", peer);
         if (e.kind == LinkEventKind::session_reset) {
             log_.log("link to {}: peer restarted; {} queued message(s) for its old incarnation dropped", who, e.dropped_messages);

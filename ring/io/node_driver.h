@@ -3,6 +3,7 @@
 // for what a person wants to see. No protocol logic: everything is decided by the cores.
 #pragma once
 
+#include "ring/config/key_rotation.h"
 #include "ring/config/ring_config.h"
 #include "ring/core/node.h"
 #include "ring/io/deadline_timer.h"
@@ -31,6 +32,7 @@ private:
     NodeId self_;
     NodeId pred_, succ_;
     EndpointDriver link_;
+    KeyRotation rekey_;
     std::optional<StateStore> store_;  // with state_dir set
     StateStore::Loaded loaded_;
     bool store_failed_ = false;        // said once

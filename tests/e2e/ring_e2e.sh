@@ -25,8 +25,9 @@ fail() {
 # write_config N [HOLD_MS] [STATE_DIR] -> $work/ring.toml on free ports
 write_config() {
   local n=$1 hold=${2:-20} state=${3:-}
-  mapfile -t ports < <("$bin/free_ports" $((n + 1)))
-  [ "${#ports[@]}" -eq $((n + 1)) ] || fail "free_ports gave ${#ports[@]} port(s), not $((n + 1))"
+  mapfile -t ports < <("$bin/free_ports" $((n + 4)))
+  [ "${#ports[@]}" -eq $((n + 4)) ] || fail "free_ports gave ${#ports[@]} port(s), not $((n + 4))"
+  spare=("${ports[@]:$((n + 1))}")  # three more free ports, for relays
   {
     printf '[ring]\nname = "e2e"\nhold_ms = %s\n' "$hold"
     if [ -n "$state" ]; then printf 'state_dir = "%s"\n' "$state"; fi
@@ -187,6 +188,45 @@ recovery_story() {
     redelivered=$((${redelivered:-0} + r))
   done
   echo "ok: $(grep -c '"event":"alarm"' "$work/monitor.all") incidents, each alarm/recovery/recovered/resolved by_$mode; $sent messages each delivered once$([ "$mode" = rollback ] && echo " (${redelivered:-0} redelivery line(s) after rollbacks)")"
+}
+
+
+# keyed: a new key for the ring in $work/ring.key, named by $work/ring.toml
+keyed() {
+  "$bin/ring" keygen "$work/ring.key" > /dev/null || fail "ring keygen failed"
+  sed -i 's/^hold_ms = \([0-9]*\)$/hold_ms = \1\nkey_file = "ring.key"/' "$work/ring.toml"
+}
+# relay_to NODE PORT CAPTURE CONFIG: a man in the middle on PORT that forwards to node NODE and
+# records what it forwards in CAPTURE; CONFIG is ring.toml with NODE's address at the relay.
+relay_to() {
+  local node=$1 port=$2 capture=$3 config=$4
+  : > "$capture"
+  "$bin/hostile" relay "$port" "${ports[$((node + 1))]}" "$capture" & pids+=($!)
+  sed "s/127.0.0.1:${ports[$((node + 1))]}\"/127.0.0.1:$port\"/" "$work/ring.toml" > "$config"
+}
+# drops NODE REASON: the count of REASON in NODE's closing "datagrams received" line
+drops() {
+  lines "$work/nodes.out" | grep "^\[node $1\] datagrams received" | tail -n1 | sed -n "s/.* $2=\([0-9]*\).*/\1/p"
+}
+# replay_class NODE: datagrams NODE dropped or merely answered because they were authentic but
+# not for a session it has: replays, old incarnations, other nodes' traffic
+replay_class() {
+  local n=0 r
+  for r in misaddressed unknown_peer tool_links_refused no_tool_session stale_incarnation replayed unexpected_data hellos_answered; do
+    n=$((n + $(drops "$1" "$r")))
+  done
+  echo "$n"
+}
+# stop_nodes PID...: SIGTERM, then await their closing lines
+stop_nodes() {
+  local before p
+  before=$(count "$work/nodes.out" '\] datagrams received')
+  for p in "$@"; do kill -TERM "$p"; done
+  for p in "$@"; do wait "$p" 2>/dev/null; done
+  await "$work/nodes.out" '\] datagrams received' $((before + $#)) 10
+  local keep=() q
+  for q in "${pids[@]}"; do [[ " $* " == *" $q "* ]] || keep+=("$q"); done
+  pids=("${keep[@]}")  # the cleanup must not signal their (reusable) pids
 }
 
 case "$scenario" in
@@ -392,6 +432,14 @@ errors)
   expect 2 "= \"127.0.0.1:99999\" is not an address" "$bin/ring" up "$work/bad.toml"
   expect 2 "node id 7 is not in the ring (ids: 0, 1, 2)" "$bin/ring" node "$cfg" --id 7
   expect 2 "cannot read the config file" "$bin/ring" up "$work/missing.toml"
+  # ring send: checked before anything is sent.
+  expect 2 "node id 9 is not in the ring (ids: 0, 1, 2)" "$bin/ring" send "$cfg" --from 0 --to 9 hello
+  expect 2 "node id 9 is not in the ring (ids: 0, 1, 2)" "$bin/ring" send "$cfg" --from 9 --to 0 hello
+  expect 2 "--from and --to are both 1: a node does not send to itself" "$bin/ring" send "$cfg" --from 1 --to 1 hello
+  expect 2 "the message must be 1 to 1024 bytes, it is 1025" "$bin/ring" send "$cfg" --from 0 --to 1 "$(head -c 1025 /dev/zero | tr '\0' x)"
+  expect 2 "the message must be 1 to 1024 bytes, it is 0" "$bin/ring" send "$cfg" --from 0 --to 1 ""
+  # ring rekey: a ring without a key, and a new key file that is missing.
+  expect 2 "has no key_file" "$bin/ring" rekey "$cfg" "$work/missing.key"
   printf 'not toml [\n' > "$work/bad.toml"
   expect 2 "bad.toml: line 1: " "$bin/ring" up "$work/bad.toml"
   # A port already in use: the second node 0 cannot bind.
@@ -520,6 +568,132 @@ auth)
     [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "chmod 600" || fail "a key readable by others: '$prog' exit $rc: $out"
   done
   echo "ok: unkeyed and wrongly keyed tools ignored, the keyed one obeyed: $caught"
+  ;;
+replay)
+  # The three datagrams of a recorded `ring send`, or a recorded `ring inject ... lose`, sent to the
+  # node again from another socket: at once (its session with the tool still open) and after the
+  # node let the tool go. Neither acts again.
+  write_config 5; keyed
+  relay_to 3 "${spare[0]}" "$work/send.cap" "$work/tool_send.toml"
+  relay_to 3 "${spare[1]}" "$work/inject.cap" "$work/tool_inject.toml"
+  start_each_node 5; start_monitor --recover regenerate
+  await "$work/monitor.out" '"verdict":"ok"' 5 20
+  "$bin/ring" send "$work/tool_send.toml" --from 3 --to 0 "recorded message" > /dev/null || fail "ring send through the relay failed"
+  await "$work/nodes.out" 'node 0\] delivered message #[0-9]* from node 3: recorded message$' 1 20
+  "$bin/ring" inject "$work/tool_inject.toml" --node 3 lose > /dev/null || fail "ring inject through the relay failed"
+  await "$work/nodes.out" 'fault injected: dropped' 1 10
+  await "$work/monitor.out" '"event":"recovered"' 1 20
+  [ -s "$work/send.cap" ] && [ -s "$work/inject.cap" ] || fail "the relays recorded nothing"
+  for cap in send inject; do "$bin/hostile" replay "$work/$cap.cap" "${ports[4]}" > /dev/null || fail "replay of $cap failed"; done
+  await "$work/nodes.out" 'node 3\] tool [0-9]*: silent, its session closed' 2 10
+  for cap in send inject; do "$bin/hostile" replay "$work/$cap.cap" "${ports[4]}" > /dev/null || fail "second replay of $cap failed"; done
+  # The replayed hellos opened sessions of their own (the node answers any hello); they close too.
+  await "$work/nodes.out" 'node 3\] tool [0-9]*: silent, its session closed' 4 10
+  at=$(max_snapshot_id)
+  await_value "20 snapshots after the replays" 20 20 snapshots_after "$at"
+  [ "$(count "$work/nodes.out" 'fault injected')" -eq 1 ] || fail "a replayed inject acted again: $(count "$work/nodes.out" 'fault injected') faults"
+  [ "$(count "$work/nodes.out" 'delivered message #[0-9]* from node 3: recorded message$')" -eq 1 ] || fail "a replayed send delivered again"
+  [ "$(count "$work/monitor.out" '"event":"alarm"')" -eq 1 ] || fail "$(count "$work/monitor.out" '"event":"alarm"') alarms for one injected loss"
+  stop_nodes "${pids[@]:2:5}"
+  for r in replayed hellos_answered; do [ "$(drops 3 "$r")" -ge 1 ] || fail "node 3 counted no '$r': $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received')"; done
+  echo "ok: recorded send and inject replayed twice each (in the tool's session and after it closed): one delivery, one fault, one alarm; node 3: $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received' | tail -n1 | sed 's/^\[node 3\] //')"
+  ;;
+hostile)
+  # A live keyed ring under thousands of hostile datagrams from foreign sockets, among them its own
+  # traffic recorded in an earlier incarnation of the ring and in this one, replayed and bit-flipped.
+  write_config 5; keyed
+  relay_to 2 "${spare[0]}" "$work/ring.cap" "$work/via_relay.toml"  # node 1 reaches node 2 through it
+  relay_to 3 "${spare[1]}" "$work/send.cap" "$work/tool_send.toml"
+  run_phase() {  # run_phase N: a fresh ring (new incarnations) and monitor; one message sent through the relay
+    : > "$work/nodes.out"
+    for i in 0 1 2 3 4; do
+      config="$work/ring.toml"; [ "$i" -eq 1 ] && config="$work/via_relay.toml"
+      "$bin/ring" node "$config" --id $i >> "$work/nodes.out" 2>&1 & pids+=($!); ring_pids[$i]=$!
+    done
+    start_monitor; ring_pids[5]=${pids[-1]}
+    await "$work/monitor.out" '"verdict":"ok"' 20 20  # two seconds of node 1's traffic recorded
+    "$bin/ring" send "$work/tool_send.toml" --from 3 --to 0 "hostile phase $1" > /dev/null || fail "ring send $1 failed"
+    await "$work/nodes.out" "node 0\] delivered message #[0-9]* from node 3: hostile phase $1\$" 1 20
+  }
+  run_phase 1
+  stop_nodes "${ring_pids[@]:0:5}"; kill -TERM "${ring_pids[5]}"; wait "${ring_pids[5]}" 2>/dev/null
+  mv "$work/ring.cap" "$work/old_ring.cap"; mv "$work/send.cap" "$work/old_send.cap"; : > "$work/ring.cap"; : > "$work/send.cap"
+  run_phase 2
+  rcvbuf_errors() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+  kernel_drops=$(rcvbuf_errors)
+  for i in 0 1 2 3 4; do
+    "$bin/hostile" storm "$work/ring.toml" "${ports[$((i + 1))]}" 300 "$work/old_ring.cap" "$work/old_send.cap" "$work/ring.cap" "$work/send.cap" > "$work/expect.$i" &
+    storms+=($!)
+  done
+  for p in "${storms[@]}"; do wait "$p" || fail "a storm failed"; done
+  [ "$(rcvbuf_errors)" -eq "$kernel_drops" ] || fail "the kernel dropped datagrams (socket buffers full): the counts cannot be checked"
+  at=$(max_snapshot_id)
+  await_value "20 snapshots after the storm" 20 20 snapshots_after "$at"
+  no_alarm
+  places=$(lines "$work/monitor.out" | grep '"verdict":"ok"' | tail -n 20 | sed 's/.*"holders":\(\[[^]]*\]\),"channels":\(\[[^]]*\]\).*/\1\2/' | sort -u | wc -l)
+  [ "$places" -ge 3 ] || fail "after the storm the token was seen at only $places place(s) in 20 snapshots"
+  [ "$(count "$work/nodes.out" 'fault injected')" -eq 0 ] || fail "a forged or replayed command acted"
+  [ "$(count "$work/nodes.out" 'delivered message')" -eq 1 ] || fail "a replayed message was delivered again: $(lines "$work/nodes.out" | grep 'delivered message')"
+  stop_nodes "${ring_pids[@]:0:5}"
+  total=0
+  for i in 0 1 2 3 4; do
+    expect=$(cat "$work/expect.$i")
+    [ -n "$expect" ] || fail "storm $i said nothing"
+    for pair in $(printf '%s' "$expect" | tr ' ' '\n' | grep '='); do
+      reason=${pair%%=*} want=${pair#*=}
+      case $reason in
+      sent) total=$((total + want)) ;;
+      authentic) have=$(replay_class $i); [ "$have" -ge "$want" ] || fail "node $i: $want authentic replays, only $have dropped or answered as such" ;;
+      *) have=$(drops $i "$reason"); [ "$have" = "$want" ] || fail "node $i: $reason counted ${have:-nothing}, $want sent" ;;
+      esac
+    done
+  done
+  echo "ok: $total hostile datagrams to 5 nodes, each counted by reason; no alarm, the token still circulates, each message delivered once; node 2: $(lines "$work/nodes.out" | grep '^\[node 2\] datagrams received' | tail -n1 | sed 's/^\[node 2\] //')"
+  ;;
+rekey)
+  # The key rotated on a live ring: no alarm while it happens, every process on the new key after
+  # it (the configured key file rewritten), a tool holding only the old key refused.
+  write_config 5; keyed
+  cp -p "$work/ring.key" "$work/old.key"
+  sed 's/"ring.key"/"old.key"/' "$work/ring.toml" > "$work/old.toml"
+  start_each_node 5; start_monitor
+  node_pids=("${pids[@]:0:5}")
+  await "$work/monitor.out" '"verdict":"ok"' 5 20
+  "$bin/ring" keygen "$work/new.key" > /dev/null
+  # Refusals first: the current key again, a key file others can read, a ring without a key.
+  out=$("$bin/ring" rekey "$work/ring.toml" "$work/ring.key" 2>&1) && fail "a rotation to the current key was accepted"
+  printf '%s' "$out" | grep -q "holds the ring's current key" || fail "rekey to the same key said: $out"
+  cp -p "$work/new.key" "$work/open.key"; chmod 644 "$work/open.key"
+  out=$("$bin/ring" rekey "$work/ring.toml" "$work/open.key" 2>&1); rc=$?
+  [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "chmod 600" || fail "rekey to a key others can read: exit $rc: $out"
+  at=$(max_snapshot_id)
+  "$bin/ring" rekey "$work/ring.toml" "$work/new.key" > "$work/rekey.out" 2>&1 || fail "ring rekey failed: $(cat "$work/rekey.out")"
+  grep -q "^commit: 6 process(es) use key" "$work/rekey.out" || fail "not every process committed: $(cat "$work/rekey.out")"
+  await "$work/nodes.out" 'key rotation: key [0-9a-f]* is the ring.s key, the old one is refused' 5 10
+  grep -q 'key rotation: key [0-9a-f]* is the ring.s key' "$work/monitor.err" || fail "the monitor did not say it committed"
+  cmp -s "$work/ring.key" "$work/new.key" || fail "the configured key file does not hold the new key"
+  [ "$(stat -c %a "$work/ring.key")" = 600 ] || fail "the rewritten key file is not private"
+  await_value "20 snapshots after the rotation" 20 20 snapshots_after "$at"
+  no_alarm
+  [ "$(snapshots | awk -v a="$at" '$1 + 0 > a + 0 && $2 != "ok"' | wc -l)" -eq 0 ] || fail "a snapshot not ok during or after the rotation"
+  out=$("$bin/ring" inject "$work/old.toml" --node 1 lose 2>&1) && fail "a tool holding only the old key was acknowledged"
+  # Had node 1 obeyed it, its next token would be gone: a few more snapshots must still be ok.
+  now=$(count "$work/monitor.out" '"verdict":"ok"')
+  await "$work/monitor.out" '"verdict":"ok"' $((now + 5)) 10
+  no_alarm
+  [ "$(count "$work/nodes.out" 'fault injected')" -eq 0 ] || fail "node 1 obeyed a tool holding only the old key"
+  "$bin/ring" inject "$work/ring.toml" --node 1 lose > /dev/null || fail "a tool with the new key was refused"
+  fault_caught lose
+  # A node restarted after the rotation reads the new key from the rewritten file and rejoins.
+  stop_nodes "${node_pids[1]}"
+  [ "$(drops 1 bad_mac)" -ge 1 ] || fail "node 1 took the old-key tool's datagrams for authentic after the commit"
+  "$bin/ring" node "$work/ring.toml" --id 1 >> "$work/nodes.out" 2>&1 & pids+=($!)
+  await "$work/nodes.out" '^\[node [02]\] link to node 1: peer restarted' 2 10
+  # Not one datagram between the ring's processes failed its MAC: at every moment of the rotation
+  # each receiver accepted its senders' key (only node 1's first process saw the old-key tool).
+  stop_nodes "${node_pids[0]}" "${node_pids[2]}" "${node_pids[3]}" "${node_pids[4]}"
+  for i in 0 2 3 4; do [ "$(drops $i bad_mac)" = 0 ] || fail "node $i dropped $(drops $i bad_mac) datagram(s) for a bad MAC"; done
+  echo "ok: key rotated on a live ring of 5 and its monitor with every snapshot ok; the old key refused; $caught"
   ;;
 *) echo "unknown scenario $scenario"; exit 2 ;;
 esac

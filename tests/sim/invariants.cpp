@@ -297,6 +297,17 @@ bool InvariantChecker::crashed_since(Instant t) const {
     return false;
 }
 
+bool InvariantChecker::unseen_fault_since(Instant t) const {
+    for (const auto& e : oracle_.fault_effects()) {
+        if (e.at < t) continue;
+        const bool alarmed = std::any_of(decided_.begin(), decided_.end(), [&](const Decided& d) {
+            return d.decided >= e.at && (d.kind == VerdictKind::token_lost || d.kind == VerdictKind::token_duplicated);
+        });
+        if (!alarmed) return true;
+    }
+    return false;
+}
+
 void InvariantChecker::finish_recovery(Instant end, Instant healed_at, bool lossy, bool all_up) {
     const auto count_at = [this](Instant t) {
         TokenCount c;

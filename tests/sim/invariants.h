@@ -53,8 +53,12 @@ public:
     // again within two detection bounds (the fault's alarm, then the new epoch's first verdict),
     // unless another fault or crash came first; and at the end, with every node up, exactly one.
     void finish_recovery(Instant end, Instant healed_at, bool lossy, bool all_up);
-    // A crash (of any node) after t: with recovery on, the only excuse for a lost message.
+    // A crash (of any node) after t: with recovery on, an excuse for a lost message (see also below).
     bool crashed_since(Instant t) const;
+    // A token fault took effect at or after `t` and no alarm was decided after it: faults that
+    // cancel out between two snapshots (a duplicate, then a loss) are invisible to a count, so no
+    // recovery can save the messages on the token that went.
+    bool unseen_fault_since(Instant t) const;
     void set_liveness(LivenessConfig c, bool lossless) {
         liveness_ = c;
         lossless_ = lossless;

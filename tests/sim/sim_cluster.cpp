@@ -79,7 +79,7 @@ void SimCluster::boot_node(std::size_t pos, bool initial_token) {
     oracle_.booted(n.id);
     n.gen = oracle_.generation(n.id);
     checker_.node_up(now, n.id, n.gen);
-    n.endpoint = std::make_unique<Endpoint>(LinkConfig{}, n.id, Incarnation{prng_.next() | 1});
+    n.endpoint = std::make_unique<Endpoint>(LinkConfig{}, n.id, start_incarnation(now));
     n.endpoint->add_peer(pred, now);
     n.endpoint->add_peer(succ, now);
     n.endpoint->add_peer(kMonitorId, now);
@@ -174,7 +174,7 @@ void SimCluster::start_monitor() {
     m.up = true;
     m.config = MonitorConfig{};
     m.backlog = SendBacklog{};
-    m.endpoint = std::make_unique<Endpoint>(LinkConfig{}, kMonitorId, Incarnation{prng_.next() | 1});
+    m.endpoint = std::make_unique<Endpoint>(LinkConfig{}, kMonitorId, start_incarnation(events_.now()));
     m.config.era = static_cast<std::uint32_t>(prng_.next()) & kSnapshotEraMask;
     for (std::size_t i = 0; i < config_.nodes; ++i) {
         m.config.ring.push_back(id_of(i));
@@ -376,7 +376,7 @@ SimSummary SimCluster::run() {
     // With recovery on, only a crash can take a message (with its sender's queue, or its receiver's
     // memory); token faults cannot.
     const bool recovering = config_.recover != RecoveryMode::off;
-    const auto disturbed = [this, recovering](Instant t) { return recovering ? checker_.crashed_since(t) : checker_.disturbed_since(t); };
+    const auto disturbed = [this, recovering](Instant t) { return recovering ? checker_.crashed_since(t) || checker_.unseen_fault_since(t) : checker_.disturbed_since(t); };
     // Stop early once every due verdict has had its chance and nothing is waiting any more.
     Instant next_look = healed_at;
     while (events_.now() < settle_until) {

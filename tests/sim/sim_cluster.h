@@ -114,6 +114,12 @@ private:
 
     SimConfig config_;
     EventQueue events_;
+    // As the runtime does, a process start's incarnation grows with the (virtual) time it starts at;
+    // the low bits stay random so that processes starting together differ.
+    Incarnation start_incarnation(Instant now) {
+        return Incarnation{(static_cast<std::uint64_t>(to_us(now)) + 1) << 16 | (prng_.next() & 0xFFFF)};
+    }
+
     Prng prng_;
     SimNetwork net_;
     Violations violations_;

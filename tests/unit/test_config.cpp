@@ -82,6 +82,14 @@ address = "127.0.0.1:7002"
     CHECK(c.timeout == std::chrono::milliseconds(1000));
 }
 
+TEST_CASE("config: an error stays one line whatever the file holds", "[config]") {
+    // toml++ echoes the character it choked on; here a newline (found by fuzz_config).
+    const std::string e = error_of("[ring]\nname = \"x\"\nhold_ms = n\n\n");
+    CHECK(e.find('\n') == std::string::npos);
+    CHECK_THAT(e, Catch::StartsWith("c.toml: line 3: "));
+    CHECK(one_line("a\nb\x01") == "a\\nb\\x01");
+}
+
 TEST_CASE("config: every error names the file, the key and the value", "[config]") {
     CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = 5\nspeed = 3")) ==
           "c.toml: line 5: unknown key 'ring.speed' (name, hold_ms, key_file, state_dir, insecure)");

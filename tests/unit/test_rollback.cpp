@@ -736,36 +736,37 @@ TEST_CASE("rollback monitor: the newest ok snapshot kept by every node is the on
     for (const auto& [node, rc] : orders) CHECK(rc.snapshot == ok1.id);
 }
 
-TEST_CASE("rollback monitor: no ok snapshot kept by every node: said once per incident, nothing ordered", "[rollback][monitor]") {
+TEST_CASE("rollback monitor: no ok snapshot kept by every node: regenerated instead, said in the event", "[rollback][monitor]") {
     RollbackMonitor rm;
     const Verdict ok = rm.snapshot(1, {}, {});
     REQUIRE(ok.kind == VerdictKind::ok);
     rm.m.take_keeps();
     rm.m.take_incident_events();
 
-    REQUIRE(rm.snapshot(0, {ok.id}, {}).kind == VerdictKind::token_lost);  // node 1 no longer keeps it
-    CHECK(rm.m.take_recover_commands().empty());
-    CHECK(rm.m.epoch() == Epoch{1});
+    // Node 1 no longer keeps it (a restart without a state directory): no verdict will ever be ok
+    // again while the token is missing, so waiting would leave the ring without a token for good.
+    REQUIRE(rm.snapshot(0, {ok.id}, {}).kind == VerdictKind::token_lost);
+    const auto orders = rm.m.take_recover_commands();
+    REQUIRE(orders.size() == 2);
+    for (const auto& [node, rc] : orders) {
+        CHECK(rc.mode == RecoverMode::regenerate);
+        CHECK(rc.epoch == Epoch{2});
+    }
     auto ev = rm.m.take_incident_events();
     REQUIRE(ev.size() == 2);
     CHECK(ev[0].kind == IncidentEventKind::alarm);
     CHECK(ev[1].kind == IncidentEventKind::recovery);
-    CHECK(ev[1].mode == "rollback");
-    CHECK_FALSE(ev[1].note.empty());
-    CHECK(ev[1].note == "no snapshot judged ok is kept by every node");
+    CHECK(ev[1].mode == "regenerate");
+    CHECK(ev[1].note == "no snapshot judged ok is kept by every node: regenerated instead");
     CHECK_FALSE(ev[1].restored.has_value());
 
-    // The same incident goes on: nothing said again, nothing ordered.
-    REQUIRE(rm.snapshot(0, {ok.id}, {}).kind == VerdictKind::token_lost);
+    // Asked by hand for a rollback all the same: refused with the reason, nothing ordered (the
+    // operator asked for that mode; a regenerate is theirs to ask for).
+    CHECK_FALSE(rm.m.recover_by_hand(rm.now, RecoverMode::rollback));
     CHECK(rm.m.take_recover_commands().empty());
-    CHECK(rm.m.take_incident_events().empty());
-
-    // Every node's latest report lists it again: the next loss verdict restores it.
-    REQUIRE(rm.snapshot(0, {ok.id}, {ok.id}).kind == VerdictKind::token_lost);
-    const auto orders = rm.m.take_recover_commands();
-    REQUIRE(orders.size() == 2);
-    for (const auto& [node, rc] : orders) {
-        CHECK(rc.mode == RecoverMode::rollback);
-        CHECK(rc.snapshot == ok.id);
-    }
+    ev = rm.m.take_incident_events();
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].mode == "rollback");
+    CHECK(ev[0].note == "no snapshot judged ok is kept by every node");
 }
+

@@ -39,7 +39,7 @@ DecodeError decode(const Bytes& b) {
 }
 
 // Offsets into the fixed header, for corrupting one field at a time.
-constexpr std::size_t kOffVersion = 2, kOffType = 3, kOffFlags = 4, kOffAuth = 5, kOffSackLen = 50;
+constexpr std::size_t kOffVersion = 2, kOffType = 3, kOffFlags = 4, kOffAuth = 5, kOffSackLen = 58;
 
 }  // namespace
 
@@ -95,7 +95,8 @@ TEST_CASE("wire: each corrupted header field has its own error", "[wire]") {
     };
     CHECK(corrupt(0, 'X') == DecodeError::bad_magic);
     CHECK(corrupt(1, 'X') == DecodeError::bad_magic);
-    CHECK(corrupt(kOffVersion, 2) == DecodeError::bad_version);
+    CHECK(corrupt(kOffVersion, 1) == DecodeError::bad_version);  // the format before datagram counters
+    CHECK(corrupt(kOffVersion, 3) == DecodeError::bad_version);
     CHECK(corrupt(kOffVersion, 0) == DecodeError::bad_version);
     CHECK(corrupt(kOffType, 0) == DecodeError::bad_type);
     CHECK(corrupt(kOffType, 7) == DecodeError::bad_type);
@@ -138,6 +139,12 @@ TEST_CASE("wire: message lengths are checked one by one", "[wire]") {
     }
     SECTION("extra bytes after the last message") {
         b.push_back(0);
+        CHECK(decode(b) == DecodeError::trailing_bytes);
+    }
+    SECTION("a datagram longer than any sender of ours makes, whatever it holds") {
+        b.resize(kMaxDatagramBytes + 1, 0);
+        CHECK(decode(b) == DecodeError::oversized);
+        b.resize(kMaxDatagramBytes);
         CHECK(decode(b) == DecodeError::trailing_bytes);
     }
 }

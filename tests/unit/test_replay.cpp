@@ -1,0 +1,269 @@
+// Replay protection: recorded datagrams sent again, by anyone, at any time, change nothing; a
+// process's old incarnation never resets a live session; a recorded tool session never acts twice.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "ring/core/endpoint.h"
+#include "ring/core/replay_window.h"
+#include "tests/unit/link_pair.h"
+
+using namespace ringwatch;
+using namespace ringwatch::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+void feed(End& to, Instant now, const Bytes& datagram) {
+    wire::Frame f;
+    REQUIRE(wire::decode_frame(datagram, f) == wire::DecodeError::none);
+    to.link->on_frame(now, f);
+}
+
+std::size_t count(const End& e, LinkEventKind k) {
+    std::size_t n = 0;
+    for (const auto& ev : e.events) n += ev.kind == k ? 1 : 0;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("replay window: each counter once, reordering within the window, old ones refused", "[replay]") {
+    ReplayWindow w;
+    CHECK_FALSE(w.accept(0));
+    CHECK(w.accept(5));
+    CHECK_FALSE(w.accept(5));
+    CHECK(w.accept(3));  // late, but within the window
+    CHECK_FALSE(w.accept(3));
+    CHECK(w.accept(4));
+    CHECK(w.accept(1000));
+    CHECK(w.accept(999));
+    CHECK_FALSE(w.accept(999));
+    CHECK(w.accept(6));  // still within 2048 - 64 of the highest
+    // A long jump forgets everything behind the window: too old to tell, so refused.
+    CHECK(w.accept(1'000'000));
+    CHECK_FALSE(w.accept(1000));
+    CHECK_FALSE(w.accept(1'000'000 - ReplayWindow::kBits));
+    CHECK(w.accept(1'000'000 - 100));
+    // A window started above a floor: nothing up to it, everything after it once.
+    for (std::uint64_t floor : {1ull, 63ull, 64ull, 100ull, 5000ull}) {
+        ReplayWindow f;
+        f.reset_above(floor);
+        for (std::uint64_t c = floor > 2000 ? floor - 2000 : 0; c <= floor; ++c) REQUIRE_FALSE(f.accept(c));
+        CHECK(f.accept(floor + 2));
+        CHECK(f.accept(floor + 1));
+        CHECK_FALSE(f.accept(floor + 1));
+        CHECK(f.accept(floor + 70));
+        CHECK(f.accept(floor + 3));
+    }
+    // Every value in a long run, in order and then again: each accepted exactly once.
+    ReplayWindow v;
+    for (std::uint64_t c = 1; c <= 10'000; ++c) REQUIRE(v.accept(c));
+    for (std::uint64_t c = 1; c <= 10'000; ++c) REQUIRE_FALSE(v.accept(c));
+    // Slots reused after the window slid are clear again.
+    ReplayWindow u;
+    REQUIRE(u.accept(64));
+    REQUIRE(u.accept(64 + ReplayWindow::kBits));
+    CHECK(u.accept(64 + ReplayWindow::kBits - 1));
+}
+
+TEST_CASE("replay: a recorded datagram of the live session changes nothing, not even liveness", "[replay][link]") {
+    Pair p;
+    p.handshake();
+    p.a.link->send(msg(1));
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);
+    const Bytes recorded = p.a.wire[0];
+    p.settle();
+    REQUIRE(p.b.delivered == std::vector<Bytes>{msg(1)});
+
+    // Sent again: not delivered, no ack of it, counted.
+    feed(p.b, p.now, recorded);
+    p.flush();
+    CHECK(p.b.delivered.size() == 1);
+    CHECK(p.b.wire.empty());
+    CHECK(p.b.link->stats().replayed_dropped == 1);
+
+    // A falls silent; a replay must not make it look alive.
+    p.now += p.config.silent_after + 1ms;
+    p.flush();
+    REQUIRE(count(p.b, LinkEventKind::peer_silent) == 1);
+    feed(p.b, p.now, recorded);
+    p.flush();
+    CHECK(count(p.b, LinkEventKind::peer_alive) == 0);
+    CHECK(p.b.link->stats().replayed_dropped == 2);
+}
+
+TEST_CASE("replay: a hello or frame of a replaced incarnation never resets the live session", "[replay][link]") {
+    Pair p;
+    p.handshake();
+    // B's first process says hello and sends; all recorded.
+    const Bytes old_hello = [&] {
+        Link old(p.config, kB, Incarnation{0xB1}, kA, p.now);
+        old.flush(p.now);
+        return old.take_output().datagrams.at(0);
+    }();
+    p.b.link->send(msg(1));
+    p.flush();
+    const Bytes old_data = p.b.wire.at(0);
+    p.settle();
+
+    // B restarts many times (more than any list of retired incarnations would hold).
+    for (std::uint64_t i = 2; i <= 20; ++i) {
+        p.b.link = std::make_unique<Link>(p.config, kB, Incarnation{0xB0 + i}, kA, p.now);
+        p.flush();
+        p.settle();
+        REQUIRE(p.a.link->peer_incarnation() == Incarnation{0xB0 + i});
+    }
+    const std::size_t resets = count(p.a, LinkEventKind::session_reset);
+    REQUIRE(resets == 19);
+
+    // A token in flight from A to the live B when the recordings of B's first process come back.
+    p.a.link->send(msg(7));
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);
+    feed(p.a, p.now, old_hello);
+    feed(p.a, p.now, old_data);
+    p.flush();
+    p.settle();
+    CHECK(count(p.a, LinkEventKind::session_reset) == resets);  // no reset
+    CHECK(p.a.link->peer_incarnation() == Incarnation{0xB0 + 20});
+    CHECK(p.a.link->stats().stale_incarnation_dropped == 2);
+    CHECK(p.b.delivered.back() == msg(7));  // the message in flight arrived
+    CHECK(p.a.delivered == std::vector<Bytes>{msg(1)});  // the old data not again
+}
+
+TEST_CASE("replay: a restarted process adopts no recording, only the live peer", "[replay][link]") {
+    Pair p;
+    p.handshake();
+    // Everything B sends to A's first process is recorded.
+    p.b.link->send(msg(1));
+    p.flush();
+    std::vector<Bytes> recorded(p.b.wire.begin(), p.b.wire.end());
+    p.settle();
+    // B restarts later (its recordings now belong to an older incarnation of B too).
+    p.b.link = std::make_unique<Link>(p.config, kB, Incarnation{0xB2}, kA, p.now);
+    p.flush();
+    p.settle();
+    {
+        Link older_b(p.config, kB, Incarnation{0xB1}, kA, p.now);
+        older_b.flush(p.now);
+        recorded.push_back(older_b.take_output().datagrams.at(0));  // and B1's hello
+    }
+
+    // A restarts: it knows nothing of B. The recordings reach it before anything of the live B.
+    p.a.link = std::make_unique<Link>(p.config, kA, Incarnation{0xA2}, kB, p.now);
+    p.a.events.clear();
+    p.a.delivered.clear();
+    for (const Bytes& d : recorded) feed(p.a, p.now, d);
+    p.a.drain();
+    CHECK(p.a.link->peer_incarnation() == kUnknownIncarnation);  // none adopted
+    CHECK(p.a.delivered.empty());
+    CHECK(p.a.events.empty());
+
+    // The live B and A meet; A never resets a session on the way (it never had a wrong one).
+    p.a.link->send(msg(2));
+    p.flush();
+    p.settle();
+    CHECK(p.a.link->peer_incarnation() == Incarnation{0xB2});
+    CHECK(count(p.a, LinkEventKind::session_reset) == 0);
+    CHECK(p.b.delivered.back() == msg(2));
+}
+
+TEST_CASE("replay: a whole recorded tool session sent again never acts again", "[replay][endpoint]") {
+    Instant now = instant_us(1'000'000);
+    Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
+    node.accept_tools(4);
+    const NodeId tool_id{0xF00D};
+    Link tool(LinkConfig{}, tool_id, Incarnation{0x7001}, kB, now);
+    const Bytes command = msg(0x42);
+    tool.send(command);
+
+    std::vector<Bytes> recorded;  // every datagram the tool sent
+    std::vector<Bytes> acted;     // what the node received as messages
+    auto run = [&] {
+        for (int i = 0; i < 20; ++i) {
+            now += 100us;
+            tool.flush(now);
+            node.flush(now);
+            LinkOutput to = tool.take_output();
+            EndpointOutput no;
+            node.take_output(no);
+            for (auto& m : no.delivered) acted.push_back(m.bytes);
+            for (auto& d : to.datagrams) {
+                recorded.push_back(d);
+                node.on_datagram(now, d);
+            }
+            for (auto& d : no.datagrams) {
+                wire::Frame f;
+                REQUIRE(wire::decode_frame(d.bytes, f) == wire::DecodeError::none);
+                tool.on_frame(now, f);
+            }
+        }
+    };
+    run();
+    REQUIRE(acted == std::vector<Bytes>{command});
+    REQUIRE(recorded.size() >= 2);
+
+    // Replayed while the node still holds the tool's link: counters seen before.
+    for (const Bytes& d : recorded) node.on_datagram(now, d);
+    EndpointOutput out;
+    node.flush(now);
+    node.take_output(out);
+    CHECK(out.delivered.empty());
+    CHECK(node.total_link_stats().replayed_dropped == recorded.size());
+
+    // The tool falls silent; the node lets its link go. Ten seconds later the whole session again.
+    now += 10s;
+    node.flush(now);
+    out.clear();
+    node.take_output(out);
+    REQUIRE_FALSE(node.has_peer(tool_id));
+    for (int round = 0; round < 3; ++round) {
+        for (const Bytes& d : recorded) node.on_datagram(now, d);
+        now += 100us;
+        node.flush(now);
+        out.clear();
+        node.take_output(out);
+        CHECK(out.delivered.empty());
+    }
+    // The replayed hello opened a session under a new incarnation of the node's; the recorded data
+    // was made for the old one.
+    CHECK(node.total_link_stats().stale_incarnation_dropped > 0);
+    // Without its hello, the recorded data finds no session at all.
+    now += 10s;
+    node.flush(now);
+    out.clear();
+    node.take_output(out);
+    REQUIRE_FALSE(node.has_peer(tool_id));
+    for (std::size_t i = 1; i < recorded.size(); ++i) node.on_datagram(now, recorded[i]);
+    CHECK(node.stats().no_tool_session == recorded.size() - 1);
+    CHECK_FALSE(node.has_peer(tool_id));
+    CHECK(acted.size() == 1);
+}
+
+TEST_CASE("replay: a tool link's session incarnation is new for every session", "[replay][endpoint]") {
+    const Instant now = instant_us(1'000'000);
+    Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
+    node.accept_tools(4);
+    std::set<Incarnation> seen;
+    for (std::uint16_t t = 0; t < 3; ++t) {
+        Link tool(LinkConfig{}, NodeId{static_cast<std::uint16_t>(0xF001 + t)}, Incarnation{0x7001}, kB, now);
+        tool.flush(now);
+        node.on_datagram(now, tool.take_output().datagrams.at(0));
+        node.flush(now);
+        EndpointOutput out;
+        node.take_output(out);
+        std::size_t answers = 0;
+        for (const auto& d : out.datagrams) {
+            wire::Frame f;
+            REQUIRE(wire::decode_frame(d.bytes, f) == wire::DecodeError::none);
+            CHECK(f.header.src_incarnation != Incarnation{0xB1});
+            if (f.header.dst_incarnation != Incarnation{0x7001}) continue;
+            ++answers;
+            seen.insert(f.header.src_incarnation);
+        }
+        CHECK(answers == 1);
+    }
+    CHECK(seen.size() == 3);
+}
