@@ -24,5 +24,6 @@ int run_ring_demo();
 int run_recover(const std::string& config_path, const std::string& mode);
 int run_keygen(const std::string& path);
 int run_rekey(const std::string& config_path, const std::string& new_key_path);
+int run_status(const std::string& config_path, bool json);
 
 }  // namespace ringwatch

@@ -60,6 +60,11 @@ int main(int argc, char** argv) {
     rekey->add_option("config", config, "ring config (TOML) whose key_file is rewritten with the new key")->required();
     rekey->add_option("newkey", new_key, "the new key (ring keygen NEWKEY), readable by every node at the same absolute path")->required();
 
+    bool status_json = false;
+    auto* status = app.add_subcommand("status", "ask every node and the monitor how they are doing (one table; exit 1 if a node does not answer)");
+    status->add_option("config", config, "ring config (TOML)")->required();
+    status->add_flag("--json", status_json, "one JSON object instead of the table");
+
     LinkDemoOptions link_demo;
     auto* ld = app.add_subcommand("link-demo", "two links streaming over a lossy 127.0.0.1 network, repaired");
     ld->add_option("--messages", link_demo.messages, "messages to send")->capture_default_str()->check(CLI::Range(1, 100'000'000));
@@ -81,6 +86,7 @@ int main(int argc, char** argv) {
         if (*keygen) return run_keygen(key_path);
         if (*recover) return run_recover(config, recover_mode);
         if (*rekey) return run_rekey(config, new_key);
+        if (*status) return run_status(config, status_json);
         return run_ring_demo();
     } catch (const ConfigError& e) {
         fmt::print(stderr, "ring: {}\n", e.what());

@@ -81,6 +81,7 @@ int run_up(const std::string& config_path, bool with_monitor) {
     int rc = 0;
     {
         io::Logger log("ring up");
+        static bool stop_requested = false;
         io::ProcessGroup group(
             &loop,
             [](const std::string& name, std::string_view line) {
@@ -91,6 +92,14 @@ int run_up(const std::string& config_path, bool with_monitor) {
                 }
             },
             [&](const std::string& name, std::int64_t status, int signal) {
+                if (stop_requested && status == 0 && (signal == 0 || signal == SIGTERM || signal == SIGINT)) {
+                    log.log("{} stopped", name);  // as asked (Ctrl-C or SIGTERM to ring up)
+                    return;
+                }
+                if (stop_requested && signal == SIGKILL) {
+                    log.log("{} did not stop within 3 s: killed", name);
+                    return;
+                }
                 if (signal != 0) {
                     log.log("{} was killed by signal {} ({})", name, signal, strsignal(signal));
                 } else {
@@ -117,6 +126,7 @@ int run_up(const std::string& config_path, bool with_monitor) {
         kill_timer = force.get();
         StopOnSignals stop(&loop, [](uv_signal_t*, int) {
             if (!stopping) return;
+            stop_requested = true;
             stopping->terminate(SIGTERM);
             uv_timer_start(kill_timer, [](uv_timer_t*) {
                 if (stopping) stopping->terminate(SIGKILL);

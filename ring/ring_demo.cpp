@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "ring/commands.h"
 #include "ring/config/ring_config.h"
@@ -31,17 +32,11 @@ int free_port() {
     return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
 }
 
-std::string field(std::string_view json, std::string_view key) {
-    const std::string k = fmt::format("\"{}\":", key);
-    auto p = json.find(k);
-    if (p == std::string_view::npos) return {};
-    p += k.size();
-    if (p >= json.size()) return {};
-    // Arrays (holders, channels) hold no nested arrays: they end at the first ']'.
-    auto e = json.find_first_of(",}", json[p] == '[' ? json.find(']', p) : p);
-    std::string v(json.substr(p, e - p));
-    if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
-    return v;
+// One key of a monitor event as text: a string as it is, anything else as its JSON ("" when absent).
+std::string field(const nlohmann::json& event, const char* key) {
+    const auto it = event.find(key);
+    if (it == event.end()) return {};
+    return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
 struct Demo {
@@ -78,8 +73,10 @@ struct Demo {
         failure = why;
         group->terminate(SIGTERM);
     }
-    void on_event(std::string_view line) {
+    void on_event(std::string_view raw) {
         if (after_ack) std::exchange(after_ack, {})();
+        const nlohmann::json line = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
+        if (!line.is_object()) return;  // not an event (a line the monitor did not mean as JSON)
         const std::string verdict = field(line, "verdict");
         const std::string event = field(line, "event");
         if (event == "alarm") {

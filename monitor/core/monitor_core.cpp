@@ -64,6 +64,7 @@ void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& repo
         return;
     }
     liveness_.heard(now, from, report.incarnation);
+    last_report_[from] = now;
     catch_up(from, report);
     kept_[from] = {report.incarnation, report.kept, report.pinned};
     auto it = pending_.find(report.id);

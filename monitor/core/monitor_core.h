@@ -93,6 +93,11 @@ public:
     std::vector<std::pair<NodeId, KeepSnapshot>> take_keeps() { return std::exchange(keeps_, {}); }
     // The newest epoch the monitor knows of (from the cuts, and its own recoveries).
     Epoch epoch() const { return epoch_; }
+    // When the node's newest report arrived (nullopt: none yet).
+    std::optional<Instant> last_report(NodeId n) const {
+        const auto it = last_report_.find(n);
+        return it == last_report_.end() ? std::nullopt : std::optional<Instant>(it->second);
+    }
     std::vector<Verdict> take_verdicts() { return std::exchange(verdicts_, {}); }
     // Nodes to probe now, and node_down / node_up events.
     std::vector<NodeId> take_probes() { return liveness_.take_probes(); }
@@ -136,6 +141,7 @@ private:
     std::vector<Command> commands_;
     std::vector<std::pair<NodeId, RecoverCommand>> recover_commands_;
     Epoch epoch_{0};
+    std::map<NodeId, Instant> last_report_;
     std::map<NodeId, std::pair<Incarnation, Epoch>> told_epoch_;
     // Rollback: the snapshots each process says it keeps (its latest report), and the newest
     // snapshots judged ok with no stale token (what a rollback may restore), newest last.

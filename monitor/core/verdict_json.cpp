@@ -1,64 +1,97 @@
-// JSON rendering of verdicts.
+// JSON rendering of verdicts and events, by nlohmann-json (keys in the documented order).
 #include "monitor/core/verdict_json.h"
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 namespace ringwatch {
 
 namespace {
-std::string channels_json(const Verdict& v) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < v.channels.size(); ++i) {
-        if (i) s += ",";
-        s += fmt::format("{{\"from\":{},\"to\":{},\"tokens\":{}}}", v.channels[i].from, v.channels[i].to, v.channels[i].tokens);
-    }
-    return s + "]";
+using Json = nlohmann::ordered_json;
+
+Json ids(const std::vector<NodeId>& v) {
+    Json a = Json::array();
+    for (NodeId id : v) a.push_back(id.value);
+    return a;
 }
-std::string ids_json(const std::vector<NodeId>& ids) {
-    std::vector<std::uint16_t> raw;
-    for (auto id : ids) raw.push_back(id.value);
-    return fmt::format("[{}]", fmt::join(raw, ","));
-}
-std::string common(const Verdict& v) {
-    return fmt::format("\"tokens\":{},\"held\":{},\"in_flight\":{},\"holders\":{},\"channels\":{},\"missing\":{},\"silent\":{},\"restarted\":{},\"truncated\":{},\"forming\":{},\"epoch\":{},\"stale\":{},\"epoch_change\":{},\"duration_us\":{}",
-                       v.tokens, v.held, v.in_flight, ids_json(v.holders), channels_json(v), ids_json(v.missing), ids_json(v.silent),
-                       ids_json(v.restarted), v.truncated, v.forming, v.epoch, v.stale, v.epoch_change, v.duration.count());
+std::string text(std::string_view s) { return std::string(s); }
+
+// The keys every snapshot and alarm event carries after its own.
+void add_common(Json& j, const Verdict& v) {
+    j["tokens"] = v.tokens;
+    j["held"] = v.held;
+    j["in_flight"] = v.in_flight;
+    j["holders"] = ids(v.holders);
+    Json channels = Json::array();
+    for (const auto& c : v.channels) channels.push_back(Json{{"from", c.from.value}, {"to", c.to.value}, {"tokens", c.tokens}});
+    j["channels"] = std::move(channels);
+    j["missing"] = ids(v.missing);
+    j["silent"] = ids(v.silent);
+    j["restarted"] = ids(v.restarted);
+    j["truncated"] = v.truncated;
+    j["forming"] = v.forming;
+    j["epoch"] = v.epoch.value;
+    j["stale"] = v.stale;
+    j["epoch_change"] = v.epoch_change;
+    j["duration_us"] = v.duration.count();
 }
 }  // namespace
 
 std::string snapshot_event_json(const Verdict& v) {
-    return fmt::format("{{\"event\":\"snapshot\",\"id\":{},\"verdict\":\"{}\",{}}}", v.id, to_string(v.kind), common(v));
+    Json j{{"event", "snapshot"}, {"id", snapshot_number(v.id)}, {"verdict", text(to_string(v.kind))}};
+    add_common(j, v);
+    return j.dump();
+}
+
+std::string alarm_event_json(const Verdict& v) {
+    Json j{{"event", "alarm"}, {"kind", text(to_string(v.kind))}, {"snapshot", snapshot_number(v.id)}};
+    add_common(j, v);
+    return j.dump();
 }
 
 std::string incident_event_json(const IncidentEvent& e) {
     if (e.kind == IncidentEventKind::alarm) return alarm_event_json(e.verdict);
+    const std::string fault = text(to_string(e.fault));
     if (e.kind == IncidentEventKind::recovery) {
-        return fmt::format("{{\"event\":\"recovery\",\"kind\":\"{}\",\"mode\":\"{}\",\"epoch\":{},\"issuer\":{},\"restored\":{},\"snapshot\":{},"
-                           "\"by_hand\":{},\"note\":\"{}\"}}",
-                           to_string(e.fault), e.mode, e.epoch, e.issuer ? fmt::format("{}", *e.issuer) : "null",
-                           e.restored ? fmt::format("{}", *e.restored) : "null", e.verdict.id, e.by_hand, e.note);
+        return Json{{"event", "recovery"},
+                    {"kind", fault},
+                    {"mode", e.mode},
+                    {"epoch", e.epoch.value},
+                    {"issuer", e.issuer ? Json(e.issuer->value) : Json(nullptr)},
+                    {"restored", e.restored ? Json(snapshot_number(*e.restored)) : Json(nullptr)},
+                    {"snapshot", snapshot_number(e.verdict.id)},
+                    {"by_hand", e.by_hand},
+                    {"note", e.note}}
+            .dump();
     }
     if (e.kind == IncidentEventKind::recovered) {
-        return fmt::format("{{\"event\":\"recovered\",\"kind\":\"{}\",\"mode\":\"{}\",\"epoch\":{},\"snapshot\":{},\"since_alarm_ms\":{}}}",
-                           to_string(e.fault), e.mode, e.epoch, e.verdict.id, e.lasted.count() / 1000);
+        return Json{{"event", "recovered"},
+                    {"kind", fault},
+                    {"mode", e.mode},
+                    {"epoch", e.epoch.value},
+                    {"snapshot", snapshot_number(e.verdict.id)},
+                    {"since_alarm_ms", e.lasted.count() / 1000}}
+            .dump();
     }
-    return fmt::format("{{\"event\":\"resolved\",\"kind\":\"{}\",\"first_snapshot\":{},\"last_snapshot\":{},\"snapshot\":{},"
-                       "\"duration_ms\":{},\"how\":\"{}\"}}",
-                       to_string(e.fault), e.first, e.last, e.verdict.id, e.lasted.count() / 1000, e.how);
+    return Json{{"event", "resolved"},
+                {"kind", fault},
+                {"first_snapshot", snapshot_number(e.first)},
+                {"last_snapshot", snapshot_number(e.last)},
+                {"snapshot", snapshot_number(e.verdict.id)},
+                {"duration_ms", e.lasted.count() / 1000},
+                {"how", e.how}}
+        .dump();
 }
 
 std::string node_event_json(const NodeEvent& e) {
     if (e.kind == NodeEventKind::node_down) {
-        return fmt::format("{{\"event\":\"node_down\",\"node\":{},\"silent_ms\":{},\"address\":\"{}\",\"ever_heard\":{}}}", e.node,
-                           e.silent_for.count() / 1000, to_string(e.address), e.ever_heard);
+        return Json{{"event", "node_down"},
+                    {"node", e.node.value},
+                    {"silent_ms", e.silent_for.count() / 1000},
+                    {"address", text(to_string(e.address))},
+                    {"ever_heard", e.ever_heard}}
+            .dump();
     }
-    return fmt::format("{{\"event\":\"node_up\",\"node\":{},\"down_ms\":{},\"restarted\":{}}}", e.node, e.down_for.count() / 1000,
-                       e.restarted);
-}
-
-std::string alarm_event_json(const Verdict& v) {
-    return fmt::format("{{\"event\":\"alarm\",\"kind\":\"{}\",\"snapshot\":{},{}}}", to_string(v.kind), v.id, common(v));
+    return Json{{"event", "node_up"}, {"node", e.node.value}, {"down_ms", e.down_for.count() / 1000}, {"restarted", e.restarted}}.dump();
 }
 
 }  // namespace ringwatch

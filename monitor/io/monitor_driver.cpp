@@ -28,7 +28,8 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
           core_.on_links_heard(link_.endpoint());
           core_.on_timer(monotonic_now());
           pump();
-      }) {
+      }),
+      poll_timer_(loop, uv_timer_init) {
     for (const auto& n : ring.nodes) {
         link_.add_peer(n.id, n.address);
         probe_.add(n.id, n.address);
@@ -38,6 +39,8 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
         Message m;
         if (decode_message(b, m) != MessageError::none) return;
         if (auto* r = std::get_if<SnapshotReport>(&m)) core_.on_report(monotonic_now(), from, *r);
+        if (auto* q = std::get_if<StatusQuery>(&m); q && is_tool_id(from)) link_.send_queued(from, encode_message(status(q->command_id)));
+        if (auto* r = std::get_if<StatusReply>(&m); r && on_figures_ && !is_tool_id(from)) on_figures_(from, *r);
         if (auto* c = std::get_if<RekeyCommand>(&m); c && is_tool_id(from)) {
             const KeyRotation::Outcome o = rekey_.apply(*c);
             link_.set_keys(rekey_.send_key(), rekey_.accepted_too());
@@ -55,6 +58,37 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
         pump();
     });
     pump();
+}
+
+void MonitorDriver::poll_nodes(Duration every, std::function<void(NodeId, const StatusReply&)> f) {
+    on_figures_ = std::move(f);
+    poll_timer_.get()->data = this;
+    const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(every).count());
+    uv_timer_start(poll_timer_.get(), [](uv_timer_t* t) {
+        auto* self = static_cast<MonitorDriver*>(t->data);
+        for (NodeId n : self->core_.config().ring) self->link_.send_queued(n, encode_message(StatusQuery{0}));
+    }, std::min<std::uint64_t>(ms, 1000), ms);  // the first answers soon after start
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_timer_.get()));
+}
+
+StatusReply MonitorDriver::status(std::uint64_t command_id) const {
+    StatusReply r{command_id, {}};
+    auto add = [&r](std::string name, std::uint64_t v) { r.values.emplace_back(std::move(name), static_cast<std::int64_t>(v)); };
+    const MonitorStats& s = core_.stats();
+    const IncidentStats& inc = core_.incident_stats();
+    const LivenessStats& nodes = core_.liveness().stats();
+    add("incarnation", link_.endpoint().incarnation().value);
+    add("epoch", core_.epoch().value);
+    add("snapshots_ok", s.ok);
+    add("snapshots_token_lost", s.token_lost);
+    add("snapshots_token_duplicated", s.token_duplicated);
+    add("snapshots_inconclusive", s.inconclusive);
+    add("incidents", inc.opened);
+    add("incidents_open", inc.opened - inc.resolved);
+    add("recoveries", inc.recoveries);
+    add("nodes_down", nodes.node_down - nodes.node_up);
+    add("late_reports", s.late_reports);
+    return r;
 }
 
 void MonitorDriver::pump() {

@@ -10,6 +10,7 @@
 #include "ring/io/deadline_timer.h"
 #include "ring/config/key_rotation.h"
 #include "ring/io/endpoint_driver.h"
+#include "ring/io/uv_handle.h"
 
 namespace ringwatch::io {
 
@@ -24,11 +25,17 @@ public:
     MonitorDriver(const MonitorDriver&) = delete;
     MonitorDriver& operator=(const MonitorDriver&) = delete;
 
+    // Asks every node for its figures (a StatusQuery) every `every`, and hands each answer to `f`
+    // (the metrics: link counters as the monitor learns them).
+    void poll_nodes(Duration every, std::function<void(NodeId, const StatusReply&)> f);
+
     // Incident events no verdict caused (a recovery an operator asked for with `ring recover`).
     void on_other_incidents(std::function<void(const std::vector<IncidentEvent>&)> f) { on_other_incidents_ = std::move(f); }
 
     const MonitorCore& core() const { return core_; }
     const EndpointDriver& link() const { return link_; }
+    // What `ring status` is told: the monitor's figures by name.
+    StatusReply status(std::uint64_t command_id) const;
 
 private:
     void pump();
@@ -41,6 +48,8 @@ private:
     std::function<void(const std::vector<IncidentEvent>&)> on_other_incidents_;
     PortProbe probe_;
     DeadlineTimer timer_;
+    std::function<void(NodeId, const StatusReply&)> on_figures_;
+    UvHandle<uv_timer_t> poll_timer_;
 };
 
 }  // namespace ringwatch::io

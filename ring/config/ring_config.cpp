@@ -136,7 +136,7 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
 
     const toml::table* mon = root["monitor"].as_table();
     if (!mon) fail(path, "missing table [monitor] (address, interval_ms, timeout_ms)");
-    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "recover"});
+    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "recover", "metrics"});
     c.monitor_address_text = string(path, *mon, "monitor", "address", true);
     c.monitor_address = address(path, "monitor.address", c.monitor_address_text, *mon->get("address"));
     c.interval = std::chrono::milliseconds(integer(path, *mon, "monitor", "interval_ms", 1, 3'600'000, 100));
@@ -146,6 +146,11 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         c.recover = string(path, *mon, "monitor", "recover", true);
         if (c.recover != "off" && c.recover != "regenerate" && c.recover != "rollback")
             fail(path, fmt::format("{}: 'monitor.recover' = \"{}\" is not one of: off, regenerate, rollback", where(*mon->get("recover")), c.recover));
+    }
+    if (mon->contains("metrics")) {
+        const std::string metrics = string(path, *mon, "monitor", "metrics", true);
+        address(path, "monitor.metrics", metrics, *mon->get("metrics"));  // HOST:PORT, checked here
+        c.metrics_address = metrics;
     }
 
     const toml::array* nodes = root["nodes"].as_array();

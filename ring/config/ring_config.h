@@ -45,6 +45,7 @@ struct RingConfig {
     Duration interval{std::chrono::milliseconds(100)};
     Duration timeout{std::chrono::milliseconds(1000)};
     Duration node_timeout{std::chrono::milliseconds(1000)};  // silent this long: node_down
+    std::optional<std::string> metrics_address;  // the monitor serves /metrics here (HOST:PORT)
     std::string recover = "off";                              // the monitor's recovery: off, regenerate
     std::vector<NodeEntry> nodes;
 

@@ -122,6 +122,7 @@ public:
     const LinkStats& stats() const { return stats_; }
     Duration rto() const { return rto_; }
     std::optional<Duration> srtt() const { return srtt_; }
+    bool silent() const { return silent_; }  // nothing heard for silent_after
     std::size_t in_flight() const { return unacked_.size(); }
     bool window_has_room() const { return unacked_.size() < config_.window_messages; }
     const LinkConfig& config() const { return config_; }

@@ -9,7 +9,7 @@ namespace ringwatch {
 
 namespace {
 
-enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover, kKeep, kRecoverRequest, kRekey };
+enum Type : std::uint8_t { kToken = 1, kMarker, kStart, kReport, kInject, kSend, kAck, kImpair, kRetiredReissue /* 9: the demo's old hand-made token, replaced by kRecover */, kRingQuery, kRingState, kRecover, kKeep, kRecoverRequest, kRekey, kStatusQuery, kStatusReply };
 
 void put_summary(ByteWriter& w, const TokenSummary& s) {
     w.u8(static_cast<std::uint8_t>(s.kind));
@@ -184,6 +184,27 @@ MessageError decode_body(std::uint8_t type, ByteReader& r, Message& out) {
             out = std::move(c);
             return MessageError::none;
         }
+        case kStatusQuery:
+            out = StatusQuery{r.u64()};
+            return r.ok() ? MessageError::none : MessageError::truncated;
+        case kStatusReply: {
+            StatusReply reply;
+            reply.command_id = r.u64();
+            const std::uint8_t n = r.u8();
+            if (!r.ok()) return MessageError::truncated;
+            if (n > kMaxStatusValues) return MessageError::too_long;
+            for (std::uint8_t i = 0; i < n; ++i) {
+                const std::uint8_t len = r.u8();
+                if (!r.ok()) return MessageError::truncated;
+                if (len == 0 || len > kMaxStatusNameBytes) return MessageError::bad_value;
+                const auto name = r.bytes(len);
+                const auto value = static_cast<std::int64_t>(r.u64());
+                if (!r.ok()) return MessageError::truncated;
+                reply.values.emplace_back(std::string(name.begin(), name.end()), value);
+            }
+            out = std::move(reply);
+            return MessageError::none;
+        }
         case kKeep:
             out = KeepSnapshot{SnapshotId{r.u64()}};
             return r.ok() ? MessageError::none : MessageError::truncated;
@@ -249,7 +270,7 @@ MessageError decode_message(std::span<const std::uint8_t> bytes, Message& out) {
 }
 
 bool is_token_message(std::span<const std::uint8_t> bytes) { return !bytes.empty() && bytes[0] == kToken; }
-bool is_rekey_message(std::span<const std::uint8_t> bytes) { return !bytes.empty() && bytes[0] == kRekey; }
+bool is_driver_message(std::span<const std::uint8_t> bytes) { return !bytes.empty() && (bytes[0] == kRekey || bytes[0] == kStatusQuery); }
 
 Bytes encode_message(const Message& m) {
     Bytes out;
@@ -332,6 +353,19 @@ Bytes encode_message(const Message& m) {
                 w.u64(v.fingerprint);
                 w.u16(static_cast<std::uint16_t>(v.path.size()));
                 w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(v.path.data()), v.path.size()));
+            } else if constexpr (std::is_same_v<T, StatusQuery>) {
+                w.u8(kStatusQuery);
+                w.u64(v.command_id);
+            } else if constexpr (std::is_same_v<T, StatusReply>) {
+                // Precondition: within the bounds (the drivers build it).
+                w.u8(kStatusReply);
+                w.u64(v.command_id);
+                w.u8(static_cast<std::uint8_t>(v.values.size()));
+                for (const auto& [name, value] : v.values) {
+                    w.u8(static_cast<std::uint8_t>(name.size()));
+                    w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()));
+                    w.u64(static_cast<std::uint64_t>(value));
+                }
             } else if constexpr (std::is_same_v<T, KeepSnapshot>) {
                 w.u8(kKeep);
                 w.u64(v.id.value);

@@ -156,13 +156,25 @@ struct RekeyCommand {
     std::uint64_t fingerprint;
     std::string path;  // absolute, on the node's host; prepare only
 };
+// `ring status`: a tool asks a node or the monitor how it is doing; the answer is a list of named
+// figures (bounded: kMaxStatusValues names of up to kMaxStatusNameBytes each), so that a newer
+// process can report more without a new message type.
+struct StatusQuery {
+    std::uint64_t command_id;
+};
+inline constexpr std::size_t kMaxStatusValues = 64;
+inline constexpr std::size_t kMaxStatusNameBytes = 32;
+struct StatusReply {
+    std::uint64_t command_id;
+    std::vector<std::pair<std::string, std::int64_t>> values;
+};
 struct CommandAck {
     std::uint64_t command_id;
     bool ok;
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
-                             ImpairCommand, RingQuery, RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand>;
+                             ImpairCommand, RingQuery, RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand, StatusQuery, StatusReply>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);
@@ -173,8 +185,9 @@ std::string_view to_string(TokenKind k);
 MessageError decode_message(std::span<const std::uint8_t> bytes, Message& out);
 // Cheap test of the type byte alone (the simulator's ground-truth accounting uses it).
 bool is_token_message(std::span<const std::uint8_t> bytes);
-// The same for RekeyCommand, which the drivers (not the cores) act on: it reads and writes key files.
-bool is_rekey_message(std::span<const std::uint8_t> bytes);
+// The same for the messages the drivers (not the cores) act on: RekeyCommand (it reads and writes
+// key files) and StatusQuery (it reports the driver's counters too).
+bool is_driver_message(std::span<const std::uint8_t> bytes);
 Bytes encode_message(const Message& m);
 
 }  // namespace ringwatch

@@ -1,27 +1,33 @@
-// The closing line of drop counters (see drop_report.h).
+// The drop counters by reason (see drop_report.h).
 #include "ring/io/drop_report.h"
 
 #include <fmt/format.h>
 
 namespace ringwatch::io {
 
+std::vector<std::pair<std::string, std::uint64_t>> drop_counts(const UdpStats& udp, const EndpointStats& e, const LinkStats& l) {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    out.emplace_back("socket_truncated", udp.truncated);
+    out.emplace_back("empty", udp.empty);
+    for (std::size_t i = 1; i < wire::kDecodeErrorCount; ++i)
+        out.emplace_back(std::string(wire::to_string(static_cast<wire::DecodeError>(i))), e.decode_errors[i]);
+    out.emplace_back("misaddressed", e.misaddressed);
+    out.emplace_back("unknown_peer", e.unknown_peer);
+    out.emplace_back("tool_links_refused", e.tool_links_refused);
+    out.emplace_back("no_tool_session", e.no_tool_session);
+    out.emplace_back("stale_incarnation", l.stale_incarnation_dropped);
+    out.emplace_back("replayed", l.replayed_dropped);
+    out.emplace_back("unexpected_data", l.unexpected_data_dropped);
+    return out;
+}
+
 std::string drop_report(const UdpStats& udp, const EndpointStats& e, const LinkStats& l) {
     std::string reasons;
     std::uint64_t total = 0;
-    auto add = [&](std::string_view name, std::uint64_t n) {
+    for (const auto& [name, n] : drop_counts(udp, e, l)) {
         reasons += fmt::format(" {}={}", name, n);
         total += n;
-    };
-    add("socket_truncated", udp.truncated);
-    add("empty", udp.empty);
-    for (std::size_t i = 1; i < wire::kDecodeErrorCount; ++i) add(wire::to_string(static_cast<wire::DecodeError>(i)), e.decode_errors[i]);
-    add("misaddressed", e.misaddressed);
-    add("unknown_peer", e.unknown_peer);
-    add("tool_links_refused", e.tool_links_refused);
-    add("no_tool_session", e.no_tool_session);
-    add("stale_incarnation", l.stale_incarnation_dropped);
-    add("replayed", l.replayed_dropped);
-    add("unexpected_data", l.unexpected_data_dropped);
+    }
     return fmt::format("dropped={}{} hellos_answered={}", total, reasons, l.hellos_answered);
 }
 

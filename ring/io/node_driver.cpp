@@ -1,6 +1,8 @@
 // The libuv driver of a ring member.
 #include "ring/io/node_driver.h"
 
+#include "ring/io/drop_report.h"
+
 #include <string>
 
 #include "ring/io/clock.h"
@@ -50,13 +52,17 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     link_.add_peer(kMonitorId, config.monitor_address);
     link_.accept_tools(kMaxToolLinks);
     link_.on_deliver([this](NodeId from, Bytes m) {
-        Message rekey;
-        if (is_rekey_message(m) && is_tool_id(from) && decode_message(m, rekey) == MessageError::none) {
-            const auto& c = std::get<RekeyCommand>(rekey);
-            const KeyRotation::Outcome o = rekey_.apply(c);
-            link_.set_keys(rekey_.send_key(), rekey_.accepted_too());
-            log_.log("{}", o.said);
-            link_.send_queued(from, encode_message(CommandAck{c.command_id, o.ok}));
+        Message command;
+        // From tools; a status query from the monitor too (its metrics learn the links' counters).
+        if (is_driver_message(m) && (is_tool_id(from) || from == kMonitorId) && decode_message(m, command) == MessageError::none) {
+            if (const auto* q = std::get_if<StatusQuery>(&command)) {
+                link_.send_queued(from, encode_message(status(q->command_id)));
+            } else if (const auto* c = std::get_if<RekeyCommand>(&command); c && is_tool_id(from)) {
+                const KeyRotation::Outcome o = rekey_.apply(*c);
+                link_.set_keys(rekey_.send_key(), rekey_.accepted_too());
+                log_.log("{}", o.said);
+                link_.send_queued(from, encode_message(CommandAck{c->command_id, o.ok}));
+            }
             return;
         }
         node_.on_message(monotonic_now(), from, m);
@@ -87,6 +93,37 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     }
     if (node_.config().initial_token) log_.log("first node of the ring: asking node {} whether the ring already has a token", succ_);
     pump();
+}
+
+StatusReply NodeDriver::status(std::uint64_t command_id) const {
+    StatusReply r{command_id, {}};
+    auto add = [&r](std::string name, std::int64_t v) { r.values.emplace_back(std::move(name), v); };
+    const TokenProtocol& t = node_.token();
+    add("incarnation", static_cast<std::int64_t>(link_.endpoint().incarnation().value));
+    add("epoch", t.epoch().value);
+    add("tokens_passed", static_cast<std::int64_t>(t.stats().tokens_forwarded));
+    add("held", static_cast<std::int64_t>(t.held()));
+    add("queue", static_cast<std::int64_t>(t.queue_length()));
+    add("messages_sent", static_cast<std::int64_t>(t.stats().messages_sent));
+    add("messages_delivered", static_cast<std::int64_t>(t.stats().messages_delivered));
+    const std::pair<const char*, NodeId> links[] = {{"pred", pred_}, {"succ", succ_}, {"mon", kMonitorId}};
+    for (const auto& [prefix, peer] : links) {
+        const Link* l = link_.endpoint().link(peer);
+        if (!l) continue;
+        add(fmt::format("{}_peer", prefix), peer.value);
+        add(fmt::format("{}_rtt_us", prefix), l->srtt() ? l->srtt()->count() : -1);
+        add(fmt::format("{}_data_sent", prefix), static_cast<std::int64_t>(l->stats().data_frames_sent));
+        add(fmt::format("{}_retransmits", prefix), static_cast<std::int64_t>(l->stats().retransmits));
+        add(fmt::format("{}_heard", prefix), l->peer_incarnation() != kUnknownIncarnation && !l->silent() ? 1 : 0);
+    }
+    const LinkStats total = link_.endpoint().total_link_stats();
+    std::int64_t dropped = 0;
+    const auto drops = drop_counts(link_.socket().stats(), link_.endpoint().stats(), total);
+    for (const auto& [name, n] : drops) dropped += static_cast<std::int64_t>(n);
+    add("dropped", dropped);
+    for (const auto& [name, n] : drops)
+        if (n > 0 && r.values.size() < kMaxStatusValues) add("drop_" + name, static_cast<std::int64_t>(n));
+    return r;
 }
 
 std::string NodeDriver::settings() const {

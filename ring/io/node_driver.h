@@ -24,6 +24,8 @@ public:
     const Node& node() const { return node_; }
     const EndpointDriver& link() const { return link_; }
     std::string settings() const;
+    // What `ring status` is told: the node's figures by name.
+    StatusReply status(std::uint64_t command_id) const;
 
 private:
     void pump();

@@ -43,7 +43,8 @@ start_each_node() {
   : > "$work/nodes.out"
   for ((i = 0; i < $1; i++)); do "$bin/ring" node "$work/ring.toml" --id $i >> "$work/nodes.out" 2>&1 & pids+=($!); done
 }
-start_monitor() { : > "$work/monitor.out"; : > "$work/monitor.err"; "$bin/monitor" "$work/ring.toml" --json "$@" > "$work/monitor.out" 2> "$work/monitor.err" & pids+=($!); }
+# start_monitor [ARGS]: the monitor on $work/ring.toml (or $monitor_config when set)
+start_monitor() { : > "$work/monitor.out"; : > "$work/monitor.err"; "$bin/monitor" "${monitor_config:-$work/ring.toml}" --json "$@" > "$work/monitor.out" 2> "$work/monitor.err" & pids+=($!); }
 # lines FILE: the lines of FILE complete so far (a line still being written is left out); nothing
 # when FILE is missing or unreadable.
 lines() {
@@ -227,6 +228,15 @@ stop_nodes() {
   local keep=() q
   for q in "${pids[@]}"; do [[ " $* " == *" $q "* ]] || keep+=("$q"); done
   pids=("${keep[@]}")  # the cleanup must not signal their (reusable) pids
+}
+
+
+# screen FILE: what a terminal shows after the bytes in FILE (a typescript): each line as it
+# stands after its carriage returns and erases, escape sequences removed; the last line (the
+# status line, no newline) included.
+screen() {
+  [ -r "$1" ] || return 0
+  sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$1" | grep -v '^Script \(started\|done\) on ' | awk '{ n = split($0, parts, "\r"); line = ""; for (i = 1; i <= n; i++) if (parts[i] != "") line = parts[i]; if (line != "") print line }'
 }
 
 case "$scenario" in
@@ -600,9 +610,11 @@ replay)
   ;;
 hostile)
   # A live keyed ring under thousands of hostile datagrams from foreign sockets, among them its own
-  # traffic recorded in an earlier incarnation of the ring and in this one, replayed and bit-flipped.
+  # traffic (node 1's and the monitor's to node 2, a tool's session) recorded in an earlier
+  # incarnation of the ring and in this one, replayed and bit-flipped.
   write_config 5; keyed
-  relay_to 2 "${spare[0]}" "$work/ring.cap" "$work/via_relay.toml"  # node 1 reaches node 2 through it
+  relay_to 2 "${spare[0]}" "$work/ring.cap" "$work/via_relay.toml"  # node 1 and the monitor reach node 2 through it
+  monitor_config="$work/via_relay.toml"
   relay_to 3 "${spare[1]}" "$work/send.cap" "$work/tool_send.toml"
   run_phase() {  # run_phase N: a fresh ring (new incarnations) and monitor; one message sent through the relay
     : > "$work/nodes.out"
@@ -694,6 +706,110 @@ rekey)
   stop_nodes "${node_pids[0]}" "${node_pids[2]}" "${node_pids[3]}" "${node_pids[4]}"
   for i in 0 2 3 4; do [ "$(drops $i bad_mac)" = 0 ] || fail "node $i dropped $(drops $i bad_mac) datagram(s) for a bad MAC"; done
   echo "ok: key rotated on a live ring of 5 and its monitor with every snapshot ok; the old key refused; $caught"
+  ;;
+terminal)
+  # The monitor on a terminal (a pty made by script(1)): a status line rewritten in place and one
+  # line per incident event; no scroll of snapshots. Then piped: events and summary lines.
+  command -v script > /dev/null || { echo "SKIP: script(1) is not installed"; exit 77; }
+  write_config 5; start_ring
+  : > "$work/tty.out"
+  TERM=xterm script -qfec "$bin/monitor $work/ring.toml" "$work/tty.out" > /dev/null 2>&1 & pids+=($!)
+  status_count() { screen "$work/tty.out" | tail -n1 | sed -n 's/^\([0-9]*\) snapshots: .*/\1/p'; }
+  await_value "20 snapshots on the status line" 20 20 status_count
+  "$bin/ring" inject "$work/ring.toml" --node 2 lose > /dev/null || fail "ring inject lose failed"
+  await_value "an ALARM line on the terminal" 1 10 eval 'screen "$work/tty.out" | grep -c "^ALARM token_lost at snapshot"'
+  at=$(status_count)
+  await_value "10 more snapshots on the status line" $((at + 10)) 20 status_count
+  shown=$(screen "$work/tty.out")
+  last=$(printf '%s\n' "$shown" | tail -n1)
+  printf '%s' "$last" | grep -qE '^[0-9]+ snapshots: [0-9]+ ok, [0-9]+ token_lost.* \| token nowhere \| last [0-9.]+ ms \| epoch 1 \| 1 incident\(s\) open$' ||
+    fail "the status line reads: $last"
+  [ "$(printf '%s\n' "$shown" | grep -c '^ALARM')" -eq 1 ] || fail "not exactly one ALARM line: $shown"
+  [ "$(printf '%s\n' "$shown" | grep -c '^snapshot ')" -eq 0 ] || fail "snapshot lines scrolled on the terminal: $(printf '%s\n' "$shown" | grep -m1 '^snapshot ')"
+  [ "$(printf '%s\n' "$shown" | wc -l)" -le 3 ] || fail "more than the settings, the alarm and the status on the screen: $shown"
+  grep -q $'\x1b\[38;2;' "$work/tty.out" || fail "the alarm is not coloured on a terminal"
+  # One monitor per ring (it owns the monitor address): stop this one before the next.
+  monitor_gone() { pgrep -f "$bin/monitor $work/ring.toml" > /dev/null && echo 0 || echo 1; }
+  pkill -TERM -f "$bin/monitor $work/ring.toml"
+  await_value "the monitor on the terminal to stop" 1 10 monitor_gone
+  NO_COLOR=1 TERM=xterm script -qfec "$bin/monitor $work/ring.toml --snapshots 3" "$work/nocolour.out" > /dev/null 2>&1 || fail "monitor --snapshots 3 failed"
+  grep -q $'\x1b\[38;2;' "$work/nocolour.out" && fail "NO_COLOR set, and still coloured"
+  screen "$work/nocolour.out" | grep -q '^ALARM token_lost' || fail "NO_COLOR: no alarm line: $(screen "$work/nocolour.out")"
+  # Piped: the alarm line, summary lines, and no line per snapshot.
+  : > "$work/piped.out"
+  "$bin/monitor" "$work/ring.toml" --summary-every 1 > "$work/piped.out" 2>&1 & pids+=($!)
+  await "$work/piped.out" '^summary: [0-9]* snapshots: .* token_lost' 2 10
+  [ "$(count "$work/piped.out" '^ALARM token_lost')" -eq 1 ] || fail "piped: not one ALARM line"
+  [ "$(count "$work/piped.out" '^snapshot ')" -eq 0 ] || fail "piped: a line per snapshot without --verbose"
+  grep -q $'\x1b' "$work/piped.out" && fail "piped output carries escape sequences"
+  echo "ok: on a terminal, $(printf '%s\n' "$shown" | wc -l) lines after a loss and $(printf '%s' "$last" | cut -d' ' -f1) snapshots: $last"
+  ;;
+status)
+  # ring status on a healthy keyed ring, with one node killed, and from a config without the key.
+  write_config 5
+  cp "$work/ring.toml" "$work/plain.toml"
+  keyed
+  start_each_node 5; start_monitor
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  "$bin/ring" send "$work/ring.toml" --from 1 --to 3 "status probe" > /dev/null || fail "ring send failed"
+  await "$work/nodes.out" 'node 3\] delivered message' 1 10
+  out=$(timeout 5 "$bin/ring" status "$work/ring.toml" 2>&1) || fail "ring status on a healthy ring: exit $?: $out"
+  printf '%s\n' "$out" | grep -q "^ring 'e2e': 5 of 5 node(s) answering$" || fail "ring status header: $out"
+  [ "$(printf '%s\n' "$out" | grep -cE '^ +[0-4]  127\.0\.0\.1:[0-9]+ +up +[0-9.]+[smh] +1 +[0-9]+ +[01] +0 ')" -eq 5 ] || fail "not 5 healthy node rows: $out"
+  printf '%s\n' "$out" | grep -qE '^monitor at 127\.0\.0\.1:[0-9]+: up .*; epoch 1; snapshots [1-9][0-9]* ok, 0 token_lost, 0 token_duplicated, .* 0 open' || fail "monitor line: $out"
+  json=$(timeout 5 "$bin/ring" status "$work/ring.toml" --json) || fail "ring status --json: exit $?"
+  printf '%s' "$json" | grep -q '^{"ring":"e2e","nodes_up":5,"nodes":\[{"id":0,' || fail "ring status --json: $json"
+  printf '%s' "$json" | grep -q '"messages_delivered":1' || fail "the delivery is not in node 3's figures: $json"
+  printf '%s' "$json" | grep -qE '"monitor":\{"address":"127\.0\.0\.1:[0-9]+",.*"snapshots_ok":[1-9]' || fail "monitor in --json: $json"
+  table_ok=$out
+  # One node killed: named unreachable within the bounded wait, exit 1.
+  kill -KILL "${pids[3]}"; wait "${pids[3]}" 2>/dev/null
+  out=$(timeout 5 "$bin/ring" status "$work/ring.toml" 2>&1); rc=$?
+  [ $rc -eq 1 ] || fail "ring status with node 3 killed: exit $rc: $out"
+  printf '%s\n' "$out" | grep -qE '^ +3  127\.0\.0\.1:[0-9]+ +unreachable' || fail "node 3 not named unreachable: $out"
+  printf '%s\n' "$out" | grep -q "4 of 5 node(s) answering" || fail "header with node 3 killed: $out"
+  # Without the key: nobody answers, and the tool says what to check.
+  out=$(timeout 5 "$bin/ring" status "$work/plain.toml" 2>&1); rc=$?
+  [ $rc -eq 1 ] || fail "ring status without the key: exit $rc"
+  [ "$(printf '%s\n' "$out" | grep -c 'unreachable')" -eq 5 ] || fail "a keyed node answered a tool without the key: $out"
+  printf '%s\n' "$out" | grep -q "key_file" || fail "no hint about the key: $out"
+  printf '%s\n' "$table_ok"
+  echo "ok: ring status on a healthy ring, with node 3 killed (named, exit 1) and without the key (nobody answers)"
+  ;;
+metrics)
+  # /metrics scraped from a live ring and parsed by the Prometheus client library's parser; the
+  # counters move as the events say.
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import prometheus_client' 2> /dev/null || { echo "SKIP: python3-prometheus-client is not installed"; exit 77; }
+  write_config 5; start_ring
+  metrics_at="127.0.0.1:${spare[0]}"
+  start_monitor --metrics "$metrics_at"
+  await "$work/monitor.err" "^metrics at http://$metrics_at/metrics" 1 10
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  # sample NAME{LABELS}: its value in a fresh scrape (0 when absent); a scrape that does not parse fails
+  sample() {
+    local out
+    out=$("$(dirname "$0")/scrape.py" "$metrics_at") || fail "scrape failed: $out"
+    printf '%s\n' "$out" > "$work/last.scrape"
+    printf '%s\n' "$out" | awk -v k="$1" '$1 == k { v = $2 } END { printf "%d\n", v + 0 }'
+  }
+  [ "$(sample 'ringwatch_snapshots_total{verdict=ok}')" -ge 10 ] || fail "fewer than 10 ok snapshots counted: $(cat "$work/last.scrape")"
+  [ "$(sample 'ringwatch_incidents_total{kind=token_lost}')" -eq 0 ] || fail "a token_lost incident counted on a healthy ring"
+  [ "$(sample 'ringwatch_epoch{}')" -eq 1 ] || fail "epoch is not 1"
+  grep -q '^ringwatch_snapshot_duration_seconds_count{} [1-9]' "$work/last.scrape" || fail "no snapshot durations observed"
+  grep -q '^ringwatch_node_last_report_age_seconds{node=4} [0-9]' "$work/last.scrape" || fail "no report age for node 4"
+  await_value "node 2's tokens passed, learned by the monitor" 1 10 sample 'ringwatch_node_tokens_passed{node=2}'
+  "$bin/ring" inject "$work/ring.toml" --node 2 lose > /dev/null || fail "ring inject lose failed"
+  await "$work/monitor.out" '"event":"alarm","kind":"token_lost"' 1 10
+  await_value "the token_lost incident in the metrics" 1 10 sample 'ringwatch_incidents_total{kind=token_lost}'
+  [ "$(sample 'ringwatch_incidents_open{}')" -eq 1 ] || fail "not 1 incident open: $(grep incidents_open "$work/last.scrape")"
+  [ "$(sample 'ringwatch_detection_latency_seconds_count{}')" -eq 1 ] || fail "no detection latency observed for the alarm"
+  [ "$(sample 'ringwatch_snapshots_total{verdict=token_lost}')" -ge 1 ] || fail "no token_lost snapshot counted"
+  # A node killed: a node_down incident.
+  kill -KILL "$(pgrep -f "ring node $work/ring.toml --id 4")"
+  await "$work/monitor.out" '"event":"node_down","node":4' 1 10
+  await_value "the node_down incident in the metrics" 1 10 sample 'ringwatch_incidents_total{kind=node_down}'
+  grep -E '^ringwatch_(incidents|snapshots)_total|^ringwatch_incidents_open|^ringwatch_detection_latency_seconds_count' "$work/last.scrape"
+  echo "ok: /metrics parsed by prometheus_client; ok snapshots, the loss (incident, open, detection latency) and the node_down counted"
   ;;
 *) echo "unknown scenario $scenario"; exit 2 ;;
 esac

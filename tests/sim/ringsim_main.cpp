@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "monitor/core/verdict_json.h"
+
+#include <nlohmann/json.hpp>
 #include "tests/sim/scenarios.h"
 
 using namespace ringwatch;
@@ -15,35 +17,41 @@ using namespace ringwatch::sim;
 
 namespace {
 
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "\"";
-}
-
 void print_summary(const SimSummary& s, bool json) {
     const MessageTally& m = s.messages;
     if (json) {
-        std::string v = "[";
-        for (std::size_t i = 0; i < s.violations.size(); ++i)
-            v += fmt::format("{}{{\"rule\":{},\"what\":{}}}", i ? "," : "", json_string(s.violations[i].rule), json_string(s.violations[i].what));
-        v += "]";
-        std::string counts = "{";
-        for (const auto& [rule, n] : s.violation_counts) counts += fmt::format("{}{}:{}", counts.size() > 1 ? "," : "", json_string(rule), n);
-        counts += "}";
-        fmt::print("{{\"event\":\"summary\",\"seed\":{},\"snapshots\":{},\"ok\":{},\"token_lost\":{},\"token_duplicated\":{},"
-                   "\"inconclusive\":{},\"incidents\":{},\"incidents_resolved\":{},\"faults_taken_effect\":{},\"faults_detected\":{},\"app_sent\":{},\"app_delivered\":{},"
-                   "\"app_queued\":{},\"app_lost_to_faults\":{},\"tokens_at_end\":{},\"tokens_undecided_at_end\":{},"
-                   "\"link_retransmits\":{},\"datagrams_lost\":{},\"datagrams_duplicated\":{},\"datagrams_reordered\":{},"
-                   "\"virtual_s\":{:.3f},\"settle_bound_s\":{:.3f},\"invariants_hold\":{},\"violation_counts\":{},\"violations\":{}}}\n",
-                   s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved,
-                   s.faults_taken_effect, s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.tokens_at_end.certain, s.tokens_at_end.open,
-                   s.link_retransmits, s.datagrams_lost, s.datagrams_duplicated, s.datagrams_reordered,
-                   std::chrono::duration<double>(s.virtual_time).count(), std::chrono::duration<double>(s.settle_bound).count(),
-                   s.ok_run(), counts, v);
+        nlohmann::ordered_json counts = nlohmann::ordered_json::object(), violations = nlohmann::ordered_json::array();
+        for (const auto& [rule, n] : s.violation_counts) counts[rule] = n;
+        for (const auto& v : s.violations) violations.push_back({{"rule", v.rule}, {"what", v.what}});
+        // Seconds to the millisecond, as numbers.
+        const auto seconds = [](Duration d) { return static_cast<double>(d.count() / 1000) / 1000.0; };
+        const nlohmann::ordered_json j{{"event", "summary"},
+                                       {"seed", s.seed},
+                                       {"snapshots", s.snapshots},
+                                       {"ok", s.ok},
+                                       {"token_lost", s.token_lost},
+                                       {"token_duplicated", s.token_duplicated},
+                                       {"inconclusive", s.inconclusive},
+                                       {"incidents", s.incidents},
+                                       {"incidents_resolved", s.incidents_resolved},
+                                       {"faults_taken_effect", s.faults_taken_effect},
+                                       {"faults_detected", s.faults_detected},
+                                       {"app_sent", m.sent},
+                                       {"app_delivered", m.delivered},
+                                       {"app_queued", m.queued},
+                                       {"app_lost_to_faults", m.lost_to_faults},
+                                       {"tokens_at_end", s.tokens_at_end.certain},
+                                       {"tokens_undecided_at_end", s.tokens_at_end.open},
+                                       {"link_retransmits", s.link_retransmits},
+                                       {"datagrams_lost", s.datagrams_lost},
+                                       {"datagrams_duplicated", s.datagrams_duplicated},
+                                       {"datagrams_reordered", s.datagrams_reordered},
+                                       {"virtual_s", seconds(s.virtual_time)},
+                                       {"settle_bound_s", seconds(s.settle_bound)},
+                                       {"invariants_hold", s.ok_run()},
+                                       {"violation_counts", std::move(counts)},
+                                       {"violations", std::move(violations)}};
+        fmt::print("{}\n", j.dump());
     } else {
         fmt::print("seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); {} incident(s), {} resolved; "
                    "faults {} caught {}; "

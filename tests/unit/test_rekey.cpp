@@ -42,8 +42,8 @@ TEST_CASE("rekey: the command survives the wire and its bounds are checked", "[r
     CHECK(d.step == RekeyStep::prepare);
     CHECK(d.fingerprint == c.fingerprint);
     CHECK(d.path == c.path);
-    CHECK(is_rekey_message(encode_message(c)));
-    CHECK_FALSE(is_rekey_message(encode_message(RingQuery{})));
+    CHECK(is_driver_message(encode_message(c)));
+    CHECK_FALSE(is_driver_message(encode_message(RingQuery{})));
     Bytes bad = encode_message(RekeyCommand{1, RekeyStep::abort, 0, std::string(kMaxKeyPathBytes + 1, 'x')});
     CHECK(decode_message(bad, m) == MessageError::too_long);
     bad = encode_message(c);

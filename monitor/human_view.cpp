@@ -1,0 +1,185 @@
+// The monitor's human output (see human_view.h).
+#include "monitor/human_view.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace ringwatch {
+
+namespace {
+std::string where_tokens(const Verdict& v) {
+    std::vector<std::string> parts;
+    for (auto h : v.holders) parts.push_back(fmt::format("held by node {}", h));
+    for (auto& c : v.channels) parts.push_back(fmt::format("{} in flight {}->{}", c.tokens, c.from, c.to));
+    return parts.empty() ? "nowhere" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
+double ms_of(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double s_of(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+const auto kBad = fmt::emphasis::bold | fg(fmt::color::red);
+const auto kGood = fmt::emphasis::bold | fg(fmt::color::green);
+const auto kAction = fmt::emphasis::bold | fg(fmt::color::yellow);
+
+std::string inconclusive_why(const Verdict& v) {
+    std::vector<std::uint16_t> missing, silent, restarted;
+    for (auto m : v.missing) missing.push_back(m.value);
+    for (auto m : v.silent) silent.push_back(m.value);
+    for (auto m : v.restarted) restarted.push_back(m.value);
+    std::string why;
+    if (!missing.empty()) why = fmt::format("no report from node(s) {}", fmt::join(missing, ", "));
+    if (!silent.empty()) why += fmt::format(" (silent: {})", fmt::join(silent, ", "));
+    if (v.forming) why += "the ring has no token yet (it is starting)";
+    if (!restarted.empty()) why += fmt::format("{}node(s) {} restarted during it", why.empty() ? "" : "; ", fmt::join(restarted, ", "));
+    return why;
+}
+}  // namespace
+
+HumanView::HumanView(Options o, std::FILE* out) : o_(o), out_(out) {}
+
+std::string HumanView::status() const {
+    std::string s = fmt::format("{} snapshots: {} ok", ok_ + lost_ + duplicated_ + inconclusive_, ok_);
+    if (lost_) s += fmt::format(", {} token_lost", lost_);
+    if (duplicated_) s += fmt::format(", {} token_duplicated", duplicated_);
+    if (inconclusive_) s += fmt::format(", {} inconclusive", inconclusive_);
+    s += fmt::format(" | token {} | last {:.1f} ms | epoch {} | {} incident(s) open", where_, last_ms_, epoch_, open_incidents_);
+    if (!down_.empty()) s += fmt::format(" | down: {}", fmt::join(down_, ", "));
+    return s;
+}
+
+void HumanView::clear_status() {
+    if (status_shown_) fmt::print(out_, "\r\x1b[2K");
+    status_shown_ = false;
+}
+
+void HumanView::draw_status() {
+    if (!o_.terminal) return;
+    fmt::print(out_, "\r\x1b[2K{}", status());
+    status_shown_ = true;
+    std::fflush(out_);
+}
+
+void HumanView::plain_line(const std::string& text) {
+    clear_status();
+    fmt::print(out_, "{}\n", text);
+}
+
+void HumanView::event_line(const std::string& text, fmt::text_style style) {
+    clear_status();
+    if (o_.colour) {
+        fmt::print(out_, style, "{}", text);
+        fmt::print(out_, "\n");
+    } else {
+        fmt::print(out_, "{}\n", text);
+    }
+}
+
+void HumanView::incident_event(const IncidentEvent& e) {
+    const std::string who = e.by_hand ? " (asked for by hand)" : "";
+    switch (e.kind) {
+        case IncidentEventKind::alarm:
+            ++open_incidents_;
+            event_line(fmt::format("ALARM {} at snapshot {}: {} token(s), {} ({:.1f} ms)", to_string(e.verdict.kind), e.verdict.id,
+                                   e.verdict.tokens, where_tokens(e.verdict), ms_of(e.verdict.duration)),
+                       kBad);
+            break;
+        case IncidentEventKind::recovery: {
+            const std::string instead = e.note.empty() ? "" : fmt::format(" ({})", e.note);
+            if (e.restored) {
+                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)", e.mode,
+                                       to_string(e.fault), who, e.epoch, *e.restored),
+                           kAction);
+            } else if (e.issuer) {
+                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, tokens of older epochs purged, node {} issues the new token{}", e.mode,
+                                       to_string(e.fault), who, e.epoch, *e.issuer, instead),
+                           kAction);
+            } else {
+                event_line(fmt::format("RECOVERY {} of {}{} impossible: {}; the ring is left to the operator", e.mode, to_string(e.fault), who,
+                                       e.note),
+                           kBad);
+            }
+            break;
+        }
+        case IncidentEventKind::recovered:
+            event_line(fmt::format("RECOVERED {} by {}: epoch {} is healthy, {:.1f} s after the alarm", to_string(e.fault), e.mode, e.epoch,
+                                   s_of(e.lasted)),
+                       kGood);
+            break;
+        case IncidentEventKind::resolved:
+            if (open_incidents_ > 0) --open_incidents_;
+            event_line(fmt::format("RESOLVED {}: snapshots {} to {}, {:.1f} s, {}", to_string(e.fault), e.first, e.last, s_of(e.lasted),
+                                   e.how == "by_itself" ? "by itself" : e.how),
+                       kGood);
+            break;
+    }
+}
+
+void HumanView::on_verdict(const Verdict& v, const std::vector<IncidentEvent>& incidents) {
+    switch (v.kind) {
+        case VerdictKind::ok: ++ok_; break;
+        case VerdictKind::token_lost: ++lost_; break;
+        case VerdictKind::token_duplicated: ++duplicated_; break;
+        case VerdictKind::inconclusive: ++inconclusive_; break;
+    }
+    if (v.kind != VerdictKind::inconclusive) {
+        where_ = where_tokens(v);
+        epoch_ = v.epoch.value;
+    }
+    last_ms_ = ms_of(v.duration);
+    // Resolutions and recoveries of earlier incidents first, then this verdict's alarm and its recovery.
+    for (const auto& e : incidents)
+        if (e.kind == IncidentEventKind::resolved || e.kind == IncidentEventKind::recovered) incident_event(e);
+    for (const auto& e : incidents)
+        if (e.kind == IncidentEventKind::alarm) incident_event(e);
+    for (const auto& e : incidents)
+        if (e.kind == IncidentEventKind::recovery) incident_event(e);
+    if (o_.verbose) {
+        if (v.kind == VerdictKind::inconclusive) {
+            plain_line(fmt::format("snapshot {}: inconclusive, {}", v.id, inconclusive_why(v)));
+        } else if (v.alarm()) {
+            plain_line(fmt::format("snapshot {}: {}{}, {} token(s), {} ({:.1f} ms)", v.id, to_string(v.kind),
+                                   open_incidents_ ? " (incident open)" : "", v.tokens, where_tokens(v), last_ms_));
+        } else {
+            plain_line(fmt::format("snapshot {}: ok, 1 token {} ({:.1f} ms)", v.id, where_tokens(v), last_ms_));
+        }
+    }
+    draw_status();
+    std::fflush(out_);
+}
+
+void HumanView::on_incidents(const std::vector<IncidentEvent>& events) {
+    for (const auto& e : events) incident_event(e);
+    draw_status();
+    std::fflush(out_);
+}
+
+void HumanView::on_node_event(const NodeEvent& e) {
+    if (e.kind == NodeEventKind::node_down) {
+        down_.insert(e.node.value);
+        const std::string silent = e.ever_heard ? fmt::format("silent for {} ms", e.silent_for.count() / 1000)
+                                                : fmt::format("never heard from in {} ms", e.silent_for.count() / 1000);
+        const std::string address = e.address == NodeAddress::port_closed ? "its port is closed (no process holds it)"
+                                                                           : "its address does not refuse (paused, busy, or unreachable)";
+        event_line(fmt::format("NODE DOWN {}: {}; {}", e.node, silent, address), kBad);
+    } else {
+        down_.erase(e.node.value);
+        event_line(fmt::format("NODE UP {}: back after {:.1f} s{}", e.node, s_of(e.down_for), e.restarted ? ", as a new process" : ", the same process"),
+                   kGood);
+    }
+    draw_status();
+    std::fflush(out_);
+}
+
+void HumanView::on_summary_tick() {
+    if (o_.terminal) return;
+    plain_line("summary: " + status());
+    std::fflush(out_);
+}
+
+void HumanView::finish() {
+    if (status_shown_) fmt::print(out_, "\n");
+    status_shown_ = false;
+    std::fflush(out_);
+}
+
+}  // namespace ringwatch

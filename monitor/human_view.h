@@ -1,0 +1,57 @@
+// The monitor's output for people. On a terminal: one status line rewritten in place (verdicts so
+// far, where the token is, the last snapshot's duration, the epoch, open incidents) and a
+// permanent, coloured line for every incident event (alarm, recovery, recovered, resolved, node
+// down/up). Piped: one line per incident event and a summary line every 10 s. Verbose: a line per
+// snapshot as well. --json does not come here.
+#pragma once
+
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/color.h>
+
+#include "monitor/core/incidents.h"
+#include "monitor/core/node_liveness.h"
+
+namespace ringwatch {
+
+class HumanView {
+public:
+    struct Options {
+        bool terminal = false;  // stdout is a terminal: the status line is rewritten in place
+        bool colour = false;    // a terminal and NO_COLOR unset
+        bool verbose = false;   // a line per snapshot too
+    };
+    HumanView(Options o, std::FILE* out);
+
+    void on_verdict(const Verdict& v, const std::vector<IncidentEvent>& incidents);
+    void on_incidents(const std::vector<IncidentEvent>& events);  // with no verdict of theirs (a recovery by hand)
+    void on_node_event(const NodeEvent& e);
+    // Every 10 s: the summary line when not on a terminal.
+    void on_summary_tick();
+    // Before anything else is printed on stdout (the totals at exit): end the status line.
+    void finish();
+    // "12 snapshots: 11 ok, 1 token_lost, ...; token held by node 3; epoch 2; 1 incident open"
+    std::string status() const;
+
+private:
+    void event_line(const std::string& text, fmt::text_style style);
+    void plain_line(const std::string& text);
+    void incident_event(const IncidentEvent& e);
+    void draw_status();
+    void clear_status();
+
+    Options o_;
+    std::FILE* out_;
+    std::uint64_t ok_ = 0, lost_ = 0, duplicated_ = 0, inconclusive_ = 0;
+    std::string where_ = "not seen yet";
+    double last_ms_ = 0;
+    std::uint32_t epoch_ = 0;
+    std::uint64_t open_incidents_ = 0;
+    std::set<std::uint16_t> down_;
+    bool status_shown_ = false;
+};
+
+}  // namespace ringwatch

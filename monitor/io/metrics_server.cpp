@@ -1,0 +1,120 @@
+// The monitor's Prometheus metrics (see metrics_server.h).
+#include "monitor/io/metrics_server.h"
+
+#include <fmt/format.h>
+
+namespace ringwatch::io {
+
+namespace {
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+const prometheus::Histogram::BucketBoundaries kSnapshotBuckets{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2};
+const prometheus::Histogram::BucketBoundaries kDetectionBuckets{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
+
+std::shared_ptr<prometheus::Registry> make_registry() { return std::make_shared<prometheus::Registry>(); }
+
+prometheus::Exposer listen(const std::string& address) {
+    try {
+        return prometheus::Exposer(address, 1);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("--metrics {}: cannot listen there ({})", address, e.what()));
+    }
+}
+}  // namespace
+
+MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<NodeId>& ring)
+    : registry_(make_registry()),
+      exposer_(listen(bind_address)),
+      snapshots_(BuildCounter().Name("ringwatch_snapshots_total").Help("Snapshots decided, by verdict").Register(*registry_)),
+      incidents_(BuildCounter().Name("ringwatch_incidents_total").Help("Incidents opened, by kind (token_lost, token_duplicated, node_down)").Register(*registry_)),
+      open_incidents_(BuildGauge().Name("ringwatch_incidents_open").Help("Token incidents open now").Register(*registry_).Add({})),
+      snapshot_seconds_(BuildHistogram()
+                            .Name("ringwatch_snapshot_duration_seconds")
+                            .Help("From a snapshot's start to its verdict")
+                            .Register(*registry_)
+                            .Add({}, kSnapshotBuckets)),
+      detection_seconds_(BuildHistogram()
+                             .Name("ringwatch_detection_latency_seconds")
+                             .Help("From the start of the last snapshot judged ok to the alarm's verdict (a bound on how long a fault went unseen)")
+                             .Register(*registry_)
+                             .Add({}, kDetectionBuckets)),
+      recoveries_(BuildCounter().Name("ringwatch_recoveries_total").Help("Recoveries ordered, by mode").Register(*registry_)),
+      epoch_(BuildGauge().Name("ringwatch_epoch").Help("The ring's current token epoch").Register(*registry_).Add({})),
+      report_age_(BuildGauge()
+                      .Name("ringwatch_node_last_report_age_seconds")
+                      .Help("Seconds since the node's last snapshot report (-1: never heard)")
+                      .Register(*registry_)),
+      node_retransmits_(BuildGauge()
+                            .Name("ringwatch_node_link_retransmits")
+                            .Help("Messages the node's links to its ring neighbours sent again (as last learned)")
+                            .Register(*registry_)),
+      node_dropped_(BuildGauge()
+                        .Name("ringwatch_node_datagrams_dropped")
+                        .Help("Datagrams the node received and dropped, by reason (as last learned)")
+                        .Register(*registry_)),
+      node_tokens_passed_(BuildGauge().Name("ringwatch_node_tokens_passed").Help("Tokens the node passed on (as last learned)").Register(*registry_)) {
+    for (const char* v : {"ok", "token_lost", "token_duplicated", "inconclusive"}) snapshots_.Add({{"verdict", v}});
+    for (const char* k : {"token_lost", "token_duplicated", "node_down"}) incidents_.Add({{"kind", k}});
+    for (const char* m : {"regenerate", "rollback"}) recoveries_.Add({{"mode", m}});
+    for (NodeId n : ring) report_age_.Add({{"node", std::to_string(n.value)}}).Set(-1);
+    exposer_.RegisterCollectable(registry_);
+}
+
+int MetricsServer::port() const {
+    const auto ports = exposer_.GetListeningPorts();
+    return ports.empty() ? 0 : ports.front();
+}
+
+void MetricsServer::on_verdict(const Verdict& v) {
+    snapshots_.Add({{"verdict", std::string(to_string(v.kind))}}).Increment();
+    snapshot_seconds_.Observe(std::chrono::duration<double>(v.duration).count());
+    if (v.kind == VerdictKind::ok) {
+        last_ok_start_ = v.started;
+        seen_ok_ = true;
+    }
+    if (v.kind != VerdictKind::inconclusive) epoch_.Set(v.epoch.value);
+}
+
+void MetricsServer::on_incident_event(const IncidentEvent& e) {
+    switch (e.kind) {
+        case IncidentEventKind::alarm:
+            incidents_.Add({{"kind", std::string(to_string(e.fault))}}).Increment();
+            open_incidents_.Increment();
+            if (seen_ok_) detection_seconds_.Observe(std::chrono::duration<double>(e.verdict.started + e.verdict.duration - last_ok_start_).count());
+            break;
+        case IncidentEventKind::recovery:
+            if (e.issuer || e.restored) recoveries_.Add({{"mode", e.mode}}).Increment();
+            if (e.epoch.value) epoch_.Set(e.epoch.value);
+            break;
+        case IncidentEventKind::recovered:
+            break;
+        case IncidentEventKind::resolved:
+            if (open_incidents_.Value() > 0) open_incidents_.Decrement();
+            break;
+    }
+}
+
+void MetricsServer::on_node_event(const NodeEvent& e) {
+    if (e.kind == NodeEventKind::node_down) incidents_.Add({{"kind", "node_down"}}).Increment();
+}
+
+void MetricsServer::on_node_figures(NodeId node, const std::vector<std::pair<std::string, std::int64_t>>& figures) {
+    const std::string id = std::to_string(node.value);
+    std::int64_t retransmits = 0;
+    for (const auto& [name, value] : figures) {
+        if (name == "pred_retransmits" || name == "succ_retransmits") retransmits += value;
+        if (name == "tokens_passed") node_tokens_passed_.Add({{"node", id}}).Set(static_cast<double>(value));
+        if (name.starts_with("drop_")) node_dropped_.Add({{"node", id}, {"reason", name.substr(5)}}).Set(static_cast<double>(value));
+    }
+    node_retransmits_.Add({{"node", id}}).Set(static_cast<double>(retransmits));
+}
+
+void MetricsServer::set_report_age(NodeId node, std::optional<double> seconds) {
+    report_age_.Add({{"node", std::to_string(node.value)}}).Set(seconds.value_or(-1));
+}
+
+void MetricsServer::set_epoch(std::uint32_t epoch) { epoch_.Set(epoch); }
+
+}  // namespace ringwatch::io

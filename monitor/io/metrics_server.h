@@ -1,0 +1,54 @@
+// `monitor --metrics HOST:PORT`: /metrics in the Prometheus text format, by prometheus-cpp. Its HTTP
+// server runs in threads of its own; the monitor's loop only updates the metrics (atomics), so a
+// slow or stuck scraper never holds the loop up.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "monitor/core/incidents.h"
+#include "monitor/core/node_liveness.h"
+
+namespace ringwatch::io {
+
+class MetricsServer {
+public:
+    // Throws std::runtime_error naming the address when it cannot listen there.
+    MetricsServer(const std::string& bind_address, const std::vector<NodeId>& ring);
+    int port() const;
+
+    void on_verdict(const Verdict& v);
+    void on_incident_event(const IncidentEvent& e);
+    void on_node_event(const NodeEvent& e);
+    // A node's figures as the monitor learns them (its answer to a StatusQuery).
+    void on_node_figures(NodeId node, const std::vector<std::pair<std::string, std::int64_t>>& figures);
+    // Seconds since each node's last report (nullopt: never heard), refreshed by the monitor's timer.
+    void set_report_age(NodeId node, std::optional<double> seconds);
+    void set_epoch(std::uint32_t epoch);
+
+private:
+    std::shared_ptr<prometheus::Registry> registry_;
+    prometheus::Exposer exposer_;
+    prometheus::Family<prometheus::Counter>& snapshots_;
+    prometheus::Family<prometheus::Counter>& incidents_;
+    prometheus::Gauge& open_incidents_;
+    prometheus::Histogram& snapshot_seconds_;
+    prometheus::Histogram& detection_seconds_;
+    prometheus::Family<prometheus::Counter>& recoveries_;
+    prometheus::Gauge& epoch_;
+    prometheus::Family<prometheus::Gauge>& report_age_;
+    prometheus::Family<prometheus::Gauge>& node_retransmits_;
+    prometheus::Family<prometheus::Gauge>& node_dropped_;
+    prometheus::Family<prometheus::Gauge>& node_tokens_passed_;
+    Instant last_ok_start_{};  // the start of the newest snapshot judged ok: detection latency is measured from it
+    bool seen_ok_ = false;
+};
+
+}  // namespace ringwatch::io
