@@ -11,6 +11,7 @@
 #include "ring/io/cli.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "ring/io/clock.h"
 #include "ring/io/endpoint_driver.h"
@@ -514,10 +516,17 @@ int main(int argc, char** argv) {
             if (cases[i].transport == t && cases[i].loss == loss) return i;
         return std::nullopt;
     };
+    // Figures rounded as printed before (0.1 us, whole messages per second), as JSON numbers.
+    const auto round_to = [](double v, double unit) { return std::round(v / unit) * unit; };
     for (std::size_t i = 0; i < cases.size(); ++i) {
-        fmt::print("{{\"bench\":\"link\",\"transport\":\"{}\",\"loss\":{},\"rtt_p50_us\":{:.1f},\"rtt_p99_us\":{:.1f},\"msgs_per_s\":{:.0f},\"rounds\":{}}}\n",
-                   cases[i].transport, cases[i].loss, med(i, &RoundResult::p50_us), med(i, &RoundResult::p99_us),
-                   med(i, &RoundResult::msgs_per_s), s.rounds);
+        const nlohmann::ordered_json line{{"bench", "link"},
+                                          {"transport", cases[i].transport},
+                                          {"loss", cases[i].loss},
+                                          {"rtt_p50_us", round_to(med(i, &RoundResult::p50_us), 0.1)},
+                                          {"rtt_p99_us", round_to(med(i, &RoundResult::p99_us), 0.1)},
+                                          {"msgs_per_s", round_to(med(i, &RoundResult::msgs_per_s), 1)},
+                                          {"rounds", s.rounds}};
+        fmt::print("{}\n", line.dump());
     }
     auto rw0 = find("ringwatch", 0), rw10 = find("ringwatch", 0.1), udp = find("udp", 0), tcp = find("tcp", 0),
          en0 = find("enet", 0), en10 = find("enet", 0.1);
@@ -528,12 +537,20 @@ int main(int argc, char** argv) {
         const double tput10_vs_own0 = med(*rw10, &RoundResult::msgs_per_s) / med(*rw0, &RoundResult::msgs_per_s);
         const double tput10_vs_enet10 = med(*rw10, &RoundResult::msgs_per_s) / med(*en10, &RoundResult::msgs_per_s);
         const double p99_10 = med(*rw10, &RoundResult::p99_us);
-        fmt::print("{{\"bench\":\"link_summary\",\"rtt_p50_vs_udp\":{:.2f},\"target_rtt_p50_vs_udp\":1.5,"
-                   "\"tput_vs_enet\":{:.2f},\"target_tput_vs_enet\":1.0,\"tput_vs_tcp\":{:.2f},\"target_tput_vs_tcp\":0.5,"
-                   "\"tput_loss10_vs_own_loss0\":{:.2f},\"target_tput_loss10_vs_own_loss0\":0.5,"
-                   "\"tput_loss10_vs_enet_loss10\":{:.1f},\"target_tput_loss10_vs_enet_loss10\":10,"
-                   "\"rtt_p99_loss10_us\":{:.0f},\"target_rtt_p99_loss10_us\":5000}}\n",
-                   rtt_vs_udp, tput_vs_enet, tput_vs_tcp, tput10_vs_own0, tput10_vs_enet10, p99_10);
+        const nlohmann::ordered_json summary{{"bench", "link_summary"},
+                                             {"rtt_p50_vs_udp", round_to(rtt_vs_udp, 0.01)},
+                                             {"target_rtt_p50_vs_udp", 1.5},
+                                             {"tput_vs_enet", round_to(tput_vs_enet, 0.01)},
+                                             {"target_tput_vs_enet", 1.0},
+                                             {"tput_vs_tcp", round_to(tput_vs_tcp, 0.01)},
+                                             {"target_tput_vs_tcp", 0.5},
+                                             {"tput_loss10_vs_own_loss0", round_to(tput10_vs_own0, 0.01)},
+                                             {"target_tput_loss10_vs_own_loss0", 0.5},
+                                             {"tput_loss10_vs_enet_loss10", round_to(tput10_vs_enet10, 0.1)},
+                                             {"target_tput_loss10_vs_enet_loss10", 10},
+                                             {"rtt_p99_loss10_us", round_to(p99_10, 1)},
+                                             {"target_rtt_p99_loss10_us", 5000}};
+        fmt::print("{}\n", summary.dump());
     }
     return 0;
 }

@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
                 const auto at = monitor.core().last_report(n);
                 metrics->set_report_age(n, at ? std::optional<double>(std::chrono::duration<double>(now - *at).count()) : std::nullopt);
             }
+            metrics->set_late_reports(monitor.core().stats().late_reports);
         };
         if (metrics) {
             monitor.poll_nodes(std::chrono::seconds(5), [&](NodeId n, const StatusReply& r) { metrics->on_node_figures(n, r.values); });

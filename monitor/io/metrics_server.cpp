@@ -42,6 +42,11 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                              .Add({}, kDetectionBuckets)),
       recoveries_(BuildCounter().Name("ringwatch_recoveries_total").Help("Recoveries ordered, by mode").Register(*registry_)),
       epoch_(BuildGauge().Name("ringwatch_epoch").Help("The ring's current token epoch").Register(*registry_).Add({})),
+      late_reports_(BuildCounter()
+                        .Name("ringwatch_late_reports_total")
+                        .Help("Snapshot reports that arrived after their snapshot was decided")
+                        .Register(*registry_)
+                        .Add({})),
       report_age_(BuildGauge()
                       .Name("ringwatch_node_last_report_age_seconds")
                       .Help("Seconds since the node's last snapshot report (-1: never heard)")
@@ -116,5 +121,10 @@ void MetricsServer::set_report_age(NodeId node, std::optional<double> seconds) {
 }
 
 void MetricsServer::set_epoch(std::uint32_t epoch) { epoch_.Set(epoch); }
+
+void MetricsServer::set_late_reports(std::uint64_t total) {
+    const double now = static_cast<double>(total);
+    if (now > late_reports_.Value()) late_reports_.Increment(now - late_reports_.Value());
+}
 
 }  // namespace ringwatch::io

@@ -32,6 +32,8 @@ public:
     // Seconds since each node's last report (nullopt: never heard), refreshed by the monitor's timer.
     void set_report_age(NodeId node, std::optional<double> seconds);
     void set_epoch(std::uint32_t epoch);
+    // Reports that came after their snapshot was decided (the core's running count).
+    void set_late_reports(std::uint64_t total);
 
 private:
     std::shared_ptr<prometheus::Registry> registry_;
@@ -43,6 +45,7 @@ private:
     prometheus::Histogram& detection_seconds_;
     prometheus::Family<prometheus::Counter>& recoveries_;
     prometheus::Gauge& epoch_;
+    prometheus::Counter& late_reports_;
     prometheus::Family<prometheus::Gauge>& report_age_;
     prometheus::Family<prometheus::Gauge>& node_retransmits_;
     prometheus::Family<prometheus::Gauge>& node_dropped_;

@@ -100,11 +100,12 @@ int relay(const std::string& listen_port, const std::string& target_port, const 
     });
     listener = std::make_unique<io::UdpSocket>(loop, loopback(listen_port), [&](std::span<const std::uint8_t> d, const sockaddr* from) {
         std::memcpy(&client, from, sizeof(sockaddr_in));
+        // Forwarded first: whatever a replayer reads from the capture has already gone to the target.
+        upstream.send(target, d);
         const std::uint8_t len[2] = {static_cast<std::uint8_t>(d.size() >> 8), static_cast<std::uint8_t>(d.size())};
         std::fwrite(len, 1, 2, out);
         std::fwrite(d.data(), 1, d.size(), out);
         std::fflush(out);
-        upstream.send(target, d);
     });
     io::UvHandle<uv_signal_t> sigterm(loop, uv_signal_init), sigint(loop, uv_signal_init);
     auto stop = [](uv_signal_t* s, int) { uv_stop(s->loop); };
