@@ -5,7 +5,7 @@
 # started again and awaited back (node_up) before the next trial. Prints one JSON line per trial and
 # a summary line with the median, next to Corosync's measured figure (../shared/anchors: token loss
 # declared 3235 ms median after SIGKILL with default settings, new membership 7615 ms).
-# Usage: bench/node_down_bench.sh BIN_DIR [TRIALS=10]
+# JSON is written and read with jq. Usage: bench/node_down_bench.sh BIN_DIR [TRIALS=10]
 set -u
 bin=${1:?usage: node_down_bench.sh BIN_DIR [TRIALS]}
 trials=${2:-10}
@@ -23,32 +23,36 @@ start_node() { "$bin/ring" node "$work/ring.toml" --id "$1" >> "$work/nodes.out"
 : > "$work/nodes.out"; : > "$work/monitor.out"
 for i in 0 1 2 3 4; do start_node $i; done
 "$bin/monitor" "$work/ring.toml" --json > "$work/monitor.out" 2> /dev/null & mon=$!
-count() { grep -c -- "$1" "$work/monitor.out"; }
-wait_for() {  # wait_for PATTERN N SECONDS
+# count FILTER: the monitor's events that jq's FILTER selects (a line still being written is skipped)
+count() { jq -c "select($1)" "$work/monitor.out" 2> /dev/null | wc -l; }
+wait_for() {  # wait_for FILTER N SECONDS
   local deadline=$((SECONDS + $3 + 1))
   until [ "$(count "$1")" -ge "$2" ]; do
-    [ "$SECONDS" -ge "$deadline" ] && { echo "{\"bench\":\"node_down\",\"error\":\"waited $3 s for $2 x $1\"}"; exit 1; }
+    [ "$SECONDS" -ge "$deadline" ] && { jq -nc --arg e "waited $3 s for $2 x $1" '{bench: "node_down", error: $e}'; exit 1; }
     sleep 0.002
   done
 }
-wait_for '"verdict":"ok"' 10 20
+wait_for '.verdict == "ok"' 10 20
 results=()
 for ((t = 0; t < trials; t++)); do
   victim=$((1 + t % 4))
-  downs=$(count '"event":"node_down"'); ups=$(count '"event":"node_up"')
+  downs=$(count '.event == "node_down"'); ups=$(count '.event == "node_up"')
   before=$(date +%s%N)
   kill -KILL "${pid[$victim]}"
-  wait_for '"event":"node_down"' $((downs + 1)) 10
+  wait_for '.event == "node_down"' $((downs + 1)) 10
   after=$(date +%s%N)
   ms=$(( (after - before) / 1000000 ))
-  line=$(grep '"event":"node_down"' "$work/monitor.out" | tail -n1)
-  address=$(printf '%s' "$line" | sed -n 's/.*"address":"\([a-z_]*\)".*/\1/p')
-  echo "{\"bench\":\"node_down\",\"trial\":$t,\"node\":$victim,\"kill_to_node_down_ms\":$ms,\"address\":\"$address\"}"
+  line=$(jq -c 'select(.event == "node_down")' "$work/monitor.out" 2> /dev/null | tail -n1)
+  address=$(printf '%s' "$line" | jq -r '.address')
+  jq -nc --argjson t "$t" --argjson n "$victim" --argjson ms "$ms" --arg a "$address" \
+    '{bench: "node_down", trial: $t, node: $n, kill_to_node_down_ms: $ms, address: $a}'
   results+=("$ms")
   wait "${pid[$victim]}" 2>/dev/null
   start_node $victim
-  wait_for '"event":"node_up"' $((ups + 1)) 10
+  wait_for '.event == "node_up"' $((ups + 1)) 10
 done
 sorted=$(printf '%s\n' "${results[@]}" | sort -n)
 median=$(printf '%s\n' "$sorted" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
-echo "{\"bench\":\"node_down\",\"trials\":$trials,\"median_ms\":$median,\"min_ms\":$(printf '%s\n' "$sorted" | head -n1),\"max_ms\":$(printf '%s\n' "$sorted" | tail -n1),\"corosync_token_loss_median_ms\":3235,\"corosync_membership_median_ms\":7615}"
+jq -nc --argjson trials "$trials" --argjson median "$median" --argjson min "$(printf '%s\n' "$sorted" | head -n1)" \
+  --argjson max "$(printf '%s\n' "$sorted" | tail -n1)" \
+  '{bench: "node_down", trials: $trials, median_ms: $median, min_ms: $min, max_ms: $max, corosync_token_loss_median_ms: 3235, corosync_membership_median_ms: 7615}'
