@@ -643,7 +643,7 @@ hostile)
   kernel_drops=$(rcvbuf_errors)
   run_phase 2
   for i in 0 1 2 3 4; do
-    "$bin/hostile" storm "$work/ring.toml" "${ports[$((i + 1))]}" 300 ${STORM_CAPS:-"$work/old_ring.cap" "$work/old_send.cap" "$work/ring.cap" "$work/send.cap"} > "$work/expect.$i" &
+    "$bin/hostile" storm "$work/ring.toml" "${ports[$((i + 1))]}" 300 "$work/old_ring.cap" "$work/old_send.cap" "$work/ring.cap" "$work/send.cap" > "$work/expect.$i" &
     storms+=($!)
   done
   for p in "${storms[@]}"; do wait "$p" || fail "a storm failed"; done
@@ -665,9 +665,10 @@ hostile)
       case $reason in
       sent) total=$((total + want)) ;;
       authentic)
-        # OPEN (issue 10): in about half the runs node 2 counts 1 or 2 of its ~240 authentic
-        # replays under no drop reason, i.e. accepted them once; not explained yet (a datagram it
-        # never got the first time would be accepted rightly). Tolerated up to 1% until explained.
+        # OPEN (issue 10): in about half the runs node 2 counts 2 or 3 of its ~240 authentic
+        # replays under no drop reason, i.e. accepted them once; in the other runs about as many
+        # are counted as hellos_answered instead. Not explained yet (a datagram it never got the
+        # first time would be accepted rightly). Tolerated up to 1% until explained.
         have=$(replay_class $i)
         [ $((have + want / 100)) -ge "$want" ] || fail "node $i: $want authentic replays, only $have dropped or answered as such: $(lines "$work/nodes.out" | grep "^\[node $i\] datagrams received")"
         ;;
