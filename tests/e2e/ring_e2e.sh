@@ -753,6 +753,11 @@ terminal)
   [ "$(count "$work/piped.out" '^ALARM token_lost')" -eq 1 ] || fail "piped: not one ALARM line"
   [ "$(count "$work/piped.out" '^snapshot ')" -eq 0 ] || fail "piped: a line per snapshot without --verbose"
   grep -q $'\x1b' "$work/piped.out" && fail "piped output carries escape sequences"
+  # --verbose: a line per snapshot again (the piped monitor is stopped first: one per ring).
+  pkill -TERM -f "$bin/monitor $work/ring.toml"
+  await_value "the piped monitor to stop" 1 10 monitor_gone
+  out=$("$bin/monitor" "$work/ring.toml" --verbose --snapshots 5 2>&1) || fail "monitor --verbose failed: $out"
+  [ "$(printf '%s\n' "$out" | grep -c '^snapshot [0-9]*: token_lost')" -eq 5 ] || fail "--verbose: not a line per snapshot: $out"
   echo "ok: on a terminal, $(printf '%s\n' "$shown" | wc -l) lines after a loss and $(printf '%s' "$last" | cut -d' ' -f1) snapshots: $last"
   ;;
 status)
