@@ -1,5 +1,5 @@
 // The link demo: exactly-once, in-order delivery over a deliberately bad network, with its counters.
-#include "ring/link_demo.h"
+#include "ring/cli/link_demo.h"
 
 #include <cstring>
 

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "ring/commands.h"
+#include "ring/cli/commands.h"
 #include "ring/config/key_file.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/tool_client.h"

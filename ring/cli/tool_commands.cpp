@@ -1,7 +1,7 @@
 // `ring inject` and `ring send`: one command to one node over its control link, acknowledged.
 #include <fmt/format.h>
 
-#include "ring/commands.h"
+#include "ring/cli/commands.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/tool_client.h"
 

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ring/commands.h"
+#include "ring/cli/commands.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/clock.h"
 #include "ring/io/tool_client.h"

@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
-#include "ring/commands.h"
+#include "ring/cli/commands.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/cli.h"
-#include "ring/link_demo.h"
+#include "ring/cli/link_demo.h"
 
 int main(int argc, char** argv) {
     using namespace ringwatch;

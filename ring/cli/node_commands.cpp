@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "ring/commands.h"
+#include "ring/cli/commands.h"
 #include "ring/io/drop_report.h"
 #include "ring/io/node_driver.h"
 #include "ring/io/process_group.h"

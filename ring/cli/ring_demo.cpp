@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ring/commands.h"
+#include "ring/cli/commands.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/process_group.h"
 #include "ring/io/tool_client.h"
