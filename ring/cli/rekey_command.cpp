@@ -102,11 +102,7 @@ int run_rekey(const std::string& config_path, const std::string& new_key_path) {
     const std::vector<Participant> committed = step(RekeyStep::commit, tool_link(new_key, *old_key), switched, failures);
     // The tool's host may not run a node: its own copy of the key file is the new one as well.
     const std::string configured = key_path(config);
-    try {
-        if (read_key_file(configured) != new_key) replace_key_file(configured, new_key);
-    } catch (const KeyFileError&) {
-        replace_key_file(configured, new_key);
-    }
+    if (!holds_key(configured, new_key)) replace_key_file(configured, new_key);
     if (!failures.empty()) {
         for (const auto& f : failures) fmt::print(stderr, "ring rekey: {}\n", f);
         fmt::print(stderr, "ring rekey: {} of {} process(es) committed; the others still accept the old key too: run the same command again\n",

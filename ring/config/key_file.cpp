@@ -87,6 +87,14 @@ void write_new_key(const std::string& path) {
         throw std::runtime_error(fmt::format("{}: {}{}", path, std::strerror(error), error == EEXIST ? " (refusing to overwrite a key)" : ""));
 }
 
+bool holds_key(const std::string& path, const AuthKey& key) {
+    try {
+        return read_key_file(path) == key;
+    } catch (const KeyFileError&) {
+        return false;
+    }
+}
+
 void replace_key_file(const std::string& path, const AuthKey& key) {
     // Unique per process: nodes sharing a directory may commit the same rotation at once.
     const std::string temporary = fmt::format("{}.new-{}", path, ::getpid());

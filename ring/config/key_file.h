@@ -19,6 +19,8 @@ struct KeyFileError : std::runtime_error {
 AuthKey read_key_file(const std::string& path);
 // Writes a new random key to `path` (mode 0600); never overwrites. Throws std::runtime_error.
 void write_new_key(const std::string& path);
+// True when the file at `path` is a valid key file holding `key` (false for any problem with it).
+bool holds_key(const std::string& path, const AuthKey& key);
 // Puts `key` at `path` in one step (a private temporary file beside it, fsync'd, renamed over it),
 // so that a crash leaves the old key or the new one, never half of either. Throws KeyFileError.
 void replace_key_file(const std::string& path, const AuthKey& key);

@@ -39,12 +39,7 @@ KeyRotation::Outcome KeyRotation::apply(const RekeyCommand& c) {
             if (!next_ || !switched_ || key_fingerprint(*next_) != c.fingerprint)
                 return {false, fmt::format("key rotation refused: asked to commit key {:016x}, which this process does not send under", c.fingerprint)};
             std::string written = "; " + key_path_ + " already held it";
-            try {
-                if (read_key_file(key_path_) != *next_) {
-                    replace_key_file(key_path_, *next_);
-                    written = fmt::format(", written to {}", key_path_);
-                }
-            } catch (const KeyFileError&) {
+            if (!holds_key(key_path_, *next_)) {
                 try {
                     replace_key_file(key_path_, *next_);
                     written = fmt::format(", written to {}", key_path_);

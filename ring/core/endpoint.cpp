@@ -28,7 +28,9 @@ void add(LinkStats& t, const LinkStats& s) {
 }  // namespace
 
 Endpoint::Endpoint(LinkConfig config, NodeId self, Incarnation incarnation)
-    : config_(config), also_accept_(config.also_accept), self_(self), incarnation_(incarnation) {}
+    : config_(config), also_accept_(config.also_accept), self_(self), incarnation_(incarnation) {
+    config_.also_accept.reset();  // kept in also_accept_ alone (set_keys changes it)
+}
 
 Link& Endpoint::add_peer(NodeId peer, Instant now) {
     auto it = links_.find(peer);
