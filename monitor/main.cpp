@@ -15,8 +15,10 @@
 
 #include "monitor/core/verdict_json.h"
 #include "monitor/human_view.h"
+#include "monitor/io/dashboard.h"
 #include "monitor/io/metrics_server.h"
 #include "monitor/io/monitor_driver.h"
+#include "ring/io/address.h"
 #include "ring/io/clock.h"
 #include "ring/io/drop_report.h"
 
@@ -29,7 +31,7 @@ int main(int argc, char** argv) {
     std::optional<std::uint32_t> interval_ms, timeout_ms, node_timeout_ms;
     std::uint64_t stop_after = 0;
     std::uint32_t summary_every_s = 10;
-    std::optional<std::string> metrics_at;
+    std::optional<std::string> metrics_at, http_at;
     std::optional<std::string> recover;
     app.add_option("config", config_path, "ring config (TOML)")->required();
     app.add_flag("--json", json, "one JSON object per line on stdout (every snapshot and every event)");
@@ -45,6 +47,9 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(1, 86'400));
     app.add_option("--metrics", metrics_at, "serve Prometheus metrics at http://HOST:PORT/metrics (a PORT alone: 127.0.0.1:PORT; default: monitor.metrics)");
+    app.add_option("--http", http_at,
+                   "serve the live dashboard at http://HOST:PORT/ (a PORT alone: 127.0.0.1:PORT; default: monitor.http); the URL printed "
+                   "at start carries this run's secret, which the page's controls need");
     app.add_option("--snapshots", stop_after, "exit after this many verdicts (0: run until Ctrl-C)");
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "monitor")) return *rc;
 
@@ -55,6 +60,13 @@ int main(int argc, char** argv) {
         link.key = load_key(ring);
     } catch (const ConfigError& e) {
         fmt::print(stderr, "monitor: {}\n", e.what());
+        return 2;
+    }
+    // A port alone listens on 127.0.0.1 (loopback unless told otherwise).
+    if (!http_at) http_at = ring.http_address;
+    if (http_at && http_at->find(':') == std::string::npos) http_at = "127.0.0.1:" + *http_at;
+    if (http_at && !io::parse_address(*http_at)) {
+        fmt::print(stderr, "monitor: --http {}: not an IPv4 HOST:PORT (e.g. 127.0.0.1:8080)\n", *http_at);
         return 2;
     }
     MonitorConfig mc;
@@ -79,11 +91,13 @@ int main(int argc, char** argv) {
         if (metrics_at && metrics_at->find(':') == std::string::npos) metrics_at = "127.0.0.1:" + *metrics_at;
         std::unique_ptr<io::MetricsServer> metrics;
         if (metrics_at) metrics = std::make_unique<io::MetricsServer>(*metrics_at, mc.ring);
+        std::unique_ptr<io::Dashboard> dashboard;  // made once the monitor's driver is
         io::MonitorDriver monitor(&loop, ring, mc, [&](const Verdict& v, const std::vector<IncidentEvent>& incidents) {
             if (metrics) {
                 metrics->on_verdict(v);
                 for (const auto& e : incidents) metrics->on_incident_event(e);
             }
+            if (dashboard) dashboard->on_verdict(v, incidents);
             if (json) {
                 fmt::print("{}\n", snapshot_event_json(v));
                 for (const auto& e : incidents) fmt::print("{}\n", incident_event_json(e));
@@ -94,6 +108,7 @@ int main(int argc, char** argv) {
             if (stop_after > 0 && ++seen >= stop_after) uv_stop(&loop);
         }, [&](const NodeEvent& e) {
             if (metrics) metrics->on_node_event(e);
+            if (dashboard) dashboard->on_node_event(e);
             if (json) {
                 fmt::print("{}\n", node_event_json(e));
                 std::fflush(stdout);
@@ -104,10 +119,12 @@ int main(int argc, char** argv) {
         monitor.on_other_incidents([&](const std::vector<IncidentEvent>& events) {
             if (metrics)
                 for (const auto& e : events) metrics->on_incident_event(e);
+            if (dashboard) dashboard->on_incidents(events);
             if (!json) return view.on_incidents(events);
             for (const auto& e : events) fmt::print("{}\n", incident_event_json(e));
             std::fflush(stdout);
         });
+        if (http_at) dashboard = std::make_unique<io::Dashboard>(&loop, *http_at, ring, mc, monitor);  // before a word is said: it may fail
         const std::string settings = fmt::format("monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, recovery {}, {}", ring.name,
                                                  ring.monitor_address_text, ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
                                                  mc.liveness.node_timeout.count() / 1000, to_string(mc.recover),
@@ -119,6 +136,10 @@ int main(int argc, char** argv) {
             fmt::print("{}\n", settings);
         }
         if (const std::string w = ring.insecure_warning(); !w.empty()) fmt::print(stderr, "monitor: {}\n", w);
+        if (dashboard) {
+            fmt::print(json ? stderr : stdout, "dashboard at {}\n", dashboard->url());
+            std::fflush(json ? stderr : stdout);
+        }
         io::UvHandle<uv_signal_t> sigint(&loop, uv_signal_init), sigterm(&loop, uv_signal_init);
         auto stop = [](uv_signal_t* s, int) { uv_stop(s->loop); };
         uv_signal_start(sigint.get(), stop, SIGINT);

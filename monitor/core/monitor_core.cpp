@@ -213,6 +213,12 @@ void MonitorCore::count_tokens(const Pending& p, Verdict& v) const {
         }
         v.truncated |= r.state.held.size() < r.state.held_count || r.in_flight.size() < r.in_flight_count;
     }
+    for (NodeId n : config_.ring) {
+        const auto it = p.reports.find(n);
+        if (it == p.reports.end()) continue;
+        const SnapshotReport& r = it->second;
+        v.cut.push_back({n, r.state.held_count, r.channel_from, r.in_flight_count, r.state.queue_length, r.state.epoch});
+    }
     v.tokens = v.held + v.in_flight;
     v.epoch_change = straddles && v.tokens != 1;
 }

@@ -18,6 +18,17 @@ struct ChannelTokens {
     std::uint32_t tokens;
 };
 
+// What one node recorded for a snapshot: its own state and its inbound channel's (the cut, as a
+// person looking at a snapshot wants to see it). Counts of every epoch; the verdict counts its own.
+struct NodeRecord {
+    NodeId node;
+    std::uint32_t held = 0;          // tokens in the node's recorded state
+    NodeId channel_from;             // its inbound channel (the predecessor)
+    std::uint32_t in_flight = 0;     // tokens recorded on that channel
+    std::uint32_t queue_length = 0;  // messages waiting for a free token
+    Epoch epoch{0};
+};
+
 struct Verdict {
     SnapshotId id;
     VerdictKind kind;
@@ -34,6 +45,7 @@ struct Verdict {
     bool epoch_change = false;            // inconclusive: some nodes recorded before adopting `epoch`, and the count is not 1
     bool forming = false;                 // inconclusive: no token counted and no node has ever held one (a ring still starting)
     bool truncated = false;               // a report listed fewer tokens than it counted: holders/channels are partial
+    std::vector<NodeRecord> cut;          // every report's record, in ring order
     Instant started;
     Duration duration{0};
     bool alarm() const { return kind == VerdictKind::token_lost || kind == VerdictKind::token_duplicated; }

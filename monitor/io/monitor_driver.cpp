@@ -11,6 +11,7 @@ namespace ringwatch::io {
 
 namespace {
 constexpr std::size_t kMaxToolLinks = 8;
+constexpr std::size_t kMaxAwaited = 64;  // dashboard commands whose acknowledgement is still awaited
 }
 
 MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, OnNodeEvent on_node_event,
@@ -47,6 +48,13 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
             fmt::print(stderr, "monitor: {}\n", o.said);
             link_.send_queued(from, encode_message(CommandAck{c->command_id, o.ok}));
         }
+        if (auto* a = std::get_if<CommandAck>(&m); a && !is_tool_id(from)) {
+            if (auto it = awaiting_ack_.find(a->command_id); it != awaiting_ack_.end()) {
+                auto done = std::move(it->second);
+                awaiting_ack_.erase(it);
+                if (done) done(a->ok);
+            }
+        }
         if (auto* q = std::get_if<RecoverRequest>(&m); q && is_tool_id(from)) {
             const bool ordered = core_.recover_by_hand(monotonic_now(), q->mode);
             link_.send_queued(from, encode_message(CommandAck{q->command_id, ordered}));
@@ -69,6 +77,28 @@ void MonitorDriver::poll_nodes(Duration every, std::function<void(NodeId, const 
         for (NodeId n : self->core_.config().ring) self->link_.send_queued(n, encode_message(StatusQuery{0}));
     }, std::min<std::uint64_t>(ms, 1000), ms);  // the first answers soon after start
     uv_unref(reinterpret_cast<uv_handle_t*>(poll_timer_.get()));
+}
+
+void MonitorDriver::command(NodeId node, std::uint64_t id, Bytes message, std::function<void(bool)> done) {
+    awaiting_ack_[id] = std::move(done);
+    if (awaiting_ack_.size() > kMaxAwaited) awaiting_ack_.erase(awaiting_ack_.begin());  // a node that never answered
+    link_.send_queued(node, std::move(message));
+}
+
+void MonitorDriver::inject(NodeId node, InjectKind kind, std::function<void(bool)> done) {
+    const std::uint64_t id = next_command_id_++;
+    command(node, id, encode_message(InjectCommand{id, kind}), std::move(done));
+}
+
+void MonitorDriver::send_message(NodeId from, NodeId to, Bytes payload, std::function<void(bool)> done) {
+    const std::uint64_t id = next_command_id_++;
+    command(from, id, encode_message(SendCommand{id, to, std::move(payload)}), std::move(done));
+}
+
+bool MonitorDriver::recover(RecoverMode mode) {
+    const bool ordered = core_.recover_by_hand(monotonic_now(), mode);
+    pump();
+    return ordered;
 }
 
 StatusReply MonitorDriver::status(std::uint64_t command_id) const {

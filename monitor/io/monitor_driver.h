@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 
 #include "monitor/core/monitor_core.h"
 #include "monitor/io/port_probe.h"
@@ -32,6 +33,13 @@ public:
     // Incident events no verdict caused (a recovery an operator asked for with `ring recover`).
     void on_other_incidents(std::function<void(const std::vector<IncidentEvent>&)> f) { on_other_incidents_ = std::move(f); }
 
+    // Commands a person gives on the dashboard, carried by the monitor's own authenticated links
+    // (the page never holds the ring's key). `done` hears the node's acknowledgement, if it comes.
+    void inject(NodeId node, InjectKind kind, std::function<void(bool)> done);
+    void send_message(NodeId from, NodeId to, Bytes payload, std::function<void(bool)> done);
+    // A recovery now, whatever the configured mode (as `ring recover`); false if nothing was ordered.
+    bool recover(RecoverMode mode);
+
     const MonitorCore& core() const { return core_; }
     const EndpointDriver& link() const { return link_; }
     // What `ring status` is told: the monitor's figures by name.
@@ -39,6 +47,7 @@ public:
 
 private:
     void pump();
+    void command(NodeId node, std::uint64_t id, Bytes message, std::function<void(bool)> done);
 
     EndpointDriver link_;
     KeyRotation rekey_;
@@ -50,6 +59,8 @@ private:
     DeadlineTimer timer_;
     std::function<void(NodeId, const StatusReply&)> on_figures_;
     UvHandle<uv_timer_t> poll_timer_;
+    std::uint64_t next_command_id_ = std::uint64_t{1} << 62;  // apart from the core's recovery command ids
+    std::map<std::uint64_t, std::function<void(bool)>> awaiting_ack_;  // the newest kMaxAwaited
 };
 
 }  // namespace ringwatch::io

@@ -20,7 +20,11 @@ struct InjectOptions {
 };
 int run_inject(const InjectOptions& o);
 int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t to, const std::string& text);
-int run_ring_demo();
+struct DemoOptions {
+    bool web = false;   // with the dashboard, running until Ctrl-C
+    std::string http;   // where the dashboard listens (empty: 127.0.0.1:8080 or a free port)
+};
+int run_ring_demo(const DemoOptions& options);
 int run_recover(const std::string& config_path, const std::string& mode);
 int run_keygen(const std::string& path);
 int run_rekey(const std::string& config_path, const std::string& new_key_path);

@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"regenerate", "rollback"}));
 
-    app.add_subcommand("demo", "a 5-node ring and its monitor on 127.0.0.1 with scripted faults; ends by itself");
+    DemoOptions demo;
+    auto* demo_cmd = app.add_subcommand("demo", "a 5-node ring and its monitor on 127.0.0.1 with scripted faults; ends by itself");
+    demo_cmd->add_flag("--web", demo.web, "with the live dashboard: print its URL and keep the ring running until Ctrl-C");
+    demo_cmd->add_option("--http", demo.http, "--web: where the dashboard listens (default: 127.0.0.1:8080, or a free port if that is taken)");
 
     std::string key_path;
     auto* keygen = app.add_subcommand("keygen", "write a new shared key that authenticates the ring's datagrams");
@@ -87,7 +90,11 @@ int main(int argc, char** argv) {
         if (*recover) return run_recover(config, recover_mode);
         if (*rekey) return run_rekey(config, new_key);
         if (*status) return run_status(config, status_json);
-        return run_ring_demo();
+        if (!demo.web && !demo.http.empty()) {
+            fmt::print(stderr, "ring demo: --http needs --web\n");
+            return 2;
+        }
+        return run_ring_demo(demo);
     } catch (const ConfigError& e) {
         fmt::print(stderr, "ring: {}\n", e.what());
         return 2;

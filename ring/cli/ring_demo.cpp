@@ -3,12 +3,19 @@
 // healthy; send a message and make the token carrying it disappear; watch the monitor's alarm, its
 // recovery (a new epoch, one new token) and the message arrive anyway; then inject a duplication
 // and watch it repaired the same way. Exits 0 when every step was seen, 1 (naming the step) otherwise.
+// With --web the monitor also serves its dashboard; the script runs the same, and then the ring keeps
+// running (faults injected from the page) until Ctrl-C.
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <utility>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -24,6 +31,23 @@ namespace {
 
 constexpr int kNodes = 5;
 constexpr std::uint64_t kDemoTimeoutMs = 40'000;
+
+// A TCP port to offer the dashboard: 8080 when it is free, else one the kernel picks.
+int dashboard_port() {
+    for (int want : {8080, 0}) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) break;
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<std::uint16_t>(want));
+        socklen_t size = sizeof a;
+        const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), size) == 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &size) == 0;
+        ::close(fd);
+        if (ok) return ntohs(a.sin_port);
+    }
+    return 8080;
+}
 
 int free_port() {
     io::UvLoop loop;
@@ -51,6 +75,8 @@ struct Demo {
     bool failed = false;
     std::string failure;
 
+    bool web = false;       // --web: the ring keeps running once the script is done
+    bool stopping = false;  // Ctrl-C
     bool message_delivered = false;
     std::function<void()> after_ack;
 
@@ -119,6 +145,11 @@ struct Demo {
             command(NodeId{3}, InjectCommand{0, InjectKind::duplicate}, "injecting a duplication at node 3 (it passes the next token on twice)");
         } else if (step == recovering_duplicate && ok_seen >= 10) {
             step = done;
+            if (web) {
+                fmt::print("[demo] both faults caught and repaired, the message delivered. The ring keeps running: inject faults from the "
+                           "dashboard; Ctrl-C stops it.\n");
+                return;
+            }
             fmt::print("[demo] both faults caught and repaired, the message delivered. Stopping the ring.\n");
             group->terminate(SIGTERM);
         }
@@ -135,7 +166,8 @@ struct Demo {
 
 }  // namespace
 
-int run_ring_demo() {
+int run_ring_demo(const DemoOptions& options) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a story told line by line, also into a pipe or a file
     char dir_template[] = "/tmp/ringwatch-demo-XXXXXX";
     const char* dir = mkdtemp(dir_template);
     if (!dir) {
@@ -158,6 +190,8 @@ int run_ring_demo() {
     Demo demo;
     demo.loop = &loop;
     demo.config = config;
+    demo.web = options.web;
+    const std::string http = options.http.empty() ? fmt::format("127.0.0.1:{}", dashboard_port()) : options.http;
     int rc = 0;
     {
         const std::string bin = io::ProcessGroup::own_directory();
@@ -167,6 +201,8 @@ int run_ring_demo() {
                 if (name == "monitor") {
                     if (line.starts_with("{")) {
                         demo.on_event(line);
+                    } else if (line.starts_with("dashboard at ")) {
+                        fmt::print("[demo] the dashboard: {}  (open it in a browser; the link carries the controls' secret)\n", line.substr(13));
                     } else {
                         fmt::print("[monitor] {}\n", line);
                     }
@@ -183,11 +219,29 @@ int run_ring_demo() {
                 }
             },
             [&](const std::string& name, std::int64_t status, int signal) {
-                if (demo.step != Demo::done && !demo.failed) demo.fail(fmt::format("{} stopped early (status {}, signal {})", name, status, signal));
+                if (demo.step != Demo::done && !demo.failed && !demo.stopping) demo.fail(fmt::format("{} stopped early (status {}, signal {})", name, status, signal));
             });
         demo.group = &group;
         for (const auto& n : config.nodes) group.spawn(fmt::format("node {}", n.id), {bin + "/ring", "node", config_path, "--id", std::to_string(n.id.value)});
-        group.spawn("monitor", {bin + "/monitor", config_path, "--json", "--recover", "regenerate"});
+        std::vector<std::string> monitor_args{bin + "/monitor", config_path, "--json", "--recover", "regenerate"};
+        if (options.web) monitor_args.insert(monitor_args.end(), {"--http", http});
+        group.spawn("monitor", monitor_args);
+        // --web runs until Ctrl-C: the ring is stopped, and its processes ending is no failure.
+        io::UvHandle<uv_signal_t> sigint(&loop, uv_signal_init), sigterm(&loop, uv_signal_init);
+        sigint.get()->data = sigterm.get()->data = &demo;
+        if (options.web) {
+            auto stop = [](uv_signal_t* s, int) {
+                auto* d = static_cast<Demo*>(s->data);
+                if (d->stopping) return;
+                d->stopping = true;
+                fmt::print("[demo] stopping the ring\n");
+                d->group->terminate(SIGTERM);
+            };
+            uv_signal_start(sigint.get(), stop, SIGINT);
+            uv_signal_start(sigterm.get(), stop, SIGTERM);
+            uv_unref(reinterpret_cast<uv_handle_t*>(sigint.get()));
+            uv_unref(reinterpret_cast<uv_handle_t*>(sigterm.get()));
+        }
         io::UvHandle<uv_timer_t> guard(&loop, uv_timer_init);
         guard.get()->data = &demo;
         uv_timer_start(guard.get(), [](uv_timer_t* t) {
@@ -200,6 +254,8 @@ int run_ring_demo() {
         if (demo.failed) {
             fmt::print(stderr, "ring demo: {}\n", demo.failure);
             rc = 1;
+        } else if (demo.step != Demo::done) {
+            fmt::print("[demo] stopped before the script was done\n");
         } else {
             fmt::print("[demo] done: a loss and a duplication, each caught by one alarm and repaired by one recovery (a new epoch, one new "
                        "token); the message sent during the loss arrived.\n");

@@ -52,8 +52,10 @@ std::int64_t integer(const std::string& path, const toml::table& t, const std::s
         if (fallback) return *fallback;
         fail(path, fmt::format("missing key '{}.{}'", table, key));
     }
-    auto v = n->value<std::int64_t>();
-    if (!v || !n->is_integer()) fail(path, fmt::format("{}: '{}.{}' must be an integer", where(*n), table, key));
+    // Ask is_integer() first: toml++'s value<int64_t>() on a float casts it, which is undefined
+    // for a float beyond int64's range (fuzz_config found `interval_ms = 2.2e123`).
+    if (!n->is_integer()) fail(path, fmt::format("{}: '{}.{}' must be an integer", where(*n), table, key));
+    const std::int64_t* v = &n->as_integer()->get();
     if (*v < lo || *v > hi) fail(path, fmt::format("{}: '{}.{}' = {} is out of range ({}..{})", where(*n), table, key, *v, lo, hi));
     return *v;
 }
@@ -136,7 +138,7 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
 
     const toml::table* mon = root["monitor"].as_table();
     if (!mon) fail(path, "missing table [monitor] (address, interval_ms, timeout_ms)");
-    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "recover", "metrics"});
+    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "recover", "metrics", "http"});
     c.monitor_address_text = string(path, *mon, "monitor", "address", true);
     c.monitor_address = address(path, "monitor.address", c.monitor_address_text, *mon->get("address"));
     c.interval = std::chrono::milliseconds(integer(path, *mon, "monitor", "interval_ms", 1, 3'600'000, 100));
@@ -151,6 +153,11 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         const std::string metrics = string(path, *mon, "monitor", "metrics", true);
         address(path, "monitor.metrics", metrics, *mon->get("metrics"));  // HOST:PORT, checked here
         c.metrics_address = metrics;
+    }
+    if (mon->contains("http")) {
+        const std::string http = string(path, *mon, "monitor", "http", true);
+        address(path, "monitor.http", http, *mon->get("http"));  // HOST:PORT, checked here
+        c.http_address = http;
     }
 
     const toml::array* nodes = root["nodes"].as_array();

@@ -46,6 +46,7 @@ struct RingConfig {
     Duration timeout{std::chrono::milliseconds(1000)};
     Duration node_timeout{std::chrono::milliseconds(1000)};  // silent this long: node_down
     std::optional<std::string> metrics_address;  // the monitor serves /metrics here (HOST:PORT)
+    std::optional<std::string> http_address;     // the monitor serves its dashboard here (HOST:PORT)
     std::string recover = "off";                              // the monitor's recovery: off, regenerate
     std::vector<NodeEntry> nodes;
 

@@ -418,6 +418,27 @@ demo)
   grep -q 'node 4\] delivered message #1 from node 1: hello from node 1' "$work/demo.out" || fail "the demo's message was not delivered"
   echo "ok: ring demo: $story"
   ;;
+demo_web)
+  # `ring demo --web`: the link to the dashboard printed, the script's story told, the ring kept
+  # running afterwards (the page still live), and Ctrl-C stopping it cleanly (exit 0).
+  mapfile -t ports < <("$bin/free_ports" 1)
+  : > "$work/demo.out"
+  "$bin/ring" demo --web --http "127.0.0.1:${ports[0]}" > "$work/demo.out" 2>&1 & demo_pid=$!; pids+=($demo_pid)
+  await "$work/demo.out" "^\[demo\] the dashboard: http://127.0.0.1:${ports[0]}/#secret=[0-9a-f]\{32\} " 1 20
+  await "$work/demo.out" '^\[demo\] both faults caught and repaired.*The ring keeps running' 1 60
+  before=$(count "$work/demo.out" 'snapshots ok so far')
+  await "$work/demo.out" 'snapshots ok so far' $((before + 2)) 10  # still running, still ok
+  page=$(/usr/bin/python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+    "http://127.0.0.1:${ports[0]}/") || fail "the dashboard did not answer"
+  printf '%s' "$page" | grep -q '<title>ringwatch</title>' || fail "not the dashboard's page: $page"
+  kill -INT "$demo_pid"
+  wait "$demo_pid"; rc=$?
+  pids=()
+  [ $rc -eq 0 ] || { tail -n 20 "$work/demo.out"; fail "ring demo --web exited $rc after Ctrl-C"; }
+  grep -q '^\[demo\] stopping the ring' "$work/demo.out" || fail "no word of stopping"
+  grep -q '^\[demo\] done: a loss and a duplication' "$work/demo.out" || fail "no closing summary"
+  echo "ok: ring demo --web: dashboard link printed, story told, ring kept running, Ctrl-C stopped it (exit 0)"
+  ;;
 errors)
   write_config 3
   expect() {  # expect CODE PATTERN CMD...
@@ -462,6 +483,15 @@ errors)
   expect 1 "did not acknowledge" "$bin/ring" inject "$cfg" --node 2 lose
   expect 2 "name a fault" "$bin/ring" inject "$cfg" --node 0
   expect 2 "ring: fault: melt not in" "$bin/ring" inject "$cfg" --node 0 melt
+  # The dashboard: a malformed address, a TCP port already listened on, --http without --web.
+  expect 2 "monitor: --http localhost:80x: not an IPv4 HOST:PORT" "$bin/monitor" "$cfg" --http localhost:80x
+  : > "$work/holder.out"
+  /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("listening", flush=True); time.sleep(120)' "${spare[0]}" \
+    > "$work/holder.out" & pids+=($!)
+  await "$work/holder.out" '^listening$' 1 10
+  expect 1 "monitor: --http 127.0.0.1:${spare[0]}: cannot listen there (Address already in use)" "$bin/monitor" "$cfg" --http "${spare[0]}"
+  expect 2 "ring demo: --http needs --web" "$bin/ring" demo --http 127.0.0.1:1
   echo "ok: every error path gives one line and its exit code"
   ;;
 up_reports)
@@ -791,6 +821,24 @@ status)
   printf '%s\n' "$out" | grep -q "key_file" || fail "no hint about the key: $out"
   printf '%s\n' "$table_ok"
   echo "ok: ring status on a healthy ring, with node 3 killed (named, exit 1) and without the key (nobody answers)"
+  ;;
+dashboard)
+  # The dashboard in headless Chromium (dashboard.py): the live ring drawn, the controls refused
+  # without the secret, an injected loss seen as the alarm and the recovery, the alarm's cut shown.
+  for need in /usr/bin/chromium /usr/bin/chromedriver; do [ -x $need ] || { echo "SKIP: $need is not installed"; exit 77; }; done
+  /usr/bin/python3 -c 'import selenium' 2> /dev/null || { echo "SKIP: python3-selenium is not installed"; exit 77; }
+  write_config 5; start_ring
+  http_at="127.0.0.1:${spare[0]}"
+  start_monitor --http "$http_at" --recover regenerate
+  await "$work/monitor.err" "^dashboard at http://$http_at/#secret=[0-9a-f]\{32\}\$" 1 10
+  url=$(lines "$work/monitor.err" | sed -n 's/^dashboard at //p' | head -n1)
+  await "$work/monitor.out" '"verdict":"ok"' 10 20
+  out=$(/usr/bin/python3 "$(dirname "$0")/dashboard.py" "$url" "$bin/../dashboard.png" 2>&1) || fail "$out"
+  # What the page showed is what the monitor decided: one loss, recovered.
+  [ "$(count "$work/monitor.out" '"event":"alarm","kind":"token_lost"')" -eq 1 ] || fail "not one token_lost alarm in the monitor's own output"
+  await "$work/monitor.out" '"event":"recovered"' 1 10
+  await "$work/nodes.out" 'node 2\] fault injected: dropped' 1 10
+  printf '%s\n' "$out"
   ;;
 metrics)
   # /metrics scraped from a live ring and parsed by the Prometheus client library's parser; the

@@ -1,0 +1,236 @@
+// The dashboard's HTTP side on libwebsockets (its libuv event library, on the monitor's loop).
+#include "monitor/io/web_server.h"
+
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <libwebsockets.h>
+
+#include "ring/io/address.h"
+#include "ring/io/clock.h"
+
+namespace ringwatch::io {
+
+struct WebServer::Session {
+    bool events = false;  // an SSE stream (never ends); otherwise one response
+    std::string out;      // bytes not yet written
+    std::size_t written = 0;
+    bool body_follows = false;                              // a POST with Content-Length
+    std::optional<std::pair<int, std::string>> deferred;  // its answer, written once the body is read
+};
+
+namespace {
+
+constexpr std::size_t kChunk = 16 * 1024;
+
+int callback(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* in, std::size_t len) {
+    lws_context* context = lws_get_context(wsi);
+    auto* server = context ? static_cast<WebServer*>(lws_context_user(context)) : nullptr;
+    if (!server) return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+    return server->on_callback(wsi, reason, in, len);
+}
+
+const lws_protocols kProtocols[] = {
+    {"http", callback, 0, 0, 0, nullptr, 0},
+    {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+};
+
+// lws says what it thinks on stderr; a monitor says it once, in its own words.
+void quiet_log(int, const char*) {}
+
+// Binding first with a plain socket gives a clear reason ("address already in use") where lws
+// would only log its own; the socket is closed again before lws binds the same address.
+void check_can_listen(const sockaddr_storage& addr, const std::string& text) {
+    const int fd = ::socket(addr.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error(fmt::format("--http {}: {}", text, std::strerror(errno)));
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const socklen_t size = addr.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    const int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), size);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) throw std::runtime_error(fmt::format("--http {}: cannot listen there ({})", text, std::strerror(err)));
+}
+
+std::string query_arg(lws* wsi, const char* name_eq) {
+    char buf[1200];
+    const char* v = lws_get_urlarg_by_name(wsi, name_eq, buf, sizeof buf);
+    return v ? std::string(v) : std::string();
+}
+
+// Compares without an early exit: how long a wrong secret took says nothing of the right one.
+bool same_secret(std::string_view a, std::string_view b) {
+    if (a.size() != b.size() || a.empty()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+}  // namespace
+
+std::string new_web_secret() { return fmt::format("{:016x}{:016x}", random_u64(), random_u64()); }
+
+WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, Greeting greeting,
+                     Control control)
+    : secret_(std::move(secret)), assets_(std::move(assets)), greeting_(std::move(greeting)), control_(std::move(control)) {
+    const auto addr = parse_address(bind_address);
+    if (!addr || addr->ss_family != AF_INET)
+        throw std::runtime_error(fmt::format("--http {}: not an IPv4 HOST:PORT (e.g. 127.0.0.1:8080)", bind_address));
+    check_can_listen(*addr, bind_address);
+    const std::string host = bind_address.substr(0, bind_address.rfind(':'));
+    const int port = ntohs(reinterpret_cast<const sockaddr_in*>(&*addr)->sin_port);
+
+    lws_set_log_level(0, quiet_log);
+    void* loops[] = {loop};
+    lws_context_creation_info info{};
+    info.port = port;
+    info.iface = host.c_str();
+    info.protocols = kProtocols;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = loops;
+    info.user = this;
+    info.timeout_secs = 10;
+    context_ = lws_create_context(&info);
+    if (!context_) throw std::runtime_error(fmt::format("--http {}: the web server could not start", bind_address));
+    lws_vhost* vhost = lws_get_vhost_by_name(context_, "default");
+    port_ = vhost ? lws_get_vhost_listen_port(vhost) : port;
+}
+
+WebServer::~WebServer() {
+    sessions_.clear();
+    // lws closes its libuv handles; their close callbacks run when the loop next turns (the loop's
+    // owner turns it once more before closing).
+    if (context_) lws_context_destroy(context_);
+}
+
+std::size_t WebServer::pages() const {
+    std::size_t n = 0;
+    for (const auto& [wsi, s] : sessions_) n += s->events;
+    return n;
+}
+
+void WebServer::broadcast(const std::string& message) {
+    const std::string frame = fmt::format("data: {}\n\n", message);
+    for (auto& [wsi, s] : sessions_) {
+        if (!s->events) continue;
+        if (s->out.size() - s->written > kMaxQueuedPerPage) {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);  // a page that stopped reading
+            continue;
+        }
+        s->out += frame;
+        lws_callback_on_writable(wsi);
+    }
+}
+
+int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
+    switch (reason) {
+        case LWS_CALLBACK_HTTP:
+            return begin(wsi, std::string_view(static_cast<const char*>(in)));
+        case LWS_CALLBACK_HTTP_WRITEABLE: {
+            const auto it = sessions_.find(wsi);
+            return it == sessions_.end() ? -1 : write_some(wsi, *it->second);
+        }
+        case LWS_CALLBACK_HTTP_BODY:
+            return 0;  // a control's body, if any, is not read: its arguments are in the query
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+            // A POST with a body (even an empty one: Content-Length: 0) is answered once lws has
+            // read it; an answer written earlier can be lost.
+            const auto it = sessions_.find(wsi);
+            if (it == sessions_.end() || !it->second->deferred) return 0;
+            Session& s = *it->second;
+            auto [status, body] = std::move(*s.deferred);
+            s.deferred.reset();
+            return answer(wsi, s, status, "text/plain; charset=utf-8", std::move(body));
+        }
+        case LWS_CALLBACK_CLOSED_HTTP:
+            sessions_.erase(wsi);
+            return 0;
+        default:
+            return lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
+    }
+}
+
+int WebServer::begin(lws* wsi, std::string_view path) {
+    auto& slot = sessions_[wsi];
+    slot = std::make_unique<Session>();  // a kept-alive connection's next request starts afresh
+    Session& s = *slot;
+    const bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+    s.body_follows = post && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+    if (path.starts_with("/control/")) {
+        if (!post) return answer(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "controls take POST\n");
+        if (!same_secret(query_arg(wsi, "secret="), secret_))
+            return answer(wsi, s, HTTP_STATUS_FORBIDDEN, "text/plain", "the controls need this run's secret (the URL the monitor printed)\n");
+        ControlRequest r{std::string(path.substr(9)), {}};
+        for (const char* name : {"node", "kind", "to", "payload", "mode"})
+            if (std::string v = query_arg(wsi, fmt::format("{}=", name).c_str()); !v.empty()) r.args[name] = std::move(v);
+        const ControlAnswer a = control_(r);
+        return answer(wsi, s, a.status, "text/plain; charset=utf-8", a.said + "\n");
+    }
+    if (post) return answer(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "only /control/ takes POST\n");
+    if (path == "/events") {
+        if (pages() >= kMaxPages) return answer(wsi, s, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain", "too many pages open\n");
+        unsigned char buf[LWS_PRE + 512];
+        unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+            lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                        reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        lws_http_mark_sse(wsi);
+        s.events = true;
+        for (const auto& m : greeting_()) s.out += fmt::format("data: {}\n\n", m);
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    for (const auto& a : assets_)
+        if (a.path == path || (path == "/index.html" && a.path == "/")) return answer(wsi, s, HTTP_STATUS_OK, a.content_type, std::string(a.body));
+    return answer(wsi, s, HTTP_STATUS_NOT_FOUND, "text/plain", fmt::format("no such page: {}\n", path));
+}
+
+int WebServer::answer(lws* wsi, Session& s, int status, std::string_view type, std::string body) {
+    if (s.body_follows) {  // answered at LWS_CALLBACK_HTTP_BODY_COMPLETION (always plain text)
+        s.body_follows = false;
+        s.deferred.emplace(status, std::move(body));
+        return 0;
+    }
+    unsigned char buf[LWS_PRE + 512];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    const std::string content_type(type);
+    if (lws_add_http_common_headers(wsi, static_cast<unsigned>(status), content_type.c_str(), body.size(), &p, end) ||
+        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                    reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    s.out = std::move(body);
+    s.written = 0;
+    if (s.out.empty()) return lws_http_transaction_completed(wsi) ? -1 : 0;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int WebServer::write_some(lws* wsi, Session& s) {
+    if (s.written >= s.out.size()) return 0;
+    const std::size_t n = std::min(kChunk, s.out.size() - s.written);
+    const bool last = !s.events && s.written + n == s.out.size();
+    std::vector<unsigned char> buf(LWS_PRE + n);
+    std::memcpy(buf.data() + LWS_PRE, s.out.data() + s.written, n);
+    if (lws_write(wsi, buf.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < static_cast<int>(n)) return -1;
+    s.written += n;
+    if (last) return lws_http_transaction_completed(wsi) ? -1 : 0;
+    if (s.written == s.out.size()) {
+        s.out.clear();
+        s.written = 0;
+    } else {
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
+}
+
+}  // namespace ringwatch::io

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""The dashboard in a real browser (headless Chromium driven by chromium-driver): a live 5-node ring
+with five nodes up and an ok verdict; without the secret the controls are hidden and refused; with
+it, "inject lose" at node 2 brings the alarm and, the monitor recovering, the recovered event; the
+alarm's snapshot shows its cut; no JavaScript errors. Saves a screenshot.
+
+Usage: dashboard.py URL_WITH_SECRET SCREENSHOT.png"""
+import sys
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+url, screenshot = sys.argv[1], sys.argv[2]
+base = url.split("#")[0]
+secret = url.split("#secret=")[1]
+
+
+def fail(why):
+    print(f"FAIL (dashboard): {why}")
+    sys.exit(1)
+
+
+def post(path):
+    """A control request from outside the page: its HTTP status."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(base.rstrip("/") + path, method="POST"), timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+# Without the secret (or with a wrong one) the controls are refused, whoever asks.
+for path in ["/control/inject?node=2&kind=lose", f"/control/inject?node=2&kind=lose&secret={'0' * len(secret)}",
+             "/control/recover?mode=regenerate&secret="]:
+    if (status := post(path)) != 403:
+        fail(f"POST {path} without the right secret: HTTP {status}, not 403")
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,1000"]:
+    options.add_argument(flag)
+options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+try:
+    wait = WebDriverWait(driver, 20, poll_frequency=0.1)
+
+    # The page redraws the ring and the strip on every snapshot: elements are read and clicked in
+    # one script each, never held across a redraw.
+    def texts(css, attribute=None):
+        return driver.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(e => arguments[1] ? e.getAttribute(arguments[1]) : e.textContent);",
+            css, attribute)
+
+    def await_css(css, what, count=1):
+        try:
+            return wait.until(lambda d: (found := texts(css)) and len(found) >= count and found)
+        except Exception:
+            fail(f"waited 20 s for {what} ({css})")
+
+    def click(css):
+        if not driver.execute_script("const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e;", css):
+            fail(f"nothing to click at {css}")
+
+    # The page without the secret: it shows the ring, but no controls; its own request is refused.
+    driver.get(base)
+    await_css("#ring g.node", "the ring's nodes", 5)
+    if driver.find_element(By.ID, "controls").is_displayed():
+        fail("controls shown without the secret")
+    status = driver.execute_async_script(
+        "const done = arguments[0]; fetch('/control/inject?node=2&kind=lose', {method: 'POST'}).then(r => done(r.status));")
+    if status != 403:
+        fail(f"the page's own control request without the secret: HTTP {status}")
+    # The refused request is the one error Chromium logs so far (as a network error); nothing else.
+    unexpected = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "403 (Forbidden)" not in e["message"]]
+    if unexpected:
+        fail(f"JavaScript errors without the secret: {unexpected}")
+
+    # With the secret: five nodes up, an ok verdict.
+    driver.get(url)
+    driver.refresh()  # a fragment-only change would not reload the page
+    await_css('#ring g.node[data-state="up"]', "five nodes up", 5)
+    await_css('#ring-verdict[data-verdict="ok"]', "an ok verdict")
+    await_css('#verdict-strip .verdict[data-verdict="ok"]', "ok verdicts in the strip", 5)
+    if not driver.find_element(By.ID, "controls").is_displayed():
+        fail("no controls with the secret")
+    nodes = sorted(int(n) for n in texts("#ring g.node", "data-node"))
+    if nodes != [0, 1, 2, 3, 4]:
+        fail(f"nodes drawn: {nodes}")
+
+    # Inject a loss at node 2 from the page: the alarm, then the recovery's recovered event.
+    Select(driver.find_element(By.ID, "control-node")).select_by_value("2")
+    click('button[data-action="inject-lose"]')
+    await_css('#events li[data-event="control"]', "the control's echo")
+    alarm = await_css('#events li[data-event="alarm"]', "the alarm")[0]
+    if "token lost" not in alarm:
+        fail(f"the alarm line: {alarm}")
+    await_css('#events li[data-event="recovered"]', "the recovered event")
+    said = driver.find_element(By.ID, "control-said").text
+    if "inject lose at node 2" not in said:
+        fail(f"the control's answer: {said!r}")
+
+    # The alarm's snapshot shows its cut: five nodes' records, no token anywhere, and why.
+    click('#verdict-strip .verdict[data-verdict="token_lost"]')
+    await_css("#cut-table tbody tr", "the cut's rows", 5)
+    explanation = driver.find_element(By.ID, "cut-explanation").text
+    if not explanation.startswith("token lost: 0 tokens"):
+        fail(f"the cut's explanation: {explanation!r}")
+    held = texts("#cut-table tbody tr:not(.missing) td:nth-child(2)")
+    if len(held) != 5 or any(h != "0" for h in held):
+        fail(f"the lost token's cut: tokens held {held}")
+    await_css('#ring-verdict[data-verdict="ok"]', "an ok verdict again after the recovery")
+
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    if errors:
+        fail(f"JavaScript errors: {errors}")
+    driver.save_screenshot(screenshot)
+    print(f"ok: 5 nodes up, ok verdict; controls refused without the secret (403); inject lose -> '{alarm}', recovered; "
+          f"cut: {explanation[:60]}...; no console errors; screenshot {screenshot}")
+finally:
+    driver.quit()
