@@ -32,7 +32,18 @@ Replay::Replay(const Topology& top, DelaySource delays) : balance_(top.balances)
 
 void Replay::queue(const std::string& src, const std::string& dst, Item item) {
     item.due = now_ + 1 + delays_.next();
+    if (tracing_) {
+        item.traced = trace_.messages.size();
+        trace_.messages.push_back({src, dst, item.marker, item.tokens, item.id, now_, seq_++, std::nullopt, 0, 0});
+    }
     links_[{src, dst}].push_back(item);
+}
+
+void Replay::note_recording(const std::string& server, SnapshotId id, const std::optional<std::string>& marker_from) {
+    ReplayTrace::Recording r{server, id, now_, seq_++, balance_[server], marker_from, {}};
+    for (const auto& [link, q] : links_)
+        if (link.second == server) r.delivered_before[link.first] = tokens_delivered_[link];
+    trace_.recordings.push_back(std::move(r));
 }
 
 void Replay::drain(const std::string& server) {
@@ -53,8 +64,17 @@ void Replay::tick() {
             const Item item = q.front();
             q.pop_front();
             const std::string& dst = it->first.second;
+            if (tracing_) {
+                auto& m = trace_.messages[item.traced];
+                m.received = now_;
+                m.received_seq = seq_++;
+                if (!item.marker) m.channel_index = tokens_delivered_[it->first]++;
+            }
             if (item.marker) {
-                part_[dst]->on_marker(item.id, sender, balance_[dst]);
+                Participant& p = *part_[dst];
+                const bool was_recording = p.recording(item.id) || p.finished(item.id);
+                p.on_marker(item.id, sender, balance_[dst]);
+                if (tracing_ && !was_recording && (p.recording(item.id) || p.finished(item.id))) note_recording(dst, item.id, sender);
             } else {
                 balance_[dst] += item.tokens;
                 part_[dst]->on_message(sender, item.tokens);
@@ -83,7 +103,8 @@ void Replay::run(const std::vector<Command>& script, const std::string& events_f
             b -= s->tokens;
             queue(s->src, s->dst, Item{false, s->tokens, SnapshotId{}, 0});
         } else if (const auto* sn = std::get_if<SnapshotCmd>(&c.what)) {
-            part_[sn->server]->start(SnapshotId{static_cast<std::uint64_t>(next_snapshot_++)}, balance_[sn->server]);
+            const SnapshotId id{static_cast<std::uint64_t>(next_snapshot_++)};
+            if (part_[sn->server]->start(id, balance_[sn->server]) && tracing_) note_recording(sn->server, id, std::nullopt);
             drain(sn->server);
         } else {
             for (int k = 0; k < std::get<TickCmd>(c.what).ticks; ++k) tick();

@@ -34,6 +34,34 @@ private:
     bool seeded_;
 };
 
+// What a space-time diagram of a replay needs (cl_diagram.h draws it): every message from its
+// queueing to its delivery, and every recording, each with the tick and the order it happened in.
+struct ReplayTrace {
+    struct Message {
+        std::string src, dst;
+        bool marker = false;
+        int tokens = 0;
+        SnapshotId id;  // a marker's
+        int sent = 0;
+        std::uint64_t sent_seq = 0;
+        std::optional<int> received;
+        std::uint64_t received_seq = 0;
+        std::size_t channel_index = 0;  // a token: how many tokens its channel delivered before it
+    };
+    struct Recording {
+        std::string server;
+        SnapshotId id;
+        int at = 0;
+        std::uint64_t seq = 0;
+        int state = 0;
+        std::optional<std::string> marker_from;  // none: it started the snapshot
+        // Per inbound channel (by source): how many tokens it had delivered when the state was recorded.
+        std::map<std::string, std::size_t> delivered_before;
+    };
+    std::vector<Message> messages;
+    std::vector<Recording> recordings;
+};
+
 class Replay {
 public:
     Replay(const Topology& top, DelaySource delays);
@@ -41,6 +69,10 @@ public:
     // Runs the script, then ticks until every snapshot is complete. Throws std::runtime_error
     // naming the file and line of a command that cannot run, or the snapshots that cannot complete.
     void run(const std::vector<Command>& script, const std::string& events_file);
+
+    // Keep a ReplayTrace of the run (call before run()).
+    void trace() { tracing_ = true; }
+    const ReplayTrace& traced() const { return trace_; }
 
     std::vector<RecordedSnapshot> snapshots() const;
     int total_tokens() const { return total_; }
@@ -53,11 +85,13 @@ private:
         int tokens;
         SnapshotId id;
         int due;
+        std::size_t traced = 0;  // its ReplayTrace::messages index
     };
     void queue(const std::string& src, const std::string& dst, Item item);
     void drain(const std::string& server);
     void tick();
     bool complete() const;
+    void note_recording(const std::string& server, SnapshotId id, const std::optional<std::string>& marker_from);
 
     std::map<std::string, int> balance_;
     std::map<std::pair<std::string, std::string>, std::deque<Item>> links_;  // lexicographic by (src, dst)
@@ -67,6 +101,10 @@ private:
     int now_ = 0;
     int next_snapshot_ = 0;
     int total_ = 0;
+    bool tracing_ = false;
+    ReplayTrace trace_;
+    std::uint64_t seq_ = 0;
+    std::map<std::pair<std::string, std::string>, std::size_t> tokens_delivered_;  // per channel, when tracing
 };
 
 }  // namespace ringwatch::cl

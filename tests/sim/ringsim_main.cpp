@@ -11,6 +11,10 @@
 
 #include <nlohmann/json.hpp>
 #include "tests/sim/scenarios.h"
+#include "tests/sim/space_time.h"
+
+#include <optional>
+#include <set>
 
 using namespace ringwatch;
 using namespace ringwatch::sim;
@@ -66,6 +70,34 @@ void print_summary(const SimSummary& s, bool json) {
     std::fflush(stdout);
 }
 
+// Draws the run, and says what the oracle recorded in the window (the diagram shows the same).
+void write_diagram(const std::string& file, const SpaceTimeRecorder& recorder, const SimConfig& run, bool json) {
+    diagram::write_svg(file, recorder.diagram(run.nodes, fmt::format("ringsim: seed {}, {} nodes, hold {}", run.seed, run.nodes, format_duration(run.hold))));
+    const auto window = recorder.window();
+    std::set<SnapshotId> snapshots;
+    std::uint32_t in_flight = 0;
+    for (const auto& c : recorder.oracle_cuts()) {
+        snapshots.insert(c.snapshot);
+        in_flight += c.in_flight;
+    }
+    if (json) {
+        nlohmann::ordered_json cuts = nlohmann::ordered_json::array();
+        for (const auto& c : recorder.oracle_cuts())
+            cuts.push_back({{"snapshot", snapshot_number(c.snapshot)}, {"node", c.node.value}, {"recorded_us", to_us(c.recorded_at)},
+                            {"closed_us", to_us(c.closed_at)}, {"held", c.held}, {"in_flight", c.in_flight}});
+        const nlohmann::ordered_json j{{"event", "diagram"},
+                                       {"file", file},
+                                       {"window_us", window ? nlohmann::ordered_json{to_us(window->start), to_us(window->end)} : nlohmann::ordered_json(nullptr)},
+                                       {"cuts", std::move(cuts)}};
+        fmt::print("{}\n", j.dump());
+    } else if (window) {
+        fmt::print("diagram {}: {} to {}, {} snapshot(s) recorded, {} token(s) recorded in flight\n", file, format_duration(window->start.time_since_epoch()),
+                   format_duration(window->end.time_since_epoch()), snapshots.size(), in_flight);
+    } else {
+        fmt::print("diagram {}: no snapshot started, nothing drawn\n", file);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,7 +105,7 @@ int main(int argc, char** argv) {
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
     std::string duration = "20s", inject, crash, monitor_restart, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none",
-                recover = "off";
+                recover = "off", diagram_file, window;
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(2, 200));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
@@ -102,6 +134,9 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"off", "regenerate", "rollback"}));
     app.add_flag("--json", json, "one JSON object per line");
+    app.add_option("--diagram", diagram_file, "draw the run as a space-time diagram (SVG) in this file");
+    app.add_option("--window", window, "the diagram's stretch of virtual time, e.g. 2s..2.5s (default: 500 ms from the first snapshot's start)")
+        ->needs("--diagram");
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "ringsim")) return *rc;
 
     auto fail = [](const std::string& what) {
@@ -117,6 +152,9 @@ int main(int argc, char** argv) {
     if (auto e = parse_crashes(crash, c.crashes); !crash.empty() && !e.empty()) return fail("--crash " + e);
     if (auto e = parse_monitor_restarts(monitor_restart, c.monitor_restarts); !monitor_restart.empty() && !e.empty())
         return fail("--monitor-restart " + e);
+    const auto win = parse_window(window);
+    if (!window.empty() && !win) return fail(fmt::format("--window '{}': use START..END with START before END, e.g. 2s..2.5s", window));
+    if (!diagram_file.empty() && sweep > 0) return fail("--diagram draws one run: not with --sweep");
     auto mut = parse_mutant(mutant);
     if (!mut) return fail(fmt::format("--mutant '{}': not a mutant (see --help)", mutant));
     for (auto& i : c.injects) i.node %= c.nodes;
@@ -188,7 +226,16 @@ int main(int argc, char** argv) {
                            e.down_for.count() / 1000, e.restarted ? ", a new process" : "");
             }
         };
+        std::optional<SpaceTimeRecorder> recorder;
+        if (!diagram_file.empty()) run.space_time = &recorder.emplace(win);
         const SimSummary s = run_simulation(run, printer, incident_printer, node_printer);
+        if (recorder) {
+            try {
+                write_diagram(diagram_file, *recorder, run, json);
+            } catch (const std::exception& e) {
+                return fail(e.what());
+            }
+        }
         print_summary(s, json);
         if (!s.ok_run()) {
             ++failures;

@@ -48,10 +48,22 @@ std::optional<Duration> parse_duration(std::string_view t) {
     } else {
         return std::nullopt;
     }
-    std::int64_t v = 0;
+    // A decimal fraction is fine as long as it is a whole number of microseconds: 2.5s, 1.25ms.
+    std::string_view frac;
+    if (const auto dot = t.find('.'); dot != std::string_view::npos) {
+        frac = t.substr(dot + 1);
+        t = t.substr(0, dot);
+        if (frac.empty() || frac.size() > 6 || frac.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    }
+    std::int64_t v = 0, f = 0, f_scale = 1;
     auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (ec != std::errc{} || end != t.data() + t.size() || v < 0) return std::nullopt;
-    return Duration{v * scale};
+    if (ec != std::errc{} || end != t.data() + t.size() || v < 0 || v > std::int64_t{1} << 40) return std::nullopt;
+    for (char c : frac) {
+        f = f * 10 + (c - '0');
+        f_scale *= 10;
+    }
+    if (f * scale % f_scale != 0) return std::nullopt;
+    return Duration{v * scale + f * scale / f_scale};
 }
 
 namespace {

@@ -15,7 +15,7 @@ std::string parse_injects(std::string_view text, std::vector<TimedInject>& out);
 std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out);
 // "5s+200ms": the monitor stops at 5 s and a new one starts 200 ms later.
 std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out);
-// "10s", "250ms", "1500us"
+// "10s", "250ms", "1500us", "2.5s" (whole microseconds)
 std::optional<Duration> parse_duration(std::string_view text);
 
 // 250ms, 3s, 1500us: the shortest exact spelling parse_duration() reads back.

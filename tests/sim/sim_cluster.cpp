@@ -61,6 +61,7 @@ SimCluster::SimCluster(SimConfig config)
       checker_(ring_ids(config_.nodes), DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, oracle_, violations_),
       ledger_(violations_) {
     checker_.set_liveness(liveness_for(config_.interval, config_.node_timeout), config_.net.loss == 0.0);
+    oracle_.set_observer(config_.space_time);
     for (std::size_t i = 0; i < config_.nodes; ++i) {
         nodes_.push_back(std::make_unique<SimNode>());
         nodes_.back()->id = id_of(i);
@@ -128,6 +129,7 @@ void SimCluster::drain_node(std::size_t pos) {
         const oracle_wire::Read read = oracle_wire::read(m.bytes);
         const bool taken = n.backlog.send(*n.endpoint, m.peer, std::move(m.bytes));
         oracle_.passed(now, n.id, m.peer, read, taken);
+        if (config_.space_time && taken) config_.space_time->sent(now, n.id, n.gen, m.peer, read);
         if (read.kind == oracle_wire::Kind::token && read.app_seq) ledger_.departed(NodeId{read.src}, NodeId{read.dst}, *read.app_seq);
     }
     for (auto& e : n.nout.token_events) {
@@ -151,12 +153,17 @@ void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
         for (auto& d : n.eout.datagrams) net_.send(n.id, n.gen, d.peer, std::move(d.bytes));
         for (auto& e : n.eout.events) {
             n.backlog.on_link_event(*n.endpoint, e.peer, e.event);
-            if (e.event.kind == LinkEventKind::session_reset && e.peer.value < config_.nodes) oracle_.link_reset(now, n.id, e.peer);
+            if (e.event.kind == LinkEventKind::session_reset && e.peer.value < config_.nodes) {
+                oracle_.link_reset(now, n.id, e.peer);
+                if (config_.space_time) config_.space_time->link_reset(n.id, e.peer);
+            }
         }
         for (auto& m : n.eout.delivered) {
             // Links deliver only while taking a datagram, and only that datagram's sender's messages.
             const std::uint32_t gen = source && source->from == m.peer ? source->gen : 0;
-            oracle_.handed(now, n.id, m.peer, gen, oracle_wire::read(m.bytes));
+            const oracle_wire::Read read = oracle_wire::read(m.bytes);
+            if (config_.space_time) config_.space_time->handed(now, n.id, m.peer, gen, read);
+            oracle_.handed(now, n.id, m.peer, gen, read);
             n.core->on_message(now, m.peer, m.bytes);
             drain_node(pos);
         }
@@ -211,8 +218,12 @@ void SimCluster::stop_monitor() {
 void SimCluster::take_monitor_output() {
     SimMonitor& m = *monitor_;
     const Instant now = events_.now();
-    for (auto& c : m.core->take_commands())
-        if (!mutant_drops_starts(config_.mutant, alarm_seen_)) m.backlog.send(*m.endpoint, c.node, encode_message(c.start));
+    for (auto& c : m.core->take_commands()) {
+        if (mutant_drops_starts(config_.mutant, alarm_seen_)) continue;
+        Bytes start = encode_message(c.start);
+        const oracle_wire::Read read = config_.space_time ? oracle_wire::read(start) : oracle_wire::Read{};
+        if (m.backlog.send(*m.endpoint, c.node, std::move(start)) && config_.space_time) config_.space_time->sent(now, kMonitorId, 1, c.node, read);
+    }
     for (auto& [n, rc] : m.core->take_recover_commands()) {
         mutate_recover_command(config_.mutant, rc);
         m.backlog.send(*m.endpoint, n, encode_message(rc));

@@ -20,6 +20,7 @@
 #include "tests/sim/mutants.h"
 #include "tests/sim/prng.h"
 #include "tests/sim/sim_network.h"
+#include "tests/sim/space_time.h"
 #include "tests/sim/token_oracle.h"
 
 namespace ringwatch::sim {
@@ -57,6 +58,8 @@ struct SimConfig {
     std::vector<MonitorRestart> monitor_restarts;
     // A deliberately broken core, for the checkers' self-tests (mutants.h).
     Mutant mutant = Mutant::none;
+    // Records what a space-time diagram needs (space_time.h), when set; not owned. Off by default.
+    SpaceTimeRecorder* space_time = nullptr;
 };
 
 struct SimSummary {

@@ -160,23 +160,32 @@ void TokenOracle::made(Instant now, NodeId n) {
     t.held.push_back(born(now, t.epoch));
 }
 
-void TokenOracle::record(NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker) {
+void TokenOracle::record(Instant now, NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker) {
     auto& recs = recordings_[{id, n.gen}];
     auto [it, fresh] = recs.try_emplace(snap);
+    const Recording& r = it->second;
+    const bool closes = by_marker && (fresh || it->second.channel_open);
     if (fresh) {
         it->second.held = static_cast<std::uint32_t>(n.held.size());
         it->second.epoch = n.epoch;
         it->second.channel_open = !by_marker;  // the channel a first marker came on is recorded empty
-        if (recs.size() > kRecordingsKept) recs.erase(recs.begin());
+        if (observer_) observer_->recorded(now, id, snap, r.held, by_marker);
     } else if (by_marker) {
         it->second.channel_open = false;
     }
+    if (closes && observer_) observer_->cut_closed(now, id, snap, r.held, r.in_flight);
+    if (fresh && recs.size() > kRecordingsKept) recs.erase(recs.begin());
+}
+
+void TokenOracle::took_effect(const FaultEffect& e) {
+    effects_.push_back(e);
+    if (observer_) observer_->fault_took_effect(e);
 }
 
 void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from_gen, const oracle_wire::Read& m) {
     NodeTruth& t = nodes_.at(to);
     if (m.kind == oracle_wire::Kind::start && from == kMonitorId) {
-        record(t, to, SnapshotId{m.snapshot}, false);
+        record(now, t, to, SnapshotId{m.snapshot}, false);
         return;
     }
     if (m.kind == oracle_wire::Kind::ring_state && from == succ_.at(to) && t.joining) {
@@ -206,7 +215,7 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
     }
     if (from != t.pred) return;  // a node follows tokens and markers from its predecessor only
     if (m.kind == oracle_wire::Kind::marker) {
-        record(t, to, SnapshotId{m.snapshot}, true);
+        record(now, t, to, SnapshotId{m.snapshot}, true);
         return;
     }
     if (m.kind != oracle_wire::Kind::token) return;
@@ -249,6 +258,7 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         if (!r.channel_open) continue;
         ++r.in_flight;
         ++r.in_flight_by_epoch[m.epoch];
+        if (observer_) observer_->recorded_in_flight(now, to, id);
     }
     // The epoch rule before any fault: an older epoch's token is discarded on arrival; a newer one
     // makes the node adopt its epoch.
@@ -259,7 +269,7 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
     adopt(now, t, m.epoch);
     if (t.armed_lose > 0) {
         --t.armed_lose;
-        effects_.push_back({now, to, InjectKind::lose});
+        took_effect({now, to, InjectKind::lose});
         died(now, uid, false);
         return;
     }
@@ -281,7 +291,7 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
     Uid uid;
     if (t.copy_next) {
         t.copy_next = false;
-        effects_.push_back({now, from, InjectKind::duplicate});
+        took_effect({now, from, InjectKind::duplicate});
         uid = born(now, m.epoch);
     } else if (!t.held.empty()) {
         uid = t.held.front();

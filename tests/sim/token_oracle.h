@@ -39,9 +39,25 @@ struct FaultEffect {
     InjectKind kind;
 };
 
+// Told what the oracle decides, as it decides it (a space-time diagram listens; by default nothing
+// does, and the oracle pays one null test per decision).
+class CutObserver {
+public:
+    virtual ~CutObserver() = default;
+    // `node` recorded its state for `snapshot`, holding `held` tokens: on the monitor's start, or on
+    // the first marker from its predecessor.
+    virtual void recorded(Instant now, NodeId node, SnapshotId snapshot, std::uint32_t held, bool by_marker) = 0;
+    // The token just handed to `node` arrived while `snapshot` was recording its channel: recorded in flight.
+    virtual void recorded_in_flight(Instant now, NodeId node, SnapshotId snapshot) = 0;
+    // The channel's marker for `snapshot` reached `node`: what it recorded is final.
+    virtual void cut_closed(Instant now, NodeId node, SnapshotId snapshot, std::uint32_t held, std::uint32_t in_flight) = 0;
+    virtual void fault_took_effect(const FaultEffect& e) = 0;
+};
+
 class TokenOracle {
 public:
     TokenOracle(std::vector<NodeId> ring, Violations& violations);
+    void set_observer(CutObserver* o) { observer_ = o; }
 
     // Process life, as the simulator runs it. A boot starts a new generation of the node.
     void booted(NodeId n);
@@ -111,7 +127,8 @@ private:
     void adopt(Instant now, NodeTruth& n, std::uint32_t epoch);
     void recount(Instant now);
     void note(Instant now);
-    void record(NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker);
+    void record(Instant now, NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker);
+    void took_effect(const FaultEffect& e);
 
     NodeId first_;                   // makes the ring's first token, if its successor never held one
     std::map<NodeId, NodeId> succ_;
@@ -139,6 +156,7 @@ private:
     std::vector<std::pair<Instant, TokenCount>> timeline_;
     std::vector<FaultEffect> effects_;
     Violations& violations_;
+    CutObserver* observer_ = nullptr;
 };
 
 }  // namespace ringwatch::sim
