@@ -11,6 +11,7 @@ const state = {
   snapshots: [],        // newest last
   counts: { ok: 0, token_lost: 0, token_duplicated: 0, inconclusive: 0 },
   selected: null,       // snapshot id whose cut is shown
+  open: new Map(),      // open incidents: "token_lost" or "node 3 down" -> since (ms)
   epoch: null,
 };
 // The per-run secret travels in the URL's fragment (never sent to the server in a Referer) or query.
@@ -141,7 +142,18 @@ function describe(m) {
     default: return m.what || JSON.stringify(m);
   }
 }
+// Open incidents as the events tell them: an alarm opens one, resolved ends it; node_down and node_up likewise.
+function trackIncident(m) {
+  if (m.event === "alarm") state.open.set(m.kind, m.at_ms);
+  if (m.event === "resolved") state.open.delete(m.kind);
+  if (m.event === "node_down") state.open.set(`node ${m.node} down`, m.at_ms);
+  if (m.event === "node_up") state.open.delete(`node ${m.node} down`);
+  const shown = [...state.open].map(([what, since]) => `${what.replace("token_", "token ")} since ${seconds(since)}`);
+  $("open-incidents").textContent = shown.length ? shown.join(" · ") : "none";
+  $("open-incidents").className = shown.length ? "token_lost" : "ok";
+}
 function addEvent(m) {
+  trackIncident(m);
   const kind = m.type === "control" ? "control" : m.event;
   const li = el("li", { class: kind, "data-event": kind });
   li.append(el("span", { class: "time" }, seconds(m.at_ms)), document.createTextNode(describe(m)));
@@ -159,6 +171,7 @@ function onMessage(m) {
       state.epoch = m.epoch || null;
       $("ring-name").textContent = `ring '${m.ring}' · ${m.nodes.length} nodes · a snapshot every ${m.interval_ms} ms · recovery ${m.recover}`;
       $("events").replaceChildren();
+      state.open.clear();
       state.snapshots = [];
       for (const k of Object.keys(state.counts)) state.counts[k] = 0;
       fillNodeChoices();

@@ -4,7 +4,11 @@ with five nodes up and an ok verdict; without the secret the controls are hidden
 it, "inject lose" at node 2 brings the alarm and, the monitor recovering, the recovered event; the
 alarm's snapshot shows its cut; no JavaScript errors. Saves a screenshot.
 
-Usage: dashboard.py URL_WITH_SECRET SCREENSHOT.png"""
+Finally node 4 is killed (VICTIM_PID): drawn down, an open incident.
+
+Usage: dashboard.py URL_WITH_SECRET SCREENSHOT.png VICTIM_PID"""
+import os
+import signal
 import sys
 import urllib.error
 import urllib.request
@@ -14,7 +18,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-url, screenshot = sys.argv[1], sys.argv[2]
+url, screenshot, victim = sys.argv[1], sys.argv[2], int(sys.argv[3])
 base = url.split("#")[0]
 secret = url.split("#secret=")[1]
 
@@ -113,12 +117,24 @@ try:
     if len(held) != 5 or any(h != "0" for h in held):
         fail(f"the lost token's cut: tokens held {held}")
     await_css('#ring-verdict[data-verdict="ok"]', "an ok verdict again after the recovery")
+    await_css('#events li[data-event="resolved"]', "the incident resolved")
+    if (still := driver.find_element(By.ID, "open-incidents").text) != "none":
+        fail(f"open incidents after the resolution: {still!r}")
+
+    driver.save_screenshot(screenshot)
+
+    # A node killed: drawn down (its port closed), and an incident open until it comes back.
+    os.kill(victim, signal.SIGKILL)
+    await_css('#ring g.node[data-node="4"][data-state="down"]', "node 4 drawn down")
+    await_css('#events li[data-event="node_down"]', "the node_down event")
+    if not (open_now := driver.find_element(By.ID, "open-incidents").text).startswith("node 4 down since"):
+        fail(f"open incidents with node 4 killed: {open_now!r}")
 
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     if errors:
         fail(f"JavaScript errors: {errors}")
-    driver.save_screenshot(screenshot)
     print(f"ok: 5 nodes up, ok verdict; controls refused without the secret (403); inject lose -> '{alarm}', recovered; "
-          f"cut: {explanation[:60]}...; no console errors; screenshot {screenshot}")
+          f"cut: {explanation[:60]}...; node 4 killed: drawn down, open incident shown; "
+          f"no console errors; screenshot {screenshot}")
 finally:
     driver.quit()

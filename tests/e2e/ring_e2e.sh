@@ -833,11 +833,13 @@ dashboard)
   await "$work/monitor.err" "^dashboard at http://$http_at/#secret=[0-9a-f]\{32\}\$" 1 10
   url=$(lines "$work/monitor.err" | sed -n 's/^dashboard at //p' | head -n1)
   await "$work/monitor.out" '"verdict":"ok"' 10 20
-  out=$(/usr/bin/python3 "$(dirname "$0")/dashboard.py" "$url" "$bin/../dashboard.png" 2>&1) || fail "$out"
+  victim=$(pgrep -f "ring node $work/ring.toml --id 4\$") || fail "no process for node 4"
+  out=$(/usr/bin/python3 "$(dirname "$0")/dashboard.py" "$url" "$bin/../dashboard.png" "$victim" 2>&1) || fail "$out"
   # What the page showed is what the monitor decided: one loss, recovered.
   [ "$(count "$work/monitor.out" '"event":"alarm","kind":"token_lost"')" -eq 1 ] || fail "not one token_lost alarm in the monitor's own output"
   await "$work/monitor.out" '"event":"recovered"' 1 10
   await "$work/nodes.out" 'node 2\] fault injected: dropped' 1 10
+  await "$work/monitor.out" '"event":"node_down","node":4' 1 10
   printf '%s\n' "$out"
   ;;
 metrics)
