@@ -33,6 +33,7 @@ void add_common(Json& j, const Verdict& v) {
     j["stale"] = v.stale;
     j["epoch_change"] = v.epoch_change;
     j["duration_us"] = v.duration.count();
+    j["decided_us"] = to_us(v.started + v.duration);  // the monitor's monotonic clock: benchmarks compare it with the nodes'
 }
 }  // namespace
 

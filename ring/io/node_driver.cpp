@@ -164,8 +164,13 @@ void NodeDriver::pump() {
             case TokenEventKind::undeliverable:
                 log_.log("message #{} to node {} came back uncopied (destination unknown or down)", e.msg_id, e.dst);
                 break;
-            case TokenEventKind::lost_by_fault: log_.log("fault injected: dropped the token it just received"); break;
-            case TokenEventKind::duplicated_by_fault: log_.log("fault injected: passed the token on twice"); break;
+            // The monotonic time (this host's clock, as the monitor's decided_us): detection latency is measured from it.
+            case TokenEventKind::lost_by_fault:
+                log_.log("fault injected: dropped the token it just received (monotonic {} us)", to_us(monotonic_now()));
+                break;
+            case TokenEventKind::duplicated_by_fault:
+                log_.log("fault injected: passed the token on twice (monotonic {} us)", to_us(monotonic_now()));
+                break;
             case TokenEventKind::issued: log_.log("made a new token (epoch {})", e.epoch); break;
             case TokenEventKind::epoch_adopted: log_.log("epoch {}: tokens of older epochs are discarded from now on", e.epoch); break;
             case TokenEventKind::stale_discarded: log_.log("discarded a token of epoch {} (stale)", e.epoch); break;

@@ -9,12 +9,14 @@ Finally node 4 is killed (VICTIM_PID): drawn down, an open incident.
 Usage: dashboard.py URL_WITH_SECRET SCREENSHOT.png VICTIM_PID"""
 import os
 import signal
+import socket
+import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -48,7 +50,27 @@ options.binary_location = "/usr/bin/chromium"
 for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,1000"]:
     options.add_argument(flag)
 options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+# chromedriver started here on 127.0.0.1 (Selenium's own Service reaches it as "localhost", which a
+# minimal system without /etc/hosts cannot resolve).
+probe = socket.socket()
+probe.bind(("127.0.0.1", 0))
+driver_port = probe.getsockname()[1]
+probe.close()
+chromedriver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={driver_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+deadline = time.monotonic() + 20
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", driver_port), timeout=1).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline or chromedriver.poll() is not None:
+            fail(f"chromedriver did not listen on 127.0.0.1:{driver_port} (exit {chromedriver.poll()})")
+        time.sleep(0.05)
+try:
+    driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{driver_port}", options=options)
+except Exception as e:
+    chromedriver.kill()
+    fail(f"chromedriver could not start Chromium: {e}")
 try:
     wait = WebDriverWait(driver, 20, poll_frequency=0.1)
 
@@ -138,3 +160,5 @@ try:
           f"no console errors; screenshot {screenshot}")
 finally:
     driver.quit()
+    chromedriver.terminate()
+    chromedriver.wait()
