@@ -150,8 +150,10 @@ int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
             return answer(wsi, s, status, "text/plain; charset=utf-8", std::move(body));
         }
         case LWS_CALLBACK_CLOSED_HTTP:
+        case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        case LWS_CALLBACK_WSI_DESTROY:  // whichever comes, a connection gone is never written to again
             sessions_.erase(wsi);
-            return 0;
+            return reason == LWS_CALLBACK_CLOSED_HTTP ? 0 : lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
         default:
             return lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
     }
