@@ -35,11 +35,16 @@ std::optional<RecoveryMode> parse_recovery_mode(std::string_view s) {
 
 MonitorCore::MonitorCore(MonitorConfig config, Instant now)
     : config_(std::move(config)),
+      members_([this] {
+          auto m = config_.ring;
+          std::sort(m.begin(), m.end());
+          return m;
+      }()),
       next_start_(now + config_.interval),
       next_id_(first_snapshot_of_era(config_.era)),
       liveness_(config_.ring, config_.liveness, now) {}
 
-bool MonitorCore::in_ring(NodeId n) const { return std::find(config_.ring.begin(), config_.ring.end(), n) != config_.ring.end(); }
+bool MonitorCore::in_ring(NodeId n) const { return std::binary_search(members_.begin(), members_.end(), n); }
 
 void MonitorCore::start_snapshot(Instant now) {
     if (pending_.size() >= config_.max_in_flight) {

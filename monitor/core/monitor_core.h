@@ -133,6 +133,7 @@ private:
     bool in_ring(NodeId n) const;
 
     MonitorConfig config_;
+    std::vector<NodeId> members_;  // the ring, sorted: in_ring() without a pass over every node per report
     Instant next_start_;
     SnapshotId next_id_;
     std::map<SnapshotId, Pending> pending_;

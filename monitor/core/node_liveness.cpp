@@ -10,7 +10,26 @@ std::string_view to_string(NodeAddress a) { return a == NodeAddress::port_closed
 
 NodeLiveness::NodeLiveness(const std::vector<NodeId>& nodes, LivenessConfig config, Instant now) : config_(config) {
     // Until a node is first heard its silence counts from the monitor's start.
-    for (NodeId n : nodes) nodes_[n] = State{now, false, {}, false, {}, false, now + config_.suspect_after};
+    for (NodeId n : nodes) {
+        State& s = nodes_[n] = State{now, false, {}, false, {}, false, now + config_.suspect_after, std::nullopt};
+        reindex(n, s);
+    }
+}
+
+void NodeLiveness::reindex(NodeId n, State& s) {
+    std::optional<Instant> at;
+    if (!s.down) at = std::min(s.next_probe, s.last_heard + config_.node_timeout);
+    if (at == s.indexed) return;  // heard again at the same time: nothing moves
+    if (s.indexed && at) {
+        auto entry = due_.extract({*s.indexed, n});  // moved, not freed and allocated again
+        entry.value().first = *at;
+        due_.insert(std::move(entry));
+    } else if (s.indexed) {
+        due_.erase({*s.indexed, n});
+    } else {
+        due_.insert({*at, n});
+    }
+    s.indexed = at;
 }
 
 void NodeLiveness::heard(Instant now, NodeId n, Incarnation incarnation) {
@@ -33,6 +52,7 @@ void NodeLiveness::heard(Instant now, NodeId n, Incarnation incarnation) {
     if (incarnation != kUnknownIncarnation) s.incarnation = incarnation;
     s.refused = false;
     s.next_probe = now + config_.suspect_after;
+    reindex(n, s);
 }
 
 void NodeLiveness::probe_refused(Instant now, NodeId n) {
@@ -48,8 +68,11 @@ void NodeLiveness::probe_refused(Instant now, NodeId n) {
 }
 
 void NodeLiveness::on_timer(Instant now) {
-    for (auto& [n, s] : nodes_) {
-        if (s.down) continue;
+    // Only a node whose deadline has come has anything to do; they act in node order.
+    for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) due_now_.push_back(it->second);
+    std::sort(due_now_.begin(), due_now_.end());
+    for (NodeId n : due_now_) {
+        State& s = nodes_.at(n);
         if (now - s.last_heard >= config_.node_timeout) {
             go_down(now, n, s);
             continue;
@@ -58,8 +81,10 @@ void NodeLiveness::on_timer(Instant now) {
             probes_.push_back(n);
             ++stats_.probes;
             s.next_probe = now + config_.probe_every;
+            reindex(n, s);
         }
     }
+    due_now_.clear();
 }
 
 void NodeLiveness::go_down(Instant now, NodeId n, State& s) {
@@ -71,16 +96,12 @@ void NodeLiveness::go_down(Instant now, NodeId n, State& s) {
     e.address = s.refused ? NodeAddress::port_closed : NodeAddress::no_answer;
     e.ever_heard = s.ever_heard;
     events_.push_back(e);
+    reindex(n, s);
 }
 
 std::optional<Instant> NodeLiveness::next_deadline() const {
-    std::optional<Instant> d;
-    for (const auto& [n, s] : nodes_) {
-        if (s.down) continue;
-        const Instant t = std::min(s.next_probe, s.last_heard + config_.node_timeout);
-        d = d ? std::min(*d, t) : t;
-    }
-    return d;
+    if (due_.empty()) return std::nullopt;
+    return due_.begin()->first;
 }
 
 bool NodeLiveness::down(NodeId n) const {

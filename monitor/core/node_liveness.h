@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -88,11 +89,18 @@ private:
         Instant down_at;
         bool refused = false;        // a probe was refused since it was last heard
         Instant next_probe;
+        std::optional<Instant> indexed;  // its entry in due_ (none while down)
     };
     void go_down(Instant now, NodeId n, State& s);
+    // After every change of a node's state: its entry in due_ follows.
+    void reindex(NodeId n, State& s);
 
     LivenessConfig config_;
     std::map<NodeId, State> nodes_;
+    // When each node that is up next needs the timer (probe or timeout): a monitor of a large ring
+    // finds its next deadline, and the nodes due, without a pass over every node.
+    std::set<std::pair<Instant, NodeId>> due_;
+    std::vector<NodeId> due_now_;  // reused by on_timer()
     std::vector<NodeId> probes_;
     std::vector<NodeEvent> events_;
     LivenessStats stats_;

@@ -118,6 +118,11 @@ StatusReply MonitorDriver::status(std::uint64_t command_id) const {
     add("recoveries", inc.recoveries);
     add("nodes_down", nodes.node_down - nodes.node_up);
     add("late_reports", s.late_reports);
+    const UdpStats& udp = link_.socket().stats();
+    add("datagrams_sent", udp.sent);
+    add("bytes_sent", udp.bytes_sent);
+    add("datagrams_received", udp.received);
+    add("bytes_received", udp.bytes_received);
     return r;
 }
 

@@ -41,6 +41,12 @@ double repaired_loss(const Figures& f) {
     return sent > 0 ? again / sent : 0.0;
 }
 
+// The token's median rotation time as this node sees it (the last few thousand rotations).
+std::string rotation(const Figures& f) {
+    const std::int64_t us = get(f, "rotation_p50_us", -1);
+    return us < 0 ? "-" : fmt::format("{:.1f}ms", us / 1000.0);
+}
+
 std::string drops(const Figures& f) {
     std::string s;
     for (const auto& [k, v] : f)
@@ -109,8 +115,8 @@ int run_status(const std::string& config_path, bool json) {
     }
 
     fmt::print("ring '{}': {} of {} node(s) answering\n", config.name, up, config.nodes.size());
-    fmt::print("{:>4}  {:<21} {:<11} {:>6} {:>5} {:>7} {:>4} {:>5}  {:>15} {:>7} {:>6}  {}\n", "id", "address", "state", "age", "epoch",
-               "passed", "held", "queue", "rtt ms pred/succ", "retrans", "loss~", "dropped (by reason)");
+    fmt::print("{:>4}  {:<21} {:<11} {:>6} {:>5} {:>7} {:>4} {:>5} {:>9}  {:>15} {:>7} {:>6}  {}\n", "id", "address", "state", "age",
+               "epoch", "passed", "held", "queue", "rotation", "rtt ms pred/succ", "retrans", "loss~", "dropped (by reason)");
     for (std::size_t i = 0; i < config.nodes.size(); ++i) {
         const auto& n = config.nodes[i];
         if (!answers[i].figures) {
@@ -118,8 +124,8 @@ int run_status(const std::string& config_path, bool json) {
             continue;
         }
         const Figures& f = *answers[i].figures;
-        fmt::print("{:>4}  {:<21} {:<11} {:>6} {:>5} {:>7} {:>4} {:>5}  {:>15} {:>7} {:>5.1f}%  {} {}\n", n.id, n.address_text, "up",
-                   age(get(f, "incarnation")), get(f, "epoch"), get(f, "tokens_passed"), get(f, "held"), get(f, "queue"),
+        fmt::print("{:>4}  {:<21} {:<11} {:>6} {:>5} {:>7} {:>4} {:>5} {:>9}  {:>15} {:>7} {:>5.1f}%  {} {}\n", n.id, n.address_text, "up",
+                   age(get(f, "incarnation")), get(f, "epoch"), get(f, "tokens_passed"), get(f, "held"), get(f, "queue"), rotation(f),
                    fmt::format("{}/{}", rtt(f, "pred"), rtt(f, "succ")), get(f, "pred_retransmits") + get(f, "succ_retransmits"),
                    100.0 * repaired_loss(f), get(f, "dropped"), drops(f));
     }

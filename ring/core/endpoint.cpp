@@ -1,6 +1,8 @@
 // Routes datagrams to the per-peer links of one process and gathers their output.
 #include "ring/core/endpoint.h"
 
+#include <algorithm>
+
 namespace ringwatch {
 
 namespace {
@@ -39,25 +41,56 @@ Link& Endpoint::add_peer(NodeId peer, Instant now) {
         // far longer than a microsecond, so these never reach our successor's incarnation (a start
         // time in microseconds), and no two sessions of one process share one.
         const Incarnation inc = is_tool_id(peer) ? Incarnation{incarnation_.value + ++tool_sessions_} : incarnation_;
-        it = links_.emplace(peer, std::make_unique<Link>(config_, self_, inc, peer, now)).first;
+        it = links_.emplace(peer, Peer{std::make_unique<Link>(config_, self_, inc, peer, now), std::nullopt, false, false}).first;
     }
-    return *it->second;
+    touch(peer, it->second);  // new, or the caller may change it through the reference
+    return *it->second.link;
+}
+
+void Endpoint::touch(NodeId id, Peer& p) {
+    if (!p.stale) {
+        p.stale = true;
+        stale_.push_back(id);
+        if (p.indexed) due_.erase({*p.indexed, id});
+        p.indexed.reset();
+    }
+    if (!p.output) {
+        p.output = true;
+        with_output_.push_back(id);
+    }
+}
+
+void Endpoint::reindex(NodeId id, Peer& p) {
+    const std::optional<Instant> at = p.link->next_deadline();
+    if (at == p.indexed) return;
+    if (p.indexed && at) {
+        auto entry = due_.extract({*p.indexed, id});  // moved, not freed and allocated again
+        entry.value().first = *at;
+        due_.insert(std::move(entry));
+    } else if (p.indexed) {
+        due_.erase({*p.indexed, id});
+    } else {
+        due_.insert({*at, id});
+    }
+    p.indexed = at;
 }
 
 const Link* Endpoint::link(NodeId peer) const {
     auto it = links_.find(peer);
-    return it == links_.end() ? nullptr : it->second.get();
+    return it == links_.end() ? nullptr : it->second.link.get();
 }
 
 Link* Endpoint::link(NodeId peer) {
     auto it = links_.find(peer);
-    return it == links_.end() ? nullptr : it->second.get();
+    if (it == links_.end()) return nullptr;
+    touch(peer, it->second);  // the caller may change it
+    return it->second.link.get();
 }
 
 void Endpoint::set_keys(std::optional<AuthKey> send, std::optional<AuthKey> also_accept) {
     config_.key = send;
     also_accept_ = send ? also_accept : std::nullopt;
-    for (auto& [id, l] : links_) l->set_key(send);
+    for (auto& [id, p] : links_) p.link->set_key(send);  // no deadline depends on the key
 }
 
 std::optional<SendStatus> Endpoint::send(NodeId peer, std::span<const std::uint8_t> message) {
@@ -80,14 +113,14 @@ std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::ui
         return std::nullopt;
     }
     const NodeId src = frame_.header.src;
-    Link* l = link(src);
+    Link* l = link(src);  // marks it given an input
     if (!l && is_tool_id(src) && max_tool_links_ > 0) {
         if (frame_.header.dst_incarnation != kUnknownIncarnation || !frame_.messages.empty()) {
             ++stats_.no_tool_session;  // only a hello may open a tool session
             return std::nullopt;
         }
         std::size_t tools = 0;
-        for (const auto& [id, lk] : links_) tools += is_tool_id(id) ? 1 : 0;
+        for (auto t = links_.lower_bound(NodeId{kToolIdFirst}); t != links_.end() && is_tool_id(t->first); ++t) ++tools;
         if (tools < max_tool_links_) {
             l = &add_peer(src, now);
         } else {
@@ -103,13 +136,31 @@ std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::ui
 }
 
 void Endpoint::flush(Instant now) {
-    for (auto& [id, l] : links_) l->flush(now);
+    // The links given an input, then those whose deadline has come; in peer order, as a pass over
+    // every link would (a link neither given an input nor due has nothing to do).
+    flushing_.swap(stale_);
+    for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) flushing_.push_back(it->second);
+    std::sort(flushing_.begin(), flushing_.end());
+    for (NodeId id : flushing_) {
+        Peer& p = links_.at(id);
+        p.stale = false;
+        p.link->flush(now);
+        reindex(id, p);
+        if (!p.output) {
+            p.output = true;
+            with_output_.push_back(id);
+        }
+    }
+    flushing_.clear();
 }
 
 void Endpoint::take_output(EndpointOutput& out) {
     std::vector<NodeId> gone;
-    for (auto& [id, l] : links_) {
-        l->take_output(scratch_);
+    std::sort(with_output_.begin(), with_output_.end());  // in peer order, as ever
+    for (NodeId id : with_output_) {
+        Peer& p = links_.at(id);
+        p.output = false;
+        p.link->take_output(scratch_);
         for (auto& d : scratch_.datagrams) out.datagrams.push_back({id, std::move(d)});
         for (auto& m : scratch_.delivered) out.delivered.push_back({id, std::move(m)});
         for (auto& e : scratch_.events) {
@@ -118,25 +169,29 @@ void Endpoint::take_output(EndpointOutput& out) {
             if (is_tool_id(id) && e.kind == LinkEventKind::peer_silent) gone.push_back(id);
         }
     }
+    with_output_.clear();
     for (NodeId id : gone) {
-        add(departed_, links_.at(id)->stats());
+        Peer& p = links_.at(id);
+        add(departed_, p.link->stats());
+        if (p.indexed) due_.erase({*p.indexed, id});
+        if (p.stale) std::erase(stale_, id);
         links_.erase(id);
     }
 }
 
 std::optional<Instant> Endpoint::next_deadline() const {
     std::optional<Instant> d;
-    for (const auto& [id, l] : links_) {
-        auto t = l->next_deadline();
+    if (!due_.empty()) d = due_.begin()->first;
+    for (NodeId id : stale_) {
+        auto t = links_.at(id).link->next_deadline();
         if (t && (!d || *t < *d)) d = t;
     }
     return d;
 }
 
-
 LinkStats Endpoint::total_link_stats() const {
     LinkStats t = departed_;
-    for (const auto& [id, l] : links_) add(t, l->stats());
+    for (const auto& [id, p] : links_) add(t, p.link->stats());
     return t;
 }
 

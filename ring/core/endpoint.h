@@ -1,12 +1,21 @@
 // One process's end of all its links: demultiplexes datagrams by sender to per-peer Links, counts
 // what cannot be decoded or is not for us. Pure, like Link; the caller's contract is Link's.
+//
+// A monitor has a link per node, so nothing here costs a pass over every link per input: flush()
+// flushes the links given an input since the last flush and those whose deadline has come (an index
+// of deadlines, ordered by time), take_output() reads only the links that may have produced
+// something, and next_deadline() is the index's first entry. A link changed from outside (through
+// the Link& of add_peer() or the Link* of link()) counts as given an input, until the next flush.
 #pragma once
 
 #include <array>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "ring/core/link.h"
 #include "ring/core/wire.h"
@@ -79,15 +88,29 @@ public:
     LinkStats total_link_stats() const;
     template <typename F>
     void for_each_link(F&& f) const {
-        for (const auto& [id, l] : links_) f(id, *l);
+        for (const auto& [id, p] : links_) f(id, *p.link);
     }
 
 private:
+    struct Peer {
+        std::unique_ptr<Link> link;
+        std::optional<Instant> indexed;  // its entry in due_ (none: not in the index)
+        bool stale = false;              // given an input since its last flush: listed in stale_, not in due_
+        bool output = false;             // may hold output not taken yet: listed in with_output_
+    };
+    // The link was given an input: it is flushed at the next flush, its deadline is found afresh.
+    void touch(NodeId id, Peer& p);
+    void reindex(NodeId id, Peer& p);
+
     LinkConfig config_;
     std::optional<AuthKey> also_accept_;
     NodeId self_;
     Incarnation incarnation_;
-    std::map<NodeId, std::unique_ptr<Link>> links_;
+    std::map<NodeId, Peer> links_;
+    std::set<std::pair<Instant, NodeId>> due_;  // the next deadline of every link that is not stale
+    std::vector<NodeId> stale_;
+    std::vector<NodeId> with_output_;
+    std::vector<NodeId> flushing_;  // reused by flush()
     EndpointStats stats_;
     std::size_t max_tool_links_ = 0;
     std::uint64_t tool_sessions_ = 0;

@@ -230,7 +230,7 @@ void Link::take_rtt_sample(Duration r) {
         rttvar_ = (3 * rttvar_ + err) / 4;
         srtt_ = (7 * *srtt_ + r) / 8;
     }
-    rto_ = std::clamp(*srtt_ + 4 * rttvar_, config_.rto_min, config_.rto_max);
+    rto_ = std::clamp(*srtt_ + 4 * rttvar_ + peer_ack_slack(), config_.rto_min, config_.rto_max);
 }
 
 void Link::process_messages(const wire::Frame& frame) {
@@ -260,7 +260,8 @@ void Link::process_messages(const wire::Frame& frame) {
         slot.present = true;
         rcv_highest_ = std::max(rcv_highest_, Seq{s.value + 1});
         ts_recent_ = h.tsval;
-        if (s != rcv_next_) ack_deadline_ = Instant{};  // a hole: tell the sender at once
+        // Enough for one ack (never more than half the window: the sender must not stall on it).
+        if (++unacked_received_ >= std::min(config_.ack_every, std::max(1u, config_.window_messages / 2))) ack_deadline_ = Instant{};
     }
     for (;;) {
         Incoming& slot = reorder_[rcv_next_.value % window];
@@ -272,6 +273,7 @@ void Link::process_messages(const wire::Frame& frame) {
         ++stats_.messages_delivered;
     }
     rcv_highest_ = std::max(rcv_highest_, rcv_next_);
+    if (rcv_highest_ > rcv_next_) ack_deadline_ = Instant{};  // a hole: tell the sender at once
 }
 
 wire::FrameHeader Link::base_header(Instant now) const {
@@ -316,6 +318,7 @@ void Link::emit_frame(Instant now, const wire::FrameHeader& h, std::span<const s
     last_sent_ = now;
     ack_pending_ = false;
     ack_deadline_.reset();
+    unacked_received_ = 0;
 }
 
 // Sends runs of consecutive seqs, as many messages per frame as fit: either the messages marked for
@@ -393,9 +396,11 @@ void Link::flush(Instant now) {
         h.tsval = timestamp(now);
         const bool ack_was_pending = ack_pending_;
         const auto ack_deadline = ack_deadline_;
+        const auto unacked_received = unacked_received_;
         emit_frame(now, h, {});
         ack_pending_ = ack_was_pending;  // this frame acknowledged nothing of the session
         ack_deadline_ = ack_deadline;
+        unacked_received_ = unacked_received;
     }
     answer_to_.reset();
     if (!handshake_done()) {

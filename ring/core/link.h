@@ -42,7 +42,12 @@ struct LinkConfig {
     Duration rto_initial = 100ms;   // before any RTT sample
     Duration rto_min = 1ms;         // libuv timers cannot do better
     Duration rto_max = 1000ms;      // back-off stops here; retries go on at this pace
-    Duration ack_delay = 0ms;       // 0: acknowledge at the end of each input batch (flush)
+    // Acknowledgements wait up to ack_delay (0: the end of each input batch) or until ack_every
+    // messages are unacknowledged, whichever comes first; holes and repeats are answered at once.
+    // One ack for many messages: on a busy ring a node is not woken up for an ack per token. The
+    // sender's timeout allows for it (ack_delay and a libuv timer's 1 ms granularity).
+    Duration ack_delay = 1ms;
+    std::uint32_t ack_every = 16;
     Duration keepalive_interval = 250ms;  // an idle link still says it is alive
     Duration silent_after = 1000ms;       // nothing heard for this long: peer_silent
     std::uint32_t window_messages = 1024; // unacknowledged messages in flight, and the reorder buffer
@@ -152,6 +157,9 @@ private:
     void detect_losses();
     void check_timers(Instant now);
     void take_rtt_sample(Duration sample);
+    // How much later than a round trip the peer's ack may come (same config both sides): its
+    // ack_delay, and the libuv timer that ends it may fire up to a millisecond late.
+    Duration peer_ack_slack() const { return config_.ack_delay > Duration::zero() ? config_.ack_delay + 1ms : Duration::zero(); }
     void fill_ack_fields(wire::FrameHeader& h) const;
     wire::FrameHeader base_header(Instant now) const;
     void emit_frame(Instant now, const wire::FrameHeader& h, std::span<const std::span<const std::uint8_t>> msgs);
@@ -194,6 +202,7 @@ private:
     Seq rcv_next_{0};
     Seq rcv_highest_{0};  // one past the highest seq buffered
     bool ack_pending_ = false;
+    std::uint32_t unacked_received_ = 0;  // messages received since our last ack
     std::uint32_t ts_recent_ = 0;  // tsval of the latest frame that brought new data, echoed back
     std::optional<Instant> ack_deadline_;
 

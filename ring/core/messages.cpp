@@ -274,6 +274,7 @@ bool is_driver_message(std::span<const std::uint8_t> bytes) { return !bytes.empt
 
 Bytes encode_message(const Message& m) {
     Bytes out;
+    out.reserve(64);  // most messages fit: one allocation, not one per doubling as it grows
     ByteWriter w(out);
     std::visit(
         [&w](const auto& v) {

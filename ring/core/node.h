@@ -33,6 +33,9 @@ struct NodeConfig {
     // The ring's first node: at start it asks its successor whether the ring already has a token
     // and makes one only if neither of them ever held one (a fresh ring, not a restart).
     bool initial_token = false;
+    // Until the answer comes it asks again this often: a successor that restarted meanwhile drops
+    // the question with its old session, and the ring would never start.
+    Duration ask_again{std::chrono::milliseconds(500)};
     Incarnation incarnation;     // this process's (its links' incarnation), stamped on every report
     Epoch initial_epoch{1};
     // Rollback: how many of its last completed snapshots the node keeps the saved state of (the
@@ -50,6 +53,8 @@ struct NodeStats {
     std::uint64_t other_era_markers = 0;   // markers of another monitor's snapshots, ignored
     bool ring_had_token = false;           // the first node: its successor said the ring already had a token
     std::uint64_t rollbacks_refused = 0;   // a rollback to a snapshot not kept (or an epoch not newer)
+    std::uint64_t ring_queries = 0;        // the first node: RingQuery sent (again while no answer came)
+    std::uint64_t late_ring_states = 0;    // an answer after the first (to a question asked again)
 };
 
 struct NodeOutput {
@@ -94,7 +99,11 @@ public:
 
     // Appends everything produced since the last call.
     void take_output(NodeOutput& out);
-    std::optional<Instant> next_deadline() const { return token_.next_deadline(); }
+    std::optional<Instant> next_deadline() const {
+        const auto t = token_.next_deadline();
+        if (!joining_) return t;
+        return t ? std::min(*t, ask_again_at_) : ask_again_at_;
+    }
 
     const NodeConfig& config() const { return config_; }
     const TokenProtocol& token() const { return token_; }
@@ -105,6 +114,7 @@ public:
 private:
     void handle_ring(Instant now, Message& m);
     void handle_successor(Instant now, Message& m);
+    void ask_successor(Instant now);
     void handle_control(Instant now, NodeId from, Message& m);
     void collect(Instant now);
     // The whole state is copied only for a start or marker that begins a recording.
@@ -120,6 +130,7 @@ private:
     Participant participant_;
     std::optional<std::uint32_t> era_;  // of the monitor whose snapshots we take part in
     bool joining_ = false;              // the first node, waiting for its successor's RingState
+    Instant ask_again_at_{};            // while joining: when to ask again
     KeptSnapshots kept_;
     NodeOutput out_;
     NodeStats stats_;

@@ -20,7 +20,7 @@ BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
     config_.saved_at_start.clear();
     if (config.initial_token) {
         joining_ = true;
-        send(config_.successor, RingQuery{});
+        ask_successor(now);
     }
     collect(now);
 }
@@ -68,7 +68,11 @@ template <typename Participant>
 void BasicNode<Participant>::handle_successor(Instant now, Message& m) {
     const auto& st = std::get<RingState>(m);
     if (!joining_) {
-        ++stats_.unexpected;
+        if (config_.initial_token) {
+            ++stats_.late_ring_states;  // the answer to a question asked again: the first one counted
+        } else {
+            ++stats_.unexpected;
+        }
         return;
     }
     joining_ = false;
@@ -135,7 +139,17 @@ void BasicNode<Participant>::rollback(Instant now, NodeId from, const RecoverCom
 }
 
 template <typename Participant>
-void BasicNode<Participant>::on_timer(Instant now) { collect(now); }
+void BasicNode<Participant>::on_timer(Instant now) {
+    if (joining_ && now >= ask_again_at_) ask_successor(now);
+    collect(now);
+}
+
+template <typename Participant>
+void BasicNode<Participant>::ask_successor(Instant now) {
+    send(config_.successor, RingQuery{});
+    ++stats_.ring_queries;
+    ask_again_at_ = now + config_.ask_again;
+}
 
 template <typename Participant>
 bool BasicNode<Participant>::send_app(Instant, NodeId to, Bytes payload) { return token_.enqueue(to, std::move(payload)); }

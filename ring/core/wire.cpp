@@ -83,6 +83,10 @@ void encode_frame(const FrameHeader& h, std::span<const std::span<const std::uin
     assert(h.sack_len <= kMaxSackBytes);
     assert(messages.size() <= kMaxMessagesPerFrame);
     out.clear();
+    // One allocation for the whole frame, not one per doubling as it grows.
+    std::size_t size = header_size(h.sack_len) + (key ? kMacBytes : 0);
+    for (auto m : messages) size += kMessageLengthBytes + m.size();
+    out.reserve(size);
     ByteWriter w(out);
     w.u16(kMagic);
     w.u8(kVersion);

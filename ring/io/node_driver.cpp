@@ -65,7 +65,10 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
             }
             return;
         }
-        node_.on_message(monotonic_now(), from, m);
+        const Instant now = monotonic_now();
+        const std::uint64_t received = node_.token().stats().tokens_received;
+        node_.on_message(now, from, m);
+        if (node_.token().stats().tokens_received != received) rotations_.on_arrival(now);
         pump();
     });
     link_.on_event([this](NodeId peer, const LinkEvent& e) {
@@ -106,6 +109,9 @@ StatusReply NodeDriver::status(std::uint64_t command_id) const {
     add("queue", static_cast<std::int64_t>(t.queue_length()));
     add("messages_sent", static_cast<std::int64_t>(t.stats().messages_sent));
     add("messages_delivered", static_cast<std::int64_t>(t.stats().messages_delivered));
+    add("rotations", static_cast<std::int64_t>(rotations_.count()));
+    if (const auto p50 = rotations_.quantile(0.5)) add("rotation_p50_us", p50->count());
+    if (const auto p99 = rotations_.quantile(0.99)) add("rotation_p99_us", p99->count());
     const std::pair<const char*, NodeId> links[] = {{"pred", pred_}, {"succ", succ_}, {"mon", kMonitorId}};
     for (const auto& [prefix, peer] : links) {
         const Link* l = link_.endpoint().link(peer);
@@ -116,6 +122,11 @@ StatusReply NodeDriver::status(std::uint64_t command_id) const {
         add(fmt::format("{}_retransmits", prefix), static_cast<std::int64_t>(l->stats().retransmits));
         add(fmt::format("{}_heard", prefix), l->peer_incarnation() != kUnknownIncarnation && !l->silent() ? 1 : 0);
     }
+    const UdpStats& udp = link_.socket().stats();
+    add("datagrams_sent", static_cast<std::int64_t>(udp.sent));
+    add("bytes_sent", static_cast<std::int64_t>(udp.bytes_sent));
+    add("datagrams_received", static_cast<std::int64_t>(udp.received));
+    add("bytes_received", static_cast<std::int64_t>(udp.bytes_received));
     const LinkStats total = link_.endpoint().total_link_stats();
     std::int64_t dropped = 0;
     const auto drops = drop_counts(link_.socket().stats(), link_.endpoint().stats(), total);

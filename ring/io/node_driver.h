@@ -6,6 +6,7 @@
 #include "ring/config/key_rotation.h"
 #include "ring/config/ring_config.h"
 #include "ring/core/node.h"
+#include "ring/core/rotation_times.h"
 #include "ring/io/deadline_timer.h"
 #include "ring/io/endpoint_driver.h"
 #include "ring/io/log.h"
@@ -39,6 +40,7 @@ private:
     StateStore::Loaded loaded_;
     bool store_failed_ = false;        // said once
     Node node_;
+    RotationTimes rotations_;  // the token's rotation times here (`ring status`)
     NodeOutput out_;
     DeadlineTimer timer_;  // the token's hold
 };

@@ -13,7 +13,7 @@
 namespace ringwatch::io {
 
 // A libuv failure as an exception whose message names the call and says what went wrong, once:
-// "uv_udp_bind 127.0.0.1:7101: address already in use".
+// "uv_timer_start: invalid argument".
 class UvError : public std::system_error {
 public:
     UvError(int code, std::string_view what)

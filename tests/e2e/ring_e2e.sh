@@ -479,7 +479,7 @@ errors)
   : > "$work/first.out"
   "$bin/ring" node "$cfg" --id 0 > "$work/first.out" 2>&1 & pids+=($!)
   await "$work/first.out" 'ring .e2e. at' 1 10
-  expect 1 "uv_udp_bind 127.0.0.1:[0-9]*: address already in use" "$bin/ring" node "$cfg" --id 0
+  expect 1 "bind 127.0.0.1:[0-9]*: address already in use" "$bin/ring" node "$cfg" --id 0
   expect 1 "did not acknowledge" "$bin/ring" inject "$cfg" --node 2 lose
   expect 2 "name a fault" "$bin/ring" inject "$cfg" --node 0
   expect 2 "ring: fault: melt not in" "$bin/ring" inject "$cfg" --node 0 melt
@@ -801,11 +801,14 @@ status)
   await "$work/nodes.out" 'node 3\] delivered message' 1 10
   out=$(timeout 5 "$bin/ring" status "$work/ring.toml" 2>&1) || fail "ring status on a healthy ring: exit $?: $out"
   printf '%s\n' "$out" | grep -q "^ring 'e2e': 5 of 5 node(s) answering$" || fail "ring status header: $out"
-  [ "$(printf '%s\n' "$out" | grep -cE '^ +[0-4]  127\.0\.0\.1:[0-9]+ +up +[0-9.]+[smh] +1 +[0-9]+ +[01] +0 ')" -eq 5 ] || fail "not 5 healthy node rows: $out"
+  [ "$(printf '%s\n' "$out" | grep -cE '^ +[0-4]  127\.0\.0\.1:[0-9]+ +up +[0-9.]+[smh] +1 +[0-9]+ +[01] +0 +[0-9]+\.[0-9]ms ')" -eq 5 ] || fail "not 5 healthy node rows: $out"
   printf '%s\n' "$out" | grep -qE '^monitor at 127\.0\.0\.1:[0-9]+: up .*; epoch 1; snapshots [1-9][0-9]* ok, 0 token_lost, 0 token_duplicated, .* 0 open' || fail "monitor line: $out"
   json=$(timeout 5 "$bin/ring" status "$work/ring.toml" --json) || fail "ring status --json: exit $?"
   printf '%s' "$json" | grep -q '^{"ring":"e2e","nodes_up":5,"nodes":\[{"id":0,' || fail "ring status --json: $json"
   printf '%s' "$json" | grep -q '"messages_delivered":1' || fail "the delivery is not in node 3's figures: $json"
+  # Each node's median rotation time: five holds of 20 ms at least (a hold never ends early).
+  [ "$(printf '%s' "$json" | jq '[.nodes[] | select(.rotation_p50_us >= 100000 and .rotation_p99_us >= .rotation_p50_us)] | length')" -eq 5 ] ||
+    fail "rotation times: $(printf '%s' "$json" | jq -c '[.nodes[] | {id, rotations, rotation_p50_us, rotation_p99_us}]')"
   printf '%s' "$json" | grep -qE '"monitor":\{"address":"127\.0\.0\.1:[0-9]+",.*"snapshots_ok":[1-9]' || fail "monitor in --json: $json"
   table_ok=$out
   # One node killed: named unreachable within the bounded wait, exit 1.

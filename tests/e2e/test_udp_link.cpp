@@ -126,7 +126,7 @@ TEST_CASE("udp link: binding a port in use fails with a message naming the call 
             FAIL("bind to a taken port succeeded");
         } catch (const std::system_error& e) {
             const std::string what = e.what();
-            CHECK(what.find("uv_udp_bind 127.0.0.1:" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in&>(taken).sin_port))) == 0);
+            CHECK(what.find("bind 127.0.0.1:" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in&>(taken).sin_port))) == 0);
             CHECK(what.find("address already in use") != std::string::npos);
         }
     }

@@ -13,6 +13,9 @@
 #include "tests/sim/scenarios.h"
 #include "tests/sim/space_time.h"
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <optional>
 #include <set>
 
@@ -21,7 +24,23 @@ using namespace ringwatch::sim;
 
 namespace {
 
-void print_summary(const SimSummary& s, bool json) {
+// The ring sizes ringsim accepts. Node ids are 16 bits and may go up to 0xEFFF, so the bound is
+// the simulator's cost, which grows with the ring: every node records and reports every snapshot
+// (6 to 8 datagrams per node per snapshot), and the node cores and the oracle keep bounded histories
+// per node. Measured on one core: 1000 nodes run about 130,000 events per virtual second, a minute
+// of faults in under a minute of wall time and about 200 MB (bench/sim_scale.sh); 4096 nodes about
+// 3.5 s of wall time and 50 MB per virtual second, so a minute of faults is minutes and gigabytes.
+// Beyond that a run outgrows the machines that run the tests.
+constexpr std::size_t kMaxRingNodes = 4096;
+
+// What the run cost the machine: not part of the simulation (which never reads a clock), reported
+// for benchmarks (events per second of wall time).
+struct RunCost {
+    double wall_s = 0;
+    long max_rss_kb = 0;  // of the whole ringsim process so far
+};
+
+void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
     const MessageTally& m = s.messages;
     if (json) {
         nlohmann::ordered_json counts = nlohmann::ordered_json::object(), violations = nlohmann::ordered_json::array();
@@ -52,6 +71,10 @@ void print_summary(const SimSummary& s, bool json) {
                                        {"datagrams_reordered", s.datagrams_reordered},
                                        {"virtual_s", seconds(s.virtual_time)},
                                        {"settle_bound_s", seconds(s.settle_bound)},
+                                       {"events", s.events},
+                                       {"datagrams", s.datagrams},
+                                       {"wall_s", static_cast<double>(static_cast<std::int64_t>(cost.wall_s * 1000)) / 1000.0},
+                                       {"max_rss_kb", cost.max_rss_kb},
                                        {"invariants_hold", s.ok_run()},
                                        {"violation_counts", std::move(counts)},
                                        {"violations", std::move(violations)}};
@@ -59,10 +82,12 @@ void print_summary(const SimSummary& s, bool json) {
     } else {
         fmt::print("seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); {} incident(s), {} resolved; "
                    "faults {} caught {}; "
-                   "app messages: {} sent, {} delivered, {} queued, {} lost to faults; network lost {} duplicated {} reordered {}; {}\n",
+                   "app messages: {} sent, {} delivered, {} queued, {} lost to faults; network lost {} duplicated {} reordered {}; "
+                   "{} events in {:.3f} s virtual, {:.3f} s wall; {}\n",
                    s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved,
                    s.faults_taken_effect, s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated,
-                   s.datagrams_reordered, s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
+                   s.datagrams_reordered, s.events, std::chrono::duration<double>(s.virtual_time).count(), cost.wall_s,
+                   s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
         for (const auto& v : s.violations) fmt::print("  violation [{}]: {}\n", v.rule, v.what);
         for (const auto& [rule, n] : s.violation_counts)
             if (n > 10) fmt::print("  ... {} [{}] violations in all\n", n, rule);
@@ -107,7 +132,7 @@ int main(int argc, char** argv) {
     std::string duration = "20s", inject, crash, monitor_restart, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none",
                 recover = "off", diagram_file, window;
     bool json = false, random_faults = false;
-    app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(2, 200));
+    app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, kMaxRingNodes));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
     app.add_option("--duration", duration, "virtual time with faults, e.g. 60s")->capture_default_str();
     app.add_option("--loss", c.net.loss, "chance a datagram is lost")->check(CLI::Range(0.0, 0.9));
@@ -228,7 +253,11 @@ int main(int argc, char** argv) {
         };
         std::optional<SpaceTimeRecorder> recorder;
         if (!diagram_file.empty()) run.space_time = &recorder.emplace(win);
+        const auto wall_start = std::chrono::steady_clock::now();
         const SimSummary s = run_simulation(run, printer, incident_printer, node_printer);
+        RunCost cost;
+        cost.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+        if (rusage ru{}; getrusage(RUSAGE_SELF, &ru) == 0) cost.max_rss_kb = ru.ru_maxrss;
         if (recorder) {
             try {
                 write_diagram(diagram_file, *recorder, run, json);
@@ -236,7 +265,7 @@ int main(int argc, char** argv) {
                 return fail(e.what());
             }
         }
-        print_summary(s, json);
+        print_summary(s, cost, json);
         if (!s.ok_run()) {
             ++failures;
             fmt::print(stderr, "replay: {} {}\n", argv[0], replay_flags(run, random));

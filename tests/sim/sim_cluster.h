@@ -71,6 +71,8 @@ struct SimSummary {
     std::uint64_t link_retransmits = 0;
     std::uint64_t datagrams_lost = 0, datagrams_duplicated = 0, datagrams_reordered = 0;
     TokenCount tokens_at_end;
+    std::uint64_t events = 0;     // events the queue ran: datagram arrivals, wake-ups, faults, ...
+    std::uint64_t datagrams = 0;  // datagrams sent on the simulated network
     Duration virtual_time{0};
     Duration settle_bound{0};  // how long the run could settle after healing
     std::vector<Violation> violations;                 // the first few per rule

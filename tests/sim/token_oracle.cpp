@@ -339,9 +339,11 @@ std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t
     }
     const Recording rec = it->second;
     recs.erase(it);
-    auto& cuts = reported_cuts_[node];
-    cuts[r.id] = rec;
-    if (cuts.size() > kRecordingsKept) cuts.erase(cuts.begin());
+    if (keep_reported_cuts_) {
+        auto& cuts = reported_cuts_[node];
+        cuts[r.id] = rec;
+        if (cuts.size() > kRecordingsKept) cuts.erase(cuts.begin());
+    }
     if (rec.channel_open) {
         violations_.add(rule::cut, fmt::format("node {} reported snapshot {} before its predecessor's marker arrived", node, r.id));
     }

@@ -58,6 +58,9 @@ class TokenOracle {
 public:
     TokenOracle(std::vector<NodeId> ring, Violations& violations);
     void set_observer(CutObserver* o) { observer_ = o; }
+    // Whether the cuts nodes reported are kept for rollbacks (by default; up to 4096 per node). A
+    // run without rollback recovery can do without: a restore it did not expect is still reported.
+    void keep_cuts_for_rollback(bool keep) { keep_reported_cuts_ = keep; }
 
     // Process life, as the simulator runs it. A boot starts a new generation of the node.
     void booted(NodeId n);
@@ -142,6 +145,7 @@ private:
     // Rollback. Per node (any process of it: a restarted one restores what an earlier one saved),
     // the cuts it reported; and the rollback ordered to it, decided by its acknowledgement.
     std::map<NodeId, std::map<SnapshotId, Recording>> reported_cuts_;
+    bool keep_reported_cuts_ = true;
     struct PendingRollback {
         std::uint64_t command;
         SnapshotId snapshot;

@@ -159,7 +159,7 @@ TEST_CASE("diagram of a simulated run: the oracle's cuts, and the same run as wi
     c.injects = {{99'500us, 2, InjectKind::duplicate}, {100'500us, 4, InjectKind::lose}};
     std::vector<Verdict> plain, drawn;
     const SimSummary s1 = run_simulation(c, [&](const Verdict& v) { plain.push_back(v); });
-    SpaceTimeRecorder recorder(TimeWindow{Instant{} + 99'500us, Instant{} + 101'500us});
+    SpaceTimeRecorder recorder(TimeWindow{Instant{} + 99'500us, Instant{} + 102'000us});
     c.space_time = &recorder;
     const SimSummary s2 = run_simulation(c, [&](const Verdict& v) { drawn.push_back(v); });
     REQUIRE(s1.ok_run());

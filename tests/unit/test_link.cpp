@@ -5,8 +5,12 @@
 #include <deque>
 #include <memory>
 
+#include <fmt/ranges.h>
+
 #include "ring/core/endpoint.h"
+#include "ring/core/messages.h"
 #include "ring/core/send_backlog.h"
+#include "tests/sim/prng.h"
 #include "tests/unit/link_pair.h"
 
 using namespace ringwatch;
@@ -277,6 +281,7 @@ TEST_CASE("link: an idle link sends keep-alives that keep the peer from going si
 TEST_CASE("link: the timeout follows the measured round trip and never below its floor", "[link]") {
     LinkConfig c;
     c.rto_min = 2ms;
+    c.ack_delay = 0ms;  // acks at once: the timeout is the round trip's alone
     Pair p(c);
     p.handshake();
     for (int i = 0; i < 30; ++i) {
@@ -292,6 +297,67 @@ TEST_CASE("link: the timeout follows the measured round trip and never below its
     CHECK(*p.a.link->srtt() >= 450us);
     CHECK(*p.a.link->srtt() <= 550us);
     CHECK(p.a.link->rto() == 2ms);
+}
+
+TEST_CASE("link: acks wait for ack_delay or ack_every messages, and the timeout allows for the wait", "[link]") {
+    Pair p;  // defaults: ack_delay 1 ms, ack_every 16
+    p.handshake();
+    const auto acks_before = p.b.link->stats().ack_frames_sent;
+    // One message: no ack at once, one when ack_delay has passed.
+    p.a.link->send(msg(1));
+    p.flush();
+    while (!p.a.wire.empty()) p.a_to_b();
+    p.flush();
+    CHECK(p.b.delivered.size() == 1);
+    CHECK(p.b.wire.empty());
+    REQUIRE(p.b.link->next_deadline());
+    CHECK(*p.b.link->next_deadline() == p.now + p.config.ack_delay);
+    p.now += p.config.ack_delay;
+    p.flush();
+    REQUIRE(p.b.wire.size() == 1);
+    CHECK(p.b.link->stats().ack_frames_sent == acks_before + 1);
+    p.b_to_a();
+    CHECK(p.a.link->in_flight() == 0);
+    // Fifteen messages wait for the delay; the sixteenth is acknowledged at once.
+    for (std::uint8_t i = 0; i < 15; ++i) p.a.link->send(msg(i));
+    p.flush();
+    while (!p.a.wire.empty()) p.a_to_b();
+    p.flush();
+    CHECK(p.b.wire.empty());
+    p.a.link->send(msg(15));
+    p.flush();
+    while (!p.a.wire.empty()) p.a_to_b();
+    p.flush();
+    REQUIRE(p.b.wire.size() == 1);
+    p.b_to_a();
+    CHECK(p.a.link->in_flight() == 0);
+    CHECK(p.b.delivered.size() == 17);
+    // Round trips of 50 us, each acknowledged at once (16 messages a time): a small, steady estimate.
+    for (int round = 0; round < 30; ++round) {
+        for (std::uint8_t i = 0; i < 16; ++i) p.a.link->send(msg(i));
+        p.flush();
+        p.now += 50us;
+        while (!p.a.wire.empty()) p.a_to_b();
+        p.flush();
+        while (!p.b.wire.empty()) p.b_to_a();
+    }
+    CHECK(p.a.link->in_flight() == 0);
+    // The sender's timeout covers the peer's delay and a late timer: nothing is sent again while an
+    // ack may still be on its way.
+    REQUIRE(p.a.link->srtt());
+    CHECK(*p.a.link->srtt() < 100us);
+    CHECK(p.a.link->rto() >= *p.a.link->srtt() + p.config.ack_delay + 1ms);
+    p.a.link->send(msg(20));
+    p.flush();
+    while (!p.a.wire.empty()) p.a_to_b();
+    for (int i = 0; i < 20; ++i) {
+        p.now += 100us;
+        p.flush();
+        while (!p.b.wire.empty()) p.b_to_a();
+        p.a.wire.clear();  // anything sent again would be here; it is counted below
+    }
+    CHECK(p.a.link->stats().retransmits == 0);
+    CHECK(p.a.link->in_flight() == 0);
 }
 
 TEST_CASE("link: acks for seqs never sent are ignored and counted", "[link]") {
@@ -333,13 +399,97 @@ TEST_CASE("endpoint: a bounded number of tools get links, freed when they fall s
     EndpointOutput out;
     node.take_output(out);
     CHECK_FALSE(node.has_peer(NodeId{0xF001}));
+    CHECK_FALSE(node.next_deadline());  // the link let go left nothing behind in the deadlines
     CHECK(node.on_datagram(now, hello_from(0xF002)) == NodeId{0xF002});
+}
+
+// A hub (the monitor) with a link per node flushes only the links given an input and those due.
+// Against the same run with every link flushed at every pass (each marked as changed through
+// link(), the pass over every link an endpoint used to make), every datagram, delivery and event
+// is the same, in the same order; and after each flush no link is still due and next_deadline() is
+// the earliest of the links' own.
+TEST_CASE("endpoint: a hub flushes only the links given an input or due, with the same output as flushing them all", "[link][endpoint]") {
+    constexpr std::uint16_t kPeers = 40;
+    struct World {
+        Instant now = instant_us(1'000'000);
+        sim::Prng prng{7};
+        Endpoint hub{LinkConfig{}, kMonitorId, Incarnation{0x10}};
+        std::vector<std::unique_ptr<Endpoint>> peers;
+        std::vector<std::string> trace;  // the hub's output, in order
+        std::uint64_t delivered_to_peers = 0, delivered_to_hub = 0;
+
+        World() {
+            for (std::uint16_t i = 0; i < kPeers; ++i) {
+                peers.push_back(std::make_unique<Endpoint>(LinkConfig{}, NodeId{i}, Incarnation{0x100u + i}));
+                peers.back()->add_peer(kMonitorId, now);
+                hub.add_peer(NodeId{i}, now);
+            }
+        }
+        void run(bool flush_every_link, int steps) {
+            EndpointOutput out;
+            for (int step = 0; step < steps; ++step) {
+                now += Duration{prng.between(1, 4000)};
+                const auto i = static_cast<std::uint16_t>(prng.below(kPeers));
+                switch (prng.below(8)) {
+                    case 0: hub.send(NodeId{i}, msg(static_cast<std::uint8_t>(step))); break;
+                    case 1: peers[i]->send(kMonitorId, msg(static_cast<std::uint8_t>(step))); break;
+                    case 2:
+                        if (prng.chance(0.02)) {  // a node restarts: a new process, a session reset at the hub
+                            peers[i] = std::make_unique<Endpoint>(LinkConfig{}, NodeId{i}, Incarnation{0x1000u + static_cast<std::uint64_t>(step)});
+                            peers[i]->add_peer(kMonitorId, now);
+                        }
+                        break;
+                    default: break;  // time passes: timers
+                }
+                if (flush_every_link)
+                    for (std::uint16_t n = 0; n < kPeers; ++n) hub.link(NodeId{n});
+                hub.flush(now);
+                if (!flush_every_link) {
+                    std::optional<Instant> earliest;
+                    hub.for_each_link([&](NodeId, const Link& l) {
+                        const auto d = l.next_deadline();
+                        CHECK_FALSE((d && *d <= now));  // every link due was flushed
+                        if (d && (!earliest || *d < *earliest)) earliest = d;
+                    });
+                    CHECK(hub.next_deadline() == earliest);
+                }
+                out.clear();
+                hub.take_output(out);
+                for (auto& d : out.datagrams) {
+                    trace.push_back(fmt::format("datagram to {}: {:02x}", d.peer, fmt::join(d.bytes, "")));
+                    if (!prng.chance(0.1)) peers[d.peer.value]->on_datagram(now, d.bytes);
+                }
+                for (auto& m : out.delivered) trace.push_back(fmt::format("delivered from {}: {}", m.peer, m.bytes.at(0)));
+                for (auto& e : out.events) trace.push_back(fmt::format("event from {}: {}", e.peer, to_string(e.event.kind)));
+                delivered_to_hub += out.delivered.size();
+                for (auto& p : peers) {
+                    p->flush(now);
+                    out.clear();
+                    p->take_output(out);
+                    delivered_to_peers += out.delivered.size();
+                    for (auto& d : out.datagrams)
+                        if (!prng.chance(0.1)) hub.on_datagram(now, d.bytes);
+                }
+            }
+        }
+    };
+    World indexed, every_link;
+    indexed.run(false, 3000);
+    every_link.run(true, 3000);
+    CHECK(indexed.delivered_to_hub > 200);
+    CHECK(indexed.delivered_to_peers > 200);
+    REQUIRE(indexed.trace.size() == every_link.trace.size());
+    for (std::size_t i = 0; i < indexed.trace.size(); ++i) {
+        INFO("output #" << i);
+        REQUIRE(indexed.trace[i] == every_link.trace[i]);
+    }
 }
 
 TEST_CASE("send backlog: waits behind a full window in order, drains on window_open, drops on reset", "[link][endpoint]") {
     Instant now = instant_us(1'000'000);
     LinkConfig c;
     c.window_messages = 2;
+    c.ack_delay = 0ms;  // every message acknowledged within the hand-carried steps below
     Endpoint a(c, kA, Incarnation{0xA1});
     auto b = std::make_unique<Endpoint>(c, kB, Incarnation{0xB1});
     a.add_peer(kB, now);

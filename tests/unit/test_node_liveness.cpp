@@ -92,3 +92,33 @@ TEST_CASE("liveness: a refusal before a node was ever heard is not taken as deat
     CHECK_FALSE(ev[0].ever_heard);
     CHECK(ev[0].address == NodeAddress::no_answer);
 }
+
+// The monitor of a large ring wakes for the one node whose time has come, not for a pass over all.
+TEST_CASE("liveness: the next deadline is the earliest node's, and only the nodes due act, in node order", "[liveness]") {
+    std::vector<NodeId> many;
+    for (std::uint16_t i = 0; i < 1000; ++i) many.push_back(NodeId{i});
+    NodeLiveness l(many, config(), t0);
+    CHECK(l.next_deadline() == t0 + 200ms);  // none heard yet: every one suspect 200 ms after the start
+    // Heard at staggered times, in reverse order: node 999 first, node 0 last.
+    for (std::uint16_t i = 0; i < 1000; ++i) l.heard(t0 + Duration{1000 - i}, NodeId{i}, Incarnation{1});
+    CHECK(l.next_deadline() == t0 + 1us + 200ms);  // node 999's probe
+    l.on_timer(t0 + 1us + 200ms - 1us);
+    CHECK(l.take_probes().empty());
+    l.heard(t0 + 50ms, NodeId{999}, Incarnation{1});
+    CHECK(l.next_deadline() == t0 + 2us + 200ms);  // node 998's, now
+    l.on_timer(t0 + 3us + 200ms);                    // 998 and 997 are due
+    CHECK(l.take_probes() == std::vector<NodeId>{NodeId{997}, NodeId{998}});
+    CHECK(l.next_deadline() == t0 + 4us + 200ms);
+    // Silent past the timeout: down, and out of the deadlines until heard again.
+    l.on_timer(t0 + 1000ms + 1000us);
+    const auto events = l.take_events();
+    CHECK(events.size() == 999);  // all but node 999, heard at 50 ms (and probed now)
+    CHECK(l.take_probes() == std::vector<NodeId>{NodeId{999}});
+    CHECK(l.next_deadline() == t0 + 50ms + 1000ms);  // node 999's timeout, before its next probe
+    CHECK(l.down_nodes().size() == 999);
+    l.on_timer(t0 + 1050ms);
+    CHECK(l.take_events().size() == 1);
+    CHECK_FALSE(l.next_deadline());  // every node down: nothing to wake up for
+    l.heard(t0 + 2s, NodeId{5}, Incarnation{1});
+    CHECK(l.next_deadline() == t0 + 2s + 200ms);
+}

@@ -5,6 +5,7 @@
 #include "monitor/core/verdict_json.h"
 #include "ring/core/messages.h"
 #include "ring/core/node.h"
+#include "ring/core/rotation_times.h"
 #include "ring/core/token.h"
 
 using namespace ringwatch;
@@ -148,6 +149,27 @@ TEST_CASE("messages: malformed input is rejected with a reason", "[messages]") {
     CHECK(decode_message(free_with_payload, m) == MessageError::bad_value);
     Bytes long_payload = encode_message(SendCommand{1, NodeId{2}, Bytes(kMaxPayloadBytes + 1, 0)});
     CHECK(decode_message(long_payload, m) == MessageError::too_long);
+}
+
+TEST_CASE("rotation times: gaps between arrivals, the last 4096 kept, nearest-rank quantiles", "[token]") {
+    RotationTimes r;
+    CHECK_FALSE(r.quantile(0.5));
+    r.on_arrival(instant_us(1000));
+    CHECK_FALSE(r.quantile(0.5));  // one arrival is no rotation yet
+    CHECK(r.count() == 0);
+    // Rotations of 1..100 ms: p50 is the 50th or 51st, p99 the 99th, max the 100th.
+    std::int64_t t = 1000;
+    for (int ms = 1; ms <= 100; ++ms) r.on_arrival(instant_us(t += ms * 1000));
+    CHECK(r.count() == 100);
+    CHECK(r.quantile(0.0) == Duration{1000});
+    CHECK(r.quantile(0.5)->count() / 1000 == 51);
+    CHECK(r.quantile(0.99) == Duration{99000});
+    CHECK(r.quantile(1.0) == Duration{100000});
+    // 5000 more of 7 ms: the 100 old ones are pushed out of the 4096 kept.
+    for (int i = 0; i < 5000; ++i) r.on_arrival(instant_us(t += 7000));
+    CHECK(r.count() == 5100);
+    CHECK(r.quantile(0.0) == Duration{7000});
+    CHECK(r.quantile(1.0) == Duration{7000});
 }
 
 TEST_CASE("token: a free token is held, then caught for a queued message", "[token]") {
@@ -430,7 +452,37 @@ TEST_CASE("node: the first node makes the ring's token only if its successor nev
         n.on_message(t0, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
         n.take_output(out);
         CHECK(tokens_out(out) == 0);
-        CHECK(n.stats().unexpected == 1);
+        CHECK(n.stats().late_ring_states == 1);
+        CHECK(n.stats().unexpected == 0);
+    }
+    SECTION("no answer (the successor restarted and lost the question): it asks again until one comes") {
+        Node n(first(), t0);
+        NodeOutput out;
+        n.take_output(out);
+        REQUIRE(n.next_deadline());
+        CHECK(*n.next_deadline() == t0 + first().ask_again);
+        auto questions = [&out] {
+            int q = 0;
+            for (auto& msg : out.messages) {
+                Message m;
+                if (msg.peer == NodeId{1} && decode_message(msg.bytes, m) == MessageError::none && std::holds_alternative<RingQuery>(m)) ++q;
+            }
+            return q;
+        };
+        out.clear();
+        n.on_timer(t0 + first().ask_again - 1us);
+        n.take_output(out);
+        CHECK(questions() == 0);
+        n.on_timer(t0 + first().ask_again);
+        n.take_output(out);
+        CHECK(questions() == 1);
+        CHECK(n.stats().ring_queries == 2);
+        n.on_message(t0 + first().ask_again, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
+        out.clear();
+        n.on_timer(t0 + 10 * first().ask_again);
+        n.take_output(out);
+        CHECK(questions() == 0);  // answered: never again
+        CHECK(n.stats().ring_queries == 2);
     }
     SECTION("a restart into a running ring") {
         Node n(first(), t0);

@@ -1,0 +1,41 @@
+#!/usr/bin/python3
+"""Hop latency: the token's rotation time on rings of 3, 5 and 16 node processes with hold_ms = 0
+(no monitor), against udp_ring, the same number of plain processes passing one 64-byte UDP
+datagram round (blocking sockets, nothing else: the floor). Each node measures the gaps between
+the token's arrivals (its last 4096, `ring status --json`: rotation_p50_us, rotation_p99_us); the
+figure is the median over the ring's nodes, read after a warm-up. Target: within 1.5x of the
+baseline, p50 and p99.
+
+Usage: hop_bench.py BIN_DIR [SIZES=3,5,16]"""
+import statistics
+import subprocess
+import sys
+import json
+
+from ringbench import Ring, emit, fail
+
+bin_dir = sys.argv[1]
+sizes = [int(n) for n in (sys.argv[2] if len(sys.argv) > 2 else "3,5,16").split(",")]
+
+for n in sizes:
+    base = json.loads(subprocess.run([f"{bin_dir}/udp_ring", "--nodes", str(n), "--rotations", "20000"], capture_output=True, text=True,
+                                     check=True).stdout)
+    ring = Ring(bin_dir, n, hold_ms=0, name="hop")
+    ring.start_nodes()
+    ring.run_for(2.0)
+    first = ring.status()
+    ring.run_for(2.0)  # 4096 rotations and more, even at 16 nodes
+    status = ring.status()
+    ring.close()
+    nodes = [x for x in status["nodes"] if "rotation_p50_us" in x]
+    if len(nodes) != n:
+        fail("hop", f"{n} nodes: only {len(nodes)} measured rotations")
+    rotations = min(x["rotations"] for x in nodes)
+    per_s = (nodes[0]["rotations"] - first["nodes"][0]["rotations"]) / (status["asked"] - first["asked"])
+    for q, key in (("p50", "rotation_p50_us"), ("p99", "rotation_p99_us")):
+        value = statistics.median(x[key] for x in nodes)
+        baseline = base[f"{q}_us"]
+        emit(bench="hop", case=f"{n} nodes rotation {q}", value=value, unit="us", nodes=n, rotations=rotations,
+             baseline=round(baseline, 1), baseline_name=f"plain UDP ring of {n} processes", ratio=round(value / baseline, 2))
+    emit(bench="hop", case=f"{n} nodes rotations per second", value=round(per_s), unit="rotations/s", nodes=n,
+         baseline=round(1e6 / base["p50_us"]), baseline_name=f"plain UDP ring of {n} processes (1 / p50)")
