@@ -300,7 +300,9 @@ TEST_CASE("link: the timeout follows the measured round trip and never below its
 }
 
 TEST_CASE("link: acks wait for ack_delay or ack_every messages, and the timeout allows for the wait", "[link]") {
-    Pair p;  // defaults: ack_delay 1 ms, ack_every 16
+    LinkConfig c;
+    c.ack_delay = 1ms;  // ack_every: 16, the default
+    Pair p(c);
     p.handshake();
     const auto acks_before = p.b.link->stats().ack_frames_sent;
     // One message: no ack at once, one when ack_delay has passed.
