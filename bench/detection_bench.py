@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from ringbench import quantile
+
 bin_dir = sys.argv[1]
 trials = int(sys.argv[2]) if len(sys.argv) > 2 else 200
 mode = sys.argv[3] if len(sys.argv) > 3 else "regenerate"
@@ -129,14 +131,8 @@ finally:
 
 target = interval_ms + 10
 
-
-def pct(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
-
-
 for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
-    print(json.dumps({"bench": "recovery", "case": f"{mode} alarm to recovered {name}", "value": pct(recovery_ms, q), "unit": "ms",
+    print(json.dumps({"bench": "recovery", "case": f"{mode} alarm to recovered {name}", "value": quantile(recovery_ms, q), "unit": "ms",
                       "faults": len(recovery_ms), "interval_ms": interval_ms}))
 if mode != "regenerate":
     sys.exit(0)
@@ -144,10 +140,10 @@ print(json.dumps({"bench": "detection", "case": "trials over the target", "value
                   "target_ms": interval_ms + 10, "trials": tails[:20]}))
 everything = results["lose"] + results["duplicate"]
 for kind, xs in results.items():
-    for name, value in [("p50", statistics.median(xs)), ("p99", pct(xs, 0.99)), ("max", max(xs))]:
+    for name, value in [("p50", statistics.median(xs)), ("p99", quantile(xs, 0.99)), ("max", max(xs))]:
         print(json.dumps({"bench": "detection", "case": f"{kind} {name}", "value": round(value, 2), "unit": "ms", "trials": len(xs),
                           "interval_ms": interval_ms, "baseline": 3235.0, "baseline_name": "corosync default token loss (anchors)",
                           "ratio": round(value / 3235.0, 5)}))
-p99 = pct(everything, 0.99)
+p99 = quantile(everything, 0.99)
 print(json.dumps({"bench": "detection", "case": "all p99", "value": round(p99, 2), "unit": "ms", "trials": len(everything),
                   "target": f"<= {target} ms", "met": p99 <= target}))
