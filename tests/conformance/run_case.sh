@@ -6,11 +6,15 @@ set -u
 clreplay=${1:?usage: run_case.sh CLREPLAY CASE_DIR}
 dir=${2:?usage: run_case.sh CLREPLAY CASE_DIR}
 cd "$dir" || exit 1
+# stderr goes to a file of this run's own, not into the case directory (two builds may run the
+# cases at once, and a checkout may be read-only).
+errfile=$(mktemp)
+trap 'rm -f "$errfile"' EXIT
 delays=0
 [ -f delays ] && delays=$(tr -d ' \n' < delays)
-out=$("$clreplay" --top case.top --events case.events --delays "$delays" 2>stderr.txt)
+out=$("$clreplay" --top case.top --events case.events --delays "$delays" 2>"$errfile")
 rc=$?
-err=$(cat stderr.txt); rm -f stderr.txt
+err=$(cat "$errfile")
 if [ -f expected.snap ]; then
   if [ $rc -ne 0 ]; then echo "exit $rc: $err"; exit 1; fi
   if ! diff -u expected.snap <(printf '%s\n' "$out"); then echo "output differs from expected.snap"; exit 1; fi

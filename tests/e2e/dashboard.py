@@ -6,7 +6,7 @@ alarm's snapshot shows its cut; no JavaScript errors. Saves a screenshot.
 
 Finally node 4 is killed (VICTIM_PID): drawn down, an open incident.
 
-Usage: dashboard.py URL_WITH_SECRET SCREENSHOT.png VICTIM_PID"""
+Usage: dashboard.py URL_WITH_SECRET SCREENSHOT.png VICTIM_PID CHROMEDRIVER_PORT"""
 import os
 import signal
 import socket
@@ -20,7 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-url, screenshot, victim = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, screenshot, victim, driver_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 base = url.split("#")[0]
 secret = url.split("#secret=")[1]
 
@@ -52,10 +52,8 @@ for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 # chromedriver started here on 127.0.0.1 (Selenium's own Service reaches it as "localhost", which a
 # minimal system without /etc/hosts cannot resolve).
-probe = socket.socket()
-probe.bind(("127.0.0.1", 0))
-driver_port = probe.getsockname()[1]
-probe.close()
+# Its port comes from the e2e script's free_ports (outside the kernel's ephemeral range): a port
+# probed by binding port 0 could be taken by another test's connection before chromedriver binds it.
 chromedriver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={driver_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 deadline = time.monotonic() + 20
 while True:
@@ -140,7 +138,8 @@ try:
         fail(f"the lost token's cut: tokens held {held}")
     await_css('#ring-verdict[data-verdict="ok"]', "an ok verdict again after the recovery")
     await_css('#events li[data-event="resolved"]', "the incident resolved")
-    if (still := driver.find_element(By.ID, "open-incidents").text) != "none":
+    # The token incident is over; a starved node may have an incident of its own meanwhile (not ours to judge here).
+    if "token" in (still := driver.find_element(By.ID, "open-incidents").text):
         fail(f"open incidents after the resolution: {still!r}")
 
     driver.save_screenshot(screenshot)
@@ -149,7 +148,7 @@ try:
     os.kill(victim, signal.SIGKILL)
     await_css('#ring g.node[data-node="4"][data-state="down"]', "node 4 drawn down")
     await_css('#events li[data-event="node_down"]', "the node_down event")
-    if not (open_now := driver.find_element(By.ID, "open-incidents").text).startswith("node 4 down since"):
+    if "node 4 down since" not in (open_now := driver.find_element(By.ID, "open-incidents").text):
         fail(f"open incidents with node 4 killed: {open_now!r}")
 
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]

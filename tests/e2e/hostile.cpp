@@ -14,8 +14,10 @@
 //       valid MAC of the ring's key (replays: the receiver must drop or merely answer them) and
 //       every other one must be dropped by the decoder for exactly the reason named.
 //
-// Sending is paced (a few datagrams per millisecond) so that the receiver's socket buffer never
-// overflows: every datagram sent must reach the receiver's counters.
+// Sending is paced (a few datagrams per millisecond) so that the receiver's socket buffer does not
+// overflow while the receiver runs; one starved of CPU may still drop some, which the kernel counts
+// per socket (the e2e script reads those counts and allows for them). The storm's seed is printed
+// on stderr, so that what it sent can be sent again.
 #include <uv.h>
 
 #include <csignal>
@@ -137,7 +139,9 @@ int storm(const std::string& config_path, const std::string& port, int count, co
         for (auto& d : read_capture(c)) captured.push_back(std::move(d));
     if (captured.empty()) throw std::runtime_error("nothing captured to replay");
 
-    std::mt19937_64 rng(io::random_u64());
+    const std::uint64_t seed = io::random_u64();
+    std::fprintf(stderr, "hostile storm: seed %llu\n", static_cast<unsigned long long>(seed));
+    std::mt19937_64 rng(seed);
     auto below = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
     auto random_bytes = [&](std::size_t n) {
         Datagram d(n);

@@ -863,7 +863,7 @@ dashboard)
   url=$(lines "$work/monitor.err" | sed -n 's/^dashboard at //p' | head -n1)
   await "$work/monitor.out" '"verdict":"ok"' 10 20
   victim=$(pgrep -f "ring node $work/ring.toml --id 4\$") || fail "no process for node 4"
-  out=$(/usr/bin/python3 "$(dirname "$0")/dashboard.py" "$url" "$bin/../dashboard.png" "$victim" 2>&1) || fail "$out"
+  out=$(/usr/bin/python3 "$(dirname "$0")/dashboard.py" "$url" "$bin/../dashboard.png" "$victim" "${spare[1]}" 2>&1) || fail "$out"
   # What the page showed is what the monitor decided: one loss, recovered.
   [ "$(count "$work/monitor.out" '"event":"alarm","kind":"token_lost"')" -eq 1 ] || fail "not one token_lost alarm in the monitor's own output"
   await "$work/monitor.out" '"event":"recovered"' 1 10
