@@ -752,9 +752,13 @@ rekey)
   grep -q 'key rotation: key [0-9a-f]* is the ring.s key' "$work/monitor.err" || fail "the monitor did not say it committed"
   cmp -s "$work/ring.key" "$work/new.key" || fail "the configured key file does not hold the new key"
   [ "$(stat -c %a "$work/ring.key")" = 600 ] || fail "the rewritten key file is not private"
-  await_value "20 snapshots after the rotation" 20 20 snapshots_after "$at"
+  await_value "20 ok snapshots after the rotation" 20 20 eval 'snapshots | awk -v a="$at" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
   no_alarm
-  [ "$(snapshots | awk -v a="$at" '$1 + 0 > a + 0 && $2 != "ok"' | wc -l)" -eq 0 ] || fail "a snapshot not ok during or after the rotation"
+  # No token verdict but ok. An inconclusive one is no wrong answer (a process starved past the
+  # timeout while the tool walked the ring through the phases, on a loaded machine); that no
+  # datagram failed its MAC meanwhile is checked below, at every node.
+  bad=$(snapshots | awk -v a="$at" '$1 + 0 > a + 0 && $2 != "ok" && $2 != "inconclusive"' | head -n1)
+  [ -z "$bad" ] || fail "a token verdict during or after the rotation: snapshot $bad (id verdict tokens)"
   out=$("$bin/ring" inject "$work/old.toml" --node 1 lose 2>&1) && fail "a tool holding only the old key was acknowledged"
   # Had node 1 obeyed it, its next token would be gone: a few more snapshots must still be ok.
   now=$(count "$work/monitor.out" '"verdict":"ok"')
