@@ -22,6 +22,7 @@ for n in sizes:
                                      check=True).stdout)
     ring = Ring(bin_dir, n, hold_ms=0, name="hop")
     ring.start_nodes()
+    ring.first_token("hop")
     ring.run_for(2.0)
     first = ring.status()
     ring.run_for(2.0)  # 4096 rotations and more, even at 16 nodes

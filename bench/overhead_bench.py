@@ -33,6 +33,7 @@ monitor_settings = {"interval_ms": 10, "timeout_ms": 1000}
 # (1) Rotations kept.
 ring = Ring(bin_dir, nodes, hold_ms=0, name="overhead", monitor=monitor_settings)
 ring.start_nodes()
+ring.first_token("overhead")
 ring.run_for(2.0)
 alone = rotations_per_s(ring)
 ring.start_monitor()
@@ -52,6 +53,7 @@ emit(bench="overhead", case="rotations per second, snapshots every 10 ms", value
 # (2) Bytes per snapshot.
 ring = Ring(bin_dir, nodes, hold_ms=1000, name="bytes", monitor=monitor_settings)
 ring.start_nodes()
+ring.first_token("overhead")
 ring.run_for(2.0)
 a = ring.status()
 ring.run_for(seconds)

@@ -65,6 +65,15 @@ class Ring:
     def start_monitor(self, *flags):
         return self.start("monitor", [f"{self.bin}/monitor", self.config, "--json", *flags])
 
+    def first_token(self, bench):
+        """A ring has no token until a monitor orders one: a monitor runs until its first ok
+        snapshot (the token is born and circulates), then stops; its events are forgotten."""
+        self.start_monitor()
+        self.wait_until(bench, "the monitor's order of the first token", lambda: self.count("snapshot", verdict="ok") >= 1, 20)
+        self.stop("monitor")
+        self.events = []
+        self.lines["monitor"] = []
+
     def stop(self, tag):
         p = self.procs.pop(tag)
         p.terminate()

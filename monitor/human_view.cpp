@@ -133,6 +133,11 @@ void HumanView::on_verdict(const Verdict& v, const std::vector<IncidentEvent>& i
         if (e.kind == IncidentEventKind::alarm) incident_event(e);
     for (const auto& e : incidents)
         if (e.kind == IncidentEventKind::recovery) incident_event(e);
+    if (v.first_token) {
+        event_line(fmt::format("FIRST TOKEN ordered at snapshot {}: a fresh ring (no node has an epoch); epoch {}, node {} makes it",
+                               v.id, v.first_token->epoch, v.first_token->issuer),
+                   kAction);
+    }
     if (o_.verbose) {
         if (v.kind == VerdictKind::inconclusive) {
             plain_line(fmt::format("snapshot {}: inconclusive, {}", v.id, inconclusive_why(v)));

@@ -63,7 +63,30 @@ void MonitorCore::start_snapshot(Instant now) {
     }
 }
 
+// The caller runs this core by next_deadline(): an input later than that means this process was
+// not running meanwhile (SIGSTOP, a starved CPU). Nodes could not be heard over that time, so it
+// does not count as their silence. (Snapshots under way are not given it back: reports that waited
+// at the socket are taken before the overdue timer, as the loop polls before it runs timers again.)
+void MonitorCore::account_stall(Instant now) {
+    if (!due_ || now <= *due_ + kStallMin) return;
+    const Duration stall = now - *due_;
+    due_.reset();
+    ++stats_.stalls;
+    stats_.stalled += stall;
+    liveness_.excuse(now, stall);
+}
+
+// After an input: when the caller is due next. Work overdue now (only on_timer does it) is due now,
+// so a second input at the same moment is no stall.
+void MonitorCore::note_due(Instant now) { due_ = std::max(now, next_deadline().value_or(now)); }
+
 void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& report) {
+    account_stall(now);
+    on_report_after_stall(now, from, report);
+    note_due(now);
+}
+
+void MonitorCore::on_report_after_stall(Instant now, NodeId from, const SnapshotReport& report) {
     if (!in_ring(from) || report.node != from) {
         ++stats_.unexpected_reports;
         return;
@@ -100,6 +123,7 @@ void MonitorCore::set_node_silent(NodeId node, bool silent) {
 }
 
 void MonitorCore::on_link_event(Instant now, NodeId node, const LinkEvent& e) {
+    account_stall(now);
     switch (e.kind) {
         case LinkEventKind::peer_silent: set_node_silent(node, true); break;
         case LinkEventKind::connected:
@@ -122,6 +146,7 @@ void MonitorCore::on_link_event(Instant now, NodeId node, const LinkEvent& e) {
             break;
         case LinkEventKind::window_open: break;
     }
+    note_due(now);
 }
 
 void MonitorCore::on_links_heard(const Endpoint& endpoint) {
@@ -130,6 +155,7 @@ void MonitorCore::on_links_heard(const Endpoint& endpoint) {
 }
 
 void MonitorCore::on_timer(Instant now) {
+    account_stall(now);
     liveness_.on_timer(now);
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (now - it->second.started >= config_.timeout) {
@@ -145,6 +171,7 @@ void MonitorCore::on_timer(Instant now) {
         next_start_ = std::max(next_start_ + config_.interval, now);
         if (next_start_ <= now) next_start_ = now + config_.interval;
     }
+    note_due(now);
 }
 
 void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out) {
@@ -161,9 +188,11 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
     }
     count_tokens(p, v);
     v.restarted = p.restarted;
-    // A ring whose first token is not made yet has nothing to lose: not an alarm.
-    v.forming = v.tokens == 0 && v.stale == 0 && v.missing.empty() &&
-                std::none_of(p.reports.begin(), p.reports.end(), [](const auto& r) { return r.second.state.had_token; });
+    // No node has an epoch: a ring still forming (or every node restarted and not yet told the
+    // ring's epoch), with no token to lose. If it never ran while this monitor watched, its first
+    // token is the monitor's to order; otherwise the nodes are told the epoch, and the next cut judges.
+    v.forming = v.tokens == 0 && v.stale == 0 && v.missing.empty() && v.epoch == Epoch{0};
+    if (v.forming && !ring_ran_) order_first_token(now, v);
     v.kind = !v.missing.empty() || !v.restarted.empty() || v.forming || v.epoch_change ? VerdictKind::inconclusive : verdict_for(v.tokens);
     switch (v.kind) {
         case VerdictKind::ok: ++stats_.ok; break;
@@ -228,10 +257,24 @@ void MonitorCore::count_tokens(const Pending& p, Verdict& v) const {
     v.epoch_change = straddles && v.tokens != 1;
 }
 
+// A fresh ring's first token, born by order like every other: a new epoch for every node, one
+// token at the first node that is up. Ordered again only if a timeout passed and the ring is still
+// forming (the order reached nobody, or its issuer died); the new epoch fences the older order.
+void MonitorCore::order_first_token(Instant now, Verdict& v) {
+    if (first_token_ordered_ && now - *first_token_ordered_ < config_.timeout) return;
+    const auto issuer = std::find_if(config_.ring.begin(), config_.ring.end(), [this](NodeId n) { return !liveness_.down(n); });
+    if (issuer == config_.ring.end()) return;
+    order_everyone(RecoverMode::regenerate, *issuer, SnapshotId{0});
+    first_token_ordered_ = now;
+    ++stats_.first_tokens_ordered;
+    v.first_token = FirstTokenOrder{epoch_, *issuer};
+}
+
 // A node behind the ring's epoch (a process started after the change, which no token of the new
 // epoch has reached: perhaps none exists) is told the epoch, without a token. Until then every cut
 // would straddle the change, and a lost token would never be judged.
 void MonitorCore::catch_up(NodeId node, const SnapshotReport& r) {
+    ring_ran_ |= r.state.epoch > Epoch{0};
     epoch_ = std::max(epoch_, r.state.epoch);
     if (r.state.epoch >= epoch_) return;
     auto& told = told_epoch_[node];

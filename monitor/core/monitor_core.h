@@ -59,12 +59,17 @@ struct MonitorStats {
     std::uint64_t unexpected_reports = 0; // from a node not in the ring, or twice
     std::uint64_t past_epoch_verdicts = 0; // about an epoch a recovery has already replaced: no incident
     std::uint64_t catch_up_orders = 0;     // a node behind the ring's epoch told to adopt it
+    std::uint64_t first_tokens_ordered = 0;  // a fresh ring's first token (again, if the first order came to nothing)
+    std::uint64_t stalls = 0;              // this monitor ran late (stopped, starved): silence over it excused
+    Duration stalled{0};                   // their total
 };
 
 class MonitorCore {
 public:
     MonitorCore(MonitorConfig config, Instant now);
 
+    // Every input first accounts for this monitor's own stall: called more than 10 ms later than
+    // next_deadline() (the process was stopped or starved), it excuses the nodes' silence over that time.
     void on_report(Instant now, NodeId from, const SnapshotReport& report);
     void on_timer(Instant now);
     // From the monitor's link to each node: nothing heard for a while (true), or heard again.
@@ -77,7 +82,11 @@ public:
     // hand over the monitor's endpoint before each on_timer.
     void on_links_heard(const Endpoint& endpoint);
     // The kernel refused a probe of `node`'s address (no process holds its port).
-    void on_probe_refused(Instant now, NodeId node) { liveness_.probe_refused(now, node); }
+    void on_probe_refused(Instant now, NodeId node) {
+        account_stall(now);
+        liveness_.probe_refused(now, node);
+        note_due(now);
+    }
     // An operator asks for a recovery now (`ring recover`), whatever the configured mode; a
     // `recovery` event says what was done (or why it cannot be). False when it cannot be done.
     bool recover_by_hand(Instant now, RecoverMode mode);
@@ -123,6 +132,12 @@ private:
         }
     };
     void start_snapshot(Instant now);
+    void on_report_after_stall(Instant now, NodeId from, const SnapshotReport& report);
+    void account_stall(Instant now);
+    void note_due(Instant now);
+    // Lateness below this is the timer's own slop, not a stall.
+    static constexpr Duration kStallMin{std::chrono::milliseconds(10)};
+    void order_first_token(Instant now, Verdict& v);
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
     void count_tokens(const Pending& p, Verdict& v) const;
     bool regenerate(Instant now, const Verdict& cause, bool by_hand = false, std::string note = {});
@@ -158,6 +173,12 @@ private:
     std::uint64_t next_command_id_ = 1;
     std::vector<Verdict> verdicts_;
     std::optional<Verdict> last_judged_;  // the newest conclusive verdict: the cause a recovery by hand names
+    // The ring has run (some report carried an epoch): this monitor never orders it a first token
+    // again (nodes without an epoch are told the ring's). When it ordered one, if it did.
+    bool ring_ran_ = false;
+    std::optional<Instant> first_token_ordered_;
+    // When the caller was due to call next (next_deadline() after the last input).
+    std::optional<Instant> due_;
     IncidentTracker incidents_;
     NodeLiveness liveness_;
     MonitorStats stats_;

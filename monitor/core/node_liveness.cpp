@@ -67,6 +67,14 @@ void NodeLiveness::probe_refused(Instant now, NodeId n) {
     if (!s.down) go_down(now, n, s);
 }
 
+void NodeLiveness::excuse(Instant now, Duration stall) {
+    for (auto& [n, s] : nodes_) {
+        if (s.down) continue;
+        s.last_heard = std::min(now, s.last_heard + stall);
+        reindex(n, s);
+    }
+}
+
 void NodeLiveness::on_timer(Instant now) {
     // Only a node whose deadline has come has anything to do; they act in node order.
     for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) due_now_.push_back(it->second);

@@ -69,6 +69,9 @@ public:
 
     void heard(Instant now, NodeId n, Incarnation incarnation);
     void probe_refused(Instant now, NodeId n);
+    // The monitor itself did not run for `stall`, up to `now`: no node could be heard meanwhile, so
+    // that time is not counted as any node's silence (fresh evidence, a refused probe, still is).
+    void excuse(Instant now, Duration stall);
     void on_timer(Instant now);
 
     std::vector<NodeId> take_probes() { return std::exchange(probes_, {}); }

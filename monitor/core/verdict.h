@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -29,6 +30,12 @@ struct NodeRecord {
     Epoch epoch{0};
 };
 
+// The monitor ordered a fresh ring's first token: every node adopts `epoch`, `issuer` makes it.
+struct FirstTokenOrder {
+    Epoch epoch;
+    NodeId issuer;
+};
+
 struct Verdict {
     SnapshotId id;
     VerdictKind kind;
@@ -43,7 +50,8 @@ struct Verdict {
     Epoch epoch{0};                       // the newest epoch in the cut: only its tokens are counted
     std::uint32_t stale = 0;              // tokens of older epochs in the cut (discarded where they arrive)
     bool epoch_change = false;            // inconclusive: some nodes recorded before adopting `epoch`, and the count is not 1
-    bool forming = false;                 // inconclusive: no token counted and no node has ever held one (a ring still starting)
+    bool forming = false;                 // inconclusive: no token and no node has an epoch (a ring starting, or every node restarted)
+    std::optional<FirstTokenOrder> first_token;  // forming: the monitor ordered the first token on this verdict
     bool truncated = false;               // a report listed fewer tokens than it counted: holders/channels are partial
     std::vector<NodeRecord> cut;          // every report's record, in ring order
     Instant started;

@@ -129,7 +129,10 @@ struct Demo {
         if (verdict == "ok") {
             ++ok_seen;
             if (++ok_total % 10 == 0) fmt::print("[monitor] {} snapshots ok so far (1 token)\n", ok_total);
-        } else if (verdict == "inconclusive") {
+        } else if (verdict == "inconclusive" && line.contains("first_token")) {
+            fmt::print("[monitor] snapshot {}: a fresh ring, no node has an epoch; the monitor orders its first token (epoch {}, at node {})\n",
+                       field(line, "id"), field(line["first_token"], "epoch"), field(line["first_token"], "issuer"));
+        } else if (verdict == "inconclusive" && !line.value("forming", false)) {
             fmt::print("[monitor] snapshot {} inconclusive (missing {})\n", field(line, "id"), field(line, "missing"));
         }
         if (step == healthy && ok_seen >= 15) {
@@ -210,7 +213,7 @@ int run_ring_demo(const DemoOptions& options) {
                 }
                 // Node logs: show what matters to a newcomer, not every link event.
                 demo.on_node_line(line);
-                for (std::string_view shown : {"fault injected", "making its first token", "made a new token", "queued again", "delivered message",
+                for (std::string_view shown : {"fault injected", "made a new token", "queued again", "delivered message",
                                                "error"}) {
                     if (line.find(shown) != std::string_view::npos) {
                         fmt::print("{}\n", line);

@@ -90,6 +90,9 @@ int run_status(const std::string& config_path, bool json) {
     const Answer& monitor = answers.back();
     std::size_t up = 0;
     for (std::size_t i = 0; i < config.nodes.size(); ++i) up += answers[i].figures ? 1 : 0;
+    // No node answering has an epoch: no token was ever born in this ring (only the monitor orders one).
+    bool no_epoch = up > 0;
+    for (std::size_t i = 0; i < config.nodes.size(); ++i) no_epoch &= !answers[i].figures || get(*answers[i].figures, "epoch") == 0;
 
     if (json) {
         nlohmann::ordered_json j{{"ring", config.name}, {"nodes_up", up}, {"nodes", nlohmann::ordered_json::array()}};
@@ -110,6 +113,7 @@ int run_status(const std::string& config_path, bool json) {
             for (const auto& [k, v] : *monitor.figures) m[k] = v;
             j["monitor"] = std::move(m);
         }
+        j["awaiting_first_token"] = no_epoch;
         fmt::print("{}\n", j.dump());
         return up == config.nodes.size() ? 0 : 1;
     }
@@ -138,6 +142,10 @@ int run_status(const std::string& config_path, bool json) {
                    get(m, "incidents_open"), get(m, "recoveries"), get(m, "nodes_down"));
     } else {
         fmt::print("monitor at {}: not answering (not running?)\n", config.monitor_address_text);
+    }
+    if (no_epoch) {
+        fmt::print("no token yet: no node has an epoch, and a token is born only by the monitor's order{}\n",
+                   monitor.figures ? " (it orders the first at its first complete snapshot)" : ": start the monitor (`monitor CONFIG`)");
     }
     if (up == 0)
         fmt::print(stderr, "ring status: no node answered within 1 s: is the ring running, and is this config's key_file the ring's?\n");

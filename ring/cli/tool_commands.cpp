@@ -124,8 +124,13 @@ int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t t
         fmt::print(stderr, "ring send: the message must be 1 to {} bytes, it is {}\n", kMaxPayloadBytes, text.size());
         return 2;
     }
-    return report(io::run_command(src.id, src.address, SendCommand{0, NodeId{to}, Bytes(text.begin(), text.end())}, kAckTimeout, keyed(config)), src,
-                  fmt::format("a message for node {} (node {} logs its delivery)", to, to));
+    const int rc = report(io::run_command(src.id, src.address, SendCommand{0, NodeId{to}, Bytes(text.begin(), text.end())}, kAckTimeout, keyed(config)),
+                          src, fmt::format("a message for node {} (node {} logs its delivery)", to, to));
+    // Said, not hidden: the queue lives in the node's memory (state_dir keeps snapshots, not queues).
+    if (rc == 0)
+        fmt::print("not yet durable: the message waits in node {}'s memory for a free token; if node {} dies before one carries it, it is lost\n",
+                   from, from);
+    return rc;
 }
 
 }  // namespace ringwatch

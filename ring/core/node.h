@@ -30,14 +30,11 @@ struct NodeConfig {
     NodeId successor;
     TokenConfig token;
     SnapshotLimits snapshots;
-    // The ring's first node: at start it asks its successor whether the ring already has a token
-    // and makes one only if neither of them ever held one (a fresh ring, not a restart).
-    bool initial_token = false;
-    // Until the answer comes it asks again this often: a successor that restarted meanwhile drops
-    // the question with its old session, and the ring would never start.
-    Duration ask_again{std::chrono::milliseconds(500)};
     Incarnation incarnation;     // this process's (its links' incarnation), stamped on every report
-    Epoch initial_epoch{1};
+    // A node never makes a token on its own: the ring's first token, like every later one, is born
+    // only by the monitor's order, in a new epoch. A new process starts with no epoch (0) unless an
+    // earlier one kept the ring's epoch on disk; a token or an order brings the current one.
+    Epoch initial_epoch{0};
     // Rollback: how many of its last completed snapshots the node keeps the saved state of (the
     // one the monitor asks it to keep comes on top), and those an earlier process left on disk.
     std::size_t keep_snapshots = kMaxKeptSnapshots - 1;
@@ -51,22 +48,17 @@ struct NodeStats {
     std::uint64_t commands = 0;
     std::uint64_t monitor_restarts = 0;    // a start from a new monitor era: the old one's snapshots dropped
     std::uint64_t other_era_markers = 0;   // markers of another monitor's snapshots, ignored
-    bool ring_had_token = false;           // the first node: its successor said the ring already had a token
     std::uint64_t rollbacks_refused = 0;   // a rollback to a snapshot not kept (or an epoch not newer)
-    std::uint64_t ring_queries = 0;        // the first node: RingQuery sent (again while no answer came)
-    std::uint64_t late_ring_states = 0;    // an answer after the first (to a question asked again)
 };
 
 struct NodeOutput {
     std::vector<Addressed> messages;
     std::vector<TokenEvent> token_events;
     std::vector<ImpairCommand> impair;  // for the runtime: impair our outgoing datagrams
-    std::optional<RingState> joined;    // the first node: its successor's answer arrived
     // For the state directory: saved states to write, and ones no longer kept.
     std::vector<SavedSnapshot> saved;
     std::vector<SnapshotId> erased;
     void clear() {
-        joined.reset();
         saved.clear();
         erased.clear();
         messages.clear();
@@ -99,11 +91,7 @@ public:
 
     // Appends everything produced since the last call.
     void take_output(NodeOutput& out);
-    std::optional<Instant> next_deadline() const {
-        const auto t = token_.next_deadline();
-        if (!joining_) return t;
-        return t ? std::min(*t, ask_again_at_) : ask_again_at_;
-    }
+    std::optional<Instant> next_deadline() const { return token_.next_deadline(); }
 
     const NodeConfig& config() const { return config_; }
     const TokenProtocol& token() const { return token_; }
@@ -113,8 +101,6 @@ public:
 
 private:
     void handle_ring(Instant now, Message& m);
-    void handle_successor(Instant now, Message& m);
-    void ask_successor(Instant now);
     void handle_control(Instant now, NodeId from, Message& m);
     void collect(Instant now);
     // The whole state is copied only for a start or marker that begins a recording.
@@ -129,8 +115,6 @@ private:
     TokenProtocol token_;
     Participant participant_;
     std::optional<std::uint32_t> era_;  // of the monitor whose snapshots we take part in
-    bool joining_ = false;              // the first node, waiting for its successor's RingState
-    Instant ask_again_at_{};            // while joining: when to ask again
     KeptSnapshots kept_;
     NodeOutput out_;
     NodeStats stats_;

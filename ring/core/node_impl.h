@@ -10,18 +10,23 @@
 
 namespace ringwatch {
 
+// The ring's epoch as this process starts: what an earlier process of this node kept on disk (its
+// saved snapshots), so that a whole ring restarted from its state directories is not taken for a
+// fresh one; none (0) otherwise, until a token or the monitor brings it.
+inline Epoch starting_epoch(const NodeConfig& config) {
+    Epoch e = config.initial_epoch;
+    for (const auto& s : config.saved_at_start) e = std::max(e, s.token.epoch);
+    return e;
+}
+
 template <typename Participant>
 BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
     : config_(config),
-      token_(config.self, config.token, config.incarnation),
+      token_(config.self, config.token, config.incarnation, starting_epoch(config)),
       participant_({config.predecessor}, {config.successor}, config.snapshots),
       kept_(config.keep_snapshots) {
     kept_.load(std::move(config_.saved_at_start));
     config_.saved_at_start.clear();
-    if (config.initial_token) {
-        joining_ = true;
-        ask_successor(now);
-    }
     collect(now);
 }
 
@@ -32,9 +37,7 @@ void BasicNode<Participant>::on_message(Instant now, NodeId from, std::span<cons
         ++stats_.malformed;
         return;
     }
-    if (from == config_.successor && std::holds_alternative<RingState>(m)) {
-        handle_successor(now, m);  // checked first: in a ring of two the successor is also the predecessor
-    } else if (from == config_.predecessor) {
+    if (from == config_.predecessor) {
         handle_ring(now, m);
     } else if (from == kMonitorId || is_tool_id(from)) {
         handle_control(now, from, m);
@@ -55,30 +58,9 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
             return;
         }
         participant_.on_marker(mk->id, config_.predecessor, state_if_begins(mk->id));
-    } else if (std::holds_alternative<RingQuery>(m)) {
-        send(config_.predecessor, RingState{token_.had_token(), token_.epoch()});
     } else {
         ++stats_.unexpected;
     }
-}
-
-// The answer to the first node's RingQuery: make the ring's first token only if the ring never had
-// one (neither the successor nor this process ever held a token).
-template <typename Participant>
-void BasicNode<Participant>::handle_successor(Instant now, Message& m) {
-    const auto& st = std::get<RingState>(m);
-    if (!joining_) {
-        if (config_.initial_token) {
-            ++stats_.late_ring_states;  // the answer to a question asked again: the first one counted
-        } else {
-            ++stats_.unexpected;
-        }
-        return;
-    }
-    joining_ = false;
-    stats_.ring_had_token = st.had_token;
-    out_.joined = st;
-    if (!st.had_token && !token_.had_token()) token_.issue(now, std::max(config_.initial_epoch, st.epoch));
 }
 
 template <typename Participant>
@@ -140,15 +122,7 @@ void BasicNode<Participant>::rollback(Instant now, NodeId from, const RecoverCom
 
 template <typename Participant>
 void BasicNode<Participant>::on_timer(Instant now) {
-    if (joining_ && now >= ask_again_at_) ask_successor(now);
     collect(now);
-}
-
-template <typename Participant>
-void BasicNode<Participant>::ask_successor(Instant now) {
-    send(config_.successor, RingQuery{});
-    ++stats_.ring_queries;
-    ask_again_at_ = now + config_.ask_again;
 }
 
 template <typename Participant>
@@ -216,7 +190,6 @@ void BasicNode<Participant>::take_output(NodeOutput& out) {
     for (auto& m : out_.messages) out.messages.push_back(std::move(m));
     for (auto& e : out_.token_events) out.token_events.push_back(std::move(e));
     for (auto& i : out_.impair) out.impair.push_back(i);
-    if (out_.joined) out.joined = out_.joined;
     for (auto& s : out_.saved) out.saved.push_back(std::move(s));
     for (auto id : out_.erased) out.erased.push_back(id);
     out_.clear();

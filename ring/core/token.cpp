@@ -34,6 +34,7 @@ void TokenProtocol::issue(Instant now, Epoch epoch) {
 
 bool TokenProtocol::adopt_epoch(Epoch epoch) {
     if (epoch <= epoch_) return false;
+    const bool first = epoch_ == Epoch{0};  // a process learning the ring's epoch: nothing to discard, no news
     epoch_ = epoch;
     // Every token held is older: gone. Every message of ours out on a token rode an older one.
     stats_.stale_discarded += held_.size();
@@ -41,7 +42,7 @@ bool TokenProtocol::adopt_epoch(Epoch epoch) {
     std::vector<Outgoing> again;
     for (auto& [id, m] : in_transit_) again.push_back(std::move(m));
     in_transit_.clear();
-    events_.push_back({TokenEventKind::epoch_adopted, {}, {}, 0, {}, epoch});
+    if (!first) events_.push_back({TokenEventKind::epoch_adopted, {}, {}, 0, {}, epoch});
     requeue_front(std::move(again));
     return true;
 }

@@ -106,11 +106,15 @@ struct TokenSavedState {
 class TokenProtocol {
 public:
     // `incarnation`: this process's, stamped on the messages it sends.
-    TokenProtocol(NodeId self, TokenConfig config, Incarnation incarnation = {}) : self_(self), incarnation_(incarnation), config_(config) {}
+    // `epoch`: where it starts; 0, "none yet", until a token or the monitor's order brings one (a
+    // process that kept the ring's epoch on disk starts from it).
+    TokenProtocol(NodeId self, TokenConfig config, Incarnation incarnation = {}, Epoch epoch = Epoch{0})
+        : self_(self), incarnation_(incarnation), config_(config), epoch_(epoch) {}
 
-    // A token from the predecessor, or made here (the initial token, recovery).
+    // A token from the predecessor.
     void on_token(Instant now, Token token);
-    // Makes a new free token of `epoch` here (the ring's first token, or a recovery's).
+    // Makes a new free token of `epoch` here: only on the monitor's order (the ring's first token,
+    // or a recovery's), never on the node's own judgement.
     void issue(Instant now, Epoch epoch);
     // Adopts a newer epoch: discards held tokens of older ones and queues again (first, in order)
     // every message of ours still out on a token. False (and nothing done) if `epoch` is not newer.
@@ -139,7 +143,7 @@ public:
     std::size_t held() const { return held_.size(); }
     std::size_t queue_length() const { return queue_.size(); }
     const TokenStats& stats() const { return stats_; }
-    // The newest epoch this process has seen a token of (or was told of).
+    // The newest epoch this process has seen a token of (or was told of); 0: none yet.
     Epoch epoch() const { return epoch_; }
     // Whether this process has ever held a token.
     bool had_token() const { return had_token_; }
@@ -168,7 +172,7 @@ private:
     NodeId self_;
     Incarnation incarnation_;
     TokenConfig config_;
-    Epoch epoch_{1};
+    Epoch epoch_{0};
     std::deque<Held> held_;  // release times are non-decreasing: one hold for all
     std::deque<Outgoing> queue_;
     std::map<MessageName, Outgoing> in_transit_;  // ours, out on a busy token

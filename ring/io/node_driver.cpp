@@ -19,7 +19,6 @@ NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation
     nc.predecessor = c.predecessor(self).id;
     nc.successor = c.successor(self).id;
     nc.token.hold = c.hold;
-    nc.initial_token = c.position_of(self) == 0;  // the first node of the ring makes the first token
     nc.saved_at_start = std::move(saved);
     return nc;
 }
@@ -94,7 +93,11 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
         log_.log("state directory {}: {} saved snapshot(s) kept for rollback", store_->dir(), node_.kept().size());
         for (const auto& path : loaded_.unreadable) log_.log("state directory: {} is not a saved snapshot this version can read; ignored", path);
     }
-    if (node_.config().initial_token) log_.log("first node of the ring: asking node {} whether the ring already has a token", succ_);
+    if (node_.token().epoch() == Epoch{0}) {
+        log_.log("no token here until the monitor orders the ring's first one (a ring without a monitor has no token)");
+    } else {
+        log_.log("epoch {} kept from an earlier process; no token is made here but by the monitor's order", node_.token().epoch());
+    }
     pump();
 }
 
@@ -160,13 +163,6 @@ void NodeDriver::pump() {
             log_.log("state directory: {}; saved snapshots are kept in memory only from now on", e.what());
         }
     }
-    if (out_.joined) {
-        if (out_.joined->had_token) {
-            log_.log("node {} has held a token: the ring is running, so no new token is made here", succ_);
-        } else {
-            log_.log("node {} never held a token: a fresh ring; making its first token", succ_);
-        }
-    }
     for (const auto& e : out_.token_events) {
         switch (e.kind) {
             case TokenEventKind::delivered:
@@ -182,7 +178,7 @@ void NodeDriver::pump() {
             case TokenEventKind::duplicated_by_fault:
                 log_.log("fault injected: passed the token on twice (monotonic {} us)", to_us(monotonic_now()));
                 break;
-            case TokenEventKind::issued: log_.log("made a new token (epoch {})", e.epoch); break;
+            case TokenEventKind::issued: log_.log("made a new token (epoch {}), as ordered", e.epoch); break;
             case TokenEventKind::epoch_adopted: log_.log("epoch {}: tokens of older epochs are discarded from now on", e.epoch); break;
             case TokenEventKind::stale_discarded: log_.log("discarded a token of epoch {} (stale)", e.epoch); break;
             case TokenEventKind::requeued: log_.log("message #{} to node {} queued again (its token was purged or came back uncopied)", e.msg_id, e.dst); break;

@@ -21,7 +21,10 @@ std::string ids(const std::vector<NodeId>& v) {
 InvariantChecker::InvariantChecker(std::vector<NodeId> ring, DetectionBound bound, const TokenOracle& oracle, Violations& violations)
     : ring_(std::move(ring)), bound_(bound), oracle_(oracle), violations_(violations) {}
 
-void InvariantChecker::node_down(Instant now, NodeId n) { outages_[n].push_back({now, std::nullopt}); }
+void InvariantChecker::node_down(Instant now, NodeId n) {
+    outages_[n].push_back({now, std::nullopt});
+    reached_monitor_.erase(n);  // what the crashed process sent says nothing of the node from now on
+}
 
 void InvariantChecker::node_up(Instant now, NodeId n, std::uint32_t gen) {
     auto& spans = outages_[n];
@@ -260,11 +263,34 @@ void InvariantChecker::node_event(const NodeEvent& e) {
         violations_.add(rule::node_events, fmt::format("node {} reported down with its port closed at {} us, but it was up from {} us on",
                                                        e.node, to_us(e.at), to_us(e.at - e.silent_for)));
     }
+    // Silence is the node's, never the monitor's: a datagram from the node's current process reached
+    // the monitor's socket less than a node timeout of the monitor's running time ago (its pauses
+    // do not count: the datagram waited there for it).
+    if (e.kind == NodeEventKind::node_down) {
+        if (const auto it = reached_monitor_.find(e.node); it != reached_monitor_.end() && it->second <= e.at) {
+            const Duration running = (e.at - it->second) - paused_within(it->second, e.at);
+            if (running + jitter_ < liveness_.node_timeout) {
+                violations_.add(rule::node_events, fmt::format("node {} reported down ({}) at {} us, but a datagram of its process reached the "
+                                                               "monitor at {} us, {} ms of the monitor's running time before (node timeout {} ms)",
+                                                               e.node, to_string(e.address), to_us(e.at), to_us(it->second),
+                                                               running.count() / 1000, liveness_.node_timeout.count() / 1000));
+            }
+        }
+    }
     if (e.kind == NodeEventKind::node_down && lossless_ && !down_at_some_point(e.node, e.at - e.silent_for, e.at)) {
         violations_.add(rule::node_events, fmt::format("node {} reported down ({}) at {} us on a network that loses nothing, but it was up "
                                                        "throughout its {} ms of silence",
                                                        e.node, to_string(e.address), to_us(e.at), e.silent_for.count() / 1000));
     }
+}
+
+Duration InvariantChecker::paused_within(Instant a, Instant b) const {
+    Duration d{0};
+    for (const auto& [from, to] : monitor_pauses_) {
+        const Instant lo = std::max(a, from), hi = std::min(b, to.value_or(b));
+        if (hi > lo) d += hi - lo;
+    }
+    return d;
 }
 
 void InvariantChecker::finish_liveness(Instant end) {
@@ -278,6 +304,7 @@ void InvariantChecker::finish_liveness(Instant end) {
             bool monitor_gap = false;
             for (const auto& [md, mu] : monitor_outages_) monitor_gap |= md <= down + slack && (!mu || *mu >= down);
             for (Instant t : monitor_starts_) monitor_gap |= t >= down && t <= down + slack;
+            for (const auto& [mp, mr] : monitor_pauses_) monitor_gap |= mp <= down + slack && (!mr || *mr >= down);
             if (monitor_gap) continue;
             bool reported = false;
             for (const auto& e : node_events_)
@@ -364,6 +391,7 @@ std::optional<Instant> InvariantChecker::ready_after(Instant t, Instant healed_a
         for (const auto& [n, spans] : outages_)
             if (!push_past(spans, moved)) return std::nullopt;
         if (!push_past(monitor_outages_, moved)) return std::nullopt;
+        if (!push_past(monitor_pauses_, moved)) return std::nullopt;
     }
     return ready;
 }

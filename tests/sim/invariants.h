@@ -36,6 +36,12 @@ public:
         if (!monitor_outages_.empty() && !monitor_outages_.back().second) monitor_outages_.back().second = now;
         monitor_starts_.push_back(now);
     }
+    // The monitor process was stopped (SIGSTOP) from `from` to `to`: the same process, so its
+    // incident stays open, but no verdict or node event can come meanwhile.
+    void monitor_paused(Instant from, Instant to) { monitor_pauses_.push_back({from, to}); }
+    // A datagram from node n's current process reached the monitor's socket (processed at once, or
+    // when a pause ends).
+    void reached_monitor(Instant now, NodeId n) { reached_monitor_[n] = now; }
     // A process of node n started (generation `gen`: 1 at the ring's start, then one per restart).
     void node_up(Instant now, NodeId n, std::uint32_t gen);
     // A report from generation `gen` of `node` reached the monitor core, with the count the oracle
@@ -59,9 +65,11 @@ public:
     // cancel out between two snapshots (a duplicate, then a loss) are invisible to a count, so no
     // recovery can save the messages on the token that went.
     bool unseen_fault_since(Instant t) const;
-    void set_liveness(LivenessConfig c, bool lossless) {
+    // `jitter`: how much later than another copy a datagram can arrive (the network's delay spread).
+    void set_liveness(LivenessConfig c, bool lossless, Duration jitter = Duration{0}) {
         liveness_ = c;
         lossless_ = lossless;
+        jitter_ = jitter;
     }
 
     // From when, after an event at `t`, a conclusive verdict is due within the bound (nodes must be
@@ -99,6 +107,10 @@ private:
     std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> outages_;
     std::vector<std::pair<Instant, std::optional<Instant>>> monitor_outages_;
     std::vector<Instant> monitor_starts_;
+    std::vector<std::pair<Instant, std::optional<Instant>>> monitor_pauses_;
+    std::map<NodeId, Instant> reached_monitor_;
+    Duration jitter_{0};
+    Duration paused_within(Instant a, Instant b) const;
     std::vector<NodeEvent> node_events_;
     std::vector<IncidentEvent> recoveries_;
     LivenessConfig liveness_;

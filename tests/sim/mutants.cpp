@@ -113,6 +113,24 @@ private:
     bool done_ = false;
 };
 
+// The ring's first node as it was before tokens were born only by the monitor's order: at every
+// start, a process with no epoch makes a token of its own (then only when its successor said it
+// never held one: a fresh ring, or so it seemed after two adjacent restarts).
+class MakesOwnToken : public RingNode {
+public:
+    MakesOwnToken(NodeConfig c, Instant now) : RingNode(c, now), succ_(c.successor) {}
+    void take_output(NodeOutput& out) override {
+        RingNode::take_output(out);
+        if (made_ || node_.token().epoch() != Epoch{0}) return;
+        made_ = true;
+        out.messages.push_back({succ_, encode_message(Token{TokenKind::free_token, Epoch{1}, {}, {}, 0, false, {}, {}})});
+    }
+
+private:
+    NodeId succ_;
+    bool made_ = false;
+};
+
 constexpr std::array kNames{
     std::pair{Mutant::none, "none"},
     std::pair{Mutant::monitor_hides_alarms, "monitor_hides_alarms"},
@@ -131,6 +149,7 @@ constexpr std::array kNames{
     std::pair{Mutant::node_drops_messages, "node_drops_messages"},
     std::pair{Mutant::node_conjures_token, "node_conjures_token"},
     std::pair{Mutant::node_swallows_token, "node_swallows_token"},
+    std::pair{Mutant::node_makes_first_token, "node_makes_first_token"},
 };
 
 }  // namespace
@@ -155,6 +174,7 @@ std::vector<Mutant> all_mutants() {
 }
 
 std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfig config, Instant now) {
+    if (m == Mutant::node_makes_first_token && pos == 0) return std::make_unique<MakesOwnToken>(config, now);
     if (pos == kMutatedNode) {
         switch (m) {
             case Mutant::participant_skips_channel: return std::make_unique<NodeCoreOf<SkipsChannel>>(config, now);

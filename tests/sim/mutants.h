@@ -1,6 +1,7 @@
 // Deliberately broken cores for the checkers' self-tests: each breaks one promise, and the
 // simulator's rules must catch it (tests/unit/test_sim_checkers.cpp, `ringsim --mutant NAME`).
-// Node and participant mutants break ring member 1 only; monitor mutants break the monitor.
+// Node and participant mutants break ring member 1 only (node_makes_first_token: member 0, the
+// ring's first); monitor mutants break the monitor.
 #pragma once
 
 #include <memory>
@@ -31,6 +32,7 @@ enum class Mutant : std::uint8_t {
     node_drops_messages,          // accepts every third application message and forgets it
     node_conjures_token,          // passes one token on twice, with no fault injected
     node_swallows_token,          // keeps one token forever, with no fault injected
+    node_makes_first_token,       // node 0 makes a token of its own at every start with no epoch (the rule before births were ordered)
 };
 
 inline constexpr std::size_t kMutatedNode = 1;

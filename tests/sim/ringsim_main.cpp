@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     CLI::App app{"ringsim: a ring of nodes and the monitor in the deterministic simulator (virtual time, seeded faults)"};
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
-    std::string duration = "20s", inject, crash, monitor_restart, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none",
+    std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none",
                 recover = "off", diagram_file, window;
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, kMaxRingNodes));
@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
     app.add_option("--inject", inject, "token faults, e.g. lose@10s,duplicate:3@30s (node 1 unless :N)");
     app.add_option("--crash", crash, "crashes, e.g. 2@5s+3s (node 2 at 5 s, restarted 3 s later)");
     app.add_option("--monitor-restart", monitor_restart, "monitor restarts, e.g. 5s+200ms (stops at 5 s, a new one 200 ms later)");
+    app.add_option("--monitor-pause", monitor_pause, "monitor pauses, e.g. 5s+2s (stopped at 5 s, continues 2 s later)");
     app.add_option("--hold", hold, "token hold per node")->capture_default_str();
     app.add_option("--interval", interval, "snapshot interval")->capture_default_str();
     app.add_option("--timeout", timeout, "snapshot timeout")->capture_default_str();
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
     if (auto e = parse_crashes(crash, c.crashes); !crash.empty() && !e.empty()) return fail("--crash " + e);
     if (auto e = parse_monitor_restarts(monitor_restart, c.monitor_restarts); !monitor_restart.empty() && !e.empty())
         return fail("--monitor-restart " + e);
+    if (auto e = parse_monitor_pauses(monitor_pause, c.monitor_pauses); !monitor_pause.empty() && !e.empty()) return fail("--monitor-pause " + e);
     const auto win = parse_window(window);
     if (!window.empty() && !win) return fail(fmt::format("--window '{}': use START..END with START before END, e.g. 2s..2.5s", window));
     if (!diagram_file.empty() && sweep > 0) return fail("--diagram draws one run: not with --sweep");
@@ -215,6 +217,7 @@ int main(int argc, char** argv) {
                 faults += fmt::format(" crash:{}@{}{}", cr.node % run.nodes, format_duration(cr.at),
                                       cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
             for (const auto& r : run.monitor_restarts) faults += fmt::format(" monitor-restart@{}+{}", format_duration(r.at), format_duration(r.down));
+            for (const auto& p : run.monitor_pauses) faults += fmt::format(" monitor-pause@{}+{}", format_duration(p.at), format_duration(p.length));
             fmt::print("scenario: seed {}, {} nodes, hold {}, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}{}\n",
                        run.seed, run.nodes, format_duration(run.hold), run.net.loss, run.net.duplicate, run.net.reorder,
                        run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults,

@@ -31,6 +31,18 @@ SimConfig random_scenario(std::uint64_t seed, Duration duration) {
         c.crashes.push_back({Duration{p.between(dur_us / 10, dur_us / 2)}, p.below(c.nodes),
                              Duration{p.between(200'000, 3'000'000)}});
     }
+    // Drawn after the older choices, so that a seed's earlier faults stay what they were.
+    if (p.chance(0.15)) {
+        // Two adjacent nodes crash and restart, together or one after the other, in either order.
+        const std::size_t first = p.chance(0.5) ? 0 : p.below(c.nodes);
+        const std::size_t second = (first + 1) % c.nodes;
+        const std::int64_t at = p.between(dur_us / 10, dur_us / 2);
+        const std::int64_t gap = p.chance(0.4) ? 0 : p.between(-600'000, 600'000);
+        const std::int64_t down = p.between(10'000, 1'500'000);
+        c.crashes.push_back({Duration{at}, first, Duration{down}});
+        c.crashes.push_back({Duration{std::max<std::int64_t>(at + gap, 1)}, second, Duration{p.chance(0.5) ? down : p.between(10'000, 1'500'000)}});
+    }
+    if (p.chance(0.15)) c.monitor_pauses.push_back({Duration{p.between(dur_us / 10, dur_us * 7 / 10)}, Duration{p.between(50'000, 2'500'000)}});
     return c;
 }
 
@@ -108,15 +120,28 @@ std::string parse_injects(std::string_view text, std::vector<TimedInject>& out) 
     return {};
 }
 
-std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out) {
+namespace {
+// "A+B,C+D": pairs of durations (a monitor event's time and how long it lasts), one error message
+// naming the item and the expected form, empty on success.
+template <typename Pair>
+std::string parse_time_pairs(std::string_view text, std::string_view form, std::vector<Pair>& out) {
     for (auto item : split(text, ',')) {
         const auto plus = item.find('+');
-        if (plus == std::string_view::npos) return fmt::format("'{}': expected TIME+DOWN, e.g. 5s+200ms", item);
-        auto at = parse_duration(item.substr(0, plus)), down = parse_duration(item.substr(plus + 1));
-        if (!at || !down) return fmt::format("'{}': bad time (use 5s+200ms)", item);
-        out.push_back({*at, *down});
+        const auto a = parse_duration(item.substr(0, plus));
+        const auto b = plus == std::string_view::npos ? std::nullopt : parse_duration(item.substr(plus + 1));
+        if (!a || !b) return fmt::format("'{}': expected {}", item, form);
+        out.push_back({*a, *b});
     }
     return {};
+}
+}  // namespace
+
+std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out) {
+    return parse_time_pairs(text, "TIME+DOWN, e.g. 5s+200ms", out);
+}
+
+std::string parse_monitor_pauses(std::string_view text, std::vector<SimConfig::MonitorPause>& out) {
+    return parse_time_pairs(text, "TIME+LENGTH, e.g. 5s+2s", out);
 }
 
 std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out) {
@@ -167,6 +192,10 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
         for (const auto& r : c.monitor_restarts)
             restarts += fmt::format("{}{}+{}", restarts.empty() ? "" : ",", format_duration(r.at), format_duration(r.down));
         if (!restarts.empty()) s += " --monitor-restart " + restarts;
+        std::string pauses;
+        for (const auto& p : c.monitor_pauses)
+            pauses += fmt::format("{}{}+{}", pauses.empty() ? "" : ",", format_duration(p.at), format_duration(p.length));
+        if (!pauses.empty()) s += " --monitor-pause " + pauses;
     }
     if (c.mutant != Mutant::none) s += fmt::format(" --mutant {}", to_string(c.mutant));
     if (c.recover != RecoveryMode::off) s += fmt::format(" --recover {}", to_string(c.recover));

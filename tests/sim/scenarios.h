@@ -6,7 +6,9 @@
 
 namespace ringwatch::sim {
 
-// Network faults always; about half the seeds also get token faults, a few a crash and restart.
+// Network faults always; about half the seeds also get token faults; some a crash and restart of
+// one node or of two adjacent ones (the first and its successor most often: the ring's riskiest
+// pair once), some a monitor restart or a monitor pause.
 SimConfig random_scenario(std::uint64_t seed, Duration duration);
 
 // "lose@10s,duplicate:2@30s" -> injects (node defaults to 1); "3@5s+2s" -> crash node 3 at 5 s,
@@ -15,6 +17,8 @@ std::string parse_injects(std::string_view text, std::vector<TimedInject>& out);
 std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out);
 // "5s+200ms": the monitor stops at 5 s and a new one starts 200 ms later.
 std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out);
+// "5s+2s": the monitor is stopped at 5 s for 2 s (SIGSTOP, then SIGCONT).
+std::string parse_monitor_pauses(std::string_view text, std::vector<SimConfig::MonitorPause>& out);
 // "10s", "250ms", "1500us", "2.5s" (whole microseconds)
 std::optional<Duration> parse_duration(std::string_view text);
 

@@ -4,6 +4,7 @@
 #include "tests/sim/sim_cluster.h"
 
 #include "tests/sim/sim_wakeup.h"
+#include "ring/core/wire.h"
 
 #include <cstring>
 
@@ -27,6 +28,16 @@ struct SimCluster::SimNode {
 
 struct SimCluster::SimMonitor {
     bool up = false;
+    // Stopped (SIGSTOP): what reaches its socket meanwhile waits, in arrival order, as does the
+    // kernel's refusal of a probe it sent.
+    bool paused = false;
+    struct Waiting {
+        NodeId from;
+        std::uint32_t gen;
+        Bytes datagram;
+        std::optional<NodeId> refused_probe;
+    };
+    std::vector<Waiting> waiting;
     MonitorConfig config;
     std::unique_ptr<Endpoint> endpoint;
     std::unique_ptr<MonitorCore> core;
@@ -60,7 +71,7 @@ SimCluster::SimCluster(SimConfig config)
       oracle_(ring_ids(config_.nodes), violations_),
       checker_(ring_ids(config_.nodes), DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, oracle_, violations_),
       ledger_(violations_) {
-    checker_.set_liveness(liveness_for(config_.interval, config_.node_timeout), config_.net.loss == 0.0);
+    checker_.set_liveness(liveness_for(config_.interval, config_.node_timeout), config_.net.loss == 0.0, net_.max_delay());
     oracle_.set_observer(config_.space_time);
     // Only a rollback restores a reported cut (at 1000 nodes, keeping them all costs 100 MB a minute).
     oracle_.keep_cuts_for_rollback(config_.recover == RecoveryMode::rollback);
@@ -73,13 +84,16 @@ SimCluster::SimCluster(SimConfig config)
 
 SimCluster::~SimCluster() = default;
 
-void SimCluster::boot_node(std::size_t pos, bool initial_token) {
+void SimCluster::boot_node(std::size_t pos) {
     SimNode& n = *nodes_[pos];
     const Instant now = events_.now();
     const std::size_t count = config_.nodes;
     const NodeId pred = id_of((pos + count - 1) % count), succ = id_of((pos + 1) % count);
     n.up = true;
-    oracle_.booted(n.id);
+    // A new process starts at the epoch its state directory kept (the node reads it from its files).
+    std::uint32_t kept_epoch = 0;
+    for (const auto& saved : n.disk) kept_epoch = std::max(kept_epoch, saved.token.epoch.value);
+    oracle_.booted(n.id, kept_epoch);
     n.gen = oracle_.generation(n.id);
     checker_.node_up(now, n.id, n.gen);
     n.endpoint = std::make_unique<Endpoint>(LinkConfig{}, n.id, start_incarnation(now));
@@ -91,7 +105,6 @@ void SimCluster::boot_node(std::size_t pos, bool initial_token) {
     nc.predecessor = pred;
     nc.successor = succ;
     nc.token.hold = config_.hold;
-    nc.initial_token = initial_token;
     nc.incarnation = n.endpoint->incarnation();
     nc.saved_at_start = n.disk;
     n.core = make_node_core(config_.mutant, pos, nc, now);
@@ -195,12 +208,57 @@ void SimCluster::start_monitor() {
     m.config.liveness = liveness_for(config_.interval, config_.node_timeout);
     m.config.recover = config_.recover;
     m.core = std::make_unique<MonitorCore>(m.config, start);
-    net_.attach(kMonitorId, [this](NodeId from, std::uint32_t from_gen, Bytes d) {
-        if (!monitor_->up) return;
-        monitor_->endpoint->on_datagram(events_.now(), d);
-        pump_monitor(Source{from, from_gen});
-    });
+    net_.attach(kMonitorId, [this](NodeId from, std::uint32_t from_gen, Bytes d) { monitor_datagram(from, from_gen, std::move(d)); });
     checker_.monitor_up(start);
+    pump_monitor();
+}
+
+void SimCluster::monitor_datagram(NodeId from, std::uint32_t from_gen, Bytes d) {
+    SimMonitor& m = *monitor_;
+    if (!m.up) return;
+    // What proves a node alive to the monitor's link: a datagram of its current process made for
+    // this monitor process (addressed to its incarnation; a hello or a replay proves nothing).
+    if (wire::Frame f; from.value < config_.nodes && nodes_[from.value]->up && nodes_[from.value]->gen == from_gen &&
+                       wire::decode_frame(d, f) == wire::DecodeError::none && f.header.dst_incarnation == m.endpoint->incarnation())
+        checker_.reached_monitor(events_.now(), from);
+    if (m.paused) {
+        m.waiting.push_back({from, from_gen, std::move(d), std::nullopt});
+        return;
+    }
+    m.endpoint->on_datagram(events_.now(), d);
+    pump_monitor(Source{from, from_gen});
+}
+
+// SIGSTOP: nothing of the monitor runs, not even its timers.
+void SimCluster::pause_monitor() {
+    SimMonitor& m = *monitor_;
+    if (!m.up || m.paused) return;
+    m.paused = true;
+    m.wakeup.cancel();
+}
+
+// SIGCONT: the poll the process was stopped in fails with EINTR (Linux does that to epoll_wait after
+// a stop signal), so the loop runs its overdue timers first, late, and only then reads the socket's
+// backlog.
+void SimCluster::resume_monitor() {
+    SimMonitor& m = *monitor_;
+    if (!m.up || !m.paused) return;
+    m.paused = false;
+    if (const auto due = m.core->next_deadline(); due && *due <= events_.now()) {
+        m.core->on_links_heard(*m.endpoint);
+        m.core->on_timer(events_.now());
+        take_monitor_output();
+    }
+    for (auto& w : std::exchange(m.waiting, {})) {
+        if (!m.up) break;
+        if (w.refused_probe) {
+            m.core->on_probe_refused(events_.now(), *w.refused_probe);
+            take_monitor_output();
+            continue;
+        }
+        m.endpoint->on_datagram(events_.now(), w.datagram);
+        pump_monitor(Source{w.from, w.gen});
+    }
     pump_monitor();
 }
 
@@ -209,6 +267,8 @@ void SimCluster::stop_monitor() {
     SimMonitor& m = *monitor_;
     if (!m.up) return;
     m.up = false;
+    m.paused = false;
+    m.waiting.clear();
     net_.detach(kMonitorId);
     m.wakeup.cancel();
     m.endpoint.reset();
@@ -236,6 +296,10 @@ void SimCluster::take_monitor_output() {
         events_.at(now + net_.max_delay() / 4, [this, n, era = m.config.era] {
             const SimMonitor& mon = *monitor_;
             if (!mon.up || mon.config.era != era || nodes_[n.value]->up) return;
+            if (mon.paused) {
+                monitor_->waiting.push_back({n, 0, {}, n});
+                return;
+            }
             monitor_->core->on_probe_refused(events_.now(), n);
             take_monitor_output();
         });
@@ -272,7 +336,7 @@ void SimCluster::take_monitor_output() {
 
 void SimCluster::pump_monitor(std::optional<Source> source) {
     SimMonitor& m = *monitor_;
-    if (!m.up) return;
+    if (!m.up || m.paused) return;
     const Instant now = events_.now();
     take_monitor_output();
     for (int round = 0; round < 64; ++round) {
@@ -342,6 +406,7 @@ Instant SimCluster::settle_deadline(Instant healed_at, bool lossy) const {
     if (auto d = checker_.last_deadline(healed_at, lossy)) until = std::max(until, *d);
     // A restart scheduled after the healing opens its own window.
     for (const auto& r : config_.monitor_restarts) until = std::max(until, Instant{} + r.at + r.down + checker_.bound().value());
+    for (const auto& p : config_.monitor_pauses) until = std::max(until, Instant{} + p.at + p.length + checker_.bound().value());
     for (const auto& c : config_.crashes)
         if (c.restart_after) until = std::max(until, Instant{} + c.at + *c.restart_after + checker_.bound().value() + 2 * rotation);
     return until;
@@ -349,9 +414,9 @@ Instant SimCluster::settle_deadline(Instant healed_at, bool lossy) const {
 
 SimSummary SimCluster::run() {
     const Instant start = events_.now();
-    // The monitor and every node start at time 0; node 0 makes the ring's first token.
+    // The monitor and every node start at time 0; the monitor orders the ring's first token.
     start_monitor();
-    for (std::size_t i = 0; i < config_.nodes; ++i) boot_node(i, i == 0);
+    for (std::size_t i = 0; i < config_.nodes; ++i) boot_node(i);
     for (const auto& inj : config_.injects) {
         events_.at(start + inj.at, [this, inj] {
             const std::size_t pos = inj.node % config_.nodes;
@@ -368,7 +433,7 @@ SimSummary SimCluster::run() {
         if (c.restart_after) {
             events_.at(start + c.at + *c.restart_after, [this, c] {
                 const std::size_t pos = c.node % config_.nodes;
-                if (!nodes_[pos]->up) boot_node(pos, pos == 0);  // the first node restarts as it started
+                if (!nodes_[pos]->up) boot_node(pos);
             });
         }
     }
@@ -376,6 +441,17 @@ SimSummary SimCluster::run() {
         events_.at(start + r.at, [this] { stop_monitor(); });
         events_.at(start + r.at + r.down, [this] {
             if (!monitor_->up) start_monitor();
+        });
+    }
+    for (const auto& p : config_.monitor_pauses) {
+        events_.at(start + p.at, [this, p] {
+            if (!monitor_->up || monitor_->paused) return;
+            const Instant from = events_.now();
+            pause_monitor();
+            events_.at(from + p.length, [this, from] {
+                checker_.monitor_paused(from, events_.now());
+                resume_monitor();
+            });
         });
     }
     events_.after(Duration{1000}, [this] { send_app_message(); });

@@ -56,6 +56,13 @@ struct SimConfig {
         Duration down;
     };
     std::vector<MonitorRestart> monitor_restarts;
+    // The monitor process is stopped (SIGSTOP) at `at` for `length`, then continues: the same
+    // process, its datagrams waiting at its socket meanwhile.
+    struct MonitorPause {
+        Duration at;
+        Duration length;
+    };
+    std::vector<MonitorPause> monitor_pauses;
     // A deliberately broken core, for the checkers' self-tests (mutants.h).
     Mutant mutant = Mutant::none;
     // Records what a space-time diagram needs (space_time.h), when set; not owned. Off by default.
@@ -106,12 +113,15 @@ private:
     };
 
     NodeId id_of(std::size_t pos) const { return NodeId{static_cast<std::uint16_t>(pos)}; }
-    void boot_node(std::size_t pos, bool initial_token);
+    void boot_node(std::size_t pos);
     void crash_node(std::size_t pos);
     void drain_node(std::size_t pos);
     void pump_node(std::size_t pos, std::optional<Source> source = std::nullopt);
     void start_monitor();
     void stop_monitor();
+    void pause_monitor();
+    void resume_monitor();
+    void monitor_datagram(NodeId from, std::uint32_t from_gen, Bytes d);
     void take_monitor_output();
     void pump_monitor(std::optional<Source> source = std::nullopt);
     void send_app_message();

@@ -16,7 +16,6 @@ TokenOracle::TokenOracle(std::vector<NodeId> ring, Violations& violations) : vio
         nodes_[ring[i]].pred = ring[(i + ring.size() - 1) % ring.size()];
         succ_[ring[i]] = ring[(i + 1) % ring.size()];
     }
-    first_ = ring.front();
     timeline_.push_back({Instant{}, count_});
 }
 
@@ -76,19 +75,24 @@ void TokenOracle::note(Instant now) {
     }
 }
 
-void TokenOracle::booted(NodeId n) {
+void TokenOracle::booted(NodeId n, std::uint32_t epoch) {
     NodeTruth& t = nodes_.at(n);
     ++t.gen;
-    // A new process's links start new sessions with the current processes of its peers.
-    for (auto& [key, g] : session_gen_)
-        if (key.first == n) g = nodes_.at(key.second).gen;
+    // A new process's links start new sessions with the current processes of its peers, or, where
+    // a peer's process is dead, with the next one to start.
+    for (auto& [key, g] : session_gen_) {
+        if (key.first != n) continue;
+        const NodeTruth& peer = nodes_.at(key.second);
+        g = peer.up ? peer.gen : peer.gen + 1;
+    }
     t.up = true;
     t.held.clear();
     t.armed_lose = t.armed_duplicate = 0;
     t.copy_next = false;
-    t.joining = n == first_;
     t.had_token = false;
-    t.epoch = 1;  // a new process starts at epoch 1 and adopts newer ones from tokens and orders
+    // A new process starts with no epoch, or the one its state directory kept, and adopts newer
+    // ones from tokens and orders. It holds nothing, and makes nothing on its own.
+    t.epoch = epoch;
 }
 
 void TokenOracle::crashed(Instant now, NodeId n) {
@@ -188,17 +192,6 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         record(now, t, to, SnapshotId{m.snapshot}, false);
         return;
     }
-    if (m.kind == oracle_wire::Kind::ring_state && from == succ_.at(to) && t.joining) {
-        // The ring's rule for its first token: made by the first node, once, if neither it nor its
-        // successor ever held one.
-        t.joining = false;
-        if (!m.had_token && !t.had_token) {
-            const std::uint32_t e = std::max<std::uint32_t>(1, m.epoch);
-            adopt(now, t, e);
-            t.held.push_back(born(now, e));
-        }
-        return;
-    }
     if (m.kind == oracle_wire::Kind::recover && m.rollback && (from == kMonitorId || is_tool_id(from))) {
         // Restore: what happens depends on whether the node keeps that snapshot; its answer says.
         pending_rollbacks_[to].push_back({m.command, SnapshotId{m.snapshot}, m.epoch});
@@ -209,7 +202,14 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         // makes the one new token; an order for an epoch not newer changes nothing.
         if (m.epoch > t.epoch) {
             adopt(now, t, m.epoch);
-            if (m.issuer == to.value) t.held.push_back(born(now, m.epoch));
+            if (m.issuer == to.value) {
+                // The only birth there is: one token per epoch, where the order names.
+                if (!ordered_births_.insert(m.epoch).second)
+                    violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make a token of epoch {}, which already had its "
+                                                             "birth: two tokens born in one epoch",
+                                                             to_us(now), to, m.epoch));
+                t.held.push_back(born(now, m.epoch));
+            }
         }
         return;
     }
@@ -301,7 +301,9 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
             t.copy_next = true;
         }
     } else {
-        violations_.add(rule::conservation, fmt::format("at {} us node {} passed on a token it did not hold", to_us(now), from));
+        violations_.add(rule::birth, fmt::format("at {} us node {} passed on a token it did not hold: a token born without the monitor's "
+                                                 "order",
+                                                 to_us(now), from));
         uid = born(now, m.epoch);
     }
     if (!taken) {
@@ -317,7 +319,15 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
         return;
     }
     if (!dst.up) {
-        died(now, uid, false);  // passed on to a crashed process: its next generation will never get it
+        // Passed on to a crashed process. If the sender's link had a session with it, the token is
+        // dropped when that link meets the next process (link_reset); if it had none (the sender
+        // started after the crash, say), the next process to answer gets it. Undecided until then.
+        if (counted(uid)) {
+            --count_.certain;
+            ++count_.open;
+            note(now);
+        }
+        links_[{from, to}].push_back(Entry{uid, t.gen, dst.gen + 1, true});
         return;
     }
     auto [sg, fresh] = session_gen_.try_emplace({from, to}, 1);

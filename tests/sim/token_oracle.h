@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <vector>
 
@@ -62,8 +63,9 @@ public:
     // run without rollback recovery can do without: a restore it did not expect is still reported.
     void keep_cuts_for_rollback(bool keep) { keep_reported_cuts_ = keep; }
 
-    // Process life, as the simulator runs it. A boot starts a new generation of the node.
-    void booted(NodeId n);
+    // Process life, as the simulator runs it. A boot starts a new generation of the node, at
+    // `epoch`: 0, or the newest one its state directory kept.
+    void booted(NodeId n, std::uint32_t epoch);
     void crashed(Instant now, NodeId n);
     // Every datagram the crashed generation `gen` of `n` sent has left the network by now: tokens
     // it passed on that have not arrived never will.
@@ -118,9 +120,8 @@ private:
         std::deque<Uid> held;  // in the order they will be passed on
         unsigned armed_lose = 0, armed_duplicate = 0;
         bool copy_next = false;  // a duplicate fault has passed the original; the copy comes next
-        bool joining = false;    // the first node, waiting for its successor's answer
         bool had_token = false;  // this generation was handed a token
-        std::uint32_t epoch = 1;
+        std::uint32_t epoch = 0;
     };
 
     Uid born(Instant now, std::uint32_t epoch);
@@ -133,7 +134,6 @@ private:
     void record(Instant now, NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker);
     void took_effect(const FaultEffect& e);
 
-    NodeId first_;                   // makes the ring's first token, if its successor never held one
     std::map<NodeId, NodeId> succ_;
     std::map<NodeId, NodeTruth> nodes_;
     std::map<std::pair<NodeId, NodeId>, std::deque<Entry>> links_;
@@ -155,7 +155,8 @@ private:
     void restored(Instant now, NodeId id, const PendingRollback& p);
     Uid next_uid_ = 1;
     std::map<Uid, std::uint32_t> epoch_of_;
-    std::uint32_t current_ = 1;
+    std::uint32_t current_ = 0;
+    std::set<std::uint32_t> ordered_births_;  // epochs whose token an order has made
     TokenCount count_;
     std::vector<std::pair<Instant, TokenCount>> timeline_;
     std::vector<FaultEffect> effects_;

@@ -12,6 +12,7 @@ namespace ringwatch::sim {
 // The rules, as named in violations and in the README.
 namespace rule {
 inline constexpr std::string_view conservation = "conservation";  // a token made or lost by no fault
+inline constexpr std::string_view birth = "birth";                // a token born without the monitor's order, or twice in one epoch
 inline constexpr std::string_view cut = "cut";                    // a node's report differs from the cut it recorded
 inline constexpr std::string_view verdict = "verdict";            // a verdict differs from the reports it rests on
 inline constexpr std::string_view truth = "truth";                // a verdict differs from a count that held throughout

@@ -151,15 +151,15 @@ TEST_CASE("diagram of the seeds' second token example: the token B sent is recor
 
 TEST_CASE("diagram of a simulated run: the oracle's cuts, and the same run as without it", "[diagram][sim]") {
     SimConfig c;
-    c.seed = 7;
+    c.seed = 23;
     c.nodes = 5;
-    c.duration = 300ms;
+    c.duration = 500ms;
     c.hold = 300us;
     c.app_messages_per_s = 0;
-    c.injects = {{99'500us, 2, InjectKind::duplicate}, {100'500us, 4, InjectKind::lose}};
+    c.injects = {{299'500us, 2, InjectKind::duplicate}, {300'300us, 4, InjectKind::lose}};
     std::vector<Verdict> plain, drawn;
     const SimSummary s1 = run_simulation(c, [&](const Verdict& v) { plain.push_back(v); });
-    SpaceTimeRecorder recorder(TimeWindow{Instant{} + 99'500us, Instant{} + 102'000us});
+    SpaceTimeRecorder recorder(TimeWindow{Instant{} + 299'500us, Instant{} + 302'000us});
     c.space_time = &recorder;
     const SimSummary s2 = run_simulation(c, [&](const Verdict& v) { drawn.push_back(v); });
     REQUIRE(s1.ok_run());

@@ -418,14 +418,13 @@ TEST_CASE("node: a restarted monitor's snapshots are taken afresh, the old one's
     CHECK(n.stats().monitor_restarts == 1);
 }
 
-TEST_CASE("node: the first node makes the ring's token only if its successor never held one", "[node]") {
+TEST_CASE("node: a node never makes a token on its own; the monitor's order makes one, once per epoch", "[node]") {
     auto first = [] {
         NodeConfig c;
         c.self = NodeId{0};
         c.predecessor = NodeId{2};
         c.successor = NodeId{1};
         c.token.hold = 0ms;
-        c.initial_token = true;
         return c;
     };
     auto tokens_out = [](NodeOutput& out) {
@@ -433,91 +432,84 @@ TEST_CASE("node: the first node makes the ring's token only if its successor nev
         for (auto& m : out.messages) n += is_token_message(m.bytes) ? 1 : 0;
         return n;
     };
-    SECTION("a fresh ring") {
-        Node n(first(), t0);
-        NodeOutput out;
-        n.take_output(out);
-        REQUIRE(out.messages.size() == 1);  // its question, and no token yet
-        CHECK(out.messages[0].peer == NodeId{1});
-        Message m;
-        REQUIRE(decode_message(out.messages[0].bytes, m) == MessageError::none);
-        CHECK(std::holds_alternative<RingQuery>(m));
+    Node n(first(), t0);
+    NodeOutput out;
+    n.take_output(out);
+    CHECK(out.messages.empty());  // no question, no token: a process that just started knows nothing
+    CHECK(n.token().epoch() == Epoch{0});
+    CHECK_FALSE(n.next_deadline());
+    n.on_timer(t0 + 10s);
+    n.take_output(out);
+    CHECK(tokens_out(out) == 0);
+    SECTION("the monitor's order names it: one token of the new epoch") {
+        n.on_message(t0 + 10s, kMonitorId, encode_message(RecoverCommand{1, RecoverMode::regenerate, Epoch{1}, NodeId{0}}));
+        n.on_timer(t0 + 10s);
         out.clear();
-        n.on_message(t0, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
         n.take_output(out);
         CHECK(tokens_out(out) == 1);
-        CHECK(out.joined.has_value());
-        // A second answer (a replay, a confused peer) makes nothing.
+        CHECK(n.token().epoch() == Epoch{1});
+        // The same order again (a retransmission the link did not catch, a replay) makes nothing.
+        n.on_message(t0 + 11s, kMonitorId, encode_message(RecoverCommand{2, RecoverMode::regenerate, Epoch{1}, NodeId{0}}));
+        n.on_timer(t0 + 11s);
         out.clear();
-        n.on_message(t0, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
         n.take_output(out);
         CHECK(tokens_out(out) == 0);
-        CHECK(n.stats().late_ring_states == 1);
-        CHECK(n.stats().unexpected == 0);
     }
-    SECTION("no answer (the successor restarted and lost the question): it asks again until one comes") {
-        Node n(first(), t0);
-        NodeOutput out;
-        n.take_output(out);
-        REQUIRE(n.next_deadline());
-        CHECK(*n.next_deadline() == t0 + first().ask_again);
-        auto questions = [&out] {
-            int q = 0;
-            for (auto& msg : out.messages) {
-                Message m;
-                if (msg.peer == NodeId{1} && decode_message(msg.bytes, m) == MessageError::none && std::holds_alternative<RingQuery>(m)) ++q;
-            }
-            return q;
-        };
+    SECTION("an order naming another node: the epoch adopted, nothing made") {
+        n.on_message(t0 + 10s, kMonitorId, encode_message(RecoverCommand{1, RecoverMode::regenerate, Epoch{1}, NodeId{1}}));
+        n.on_timer(t0 + 10s);
         out.clear();
-        n.on_timer(t0 + first().ask_again - 1us);
-        n.take_output(out);
-        CHECK(questions() == 0);
-        n.on_timer(t0 + first().ask_again);
-        n.take_output(out);
-        CHECK(questions() == 1);
-        CHECK(n.stats().ring_queries == 2);
-        n.on_message(t0 + first().ask_again, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
-        out.clear();
-        n.on_timer(t0 + 10 * first().ask_again);
-        n.take_output(out);
-        CHECK(questions() == 0);  // answered: never again
-        CHECK(n.stats().ring_queries == 2);
-    }
-    SECTION("a restart into a running ring") {
-        Node n(first(), t0);
-        NodeOutput out;
-        n.on_message(t0, NodeId{1}, encode_message(RingState{true, Epoch{4}}));
         n.take_output(out);
         CHECK(tokens_out(out) == 0);
-        CHECK(n.stats().ring_had_token);
+        CHECK(n.token().epoch() == Epoch{1});
     }
-    SECTION("the token came round before the answer") {
-        Node n(first(), t0);
-        NodeOutput out;
-        n.on_message(t0, NodeId{2}, encode_message(free_token()));
-        n.on_message(t0, NodeId{1}, encode_message(RingState{false, Epoch{1}}));
+    SECTION("a token from the predecessor is passed on, and none is added") {
+        n.on_message(t0 + 10s, NodeId{2}, encode_message(Token{TokenKind::free_token, Epoch{3}, {}, {}, 0, false, {}, {}}));
+        n.on_timer(t0 + 10s);
+        out.clear();
         n.take_output(out);
-        CHECK(tokens_out(out) == 1);  // the one it was handed, passed on; none made
+        CHECK(tokens_out(out) == 1);
+        CHECK(n.token().epoch() == Epoch{3});
     }
-    SECTION("a node answers its predecessor with what it has seen") {
-        NodeConfig c = middle_node();
-        Node n(c, t0);
-        NodeOutput out;
-        n.on_message(t0, NodeId{0}, encode_message(RingQuery{}));
-        n.on_message(t0, NodeId{0}, encode_message(Token{TokenKind::free_token, Epoch{3}, {}, {}, 0, false, {}, {}}));
-        n.on_message(t0, NodeId{0}, encode_message(RingQuery{}));
+    SECTION("a node answers a tool's RingQuery with what it has seen") {
+        n.on_message(t0, NodeId{kToolIdFirst}, encode_message(RingQuery{}));
+        n.on_message(t0, NodeId{2}, encode_message(Token{TokenKind::free_token, Epoch{3}, {}, {}, 0, false, {}, {}}));
+        n.on_message(t0, NodeId{kToolIdFirst}, encode_message(RingQuery{}));
+        out.clear();
         n.take_output(out);
         std::vector<RingState> answers;
         for (auto& msg : out.messages) {
             Message m;
-            if (msg.peer == NodeId{0} && decode_message(msg.bytes, m) == MessageError::none) answers.push_back(std::get<RingState>(m));
+            if (msg.peer == NodeId{kToolIdFirst} && decode_message(msg.bytes, m) == MessageError::none) answers.push_back(std::get<RingState>(m));
         }
         REQUIRE(answers.size() == 2);
         CHECK_FALSE(answers[0].had_token);
+        CHECK(answers[0].epoch == Epoch{0});
         CHECK(answers[1].had_token);
         CHECK(answers[1].epoch == Epoch{3});
     }
+    SECTION("a RingQuery from the predecessor (the old first-node question) is counted, not answered") {
+        n.on_message(t0, NodeId{2}, encode_message(RingQuery{}));
+        out.clear();
+        n.take_output(out);
+        CHECK(out.messages.empty());
+        CHECK(n.stats().unexpected == 1);
+    }
+}
+
+TEST_CASE("node: a new process starts at the epoch its state directory kept, holding nothing", "[node]") {
+    NodeConfig c = middle_node();
+    SavedSnapshot older{SnapshotId{4}, {}, {}}, newer{SnapshotId{9}, {}, {}};
+    older.token.epoch = Epoch{2};
+    newer.token.epoch = Epoch{5};
+    newer.token.held.push_back(Token{TokenKind::free_token, Epoch{5}, {}, {}, 0, false, {}, {}});
+    c.saved_at_start = {newer, older};
+    Node n(c, t0);
+    CHECK(n.token().epoch() == Epoch{5});
+    CHECK(n.token().held() == 0);  // a saved token comes back only by a rollback's order
+    NodeOutput out;
+    n.take_output(out);
+    CHECK(out.messages.empty());
 }
 
 TEST_CASE("node: garbage and strangers are counted, not obeyed", "[node]") {
@@ -596,6 +588,148 @@ TEST_CASE("monitor: zero tokens is token_lost, a timeout is inconclusive naming 
     CHECK(v[0].missing == std::vector<NodeId>{NodeId{1}});
     CHECK(v[0].silent == std::vector<NodeId>{NodeId{1}});
     CHECK(snapshot_event_json(v[0]).find("\"verdict\":\"inconclusive\"") != std::string::npos);
+}
+
+namespace {
+// A report of a process that has no epoch yet: a ring that never ran.
+SnapshotReport fresh_report(std::uint64_t id, std::uint16_t node, std::uint16_t from) {
+    SnapshotReport r = report(id, node, 0, 0, from);
+    r.state.epoch = Epoch{0};
+    r.state.had_token = false;
+    return r;
+}
+// Whom `orders` tell to make a token, and in which epoch.
+std::vector<std::pair<NodeId, Epoch>> births(const std::vector<std::pair<NodeId, RecoverCommand>>& orders) {
+    std::vector<std::pair<NodeId, Epoch>> out;
+    for (const auto& [n, rc] : orders)
+        if (rc.mode == RecoverMode::regenerate && rc.issuer == n) out.push_back({n, rc.epoch});
+    return out;
+}
+}  // namespace
+
+TEST_CASE("monitor: a fresh ring's first token is ordered by the monitor, once, in a new epoch", "[monitor]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
+    c.timeout = 500ms;
+    MonitorCore m(c, t0);
+    auto snapshot = [&](Instant at, std::uint64_t id, auto make) {
+        m.on_timer(at);
+        m.take_commands();
+        m.on_report(at + 1ms, NodeId{0}, make(id, 0, 2));
+        m.on_report(at + 1ms, NodeId{1}, make(id, 1, 0));
+        m.on_report(at + 1ms, NodeId{2}, make(id, 2, 1));
+        auto v = m.take_verdicts();
+        REQUIRE(v.size() == 1);
+        return v[0];
+    };
+    const Verdict first = snapshot(t0 + 100ms, 1, fresh_report);
+    CHECK(first.kind == VerdictKind::inconclusive);
+    CHECK(first.forming);
+    REQUIRE(first.first_token);
+    CHECK(first.first_token->epoch == Epoch{1});
+    CHECK(first.first_token->issuer == NodeId{0});
+    const auto orders = m.take_recover_commands();
+    CHECK(orders.size() == 3);  // every node adopts the epoch
+    CHECK(births(orders) == std::vector<std::pair<NodeId, Epoch>>{{NodeId{0}, Epoch{1}}});
+    CHECK(snapshot_event_json(first).find("\"first_token\":{\"epoch\":1,\"issuer\":0}") != std::string::npos);
+    CHECK(m.take_incident_events().empty());
+
+    SECTION("a cut taken before the order arrived orders nothing more within the timeout") {
+        const Verdict again = snapshot(t0 + 200ms, 2, fresh_report);
+        CHECK(again.forming);
+        CHECK_FALSE(again.first_token);
+        CHECK(m.take_recover_commands().empty());
+        SECTION("and, still forming a timeout later (the order came to nothing), orders again in a newer epoch") {
+            const Verdict late = snapshot(t0 + 700ms, 3, fresh_report);
+            REQUIRE(late.first_token);
+            CHECK(late.first_token->epoch == Epoch{2});
+            CHECK(births(m.take_recover_commands()) == std::vector<std::pair<NodeId, Epoch>>{{NodeId{0}, Epoch{2}}});
+        }
+    }
+    SECTION("once the ring has run, no token is a loss, never a ring forming again") {
+        CHECK(snapshot(t0 + 200ms, 2, [](std::uint64_t id, std::uint16_t n, std::uint16_t from) {
+                  auto r = report(id, n, n == 1 ? 1 : 0, 0, from);
+                  r.state.epoch = Epoch{1};
+                  return r;
+              }).kind == VerdictKind::ok);
+        // Every node restarted (no state directory): no node has an epoch, but this monitor saw the
+        // ring run. Nothing is ordered while they catch up; then the loss is an alarm.
+        const Verdict after = snapshot(t0 + 300ms, 3, [](std::uint64_t id, std::uint16_t n, std::uint16_t from) {
+            auto r = fresh_report(id, n, from);
+            r.incarnation = Incarnation{77};  // new processes
+            return r;
+        });
+        CHECK(after.forming);  // no node has an epoch: nothing to judge yet
+        CHECK_FALSE(after.first_token);
+        const auto told = m.take_recover_commands();
+        CHECK(told.size() == 3);  // each told the ring's epoch
+        CHECK(births(told).empty());
+        CHECK(m.take_incident_events().empty());
+        const Verdict lost = snapshot(t0 + 400ms, 4, [](std::uint64_t id, std::uint16_t n, std::uint16_t from) {
+            auto r = report(id, n, 0, 0, from);
+            r.state.epoch = Epoch{1};
+            return r;
+        });
+        CHECK(lost.kind == VerdictKind::token_lost);
+        CHECK_FALSE(lost.forming);
+    }
+}
+
+TEST_CASE("monitor: its own stall is not the nodes' silence; fresh evidence still counts", "[monitor][liveness]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
+    c.liveness = liveness_for(c.interval, 1000ms);
+    MonitorCore m(c, t0);
+    Instant now = t0;
+    std::uint64_t id = 0;
+    // Healthy: every node reports every snapshot, the core called at each deadline.
+    auto run_until = [&](Instant until) {
+        while (true) {
+            const Instant next = *m.next_deadline();
+            if (next > until) break;
+            now = next;
+            m.on_timer(now);
+            for (const auto& cmd : m.take_commands()) {
+                if (cmd.node != NodeId{0}) continue;
+                id = cmd.start.id.value;
+                for (std::uint16_t n = 0; n < 3; ++n) m.on_report(now, NodeId{n}, report(id, n, n == 0 ? 1 : 0, 0, (n + 2) % 3));
+            }
+        }
+    };
+    run_until(t0 + 1s);
+    REQUIRE(m.take_node_events().empty());
+    // SIGSTOP for 2.5 s: the next call comes that late. Every node's report waits at the socket and
+    // is taken first; then the timer.
+    now += 2500ms;
+    for (std::uint16_t n = 0; n < 3; ++n) m.on_report(now, NodeId{n}, report(id, n, n == 0 ? 1 : 0, 0, (n + 2) % 3));
+    m.on_timer(now);
+    CHECK(m.take_node_events().empty());
+    CHECK(m.stats().stalls == 1);
+    CHECK(m.stats().stalled >= 2400ms);
+    run_until(now + 2s);
+    CHECK(m.take_node_events().empty());
+    SECTION("a stall with nothing waiting: the timer first, still no node judged by the monitor's silence") {
+        now += 2500ms;
+        m.on_timer(now);
+        CHECK(m.take_node_events().empty());
+    }
+    SECTION("a node that stays silent after the stall is down a node timeout of running time later") {
+        // Its silence before the stall (since its last report, up to when the monitor was due) counts.
+        const Instant last_report = now, due = *m.next_deadline();
+        now += 2500ms;
+        m.on_timer(now);
+        const Instant resumed = now;
+        std::vector<NodeEvent> events;
+        while (events.empty() && now < resumed + 3s) {
+            now = *m.next_deadline();
+            m.on_timer(now);
+            events = m.take_node_events();
+        }
+        REQUIRE(events.size() == 3);
+        const Duration running_silence = (due - last_report) + (now - resumed);
+        CHECK(running_silence >= 1000ms);
+        CHECK(running_silence < 1000ms + c.liveness.probe_every + 10ms);
+    }
 }
 
 TEST_CASE("monitor: more tokens than a report lists are counted right and the verdict says it is truncated", "[monitor]") {

@@ -136,9 +136,47 @@ TEST_CASE("checkers: a node that forgets accepted messages breaks the liveness r
     require_caught(c, rule::liveness);
 }
 
-TEST_CASE("checkers: a node that makes a token out of nothing breaks the conservation rule", "[sim][checkers]") {
+TEST_CASE("checkers: a node that makes a token out of nothing breaks the birth rule", "[sim][checkers]") {
     SimConfig c = scenario(Mutant::node_conjures_token);
-    require_caught(c, rule::conservation);
+    require_caught(c, rule::birth);
+}
+
+TEST_CASE("checkers: the first node making a token of its own (the rule before births were ordered) breaks the birth rule", "[sim][checkers]") {
+    SimConfig c = scenario(Mutant::node_makes_first_token);
+    require_caught(c, rule::birth);
+    // The restarts that made a second token with the old rule: caught there too, clean without it.
+    for (const auto& crashes : {std::vector<TimedCrash>{{5200ms, 0, 10ms}, {5200ms, 1, 10ms}},
+                                std::vector<TimedCrash>{{5200ms, 1, 10ms}, {5600ms, 0, 10ms}}}) {
+        SimConfig r;
+        r.seed = 3;
+        r.nodes = 5;
+        r.hold = 300ms;
+        r.duration = 8s;
+        r.crashes = crashes;
+        r.mutant = Mutant::node_makes_first_token;
+        require_caught(r, rule::birth);
+    }
+}
+
+TEST_CASE("checkers: a node_down for a node whose datagrams reached the paused monitor breaks the node-events rule", "[sim][checkers]") {
+    // The rule on its own: a monitor that judged its own pause as the node's silence is caught.
+    Violations violations;
+    const std::vector<NodeId> ring{NodeId{0}, NodeId{1}};
+    TokenOracle oracle(ring, violations);
+    InvariantChecker checker(ring, DetectionBound{100ms, 1000ms, 1000ms}, oracle, violations);
+    checker.set_liveness(liveness_for(100ms, 1000ms), false);
+    const Instant t0 = instant_us(1'000'000);
+    checker.node_up(t0, NodeId{1}, 1);
+    checker.reached_monitor(t0 + 1s, NodeId{1});
+    checker.monitor_paused(t0 + 1100ms, t0 + 3100ms);
+    NodeEvent down{NodeEventKind::node_down, NodeId{1}, t0 + 3100ms};
+    down.silent_for = 2100ms;
+    checker.node_event(down);
+    CHECK(violations.count(rule::node_events) == 1);
+    // A node_down a node timeout of running time after its last datagram is fair.
+    down.at = t0 + 3100ms + 1000ms;
+    checker.node_event(down);
+    CHECK(violations.count(rule::node_events) == 1);
 }
 
 TEST_CASE("checkers: a node that keeps a token without a fault breaks the cut rule", "[sim][checkers]") {
