@@ -89,7 +89,6 @@ void TokenOracle::booted(NodeId n, std::uint32_t epoch) {
     t.held.clear();
     t.armed_lose = t.armed_duplicate = 0;
     t.copy_next = false;
-    t.had_token = false;
     // A new process starts with no epoch, or the one its state directory kept, and adopts newer
     // ones from tokens and orders. It holds nothing, and makes nothing on its own.
     t.epoch = epoch;
@@ -219,7 +218,6 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         return;
     }
     if (m.kind != oracle_wire::Kind::token) return;
-    t.had_token = true;
 
     // Which token is this? The first one on this link from the sending generation; any before it
     // from an older, crashed generation never arrived and never will (the link has moved on).
@@ -411,7 +409,6 @@ void TokenOracle::restored(Instant now, NodeId id, const PendingRollback& p) {
     }
     for (std::uint32_t i = 0; i < survivors; ++i) t.held.push_back(born(now, p.epoch));
     for (Uid uid : kept) t.held.push_back(uid);
-    t.had_token = t.had_token || survivors > 0;
 }
 
 }  // namespace ringwatch::sim

@@ -120,7 +120,6 @@ private:
         std::deque<Uid> held;  // in the order they will be passed on
         unsigned armed_lose = 0, armed_duplicate = 0;
         bool copy_next = false;  // a duplicate fault has passed the original; the copy comes next
-        bool had_token = false;  // this generation was handed a token
         std::uint32_t epoch = 0;
     };
 
