@@ -39,6 +39,8 @@ struct NodeConfig {
     // one the monitor asks it to keep comes on top), and those an earlier process left on disk.
     std::size_t keep_snapshots = kMaxKeptSnapshots - 1;
     std::vector<SavedSnapshot> saved_at_start;
+    // What earlier processes of this node delivered (their record on disk), if kept.
+    std::optional<DeliveryRecord> deliveries_at_start;
 };
 
 struct NodeStats {
@@ -58,7 +60,11 @@ struct NodeOutput {
     // For the state directory: saved states to write, and ones no longer kept.
     std::vector<SavedSnapshot> saved;
     std::vector<SnapshotId> erased;
+    // The delivery record, when it changed: to be on disk before token_events are handed to the
+    // user, so that no restart delivers again what the user has seen.
+    std::optional<DeliveryRecord> deliveries;
     void clear() {
+        deliveries.reset();
         saved.clear();
         erased.clear();
         messages.clear();

@@ -25,6 +25,12 @@ BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
       token_(config.self, config.token, config.incarnation, starting_epoch(config)),
       participant_({config.predecessor}, {config.successor}, config.snapshots),
       kept_(config.keep_snapshots) {
+    // Deliveries are numbered on from the record, and past every saved state's count (a record
+    // lost while snapshots were kept must not make their counts look ahead of this process).
+    DeliveryRecord record = config_.deliveries_at_start.value_or(DeliveryRecord{});
+    for (const auto& s : config_.saved_at_start) record.seq = std::max(record.seq, s.token.deliveries);
+    token_.remember(std::move(record));
+    config_.deliveries_at_start.reset();
     kept_.load(std::move(config_.saved_at_start));
     config_.saved_at_start.clear();
     collect(now);
@@ -159,6 +165,7 @@ void BasicNode<Participant>::collect(Instant now) {
     token_.on_timer(now);
     for (auto& t : token_.take_forward()) send(config_.successor, t);
     for (auto& e : token_.take_events()) out_.token_events.push_back(std::move(e));
+    if (token_.take_deliveries_changed()) out_.deliveries = token_.deliveries();
     for (auto& c : participant_.take_completed()) {
         SavedSnapshot saved{c.id, std::move(c.state.saved), {}};
         for (auto& ch : c.channels) saved.channel.insert(saved.channel.end(), ch.messages.begin(), ch.messages.end());
@@ -192,6 +199,7 @@ void BasicNode<Participant>::take_output(NodeOutput& out) {
     for (auto& i : out_.impair) out.impair.push_back(i);
     for (auto& s : out_.saved) out.saved.push_back(std::move(s));
     for (auto id : out_.erased) out.erased.push_back(id);
+    if (out_.deliveries) out.deliveries = std::move(out_.deliveries);
     out_.clear();
 }
 

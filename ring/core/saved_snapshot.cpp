@@ -8,6 +8,7 @@ namespace ringwatch {
 namespace {
 
 constexpr std::uint8_t kMagic[4] = {'R', 'W', 'S', 'S'};
+constexpr std::uint8_t kDeliveriesMagic[4] = {'R', 'W', 'D', 'L'};
 constexpr std::uint8_t kVersion = 1;
 // Bounds a corrupt file cannot exceed (a node never holds more).
 constexpr std::uint32_t kMaxItems = 1 << 20;
@@ -109,13 +110,37 @@ bool get_log(ByteReader& r, DeliveryLog& log) {
     return true;
 }
 
+void put_key(ByteWriter& w, const MessageKey& k) {
+    w.u16(std::get<0>(k).value);
+    w.u64(std::get<1>(k).value);
+    w.u64(std::get<2>(k));
+}
+
+using Magic = std::uint8_t[4];
+
+// (Bytes one at a time, not bytes(): GCC 12 at -O3 falsely warns of an overflow inserting into the empty vector.)
+void put_header(ByteWriter& w, const Magic& magic) {
+    for (std::uint8_t b : magic) w.u8(b);
+    w.u8(kVersion);
+}
+
+bool has_header(ByteReader& r, const Magic& magic) {
+    const auto m = r.bytes(4);
+    return r.ok() && std::equal(m.begin(), m.end(), magic) && r.u8() == kVersion && r.ok();
+}
+
+MessageKey get_key(ByteReader& r) {
+    const NodeId src{r.u16()};
+    const Incarnation inc{r.u64()};
+    return {src, inc, r.u64()};
+}
+
 }  // namespace
 
 Bytes encode_saved(const SavedSnapshot& s) {
     Bytes out;
     ByteWriter w(out);
-    for (std::uint8_t b : kMagic) w.u8(b);  // (not bytes(): GCC 12 at -O3 falsely warns of an overflow inserting into the empty vector)
-    w.u8(kVersion);
+    put_header(w, kMagic);
     w.u64(s.id.value);
     const TokenSavedState& t = s.token;
     w.u32(t.epoch.value);
@@ -134,8 +159,7 @@ Bytes encode_saved(const SavedSnapshot& s) {
 
 std::optional<SavedSnapshot> decode_saved(std::span<const std::uint8_t> bytes) {
     ByteReader r(bytes);
-    const auto magic = r.bytes(4);
-    if (!r.ok() || !std::equal(magic.begin(), magic.end(), kMagic) || r.u8() != kVersion) return std::nullopt;
+    if (!has_header(r, kMagic)) return std::nullopt;
     SavedSnapshot s;
     s.id = SnapshotId{r.u64()};
     TokenSavedState& t = s.token;
@@ -149,6 +173,44 @@ std::optional<SavedSnapshot> decode_saved(std::span<const std::uint8_t> bytes) {
     t.deliveries = r.u64();
     if (!r.ok() || !get_tokens(r, s.channel) || r.remaining() != 0) return std::nullopt;
     return s;
+}
+
+Bytes encode_deliveries(const DeliveryRecord& d) {
+    Bytes out;
+    ByteWriter w(out);
+    put_header(w, kDeliveriesMagic);
+    w.u64(d.seq);
+    put_log(w, d.delivered);
+    w.u32(static_cast<std::uint32_t>(d.journal.size()));
+    for (const auto& e : d.journal) {
+        w.u64(e.seq);
+        put_key(w, e.message);
+    }
+    w.u32(static_cast<std::uint32_t>(d.undone.size()));
+    for (const auto& k : d.undone) put_key(w, k);
+    return out;
+}
+
+std::optional<DeliveryRecord> decode_deliveries(std::span<const std::uint8_t> bytes) {
+    ByteReader r(bytes);
+    if (!has_header(r, kDeliveriesMagic)) return std::nullopt;
+    DeliveryRecord d;
+    d.seq = r.u64();
+    if (!r.ok() || !get_log(r, d.delivered)) return std::nullopt;
+    // Each entry takes 26 bytes: a count the file cannot hold is refused before anything is reserved.
+    const std::uint32_t entries = r.u32();
+    if (!r.ok() || entries > kMaxItems || entries > r.remaining() / 26) return std::nullopt;
+    d.journal.resize(entries);
+    for (auto& e : d.journal) {
+        e.seq = r.u64();
+        e.message = get_key(r);
+    }
+    const std::uint32_t undone = r.u32();
+    if (!r.ok() || undone > kMaxItems || undone > r.remaining() / 18) return std::nullopt;
+    d.undone.resize(undone);
+    for (auto& k : d.undone) k = get_key(r);
+    if (!r.ok() || r.remaining() != 0) return std::nullopt;
+    return d;
 }
 
 }  // namespace ringwatch

@@ -1,5 +1,6 @@
-// A node's saved state for one snapshot (what a rollback to it restores), and its byte format for
-// the node's state directory. Decoding never throws and rejects anything malformed or out of bounds.
+// A node's saved state for one snapshot (what a rollback to it restores), and the byte formats of
+// the node's state directory (those states, and its delivery record). Decoding never throws and
+// rejects anything malformed or out of bounds.
 #pragma once
 
 #include <optional>
@@ -20,5 +21,9 @@ struct SavedSnapshot {
 // Bytes: "RWSS", version 1, then the fields (integers big-endian; tokens in the wire's format).
 Bytes encode_saved(const SavedSnapshot& s);
 std::optional<SavedSnapshot> decode_saved(std::span<const std::uint8_t> bytes);
+
+// Bytes: "RWDL", version 1, then the record's fields.
+Bytes encode_deliveries(const DeliveryRecord& r);
+std::optional<DeliveryRecord> decode_deliveries(std::span<const std::uint8_t> bytes);
 
 }  // namespace ringwatch

@@ -77,10 +77,12 @@ void TokenProtocol::receive(Instant now, Token token, bool faults_apply) {
         if (delivered_.first_time(token.src, token.src_incarnation, token.msg_id)) {
             ++stats_.messages_delivered;
             ++delivered_count_;
-            delivery_journal_.push_back({++delivery_seq_, token.src, token.src_incarnation, token.msg_id});
+            const MessageKey name{token.src, token.src_incarnation, token.msg_id};
+            delivery_journal_.push_back({++delivery_seq_, name});
             if (delivery_journal_.size() > kJournalMax) delivery_journal_.pop_front();
-            const auto name = std::tuple{token.src, token.src_incarnation, token.msg_id};
+            deliveries_changed_ = true;
             const bool again = undone_.erase(name) > 0;
+            if (again) std::erase(undone_order_, name);
             if (again) ++stats_.redelivered;
             events_.push_back({again ? TokenEventKind::redelivered : TokenEventKind::delivered, token.src, token.dst, token.msg_id, token.payload});
         } else {
@@ -201,14 +203,14 @@ bool TokenProtocol::restore(Instant now, const TokenSavedState& saved, const std
             ++stats_.stale_discarded;
         }
     }
-    // What this process delivered after the cut is undone; its next delivery is a redelivery.
-    const bool same_process = saved.incarnation == incarnation_;
-    while (!delivery_journal_.empty() && (!same_process || delivery_journal_.back().seq > saved.deliveries)) {
-        const Delivery& d = delivery_journal_.back();
-        const auto name = std::tuple{d.src, d.inc, d.msg_id};
+    // What the node delivered after the cut (this process or, from its record, an earlier one) is
+    // undone; its next delivery is a redelivery.
+    while (!delivery_journal_.empty() && delivery_journal_.back().seq > saved.deliveries) {
+        const MessageKey name = delivery_journal_.back().message;
         if (undone_.insert(name).second) undone_order_.push_back(name);
         delivery_journal_.pop_back();
     }
+    deliveries_changed_ = true;
     while (undone_order_.size() > kUndoneRemembered) {
         undone_.erase(undone_order_.front());
         undone_order_.pop_front();
@@ -246,9 +248,27 @@ bool TokenProtocol::restore(Instant now, const TokenSavedState& saved, const std
 }
 
 void TokenProtocol::forget_journals_before(const TokenSavedState& oldest) {
-    if (oldest.incarnation != incarnation_) return;  // saved by an earlier process: everything here is after it
-    while (!accepted_journal_.empty() && accepted_journal_.front().accepted <= oldest.accepted) accepted_journal_.pop_front();
+    // Deliveries are numbered across processes (remember()); acceptances only within this one.
     while (!delivery_journal_.empty() && delivery_journal_.front().seq <= oldest.deliveries) delivery_journal_.pop_front();
+    if (oldest.incarnation != incarnation_) return;  // saved by an earlier process: everything accepted here is after it
+    while (!accepted_journal_.empty() && accepted_journal_.front().accepted <= oldest.accepted) accepted_journal_.pop_front();
+}
+
+void TokenProtocol::remember(DeliveryRecord record) {
+    delivery_seq_ = record.seq;
+    delivered_ = std::move(record.delivered);
+    delivery_journal_.assign(record.journal.begin(), record.journal.end());
+    for (auto& name : record.undone)
+        if (undone_.insert(name).second) undone_order_.push_back(std::move(name));
+}
+
+DeliveryRecord TokenProtocol::deliveries() const {
+    DeliveryRecord r;
+    r.seq = delivery_seq_;
+    r.delivered = delivered_;
+    r.journal.assign(delivery_journal_.begin(), delivery_journal_.end());
+    r.undone.assign(undone_order_.begin(), undone_order_.end());
+    return r;
 }
 
 }  // namespace ringwatch

@@ -16,6 +16,12 @@
 // state back in a new epoch and receives again what the snapshot recorded on the inbound channel.
 // Deliveries made after the cut are undone with the log and happen again, reported as
 // `redelivered`; messages accepted after the cut are queued again (a journal of each keeps them).
+//
+// Across restarts: what a node delivered (the log, the journal, what a rollback undid) is its
+// DeliveryRecord, which the caller keeps on disk where `state_dir` is set, before it hands any
+// delivery to the user. A process started from it knows what its earlier processes delivered: a
+// repeat is dropped, and a delivery a rollback undid is made again as a redelivery, whichever
+// process made it first.
 #pragma once
 
 #include <deque>
@@ -76,6 +82,25 @@ struct TokenStats {
     std::uint64_t redelivered = 0;   // deliveries undone by a rollback that happened again
 };
 
+// A message as its destination names it: (source, the source process that accepted it, msg_id).
+using MessageKey = std::tuple<NodeId, Incarnation, std::uint64_t>;
+
+// One delivery, numbered across every process of the node that kept its record.
+struct DeliveryEntry {
+    std::uint64_t seq = 0;
+    MessageKey message;
+    bool operator==(const DeliveryEntry&) const = default;
+};
+
+// What the node has delivered, as a restarted process needs it (see the top of this file).
+struct DeliveryRecord {
+    std::uint64_t seq = 0;               // deliveries numbered so far
+    DeliveryLog delivered;               // the current state's log: a message in it is a repeat
+    std::vector<DeliveryEntry> journal;  // since the oldest kept snapshot: a rollback undoes those after its cut
+    std::vector<MessageKey> undone;      // undone by a rollback and not made again yet, oldest first
+    bool operator==(const DeliveryRecord&) const = default;
+};
+
 // An application message of ours, waiting for a free token or out on a busy one. It is named by
 // (source, incarnation of the process that accepted it, msg_id) wherever it goes.
 struct OutgoingMessage {
@@ -99,7 +124,7 @@ struct TokenSavedState {
     DeliveryLog delivered;
     Incarnation incarnation;    // of the process that saved it
     std::uint64_t accepted = 0; // messages that process had accepted by the cut
-    std::uint64_t deliveries = 0;  // that process's delivery journal position at the cut
+    std::uint64_t deliveries = 0;  // the node's delivery count (DeliveryEntry::seq) at the cut
     bool operator==(const TokenSavedState&) const = default;
 };
 
@@ -134,6 +159,11 @@ public:
     bool restore(Instant now, const TokenSavedState& saved, const std::vector<Token>& channel, Epoch epoch);
     // The journals need to reach back only to the oldest saved state still kept.
     void forget_journals_before(const TokenSavedState& oldest);
+    // A process starting where an earlier one left its record (before any input).
+    void remember(DeliveryRecord record);
+    DeliveryRecord deliveries() const;
+    // Whether the record changed since the last call: the caller keeps it before the events go out.
+    bool take_deliveries_changed() { return std::exchange(deliveries_changed_, false); }
 
     std::vector<Token> take_forward() { return std::exchange(forward_, {}); }
     std::vector<TokenEvent> take_events() { return std::exchange(events_, {}); }
@@ -156,12 +186,6 @@ private:
     };
     using Outgoing = OutgoingMessage;
     using MessageName = std::pair<Incarnation, std::uint64_t>;  // ours: (accepting process, msg_id)
-    struct Delivery {
-        std::uint64_t seq;
-        NodeId src;
-        Incarnation inc;
-        std::uint64_t msg_id;
-    };
     // A destination that never copies (not in the ring): the message goes round this often, then
     // is reported undeliverable.
     static constexpr unsigned kMaxAttempts = 3;
@@ -188,11 +212,12 @@ private:
     // Bounded for a ring that keeps no snapshot (no monitor): a rollback reaches back this far at most.
     static constexpr std::size_t kJournalMax = 1 << 16;
     std::deque<Outgoing> accepted_journal_;
-    std::deque<Delivery> delivery_journal_;
+    std::deque<DeliveryEntry> delivery_journal_;
     std::uint64_t delivery_seq_ = 0;
     static constexpr std::size_t kUndoneRemembered = 4096;
-    std::set<std::tuple<NodeId, Incarnation, std::uint64_t>> undone_;
-    std::deque<std::tuple<NodeId, Incarnation, std::uint64_t>> undone_order_;
+    std::set<MessageKey> undone_;
+    std::deque<MessageKey> undone_order_;
+    bool deliveries_changed_ = false;
     unsigned armed_lose_ = 0;
     unsigned armed_duplicate_ = 0;
     std::vector<Token> forward_;

@@ -12,14 +12,15 @@ namespace ringwatch::io {
 namespace {
 constexpr std::size_t kMaxToolLinks = 16;
 
-NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation, std::vector<SavedSnapshot> saved) {
+NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation, StateStore::Loaded& loaded) {
     NodeConfig nc;
     nc.self = self;
     nc.incarnation = incarnation;
     nc.predecessor = c.predecessor(self).id;
     nc.successor = c.successor(self).id;
     nc.token.hold = c.hold;
-    nc.saved_at_start = std::move(saved);
+    nc.saved_at_start = std::move(loaded.snapshots);
+    nc.deliveries_at_start = std::move(loaded.deliveries);
     return nc;
 }
 
@@ -41,7 +42,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
       store_(config.state_dir ? std::optional<StateStore>(std::in_place, fmt::format("{}/node-{}", config_relative(config, *config.state_dir), self))
                               : std::nullopt),
       loaded_(store_ ? store_->load() : StateStore::Loaded{}),
-      node_(node_config(config, self, link_.endpoint().incarnation(), std::move(loaded_.snapshots)), monotonic_now()),
+      node_(node_config(config, self, link_.endpoint().incarnation(), loaded_), monotonic_now()),
       timer_(loop, [this] {
           node_.on_timer(monotonic_now());
           pump();
@@ -91,7 +92,9 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     if (const std::string w = config.insecure_warning(); !w.empty()) log_.log("{}", w);
     if (store_) {
         log_.log("state directory {}: {} saved snapshot(s) kept for rollback", store_->dir(), node_.kept().size());
-        for (const auto& path : loaded_.unreadable) log_.log("state directory: {} is not a saved snapshot this version can read; ignored", path);
+        for (const auto& path : loaded_.unreadable) log_.log("state directory: {} is not a file this version can read; ignored", path);
+        if (const std::uint64_t n = node_.token().deliveries().seq; n > 0)
+            log_.log("state directory: {} delivery(ies) by earlier processes remembered; none is handed over twice", n);
     }
     if (node_.token().epoch() == Epoch{0}) {
         log_.log("no token here until the monitor orders the ring's first one (a ring without a monitor has no token)");
@@ -112,6 +115,7 @@ StatusReply NodeDriver::status(std::uint64_t command_id) const {
     add("queue", static_cast<std::int64_t>(t.queue_length()));
     add("messages_sent", static_cast<std::int64_t>(t.stats().messages_sent));
     add("messages_delivered", static_cast<std::int64_t>(t.stats().messages_delivered));
+    add("messages_redelivered", static_cast<std::int64_t>(t.stats().redelivered));
     add("rotations", static_cast<std::int64_t>(rotations_.count()));
     if (const auto p50 = rotations_.quantile(0.5)) add("rotation_p50_us", p50->count());
     if (const auto p99 = rotations_.quantile(0.99)) add("rotation_p99_us", p99->count());
@@ -156,11 +160,14 @@ void NodeDriver::pump() {
     }
     if (store_ && !store_failed_) {
         try {
+            // The record first: no delivery below reaches the user before it is on disk.
+            if (out_.deliveries) store_->write_deliveries(*out_.deliveries);
             for (const auto& s : out_.saved) store_->write(s);
             for (SnapshotId id : out_.erased) store_->erase(id);
         } catch (const std::runtime_error& e) {
             store_failed_ = true;  // rollback still works from memory; a restart will not find these
-            log_.log("state directory: {}; saved snapshots are kept in memory only from now on", e.what());
+            log_.log("state directory: {}; saved snapshots and deliveries are kept in memory only from now on (a restart may deliver again)",
+                     e.what());
         }
     }
     for (const auto& e : out_.token_events) {
@@ -187,8 +194,12 @@ void NodeDriver::pump() {
                 log_.log("redelivered message #{} from node {} (its first delivery was undone by the rollback): {}", e.msg_id, e.src,
                          printable(e.payload));
                 break;
-            case TokenEventKind::returned:
-            case TokenEventKind::duplicate_message_dropped: break;
+            case TokenEventKind::duplicate_message_dropped:
+                // Only after a purge or a rollback: the sender sent again what this node (or, by its
+                // delivery record, an earlier process of it) had delivered.
+                log_.log("message #{} from node {} came again: delivered here before, not handed over twice", e.msg_id, e.src);
+                break;
+            case TokenEventKind::returned: break;
         }
     }
     for (const auto& im : out_.impair) {

@@ -68,8 +68,14 @@ StateStore::Loaded StateStore::load() {
         }
         if (entry.is_regular_file() && parse_name(name, seq, id)) found.push_back({seq, entry.path().string()});
     }
-    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.seq < b.seq; });
     Loaded out;
+    if (fs::is_regular_file(deliveries_path())) {
+        std::ifstream in(deliveries_path(), std::ios::binary);
+        const Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        out.deliveries = decode_deliveries(bytes);
+        if (!out.deliveries) out.unreadable.push_back(deliveries_path());
+    }
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.seq < b.seq; });
     for (const auto& f : found) {
         std::ifstream in(f.path, std::ios::binary);
         const Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -87,8 +93,14 @@ StateStore::Loaded StateStore::load() {
 
 void StateStore::write(const SavedSnapshot& s) {
     const std::string path = path_of(next_seq_++, s.id);
+    write_file(path, encode_saved(s));
+    files_.push_back({s.id, path});
+}
+
+void StateStore::write_deliveries(const DeliveryRecord& r) { write_file(deliveries_path(), encode_deliveries(r)); }
+
+void StateStore::write_file(const std::string& path, const Bytes& bytes) {
     const std::string tmp = path + ".tmp";
-    const Bytes bytes = encode_saved(s);
     {
         Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
         if (f.fd < 0) fail("open", tmp);
@@ -104,7 +116,6 @@ void StateStore::write(const SavedSnapshot& s) {
     if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", tmp);
     Fd d{::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (d.fd < 0 || ::fsync(d.fd) != 0) fail("fsync", dir_);
-    files_.push_back({s.id, path});
 }
 
 void StateStore::erase(SnapshotId id) {

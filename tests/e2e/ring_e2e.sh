@@ -324,6 +324,42 @@ kill)
   echo "$after" | grep -v '"missing":\[[0-9,]*3' | grep -q . && fail "an inconclusive snapshot not naming node 3"
   echo "ok: $(echo "$after" | wc -l) inconclusive snapshots naming node 3, no alarm"
   ;;
+restart_destination)
+  # A destination killed (SIGKILL) right after it delivered a message, while it holds the busy
+  # token: the token dies with it, the monitor regenerates, and the sender sends the message again.
+  # The restarted process reads its delivery record from the state directory and does not hand the
+  # message over a second time. A hold of 1 s leaves time to kill it before it passes the token on;
+  # if the kill comes too late anyway, it is tried again with another message.
+  write_config 5 1000 "$work/state"
+  start_each_node 5
+  start_monitor --recover regenerate
+  await "$work/monitor.out" '"verdict":"ok"' 3 30
+  caught=
+  for attempt in 1 2 3 4; do
+    "$bin/ring" send "$work/ring.toml" --from 1 --to 3 "restart message $attempt" > /dev/null || fail "ring send $attempt failed"
+    await "$work/nodes.out" "node 3\] delivered message #[0-9]* from node 1: restart message $attempt\$" 1 30
+    kill -KILL "${pids[3]}"; wait "${pids[3]}" 2>/dev/null
+    id=$(grep -m1 "node 3\] delivered message #[0-9]* from node 1: restart message $attempt\$" "$work/nodes.out" | sed 's/.*message #\([0-9]*\) .*/\1/')
+    before=$(count "$work/nodes.out" 'node 3\] link to monitor: connected')
+    "$bin/ring" node "$work/ring.toml" --id 3 >> "$work/nodes.out" 2>&1 & pids[3]=$!
+    await "$work/nodes.out" 'node 3\] link to monitor: connected' $((before + 1)) 20
+    anchor=$(max_snapshot_id)
+    await_value "5 ok snapshots after attempt $attempt" 5 60 eval 'snapshots | awk -v a="$anchor" '"'"'$1 + 0 > a + 0 && $2 == "ok"'"'"' | wc -l'
+    if [ "$(count "$work/nodes.out" "node 1\] message #$id to node 3 queued again")" -gt 0 ]; then
+      await "$work/nodes.out" "node 3\] message #$id from node 1 came again: delivered here before, not handed over twice" 1 30
+      caught=$attempt
+      break
+    fi
+  done
+  [ -n "$caught" ] || fail "in 4 attempts the kill never came while node 3 held the message's token (the test's premise)"
+  grep -q 'node 3\] state directory: [1-9][0-9]* delivery(ies) by earlier processes remembered' "$work/nodes.out" || fail "the restarted node did not read its delivery record"
+  for ((i = 1; i <= caught; i++)); do
+    n=$(count "$work/nodes.out" "delivered message #[0-9]* from node 1: restart message $i\$")
+    [ "$n" -eq 1 ] || fail "restart message $i delivered $n times"
+  done
+  no_alarm_of token_duplicated
+  echo "ok: attempt $caught: node 3 killed holding the token of message #$id just delivered; the sender sent it again and the restarted process, from its delivery record, did not deliver it twice"
+  ;;
 restart_pair)
   # Node 0 and its successor killed (SIGKILL) and restarted, together or one after the other: no
   # node makes a token on its own, so never a second token. A token that died with them is reported

@@ -17,7 +17,7 @@ void MessageLedger::departed(NodeId src, NodeId dst, std::uint64_t seq) {
     if (seq >= 1 && seq <= v.size()) v[seq - 1].departed = true;
 }
 
-void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint32_t dst_gen, std::uint64_t seq, bool redelivery) {
+void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint64_t seq, bool redelivery) {
     auto& v = msgs_[{src, dst}];
     if (seq < 1 || seq > v.size()) {
         violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {}, which was never sent", to_us(now),
@@ -27,17 +27,12 @@ void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint32_t
     Msg& m = v[seq - 1];
     m.departed = true;
     if (redelivery) {
-        if (!rollbacks_ || m.deliveries == 0 || m.delivered_to_gen != dst_gen) {
+        if (!rollbacks_ || m.deliveries == 0) {
             violations_.add(rule::messages, fmt::format("at {} us node {} redelivered message #{} from node {}, which {}", to_us(now), dst, seq,
-                                                        src, rollbacks_ ? "that process had never delivered" : "no rollback undid"));
+                                                        src, rollbacks_ ? "it had never delivered" : "no rollback undid"));
         }
         return;
     }
-    if (m.deliveries > 0 && m.delivered_to_gen != dst_gen) {
-        m.delivered_to_gen = dst_gen;  // a new process of the destination: it cannot know what the old one had
-        return;
-    }
-    m.delivered_to_gen = dst_gen;
     if (++m.deliveries > 1) {
         violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} a second time", to_us(now), dst,
                                                     seq, src));

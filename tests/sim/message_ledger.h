@@ -25,11 +25,11 @@ public:
 
     void sent(Instant now, NodeId src, NodeId dst, std::uint64_t seq);
     void departed(NodeId src, NodeId dst, std::uint64_t seq);
-    // At most once per process of the destination (a restarted destination has forgotten what its
-    // old process delivered, and a message sent again after a purge reaches it anew), and in order
-    // per (source, destination), always; except a `redelivery`: a delivery a rollback undid, made
-    // again (it must follow a delivery to that process, and only a rollback allows it).
-    void delivered(Instant now, NodeId src, NodeId dst, std::uint32_t dst_gen, std::uint64_t seq, bool redelivery = false);
+    // At most once per destination, whatever its restarts (every simulated node keeps a state
+    // directory, where its delivery record survives them), and in order per (source, destination),
+    // always; except a `redelivery`: a delivery a rollback undid, made again (it must follow a
+    // delivery to that node, by any of its processes, and only a rollback allows it).
+    void delivered(Instant now, NodeId src, NodeId dst, std::uint64_t seq, bool redelivery = false);
     // A rollback was done somewhere: redeliveries are allowed from now on.
     void rolled_back() { rollbacks_ = true; }
 
@@ -45,8 +45,7 @@ private:
     struct Msg {
         Instant sent;
         bool departed = false;
-        unsigned deliveries = 0;  // to the current process of the destination, redeliveries apart
-        std::uint32_t delivered_to_gen = 0;
+        unsigned deliveries = 0;  // redeliveries apart
     };
     std::map<std::pair<NodeId, NodeId>, std::vector<Msg>> msgs_;  // index: seq - 1
     std::map<std::pair<NodeId, NodeId>, std::uint64_t> last_delivered_;

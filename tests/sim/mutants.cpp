@@ -150,6 +150,7 @@ constexpr std::array kNames{
     std::pair{Mutant::node_conjures_token, "node_conjures_token"},
     std::pair{Mutant::node_swallows_token, "node_swallows_token"},
     std::pair{Mutant::node_makes_first_token, "node_makes_first_token"},
+    std::pair{Mutant::node_forgets_deliveries, "node_forgets_deliveries"},
 };
 
 }  // namespace
@@ -184,6 +185,7 @@ std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfi
             case Mutant::node_drops_messages: return std::make_unique<DropsMessages>(config, now);
             case Mutant::node_conjures_token: return std::make_unique<TokenMeddler>(config, now, true);
             case Mutant::node_swallows_token: return std::make_unique<TokenMeddler>(config, now, false);
+            case Mutant::node_forgets_deliveries: config.deliveries_at_start.reset(); break;
             default: break;
         }
     }

@@ -33,6 +33,7 @@ enum class Mutant : std::uint8_t {
     node_conjures_token,          // passes one token on twice, with no fault injected
     node_swallows_token,          // keeps one token forever, with no fault injected
     node_makes_first_token,       // node 0 makes a token of its own at every start with no epoch (the rule before births were ordered)
+    node_forgets_deliveries,      // a restarted process starts without its delivery record (as with no state_dir)
 };
 
 inline constexpr std::size_t kMutatedNode = 1;

@@ -22,8 +22,10 @@ struct SimCluster::SimNode {
     SimWakeup wakeup;
     EndpointOutput eout;
     NodeOutput nout;
-    // The node's state directory (rollback): written atomically, so a crash never tears a file.
+    // The node's state directory (rollback; deliveries): written atomically, so a crash never
+    // tears a file, and before the node's output goes anywhere.
     std::vector<SavedSnapshot> disk;
+    std::optional<DeliveryRecord> deliveries_on_disk;
 };
 
 struct SimCluster::SimMonitor {
@@ -107,6 +109,7 @@ void SimCluster::boot_node(std::size_t pos) {
     nc.token.hold = config_.hold;
     nc.incarnation = n.endpoint->incarnation();
     nc.saved_at_start = n.disk;
+    nc.deliveries_at_start = n.deliveries_on_disk;
     n.core = make_node_core(config_.mutant, pos, nc, now);
     n.backlog = SendBacklog{};
     net_.attach(n.id, [this, pos](NodeId from, std::uint32_t from_gen, Bytes d) {
@@ -140,6 +143,7 @@ void SimCluster::drain_node(std::size_t pos) {
     const Instant now = events_.now();
     n.nout.clear();
     n.core->take_output(n.nout);
+    if (n.nout.deliveries) n.deliveries_on_disk = std::move(n.nout.deliveries);
     for (auto& m : n.nout.messages) {
         const oracle_wire::Read read = oracle_wire::read(m.bytes);
         const bool taken = n.backlog.send(*n.endpoint, m.peer, std::move(m.bytes));
@@ -150,7 +154,7 @@ void SimCluster::drain_node(std::size_t pos) {
     for (auto& e : n.nout.token_events) {
         if (e.kind == TokenEventKind::rolled_back) ledger_.rolled_back();
         if (e.kind == TokenEventKind::delivered || e.kind == TokenEventKind::redelivered)
-            ledger_.delivered(now, e.src, n.id, n.gen, payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
+            ledger_.delivered(now, e.src, n.id, payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
     }
     for (auto& saved : n.nout.saved) n.disk.push_back(std::move(saved));
     for (SnapshotId id : n.nout.erased) std::erase_if(n.disk, [id](const SavedSnapshot& s) { return s.id == id; });

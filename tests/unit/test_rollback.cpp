@@ -88,6 +88,95 @@ TEST_CASE("rollback token: a delivery made after the cut is undone and reported 
     CHECK(dst.stats().redelivered == 1);
 }
 
+TEST_CASE("restart: a process started from the delivery record drops what an earlier process delivered", "[rollback][token][restart]") {
+    TokenProtocol old(NodeId{3}, TokenConfig{0ms}, Incarnation{30});
+    old.on_token(t0, busy(1, 3, 1, Bytes{'a'}, 10));
+    CHECK(kinds(old.take_events()) == std::vector{TokenEventKind::delivered});
+    REQUIRE(old.take_deliveries_changed());  // the caller keeps the record before the user sees the delivery
+    CHECK_FALSE(old.take_deliveries_changed());
+    const DeliveryRecord record = old.deliveries();
+    CHECK(record.seq == 1);
+
+    // The process dies before the token is back at its sender; the sender sends it again (purged,
+    // queued again) to the new process, which must not hand it to the user a second time.
+    TokenProtocol restarted(NodeId{3}, TokenConfig{0ms}, Incarnation{31}, Epoch{2});
+    restarted.remember(record);
+    Token again = busy(1, 3, 1, Bytes{'a'}, 10, 2);
+    restarted.on_token(t0, again);
+    CHECK(kinds(restarted.take_events()) == std::vector{TokenEventKind::duplicate_message_dropped});
+    restarted.on_timer(t0);
+    const auto fwd = restarted.take_forward();
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].copied);  // so its sender frees it
+    // A process that kept no record (no state_dir) cannot know: it delivers it again.
+    TokenProtocol forgetful(NodeId{3}, TokenConfig{0ms}, Incarnation{32}, Epoch{2});
+    forgetful.on_token(t0, again);
+    CHECK(kinds(forgetful.take_events()) == std::vector{TokenEventKind::delivered});
+}
+
+TEST_CASE("restart: a rollback undoes a delivery an earlier process made after the cut, and it comes again as redelivered", "[rollback][token][restart]") {
+    TokenProtocol old(NodeId{3}, TokenConfig{0ms}, Incarnation{30});
+    old.on_token(t0, busy(1, 3, 1, Bytes{'a'}, 10));
+    const TokenSavedState cut = old.save();
+    old.on_token(t0, busy(1, 3, 2, Bytes{'b'}, 10));  // after the cut, then the process is killed
+    old.take_events();
+    const DeliveryRecord record = old.deliveries();
+    CHECK(record.journal.size() == 2);
+
+    TokenProtocol restarted(NodeId{3}, TokenConfig{0ms}, Incarnation{31});
+    restarted.remember(record);
+    REQUIRE(restarted.restore(t0, cut, {}, Epoch{2}));
+    CHECK(kinds(restarted.take_events()) == std::vector{TokenEventKind::rolled_back});
+    // The undone delivery is in the record too: a crash now would not turn it into a plain one.
+    REQUIRE(restarted.take_deliveries_changed());
+    const DeliveryRecord after_restore = restarted.deliveries();
+    CHECK(after_restore.undone.size() == 1);
+    TokenProtocol again_restarted(NodeId{3}, TokenConfig{0ms}, Incarnation{32}, Epoch{2});
+    again_restarted.remember(after_restore);
+
+    for (TokenProtocol* p : {&restarted, &again_restarted}) {
+        p->on_token(t0, busy(1, 3, 2, Bytes{'b'}, 10, 2));
+        const auto ev = p->take_events();
+        REQUIRE(ev.size() == 1);
+        CHECK(ev[0].kind == TokenEventKind::redelivered);
+        CHECK(ev[0].msg_id == 2);
+        CHECK(p->stats().redelivered == 1);
+        // Made again, it is delivered: the record no longer calls it undone.
+        CHECK(p->deliveries().undone.empty());
+        // And the one delivered before the cut stays delivered.
+        p->on_token(t0, busy(1, 3, 1, Bytes{'a'}, 10, 2));
+        CHECK(kinds(p->take_events()) == std::vector{TokenEventKind::duplicate_message_dropped});
+    }
+}
+
+TEST_CASE("restart: the delivery record round-trips, and malformed records are refused", "[rollback][saved][restart]") {
+    TokenProtocol p(NodeId{3}, TokenConfig{0ms}, Incarnation{30});
+    p.on_token(t0, busy(1, 3, 1, Bytes{'a'}, 10));
+    const TokenSavedState cut = p.save();
+    p.on_token(t0, busy(2, 3, 7, Bytes{'b'}, 20));
+    p.on_token(t0, busy(1, 3, 2, Bytes{'c'}, 10));
+    REQUIRE(p.restore(t0, cut, {}, Epoch{2}));
+    const DeliveryRecord r = p.deliveries();
+    REQUIRE(r.undone.size() == 2);
+    const Bytes b = encode_deliveries(r);
+    const auto back = decode_deliveries(b);
+    REQUIRE(back);
+    CHECK(*back == r);
+    CHECK(decode_deliveries(encode_deliveries(DeliveryRecord{})) == DeliveryRecord{});
+    for (std::size_t n = 0; n < b.size(); ++n) {
+        INFO("truncated to " << n);
+        CHECK_FALSE(decode_deliveries(std::span(b).first(n)));
+    }
+    Bytes longer = b;
+    longer.push_back(0);
+    CHECK_FALSE(decode_deliveries(longer));
+    CHECK_FALSE(decode_deliveries(encode_saved(SavedSnapshot{})));  // another file's magic
+    // A count the file cannot hold is refused before anything is allocated for it.
+    Bytes huge = encode_deliveries(DeliveryRecord{});
+    huge[huge.size() - 8] = 0x7f;  // the journal's count
+    CHECK_FALSE(decode_deliveries(huge));
+}
+
 TEST_CASE("rollback token: a message accepted after the cut is queued again and sent with its original id", "[rollback][token]") {
     TokenProtocol p(NodeId{1}, TokenConfig{0ms}, Incarnation{10});
     REQUIRE(p.enqueue(NodeId{3}, Bytes{'a'}));  // before the cut

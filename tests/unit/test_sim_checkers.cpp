@@ -158,6 +158,21 @@ TEST_CASE("checkers: the first node making a token of its own (the rule before b
     }
 }
 
+TEST_CASE("checkers: a restarted node that forgot what its earlier process delivered breaks the message rule", "[sim][checkers]") {
+    // Node 1 killed again and again, with many messages for it: one it had copied comes again to
+    // its next process, from a sender whose token died with it (and was regenerated) or was
+    // rolled back. With its delivery record (state_dir) that process drops it, or says
+    // `redelivered` after a rollback; without, it delivers it a second time.
+    for (const RecoveryMode mode : {RecoveryMode::regenerate, RecoveryMode::rollback}) {
+        SimConfig c = scenario(Mutant::node_forgets_deliveries);
+        c.recover = mode;
+        c.duration = 8s;
+        c.app_messages_per_s = 40;
+        for (int i = 0; i < 10; ++i) c.crashes.push_back({1s + i * 600ms, 1, 20ms});
+        require_caught(c, rule::messages);
+    }
+}
+
 TEST_CASE("checkers: a node_down for a node whose datagrams reached the paused monitor breaks the node-events rule", "[sim][checkers]") {
     // The rule on its own: a monitor that judged its own pause as the node's silence is caught.
     Violations violations;
