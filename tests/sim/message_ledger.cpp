@@ -6,10 +6,11 @@
 
 namespace ringwatch::sim {
 
-void MessageLedger::sent(Instant now, NodeId src, NodeId dst, std::uint64_t seq) {
+void MessageLedger::sent(Instant now, NodeId src, std::uint32_t src_gen, NodeId dst, std::uint64_t seq) {
     auto& v = msgs_[{src, dst}];
     if (seq != v.size() + 1) return;  // the simulator numbers them 1, 2, ... per pair
     v.push_back(Msg{now});
+    v.back().src_gen = src_gen;
 }
 
 void MessageLedger::departed(NodeId src, NodeId dst, std::uint64_t seq) {
@@ -37,12 +38,25 @@ void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint64_t
         violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} a second time", to_us(now), dst,
                                                     seq, src));
     }
-    auto& last = last_delivered_[{src, dst}];
+    auto& last = last_delivered_[dst][{src, m.src_gen}];
     if (seq <= last && m.deliveries == 1) {
         violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} after #{} (out of order)",
                                                     to_us(now), dst, seq, src, last));
     }
     last = std::max(last, seq);
+}
+
+void MessageLedger::recorded(NodeId dst, SnapshotId snapshot) {
+    auto& cuts = at_cut_[dst];
+    cuts[snapshot] = last_delivered_[dst];
+    if (cuts.size() > kCutsKept) cuts.erase(cuts.begin());
+}
+
+void MessageLedger::restored(NodeId dst, SnapshotId snapshot) {
+    const auto cuts = at_cut_.find(dst);
+    if (cuts == at_cut_.end()) return;
+    const auto cut = cuts->second.find(snapshot);
+    if (cut != cuts->second.end()) last_delivered_[dst] = cut->second;
 }
 
 std::uint64_t MessageLedger::waiting(const std::function<bool(Instant)>& disturbed_since) const {

@@ -23,15 +23,24 @@ class MessageLedger {
 public:
     explicit MessageLedger(Violations& v) : violations_(v) {}
 
-    void sent(Instant now, NodeId src, NodeId dst, std::uint64_t seq);
+    // `src_gen`: the generation (process) of the source that accepted it.
+    void sent(Instant now, NodeId src, std::uint32_t src_gen, NodeId dst, std::uint64_t seq);
     void departed(NodeId src, NodeId dst, std::uint64_t seq);
     // At most once per destination, whatever its restarts (every simulated node keeps a state
-    // directory, where its delivery record survives them), and in order per (source, destination),
-    // always; except a `redelivery`: a delivery a rollback undid, made again (it must follow a
-    // delivery to that node, by any of its processes, and only a rollback allows it).
+    // directory, where its delivery record survives them), and in order per (source process,
+    // destination), always; except a `redelivery`: a delivery a rollback undid, made again (it
+    // must follow a delivery to that node, by any of its processes, and only a rollback allows
+    // it). Order is per source process: a rollback to a cut before a source's crash brings back
+    // what its old process had queued, which may then arrive after what its new process sent.
     void delivered(Instant now, NodeId src, NodeId dst, std::uint64_t seq, bool redelivery = false);
     // A rollback was done somewhere: redeliveries are allowed from now on.
     void rolled_back() { rollbacks_ = true; }
+    // Order across a rollback: `dst` recorded its state for `snapshot` (the ledger notes how far it
+    // had delivered from each source), and later restored it, undoing every delivery after that
+    // cut: from there the order is that of the restored history (the undone ones come again as
+    // redeliveries, and what the cut still owed comes first).
+    void recorded(NodeId dst, SnapshotId snapshot);
+    void restored(NodeId dst, SnapshotId snapshot);
 
     // Messages neither delivered nor excused: still queued at their source, or lost.
     std::uint64_t waiting(const std::function<bool(Instant)>& disturbed_since) const;
@@ -46,9 +55,13 @@ private:
         Instant sent;
         bool departed = false;
         unsigned deliveries = 0;  // redeliveries apart
+        std::uint32_t src_gen = 0;
     };
+    using Source = std::pair<NodeId, std::uint32_t>;  // a source process: node, generation
     std::map<std::pair<NodeId, NodeId>, std::vector<Msg>> msgs_;  // index: seq - 1
-    std::map<std::pair<NodeId, NodeId>, std::uint64_t> last_delivered_;
+    std::map<NodeId, std::map<Source, std::uint64_t>> last_delivered_;  // dst -> source process -> highest seq
+    static constexpr std::size_t kCutsKept = 4096;  // per node, as the oracle keeps reported cuts
+    std::map<NodeId, std::map<SnapshotId, std::map<Source, std::uint64_t>>> at_cut_;
     bool rollbacks_ = false;
     Violations& violations_;
 };

@@ -77,6 +77,10 @@ SimCluster::SimCluster(SimConfig config)
     oracle_.set_observer(config_.space_time);
     // Only a rollback restores a reported cut (at 1000 nodes, keeping them all costs 100 MB a minute).
     oracle_.keep_cuts_for_rollback(config_.recover == RecoveryMode::rollback);
+    if (config_.recover == RecoveryMode::rollback) {
+        oracle_.on_recorded = [this](NodeId n, SnapshotId s) { ledger_.recorded(n, s); };
+        oracle_.on_restored = [this](NodeId n, SnapshotId s) { ledger_.restored(n, s); };
+    }
     for (std::size_t i = 0; i < config_.nodes; ++i) {
         nodes_.push_back(std::make_unique<SimNode>());
         nodes_.back()->id = id_of(i);
@@ -389,7 +393,7 @@ void SimCluster::send_app_message() {
         auto& sent = app_sent_[{n.id, id_of(dst)}];
         if (n.core->send_app(now, id_of(dst), seq_payload(sent + 1))) {
             ++sent;
-            ledger_.sent(now, n.id, id_of(dst), sent);
+            ledger_.sent(now, n.id, n.gen, id_of(dst), sent);
         }
         drain_node(src);
         pump_node(src);

@@ -173,6 +173,7 @@ void TokenOracle::record(Instant now, NodeTruth& n, NodeId id, SnapshotId snap, 
         it->second.epoch = n.epoch;
         it->second.channel_open = !by_marker;  // the channel a first marker came on is recorded empty
         if (observer_) observer_->recorded(now, id, snap, r.held, by_marker);
+        if (on_recorded) on_recorded(id, snap);
     } else if (by_marker) {
         it->second.channel_open = false;
     }
@@ -378,6 +379,7 @@ std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t
 // epoch; tokens of the new epoch it already holds (passed on by neighbours that restored first)
 // stay; anything older it holds is gone.
 void TokenOracle::restored(Instant now, NodeId id, const PendingRollback& p) {
+    if (on_restored) on_restored(id, p.snapshot);
     NodeTruth& t = nodes_.at(id);
     const auto cuts = reported_cuts_.find(id);
     const auto cut = cuts == reported_cuts_.end() ? std::map<SnapshotId, Recording>::const_iterator{} : cuts->second.find(p.snapshot);

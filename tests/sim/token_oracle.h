@@ -11,6 +11,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -59,6 +60,9 @@ class TokenOracle {
 public:
     TokenOracle(std::vector<NodeId> ring, Violations& violations);
     void set_observer(CutObserver* o) { observer_ = o; }
+    // Told when a node records its state for a snapshot, and when it restores one (the message
+    // ledger re-bases its order there); unset by default.
+    std::function<void(NodeId, SnapshotId)> on_recorded, on_restored;
     // Whether the cuts nodes reported are kept for rollbacks (by default; up to 4096 per node). A
     // run without rollback recovery can do without: a restore it did not expect is still reported.
     void keep_cuts_for_rollback(bool keep) { keep_reported_cuts_ = keep; }
