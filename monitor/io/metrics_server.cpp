@@ -15,9 +15,16 @@ const prometheus::Histogram::BucketBoundaries kDetectionBuckets{0.01, 0.02, 0.05
 
 std::shared_ptr<prometheus::Registry> make_registry() { return std::make_shared<prometheus::Registry>(); }
 
+// A scrape must never wait behind a client that holds a connection without asking anything (one
+// idle connection once stopped every scrape): several workers, and a connection that has not
+// sent its request within the timeout is closed.
+constexpr const char* kWorkers = "8";
+constexpr const char* kRequestTimeoutMs = "1000";
+
 prometheus::Exposer listen(const std::string& address) {
     try {
-        return prometheus::Exposer(address, 1);
+        return prometheus::Exposer(std::vector<std::string>{"listening_ports", address, "num_threads", kWorkers, "request_timeout_ms",
+                                                            kRequestTimeoutMs});
     } catch (const std::exception& e) {
         throw std::runtime_error(fmt::format("--metrics {}: cannot listen there ({})", address, e.what()));
     }

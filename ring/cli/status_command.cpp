@@ -133,6 +133,12 @@ int run_status(const std::string& config_path, bool json) {
                    fmt::format("{}/{}", rtt(f, "pred"), rtt(f, "succ")), get(f, "pred_retransmits") + get(f, "succ_retransmits"),
                    100.0 * repaired_loss(f), get(f, "dropped"), drops(f));
     }
+    for (std::size_t i = 0; i < config.nodes.size(); ++i) {
+        if (!answers[i].figures) continue;
+        if (const std::int64_t ms = get(*answers[i].figures, "state_stale_ms"); ms > 0)
+            fmt::print("node {}: its state directory cannot be written for {:.1f} s (see its log): a restart now would load an older state\n",
+                       config.nodes[i].id, static_cast<double>(ms) / 1000);
+    }
     if (monitor.figures) {
         const Figures& m = *monitor.figures;
         fmt::print("monitor at {}: up {}; epoch {}; snapshots {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "

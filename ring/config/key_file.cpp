@@ -10,11 +10,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "ring/config/ring_config.h"
+#include "ring/io/small_file.h"
 
 namespace ringwatch {
 
@@ -41,24 +42,37 @@ bool write_private(const std::string& path, const std::string& text, int& error)
 }  // namespace
 
 AuthKey read_key_file(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
-        throw KeyFileError(fmt::format("cannot read {}: {} (make one with: ring keygen {})", path, std::strerror(errno), path));
-    if (!S_ISREG(st.st_mode)) throw KeyFileError(fmt::format("{} is not a regular file", path));
+    // A key file is 65 bytes: a kilobyte allows any whitespace around the key, and a 4 GB file
+    // planted at the path is refused from its first kilobyte.
+    constexpr std::size_t kMaxBytes = 1024;
+    io::SmallFile f = io::read_small_file(path, kMaxBytes);
+    struct Wiper {
+        std::string& b;
+        ~Wiper() { sodium_memzero(b.data(), b.size()); }
+    } wiper{f.bytes};
+    switch (f.problem) {
+        case io::SmallFile::Problem::none: break;
+        case io::SmallFile::Problem::cannot_open:
+            throw KeyFileError(fmt::format("{} (make one with: ring keygen {})", io::describe(f, path, kMaxBytes), path));
+        case io::SmallFile::Problem::too_large:
+            throw KeyFileError(fmt::format("{}: not a key file (it must hold {} hex digits and nothing else)", io::describe(f, path, kMaxBytes),
+                                           2 * kKeyBytes));
+        default: throw KeyFileError(io::describe(f, path, kMaxBytes));
+    }
     // As ssh does for private keys: a key others can read is no longer the ring's secret.
-    if ((st.st_mode & 077) != 0)
+    if ((f.st.st_mode & 077) != 0)
         throw KeyFileError(fmt::format("{} is readable or writable by group or others (mode {:03o}); make it private: chmod 600 {}", path,
-                                       st.st_mode & 0777, path));
-    std::ifstream in(path);
-    if (!in) throw KeyFileError(fmt::format("cannot read {} (make one with: ring keygen {})", path, path));
-    std::string hex, extra;
-    in >> hex >> extra;
+                                       f.st.st_mode & 0777, path));
+    // The key: one word of 64 hex digits, whitespace around it allowed.
+    const std::string_view text(f.bytes);
+    const auto first = text.find_first_not_of(" \t\r\n");
+    const auto last = text.find_last_not_of(" \t\r\n");
+    const std::string_view hex = first == std::string_view::npos ? std::string_view{} : text.substr(first, last - first + 1);
     AuthKey key;
     std::size_t len = 0;
-    const bool ok = extra.empty() && hex.size() == 2 * kKeyBytes &&
+    const bool ok = hex.size() == 2 * kKeyBytes &&
                     sodium_hex2bin(key.bytes.data(), key.bytes.size(), hex.data(), hex.size(), nullptr, &len, nullptr) == 0 &&
                     len == kKeyBytes;
-    sodium_memzero(hex.data(), hex.size());
     if (!ok) throw KeyFileError(fmt::format("{} must hold {} hex digits and nothing else (ring keygen makes one)", path, 2 * kKeyBytes));
     return key;
 }

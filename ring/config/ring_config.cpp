@@ -17,6 +17,7 @@
 
 #include "ring/core/messages.h"
 #include "ring/io/address.h"
+#include "ring/io/small_file.h"
 
 namespace ringwatch {
 
@@ -73,6 +74,8 @@ std::string string(const std::string& path, const toml::table& t, const std::str
 sockaddr_storage address(const std::string& path, const std::string& key, const std::string& text, const toml::node& n) {
     auto a = io::parse_address(text);
     if (!a) fail(path, fmt::format("{}: '{}' = \"{}\" is not an address (host:port, e.g. 127.0.0.1:7101 or [::1]:7101)", where(n), key, text));
+    // Port 0 binds wherever the kernel likes: no peer, scraper or browser could find it.
+    if (io::port_of(*a) == 0) fail(path, fmt::format("{}: '{}' = \"{}\" has port 0; name the port it must listen on", where(n), key, text));
     return *a;
 }
 
@@ -163,7 +166,8 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     const toml::array* nodes = root["nodes"].as_array();
     if (!nodes) fail(path, "missing [[nodes]] tables (a ring needs at least 2)");
     std::set<std::uint16_t> ids;
-    std::set<std::string> addresses{c.monitor_address_text};
+    // Compared as parsed (printed back canonically): "127.0.0.1:07001" is "127.0.0.1:7001".
+    std::set<std::string> addresses{io::format_address(c.monitor_address)};
     std::size_t i = 0;
     for (const toml::node& n : *nodes) {
         ++i;
@@ -176,7 +180,7 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         e.address_text = string(path, *t, table, "address", true);
         e.address = address(path, table + ".address", e.address_text, *t->get("address"));
         if (!ids.insert(e.id.value).second) fail(path, fmt::format("{}: '{}.id' = {} is a duplicate id", where(*t->get("id")), table, e.id));
-        if (!addresses.insert(e.address_text).second)
+        if (!addresses.insert(io::format_address(e.address)).second)
             fail(path, fmt::format("{}: '{}.address' = \"{}\" is used twice (nodes and monitor need their own)", where(*t->get("address")), table,
                                    e.address_text));
         c.nodes.push_back(std::move(e));
@@ -199,11 +203,13 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
 }
 
 RingConfig load_config(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw ConfigError(fmt::format("{}: cannot read the config file", path));
-    std::ostringstream s;
-    s << in.rdbuf();
-    return parse_config(s.str(), path);
+    // A config is a few kilobytes (a 4096-node ring about 200 KB): a FIFO or a device at the path,
+    // or a file of gigabytes, is refused with one line, never waited on or read whole.
+    constexpr std::size_t kMaxConfigBytes = 4 << 20;
+    const io::SmallFile f = io::read_small_file(path, kMaxConfigBytes);
+    if (f.problem != io::SmallFile::Problem::none)
+        throw ConfigError(fmt::format("{}: cannot read the config file: {}", path, io::reason(f, kMaxConfigBytes)));
+    return parse_config(f.bytes, path);
 }
 
 }  // namespace ringwatch

@@ -121,11 +121,11 @@ std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::ui
         }
         std::size_t tools = 0;
         for (auto t = links_.lower_bound(NodeId{kToolIdFirst}); t != links_.end() && is_tool_id(t->first); ++t) ++tools;
-        if (tools < max_tool_links_) {
-            l = &add_peer(src, now);
-        } else {
-            ++stats_.tool_links_refused;
+        if (tools >= max_tool_links_) {
+            ++stats_.tool_links_refused;  // one reason per dropped datagram: not unknown_peer too
+            return std::nullopt;
         }
+        l = &add_peer(src, now);
     }
     if (!l) {
         ++stats_.unknown_peer;

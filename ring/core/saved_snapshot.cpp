@@ -35,9 +35,14 @@ void put_tokens(ByteWriter& w, const std::vector<Token>& ts) {
     for (const auto& t : ts) put_token(w, t);
 }
 
+// The fewest bytes an item can take: a count the bytes left cannot hold is refused before
+// anything is allocated for it (a 21-byte file claiming a million tokens costs nothing).
+constexpr std::size_t kMinEncodedToken = 2 + 16;
+constexpr std::size_t kMinEncodedMessage = 2 + 8 + 8 + 4 + 8 + 2;
+
 bool get_tokens(ByteReader& r, std::vector<Token>& ts) {
     const std::uint32_t n = r.u32();
-    if (!r.ok() || n > kMaxItems) return false;
+    if (!r.ok() || n > kMaxItems || n > r.remaining() / kMinEncodedToken) return false;
     ts.resize(n);
     for (auto& t : ts)
         if (!get_token(r, t)) return false;
@@ -59,7 +64,7 @@ void put_messages(ByteWriter& w, const std::vector<OutgoingMessage>& ms) {
 
 bool get_messages(ByteReader& r, std::vector<OutgoingMessage>& ms) {
     const std::uint32_t n = r.u32();
-    if (!r.ok() || n > kMaxItems) return false;
+    if (!r.ok() || n > kMaxItems || n > r.remaining() / kMinEncodedMessage) return false;
     ms.resize(n);
     for (auto& m : ms) {
         m.to = NodeId{r.u16()};

@@ -54,4 +54,9 @@ bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
     return x.sin6_port == y.sin6_port && std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
 }
 
+std::uint16_t port_of(const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+    return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+}
+
 }  // namespace ringwatch::io

@@ -42,6 +42,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
       store_(config.state_dir ? std::optional<StateStore>(std::in_place, fmt::format("{}/node-{}", config_relative(config, *config.state_dir), self))
                               : std::nullopt),
       loaded_(store_ ? store_->load() : StateStore::Loaded{}),
+      writer_(store_ ? std::optional<StateWriter>(std::in_place, *store_) : std::nullopt),
       node_(node_config(config, self, link_.endpoint().incarnation(), loaded_), monotonic_now()),
       timer_(loop, [this] {
           node_.on_timer(monotonic_now());
@@ -92,7 +93,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     if (const std::string w = config.insecure_warning(); !w.empty()) log_.log("{}", w);
     if (store_) {
         log_.log("state directory {}: {} saved snapshot(s) kept for rollback", store_->dir(), node_.kept().size());
-        for (const auto& path : loaded_.unreadable) log_.log("state directory: {} is not a file this version can read; ignored", path);
+        for (const auto& file : loaded_.unreadable) log_.log("state directory: ignored {}", file);
         if (const std::uint64_t n = node_.token().deliveries().seq; n > 0)
             log_.log("state directory: {} delivery(ies) by earlier processes remembered; none is handed over twice", n);
     }
@@ -116,6 +117,10 @@ StatusReply NodeDriver::status(std::uint64_t command_id) const {
     add("messages_sent", static_cast<std::int64_t>(t.stats().messages_sent));
     add("messages_delivered", static_cast<std::int64_t>(t.stats().messages_delivered));
     add("messages_redelivered", static_cast<std::int64_t>(t.stats().redelivered));
+    if (writer_) {
+        const auto since = writer_->stale_since();
+        add("state_stale_ms", since ? std::chrono::duration_cast<std::chrono::milliseconds>(monotonic_now() - *since).count() : 0);
+    }
     add("rotations", static_cast<std::int64_t>(rotations_.count()));
     if (const auto p50 = rotations_.quantile(0.5)) add("rotation_p50_us", p50->count());
     if (const auto p99 = rotations_.quantile(0.99)) add("rotation_p99_us", p99->count());
@@ -158,17 +163,13 @@ void NodeDriver::pump() {
     for (auto& m : out_.messages) {
         if (!link_.send_queued(m.peer, std::move(m.bytes))) log_.log("dropped a message for {}: its queue is full", m.peer);
     }
-    if (store_ && !store_failed_) {
-        try {
-            // The record first: no delivery below reaches the user before it is on disk.
-            if (out_.deliveries) store_->write_deliveries(*out_.deliveries);
-            for (const auto& s : out_.saved) store_->write(s);
-            for (SnapshotId id : out_.erased) store_->erase(id);
-        } catch (const std::runtime_error& e) {
-            store_failed_ = true;  // rollback still works from memory; a restart will not find these
-            log_.log("state directory: {}; saved snapshots and deliveries are kept in memory only from now on (a restart may deliver again)",
-                     e.what());
-        }
+    if (writer_) {
+        // Before the events below: no delivery reaches the user before its record is on disk.
+        const StateWriter::Outcome o = writer_->put(monotonic_now(), out_);
+        if (o.failed)
+            log_.log("state directory: {}; kept in memory and retried every second (until then a restart would load an older state)",
+                     *o.failed);
+        if (o.recovered) log_.log("state directory: written again after {} failed attempt(s); it is current", writer_->failures());
     }
     for (const auto& e : out_.token_events) {
         switch (e.kind) {

@@ -38,7 +38,7 @@ private:
     KeyRotation rekey_;
     std::optional<StateStore> store_;  // with state_dir set
     StateStore::Loaded loaded_;
-    bool store_failed_ = false;        // said once
+    std::optional<StateWriter> writer_;  // into store_
     Node node_;
     RotationTimes rotations_;  // the token's rotation times here (`ring status`)
     NodeOutput out_;

@@ -550,6 +550,15 @@ errors)
   expect 2 "= \"127.0.0.1:99999\" is not an address" "$bin/ring" up "$work/bad.toml"
   expect 2 "node id 7 is not in the ring (ids: 0, 1, 2)" "$bin/ring" node "$cfg" --id 7
   expect 2 "cannot read the config file" "$bin/ring" up "$work/missing.toml"
+  # A FIFO at the config's path is refused at once (timeout: had it been opened for reading, it
+  # would wait for a writer forever), and so is a key file of gigabytes, from its first kilobyte.
+  mkfifo "$work/fifo.toml"
+  expect 2 "fifo.toml: cannot read the config file: not a regular file" timeout 10 "$bin/ring" up "$work/fifo.toml"
+  expect 2 "fifo.toml: cannot read the config file: not a regular file" timeout 10 "$bin/monitor" "$work/fifo.toml"
+  truncate -s 4G "$work/huge.key"; chmod 600 "$work/huge.key"
+  cp "$cfg" "$work/huge.toml"; sed -i 's/^hold_ms = \([0-9]*\)$/hold_ms = \1\nkey_file = "huge.key"/' "$work/huge.toml"
+  expect 2 "huge.key is larger than 1024 bytes: not a key file" timeout 10 "$bin/ring" node "$work/huge.toml" --id 0
+  rm -f "$work/huge.key"
   # ring send: checked before anything is sent.
   expect 2 "node id 9 is not in the ring (ids: 0, 1, 2)" "$bin/ring" send "$cfg" --from 0 --to 9 hello
   expect 2 "node id 9 is not in the ring (ids: 0, 1, 2)" "$bin/ring" send "$cfg" --from 9 --to 0 hello
@@ -970,6 +979,12 @@ metrics)
     printf '%s\n' "$out" | awk -v k="$1" '$1 == k { v = $2 } END { printf "%d\n", v + 0 }'
   }
   [ "$(sample 'ringwatch_snapshots_total{verdict=ok}')" -ge 10 ] || fail "fewer than 10 ok snapshots counted: $(cat "$work/last.scrape")"
+  # Clients that connect and never ask (or ask half a request) do not stop scrapes: scrape.py
+  # gives up after 5 s, and these hold their connections open throughout.
+  exec 7<>"/dev/tcp/127.0.0.1/${spare[0]}" 8<>"/dev/tcp/127.0.0.1/${spare[0]}" 9<>"/dev/tcp/127.0.0.1/${spare[0]}"
+  printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n' >&9
+  for i in 1 2 3; do sample 'ringwatch_snapshots_total{verdict=ok}' > /dev/null; done
+  exec 7>&- 8>&- 9>&-
   [ "$(sample 'ringwatch_incidents_total{kind=token_lost}')" -eq 0 ] || fail "a token_lost incident counted on a healthy ring"
   [ "$(sample 'ringwatch_epoch{}')" -eq 1 ] || fail "epoch is not 1"
   grep -q '^ringwatch_snapshot_duration_seconds_count{} [1-9]' "$work/last.scrape" || fail "no snapshot durations observed"

@@ -111,6 +111,13 @@ TEST_CASE("config: every error names the file, the key and the value", "[config]
     CHECK(error_of(replaced(kValid, "127.0.0.1:7001", "localhost:7001")).find("'nodes[1].address' = \"localhost:7001\" is not an address") !=
           std::string::npos);
     CHECK(error_of(replaced(kValid, "127.0.0.1:7001", "127.0.0.1:70010")).find("is not an address") != std::string::npos);
+    // The same address written two ways is the same address; port 0 is nowhere a peer can find.
+    CHECK(error_of(replaced(kValid, "127.0.0.1:7003", "127.0.0.1:07001")).find("'nodes[3].address' = \"127.0.0.1:07001\" is used twice") !=
+          std::string::npos);
+    CHECK(error_of(replaced(kValid, "[::1]:7002", "[::1]:0")) ==
+          "c.toml: line 17: 'nodes[2].address' = \"[::1]:0\" has port 0; name the port it must listen on");
+    CHECK(error_of(replaced(kValid, "127.0.0.1:7000", "127.0.0.1:00")).find("'monitor.address' = \"127.0.0.1:00\" has port 0") !=
+          std::string::npos);
     CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = -1")) == "c.toml: line 4: 'ring.hold_ms' = -1 is out of range (0..60000)");
     CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = \"5\"")) == "c.toml: line 4: 'ring.hold_ms' must be an integer");
     // A float beyond int64's range once reached an undefined cast inside toml++ (found by fuzz_config).

@@ -151,3 +151,50 @@ TEST_CASE("rekey: an endpoint accepts a second key only while told to", "[rekey]
     e.on_datagram(Instant{}, datagram_under(new_key));
     CHECK(e.stats().unknown_peer == 3);
 }
+
+TEST_CASE("key file: read through one descriptor with a size cap; special files refused at once", "[rekey][key_file]") {
+    KeyDir d;
+    const std::string good = d.make("ring.key");
+    const AuthKey key = read_key_file(good);
+    auto write_file = [&](const std::string& name, const std::string& text) {
+        const std::string path = d.dir + "/" + name;
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        REQUIRE(f);
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+        ::chmod(path.c_str(), 0600);
+        return path;
+    };
+    auto error_of = [](const std::string& path) {
+        try {
+            read_key_file(path);
+        } catch (const KeyFileError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    std::string hex;
+    {
+        std::FILE* f = std::fopen(good.c_str(), "r");
+        char buf[65] = {};
+        REQUIRE(std::fread(buf, 1, 64, f) == 64);
+        std::fclose(f);
+        hex.assign(buf, 64);
+    }
+    // Whitespace around the key is fine; anything else beside it is not.
+    CHECK(read_key_file(write_file("spaced.key", "  \n" + hex + "\r\n\n")) == key);
+    CHECK(error_of(write_file("two.key", hex + " " + hex + "\n")).find("must hold 64 hex digits and nothing else") != std::string::npos);
+    CHECK(error_of(write_file("short.key", hex.substr(1) + "\n")).find("must hold 64 hex digits") != std::string::npos);
+    // A huge file is refused from its first kilobyte, not read whole.
+    const std::string huge = write_file("huge.key", std::string(8 << 20, 'a'));
+    CHECK(error_of(huge) == huge + " is larger than 1024 bytes: not a key file (it must hold 64 hex digits and nothing else)");
+    // A FIFO (nobody writing) is refused at once, not waited on.
+    const std::string fifo = d.dir + "/fifo.key";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(error_of(fifo) == fifo + " is not a regular file");
+    CHECK(error_of(d.dir) == d.dir + " is not a regular file");
+    CHECK(error_of(d.dir + "/missing.key").find("cannot read " + d.dir + "/missing.key: No such file or directory") == 0);
+    const std::string open_to_all = write_file("open.key", hex + "\n");
+    ::chmod(open_to_all.c_str(), 0644);
+    CHECK(error_of(open_to_all).find("is readable or writable by group or others (mode 644)") != std::string::npos);
+}

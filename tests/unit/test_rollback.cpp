@@ -11,6 +11,7 @@
 #include "ring/core/node.h"
 #include "ring/core/saved_snapshot.h"
 #include "ring/core/token.h"
+#include "tests/unit/allocation_probe.h"
 
 using namespace ringwatch;
 using namespace std::chrono_literals;
@@ -530,6 +531,37 @@ TEST_CASE("rollback saved: what a node saved restores the same as the state itse
     const auto back = decode_saved(encode_saved(s));
     REQUIRE(back.has_value());
     CHECK(*back == s);
+}
+
+TEST_CASE("rollback saved: a count the bytes cannot hold is refused before anything is allocated for it", "[rollback][saved]") {
+    // A forged file of a few bytes claiming a million tokens (or messages, or journal entries).
+    Bytes forged = encode_saved(SavedSnapshot{});
+    const std::size_t held_count_at = 4 + 1 + 8 + 4;  // magic, version, id, epoch
+    forged[held_count_at] = 0x00;
+    forged[held_count_at + 1] = 0x10;  // 2^20
+    std::size_t largest = 0;
+    {
+        test::AllocationProbe probe;
+        CHECK_FALSE(decode_saved(forged));
+        largest = probe.largest();
+    }
+    CHECK(largest < 4096);
+    Bytes forged_messages = encode_saved(SavedSnapshot{});
+    forged_messages[held_count_at + 4 + 1] = 0x10;  // the queue's count
+    {
+        test::AllocationProbe probe;
+        CHECK_FALSE(decode_saved(forged_messages));
+        largest = probe.largest();
+    }
+    CHECK(largest < 4096);
+    Bytes forged_record = encode_deliveries(DeliveryRecord{});
+    forged_record[forged_record.size() - 7] = 0x10;  // the journal's count
+    {
+        test::AllocationProbe probe;
+        CHECK_FALSE(decode_deliveries(forged_record));
+        largest = probe.largest();
+    }
+    CHECK(largest < 4096);
 }
 
 TEST_CASE("rollback saved: malformed bytes are rejected, never crash", "[rollback][saved]") {
