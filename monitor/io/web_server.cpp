@@ -59,10 +59,49 @@ void check_can_listen(const sockaddr_storage& addr, const std::string& text) {
     if (rc != 0) throw std::runtime_error(fmt::format("--http {}: cannot listen there ({})", text, std::strerror(err)));
 }
 
+// A request header by name ("x-ringwatch-secret:"), or empty.
+std::string header(lws* wsi, const char* name_colon) {
+    const int n = lws_hdr_custom_length(wsi, name_colon, static_cast<int>(std::strlen(name_colon)));
+    if (n <= 0 || n > 1024) return {};
+    std::string v(static_cast<std::size_t>(n) + 1, '\0');
+    if (lws_hdr_custom_copy(wsi, v.data(), n + 1, name_colon, static_cast<int>(std::strlen(name_colon))) < 0) return {};
+    v.resize(static_cast<std::size_t>(n));
+    return v;
+}
+
+std::string token_header(lws* wsi, lws_token_indexes t) {
+    const int n = lws_hdr_total_length(wsi, t);
+    if (n <= 0 || n > 1024) return {};
+    std::string v(static_cast<std::size_t>(n) + 1, '\0');
+    if (lws_hdr_copy(wsi, v.data(), n + 1, t) < 0) return {};
+    v.resize(static_cast<std::size_t>(n));
+    return v;
+}
+
+// DNS rebinding reaches a page only under a DNS name the attacker controls: the Host a browser
+// sends is then that name. So a Host is accepted if it names this server by address (an IP
+// literal with our port: no name to rebind) or as localhost.
+bool host_allowed(std::string_view host, int port) {
+    const auto colon = host.rfind(':');
+    if (colon == std::string_view::npos || host.substr(colon + 1) != std::to_string(port)) return false;
+    const std::string name(host.substr(0, colon));
+    if (name == "localhost") return true;
+    in_addr a4{};
+    in6_addr a6{};
+    if (::inet_pton(AF_INET, name.c_str(), &a4) == 1) return true;
+    return name.size() > 2 && name.front() == '[' && name.back() == ']' && ::inet_pton(AF_INET6, name.substr(1, name.size() - 2).c_str(), &a6) == 1;
+}
+
 std::string query_arg(lws* wsi, const char* name_eq) {
     char buf[1200];
     const char* v = lws_get_urlarg_by_name(wsi, name_eq, buf, sizeof buf);
     return v ? std::string(v) : std::string();
+}
+
+// Every answer is what its Content-Type says, never sniffed into something else (a script).
+int add_nosniff(lws* wsi, unsigned char** p, unsigned char* end) {
+    return lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("x-content-type-options:"),
+                                       reinterpret_cast<const unsigned char*>("nosniff"), 7, p, end);
 }
 
 // Compares without an early exit: how long a wrong secret took says nothing of the right one.
@@ -133,6 +172,8 @@ int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
     switch (reason) {
         case LWS_CALLBACK_HTTP:
             return begin(wsi, std::string_view(static_cast<const char*>(in)));
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            return -1;  // a WebSocket upgrade: the dashboard uses none, so none is kept open
         case LWS_CALLBACK_HTTP_WRITEABLE: {
             const auto it = sessions_.find(wsi);
             return it == sessions_.end() ? -1 : write_some(wsi, *it->second);
@@ -165,9 +206,18 @@ int WebServer::begin(lws* wsi, std::string_view path) {
     Session& s = *slot;
     const bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     s.body_follows = post && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+    const std::string host = token_header(wsi, WSI_TOKEN_HOST);
+    if (!host_allowed(host, port_))
+        return answer(wsi, s, HTTP_STATUS_FORBIDDEN, "text/plain", "this server answers to its own address (or localhost) only\n");
     if (path.starts_with("/control/")) {
         if (!post) return answer(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "controls take POST\n");
-        if (!same_secret(query_arg(wsi, "secret="), secret_))
+        // A browser says where a request comes from: another site's page may not use the controls.
+        if (const std::string origin = token_header(wsi, WSI_TOKEN_ORIGIN); !origin.empty() && origin != "http://" + host)
+            return answer(wsi, s, HTTP_STATUS_FORBIDDEN, "text/plain", "controls are taken from this server's own page only\n");
+        if (!query_arg(wsi, "secret=").empty())
+            return answer(wsi, s, HTTP_STATUS_FORBIDDEN, "text/plain",
+                          "the secret goes in the X-Ringwatch-Secret header, never in a URL (it would end up in logs and history)\n");
+        if (!same_secret(header(wsi, "x-ringwatch-secret:"), secret_))
             return answer(wsi, s, HTTP_STATUS_FORBIDDEN, "text/plain", "the controls need this run's secret (the URL the monitor printed)\n");
         ControlRequest r{std::string(path.substr(9)), {}};
         for (const char* name : {"node", "kind", "to", "payload", "mode"})
@@ -183,7 +233,7 @@ int WebServer::begin(lws* wsi, std::string_view path) {
         if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
             lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
                                         reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
-            lws_finalize_write_http_header(wsi, start, &p, end))
+            add_nosniff(wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         lws_http_mark_sse(wsi);
         s.events = true;
@@ -193,7 +243,7 @@ int WebServer::begin(lws* wsi, std::string_view path) {
     }
     for (const auto& a : assets_)
         if (a.path == path || (path == "/index.html" && a.path == "/")) return answer(wsi, s, HTTP_STATUS_OK, a.content_type, std::string(a.body));
-    return answer(wsi, s, HTTP_STATUS_NOT_FOUND, "text/plain", fmt::format("no such page: {}\n", path));
+    return answer(wsi, s, HTTP_STATUS_NOT_FOUND, "text/plain", "no such page\n");  // the path is not echoed back
 }
 
 int WebServer::answer(lws* wsi, Session& s, int status, std::string_view type, std::string body) {
@@ -208,7 +258,7 @@ int WebServer::answer(lws* wsi, Session& s, int status, std::string_view type, s
     if (lws_add_http_common_headers(wsi, static_cast<unsigned>(status), content_type.c_str(), body.size(), &p, end) ||
         lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
                                     reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
+        add_nosniff(wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     s.out = std::move(body);
     s.written = 0;

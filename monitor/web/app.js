@@ -14,8 +14,9 @@ const state = {
   open: new Map(),      // open incidents: "token_lost" or "node 3 down" -> since (ms)
   epoch: null,
 };
-// The per-run secret travels in the URL's fragment (never sent to the server in a Referer) or query.
-const secret = new URLSearchParams(location.hash.slice(1)).get("secret") || new URLSearchParams(location.search).get("secret");
+// The per-run secret travels in the URL's fragment (never sent to the server, never in a log or a
+// Referer), and from the page to the monitor in a header, never in a URL.
+const secret = new URLSearchParams(location.hash.slice(1)).get("secret");
 
 const $ = (id) => document.getElementById(id);
 function el(tag, attrs = {}, text) {
@@ -218,10 +219,9 @@ function fillNodeChoices() {
 }
 async function control(action, args) {
   const q = new URLSearchParams(args);
-  q.set("secret", secret);
   $("control-said").textContent = "…";
   try {
-    const r = await fetch(`/control/${action}?${q}`, { method: "POST" });
+    const r = await fetch(`/control/${action}?${q}`, { method: "POST", headers: { "X-Ringwatch-Secret": secret } });
     $("control-said").textContent = (await r.text()).trim();
   } catch (e) {
     $("control-said").textContent = `the monitor did not answer (${e.message})`;

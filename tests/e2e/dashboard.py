@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import http.client
 import urllib.error
 import urllib.request
 
@@ -44,6 +45,49 @@ for path in ["/control/inject?node=2&kind=lose", f"/control/inject?node=2&kind=l
              "/control/recover?mode=regenerate&secret="]:
     if (status := post(path)) != 403:
         fail(f"POST {path} without the right secret: HTTP {status}, not 403")
+
+# The server's guards, from outside the page (http.client: any Host, any header).
+host, port = base.split("//")[1].rstrip("/").rsplit(":", 1)
+
+
+def request(method, path, headers=None):
+    """A request with exactly these headers: (status, headers, body)."""
+    c = http.client.HTTPConnection(host, int(port), timeout=5)
+    c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for k, v in ({"Host": f"{host}:{port}"} | (headers or {})).items():
+        c.putheader(k, v)
+    c.endheaders()
+    r = c.getresponse()
+    out = (r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode(errors="replace"))
+    c.close()
+    return out
+
+
+# The right secret, but in the URL (where logs and history keep it): refused, and why said.
+status, _, body = request("POST", f"/control/inject?node=2&kind=lose&secret={secret}")
+if status != 403 or "X-Ringwatch-Secret header" not in body:
+    fail(f"the secret in the query: HTTP {status} {body!r}, not 403 naming the header")
+# The right secret from another site's page (its Origin): refused.
+status, _, _ = request("POST", "/control/inject?node=2&kind=lose", {"X-Ringwatch-Secret": secret, "Origin": "http://evil.example"})
+if status != 403:
+    fail(f"a control from another origin: HTTP {status}, not 403")
+# DNS rebinding: a page under another name that resolves here gets nothing, not even the page.
+for path in ["/", "/events"]:
+    status, _, _ = request("GET", path, {"Host": f"rebind.evil.example:{port}"})
+    if status != 403:
+        fail(f"GET {path} with a foreign Host: HTTP {status}, not 403")
+# Unknown paths are not echoed, and nothing is sniffed into another type.
+status, headers, body = request("GET", "/<script>x</script>")
+if status != 404 or "script" in body or headers.get("x-content-type-options") != "nosniff":
+    fail(f"GET of an unknown path: HTTP {status}, {body!r}, {headers}")
+# No WebSocket is kept open: the dashboard uses none.
+try:
+    status, _, _ = request("GET", "/", {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                                         "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+except http.client.RemoteDisconnected:
+    status = None  # refused by closing the connection
+if status == 101:
+    fail("a WebSocket upgrade was accepted")
 
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
