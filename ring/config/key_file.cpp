@@ -63,8 +63,13 @@ AuthKey read_key_file(const std::string& path) {
     if ((f.st.st_mode & 077) != 0)
         throw KeyFileError(fmt::format("{} is readable or writable by group or others (mode {:03o}); make it private: chmod 600 {}", path,
                                        f.st.st_mode & 0777, path));
-    // The key: one word of 64 hex digits, whitespace around it allowed.
-    const std::string_view text(f.bytes);
+    const auto key = parse_key_text(f.bytes);
+    if (!key) throw KeyFileError(fmt::format("{} must hold {} hex digits and nothing else (ring keygen makes one)", path, 2 * kKeyBytes));
+    return *key;
+}
+
+std::optional<AuthKey> parse_key_text(std::string_view text) {
+    // One word of 64 hex digits, whitespace around it allowed.
     const auto first = text.find_first_not_of(" \t\r\n");
     const auto last = text.find_last_not_of(" \t\r\n");
     const std::string_view hex = first == std::string_view::npos ? std::string_view{} : text.substr(first, last - first + 1);
@@ -73,7 +78,7 @@ AuthKey read_key_file(const std::string& path) {
     const bool ok = hex.size() == 2 * kKeyBytes &&
                     sodium_hex2bin(key.bytes.data(), key.bytes.size(), hex.data(), hex.size(), nullptr, &len, nullptr) == 0 &&
                     len == kKeyBytes;
-    if (!ok) throw KeyFileError(fmt::format("{} must hold {} hex digits and nothing else (ring keygen makes one)", path, 2 * kKeyBytes));
+    if (!ok) return std::nullopt;
     return key;
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <stdexcept>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "ring/core/auth.h"
 
@@ -17,6 +19,8 @@ struct KeyFileError : std::runtime_error {
 // Throws KeyFileError when the file is missing, not a regular file, readable or writable by group
 // or others, or not exactly 64 hex digits.
 AuthKey read_key_file(const std::string& path);
+// The key in a key file's text: 64 hex digits, whitespace around them allowed; nothing otherwise.
+std::optional<AuthKey> parse_key_text(std::string_view text);
 // Writes a new random key to `path` (mode 0600); never overwrites. Throws std::runtime_error.
 void write_new_key(const std::string& path);
 // True when the file at `path` is a valid key file holding `key` (false for any problem with it).
