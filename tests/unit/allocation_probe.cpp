@@ -1,4 +1,6 @@
-// The replaced global operator new behind AllocationProbe (one per program, as the standard allows).
+// What AllocationProbe watches. Under AddressSanitizer, its allocator's hook (every allocation,
+// whoever makes it); otherwise a replaced global operator new (one per program, as the standard
+// allows; replacing it under ASan would pair ASan's own news with our deletes).
 #include "tests/unit/allocation_probe.h"
 
 #include <atomic>
@@ -9,12 +11,33 @@ namespace {
 std::atomic<bool> watching{false};
 std::atomic<std::size_t> largest_seen{0};
 
-void* allocate(std::size_t n) {
-    if (watching.load(std::memory_order_relaxed)) {
-        std::size_t seen = largest_seen.load(std::memory_order_relaxed);
-        while (n > seen && !largest_seen.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
-        }
+void record(std::size_t n) {
+    if (!watching.load(std::memory_order_relaxed)) return;
+    std::size_t seen = largest_seen.load(std::memory_order_relaxed);
+    while (n > seen && !largest_seen.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
     }
+}
+}  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/allocator_interface.h>
+
+namespace {
+void on_malloc(const volatile void*, std::size_t n) { record(n); }
+void on_free(const volatile void*) {}
+void install() {
+    static const bool installed = [] {
+        __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+        return true;
+    }();
+    (void)installed;
+}
+}  // namespace
+#else
+namespace {
+void install() {}
+void* allocate(std::size_t n) {
+    record(n);
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
@@ -26,10 +49,12 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace ringwatch::test {
 
 AllocationProbe::AllocationProbe() {
+    install();
     largest_seen = 0;
     watching = true;
 }

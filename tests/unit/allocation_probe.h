@@ -1,6 +1,5 @@
-// The largest single allocation made through operator new while a probe is alive (this test
-// binary replaces the global operator new to watch it): how a test shows that a decoder sizes
-// nothing by a count the input merely claims.
+// The largest single allocation made while a probe is alive (allocation_probe.cpp says how it is
+// watched): how a test shows that a decoder sizes nothing by a count the input merely claims.
 #pragma once
 
 #include <cstddef>
