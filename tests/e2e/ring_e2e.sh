@@ -14,6 +14,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# Scenarios stop processes (SIGSTOP). When the test's process group is orphaned (ctest started from
+# a shell that has since exited), the kernel sends the whole group SIGHUP, then SIGCONT, as soon as
+# a member exits while one is stopped: a paused monitor died of it. Nothing here may die of that;
+# the processes inherit the ignored SIGHUP.
+trap '' HUP
 fail() {
   echo "FAIL ($scenario): $*"
   echo "--- monitor:"; tail -n 5 "$work/monitor.out" 2>/dev/null
