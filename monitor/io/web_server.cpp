@@ -82,9 +82,15 @@ std::string token_header(lws* wsi, lws_token_indexes t) {
 // sends is then that name. So a Host is accepted if it names this server by address (an IP
 // literal with our port: no name to rebind) or as localhost.
 bool host_allowed(std::string_view host, int port) {
+    std::string_view name_part = host;
     const auto colon = host.rfind(':');
-    if (colon == std::string_view::npos || host.substr(colon + 1) != std::to_string(port)) return false;
-    const std::string name(host.substr(0, colon));
+    if (colon != std::string_view::npos && !host.ends_with(']')) {
+        if (host.substr(colon + 1) != std::to_string(port)) return false;
+        name_part = host.substr(0, colon);
+    } else if (port != 80) {
+        return false;  // a browser leaves the port out only when it is HTTP's own
+    }
+    const std::string name(name_part);
     if (name == "localhost") return true;
     in_addr a4{};
     in6_addr a6{};

@@ -76,6 +76,9 @@ for path in ["/", "/events"]:
     status, _, _ = request("GET", path, {"Host": f"rebind.evil.example:{port}"})
     if status != 403:
         fail(f"GET {path} with a foreign Host: HTTP {status}, not 403")
+# Without a port a Host means port 80 (what a browser leaves out): not this server's.
+if (status := request("GET", "/", {"Host": host})[0]) != 403:
+    fail(f"GET / with Host {host} (port 80 implied, the server is on {port}): HTTP {status}, not 403")
 # Unknown paths are not echoed, and nothing is sniffed into another type.
 status, headers, body = request("GET", "/<script>x</script>")
 if status != 404 or "script" in body or headers.get("x-content-type-options") != "nosniff":
