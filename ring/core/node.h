@@ -39,8 +39,11 @@ struct NodeConfig {
     // one the monitor asks it to keep comes on top), and those an earlier process left on disk.
     std::size_t keep_snapshots = kMaxKeptSnapshots - 1;
     std::vector<SavedSnapshot> saved_at_start;
-    // What earlier processes of this node delivered (their record on disk), if kept.
+    // What earlier processes of this node delivered (their record on disk), if kept; and whether
+    // the caller keeps the record (a state directory): only then does every change come out in
+    // NodeOutput::deliveries (a copy of the record per delivery is not free).
     std::optional<DeliveryRecord> deliveries_at_start;
+    bool keep_delivery_record = false;
 };
 
 struct NodeStats {

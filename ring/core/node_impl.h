@@ -165,7 +165,7 @@ void BasicNode<Participant>::collect(Instant now) {
     token_.on_timer(now);
     for (auto& t : token_.take_forward()) send(config_.successor, t);
     for (auto& e : token_.take_events()) out_.token_events.push_back(std::move(e));
-    if (token_.take_deliveries_changed()) out_.deliveries = token_.deliveries();
+    if (token_.take_deliveries_changed() && config_.keep_delivery_record) out_.deliveries = token_.deliveries();
     for (auto& c : participant_.take_completed()) {
         SavedSnapshot saved{c.id, std::move(c.state.saved), {}};
         for (auto& ch : c.channels) saved.channel.insert(saved.channel.end(), ch.messages.begin(), ch.messages.end());

@@ -82,8 +82,10 @@ void TokenProtocol::receive(Instant now, Token token, bool faults_apply) {
             if (delivery_journal_.size() > kJournalMax) delivery_journal_.pop_front();
             deliveries_changed_ = true;
             const bool again = undone_.erase(name) > 0;
-            if (again) std::erase(undone_order_, name);
-            if (again) ++stats_.redelivered;
+            if (again) {
+                std::erase(undone_order_, name);
+                ++stats_.redelivered;
+            }
             events_.push_back({again ? TokenEventKind::redelivered : TokenEventKind::delivered, token.src, token.dst, token.msg_id, token.payload});
         } else {
             ++stats_.duplicate_messages_dropped;

@@ -21,6 +21,7 @@ NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation
     nc.token.hold = c.hold;
     nc.saved_at_start = std::move(loaded.snapshots);
     nc.deliveries_at_start = std::move(loaded.deliveries);
+    nc.keep_delivery_record = c.state_dir.has_value();
     return nc;
 }
 

@@ -114,6 +114,7 @@ void SimCluster::boot_node(std::size_t pos) {
     nc.incarnation = n.endpoint->incarnation();
     nc.saved_at_start = n.disk;
     nc.deliveries_at_start = n.deliveries_on_disk;
+    nc.keep_delivery_record = true;
     n.core = make_node_core(config_.mutant, pos, nc, now);
     n.backlog = SendBacklog{};
     net_.attach(n.id, [this, pos](NodeId from, std::uint32_t from_gen, Bytes d) {
