@@ -101,6 +101,9 @@ bool get_log(ByteReader& r, DeliveryLog& log) {
         const NodeId src{r.u16()};
         const std::uint8_t incs = r.u8();
         if (!r.ok() || incs > DeliveryLog::kIncarnationsPerSource) return false;
+        // Sources come in ascending order, each once, as put_log writes them: a source listed twice
+        // would pile more processes on it than a log keeps (and than the file could say again).
+        if (!log.sources().empty() && !(log.sources().rbegin()->first < src)) return false;
         for (std::uint8_t i = 0; i < incs; ++i) {
             const Incarnation inc{r.u64()};
             DeliveryLog::Window w;
