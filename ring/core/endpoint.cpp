@@ -36,13 +36,8 @@ Endpoint::Endpoint(LinkConfig config, NodeId self, Incarnation incarnation)
 
 Link& Endpoint::add_peer(NodeId peer, Instant now) {
     auto it = links_.find(peer);
-    if (it == links_.end()) {
-        // A tool session's incarnation: ours plus the number of tool sessions so far. Each takes
-        // far longer than a microsecond, so these never reach our successor's incarnation (a start
-        // time in microseconds), and no two sessions of one process share one.
-        const Incarnation inc = is_tool_id(peer) ? Incarnation{incarnation_.value + ++tool_sessions_} : incarnation_;
-        it = links_.emplace(peer, Peer{std::make_unique<Link>(config_, self_, inc, peer, now), std::nullopt, false, false}).first;
-    }
+    if (it == links_.end())
+        it = links_.emplace(peer, Peer{std::make_unique<Link>(config_, self_, incarnation_, peer, now), std::nullopt, false, false}).first;
     touch(peer, it->second);  // new, or the caller may change it through the reference
     return *it->second.link;
 }
@@ -115,17 +110,8 @@ std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::ui
     const NodeId src = frame_.header.src;
     Link* l = link(src);  // marks it given an input
     if (!l && is_tool_id(src) && max_tool_links_ > 0) {
-        if (frame_.header.dst_incarnation != kUnknownIncarnation || !frame_.messages.empty()) {
-            ++stats_.no_tool_session;  // only a hello may open a tool session
-            return std::nullopt;
-        }
-        std::size_t tools = 0;
-        for (auto t = links_.lower_bound(NodeId{kToolIdFirst}); t != links_.end() && is_tool_id(t->first); ++t) ++tools;
-        if (tools >= max_tool_links_) {
-            ++stats_.tool_links_refused;  // one reason per dropped datagram: not unknown_peer too
-            return std::nullopt;
-        }
-        l = &add_peer(src, now);
+        l = admit_tool(now, src);
+        if (!l) return std::nullopt;
     }
     if (!l) {
         ++stats_.unknown_peer;
@@ -133,6 +119,55 @@ std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::ui
     }
     l->on_frame(now, frame_);
     return src;
+}
+
+Incarnation Endpoint::tool_challenge(NodeId tool, Incarnation tool_incarnation) const {
+    // Our incarnation (a start time in microseconds) plus up to ~1 s, mixed from the tool's id and
+    // incarnation (splitmix64's finalizer). Never our own incarnation, and never another process's
+    // challenge for the same tool: a restarted process has another incarnation to add to.
+    std::uint64_t x = tool_incarnation.value ^ (std::uint64_t{tool.value} << 48) ^ 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return Incarnation{incarnation_.value + 1 + (x & 0xFFFFF)};
+}
+
+Link* Endpoint::admit_tool(Instant now, NodeId tool) {
+    const wire::FrameHeader& h = frame_.header;
+    const Incarnation challenge = tool_challenge(tool, h.src_incarnation);
+    if (h.dst_incarnation == kUnknownIncarnation && frame_.messages.empty() && h.src_incarnation != kUnknownIncarnation) {
+        // A hello: answered as the link would answer it (who we are, to that process), kept nowhere.
+        wire::FrameHeader a;
+        a.flags = wire::kFlagWantAck;
+        a.src = self_;
+        a.dst = tool;
+        a.src_incarnation = challenge;
+        a.dst_incarnation = h.src_incarnation;
+        a.counter = 1;  // the link opened for the challenge counts on from here
+        a.tsval = timestamp(now);
+        a.tsecr = h.tsval;
+        reply_.emplace();
+        wire::encode_frame(a, {}, *reply_, config_.key ? &*config_.key : nullptr);
+        ++stats_.tool_challenges;
+        return nullptr;
+    }
+    const auto admitted = tools_admitted_.find(tool);
+    if (h.dst_incarnation != challenge || (admitted != tools_admitted_.end() && h.src_incarnation <= admitted->second)) {
+        ++stats_.no_tool_session;  // a recording, data before a hello, or a tool let go
+        return nullptr;
+    }
+    std::size_t tools = 0;
+    for (auto t = links_.lower_bound(NodeId{kToolIdFirst}); t != links_.end() && is_tool_id(t->first); ++t) ++tools;
+    if (tools >= max_tool_links_) {
+        ++stats_.tool_links_refused;  // one reason per dropped datagram: not unknown_peer too
+        return nullptr;
+    }
+    tools_admitted_[tool] = h.src_incarnation;
+    auto it = links_.emplace(tool, Peer{std::make_unique<Link>(config_, self_, challenge, tool, now), std::nullopt, false, false}).first;
+    it->second.link->count_from(1);
+    it->second.link->counted_before(h.src_incarnation, h.counter > 0 ? h.counter - 1 : 0);  // its hellos: replays from now on
+    touch(tool, it->second);
+    return it->second.link.get();
 }
 
 void Endpoint::flush(Instant now) {

@@ -31,6 +31,8 @@ struct EndpointStats {
     std::uint64_t tool_links_refused = 0;  // a tool beyond the bound
     // A tool's frame for a session this process does not have (a recording, or a tool let go).
     std::uint64_t no_tool_session = 0;
+    // Not drops: tool hellos answered with a challenge (nothing kept for them).
+    std::uint64_t tool_challenges = 0;
 };
 
 struct Addressed {
@@ -58,9 +60,16 @@ public:
     Endpoint(LinkConfig config, NodeId self, Incarnation incarnation);
 
     // Idempotent. Links are created up front; datagrams from unknown senders are counted and dropped,
-    // except a tool's hello when accept_tools() allows a bounded number of tool links (a tool's link
-    // is removed once it falls silent). Each tool link speaks for a session incarnation of its own,
-    // never used before by this process, so a recorded tool session can never match a later one.
+    // except a tool's when accept_tools() allows a bounded number of tool links (a tool's link is
+    // removed once it falls silent).
+    //
+    // A tool earns its slot by answering a challenge: its hello gets, and costs, nothing but a
+    // stateless reply (take_reply()) naming a challenge incarnation bound to the tool's id and
+    // incarnation and to this process's incarnation. Only a frame addressed to that challenge (under
+    // the ring's key: only a key holder can make one) opens the link, and only for a tool
+    // incarnation above every one this process has admitted under that tool id. So a recording,
+    // replayed now or after a restart, can neither open a slot nor hold one: its hellos win only
+    // replies, its frames name a challenge of the past or an incarnation already admitted.
     Link& add_peer(NodeId peer, Instant now);
     void accept_tools(std::size_t max_tool_links) { max_tool_links_ = max_tool_links; }
     // Key rotation: every link sends under `send` from now on; datagrams are accepted under it and,
@@ -74,6 +83,11 @@ public:
     std::optional<SendStatus> send(NodeId peer, std::span<const std::uint8_t> message);
     // Returns the sender when a link took the datagram.
     std::optional<NodeId> on_datagram(Instant now, std::span<const std::uint8_t> datagram);
+    // The reply to the datagram just given to on_datagram, for the address it came from (a tool's
+    // challenge); empty if none. Taking it clears it.
+    std::optional<Bytes> take_reply() { return std::exchange(reply_, std::nullopt); }
+    // The challenge incarnation a tool (id, incarnation) must address to open a link here.
+    Incarnation tool_challenge(NodeId tool, Incarnation tool_incarnation) const;
     void flush(Instant now);
     // Appends everything produced since the last call to `out` (which the caller clears).
     void take_output(EndpointOutput& out);
@@ -101,6 +115,8 @@ private:
     // The link was given an input: it is flushed at the next flush, its deadline is found afresh.
     void touch(NodeId id, Peer& p);
     void reindex(NodeId id, Peer& p);
+    // A frame of a tool with no link here: answers a hello, or opens a link for a met challenge.
+    Link* admit_tool(Instant now, NodeId tool);
 
     LinkConfig config_;
     std::optional<AuthKey> also_accept_;
@@ -113,7 +129,9 @@ private:
     std::vector<NodeId> flushing_;  // reused by flush()
     EndpointStats stats_;
     std::size_t max_tool_links_ = 0;
-    std::uint64_t tool_sessions_ = 0;
+    // Per tool id, the highest tool incarnation given a link by this process (tool ids are few).
+    std::map<NodeId, Incarnation> tools_admitted_;
+    std::optional<Bytes> reply_;
     LinkStats departed_;  // of tool links let go
     wire::Frame frame_;  // reused to avoid an allocation per datagram
     LinkOutput scratch_;

@@ -6,13 +6,10 @@
 
 namespace ringwatch {
 
-namespace {
-// Our clock on the wire: microseconds modulo 2^32, never 0 (0 means "no echo").
 std::uint32_t timestamp(Instant now) {
     const auto t = static_cast<std::uint32_t>(to_us(now));
     return t == 0 ? 1 : t;
 }
-}  // namespace
 
 std::string_view to_string(LinkEventKind k) {
     switch (k) {

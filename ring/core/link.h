@@ -24,6 +24,7 @@
 //     without bound; a window_open event says when to try again.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -104,9 +105,21 @@ struct LinkOutput {
     bool empty() const { return datagrams.empty() && delivered.empty() && events.empty(); }
 };
 
+// Our clock on the wire: microseconds modulo 2^32, never 0 (0 means "no echo").
+std::uint32_t timestamp(Instant now);
+
 class Link {
 public:
     Link(LinkConfig config, NodeId self, Incarnation self_incarnation, NodeId peer, Instant now);
+    // The datagram counter continues after `counter` (a tool link follows the challenge its
+    // endpoint sent under the same incarnation, which the tool has already counted).
+    void count_from(std::uint64_t counter) { send_counter_ = std::max(send_counter_, counter); }
+    // The peer process `inc` sent counters up to `counter` before this link existed (a tool's
+    // hello, answered by the endpoint): once adopted, none of them is accepted (a replay).
+    void counted_before(Incarnation inc, std::uint64_t counter) {
+        unadopted_ = inc;
+        unadopted_counter_ = counter;
+    }
 
     SendStatus send(std::span<const std::uint8_t> message);
     // The frame must come from this link's peer and be addressed to this link's node.

@@ -28,7 +28,7 @@ std::string drop_report(const UdpStats& udp, const EndpointStats& e, const LinkS
         reasons += fmt::format(" {}={}", name, n);
         total += n;
     }
-    return fmt::format("dropped={}{} hellos_answered={}", total, reasons, l.hellos_answered);
+    return fmt::format("dropped={}{} hellos_answered={}", total, reasons, l.hellos_answered + e.tool_challenges);
 }
 
 }  // namespace ringwatch::io

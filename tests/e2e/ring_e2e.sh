@@ -716,10 +716,13 @@ auth)
 replay)
   # The three datagrams of a recorded `ring send`, or a recorded `ring inject ... lose`, sent to the
   # node again from another socket: at once (its session with the tool still open) and after the
-  # node let the tool go. Neither acts again.
+  # node let the tool go. Neither acts again, and neither opens a session. Then the lockout: 20
+  # recorded `ring status` runs (20 tools, more than a node's 16 slots) replayed over and over
+  # while the operator's tools run; every one of them still works.
   write_config 5; keyed
   relay_to 3 "${spare[0]}" "$work/send.cap" "$work/tool_send.toml"
   relay_to 3 "${spare[1]}" "$work/inject.cap" "$work/tool_inject.toml"
+  relay_to 3 "${spare[2]}" "$work/status.cap" "$work/tool_status.toml"
   start_each_node 5; start_monitor --recover regenerate
   await "$work/monitor.out" '"verdict":"ok"' 5 20
   "$bin/ring" send "$work/tool_send.toml" --from 3 --to 0 "recorded message" > /dev/null || fail "ring send through the relay failed"
@@ -731,16 +734,30 @@ replay)
   for cap in send inject; do "$bin/hostile" replay "$work/$cap.cap" "${ports[4]}" > /dev/null || fail "replay of $cap failed"; done
   await "$work/nodes.out" 'node 3\] tool [0-9]*: silent, its session closed' 2 10
   for cap in send inject; do "$bin/hostile" replay "$work/$cap.cap" "${ports[4]}" > /dev/null || fail "second replay of $cap failed"; done
-  # The replayed hellos opened sessions of their own (the node answers any hello); they close too.
-  await "$work/nodes.out" 'node 3\] tool [0-9]*: silent, its session closed' 4 10
   at=$(max_snapshot_id)
   await_value "20 snapshots after the replays" 20 20 snapshots_after "$at"
-  [ "$(count "$work/nodes.out" 'fault injected')" -eq 1 ] || fail "a replayed inject acted again: $(count "$work/nodes.out" 'fault injected') faults"
+  # A replayed hello wins a challenge and nothing else: no session was opened, so none closed.
+  [ "$(count "$work/nodes.out" 'node 3\] tool [0-9]*: silent, its session closed')" -eq 2 ] ||
+    fail "replays opened tool sessions: $(lines "$work/nodes.out" | grep 'node 3\] tool [0-9]*: silent' | tail -n3)"
+  for i in $(seq 20); do timeout 5 "$bin/ring" status "$work/tool_status.toml" > /dev/null || fail "ring status run $i through the relay: exit $?"; done
+  (while :; do "$bin/hostile" replay "$work/status.cap" "${ports[4]}" > /dev/null; sleep 0.2; done) & replayer=$!; pids+=($replayer)
+  "$bin/hostile" replay "$work/status.cap" "${ports[4]}" > /dev/null || fail "replay of status failed"
+  for i in 1 2 3; do
+    out=$(timeout 5 "$bin/ring" status "$work/ring.toml" 2>&1) || fail "ring status under the replayed status runs (try $i): exit $?: $out"
+    printf '%s\n' "$out" | grep -q "^ring 'e2e': 5 of 5 node(s) answering$" || fail "ring status under the replays: $out"
+  done
+  timeout 10 "$bin/ring" inject "$work/ring.toml" --node 3 lose > /dev/null || fail "ring inject under the replayed status runs: exit $?"
+  await "$work/nodes.out" 'fault injected: dropped' 2 10
+  await "$work/monitor.out" '"event":"recovered"' 2 20
+  timeout 10 "$bin/ring" send "$work/ring.toml" --from 3 --to 0 "sent under replays" > /dev/null || fail "ring send under the replayed status runs: exit $?"
+  await "$work/nodes.out" 'node 0\] delivered message #[0-9]* from node 3: sent under replays$' 1 20
+  kill "$replayer"; wait "$replayer" 2>/dev/null
+  [ "$(count "$work/nodes.out" 'fault injected')" -eq 2 ] || fail "a replayed inject acted again: $(count "$work/nodes.out" 'fault injected') faults for 2 injects"
   [ "$(count "$work/nodes.out" 'delivered message #[0-9]* from node 3: recorded message$')" -eq 1 ] || fail "a replayed send delivered again"
-  [ "$(count "$work/monitor.out" '"event":"alarm"')" -eq 1 ] || fail "$(count "$work/monitor.out" '"event":"alarm"') alarms for one injected loss"
-  stop_nodes "${pids[@]:2:5}"
-  for r in replayed hellos_answered; do [ "$(drops 3 "$r")" -ge 1 ] || fail "node 3 counted no '$r': $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received')"; done
-  echo "ok: recorded send and inject replayed twice each (in the tool's session and after it closed): one delivery, one fault, one alarm; node 3: $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received' | tail -n1 | sed 's/^\[node 3\] //')"
+  [ "$(count "$work/monitor.out" '"event":"alarm"')" -eq 2 ] || fail "$(count "$work/monitor.out" '"event":"alarm"') alarms for two injected losses"
+  stop_nodes "${pids[@]:3:5}"
+  for r in replayed no_tool_session hellos_answered; do [ "$(drops 3 "$r")" -ge 1 ] || fail "node 3 counted no '$r': $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received')"; done
+  echo "ok: recorded send and inject replayed twice each (in the tool's session and after it closed): one delivery, one fault, one alarm, no session; 20 recorded status runs replayed on a loop locked no tool out; node 3: $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received' | tail -n1 | sed 's/^\[node 3\] //')"
   ;;
 hostile)
   # A live keyed ring under thousands of hostile datagrams from foreign sockets, among them its own

@@ -385,16 +385,24 @@ TEST_CASE("endpoint: a bounded number of tools get links, freed when they fall s
     Instant now = instant_us(1'000'000);
     Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
     node.accept_tools(1);
-    auto hello_from = [&](std::uint16_t tool) {
+    // A tool's first frame after its hello was answered: it opens the link.
+    auto answer_from = [&](std::uint16_t tool) {
         Link t(LinkConfig{}, NodeId{tool}, Incarnation{0x70u + tool}, kB, now);
+        t.flush(now);
+        CHECK_FALSE(node.on_datagram(now, t.take_output().datagrams.at(0)));
+        const auto reply = node.take_reply();
+        if (!reply) return Bytes{};
+        wire::Frame f;
+        REQUIRE(wire::decode_frame(*reply, f) == wire::DecodeError::none);
+        t.on_frame(now, f);
         t.flush(now);
         return t.take_output().datagrams.at(0);
     };
-    CHECK(node.on_datagram(now, hello_from(0xF001)) == NodeId{0xF001});
+    CHECK(node.on_datagram(now, answer_from(0xF001)) == NodeId{0xF001});
     CHECK(node.has_peer(NodeId{0xF001}));
-    CHECK_FALSE(node.on_datagram(now, hello_from(0xF002)));  // over the bound
+    CHECK_FALSE(node.on_datagram(now, answer_from(0xF002)));  // over the bound
     CHECK(node.stats().tool_links_refused == 1);
-    CHECK_FALSE(node.on_datagram(now, hello_from(0x0042)));  // not a tool id, not configured
+    CHECK(answer_from(0x0042).empty());  // not a tool id, not configured: its hello is not answered
     CHECK(node.stats().unknown_peer == 1);  // each dropped datagram counted under one reason only
     now += LinkConfig{}.silent_after;
     node.flush(now);
@@ -402,7 +410,7 @@ TEST_CASE("endpoint: a bounded number of tools get links, freed when they fall s
     node.take_output(out);
     CHECK_FALSE(node.has_peer(NodeId{0xF001}));
     CHECK_FALSE(node.next_deadline());  // the link let go left nothing behind in the deadlines
-    CHECK(node.on_datagram(now, hello_from(0xF002)) == NodeId{0xF002});
+    CHECK(node.on_datagram(now, answer_from(0xF002)) == NodeId{0xF002});
 }
 
 // A hub (the monitor) with a link per node flushes only the links given an input and those due.

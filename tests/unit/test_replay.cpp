@@ -170,7 +170,35 @@ TEST_CASE("replay: a restarted process adopts no recording, only the live peer",
     CHECK(p.b.delivered.back() == msg(2));
 }
 
-TEST_CASE("replay: a whole recorded tool session sent again never acts again", "[replay][endpoint]") {
+namespace {
+// Frames a tool addressed to a node process that it had not heard from (hellos), among `recorded`.
+std::size_t hellos_in(const std::vector<Bytes>& recorded) {
+    std::size_t n = 0;
+    for (const Bytes& d : recorded) {
+        wire::Frame f;
+        REQUIRE(wire::decode_frame(d, f) == wire::DecodeError::none);
+        n += f.header.dst_incarnation == kUnknownIncarnation;
+    }
+    return n;
+}
+
+// Gives every recorded datagram to `node` and its output a turn; returns what it delivered.
+std::vector<Bytes> replay(Endpoint& node, Instant& now, const std::vector<Bytes>& recorded) {
+    std::vector<Bytes> delivered;
+    for (const Bytes& d : recorded) {
+        node.on_datagram(now, d);
+        node.take_reply();
+    }
+    now += 100us;
+    node.flush(now);
+    EndpointOutput out;
+    node.take_output(out);
+    for (auto& m : out.delivered) delivered.push_back(m.bytes);
+    return delivered;
+}
+}  // namespace
+
+TEST_CASE("replay: a whole recorded tool session sent again never acts again, nor holds a slot, even after a restart", "[replay][endpoint]") {
     Instant now = instant_us(1'000'000);
     Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
     node.accept_tools(4);
@@ -181,89 +209,109 @@ TEST_CASE("replay: a whole recorded tool session sent again never acts again", "
 
     std::vector<Bytes> recorded;  // every datagram the tool sent
     std::vector<Bytes> acted;     // what the node received as messages
-    auto run = [&] {
-        for (int i = 0; i < 20; ++i) {
-            now += 100us;
-            tool.flush(now);
-            node.flush(now);
-            LinkOutput to = tool.take_output();
-            EndpointOutput no;
-            node.take_output(no);
-            for (auto& m : no.delivered) acted.push_back(m.bytes);
-            for (auto& d : to.datagrams) {
-                recorded.push_back(d);
-                node.on_datagram(now, d);
-            }
-            for (auto& d : no.datagrams) {
-                wire::Frame f;
-                REQUIRE(wire::decode_frame(d.bytes, f) == wire::DecodeError::none);
-                tool.on_frame(now, f);
-            }
-        }
+    auto to_tool = [&](const Bytes& d) {
+        wire::Frame f;
+        REQUIRE(wire::decode_frame(d, f) == wire::DecodeError::none);
+        tool.on_frame(now, f);
     };
-    run();
-    REQUIRE(acted == std::vector<Bytes>{command});
-    REQUIRE(recorded.size() >= 2);
-
-    // Replayed while the node still holds the tool's link: counters seen before.
-    for (const Bytes& d : recorded) node.on_datagram(now, d);
-    EndpointOutput out;
-    node.flush(now);
-    node.take_output(out);
-    CHECK(out.delivered.empty());
-    CHECK(node.total_link_stats().replayed_dropped == recorded.size());
-
-    // The tool falls silent; the node lets its link go. Ten seconds later the whole session again.
-    now += 10s;
-    node.flush(now);
-    out.clear();
-    node.take_output(out);
-    REQUIRE_FALSE(node.has_peer(tool_id));
-    for (int round = 0; round < 3; ++round) {
-        for (const Bytes& d : recorded) node.on_datagram(now, d);
+    for (int i = 0; i < 20; ++i) {
         now += 100us;
+        tool.flush(now);
         node.flush(now);
-        out.clear();
-        node.take_output(out);
-        CHECK(out.delivered.empty());
+        LinkOutput to = tool.take_output();
+        EndpointOutput no;
+        node.take_output(no);
+        for (auto& m : no.delivered) acted.push_back(m.bytes);
+        for (auto& d : to.datagrams) {
+            recorded.push_back(d);
+            node.on_datagram(now, d);
+            if (auto r = node.take_reply()) to_tool(*r);
+        }
+        for (auto& d : no.datagrams) to_tool(d.bytes);
     }
-    // The replayed hello opened a session under a new incarnation of the node's; the recorded data
-    // was made for the old one.
-    CHECK(node.total_link_stats().stale_incarnation_dropped > 0);
-    // Without its hello, the recorded data finds no session at all.
+    REQUIRE(acted == std::vector<Bytes>{command});
+    REQUIRE(hellos_in(recorded) >= 1);
+    REQUIRE(recorded.size() > hellos_in(recorded));
+    CHECK(node.stats().tool_challenges == hellos_in(recorded));
+
+    // Replayed while the node still holds the tool's link: counters seen before, its hellos too.
+    const auto last_heard = node.link(tool_id)->last_heard();
+    CHECK(replay(node, now, recorded).empty());
+    CHECK(node.total_link_stats().replayed_dropped == recorded.size());
+    CHECK(node.link(tool_id)->last_heard() == last_heard);
+
+    // The tool falls silent; the node lets its link go. Ten seconds later the whole session again,
+    // three times: the hellos win replies, the rest is refused, and no slot is taken.
     now += 10s;
     node.flush(now);
-    out.clear();
+    EndpointOutput out;
     node.take_output(out);
     REQUIRE_FALSE(node.has_peer(tool_id));
-    for (std::size_t i = 1; i < recorded.size(); ++i) node.on_datagram(now, recorded[i]);
-    CHECK(node.stats().no_tool_session == recorded.size() - 1);
-    CHECK_FALSE(node.has_peer(tool_id));
+    const std::size_t refused_before = node.stats().no_tool_session;
+    for (int round = 0; round < 3; ++round) {
+        CHECK(replay(node, now, recorded).empty());
+        CHECK_FALSE(node.has_peer(tool_id));
+    }
+    CHECK(node.stats().no_tool_session - refused_before == 3 * (recorded.size() - hellos_in(recorded)));
+
+    // A restarted node process has never admitted this tool: the recorded frames answer a challenge
+    // of its predecessor's, and open nothing either.
+    Endpoint restarted(LinkConfig{}, kB, Incarnation{0xB2});
+    restarted.accept_tools(4);
+    CHECK(replay(restarted, now, recorded).empty());
+    CHECK_FALSE(restarted.has_peer(tool_id));
+    CHECK(restarted.stats().no_tool_session == recorded.size() - hellos_in(recorded));
     CHECK(acted.size() == 1);
 }
 
-TEST_CASE("replay: a tool link's session incarnation is new for every session", "[replay][endpoint]") {
+TEST_CASE("replay: a tool's hello costs a node nothing but a reply; the challenge is bound to the tool and the node process", "[replay][endpoint]") {
     const Instant now = instant_us(1'000'000);
     Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
     node.accept_tools(4);
-    std::set<Incarnation> seen;
-    for (std::uint16_t t = 0; t < 3; ++t) {
-        Link tool(LinkConfig{}, NodeId{static_cast<std::uint16_t>(0xF001 + t)}, Incarnation{0x7001}, kB, now);
+    // A flood of hellos from every tool id: each answered, none kept.
+    for (std::uint32_t t = kToolIdFirst; t <= kToolIdLast; ++t) {
+        Link tool(LinkConfig{}, NodeId{static_cast<std::uint16_t>(t)}, Incarnation{0x7001}, kB, now);
         tool.flush(now);
-        node.on_datagram(now, tool.take_output().datagrams.at(0));
-        node.flush(now);
-        EndpointOutput out;
-        node.take_output(out);
-        std::size_t answers = 0;
-        for (const auto& d : out.datagrams) {
-            wire::Frame f;
-            REQUIRE(wire::decode_frame(d.bytes, f) == wire::DecodeError::none);
-            CHECK(f.header.src_incarnation != Incarnation{0xB1});
-            if (f.header.dst_incarnation != Incarnation{0x7001}) continue;
-            ++answers;
-            seen.insert(f.header.src_incarnation);
-        }
-        CHECK(answers == 1);
+        CHECK_FALSE(node.on_datagram(now, tool.take_output().datagrams.at(0)));
+        const auto reply = node.take_reply();
+        REQUIRE(reply);
+        wire::Frame f;
+        REQUIRE(wire::decode_frame(*reply, f) == wire::DecodeError::none);
+        CHECK(f.header.dst == NodeId{static_cast<std::uint16_t>(t)});
+        CHECK(f.header.dst_incarnation == Incarnation{0x7001});
+        CHECK(f.header.src_incarnation == node.tool_challenge(f.header.dst, Incarnation{0x7001}));
+        CHECK(f.header.src_incarnation != node.incarnation());
     }
-    CHECK(seen.size() == 3);
+    CHECK(node.stats().tool_challenges == kToolIdLast - kToolIdFirst + 1u);
+    node.flush(now);
+    EndpointOutput out;
+    node.take_output(out);
+    CHECK(out.datagrams.empty());
+    CHECK_FALSE(node.next_deadline());
+    CHECK_FALSE(node.has_peer(NodeId{kToolIdFirst}));
+
+    const NodeId t{0xF001};
+    CHECK(node.tool_challenge(t, Incarnation{0x7001}) != node.tool_challenge(t, Incarnation{0x7002}));
+    CHECK(node.tool_challenge(t, Incarnation{0x7001}) != node.tool_challenge(NodeId{0xF002}, Incarnation{0x7001}));
+    const Endpoint other(LinkConfig{}, kB, Incarnation{0xB2});
+    CHECK(node.tool_challenge(t, Incarnation{0x7001}) != other.tool_challenge(t, Incarnation{0x7001}));
+
+    // A frame addressed to another tool incarnation's challenge opens nothing.
+    wire::FrameHeader h;
+    h.src = t;
+    h.dst = kB;
+    h.src_incarnation = Incarnation{0x7002};
+    h.dst_incarnation = node.tool_challenge(t, Incarnation{0x7001});
+    h.counter = 2;
+    h.tsval = 1;
+    Bytes d;
+    wire::encode_frame(h, {}, d);
+    CHECK_FALSE(node.on_datagram(now, d));
+    CHECK_FALSE(node.has_peer(t));
+    CHECK(node.stats().no_tool_session == 1);
+    // The same frame addressed to its own challenge does.
+    h.dst_incarnation = node.tool_challenge(t, Incarnation{0x7002});
+    wire::encode_frame(h, {}, d);
+    CHECK(node.on_datagram(now, d) == t);
+    CHECK(node.has_peer(t));
 }
