@@ -1,5 +1,5 @@
 // `monitor --http`: the live dashboard. Joins the monitor's events (DashboardFeed turns them into
-// messages), the web server that streams them to the pages, and the page's controls, which act
+// messages), the web server that streams them to the pages (on a thread of its own), and the page's controls, which act
 // through the monitor's own authenticated links (MonitorDriver).
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "monitor/core/dashboard_feed.h"
 #include "monitor/io/monitor_driver.h"
-#include "monitor/io/web_server.h"
+#include "monitor/io/web_thread.h"
 
 namespace ringwatch::io {
 
@@ -35,7 +35,7 @@ private:
     std::string host_;
     std::string secret_;
     DashboardFeed feed_;
-    WebServer server_;
+    WebThread server_;
     UvHandle<uv_timer_t> tick_;
 };
 

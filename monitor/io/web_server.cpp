@@ -1,6 +1,7 @@
-// The dashboard's HTTP side on libwebsockets (its libuv event library, on the monitor's loop).
+// The dashboard's HTTP side on libwebsockets (its libuv event library, on the loop it is given).
 #include "monitor/io/web_server.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -19,11 +20,18 @@
 namespace ringwatch::io {
 
 struct WebServer::Session {
-    bool events = false;  // an SSE stream (never ends); otherwise one response
-    std::string out;      // bytes not yet written
+    std::uint64_t id = 0;          // this request's, for the owner's asynchronous answers
+    bool events = false;           // an SSE stream (never ends); otherwise one response
+    bool operator_page = false;    // opened with a ticket: counted against kMaxOperatorPages
+    bool greeted = false;          // its greeting is queued: broadcasts follow it
+    std::size_t allowance = kMaxBacklogPerPage;  // bytes it may fall behind before it is let go
+    Instant last_progress;         // when it last took bytes (or was greeted)
+    std::string out;               // bytes not yet written
     std::size_t written = 0;
-    bool body_follows = false;                              // a POST with Content-Length
-    std::optional<std::pair<int, std::string>> deferred;  // its answer, written once the body is read
+    bool body_follows = false;     // a POST with Content-Length: answered once lws has read it
+    bool control_pending = false;  // the owner has the control and has not answered yet
+    bool answer_when_writable = false;
+    std::optional<std::pair<int, std::string>> deferred;  // an answer waiting for the above
 };
 
 namespace {
@@ -122,9 +130,8 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 std::string new_web_secret() { return fmt::format("{:016x}{:016x}", random_u64(), random_u64()); }
 
-WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, Greeting greeting,
-                     Control control)
-    : secret_(std::move(secret)), assets_(std::move(assets)), greeting_(std::move(greeting)), control_(std::move(control)) {
+WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, WebHooks hooks)
+    : secret_(std::move(secret)), assets_(std::move(assets)), hooks_(std::move(hooks)) {
     const auto addr = parse_address(bind_address);
     if (!addr || addr->ss_family != AF_INET)
         throw std::runtime_error(fmt::format("--http {}: not an IPv4 HOST:PORT (e.g. 127.0.0.1:8080)", bind_address));
@@ -141,7 +148,12 @@ WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::stri
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
     info.user = this;
-    info.timeout_secs = 10;
+    // Connections beyond the bound are closed as they are accepted; one that has not sent a whole
+    // request within kIdleSeconds (a new one, or one kept alive between requests) is closed.
+    info.fd_limit_per_thread = static_cast<unsigned>(kMaxConnections);
+    info.timeout_secs = kIdleSeconds;
+    info.timeout_secs_ah_idle = kIdleSeconds;
+    info.keepalive_timeout = static_cast<int>(kIdleSeconds);
     context_ = lws_create_context(&info);
     if (!context_) throw std::runtime_error(fmt::format("--http {}: the web server could not start", bind_address));
     lws_vhost* vhost = lws_get_vhost_by_name(context_, "default");
@@ -150,6 +162,7 @@ WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::stri
 
 WebServer::~WebServer() {
     sessions_.clear();
+    by_id_.clear();
     // lws closes its libuv handles; their close callbacks run when the loop next turns (the loop's
     // owner turns it once more before closing).
     if (context_) lws_context_destroy(context_);
@@ -161,17 +174,74 @@ std::size_t WebServer::pages() const {
     return n;
 }
 
+std::pair<lws*, WebServer::Session*> WebServer::find(std::uint64_t id) {
+    const auto it = by_id_.find(id);
+    if (it == by_id_.end()) return {nullptr, nullptr};
+    const auto s = sessions_.find(it->second);
+    if (s == sessions_.end() || s->second->id != id) return {nullptr, nullptr};
+    return {it->second, s->second.get()};
+}
+
 void WebServer::broadcast(const std::string& message) {
     const std::string frame = fmt::format("data: {}\n\n", message);
+    const Instant now = monotonic_now();
     for (auto& [wsi, s] : sessions_) {
-        if (!s->events) continue;
-        if (s->out.size() - s->written > kMaxQueuedPerPage) {
+        if (!s->events || !s->greeted) continue;  // a page not greeted yet gets this in its greeting
+        const std::size_t behind = s->out.size() - s->written;
+        if (behind > s->allowance || (behind > kStalledBacklog && now - s->last_progress > kStallTime)) {
             lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);  // a page that stopped reading
             continue;
         }
         s->out += frame;
         lws_callback_on_writable(wsi);
     }
+}
+
+void WebServer::greet(std::uint64_t page, const std::vector<std::string>& messages) {
+    const auto [wsi, s] = find(page);
+    if (!s || !s->events || s->greeted) return;
+    for (const auto& m : messages) s->out += fmt::format("data: {}\n\n", m);
+    s->allowance = s->out.size() + kMaxBacklogPerPage;
+    s->last_progress = monotonic_now();
+    s->greeted = true;
+    lws_callback_on_writable(wsi);
+}
+
+void WebServer::answer_control(std::uint64_t request, const ControlAnswer& a) {
+    const auto [wsi, s] = find(request);
+    if (!s || !s->control_pending) return;  // the client has gone
+    s->control_pending = false;
+    s->deferred.emplace(a.status, a.said + "\n");
+    if (s->body_follows) return;  // answered when the body is read
+    s->answer_when_writable = true;
+    lws_callback_on_writable(wsi);
+}
+
+void WebServer::close_pages() {
+    for (auto& [wsi, s] : sessions_)
+        if (s->events) lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+}
+
+std::string WebServer::new_ticket() {
+    const Instant now = monotonic_now();
+    std::erase_if(tickets_, [now](const auto& t) { return t.second <= now; });
+    if (tickets_.size() >= kMaxTickets)  // the one lapsing soonest makes room
+        tickets_.erase(std::min_element(tickets_.begin(), tickets_.end(), [](const auto& a, const auto& b) { return a.second < b.second; }));
+    std::string ticket = new_web_secret();
+    tickets_[ticket] = now + kTicketLifetime;
+    return ticket;
+}
+
+bool WebServer::take_ticket(const std::string& ticket) {
+    const Instant now = monotonic_now();
+    std::erase_if(tickets_, [now](const auto& t) { return t.second <= now; });
+    for (auto it = tickets_.begin(); it != tickets_.end(); ++it) {
+        if (same_secret(it->first, ticket)) {
+            tickets_.erase(it);  // once only
+            return true;
+        }
+    }
+    return false;
 }
 
 int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
@@ -182,7 +252,15 @@ int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
             return -1;  // a WebSocket upgrade: the dashboard uses none, so none is kept open
         case LWS_CALLBACK_HTTP_WRITEABLE: {
             const auto it = sessions_.find(wsi);
-            return it == sessions_.end() ? -1 : write_some(wsi, *it->second);
+            if (it == sessions_.end()) return -1;
+            Session& s = *it->second;
+            if (s.answer_when_writable && s.deferred) {
+                s.answer_when_writable = false;
+                auto [status, body] = std::move(*s.deferred);
+                s.deferred.reset();
+                return answer(wsi, s, status, "text/plain; charset=utf-8", std::move(body));
+            }
+            return write_some(wsi, s);
         }
         case LWS_CALLBACK_HTTP_BODY:
             return 0;  // a control's body, if any, is not read: its arguments are in the query
@@ -190,17 +268,23 @@ int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
             // A POST with a body (even an empty one: Content-Length: 0) is answered once lws has
             // read it; an answer written earlier can be lost.
             const auto it = sessions_.find(wsi);
-            if (it == sessions_.end() || !it->second->deferred) return 0;
+            if (it == sessions_.end()) return 0;
             Session& s = *it->second;
+            s.body_follows = false;
+            if (!s.deferred || s.control_pending) return 0;  // the owner's answer is still to come
             auto [status, body] = std::move(*s.deferred);
             s.deferred.reset();
             return answer(wsi, s, status, "text/plain; charset=utf-8", std::move(body));
         }
         case LWS_CALLBACK_CLOSED_HTTP:
         case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        case LWS_CALLBACK_WSI_DESTROY:  // whichever comes, a connection gone is never written to again
-            sessions_.erase(wsi);
+        case LWS_CALLBACK_WSI_DESTROY: {  // whichever comes, a connection gone is never written to again
+            if (const auto it = sessions_.find(wsi); it != sessions_.end()) {
+                by_id_.erase(it->second->id);
+                sessions_.erase(it);
+            }
             return reason == LWS_CALLBACK_CLOSED_HTTP ? 0 : lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
+        }
         default:
             return lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
     }
@@ -208,8 +292,11 @@ int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
 
 int WebServer::begin(lws* wsi, std::string_view path) {
     auto& slot = sessions_[wsi];
-    slot = std::make_unique<Session>();  // a kept-alive connection's next request starts afresh
+    if (slot) by_id_.erase(slot->id);  // a kept-alive connection's next request starts afresh
+    slot = std::make_unique<Session>();
     Session& s = *slot;
+    s.id = next_id_++;
+    by_id_[s.id] = wsi;
     const bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     s.body_follows = post && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
     const std::string host = token_header(wsi, WSI_TOKEN_HOST);
@@ -225,36 +312,51 @@ int WebServer::begin(lws* wsi, std::string_view path) {
                           "the secret goes in the X-Ringwatch-Secret header, never in a URL (it would end up in logs and history)\n");
         if (!same_secret(header(wsi, "x-ringwatch-secret:"), secret_))
             return answer(wsi, s, HTTP_STATUS_FORBIDDEN, "text/plain", "the controls need this run's secret (the URL the monitor printed)\n");
+        // The operator's page asks for a ticket to open its event stream with (EventSource cannot
+        // send a header): it may then use a slot no anonymous page can take.
+        if (path == "/control/ticket") return answer(wsi, s, HTTP_STATUS_OK, "text/plain", new_ticket() + "\n");
         ControlRequest r{std::string(path.substr(9)), {}};
         for (const char* name : {"node", "kind", "to", "payload", "mode"})
             if (std::string v = query_arg(wsi, fmt::format("{}=", name).c_str()); !v.empty()) r.args[name] = std::move(v);
-        const ControlAnswer a = control_(r);
-        return answer(wsi, s, a.status, "text/plain; charset=utf-8", a.said + "\n");
-    }
-    if (post) return answer(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "only /control/ takes POST\n");
-    if (path == "/events") {
-        if (pages() >= kMaxPages) return answer(wsi, s, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain", "too many pages open\n");
-        unsigned char buf[LWS_PRE + 512];
-        unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
-            lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                        reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
-            add_nosniff(wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
-            return -1;
-        lws_http_mark_sse(wsi);
-        s.events = true;
-        for (const auto& m : greeting_()) s.out += fmt::format("data: {}\n\n", m);
-        lws_callback_on_writable(wsi);
+        s.control_pending = true;
+        hooks_.control(s.id, std::move(r));  // answered by answer_control()
         return 0;
     }
+    if (post) return answer(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "only /control/ takes POST\n");
+    if (path == "/events") return begin_events(wsi, s);
     for (const auto& a : assets_)
         if (a.path == path || (path == "/index.html" && a.path == "/")) return answer(wsi, s, HTTP_STATUS_OK, a.content_type, std::string(a.body));
     return answer(wsi, s, HTTP_STATUS_NOT_FOUND, "text/plain", "no such page\n");  // the path is not echoed back
 }
 
+int WebServer::begin_events(lws* wsi, Session& s) {
+    std::size_t anonymous = 0, operators = 0;
+    for (const auto& [w, other] : sessions_) {
+        if (!other->events) continue;
+        (other->operator_page ? operators : anonymous) += 1;
+    }
+    const std::string ticket = query_arg(wsi, "ticket=");
+    const bool with_ticket = !ticket.empty() && take_ticket(ticket);
+    if (with_ticket && operators < kMaxOperatorPages) {
+        s.operator_page = true;
+    } else if (anonymous >= kMaxPages) {
+        return answer(wsi, s, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain", "too many pages open\n");
+    }
+    unsigned char buf[LWS_PRE + 512];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                    reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+        add_nosniff(wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_http_mark_sse(wsi);
+    s.events = true;
+    hooks_.want_greeting(s.id);  // answered by greet()
+    return 0;
+}
+
 int WebServer::answer(lws* wsi, Session& s, int status, std::string_view type, std::string body) {
     if (s.body_follows) {  // answered at LWS_CALLBACK_HTTP_BODY_COMPLETION (always plain text)
-        s.body_follows = false;
         s.deferred.emplace(status, std::move(body));
         return 0;
     }
@@ -281,6 +383,7 @@ int WebServer::write_some(lws* wsi, Session& s) {
     std::memcpy(buf.data() + LWS_PRE, s.out.data() + s.written, n);
     if (lws_write(wsi, buf.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < static_cast<int>(n)) return -1;
     s.written += n;
+    s.last_progress = monotonic_now();
     if (last) return lws_http_transaction_completed(wsi) ? -1 : 0;
     if (s.written == s.out.size()) {
         s.out.clear();

@@ -1,10 +1,21 @@
-// `monitor --http HOST:PORT`: the dashboard's HTTP side, by libwebsockets on the monitor's own libuv
-// loop (no thread, no hand-written HTTP parser). It serves the page's files, streams the dashboard's
-// messages to every open page as Server-Sent Events (GET /events), and takes the page's controls
-// (POST /control/ACTION?secret=...&...) only with the per-run secret: a page from another site cannot
-// know it, so it cannot use them. Slow pages never hold the loop up: each has its own bounded queue.
+// The dashboard's HTTP side, by libwebsockets on a libuv loop (no hand-written HTTP parser); see
+// WebThread for the thread it runs on, so that no client can hold the monitor's loop up. It serves
+// the page's files, streams the dashboard's messages to every open page as Server-Sent Events (GET
+// /events), and takes the page's controls (POST /control/ACTION?...) only with the per-run secret in
+// the X-Ringwatch-Secret header: a page from another site cannot know it, so it cannot use them.
+//
+// Bounds, so that no client can exhaust it: connections in all (kMaxConnections), each closed when
+// it has not sent a whole request within kIdleSeconds; pages in all (kMaxPages) plus pages of the
+// operator (kMaxOperatorPages: a page that shows a ticket, which only a holder of the secret can
+// get, so a crowd of anonymous pages cannot lock the operator out); and bytes queued per page (a
+// page that stops reading is let go, see kMaxBacklogPerPage).
+//
+// The greeting of a new page and the controls are answered by the owner (the monitor's loop)
+// asynchronously: the server asks through its hooks, the owner answers with greet() and
+// answer_control().
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,6 +24,8 @@
 #include <vector>
 
 #include <uv.h>
+
+#include "ring/core/types.h"
 
 struct lws;
 struct lws_context;
@@ -34,25 +47,42 @@ struct ControlAnswer {
     std::string said;   // one line for the page
 };
 
+struct WebHooks {
+    // A page opened: greet(page, messages) with what it must know first.
+    std::function<void(std::uint64_t page)> want_greeting;
+    // A control with the right secret: answer_control(request, answer).
+    std::function<void(std::uint64_t request, ControlRequest)> control;
+};
+
 class WebServer {
 public:
-    using Greeting = std::function<std::vector<std::string>()>;
-    using Control = std::function<ControlAnswer(const ControlRequest&)>;
-    static constexpr std::size_t kMaxQueuedPerPage = 4 << 20;  // a page this far behind is let go
+    static constexpr std::size_t kMaxConnections = 512;
+    static constexpr unsigned kIdleSeconds = 5;
     static constexpr std::size_t kMaxPages = 32;
+    static constexpr std::size_t kMaxOperatorPages = 8;
+    // A page is let go when more than this is queued for it beyond its greeting, or when more than
+    // kStalledBacklog is queued and it has taken nothing for kStallTime (a page that stopped reading).
+    static constexpr std::size_t kMaxBacklogPerPage = 1 << 20;
+    static constexpr std::size_t kStalledBacklog = 64 << 10;
+    static constexpr Duration kStallTime = std::chrono::seconds(2);
+    static constexpr std::size_t kMaxTickets = 16;
+    static constexpr Duration kTicketLifetime = std::chrono::seconds(30);
 
     // Listens at `bind_address` ("127.0.0.1:8080"; port 0: any free one). Throws std::runtime_error
     // naming the address when it cannot listen there.
-    WebServer(uv_loop_t* loop, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, Greeting greeting,
-              Control control);
+    WebServer(uv_loop_t* loop, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, WebHooks hooks);
     ~WebServer();
     WebServer(const WebServer&) = delete;
     WebServer& operator=(const WebServer&) = delete;
 
     int port() const { return port_; }
     std::size_t pages() const;
-    // Sends one message to every open page.
+    // Sends one message to every greeted page.
     void broadcast(const std::string& message);
+    void greet(std::uint64_t page, const std::vector<std::string>& messages);
+    void answer_control(std::uint64_t request, const ControlAnswer& answer);
+    // Lets every page go (they reconnect and are greeted afresh): after messages were lost.
+    void close_pages();
 
     // libwebsockets' callback; public only so that the C callback can reach it.
     int on_callback(lws* wsi, int reason, void* in, std::size_t len);
@@ -60,14 +90,20 @@ public:
 private:
     struct Session;
     int begin(lws* wsi, std::string_view path);
+    int begin_events(lws* wsi, Session& s);
     int answer(lws* wsi, Session& s, int status, std::string_view type, std::string body);
     int write_some(lws* wsi, Session& s);
+    std::string new_ticket();
+    bool take_ticket(const std::string& ticket);
+    std::pair<lws*, Session*> find(std::uint64_t id);
 
     std::string secret_;
     std::vector<WebAsset> assets_;
-    Greeting greeting_;
-    Control control_;
+    WebHooks hooks_;
     std::map<lws*, std::unique_ptr<Session>> sessions_;
+    std::map<std::uint64_t, lws*> by_id_;
+    std::uint64_t next_id_ = 1;
+    std::map<std::string, Instant> tickets_;  // -> when it lapses
     lws_context* context_ = nullptr;
     int port_ = 0;
 };

@@ -202,10 +202,29 @@ function scheduleDraw() {
   drawPending = true;
   requestAnimationFrame(() => { drawPending = false; drawRing(); drawStrip(); });
 }
-function connect() {
-  const source = new EventSource("/events");
+// With the secret, the page first asks for a one-time ticket (EventSource cannot send a header) and
+// opens its stream with it: a stream no crowd of anonymous pages can lock out.
+async function connect() {
+  let url = "/events";
+  if (secret) {
+    try {
+      const r = await fetch("/control/ticket", { method: "POST", headers: { "X-Ringwatch-Secret": secret } });
+      if (r.ok) url += `?ticket=${encodeURIComponent((await r.text()).trim())}`;
+    } catch (e) {
+      // The stream below says that the monitor cannot be reached.
+    }
+  }
+  const source = new EventSource(url);
   source.onopen = () => { $("connection").textContent = "live"; $("connection").className = "figure online"; };
-  source.onerror = () => { $("connection").textContent = "reconnecting…"; $("connection").className = "figure offline"; };
+  source.onerror = () => {
+    $("connection").textContent = "reconnecting…";
+    $("connection").className = "figure offline";
+    // A refused stream is not retried by the browser, and a retry would show a spent ticket: start afresh.
+    if (source.readyState === EventSource.CLOSED || secret) {
+      source.close();
+      setTimeout(connect, 1000);
+    }
+  };
   source.onmessage = (e) => onMessage(JSON.parse(e.data));
 }
 
