@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The dashboard in a real browser (headless Chromium driven by chromium-driver): a live 5-node ring
 with five nodes up and an ok verdict; without the secret the controls are hidden and refused; with
-it, "inject lose" at node 2 brings the alarm and, the monitor recovering, the recovered event; the
+it, the page streams even while anonymous pages hold every other slot; "inject lose" at node 2 brings the alarm and, the monitor recovering, the recovered event; the
 alarm's snapshot shows its cut; no JavaScript errors. Saves a screenshot.
 
 Finally node 4 is killed (VICTIM_PID): drawn down, an open incident.
@@ -150,6 +150,18 @@ try:
     if unexpected:
         fail(f"JavaScript errors without the secret: {unexpected}")
 
+    # A crowd of anonymous pages takes every page slot (a raw stream each, never read)...
+    crowd = []
+    for _ in range(40):
+        c = socket.create_connection((host, int(port)), timeout=5)
+        c.sendall(f"GET /events HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        head = c.recv(64).decode(errors="replace")
+        crowd.append(c)
+        if " 503 " in head:
+            break
+    else:
+        fail("40 anonymous pages open and none refused")
+    # ...and yet the operator's page (with the secret, so with a ticket) streams.
     # With the secret: five nodes up, an ok verdict.
     driver.get(url)
     driver.refresh()  # a fragment-only change would not reload the page
@@ -161,6 +173,8 @@ try:
     nodes = sorted(int(n) for n in texts("#ring g.node", "data-node"))
     if nodes != [0, 1, 2, 3, 4]:
         fail(f"nodes drawn: {nodes}")
+    for c in crowd:
+        c.close()
 
     # Inject a loss at node 2 from the page: the alarm, then the recovery's recovered event.
     Select(driver.find_element(By.ID, "control-node")).select_by_value("2")
