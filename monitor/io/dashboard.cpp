@@ -29,7 +29,7 @@ Dashboard::Dashboard(uv_loop_t* loop, const std::string& bind_address, const Rin
       host_(bind_address.substr(0, bind_address.rfind(':'))),
       secret_(new_web_secret()),
       feed_(info_for(ring, mc), monotonic_now()),
-      server_(loop, bind_address, secret_, web::web_assets(), [this] { return feed_.greeting(); },
+      server_(loop, bind_address, ring.http_names, secret_, web::web_assets(), [this] { return feed_.greeting(); },
               [this](const ControlRequest& r) { return control(r); }),
       tick_(loop, uv_timer_init) {
     tick_.get()->data = this;

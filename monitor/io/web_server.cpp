@@ -2,6 +2,7 @@
 #include "monitor/io/web_server.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -88,8 +89,8 @@ std::string token_header(lws* wsi, lws_token_indexes t) {
 
 // DNS rebinding reaches a page only under a DNS name the attacker controls: the Host a browser
 // sends is then that name. So a Host is accepted if it names this server by address (an IP
-// literal with our port: no name to rebind) or as localhost.
-bool host_allowed(std::string_view host, int port) {
+// literal with our port: no name to rebind), as localhost, or by a name the operator configured.
+bool host_allowed(std::string_view host, int port, const std::vector<std::string>& names) {
     std::string_view name_part = host;
     const auto colon = host.rfind(':');
     if (colon != std::string_view::npos && !host.ends_with(']')) {
@@ -98,8 +99,9 @@ bool host_allowed(std::string_view host, int port) {
     } else if (port != 80) {
         return false;  // a browser leaves the port out only when it is HTTP's own
     }
-    const std::string name(name_part);
-    if (name == "localhost") return true;
+    std::string name(name_part);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (name == "localhost" || std::find(names.begin(), names.end(), name) != names.end()) return true;
     in_addr a4{};
     in6_addr a6{};
     if (::inet_pton(AF_INET, name.c_str(), &a4) == 1) return true;
@@ -130,8 +132,10 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 std::string new_web_secret() { return fmt::format("{:016x}{:016x}", random_u64(), random_u64()); }
 
-WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, WebHooks hooks)
-    : secret_(std::move(secret)), assets_(std::move(assets)), hooks_(std::move(hooks)) {
+WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::vector<std::string> names, std::string secret,
+                     std::vector<WebAsset> assets, WebHooks hooks)
+    : names_(std::move(names)),
+      secret_(std::move(secret)), assets_(std::move(assets)), hooks_(std::move(hooks)) {
     const auto addr = parse_address(bind_address);
     if (!addr || addr->ss_family != AF_INET)
         throw std::runtime_error(fmt::format("--http {}: not an IPv4 HOST:PORT (e.g. 127.0.0.1:8080)", bind_address));
@@ -300,8 +304,9 @@ int WebServer::begin(lws* wsi, std::string_view path) {
     const bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     s.body_follows = post && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
     const std::string host = token_header(wsi, WSI_TOKEN_HOST);
-    if (!host_allowed(host, port_))
-        return answer(wsi, s, HTTP_STATUS_FORBIDDEN, "text/plain", "this server answers to its own address (or localhost) only\n");
+    if (!host_allowed(host, port_, names_))
+        return answer(wsi, s, HTTP_STATUS_FORBIDDEN, "text/plain",
+                      "this server answers to its own address, localhost and the names in monitor.http_names only\n");
     if (path.starts_with("/control/")) {
         if (!post) return answer(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "controls take POST\n");
         // A browser says where a request comes from: another site's page may not use the controls.

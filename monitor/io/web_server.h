@@ -70,7 +70,9 @@ public:
 
     // Listens at `bind_address` ("127.0.0.1:8080"; port 0: any free one). Throws std::runtime_error
     // naming the address when it cannot listen there.
-    WebServer(uv_loop_t* loop, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, WebHooks hooks);
+    // `names`: DNS names (lowercase) accepted in Host besides the address and localhost.
+    WebServer(uv_loop_t* loop, const std::string& bind_address, std::vector<std::string> names, std::string secret, std::vector<WebAsset> assets,
+              WebHooks hooks);
     ~WebServer();
     WebServer(const WebServer&) = delete;
     WebServer& operator=(const WebServer&) = delete;
@@ -97,6 +99,7 @@ private:
     bool take_ticket(const std::string& ticket);
     std::pair<lws*, Session*> find(std::uint64_t id);
 
+    std::vector<std::string> names_;
     std::string secret_;
     std::vector<WebAsset> assets_;
     WebHooks hooks_;

@@ -15,8 +15,8 @@ template <class... F>
 Visitor(F...) -> Visitor<F...>;
 }  // namespace
 
-WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, Greeting greeting,
-                     Control control)
+WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::vector<std::string> names, std::string secret,
+                     std::vector<WebAsset> assets, Greeting greeting, Control control)
     : greeting_(std::move(greeting)), control_(std::move(control)), owner_wakeup_(owner, uv_async_init, [](uv_async_t* a) {
           if (a->data) static_cast<WebThread*>(a->data)->on_owner_wakeup();
       }) {
@@ -24,7 +24,8 @@ WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::str
     uv_unref(reinterpret_cast<uv_handle_t*>(owner_wakeup_.get()));  // the monitor's loop ends without waiting for it
     std::promise<int> started;
     std::future<int> port = started.get_future();
-    thread_ = std::thread([this, bind_address, secret = std::move(secret), assets = std::move(assets), started = std::move(started)]() mutable {
+    thread_ = std::thread([this, bind_address, names = std::move(names), secret = std::move(secret), assets = std::move(assets),
+                           started = std::move(started)]() mutable {
         UvLoop loop;
         struct Context {
             WebThread* self;
@@ -57,7 +58,7 @@ WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::str
                 }
                 server->answer_control(request, ControlAnswer{503, "the monitor has too many controls to answer: try again"});
             };
-            server.emplace(loop.get(), bind_address, std::move(secret), std::move(assets), std::move(hooks));
+            server.emplace(loop.get(), bind_address, std::move(names), std::move(secret), std::move(assets), std::move(hooks));
         } catch (...) {
             started.set_exception(std::current_exception());
             return;

@@ -35,8 +35,8 @@ public:
 
     // Starts the thread and listens at `bind_address`; throws std::runtime_error naming it when it
     // cannot. `greeting` and `control` run on `owner`'s loop.
-    WebThread(uv_loop_t* owner, const std::string& bind_address, std::string secret, std::vector<WebAsset> assets, Greeting greeting,
-              Control control);
+    WebThread(uv_loop_t* owner, const std::string& bind_address, std::vector<std::string> names, std::string secret, std::vector<WebAsset> assets,
+              Greeting greeting, Control control);
     // Stops the web thread (its connections are closed) and waits for it.
     ~WebThread();
     WebThread(const WebThread&) = delete;
@@ -70,7 +70,6 @@ private:
     using ToOwner = std::variant<WantGreeting, WantControl>;
 
     void push_to_web(ToWeb item);
-    void run(const std::string& bind_address, std::string secret, std::vector<WebAsset> assets);  // the web thread
     void on_owner_wakeup();  // on the owner's loop
     void on_web_wakeup(WebServer& server, bool& stop);  // on the web thread's loop
 

@@ -1,6 +1,8 @@
 // Reads and validates ring configs with toml++.
 #include "ring/config/ring_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -141,7 +143,7 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
 
     const toml::table* mon = root["monitor"].as_table();
     if (!mon) fail(path, "missing table [monitor] (address, interval_ms, timeout_ms)");
-    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "recover", "metrics", "http"});
+    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "recover", "metrics", "http", "http_names"});
     c.monitor_address_text = string(path, *mon, "monitor", "address", true);
     c.monitor_address = address(path, "monitor.address", c.monitor_address_text, *mon->get("address"));
     c.interval = std::chrono::milliseconds(integer(path, *mon, "monitor", "interval_ms", 1, 3'600'000, 100));
@@ -161,6 +163,21 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         const std::string http = string(path, *mon, "monitor", "http", true);
         address(path, "monitor.http", http, *mon->get("http"));  // HOST:PORT, checked here
         c.http_address = http;
+    }
+    if (const toml::node* names = mon->get("http_names")) {
+        const toml::array* list = names->as_array();
+        if (!list) fail(path, fmt::format("{}: 'monitor.http_names' must be a list of DNS names, e.g. [\"ringwatch.example.org\"]", where(*names)));
+        for (const toml::node& n : *list) {
+            const std::optional<std::string> name = n.value<std::string>();
+            const bool dns = name && !name->empty() && name->size() <= 253 && name->front() != '.' && name->front() != '-' &&
+                             std::all_of(name->begin(), name->end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-'; });
+            if (!dns)
+                fail(path, fmt::format("{}: 'monitor.http_names' entry {} is not a DNS name (letters, digits, '.' and '-')", where(n),
+                                       name ? fmt::format("\"{}\"", *name) : std::string("that is not a string")));
+            std::string lower = *name;
+            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+            c.http_names.push_back(std::move(lower));
+        }
     }
 
     const toml::array* nodes = root["nodes"].as_array();

@@ -47,6 +47,9 @@ struct RingConfig {
     Duration node_timeout{std::chrono::milliseconds(1000)};  // silent this long: node_down
     std::optional<std::string> metrics_address;  // the monitor serves /metrics here (HOST:PORT)
     std::optional<std::string> http_address;     // the monitor serves its dashboard here (HOST:PORT)
+    // DNS names the dashboard answers to besides its address and localhost (lowercase), e.g. the
+    // name operators reach it by through a proxy; a Host naming anything else gets 403.
+    std::vector<std::string> http_names;
     std::string recover = "off";                              // the monitor's recovery: off, regenerate
     std::vector<NodeEntry> nodes;
 

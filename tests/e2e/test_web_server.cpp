@@ -135,7 +135,7 @@ struct Server {
     std::atomic<bool> off_owner_loop{false};  // a greeting or control ran elsewhere than the owner's loop
     std::optional<WebThread> web;
     Server() {
-        web.emplace(owner.loop(), "127.0.0.1:0", kSecret, std::vector<WebAsset>{{"/", "text/html", "<title>t</title>"}},
+        web.emplace(owner.loop(), "127.0.0.1:0", std::vector<std::string>{"dash.example.org"}, kSecret, std::vector<WebAsset>{{"/", "text/html", "<title>t</title>"}},
                     [this] {
                         if (std::this_thread::get_id() != owner.id()) off_owner_loop = true;
                         ++greetings;
@@ -175,6 +175,31 @@ TEST_CASE("web server: greetings and controls run on the owner's loop, and a pag
     CHECK(s.greetings == 1);
     CHECK(s.controls == 1);
     CHECK_FALSE(s.off_owner_loop);
+}
+
+TEST_CASE("web server: a Host must name the server by address, localhost or a configured name; controls come from the same origin", "[web]") {
+    Server s;
+    const std::string port = std::to_string(s.port());
+    auto status_for = [&](const std::string& request) {
+        Client c(s.port());
+        c.send(request);
+        return c.status();
+    };
+    auto get_with_host = [](const std::string& host) { return "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n"; };
+    CHECK(status_for(get_with_host("127.0.0.1:" + port)) == 200);
+    CHECK(status_for(get_with_host("localhost:" + port)) == 200);
+    CHECK(status_for(get_with_host("dash.example.org:" + port)) == 200);
+    CHECK(status_for(get_with_host("DASH.Example.ORG:" + port)) == 200);
+    CHECK(status_for(get_with_host("dash.example.org")) == 403);  // port 80 implied: not this server's
+    CHECK(status_for(get_with_host("rebind.evil.example:" + port)) == 403);
+    CHECK(status_for(get_with_host("dash.example.org.evil.example:" + port)) == 403);
+    auto control_from = [&](const std::string& host, const std::string& origin) {
+        return "POST /control/inject?node=1&kind=lose HTTP/1.1\r\nHost: " + host + "\r\nOrigin: " + origin + "\r\nX-Ringwatch-Secret: " + kSecret +
+               "\r\nContent-Length: 0\r\n\r\n";
+    };
+    CHECK(status_for(control_from("dash.example.org:" + port, "http://dash.example.org:" + port)) == 202);
+    CHECK(status_for(control_from("dash.example.org:" + port, "http://evil.example")) == 403);
+    CHECK(s.controls == 1);
 }
 
 TEST_CASE("web server: a crowd of anonymous pages cannot lock out the operator's page, which shows a one-time ticket", "[web]") {

@@ -91,6 +91,18 @@ TEST_CASE("config: the dashboard's address is checked like every address", "[con
           std::string::npos);
 }
 
+TEST_CASE("config: the dashboard's names are DNS names, kept in lowercase", "[config]") {
+    const std::string with_names = replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nhttp_names = [\"Dash.Example.org\", \"ringwatch\"]");
+    CHECK(parse_config(with_names, "c.toml").http_names == std::vector<std::string>{"dash.example.org", "ringwatch"});
+    CHECK(parse_config(kValid, "c.toml").http_names.empty());
+    CHECK(error_of(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nhttp_names = \"dash.example.org\"")) ==
+          "c.toml: line 10: 'monitor.http_names' must be a list of DNS names, e.g. [\"ringwatch.example.org\"]");
+    CHECK(error_of(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nhttp_names = [\"evil.org:80\"]")) ==
+          "c.toml: line 10: 'monitor.http_names' entry \"evil.org:80\" is not a DNS name (letters, digits, '.' and '-')");
+    CHECK(error_of(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nhttp_names = [3]")).find("entry that is not a string is not a DNS name") !=
+          std::string::npos);
+}
+
 TEST_CASE("config: an error stays one line whatever the file holds", "[config]") {
     // toml++ echoes the character it choked on; here a newline (found by fuzz_config).
     const std::string e = error_of("[ring]\nname = \"x\"\nhold_ms = n\n\n");
