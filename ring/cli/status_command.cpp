@@ -21,6 +21,9 @@ using Figures = std::map<std::string, std::int64_t>;
 struct Answer {
     std::string name;  // "node 3", "monitor"
     std::optional<Figures> figures;
+    // No figures, but it answered our hello under our key: it gave this tool no session (its tool
+    // slots are all taken by other tools), or answered too late.
+    bool busy = false;
 };
 
 std::int64_t get(const Figures& f, const std::string& key, std::int64_t otherwise = 0) {
@@ -85,6 +88,7 @@ int run_status(const std::string& config_path, bool json) {
         ask(i, config.nodes[i].id, config.nodes[i].address, fmt::format("node {}", config.nodes[i].id));
     ask(config.nodes.size(), kMonitorId, config.monitor_address, "monitor");
     uv_run(loop.get(), UV_RUN_DEFAULT);
+    for (std::size_t i = 0; i < answers.size(); ++i) answers[i].busy = !answers[i].figures && clients[i]->heard();
     clients.clear();
 
     const Answer& monitor = answers.back();
@@ -99,6 +103,7 @@ int run_status(const std::string& config_path, bool json) {
         for (std::size_t i = 0; i < config.nodes.size(); ++i) {
             const auto& n = config.nodes[i];
             nlohmann::ordered_json node{{"id", n.id.value}, {"address", n.address_text}, {"up", answers[i].figures.has_value()}};
+            if (answers[i].busy) node["busy"] = true;
             if (answers[i].figures) {
                 const Figures& f = *answers[i].figures;
                 node["age_s"] = static_cast<double>(io::new_incarnation().value - static_cast<std::uint64_t>(get(f, "incarnation"))) / 1e6;
@@ -124,7 +129,7 @@ int run_status(const std::string& config_path, bool json) {
     for (std::size_t i = 0; i < config.nodes.size(); ++i) {
         const auto& n = config.nodes[i];
         if (!answers[i].figures) {
-            fmt::print("{:>4}  {:<21} {:<11}\n", n.id, n.address_text, "unreachable");
+            fmt::print("{:>4}  {:<21} {:<11}\n", n.id, n.address_text, answers[i].busy ? "busy" : "unreachable");
             continue;
         }
         const Figures& f = *answers[i].figures;
@@ -146,6 +151,9 @@ int run_status(const std::string& config_path, bool json) {
                    config.monitor_address_text, age(get(m, "incarnation")), get(m, "epoch"), get(m, "snapshots_ok"),
                    get(m, "snapshots_token_lost"), get(m, "snapshots_token_duplicated"), get(m, "snapshots_inconclusive"), get(m, "incidents"),
                    get(m, "incidents_open"), get(m, "recoveries"), get(m, "nodes_down"));
+    } else if (monitor.busy) {
+        fmt::print("monitor at {}: busy (it answered, but gave this tool no session: its tool slots are taken; try again)\n",
+                   config.monitor_address_text);
     } else {
         fmt::print("monitor at {}: not answering (not running?)\n", config.monitor_address_text);
     }
@@ -153,7 +161,12 @@ int run_status(const std::string& config_path, bool json) {
         fmt::print("no token yet: no node has an epoch, and a token is born only by the monitor's order{}\n",
                    monitor.figures ? " (it orders the first at its first complete snapshot)" : ": start the monitor (`monitor CONFIG`)");
     }
-    if (up == 0)
+    std::size_t busy = 0;
+    for (std::size_t i = 0; i < config.nodes.size(); ++i) busy += answers[i].busy;
+    if (busy > 0)
+        fmt::print(stderr, "ring status: {} node(s) busy: they answered under this config's key but gave this tool no session (all their "
+                           "tool slots are taken by other tools); try again in a second\n", busy);
+    else if (up == 0)
         fmt::print(stderr, "ring status: no node answered within 1 s: is the ring running, and is this config's key_file the ring's?\n");
     return up == config.nodes.size() ? 0 : 1;
 }

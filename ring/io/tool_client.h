@@ -22,6 +22,11 @@ public:
     // A question with an answer other than an acknowledgement (RingQuery: RingState). Called once:
     // nullopt when no answer came in time.
     void query(Message m, Duration timeout, std::function<void(std::optional<Message>)> answered);
+    // The node answered this tool's hello (so it holds our key), whether or not it gave us a session.
+    bool heard() const {
+        const Link* l = link_.endpoint().link(node_);
+        return l && l->last_heard().has_value();
+    }
     void unref() {
         link_.unref();
         uv_unref(reinterpret_cast<uv_handle_t*>(timer_.get()));
