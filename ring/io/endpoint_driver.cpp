@@ -56,13 +56,13 @@ bool EndpointDriver::send_queued(NodeId peer, Bytes message) {
 
 void EndpointDriver::on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from) {
     const auto sender = endpoint_.on_datagram(monotonic_now(), datagram);
-    sockaddr_storage a{};
-    std::memcpy(&a, from, from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-    if (auto reply = endpoint_.take_reply()) socket_.send(a, *reply);  // a tool's challenge: kept nowhere
-    if (sender && !addresses_.contains(*sender)) {
-        // A tool the endpoint has just accepted: answer where it wrote from.
-        addresses_[*sender] = a;
-    }
+    auto where = [from] {
+        sockaddr_storage a{};
+        std::memcpy(&a, from, from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+        return a;
+    };
+    if (auto reply = endpoint_.take_reply()) socket_.send(where(), *reply);  // a tool's challenge: kept nowhere
+    if (sender && !addresses_.contains(*sender)) addresses_[*sender] = where();  // a tool just admitted: answer where it wrote from
     mark_dirty();
 }
 
