@@ -11,36 +11,14 @@
 
 #include "monitor/core/monitor_core.h"
 #include "ring/core/node.h"
+#include "tests/fuzz/fuzz_input.h"
 
 using namespace ringwatch;
+using ringwatch::fuzz::check;
+using ringwatch::fuzz::Input;
 
 namespace {
 constexpr NodeId kSelf{1}, kPred{0}, kSucc{2};
-
-struct Input {
-    const std::uint8_t* p;
-    std::size_t n;
-    bool empty() const { return n == 0; }
-    std::uint8_t byte() {
-        if (n == 0) return 0;
-        --n;
-        return *p++;
-    }
-    std::uint16_t u16() { return static_cast<std::uint16_t>(byte() << 8 | byte()); }
-    std::uint32_t u32() { return static_cast<std::uint32_t>(u16()) << 16 | u16(); }
-    std::uint64_t u64() { return static_cast<std::uint64_t>(u32()) << 32 | u32(); }
-    // Small values more often than large ones: 0..15, or anything.
-    std::uint64_t number() { return byte() & 0x80 ? u64() : byte() & 0x0f; }
-    Bytes bytes(std::size_t cap) {
-        Bytes b;
-        for (std::size_t len = std::min<std::size_t>(u16(), cap); len-- && n;) b.push_back(byte());
-        return b;
-    }
-};
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 NodeId any_sender(Input& in) {
     switch (in.byte() % 6) {
@@ -62,7 +40,7 @@ Token any_token(Input& in) {
         t.dst = NodeId{static_cast<std::uint16_t>(in.number())};
         t.msg_id = in.number();
         t.copied = in.byte() & 1;
-        t.payload = in.bytes(kMaxPayloadBytes);
+        t.payload = in.bytes(std::min<std::size_t>(in.u16(), kMaxPayloadBytes));
         if (t.payload.empty()) t.payload.push_back(1);
         t.src_incarnation = Incarnation{in.number()};
     }
@@ -102,7 +80,7 @@ Message any_message(Input& in, NodeId from) {
         case 2: return SnapshotStart{SnapshotId{in.number()}, SnapshotId{in.number()}};
         case 3: return any_report(in, from);
         case 4: return InjectCommand{in.number(), in.byte() & 1 ? InjectKind::lose : InjectKind::duplicate};
-        case 5: return SendCommand{in.number(), NodeId{static_cast<std::uint16_t>(in.number())}, in.bytes(kMaxPayloadBytes)};
+        case 5: return SendCommand{in.number(), NodeId{static_cast<std::uint16_t>(in.number())}, in.bytes(std::min<std::size_t>(in.u16(), kMaxPayloadBytes))};
         case 6: return ImpairCommand{in.number(), in.u32(), in.u32(), in.u32()};
         case 7:
             return RecoverCommand{in.number(), in.byte() & 1 ? RecoverMode::regenerate : RecoverMode::rollback,
@@ -171,7 +149,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             case 1: {  // raw bytes to the node
                 const NodeId from = any_sender(in);
-                node.on_message(now, from, in.bytes(2048));
+                node.on_message(now, from, in.bytes(std::min<std::size_t>(in.u16(), 2048)));
                 break;
             }
             case 2: {  // a hostile report to the monitor, from any node of the ring or beyond
@@ -188,7 +166,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 node.inject(now, in.byte() & 1 ? InjectKind::lose : InjectKind::duplicate);
                 break;
             case 5:
-                node.send_app(now, NodeId{static_cast<std::uint16_t>(in.number())}, in.bytes(kMaxPayloadBytes + 8));
+                node.send_app(now, NodeId{static_cast<std::uint16_t>(in.number())}, in.bytes(std::min<std::size_t>(in.u16(), kMaxPayloadBytes + 8)));
                 break;
             case 6:
                 monitor.recover_by_hand(now, in.byte() & 1 ? RecoverMode::regenerate : RecoverMode::rollback);

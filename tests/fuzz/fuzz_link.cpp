@@ -13,37 +13,16 @@
 
 #include "ring/core/endpoint.h"
 #include "ring/core/wire.h"
+#include "tests/fuzz/fuzz_input.h"
 
 using namespace ringwatch;
+using ringwatch::fuzz::check;
+using ringwatch::fuzz::Input;
 
 namespace {
 constexpr NodeId kA{1}, kB{2};
 constexpr Incarnation kIncA{1'000'000}, kIncB{2'000'000};
 
-struct Input {
-    const std::uint8_t* p;
-    std::size_t n;
-    bool empty() const { return n == 0; }
-    std::uint8_t byte() {
-        if (n == 0) return 0;
-        --n;
-        return *p++;
-    }
-    std::uint64_t u64() {
-        std::uint64_t v = 0;
-        for (int i = 0; i < 8; ++i) v = v << 8 | byte();
-        return v;
-    }
-    Bytes bytes(std::size_t len) {
-        Bytes b;
-        while (len-- && n) b.push_back(byte());
-        return b;
-    }
-};
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
