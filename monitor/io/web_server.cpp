@@ -39,10 +39,14 @@ namespace {
 
 constexpr std::size_t kChunk = 16 * 1024;
 
-int callback(lws* wsi, lws_callback_reasons reason, void* /*user*/, void* in, std::size_t len) {
+int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
     lws_context* context = lws_get_context(wsi);
     auto* server = context ? static_cast<WebServer*>(lws_context_user(context)) : nullptr;
     if (!server) return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+    if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION) {  // on the listening socket's wsi
+        const auto* args = static_cast<const lws_filter_network_conn_args*>(user);
+        return args && !server->admit_connection(static_cast<int>(args->accept_fd), args->cli_addr) ? -1 : 0;
+    }
     return server->on_callback(wsi, reason, in, len);
 }
 
@@ -133,9 +137,8 @@ bool same_secret(std::string_view a, std::string_view b) {
 std::string new_web_secret() { return fmt::format("{:016x}{:016x}", random_u64(), random_u64()); }
 
 WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::vector<std::string> names, std::string secret,
-                     std::vector<WebAsset> assets, WebHooks hooks)
-    : names_(std::move(names)),
-      secret_(std::move(secret)), assets_(std::move(assets)), hooks_(std::move(hooks)) {
+                     std::vector<WebAsset> assets, WebHooks hooks, ClientLimit per_client)
+    : names_(std::move(names)), secret_(std::move(secret)), assets_(std::move(assets)), hooks_(std::move(hooks)), per_client_(per_client) {
     const auto addr = parse_address(bind_address);
     if (!addr || addr->ss_family != AF_INET)
         throw std::runtime_error(fmt::format("--http {}: not an IPv4 HOST:PORT (e.g. 127.0.0.1:8080)", bind_address));
@@ -176,6 +179,21 @@ std::size_t WebServer::pages() const {
     std::size_t n = 0;
     for (const auto& [wsi, s] : sessions_) n += s->events;
     return n;
+}
+
+bool WebServer::admit_connection(int fd, const sockaddr_storage& peer) {
+    client_of_fd_.erase(fd);  // a number the kernel gave again: whatever held it before is gone
+    if (peer.ss_family != AF_INET) return true;  // the server listens on IPv4 only
+    const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
+    if (per_client_.loopback_exempt && (ntohl(in.sin_addr.s_addr) >> 24) == 127) return true;
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+    const std::string client(text);
+    std::size_t held = 0;
+    for (const auto& [f, c] : client_of_fd_) held += c == client;
+    if (held >= per_client_.connections) return false;
+    client_of_fd_[fd] = client;
+    return true;
 }
 
 std::pair<lws*, WebServer::Session*> WebServer::find(std::uint64_t id) {
@@ -283,6 +301,8 @@ int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
         case LWS_CALLBACK_CLOSED_HTTP:
         case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         case LWS_CALLBACK_WSI_DESTROY: {  // whichever comes, a connection gone is never written to again
+            // Its socket is still open here (not at WSI_DESTROY): the connection no longer counts for its client.
+            if (reason == LWS_CALLBACK_CLOSED_HTTP) client_of_fd_.erase(static_cast<int>(lws_get_socket_fd(wsi)));
             if (const auto it = sessions_.find(wsi); it != sessions_.end()) {
                 by_id_.erase(it->second->id);
                 sessions_.erase(it);

@@ -4,8 +4,9 @@
 // /events), and takes the page's controls (POST /control/ACTION?...) only with the per-run secret in
 // the X-Ringwatch-Secret header: a page from another site cannot know it, so it cannot use them.
 //
-// Bounds, so that no client can exhaust it: connections in all (kMaxConnections), each closed when
-// it has not sent a whole request within kIdleSeconds; pages in all (kMaxPages) plus pages of the
+// Bounds, so that no client can exhaust it: connections in all (kMaxConnections) and per client
+// address (ClientLimit; loopback clients share one address, so there only the bound in all holds),
+// each closed when it has not sent a whole request within kIdleSeconds; pages in all (kMaxPages) plus pages of the
 // operator (kMaxOperatorPages: a page that shows a ticket, which only a holder of the secret can
 // get, so a crowd of anonymous pages cannot lock the operator out); and bytes queued per page (a
 // page that stops reading is let go, see kMaxBacklogPerPage).
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "ring/core/types.h"
@@ -45,6 +47,14 @@ struct ControlRequest {
 struct ControlAnswer {
     int status = 202;   // 202 accepted (the outcome follows as a "control" event), 400 bad arguments
     std::string said;   // one line for the page
+};
+
+// Connections one client address may hold at once; beyond it, a new one is closed as it is accepted.
+struct ClientLimit {
+    std::size_t connections = 32;
+    // Every local user connects from 127.0.0.1: a bound per address there would let one of them
+    // lock the others (the operator) out.
+    bool loopback_exempt = true;
 };
 
 struct WebHooks {
@@ -72,7 +82,7 @@ public:
     // naming the address when it cannot listen there.
     // `names`: DNS names (lowercase) accepted in Host besides the address and localhost.
     WebServer(uv_loop_t* loop, const std::string& bind_address, std::vector<std::string> names, std::string secret, std::vector<WebAsset> assets,
-              WebHooks hooks);
+              WebHooks hooks, ClientLimit per_client = {});
     ~WebServer();
     WebServer(const WebServer&) = delete;
     WebServer& operator=(const WebServer&) = delete;
@@ -88,6 +98,8 @@ public:
 
     // libwebsockets' callback; public only so that the C callback can reach it.
     int on_callback(lws* wsi, int reason, void* in, std::size_t len);
+    // A connection just accepted: false to close it at once (its address holds too many).
+    bool admit_connection(int fd, const sockaddr_storage& peer);
 
 private:
     struct Session;
@@ -107,6 +119,8 @@ private:
     std::map<std::uint64_t, lws*> by_id_;
     std::uint64_t next_id_ = 1;
     std::map<std::string, Instant> tickets_;  // -> when it lapses
+    ClientLimit per_client_;
+    std::map<int, std::string> client_of_fd_;  // the address of each connection counted against its client
     lws_context* context_ = nullptr;
     int port_ = 0;
 };

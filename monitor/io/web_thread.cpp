@@ -16,7 +16,7 @@ Visitor(F...) -> Visitor<F...>;
 }  // namespace
 
 WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::vector<std::string> names, std::string secret,
-                     std::vector<WebAsset> assets, Greeting greeting, Control control)
+                     std::vector<WebAsset> assets, Greeting greeting, Control control, ClientLimit per_client)
     : greeting_(std::move(greeting)), control_(std::move(control)), owner_wakeup_(owner, uv_async_init, [](uv_async_t* a) {
           if (a->data) static_cast<WebThread*>(a->data)->on_owner_wakeup();
       }) {
@@ -25,7 +25,7 @@ WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::vec
     std::promise<int> started;
     std::future<int> port = started.get_future();
     thread_ = std::thread([this, bind_address, names = std::move(names), secret = std::move(secret), assets = std::move(assets),
-                           started = std::move(started)]() mutable {
+                           per_client, started = std::move(started)]() mutable {
         UvLoop loop;
         struct Context {
             WebThread* self;
@@ -58,7 +58,7 @@ WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::vec
                 }
                 server->answer_control(request, ControlAnswer{503, "the monitor has too many controls to answer: try again"});
             };
-            server.emplace(loop.get(), bind_address, std::move(names), std::move(secret), std::move(assets), std::move(hooks));
+            server.emplace(loop.get(), bind_address, std::move(names), std::move(secret), std::move(assets), std::move(hooks), per_client);
         } catch (...) {
             started.set_exception(std::current_exception());
             return;

@@ -36,7 +36,7 @@ public:
     // Starts the thread and listens at `bind_address`; throws std::runtime_error naming it when it
     // cannot. `greeting` and `control` run on `owner`'s loop.
     WebThread(uv_loop_t* owner, const std::string& bind_address, std::vector<std::string> names, std::string secret, std::vector<WebAsset> assets,
-              Greeting greeting, Control control);
+              Greeting greeting, Control control, ClientLimit per_client = {});
     // Stops the web thread (its connections are closed) and waits for it.
     ~WebThread();
     WebThread(const WebThread&) = delete;

@@ -134,7 +134,7 @@ struct Server {
     std::atomic<int> greetings{0}, controls{0};
     std::atomic<bool> off_owner_loop{false};  // a greeting or control ran elsewhere than the owner's loop
     std::optional<WebThread> web;
-    Server() {
+    explicit Server(ClientLimit per_client = {}) {
         web.emplace(owner.loop(), "127.0.0.1:0", std::vector<std::string>{"dash.example.org"}, kSecret, std::vector<WebAsset>{{"/", "text/html", "<title>t</title>"}},
                     [this] {
                         if (std::this_thread::get_id() != owner.id()) off_owner_loop = true;
@@ -145,7 +145,8 @@ struct Server {
                         if (std::this_thread::get_id() != owner.id()) off_owner_loop = true;
                         ++controls;
                         return ControlAnswer{202, "did " + r.action};
-                    });
+                    },
+                    per_client);
         owner.start();
     }
     ~Server() {
@@ -295,4 +296,31 @@ TEST_CASE("web server: a connection that sends no request is closed, and connect
     Client after(s.port());
     after.send(get(s.port(), "/"));
     CHECK(after.status() == 200);
+}
+
+TEST_CASE("web server: one client address holds at most its share of connections; loopback clients are one address, so exempt", "[web]") {
+    {
+        Server s(ClientLimit{4, false});  // loopback counted, to show the bound here
+        std::vector<std::unique_ptr<Client>> held;
+        for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<Client>(s.port()));
+        const Instant start = monotonic_now();
+        Client fifth(s.port());
+        CHECK(fifth.until_closed());
+        CHECK(monotonic_now() - start < std::chrono::seconds(WebServer::kIdleSeconds - 2));  // at once, not idle
+        held.pop_back();
+        held.pop_back();
+        // The two closed are no longer counted (the server may take a moment to see them go).
+        bool served = false;
+        for (int i = 0; i < 50 && !served; ++i) {
+            Client again(s.port());
+            again.send(get(s.port(), "/"));
+            served = again.status() == 200;
+        }
+        CHECK(served);
+    }
+    Server s;  // as the monitor runs it
+    std::vector<std::unique_ptr<Client>> local;
+    for (int i = 0; i < 40; ++i) local.push_back(std::make_unique<Client>(s.port()));
+    local.back()->send(get(s.port(), "/"));
+    CHECK(local.back()->status() == 200);
 }
