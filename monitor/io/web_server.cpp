@@ -155,8 +155,9 @@ WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::vect
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
     info.user = this;
-    // Connections beyond the bound are closed as they are accepted; one that has not sent a whole
-    // request within kIdleSeconds (a new one, or one kept alive between requests) is closed.
+    // Beyond the bound, lws accepts nothing more (new connections wait in the kernel's queue until
+    // one is let go); a connection that has not sent a whole request within kIdleSeconds (a new
+    // one, or one kept alive between requests) is closed.
     info.fd_limit_per_thread = static_cast<unsigned>(kMaxConnections);
     info.timeout_secs = kIdleSeconds;
     info.timeout_secs_ah_idle = kIdleSeconds;
@@ -173,12 +174,6 @@ WebServer::~WebServer() {
     // lws closes its libuv handles; their close callbacks run when the loop next turns (the loop's
     // owner turns it once more before closing).
     if (context_) lws_context_destroy(context_);
-}
-
-std::size_t WebServer::pages() const {
-    std::size_t n = 0;
-    for (const auto& [wsi, s] : sessions_) n += s->events;
-    return n;
 }
 
 bool WebServer::admit_connection(int fd, const sockaddr_storage& peer) {

@@ -88,7 +88,6 @@ public:
     WebServer& operator=(const WebServer&) = delete;
 
     int port() const { return port_; }
-    std::size_t pages() const;
     // Sends one message to every greeted page.
     void broadcast(const std::string& message);
     void greet(std::uint64_t page, const std::vector<std::string>& messages);
