@@ -224,6 +224,8 @@ relay_to() {
   "$bin/hostile" relay "$port" "${ports[$((node + 1))]}" "$capture" & pids+=($!)
   sed "s/127.0.0.1:${ports[$((node + 1))]}\"/127.0.0.1:$port\"/" "$work/ring.toml" > "$config"
 }
+# answering_nodes: how many nodes a `ring status` run finds answering
+answering_nodes() { timeout 5 "$bin/ring" status "$work/ring.toml" 2>/dev/null | sed -n "s/^ring 'e2e': \([0-9]*\) of [0-9]* node(s) answering$/\1/p"; }
 # drops NODE REASON: the count of REASON in NODE's closing "datagrams received" line
 drops() {
   lines "$work/nodes.out" | grep "^\[node $1\] datagrams received" | tail -n1 | sed -n "s/.* $2=\([0-9]*\).*/\1/p"
@@ -952,15 +954,16 @@ status)
   table_ok=$out
   # 40 runs at once, more than a node's 16 tool slots: each run answers in full or names the nodes
   # that answered but had no slot for it ("busy"); none blames the key.
-  for i in $(seq 40); do (timeout 10 "$bin/ring" status "$work/ring.toml" > "$work/crowd.$i" 2>&1) & done
-  wait_for_crowd=0; while [ "$(ls "$work"/crowd.* | wc -l)" -lt 40 ] || pgrep -f "ring status $work/ring.toml" > /dev/null; do
-    wait_for_crowd=$((wait_for_crowd + 1)); [ $wait_for_crowd -lt 300 ] || fail "40 ring status runs still running after 30 s"; sleep 0.1
-  done
+  crowd=()
+  for i in $(seq 40); do timeout 10 "$bin/ring" status "$work/ring.toml" > "$work/crowd.$i" 2>&1 & crowd+=($!); done
+  for p in "${crowd[@]}"; do wait "$p"; done
   ! grep -l "key_file" "$work"/crowd.* > /dev/null || fail "a run refused for want of a slot blamed the key: $(cat "$(grep -l key_file "$work"/crowd.* | head -n1)")"
   busy_runs=$(grep -l "node(s) busy" "$work"/crowd.* | wc -l)
   [ "$busy_runs" -ge 1 ] || fail "40 ring status runs at once and none was short of a slot"
   grep -qE '^ +[0-4]  127\.0\.0\.1:[0-9]+ +busy' $(grep -l "node(s) busy" "$work"/crowd.*) || fail "no node row says busy: $(cat "$(grep -l "node(s) busy" "$work"/crowd.* | head -n1)")"
   rm -f "$work"/crowd.*
+  # The crowd's slots are freed as its tools fall silent (1 s): a run then answers in full again.
+  await_value "a ring status answered in full after the crowd" 5 10 answering_nodes
   # One node killed: named unreachable within the bounded wait, exit 1.
   kill -KILL "${pids[3]}"; wait "${pids[3]}" 2>/dev/null
   out=$(timeout 5 "$bin/ring" status "$work/ring.toml" 2>&1); rc=$?
