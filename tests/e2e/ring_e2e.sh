@@ -720,7 +720,7 @@ replay)
   # node again from another socket: at once (its session with the tool still open) and after the
   # node let the tool go. Neither acts again, and neither opens a session. Then the lockout: 20
   # recorded `ring status` runs (20 tools, more than a node's 16 slots) replayed over and over
-  # while the operator's tools run; every one of them still works.
+  # while the operator's tools (status, inject, send, recover, rekey) run; every one still works.
   write_config 5; keyed
   relay_to 3 "${spare[0]}" "$work/send.cap" "$work/tool_send.toml"
   relay_to 3 "${spare[1]}" "$work/inject.cap" "$work/tool_inject.toml"
@@ -753,13 +753,17 @@ replay)
   await "$work/monitor.out" '"event":"recovered"' 2 20
   timeout 10 "$bin/ring" send "$work/ring.toml" --from 3 --to 0 "sent under replays" > /dev/null || fail "ring send under the replayed status runs: exit $?"
   await "$work/nodes.out" 'node 0\] delivered message #[0-9]* from node 3: sent under replays$' 1 20
+  out=$(timeout 10 "$bin/ring" recover "$work/ring.toml" 2>&1) || fail "ring recover under the replayed status runs: $out"
+  await "$work/monitor.out" '"event":"recovery"' 3 20
+  "$bin/ring" keygen "$work/new.key" > /dev/null || fail "ring keygen failed"
+  out=$(timeout 20 "$bin/ring" rekey "$work/ring.toml" "$work/new.key" 2>&1) || fail "ring rekey under the replayed status runs: $out"
   kill "$replayer"; wait "$replayer" 2>/dev/null
   [ "$(count "$work/nodes.out" 'fault injected')" -eq 2 ] || fail "a replayed inject acted again: $(count "$work/nodes.out" 'fault injected') faults for 2 injects"
   [ "$(count "$work/nodes.out" 'delivered message #[0-9]* from node 3: recorded message$')" -eq 1 ] || fail "a replayed send delivered again"
   [ "$(count "$work/monitor.out" '"event":"alarm"')" -eq 2 ] || fail "$(count "$work/monitor.out" '"event":"alarm"') alarms for two injected losses"
   stop_nodes "${pids[@]:3:5}"
   for r in replayed no_tool_session hellos_answered; do [ "$(drops 3 "$r")" -ge 1 ] || fail "node 3 counted no '$r': $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received')"; done
-  echo "ok: recorded send and inject replayed twice each (in the tool's session and after it closed): one delivery, one fault, one alarm, no session; 20 recorded status runs replayed on a loop locked no tool out; node 3: $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received' | tail -n1 | sed 's/^\[node 3\] //')"
+  echo "ok: recorded send and inject replayed twice each (in the tool's session and after it closed): one delivery, one fault, one alarm, no session; 20 recorded status runs replayed on a loop locked out none of status, inject, send, recover, rekey; node 3: $(lines "$work/nodes.out" | grep '^\[node 3\] datagrams received' | tail -n1 | sed 's/^\[node 3\] //')"
   ;;
 hostile)
   # A live keyed ring under thousands of hostile datagrams from foreign sockets, among them its own
