@@ -168,11 +168,15 @@ WebServer::WebServer(uv_loop_t* loop, const std::string& bind_address, std::vect
     port_ = vhost ? lws_get_vhost_listen_port(vhost) : port;
 }
 
+void WebServer::begin_shutdown() {
+    if (context_) lws_context_destroy(context_);  // the first step: lws's handles start closing
+}
+
 WebServer::~WebServer() {
     sessions_.clear();
     by_id_.clear();
-    // lws closes its libuv handles; their close callbacks run when the loop next turns (the loop's
-    // owner turns it once more before closing).
+    // The second step (or the only one, if the owner skipped begin_shutdown: then lws's handles
+    // close when the loop next turns, and the context may outlive the loop).
     if (context_) lws_context_destroy(context_);
 }
 

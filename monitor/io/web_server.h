@@ -83,6 +83,9 @@ public:
     // `names`: DNS names (lowercase) accepted in Host besides the address and localhost.
     WebServer(uv_loop_t* loop, const std::string& bind_address, std::vector<std::string> names, std::string secret, std::vector<WebAsset> assets,
               WebHooks hooks, ClientLimit per_client = {});
+    // With libuv, lws frees its context in two steps: begin_shutdown() closes every connection and
+    // lws's handles, then the loop must run until they are closed, then the destructor frees it.
+    void begin_shutdown();
     ~WebServer();
     WebServer(const WebServer&) = delete;
     WebServer& operator=(const WebServer&) = delete;

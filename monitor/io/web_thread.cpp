@@ -75,8 +75,12 @@ WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::vec
             web_wakeup_ = nullptr;
         }
         context.server = nullptr;
-        server.reset();  // closes every connection; lws's handles close as the loop turns
         wakeup.reset();
+        // libuv closes handles asynchronously: lws is told to stop (every connection closed), the loop
+        // runs until lws's handles are closed, and only then can lws free its context.
+        server->begin_shutdown();
+        uv_run(loop.get(), UV_RUN_DEFAULT);
+        server.reset();
         for (int i = 0; i < 16 && uv_loop_alive(loop.get()); ++i) uv_run(loop.get(), UV_RUN_NOWAIT);
     });
     try {
