@@ -48,6 +48,11 @@ public:
         uv_unref(delay_timer_.base());
     }
 
+    // Handles now whatever has arrived and not been handled yet (a caller about to give up waiting).
+    void settle() {
+        if (dirty_) run();
+    }
+
     const Endpoint& endpoint() const { return endpoint_; }
     const UdpSocket& socket() const { return socket_; }
     sockaddr_storage local_address() const { return socket_.local_address(); }

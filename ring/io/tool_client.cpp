@@ -15,8 +15,13 @@ sockaddr_storage any_address_like(const sockaddr_storage& a) { return *parse_add
 }  // namespace
 
 ToolClient::ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address, LinkConfig link)
-    : node_(node), link_(loop, random_tool_id(), any_address_like(node_address), link, new_incarnation()), timer_(loop, uv_timer_init) {
+    : node_(node),
+      link_(loop, random_tool_id(), any_address_like(node_address), link, new_incarnation()),
+      timer_(loop, uv_timer_init),
+      no_wait_(loop, uv_idle_init),
+      last_look_(loop, uv_check_init) {
     timer_.get()->data = this;
+    last_look_.get()->data = this;
     link_.add_peer(node, node_address);
     link_.on_deliver([this](NodeId, Bytes b) {
         Message m;
@@ -41,7 +46,7 @@ void ToolClient::command(Message m, Duration timeout, Done done) {
     done_ = std::move(done);
     link_.send_queued(node_, encode_message(m));
     uv_timer_start(timer_.get(), [](uv_timer_t* t) {
-        if (auto* self = static_cast<ToolClient*>(t->data)) self->finish(std::nullopt);
+        if (auto* self = static_cast<ToolClient*>(t->data)) self->deadline_passed();
     }, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
 }
 
@@ -49,12 +54,27 @@ void ToolClient::query(Message m, Duration timeout, std::function<void(std::opti
     answered_ = std::move(answered);
     link_.send_queued(node_, encode_message(m));
     uv_timer_start(timer_.get(), [](uv_timer_t* t) {
-        auto* self = static_cast<ToolClient*>(t->data);
-        if (!self || !self->answered_) return;
-        auto a = std::move(self->answered_);
-        self->answered_ = nullptr;
-        a(std::nullopt);
+        if (auto* self = static_cast<ToolClient*>(t->data)) self->deadline_passed();
     }, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
+}
+
+void ToolClient::deadline_passed() {
+    uv_idle_start(no_wait_.get(), [](uv_idle_t*) {});
+    uv_check_start(last_look_.get(), [](uv_check_t* c) {
+        if (auto* self = static_cast<ToolClient*>(c->data)) self->give_up();
+    });
+}
+
+void ToolClient::give_up() {
+    uv_idle_stop(no_wait_.get());
+    uv_check_stop(last_look_.get());
+    link_.settle();  // what the last pass read, handled before anything is concluded
+    finish(std::nullopt);
+    if (answered_) {
+        auto a = std::move(answered_);
+        answered_ = nullptr;
+        a(std::nullopt);
+    }
 }
 
 void ToolClient::finish(std::optional<bool> result) {

@@ -30,10 +30,17 @@ public:
     void unref() {
         link_.unref();
         uv_unref(reinterpret_cast<uv_handle_t*>(timer_.get()));
+        uv_unref(reinterpret_cast<uv_handle_t*>(no_wait_.get()));
+        uv_unref(reinterpret_cast<uv_handle_t*>(last_look_.get()));
     }
 
 private:
     void finish(std::optional<bool> result);
+    // The deadline passed. A process starved of CPU runs its overdue timer before it reads what
+    // arrived meanwhile: so it reads first (one more pass of the loop that does not wait), and
+    // gives up only if the answer is still missing.
+    void deadline_passed();
+    void give_up();
 
     NodeId node_;
     std::uint64_t next_command_ = 1;
@@ -42,6 +49,8 @@ private:
     std::function<void(std::optional<Message>)> answered_;
     EndpointDriver link_;
     UvHandle<uv_timer_t> timer_;
+    UvHandle<uv_idle_t> no_wait_;     // while active, the loop's next pass polls without waiting
+    UvHandle<uv_check_t> last_look_;  // runs after that pass has read the socket
 };
 
 // Runs `m` against one node on a private loop until acknowledged or timed out.
