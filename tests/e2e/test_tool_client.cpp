@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 namespace {
 constexpr NodeId kNode{3};
 
-// A node's endpoint on its own loop and thread: it answers every StatusQuery, counting them.
+// A node's endpoint on its own loop and thread. It holds its answer to a StatusQuery until the test
+// releases it, and says when the answer has gone out.
 class AnsweringNode {
 public:
     AnsweringNode() {
@@ -26,15 +27,37 @@ public:
             UvLoop loop;
             EndpointDriver node(loop.get(), kNode, *parse_address("127.0.0.1:0"), LinkConfig{}, new_incarnation());
             node.accept_tools(4);
+            std::optional<std::pair<NodeId, std::uint64_t>> asked;
             node.on_deliver([&](NodeId from, Bytes b) {
                 Message m;
                 if (decode_message(b, m) != MessageError::none) return;
                 if (const auto* q = std::get_if<StatusQuery>(&m)) {
-                    node.send_queued(from, encode_message(StatusReply{q->command_id, {{"answer", 42}}}));
-                    ++answered_;
+                    asked.emplace(from, q->command_id);
+                    asked_ = true;
                 }
             });
+            struct Context {
+                AnsweringNode* self;
+                EndpointDriver* node;
+                std::optional<std::pair<NodeId, std::uint64_t>>* asked;
+                bool released = false;
+            } context{this, &node, &asked};
+            UvHandle<uv_async_t> release(loop.get(), uv_async_init, [](uv_async_t* a) {
+                auto* c = static_cast<Context*>(a->data);
+                if (!*c->asked) return;
+                c->node->send_queued((*c->asked)->first, encode_message(StatusReply{(*c->asked)->second, {{"answer", 42}}}));
+                c->released = true;  // sent at the end of this pass of the loop
+            });
+            release.get()->data = &context;
+            // Runs at the start of the next pass: the answer went out in the one before.
+            UvHandle<uv_prepare_t> after(loop.get(), uv_prepare_init);
+            after.get()->data = &context;
+            uv_prepare_start(after.get(), [](uv_prepare_t* p) {
+                auto* c = static_cast<Context*>(p->data);
+                if (c->released) c->self->sent_ = true;
+            });
             UvHandle<uv_async_t> stop(loop.get(), uv_async_init, [](uv_async_t* a) { uv_stop(a->loop); });
+            release_ = release.get();
             stop_ = stop.get();
             address_ = node.local_address();
             ready_ = true;
@@ -47,12 +70,17 @@ public:
         thread_.join();
     }
     sockaddr_storage address() const { return address_; }
-    int answered() const { return answered_; }
+    bool asked() const { return asked_; }
+    // Sends the answer held back; returns once it has gone out.
+    void release() {
+        uv_async_send(release_);
+        while (!sent_) std::this_thread::yield();
+    }
 
 private:
     std::thread thread_;
-    std::atomic<bool> ready_{false};
-    std::atomic<int> answered_{0};
+    std::atomic<bool> ready_{false}, asked_{false}, sent_{false};
+    uv_async_t* release_ = nullptr;
     uv_async_t* stop_ = nullptr;
     sockaddr_storage address_{};
 };
@@ -67,12 +95,13 @@ TEST_CASE("tool: an answer that arrived while the tool was starved past its dead
         result = std::move(m);
         uv_stop(loop.get());
     });
-    // The loop turns until the query is out and the node has answered, but not long enough to read
-    // the answer: each pass handles what is ready, and the answer has not arrived when it looks.
-    while (node.answered() == 0) uv_run(loop.get(), UV_RUN_NOWAIT);
+    // The loop turns until the node has the query (it holds its answer back meanwhile).
+    while (!node.asked()) uv_run(loop.get(), UV_RUN_NOWAIT);
     REQUIRE_FALSE(result);
-    // Then the tool is starved (stopped, or no CPU) past its deadline; the answer waits in its socket.
-    std::this_thread::sleep_for(400ms);
+    // Then the tool is starved (stopped, or no CPU) past its deadline while the answer arrives and
+    // waits in its socket.
+    node.release();
+    std::this_thread::sleep_for(400ms);  // the deadline, 300 ms after the query, has passed
     uv_run(loop.get(), UV_RUN_DEFAULT);
     REQUIRE(result);
     REQUIRE(*result);

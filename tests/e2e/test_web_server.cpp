@@ -280,7 +280,7 @@ TEST_CASE("web server: a connection that sends no request is closed, and connect
     std::vector<std::unique_ptr<Client>> crowd;
     for (std::size_t i = 0; i < WebServer::kMaxConnections + 100; ++i) crowd.push_back(std::make_unique<Client>(s.port()));
     auto server_side = [&] { return open_fds() - fds_before - crowd.size(); };
-    const Instant deadline = monotonic_now() + std::chrono::seconds(WebServer::kIdleSeconds - 1);
+    const Instant deadline = monotonic_now() + std::chrono::seconds(30);  // a slow machine accepts slowly
     std::size_t most = 0;
     while (monotonic_now() < deadline && most < WebServer::kMaxConnections - 8) {
         most = std::max(most, server_side());
