@@ -1,6 +1,6 @@
 // `monitor --http`: the live dashboard. Joins the monitor's events (DashboardFeed turns them into
-// messages), the web server that streams them to the pages (on a thread of its own), and the page's controls, which act
-// through the monitor's own authenticated links (MonitorDriver).
+// messages), the web server that streams them to the pages (on a thread of its own), and the
+// page's controls, which act through the monitor's own authenticated links (MonitorDriver).
 #pragma once
 
 #include <memory>

@@ -27,12 +27,7 @@ ToolClient::ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& nod
         Message m;
         if (decode_message(b, m) != MessageError::none) return;
         if (auto* ack = std::get_if<CommandAck>(&m); ack && ack->command_id == waiting_for_) finish(ack->ok);
-        if (!std::holds_alternative<CommandAck>(m) && answered_) {
-            uv_timer_stop(timer_.get());
-            auto a = std::move(answered_);
-            answered_ = nullptr;
-            a(std::move(m));
-        }
+        if (!std::holds_alternative<CommandAck>(m)) answer(std::move(m));
     });
 }
 
@@ -45,17 +40,27 @@ void ToolClient::command(Message m, Duration timeout, Done done) {
         m);
     done_ = std::move(done);
     link_.send_queued(node_, encode_message(m));
-    uv_timer_start(timer_.get(), [](uv_timer_t* t) {
-        if (auto* self = static_cast<ToolClient*>(t->data)) self->deadline_passed();
-    }, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
+    arm_deadline(timeout);
 }
 
 void ToolClient::query(Message m, Duration timeout, std::function<void(std::optional<Message>)> answered) {
     answered_ = std::move(answered);
     link_.send_queued(node_, encode_message(m));
+    arm_deadline(timeout);
+}
+
+void ToolClient::arm_deadline(Duration timeout) {
     uv_timer_start(timer_.get(), [](uv_timer_t* t) {
         if (auto* self = static_cast<ToolClient*>(t->data)) self->deadline_passed();
     }, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
+}
+
+void ToolClient::answer(std::optional<Message> m) {
+    if (!answered_) return;
+    uv_timer_stop(timer_.get());
+    auto a = std::move(answered_);
+    answered_ = nullptr;
+    a(std::move(m));
 }
 
 void ToolClient::deadline_passed() {
@@ -70,11 +75,7 @@ void ToolClient::give_up() {
     uv_check_stop(last_look_.get());
     link_.settle();  // what the last pass read, handled before anything is concluded
     finish(std::nullopt);
-    if (answered_) {
-        auto a = std::move(answered_);
-        answered_ = nullptr;
-        a(std::nullopt);
-    }
+    answer(std::nullopt);
 }
 
 void ToolClient::finish(std::optional<bool> result) {
