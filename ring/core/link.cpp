@@ -2,7 +2,7 @@
 #include "ring/core/link.h"
 
 #include <algorithm>
-#include <cassert>
+#include "ring/core/check.h"
 
 namespace ringwatch {
 
@@ -33,8 +33,8 @@ Link::Link(LinkConfig config, NodeId self, Incarnation self_incarnation, NodeId 
       hello_backoff_(config.rto_initial),
       last_sent_(now),
       last_heard_(now) {
-    assert(self_incarnation != kUnknownIncarnation);
-    assert(config.window_messages >= 2);
+    RW_ASSERT(self_incarnation != kUnknownIncarnation);
+    RW_ASSERT(config.window_messages >= 2);
 }
 
 SendStatus Link::send(std::span<const std::uint8_t> message) {

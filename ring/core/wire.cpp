@@ -1,7 +1,7 @@
 // Encodes and decodes link datagrams; nothing else.
 #include "ring/core/wire.h"
 
-#include <cassert>
+#include "ring/core/check.h"
 
 #include "ring/core/bytes.h"
 
@@ -80,8 +80,8 @@ DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out, con
 }
 
 void encode_frame(const FrameHeader& h, std::span<const std::span<const std::uint8_t>> messages, Bytes& out, const AuthKey* key) {
-    assert(h.sack_len <= kMaxSackBytes);
-    assert(messages.size() <= kMaxMessagesPerFrame);
+    RW_ASSERT(h.sack_len <= kMaxSackBytes);
+    RW_ASSERT(messages.size() <= kMaxMessagesPerFrame);
     out.clear();
     // One allocation for the whole frame, not one per doubling as it grows.
     std::size_t size = header_size(h.sack_len) + (key ? kMacBytes : 0);
@@ -106,11 +106,11 @@ void encode_frame(const FrameHeader& h, std::span<const std::span<const std::uin
     w.bytes(std::span<const std::uint8_t>(h.sack, h.sack_len));
     w.u8(static_cast<std::uint8_t>(messages.size()));
     for (auto m : messages) {
-        assert(!m.empty() && m.size() <= kMaxMessageBytes);
+        RW_ASSERT(!m.empty() && m.size() <= kMaxMessageBytes);
         w.u16(static_cast<std::uint16_t>(m.size()));
         w.bytes(m);
     }
-    assert(out.size() <= kMaxFrameBytes);
+    RW_ASSERT(out.size() <= kMaxFrameBytes);
     if (key) {
         std::uint8_t mac[kMacBytes];
         compute_mac(*key, out, mac);
