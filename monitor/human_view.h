@@ -35,6 +35,7 @@ public:
     void finish();
     // "12 snapshots: 11 ok, 1 token_lost, ...; token held by node 3; epoch 2; 1 incident open"
     std::string status() const;
+    bool on_terminal() const { return o_.terminal; }
 
 private:
     void event_line(const std::string& text, fmt::text_style style);
