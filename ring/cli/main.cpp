@@ -1,6 +1,9 @@
 // The `ring` program: one command line, one subcommand per job.
 #include <CLI/CLI.hpp>
 
+#include <functional>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "ring/cli/commands.h"
@@ -80,21 +83,28 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "ring inject: name a fault (lose, duplicate) or a link impairment (--link-loss, --link-dup, --link-delay)\n");
         return 2;
     }
+    if (*demo_cmd && !demo.web && !demo.http.empty()) {
+        fmt::print(stderr, "ring demo: --http needs --web\n");
+        return 2;
+    }
+    // Exactly one subcommand was given (parse_command_line checked): run it.
+    const std::pair<const CLI::App*, std::function<int()>> commands[] = {
+        {node, [&] { return run_node(config, id); }},
+        {up, [&] { return run_up(config, with_monitor); }},
+        {inject, [&] { return run_inject(inj); }},
+        {send, [&] { return run_send(config, from, to, text); }},
+        {recover, [&] { return run_recover(config, recover_mode); }},
+        {demo_cmd, [&] { return run_ring_demo(demo); }},
+        {keygen, [&] { return run_keygen(key_path); }},
+        {rekey, [&] { return run_rekey(config, new_key); }},
+        {status, [&] { return run_status(config, status_json); }},
+        {ld, [&] { return run_link_demo(link_demo); }},
+    };
     try {
-        if (*node) return run_node(config, id);
-        if (*up) return run_up(config, with_monitor);
-        if (*inject) return run_inject(inj);
-        if (*send) return run_send(config, from, to, text);
-        if (*ld) return run_link_demo(link_demo);
-        if (*keygen) return run_keygen(key_path);
-        if (*recover) return run_recover(config, recover_mode);
-        if (*rekey) return run_rekey(config, new_key);
-        if (*status) return run_status(config, status_json);
-        if (!demo.web && !demo.http.empty()) {
-            fmt::print(stderr, "ring demo: --http needs --web\n");
-            return 2;
-        }
-        return run_ring_demo(demo);
+        for (const auto& [command, run] : commands)
+            if (command->parsed()) return run();
+        fmt::print(stderr, "ring: no command to run\n");  // a subcommand added without its entry above
+        return 2;
     } catch (const ConfigError& e) {
         fmt::print(stderr, "ring: {}\n", e.what());
         return 2;

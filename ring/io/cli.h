@@ -1,16 +1,48 @@
 // Command-line parsing with one-line errors: "<program>: <what is wrong>" on stderr and exit 2;
-// --help prints the help and exits 0.
+// --help prints the help and exits 0. A program of subcommands names an unknown or missing one and
+// lists the valid ones.
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 namespace ringwatch::io {
 
+inline std::vector<CLI::App*> all_subcommands(CLI::App& app) {
+    return app.get_subcommands([](CLI::App*) { return true; });
+}
+
+// The subcommands' names, in the order they were added: "node, up, inject".
+inline std::string subcommand_names(CLI::App& app) {
+    std::string names;
+    for (const CLI::App* sub : all_subcommands(app)) names += (names.empty() ? "" : ", ") + sub->get_name();
+    return names;
+}
+
+inline bool is_subcommand(CLI::App& app, std::string_view name) {
+    for (CLI::App* sub : all_subcommands(app))
+        if (sub->check_name(std::string(name))) return true;
+    return false;
+}
+
 // Returns nullopt when parsing succeeded, else the exit code to return from main.
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, const char* program) {
+    if (const std::string names = subcommand_names(app); !names.empty()) {
+        const std::string_view first = argc > 1 ? argv[1] : "";
+        if (first.empty()) {
+            fmt::print(stderr, "{}: name a command: {} ({} --help says what each does)\n", program, names, program);
+            return 2;
+        }
+        if (first[0] != '-' && !is_subcommand(app, first)) {
+            fmt::print(stderr, "{}: unknown command '{}'; the commands are: {}\n", program, first, names);
+            return 2;
+        }
+    }
     try {
         app.parse(argc, argv);
         return std::nullopt;

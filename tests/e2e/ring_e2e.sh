@@ -593,6 +593,9 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print(
   await "$work/holder.out" '^listening$' 1 10
   expect 1 "monitor: --http 127.0.0.1:${spare[0]}: cannot listen there (Address already in use)" "$bin/monitor" "$cfg" --http "${spare[0]}"
   expect 2 "ring demo: --http needs --web" "$bin/ring" demo --http 127.0.0.1:1
+  # An unknown or missing subcommand is named, with the valid ones (never the demo by default).
+  expect 2 "ring: unknown command 'bogus'; the commands are: node, up, inject, send, recover, demo, keygen, rekey, status, link-demo" "$bin/ring" bogus
+  expect 2 "ring: name a command: node, up, inject" "$bin/ring"
   echo "ok: every error path gives one line and its exit code"
   ;;
 up_reports)
