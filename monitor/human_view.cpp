@@ -86,29 +86,29 @@ void HumanView::incident_event(const IncidentEvent& e) {
         case IncidentEventKind::recovery: {
             const std::string instead = e.note.empty() ? "" : fmt::format(" ({})", e.note);
             if (e.restored) {
-                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)", e.mode,
+                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)", to_string(e.mode),
                                        to_string(e.fault), who, e.epoch, *e.restored),
                            kAction);
             } else if (e.issuer) {
-                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, tokens of older epochs purged, node {} issues the new token{}", e.mode,
+                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, tokens of older epochs purged, node {} issues the new token{}", to_string(e.mode),
                                        to_string(e.fault), who, e.epoch, *e.issuer, instead),
                            kAction);
             } else {
-                event_line(fmt::format("RECOVERY {} of {}{} impossible: {}; the ring is left to the operator", e.mode, to_string(e.fault), who,
+                event_line(fmt::format("RECOVERY {} of {}{} impossible: {}; the ring is left to the operator", to_string(e.mode), to_string(e.fault), who,
                                        e.note),
                            kBad);
             }
             break;
         }
         case IncidentEventKind::recovered:
-            event_line(fmt::format("RECOVERED {} by {}: epoch {} is healthy, {:.1f} s after the alarm", to_string(e.fault), e.mode, e.epoch,
+            event_line(fmt::format("RECOVERED {} by {}: epoch {} is healthy, {:.1f} s after the alarm", to_string(e.fault), to_string(e.mode), e.epoch,
                                    s_of(e.lasted)),
                        kGood);
             break;
         case IncidentEventKind::resolved:
             if (open_incidents_ > 0) --open_incidents_;
             event_line(fmt::format("RESOLVED {}: snapshots {} to {}, {:.1f} s, {}", to_string(e.fault), e.first, e.last, s_of(e.lasted),
-                                   e.how == "by_itself" ? "by itself" : e.how),
+                                   e.ended == IncidentEnd::by_itself ? "by itself" : how(e)),
                        kGood);
             break;
     }

@@ -15,20 +15,33 @@ std::string_view to_string(IncidentEventKind k) {
     return "unknown";
 }
 
+std::string how(const IncidentEvent& e) {
+    switch (e.ended) {
+        case IncidentEnd::by_itself: return "by_itself";
+        case IncidentEnd::by_recovery: return fmt::format("{}{}", e.by_hand ? "by_hand_" : "by_", to_string(e.mode));
+        case IncidentEnd::became_other: return fmt::format("became_{}", to_string(e.verdict.kind));
+    }
+    return "unknown";
+}
+
 void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
     if (v.kind == VerdictKind::inconclusive) return;
     if (last_change_ && v.id <= *last_change_) return;  // about an earlier moment than the last change
     if (!v.alarm()) {
         if (open_ && open_->recovering && v.epoch >= open_->recovering->second) {
-            IncidentEvent e{IncidentEventKind::recovered, open_->fault, v, open_->first, v.id, now - open_->since, {}, {}, {}, {}, {}, {}};
-            e.mode = open_->recovering->first;
-            e.epoch = open_->recovering->second;
-            e.by_hand = open_->by_hand;
-            events_.push_back(std::move(e));
+            events_.push_back(IncidentEvent{.kind = IncidentEventKind::recovered,
+                                            .fault = open_->fault,
+                                            .verdict = v,
+                                            .first = open_->first,
+                                            .last = v.id,
+                                            .lasted = now - open_->since,
+                                            .mode = open_->recovering->first,
+                                            .epoch = open_->recovering->second,
+                                            .by_hand = open_->by_hand});
             ++stats_.recovered;
-            end(now, v, (open_->by_hand ? "by_hand_" : "by_") + open_->recovering->first);
+            end(now, v, IncidentEnd::by_recovery);
         } else if (open_) {
-            end(now, v, "by_itself");
+            end(now, v, IncidentEnd::by_itself);
         }
         return;
     }
@@ -36,11 +49,11 @@ void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
         open_->last = v.id;  // the same condition lasts: no new alarm
         return;
     }
-    if (open_) end(now, v, fmt::format("became_{}", to_string(v.kind)));
+    if (open_) end(now, v, IncidentEnd::became_other);
     raise(now, v);
 }
 
-void IncidentTracker::on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
+void IncidentTracker::on_recovery(Instant now, const Verdict& cause, RecoverMode mode, Epoch epoch, std::optional<NodeId> issuer,
                                   std::optional<SnapshotId> restored, std::string note, bool by_hand) {
     const bool ordered = issuer || restored;  // else it could not be done, and the note says why
     if (open_) {
@@ -55,15 +68,18 @@ void IncidentTracker::on_recovery(Instant now, const Verdict& cause, std::string
         return;  // asked for by an operator with no incident open: said, nothing to end; otherwise nothing to say
     }
     if (ordered) ++stats_.recoveries;
-    IncidentEvent e{IncidentEventKind::recovery, open_ ? open_->fault : cause.kind, cause, open_ ? open_->first : cause.id, cause.id,
-                    open_ ? now - open_->since : Duration{0}, {}, {}, {}, {}, {}, {}};
-    e.mode = std::move(mode);
-    e.epoch = epoch;
-    e.issuer = issuer;
-    e.restored = restored;
-    e.by_hand = by_hand;
-    e.note = std::move(note);
-    events_.push_back(std::move(e));
+    events_.push_back(IncidentEvent{.kind = IncidentEventKind::recovery,
+                                    .fault = open_ ? open_->fault : cause.kind,
+                                    .verdict = cause,
+                                    .first = open_ ? open_->first : cause.id,
+                                    .last = cause.id,
+                                    .lasted = open_ ? now - open_->since : Duration{0},
+                                    .mode = mode,
+                                    .epoch = epoch,
+                                    .issuer = issuer,
+                                    .restored = restored,
+                                    .note = std::move(note),
+                                    .by_hand = by_hand});
 }
 
 void IncidentTracker::raise(Instant now, const Verdict& v) {
@@ -71,11 +87,19 @@ void IncidentTracker::raise(Instant now, const Verdict& v) {
     last_change_ = v.id;
     ++stats_.opened;
     ++(v.kind == VerdictKind::token_lost ? stats_.token_lost : stats_.token_duplicated);
-    events_.push_back(IncidentEvent{IncidentEventKind::alarm, v.kind, v, v.id, v.id, Duration{0}, {}, {}, {}, {}, {}, {}});
+    events_.push_back(IncidentEvent{.kind = IncidentEventKind::alarm, .fault = v.kind, .verdict = v, .first = v.id, .last = v.id});
 }
 
-void IncidentTracker::end(Instant now, const Verdict& v, std::string how) {
-    events_.push_back(IncidentEvent{IncidentEventKind::resolved, open_->fault, v, open_->first, open_->last, now - open_->since, std::move(how), {}, {}, {}, {}, {}});
+void IncidentTracker::end(Instant now, const Verdict& v, IncidentEnd ended) {
+    events_.push_back(IncidentEvent{.kind = IncidentEventKind::resolved,
+                                    .fault = open_->fault,
+                                    .verdict = v,
+                                    .first = open_->first,
+                                    .last = open_->last,
+                                    .lasted = now - open_->since,
+                                    .ended = ended,
+                                    .mode = open_->recovering ? open_->recovering->first : RecoverMode::regenerate,
+                                    .by_hand = open_->by_hand});
     ++stats_.resolved;
     open_.reset();
     last_change_ = v.id;

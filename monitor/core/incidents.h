@@ -13,11 +13,15 @@
 #include <vector>
 
 #include "monitor/core/verdict.h"
+#include "ring/core/messages.h"
 
 namespace ringwatch {
 
 enum class IncidentEventKind : std::uint8_t { alarm, resolved, recovery, recovered };
 std::string_view to_string(IncidentEventKind k);
+// What ended an incident: nothing we did, a recovery (its mode, and whether an operator asked for
+// it), or a verdict of the other fault (the incident became another).
+enum class IncidentEnd : std::uint8_t { by_itself, by_recovery, became_other };
 
 struct IncidentEvent {
     IncidentEventKind kind;
@@ -25,16 +29,20 @@ struct IncidentEvent {
     Verdict verdict;         // alarm: the verdict that raised it; resolved: the verdict that ended it
     SnapshotId first, last;  // resolved: the first and the last bad snapshot of the incident
     Duration lasted{0};      // resolved: from the alarm's verdict to the one that ended it
-    std::string how;         // resolved: "by_itself", "by_regenerate", or what the fault became ("became_token_duplicated")
-    // recovery / recovered: the mode, the new epoch, the node that issues the new token (none: the
-    // recovery cannot be done, and `note` says why). recovered: `lasted` is the time from the alarm.
-    std::string mode;
+    IncidentEnd ended = IncidentEnd::by_itself;  // resolved: what ended it (became_other: `verdict.kind` is the new fault)
+    // recovery / recovered / resolved by_recovery: the mode, the new epoch, the node that issues the
+    // new token (none: the recovery cannot be done, and `note` says why). recovered: `lasted` is the
+    // time from the alarm.
+    RecoverMode mode = RecoverMode::regenerate;
     Epoch epoch{};
-    std::optional<NodeId> issuer;
-    std::optional<SnapshotId> restored;  // rollback: the snapshot every node restores
-    std::string note;                    // recovery: why it cannot be done (nothing ordered), or what was done instead
-    bool by_hand = false;                // recovery, recovered: asked for by an operator (`ring recover`)
+    std::optional<NodeId> issuer{};
+    std::optional<SnapshotId> restored{};  // rollback: the snapshot every node restores
+    std::string note{};                    // recovery: why it cannot be done (nothing ordered), or what was done instead
+    bool by_hand = false;                // recovery, recovered, resolved: asked for by an operator (`ring recover`)
 };
+// A resolved event's ending as its JSON and log name: "by_itself", "by_regenerate",
+// "by_hand_rollback", "became_token_duplicated".
+std::string how(const IncidentEvent& e);
 
 struct IncidentStats {
     std::uint64_t opened = 0;
@@ -60,7 +68,7 @@ public:
     // A recovery was ordered for the open incident (raised by `cause`): regenerate names its issuer,
     // rollback the snapshot restored. Neither: it cannot be done, and `note` says why (said once per
     // incident).
-    void on_recovery(Instant now, const Verdict& cause, std::string mode, Epoch epoch, std::optional<NodeId> issuer,
+    void on_recovery(Instant now, const Verdict& cause, RecoverMode mode, Epoch epoch, std::optional<NodeId> issuer,
                      std::optional<SnapshotId> restored, std::string note = {}, bool by_hand = false);
     std::vector<IncidentEvent> take_events() { return std::exchange(events_, {}); }
     bool open() const { return open_.has_value(); }
@@ -71,12 +79,12 @@ private:
         VerdictKind fault;
         SnapshotId first, last;
         Instant since;
-        std::optional<std::pair<std::string, Epoch>> recovering;  // mode, epoch
+        std::optional<std::pair<RecoverMode, Epoch>> recovering;
         bool by_hand = false;
         bool unrecoverable_said = false;
     };
     void raise(Instant now, const Verdict& v);
-    void end(Instant now, const Verdict& v, std::string how);
+    void end(Instant now, const Verdict& v, IncidentEnd ended);
 
     std::optional<Open> open_;
     std::optional<SnapshotId> last_change_;

@@ -17,22 +17,6 @@ std::string_view to_string(VerdictKind v) {
     return "unknown";
 }
 
-std::string_view to_string(RecoveryMode m) {
-    switch (m) {
-        case RecoveryMode::off: return "off";
-        case RecoveryMode::regenerate: return "regenerate";
-        case RecoveryMode::rollback: return "rollback";
-    }
-    return "off";
-}
-
-std::optional<RecoveryMode> parse_recovery_mode(std::string_view s) {
-    if (s == "off") return RecoveryMode::off;
-    if (s == "regenerate") return RecoveryMode::regenerate;
-    if (s == "rollback") return RecoveryMode::rollback;
-    return std::nullopt;
-}
-
 MonitorCore::MonitorCore(MonitorConfig config, Instant now)
     : config_(std::move(config)),
       members_([this] {
@@ -294,11 +278,11 @@ bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, st
         }
     }
     if (!issuer) {
-        incidents_.on_recovery(now, cause, "regenerate", epoch_, std::nullopt, std::nullopt, "no node is up to issue a token", by_hand);
+        incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, std::nullopt, std::nullopt, "no node is up to issue a token", by_hand);
         return false;
     }
     order_everyone(RecoverMode::regenerate, *issuer, SnapshotId{0});
-    incidents_.on_recovery(now, cause, "regenerate", epoch_, issuer, std::nullopt, std::move(note), by_hand);
+    incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, issuer, std::nullopt, std::move(note), by_hand);
     return true;
 }
 
@@ -337,7 +321,7 @@ std::optional<SnapshotId> MonitorCore::restorable() const {
 bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
     for (NodeId n : config_.ring) {
         if (liveness_.down(n)) {
-            incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, fmt::format("node {} is down and cannot restore", n),
+            incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt, fmt::format("node {} is down and cannot restore", n),
                                    by_hand);
             return false;
         }
@@ -349,11 +333,11 @@ bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
         return regenerate(now, cause, false, "no snapshot judged ok is kept by every node: regenerated instead");
     }
     if (!snapshot) {
-        incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, std::nullopt, "no snapshot judged ok is kept by every node", by_hand);
+        incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt, "no snapshot judged ok is kept by every node", by_hand);
         return false;
     }
     order_everyone(RecoverMode::rollback, kNoIssuer, *snapshot);
-    incidents_.on_recovery(now, cause, "rollback", epoch_, std::nullopt, snapshot, {}, by_hand);
+    incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, snapshot, {}, by_hand);
     return true;
 }
 

@@ -24,15 +24,9 @@
 #include "ring/core/endpoint.h"
 #include "ring/core/link.h"
 #include "ring/core/messages.h"
+#include "ring/core/recovery_mode.h"
 
 namespace ringwatch {
-
-// What the monitor does about a token fault: nothing but the alarm (off), purge and reissue
-// (regenerate: a new epoch, one new token), or restore the newest snapshot judged ok that every node
-// keeps (rollback: a new epoch, every node's state and channel as the snapshot recorded them).
-enum class RecoveryMode : std::uint8_t { off, regenerate, rollback };
-std::string_view to_string(RecoveryMode m);
-std::optional<RecoveryMode> parse_recovery_mode(std::string_view s);
 
 struct MonitorConfig {
     std::vector<NodeId> ring;  // ring order; ring[i]'s successor is ring[i+1], the last's is ring[0]

@@ -56,7 +56,7 @@ std::string incident_event_json(const IncidentEvent& e) {
     if (e.kind == IncidentEventKind::recovery) {
         return Json{{"event", "recovery"},
                     {"kind", fault},
-                    {"mode", e.mode},
+                    {"mode", text(to_string(e.mode))},
                     {"epoch", e.epoch.value},
                     {"issuer", e.issuer ? Json(e.issuer->value) : Json(nullptr)},
                     {"restored", e.restored ? Json(snapshot_number(*e.restored)) : Json(nullptr)},
@@ -68,7 +68,7 @@ std::string incident_event_json(const IncidentEvent& e) {
     if (e.kind == IncidentEventKind::recovered) {
         return Json{{"event", "recovered"},
                     {"kind", fault},
-                    {"mode", e.mode},
+                    {"mode", text(to_string(e.mode))},
                     {"epoch", e.epoch.value},
                     {"snapshot", snapshot_number(e.verdict.id)},
                     {"since_alarm_ms", e.lasted.count() / 1000}}
@@ -80,7 +80,7 @@ std::string incident_event_json(const IncidentEvent& e) {
                 {"last_snapshot", snapshot_number(e.last)},
                 {"snapshot", snapshot_number(e.verdict.id)},
                 {"duration_ms", e.lasted.count() / 1000},
-                {"how", e.how}}
+                {"how", how(e)}}
         .dump();
 }
 

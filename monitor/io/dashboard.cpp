@@ -99,8 +99,9 @@ ControlAnswer Dashboard::control(const ControlRequest& r) {
     }
     if (r.action == "recover") {
         const std::string mode = arg("mode");
-        if (mode != "regenerate" && mode != "rollback") return {400, fmt::format("recover: mode '{}' is neither regenerate nor rollback", mode)};
-        if (!monitor_.recover(mode == "regenerate" ? RecoverMode::regenerate : RecoverMode::rollback))
+        const auto recover_mode = parse_recover_mode(mode);
+        if (!recover_mode) return {400, fmt::format("recover: mode '{}' is neither regenerate nor rollback", mode)};
+        if (!monitor_.recover(*recover_mode))
             return {409, fmt::format("recover {}: nothing ordered (the ring is healthy, or a recovery is under way)", mode)};
         return told(fmt::format("recover {}: ordered", mode));
     }

@@ -69,7 +69,7 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
       node_tokens_passed_(BuildGauge().Name("ringwatch_node_tokens_passed").Help("Tokens the node passed on (as last learned)").Register(*registry_)) {
     for (const char* v : {"ok", "token_lost", "token_duplicated", "inconclusive"}) snapshots_.Add({{"verdict", v}});
     for (const char* k : {"token_lost", "token_duplicated", "node_down"}) incidents_.Add({{"kind", k}});
-    for (const char* m : {"regenerate", "rollback"}) recoveries_.Add({{"mode", m}});
+    for (RecoverMode m : {RecoverMode::regenerate, RecoverMode::rollback}) recoveries_.Add({{"mode", std::string(to_string(m))}});
     for (NodeId n : ring) report_age_.Add({{"node", std::to_string(n.value)}}).Set(-1);
     exposer_.RegisterCollectable(registry_);
 }
@@ -97,7 +97,7 @@ void MetricsServer::on_incident_event(const IncidentEvent& e) {
             if (seen_ok_) detection_seconds_.Observe(std::chrono::duration<double>(e.verdict.started + e.verdict.duration - last_ok_start_).count());
             break;
         case IncidentEventKind::recovery:
-            if (e.issuer || e.restored) recoveries_.Add({{"mode", e.mode}}).Increment();
+            if (e.issuer || e.restored) recoveries_.Add({{"mode", std::string(to_string(e.mode))}}).Increment();
             if (e.epoch.value) epoch_.Set(e.epoch.value);
             break;
         case IncidentEventKind::recovered:

@@ -61,7 +61,7 @@ int run_inject(const InjectOptions& o) {
 int run_recover(const std::string& config_path, const std::string& mode) {
     const RingConfig config = load_config(config_path);
     const LinkConfig link = keyed(config);
-    const RecoverMode m = mode == "rollback" ? RecoverMode::rollback : RecoverMode::regenerate;
+    const RecoverMode m = parse_recover_mode(mode).value();  // the command line allows only the two
     constexpr Duration kMonitorWait = std::chrono::seconds(2);
     const auto ack = io::run_command(kMonitorId, config.monitor_address, RecoverRequest{0, m}, kMonitorWait, link);
     if (ack && *ack) {

@@ -150,9 +150,10 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     c.timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "timeout_ms", 1, 3'600'000, 1000));
     c.node_timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "node_timeout_ms", 1, 3'600'000, 1000));
     if (mon->contains("recover")) {
-        c.recover = string(path, *mon, "monitor", "recover", true);
-        if (c.recover != "off" && c.recover != "regenerate" && c.recover != "rollback")
-            fail(path, fmt::format("{}: 'monitor.recover' = \"{}\" is not one of: off, regenerate, rollback", where(*mon->get("recover")), c.recover));
+        const std::string recover = string(path, *mon, "monitor", "recover", true);
+        const auto mode = parse_recovery_mode(recover);
+        if (!mode) fail(path, fmt::format("{}: 'monitor.recover' = \"{}\" is not one of: off, regenerate, rollback", where(*mon->get("recover")), recover));
+        c.recover = *mode;
     }
     if (mon->contains("metrics")) {
         const std::string metrics = string(path, *mon, "monitor", "metrics", true);

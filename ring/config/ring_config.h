@@ -13,6 +13,7 @@
 
 #include "ring/config/key_file.h"
 #include "ring/core/auth.h"
+#include "ring/core/recovery_mode.h"
 #include "ring/core/types.h"
 
 namespace ringwatch {
@@ -50,7 +51,7 @@ struct RingConfig {
     // DNS names the dashboard answers to besides its address and localhost (lowercase), e.g. the
     // name operators reach it by through a proxy; a Host naming anything else gets 403.
     std::vector<std::string> http_names;
-    std::string recover = "off";                              // the monitor's recovery: off, regenerate
+    RecoveryMode recover = RecoveryMode::off;    // the monitor's recovery
     std::vector<NodeEntry> nodes;
 
     // Throws ConfigError when the id is not in the ring.

@@ -251,6 +251,7 @@ std::string_view to_string(MessageError e) {
 }
 std::string_view to_string(InjectKind k) { return k == InjectKind::lose ? "lose" : "duplicate"; }
 std::string_view to_string(TokenKind k) { return k == TokenKind::busy ? "busy" : "free"; }
+std::string_view to_string(RecoverMode m) { return m == RecoverMode::rollback ? "rollback" : "regenerate"; }
 std::string_view to_string(RekeyStep s) {
     switch (s) {
         case RekeyStep::prepare: return "prepare";

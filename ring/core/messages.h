@@ -180,6 +180,7 @@ enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, b
 std::string_view to_string(MessageError e);
 std::string_view to_string(InjectKind k);
 std::string_view to_string(RekeyStep s);
+std::string_view to_string(RecoverMode m);
 std::string_view to_string(TokenKind k);
 
 MessageError decode_message(std::span<const std::uint8_t> bytes, Message& out);

@@ -225,7 +225,7 @@ void mutate_incidents(Mutant m, const std::vector<Verdict>& verdicts, std::vecto
         if (!v.alarm()) continue;
         bool raised = false;
         for (const auto& e : events) raised |= e.kind == IncidentEventKind::alarm && e.verdict.id == v.id;
-        if (!raised) events.push_back(IncidentEvent{IncidentEventKind::alarm, v.kind, v, v.id, v.id, Duration{0}, {}, {}, {}, {}, {}, {}});
+        if (!raised) events.push_back(IncidentEvent{.kind = IncidentEventKind::alarm, .fault = v.kind, .verdict = v, .first = v.id, .last = v.id});
     }
 }
 

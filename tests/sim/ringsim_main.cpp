@@ -230,16 +230,16 @@ int main(int argc, char** argv) {
             } else if (e.kind == IncidentEventKind::alarm) {
                 fmt::print("ALARM {} at snapshot {}\n", to_string(e.fault), e.verdict.id);
             } else if (e.kind == IncidentEventKind::recovery) {
-                fmt::print("RECOVERY {} of {}: epoch {}, {}{}\n", e.mode, to_string(e.fault), e.epoch,
+                fmt::print("RECOVERY {} of {}: epoch {}, {}{}\n", to_string(e.mode), to_string(e.fault), e.epoch,
                            e.restored ? fmt::format("snapshot {} restored", *e.restored)
                                       : fmt::format("issuer {}", e.issuer ? fmt::format("node {}", *e.issuer) : "none"),
                            e.note.empty() ? "" : " (" + e.note + ")");
             } else if (e.kind == IncidentEventKind::recovered) {
-                fmt::print("RECOVERED {} by {}: epoch {}, {:.3f} s after the alarm\n", to_string(e.fault), e.mode, e.epoch,
+                fmt::print("RECOVERED {} by {}: epoch {}, {:.3f} s after the alarm\n", to_string(e.fault), to_string(e.mode), e.epoch,
                            std::chrono::duration<double>(e.lasted).count());
             } else {
                 fmt::print("RESOLVED {}: snapshots {} to {}, {:.3f} s, {}\n", to_string(e.fault), e.first, e.last,
-                           std::chrono::duration<double>(e.lasted).count(), e.how);
+                           std::chrono::duration<double>(e.lasted).count(), how(e));
             }
         };
         auto node_printer = [&](const NodeEvent& e) {

@@ -40,7 +40,7 @@ TEST_CASE("incidents: one alarm while the fault lasts, one resolved when the rin
     CHECK(e[0].first == SnapshotId{2});
     CHECK(e[0].last == SnapshotId{9});
     CHECK(e[0].lasted == 900ms);
-    CHECK(e[0].how == "by_itself");
+    CHECK(how(e[0]) == "by_itself");
     CHECK(incident_event_json(e[0]) ==
           "{\"event\":\"resolved\",\"kind\":\"token_lost\",\"first_snapshot\":2,\"last_snapshot\":9,\"snapshot\":10,\"duration_ms\":900,"
           "\"how\":\"by_itself\"}");
@@ -72,7 +72,7 @@ TEST_CASE("incidents: a fault that changes kind ends one incident and opens the 
     auto e = t.take_events();
     REQUIRE(e.size() == 2);
     CHECK(e[0].kind == IncidentEventKind::resolved);
-    CHECK(e[0].how == "became_token_duplicated");
+    CHECK(how(e[0]) == "became_token_duplicated");
     CHECK(e[1].kind == IncidentEventKind::alarm);
     CHECK(e[1].fault == VerdictKind::token_duplicated);
     CHECK(t.stats().opened == 2);

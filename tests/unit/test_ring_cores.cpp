@@ -847,7 +847,7 @@ TEST_CASE("monitor regenerate: one recovery per fault, verdicts of the replaced 
     CHECK(ev[0].kind == IncidentEventKind::recovered);
     CHECK(ev[0].epoch == Epoch{2});
     CHECK(ev[1].kind == IncidentEventKind::resolved);
-    CHECK(ev[1].how == "by_regenerate");
+    CHECK(how(ev[1]) == "by_regenerate");
     // A new process of node 1 (restarted at epoch 1) is told the epoch, with no token to make.
     CHECK(m.take_recover_commands().empty());
     now += 100ms;

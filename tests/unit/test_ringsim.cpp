@@ -101,7 +101,7 @@ std::vector<IncidentEvent> loss_and_duplication_repaired(RecoveryMode mode) {
                                               "resolved token_duplicated"});
     CHECK(events[1].epoch == Epoch{2});
     CHECK(events[5].epoch == Epoch{3});
-    CHECK(events[3].how == fmt::format("by_{}", to_string(mode)));
+    CHECK(how(events[3]) == fmt::format("by_{}", to_string(mode)));
     CHECK(s.messages.sent > 150);
     CHECK(s.messages.delivered == s.messages.sent);  // none lost to the faults
     CHECK(s.tokens_at_end.exactly(1));

@@ -858,7 +858,7 @@ TEST_CASE("rollback monitor: an ok verdict names the snapshot to keep, and a los
     REQUIRE(ev.size() == 2);
     CHECK(ev[0].kind == IncidentEventKind::alarm);
     CHECK(ev[1].kind == IncidentEventKind::recovery);
-    CHECK(ev[1].mode == "rollback");
+    CHECK(ev[1].mode == RecoverMode::rollback);
     CHECK(ev[1].note.empty());
     REQUIRE(ev[1].restored.has_value());
     CHECK(*ev[1].restored == ok.id);
@@ -899,7 +899,7 @@ TEST_CASE("rollback monitor: no ok snapshot kept by every node: regenerated inst
     REQUIRE(ev.size() == 2);
     CHECK(ev[0].kind == IncidentEventKind::alarm);
     CHECK(ev[1].kind == IncidentEventKind::recovery);
-    CHECK(ev[1].mode == "regenerate");
+    CHECK(ev[1].mode == RecoverMode::regenerate);
     CHECK(ev[1].note == "no snapshot judged ok is kept by every node: regenerated instead");
     CHECK_FALSE(ev[1].restored.has_value());
 
@@ -909,7 +909,7 @@ TEST_CASE("rollback monitor: no ok snapshot kept by every node: regenerated inst
     CHECK(rm.m.take_recover_commands().empty());
     ev = rm.m.take_incident_events();
     REQUIRE(ev.size() == 1);
-    CHECK(ev[0].mode == "rollback");
+    CHECK(ev[0].mode == RecoverMode::rollback);
     CHECK(ev[0].note == "no snapshot judged ok is kept by every node");
 }
 
