@@ -46,6 +46,7 @@ SendStatus Link::send(std::span<const std::uint8_t> message) {
         return SendStatus::window_full;
     }
     unacked_.push_back(Outgoing{Bytes(message.begin(), message.end())});
+    RW_ASSERT(unacked_.size() <= config_.window_messages);
     ++stats_.messages_sent;
     return SendStatus::queued;
 }
@@ -170,6 +171,7 @@ bool Link::process_acks(Instant now, const wire::FrameHeader& h) {
     bool progressed = false;
     bool sacked_new = false;
     while (snd_una_ < h.ack) {
+        RW_ASSERT(next_unsent_ > 0);  // h.ack <= snd_nxt: only what was sent is acknowledged
         note_acked(unacked_.front(), snd_una_);
         unacked_.pop_front();
         ++snd_una_.value;
@@ -270,6 +272,7 @@ void Link::process_messages(const wire::Frame& frame) {
         ++stats_.messages_delivered;
     }
     rcv_highest_ = std::max(rcv_highest_, rcv_next_);
+    RW_ASSERT(rcv_highest_.value - rcv_next_.value <= window);  // what is buffered fits the reorder ring
     if (rcv_highest_ > rcv_next_) ack_deadline_ = Instant{};  // a hole: tell the sender at once
 }
 
@@ -355,6 +358,7 @@ void Link::transmit_data(Instant now, const wire::FrameHeader& base, bool retran
     }
     emit_run();
     if (!retransmissions) next_unsent_ = unacked_.size();
+    RW_ASSERT(next_unsent_ <= unacked_.size());
 }
 
 void Link::check_timers(Instant now) {

@@ -195,7 +195,8 @@ private:
     ReplayWindow replay_;
     std::uint64_t send_counter_ = 0;
 
-    // Sender: unacked_[i] has seq snd_una_+i; entries below snd_una_+next_unsent_ were sent.
+    // Sender: unacked_[i] has seq snd_una_+i; entries below snd_una_+next_unsent_ were sent
+    // (next_unsent_ <= unacked_.size() <= window_messages, asserted where they change).
     std::deque<Outgoing> unacked_;
     Seq snd_una_{0};
     std::size_t next_unsent_ = 0;

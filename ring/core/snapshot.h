@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "ring/core/check.h"
 #include "ring/core/types.h"
 
 namespace ringwatch {
@@ -64,7 +65,9 @@ public:
     };
 
     SnapshotParticipant(std::vector<Channel> inbound, std::vector<Channel> outbound, SnapshotLimits limits = {})
-        : inbound_(std::move(inbound)), outbound_(std::move(outbound)), limits_(limits) {}
+        : inbound_(std::move(inbound)), outbound_(std::move(outbound)), limits_(limits) {
+        RW_ASSERT(limits_.max_in_flight >= 1);  // begin() makes room by abandoning the oldest
+    }
 
     // Returns false (and does nothing) when this id is already recording or finished.
     bool start(SnapshotId id, const State& state) {
@@ -101,6 +104,7 @@ public:
         }
         r.closed[*in] = true;
         ++r.closed_count;
+        RW_ASSERT(r.closed_count <= inbound_.size());
         maybe_complete(id);
     }
 
@@ -157,16 +161,20 @@ private:
         r.channels.reserve(inbound_.size());
         for (const Channel& c : inbound_) r.channels.push_back(ChannelRecord{c, {}});
         if (marker_from) {
-            r.closed[*inbound_index(*marker_from)] = true;
+            const auto in = inbound_index(*marker_from);
+            RW_ASSERT(in.has_value());  // on_marker checked the channel
+            r.closed[*in] = true;
             r.closed_count = 1;
         }
         active_.emplace(id, std::move(r));
+        RW_ASSERT(active_.size() <= limits_.max_in_flight);
         for (const Channel& c : outbound_) markers_.push_back(Marker{c, id});
         maybe_complete(id);
     }
 
     void maybe_complete(SnapshotId id) {
         auto it = active_.find(id);
+        RW_ASSERT(it != active_.end());
         if (it->second.closed_count < inbound_.size()) return;
         completed_.push_back(Completed{id, std::move(it->second.state), std::move(it->second.channels)});
         active_.erase(it);

@@ -1,6 +1,8 @@
 // The token protocol of one ring member.
 #include "ring/core/token.h"
 
+#include "ring/core/check.h"
+
 #include <algorithm>
 
 namespace ringwatch {
@@ -29,7 +31,13 @@ void TokenProtocol::issue(Instant now, Epoch epoch) {
     events_.push_back({TokenEventKind::issued, {}, {}, 0, {}, epoch});
     ++stats_.tokens_issued;
     had_token_ = true;
-    held_.push_back(Held{Token{TokenKind::free_token, epoch_, {}, {}, 0, false, {}, {}}, now + config_.hold});
+    hold(Token{TokenKind::free_token, epoch_, {}, {}, 0, false, {}, {}}, now + config_.hold);
+}
+
+void TokenProtocol::hold(Token token, Instant release_at) {
+    RW_ASSERT(token.epoch == epoch_);  // a node holds tokens of its own epoch only (older ones are purged)
+    RW_ASSERT(held_.empty() || held_.back().release_at <= release_at);  // released in arrival order
+    held_.push_back(Held{std::move(token), release_at});
 }
 
 bool TokenProtocol::adopt_epoch(Epoch epoch) {
@@ -92,7 +100,7 @@ void TokenProtocol::receive(Instant now, Token token, bool faults_apply) {
             events_.push_back({TokenEventKind::duplicate_message_dropped, token.src, token.dst, token.msg_id, {}});
         }
     }
-    held_.push_back(Held{std::move(token), now + config_.hold});
+    hold(std::move(token), now + config_.hold);
 }
 
 void TokenProtocol::on_timer(Instant now) {

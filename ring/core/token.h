@@ -191,6 +191,8 @@ private:
     static constexpr unsigned kMaxAttempts = 3;
     void receive(Instant now, Token token, bool faults_apply);
     void release(Token token);
+    // Every token held enters here (a restore excepted: it puts back a saved state as it was).
+    void hold(Token token, Instant release_at);
     void requeue_front(std::vector<Outgoing> messages);
 
     NodeId self_;
