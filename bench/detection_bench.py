@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Detection latency: from the moment an injected token fault takes effect (the node's own
-monotonic timestamp, logged when it drops the token or passes it on twice) to the monitor's decision
+monotonic timestamp in its JSON event (`ring node --json`) when it drops the token or passes it on twice) to the monitor's decision
 of the alarm (its verdict's monotonic decision time, `decided_us`); one machine, one clock.
 
 A 5-node ring (hold_ms 20) and `monitor --json --recover regenerate` with interval_ms 20 on
@@ -13,7 +13,6 @@ with a mode other than regenerate only the recovery lines are printed.
 Usage: detection_bench.py BIN_DIR [TRIALS_PER_KIND=200] [RECOVER_MODE=regenerate]"""
 import json
 import os
-import re
 import selectors
 import statistics
 import subprocess
@@ -48,10 +47,9 @@ def start(args, tag):
 
 
 for i in range(nodes):
-    start([f"{bin_dir}/ring", "node", config, "--id", str(i)], f"node{i}")
+    start([f"{bin_dir}/ring", "node", config, "--id", str(i), "--json"], f"node{i}")
 start([f"{bin_dir}/monitor", config, "--json", "--recover", mode], "monitor")
 
-FAULT = re.compile(r"fault injected: .* \(monotonic (\d+) us\)")
 effects, alarms, recovered, ok_since = [], [], 0, 0
 recovery_ms = []
 verdicts = []  # (decided_us, started_us, verdict) of every snapshot: what came before a late alarm
@@ -72,8 +70,9 @@ def pump(deadline):
         for raw in lines:
             line = raw.decode(errors="replace")
             if tag.startswith("node"):
-                if m := FAULT.search(line):
-                    effects.append(int(m.group(1)))
+                # A fault taking effect: its node's JSON event, on the monotonic clock the monitor's decided_us uses.
+                if line.startswith("{") and (e := json.loads(line))["event"] in ("lost_by_fault", "duplicated_by_fault"):
+                    effects.append(e["mono_us"])
             elif line.startswith("{"):
                 e = json.loads(line)
                 if e.get("event") == "alarm":

@@ -60,7 +60,7 @@ big_rss = max(pid_stat(p.pid)[1] for tag, p in big.procs.items() if tag.startswi
 busy.close()
 big.close()
 
-delivered = sum(1 for lines in busy.lines.values() for line in lines if "delivered message" in line)
+delivered = sum(1 for e in busy.node_events if e["event"] == "delivered")
 node_rss = max(v for tag, v in rss_end.items() if tag.startswith("node"))
 growth = max(rss_end[tag] - rss_two[tag] for tag in rss_end)
 mark = f"{minutes * 0.2:g} min"

@@ -44,7 +44,8 @@ class Ring:
         self.nodes = nodes
         self.procs = {}
         self.lines = {}
-        self.events = []
+        self.events = []       # the monitor's JSON events
+        self.node_events = []  # the nodes' (ring node --json)
         self.sel = selectors.DefaultSelector()
 
     def start(self, tag, args):
@@ -60,7 +61,7 @@ class Ring:
             self.start_node(i, prefix)
 
     def start_node(self, i, prefix=()):
-        return self.start(f"node{i}", [*prefix, f"{self.bin}/ring", "node", self.config, "--id", str(i)])
+        return self.start(f"node{i}", [*prefix, f"{self.bin}/ring", "node", self.config, "--id", str(i), "--json"])
 
     def start_monitor(self, *flags):
         return self.start("monitor", [f"{self.bin}/monitor", self.config, "--json", *flags])
@@ -102,8 +103,8 @@ class Ring:
             for raw in lines:
                 line = raw.decode(errors="replace")
                 self.lines[tag].append(line)
-                if tag == "monitor" and line.startswith("{"):
-                    self.events.append(json.loads(line))
+                if line.startswith("{"):
+                    (self.events if tag == "monitor" else self.node_events).append(json.loads(line))
 
     def wait_until(self, bench, what, cond, seconds=10):
         deadline = time.monotonic() + seconds

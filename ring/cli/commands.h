@@ -8,8 +8,9 @@
 
 namespace ringwatch {
 
-int run_node(const std::string& config_path, std::uint16_t id);
-int run_up(const std::string& config_path, bool with_monitor);
+// json: events as JSON lines on stdout (ring/io/node_events.h), log lines on stderr.
+int run_node(const std::string& config_path, std::uint16_t id, bool json = false);
+int run_up(const std::string& config_path, bool with_monitor, bool json = false);
 
 struct InjectOptions {
     std::string config_path;

@@ -18,14 +18,17 @@ int main(int argc, char** argv) {
 
     std::string config;
     std::uint16_t id = 0;
+    bool json = false;
     auto* node = app.add_subcommand("node", "run one ring member (what `ring up` starts)");
     node->add_option("config", config, "ring config (TOML)")->required();
     node->add_option("--id", id, "this node's id in the config")->required();
+    node->add_flag("--json", json, "events as JSON lines on stdout (delivered, fault taken effect, token made, epoch, links, stopped); log lines on stderr");
 
     bool with_monitor = false;
     auto* up = app.add_subcommand("up", "start every node of the ring whose address is on this host, and supervise them");
     up->add_option("config", config, "ring config (TOML)")->required();
     up->add_flag("--with-monitor", with_monitor, "also start the monitor");
+    up->add_flag("--json", json, "every node's (and the monitor's) events as JSON lines on stdout; log lines on stderr");
 
     InjectOptions inj;
     auto* inject = app.add_subcommand("inject", "inject a token fault at a node, or impair its outgoing datagrams");
@@ -89,8 +92,8 @@ int main(int argc, char** argv) {
     }
     // Exactly one subcommand was given (parse_command_line checked): run it.
     const std::pair<const CLI::App*, std::function<int()>> commands[] = {
-        {node, [&] { return run_node(config, id); }},
-        {up, [&] { return run_up(config, with_monitor); }},
+        {node, [&] { return run_node(config, id, json); }},
+        {up, [&] { return run_up(config, with_monitor, json); }},
         {inject, [&] { return run_inject(inj); }},
         {send, [&] { return run_send(config, from, to, text); }},
         {recover, [&] { return run_recover(config, recover_mode); }},

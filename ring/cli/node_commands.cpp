@@ -6,7 +6,9 @@
 
 #include "ring/cli/commands.h"
 #include "ring/io/drop_report.h"
+#include "ring/io/clock.h"
 #include "ring/io/node_driver.h"
+#include "ring/io/node_events.h"
 #include "ring/io/process_group.h"
 
 namespace ringwatch {
@@ -50,16 +52,17 @@ bool is_local(const sockaddr_storage& a) {
 
 }  // namespace
 
-int run_node(const std::string& config_path, std::uint16_t id) {
+int run_node(const std::string& config_path, std::uint16_t id, bool json) {
     const RingConfig config = load_config(config_path);
     config.position_of(NodeId{id});  // throws ConfigError naming the ids when absent
     load_key(config);                // a bad key file is a config error, before anything starts
+    if (json) io::log_to_stderr();
     io::UvLoop owner;
     uv_loop_t& loop = *owner.get();
     {
         LinkConfig link_config;
         link_config.key = load_key(config);
-        io::NodeDriver node(&loop, config, NodeId{id}, link_config);
+        io::NodeDriver node(&loop, config, NodeId{id}, link_config, json);
         StopOnSignals stop(&loop);
         uv_run(&loop, UV_RUN_DEFAULT);
         const auto& t = node.node().token().stats();
@@ -69,12 +72,14 @@ int run_node(const std::string& config_path, std::uint16_t id) {
         log.log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped",
                 t.tokens_forwarded, t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
         log.log("datagrams received {}, {}", link.socket().stats().received, io::drop_report(link.socket().stats(), link.endpoint().stats(), l));
+        if (json) io::write_event_line(io::node_stopped_json(NodeId{id}, io::monotonic_now(), t));
     }
     return 0;
 }
 
-int run_up(const std::string& config_path, bool with_monitor) {
+int run_up(const std::string& config_path, bool with_monitor, bool json) {
     const RingConfig config = load_config(config_path);
+    if (json) io::log_to_stderr();  // stdout: the children's JSON events only
     const std::string dir = io::ProcessGroup::own_directory();
     io::UvLoop owner;
     uv_loop_t& loop = *owner.get();
@@ -84,8 +89,10 @@ int run_up(const std::string& config_path, bool with_monitor) {
         static bool stop_requested = false;
         io::ProcessGroup group(
             &loop,
-            [](const std::string& name, std::string_view line) {
-                if (line.starts_with("[")) {
+            [json](const std::string& name, std::string_view line) {
+                if (json && line.starts_with("{")) {
+                    io::write_event_line(line);  // a child's JSON event, as it is
+                } else if (line.starts_with("[")) {
                     io::write_log_line(name, line.substr(line.find("] ") == std::string_view::npos ? 0 : line.find("] ") + 2));
                 } else {
                     io::write_log_line(name, line);
@@ -113,10 +120,16 @@ int run_up(const std::string& config_path, bool with_monitor) {
                 log.log("node {} at {} is not on this host: not starting it", n.id, n.address_text);
                 continue;
             }
-            group.spawn(fmt::format("node {}", n.id), {dir + "/ring", "node", config_path, "--id", std::to_string(n.id.value)});
+            std::vector<std::string> args{dir + "/ring", "node", config_path, "--id", std::to_string(n.id.value)};
+            if (json) args.emplace_back("--json");
+            group.spawn(fmt::format("node {}", n.id), args);
             ++started;
         }
-        if (with_monitor) group.spawn("monitor", {dir + "/monitor", config_path});
+        if (with_monitor) {
+            std::vector<std::string> args{dir + "/monitor", config_path};
+            if (json) args.emplace_back("--json");
+            group.spawn("monitor", args);
+        }
         log.log("started {} node(s){} of ring '{}'; Ctrl-C stops them all", started, with_monitor ? " and the monitor" : "", config.name);
         // Ctrl-C: SIGTERM to every child; any still running 3 s later gets SIGKILL.
         static io::ProcessGroup* stopping = nullptr;

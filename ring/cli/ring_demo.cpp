@@ -162,8 +162,10 @@ struct Demo {
         if (step == losing) step = recovering_loss;
         if (step == duplicating) step = recovering_duplicate;
     }
-    void on_node_line(std::string_view line) {
-        if (line.find("delivered message") != std::string_view::npos) message_delivered = true;
+    // A node's JSON event (ring node --json): the script waits for the message's delivery.
+    void on_node_event(std::string_view line) {
+        const auto e = nlohmann::json::parse(line, nullptr, false);
+        if (!e.is_discarded() && field(e, "event") == "delivered") message_delivered = true;
     }
 };
 
@@ -211,8 +213,8 @@ int run_ring_demo(const DemoOptions& options) {
                     }
                     return;
                 }
+                if (line.starts_with("{")) return demo.on_node_event(line);
                 // Node logs: show what matters to a newcomer, not every link event.
-                demo.on_node_line(line);
                 for (std::string_view shown : {"fault injected", "made a new token", "queued again", "delivered message",
                                                "error"}) {
                     if (line.find(shown) != std::string_view::npos) {
@@ -225,7 +227,8 @@ int run_ring_demo(const DemoOptions& options) {
                 if (demo.step != Demo::done && !demo.failed && !demo.stopping) demo.fail(fmt::format("{} stopped early (status {}, signal {})", name, status, signal));
             });
         demo.group = &group;
-        for (const auto& n : config.nodes) group.spawn(fmt::format("node {}", n.id), {bin + "/ring", "node", config_path, "--id", std::to_string(n.id.value)});
+        for (const auto& n : config.nodes)
+            group.spawn(fmt::format("node {}", n.id), {bin + "/ring", "node", config_path, "--id", std::to_string(n.id.value), "--json"});
         std::vector<std::string> monitor_args{bin + "/monitor", config_path, "--json", "--recover", "regenerate"};
         if (options.web) monitor_args.insert(monitor_args.end(), {"--http", http});
         group.spawn("monitor", monitor_args);

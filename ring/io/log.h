@@ -9,6 +9,11 @@
 namespace ringwatch::io {
 
 void write_log_line(std::string_view name, std::string_view line);
+// With JSON events on stdout (--json), log lines go to stderr: stdout carries one JSON object per
+// line and nothing else.
+void log_to_stderr();
+// One JSON object per line on stdout, flushed (see node_events.h).
+void write_event_line(std::string_view json);
 
 class Logger {
 public:

@@ -2,6 +2,7 @@
 #include "ring/io/node_driver.h"
 
 #include "ring/io/drop_report.h"
+#include "ring/io/node_events.h"
 
 #include <string>
 
@@ -24,17 +25,11 @@ NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation
     nc.keep_delivery_record = c.state_dir.has_value();
     return nc;
 }
-
-std::string printable(const Bytes& b) {
-    std::string s(b.begin(), b.end());
-    for (char& ch : s)
-        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '.';
-    return s;
-}
 }  // namespace
 
-NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, LinkConfig link)
+NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, LinkConfig link, bool json_events)
     : log_(fmt::format("node {}", self)),
+      json_events_(json_events),
       self_(self),
       pred_(config.predecessor(self).id),
       succ_(config.successor(self).id),
@@ -75,6 +70,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     });
     link_.on_event([this](NodeId peer, const LinkEvent& e) {
         if (e.kind == LinkEventKind::window_open) return;
+        emit(link_event_json(self_, monotonic_now(), peer, e));
         if (is_tool_id(peer)) {
             // The endpoint lets a silent tool go; what it sent again later starts nothing.
             if (e.kind == LinkEventKind::peer_silent) log_.log("tool {}: silent, its session closed", peer);
@@ -103,6 +99,7 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     } else {
         log_.log("epoch {} kept from an earlier process; no token is made here but by the monitor's order", node_.token().epoch());
     }
+    emit(node_started_json(self_, monotonic_now(), link_.endpoint().incarnation(), node_.token().epoch(), pred_, succ_));
     pump();
 }
 
@@ -173,6 +170,7 @@ void NodeDriver::pump() {
         if (o.recovered) log_.log("state directory: written again after {} failed attempt(s); it is current", writer_->failures());
     }
     for (const auto& e : out_.token_events) {
+        emit(token_event_json(self_, monotonic_now(), e));
         switch (e.kind) {
             case TokenEventKind::delivered:
                 log_.log("delivered message #{} from node {}: {}", e.msg_id, e.src, printable(e.payload));

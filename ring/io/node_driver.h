@@ -18,7 +18,8 @@ class NodeDriver {
 public:
     // Throws std::system_error (socket), ConfigError (id not in the ring) or std::runtime_error
     // (the state directory cannot be made or read).
-    NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, LinkConfig link = {});
+    // json_events: every event also as a JSON line on stdout (node_events.h).
+    NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, LinkConfig link = {}, bool json_events = false);
     NodeDriver(const NodeDriver&) = delete;
     NodeDriver& operator=(const NodeDriver&) = delete;
 
@@ -31,7 +32,13 @@ public:
 private:
     void pump();
 
+    // An event as a JSON line, when asked for (--json).
+    void emit(const std::string& json) const {
+        if (json_events_) write_event_line(json);
+    }
+
     Logger log_;
+    bool json_events_;
     NodeId self_;
     NodeId pred_, succ_;
     EndpointDriver link_;

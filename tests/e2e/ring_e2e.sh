@@ -612,6 +612,33 @@ up_reports)
   pids=()
   echo "ok: ring up reported the killed node and stopped the others on Ctrl-C (exit $rc)"
   ;;
+json_events)
+  # `ring up --with-monitor --json`: stdout is JSON lines only, the nodes' events and the monitor's;
+  # log lines go to stderr. Each event a program waits for is there: the token made, a fault taking
+  # effect, a delivery with its payload, the links, and every node's stop.
+  write_config 3
+  : > "$work/events.out"; : > "$work/events.err"
+  "$bin/ring" up "$work/ring.toml" --with-monitor --json > "$work/events.out" 2> "$work/events.err" & pids+=($!)
+  await "$work/events.out" '"event":"started".*"node":[0-9]' 3 20
+  await "$work/events.out" '"event":"issued"' 1 20
+  await "$work/events.out" '"event":"snapshot".*"verdict":"ok"' 2 20
+  "$bin/ring" send "$work/ring.toml" --from 0 --to 2 "json hello" > /dev/null || fail "send from node 0"
+  await "$work/events.out" '"event":"delivered".*"payload":"json hello"' 1 20
+  lines "$work/events.out" | grep '"event":"delivered"' | grep -q '"node":2' || fail "the delivery is not node 2's: $(lines "$work/events.out" | grep delivered)"
+  "$bin/ring" inject "$work/ring.toml" --node 1 lose > /dev/null || fail "inject lose at node 1"
+  await "$work/events.out" '"event":"lost_by_fault".*"node":1' 1 10
+  await "$work/events.out" '"event":"alarm","kind":"token_lost"' 1 10
+  await "$work/events.out" '"event":"link".*"state":"connected"' 6 10
+  await "$work/events.err" '^\[node 0\] ' 1 10
+  kill -INT "${pids[0]}"
+  wait "${pids[0]}"
+  pids=()
+  await "$work/events.out" '"event":"stopped"' 3 10
+  bad=$(grep -v '^{.*}$' "$work/events.out" | head -1)
+  [ -z "$bad" ] || fail "stdout carries a line that is not a JSON object: $bad"
+  jq -e . "$work/events.out" > /dev/null || fail "stdout does not parse as JSON lines"
+  echo "ok: ring up --json: issued, lost_by_fault, alarm, delivered, links and stopped as JSON lines; logs on stderr"
+  ;;
 netns)
   # The 5-node ring across network namespaces: one per node and one for the monitor, joined by
   # veth pairs to a bridge in a hub namespace, on addresses this test assigns.
