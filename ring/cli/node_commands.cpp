@@ -66,12 +66,12 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
         StopOnSignals stop(&loop);
         uv_run(&loop, UV_RUN_DEFAULT);
         const auto& t = node.node().token().stats();
-        const io::EndpointDriver& link = node.link();
-        const LinkStats l = link.endpoint().total_link_stats();
+        const Endpoint& endpoint = node.process().endpoint();
+        const LinkStats l = endpoint.total_link_stats();
         io::Logger log(fmt::format("node {}", id));
         log.log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped",
                 t.tokens_forwarded, t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
-        log.log("datagrams received {}, {}", link.socket().stats().received, io::drop_report(link.socket().stats(), link.endpoint().stats(), l));
+        log.log("datagrams received {}, {}", node.socket().stats().received, io::drop_report(node.socket().stats(), endpoint.stats(), l));
         if (json) io::write_event_line(io::node_stopped_json(NodeId{id}, io::monotonic_now(), t));
     }
     return 0;

@@ -11,8 +11,7 @@
 #include "ring/core/endpoint.h"
 #include "ring/core/send_backlog.h"
 #include "ring/io/deadline_timer.h"
-#include "ring/io/impairment.h"
-#include "ring/io/udp_socket.h"
+#include "ring/io/datagram_port.h"
 
 namespace ringwatch::io {
 
@@ -40,50 +39,31 @@ public:
 
     void on_deliver(OnDeliver f) { on_deliver_ = std::move(f); }
     void on_event(OnEvent f) { on_event_ = std::move(f); }
-    Impairment& impairment() { return impairment_; }
+    Impairment& impairment() { return port_.impairment(); }
     // The driver no longer keeps the loop running by itself (a tool beside child processes).
     void unref() {
-        socket_.unref();
+        port_.unref();
         uv_unref(timer_.base());
-        uv_unref(delay_timer_.base());
     }
 
     // Handles now whatever has arrived and not been handled yet (a caller about to give up waiting).
-    void settle() {
-        if (dirty_) run();
-    }
+    void settle() { port_.settle(); }
 
     const Endpoint& endpoint() const { return endpoint_; }
-    const UdpSocket& socket() const { return socket_; }
-    sockaddr_storage local_address() const { return socket_.local_address(); }
+    const UdpSocket& socket() const { return port_.socket(); }
+    sockaddr_storage local_address() const { return port_.socket().local_address(); }
 
 private:
     void on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from);
-    void mark_dirty() { dirty_ = true; }
-    void run();                 // flush the core, dispatch its output, re-arm the timer
-    void transmit(NodeId peer, Bytes datagram);
-    void release_delayed();
-    std::optional<Instant> next_release() const {
-        return delayed_.empty() ? std::nullopt : std::optional<Instant>(delayed_.begin()->first);
-    }
+    void run();  // one round: flush the core, dispatch its output, re-arm the timer
 
     Endpoint endpoint_;
-    std::map<NodeId, sockaddr_storage> addresses_;
-    Impairment impairment_;
     OnDeliver on_deliver_;
     OnEvent on_event_;
-    bool dirty_ = false;
     SendBacklog backlog_;
     EndpointOutput out_;
-    std::vector<Duration> fates_;
-    // Datagrams the shim holds back, by release time.
-    std::multimap<Instant, Addressed> delayed_;
-
-    UdpSocket socket_;
-    DeadlineTimer timer_;        // the links' next deadline
-    DeadlineTimer delay_timer_;  // the shim's next held-back datagram
-    UvHandle<uv_check_t> check_;
-    UvHandle<uv_prepare_t> prepare_;
+    DatagramPort port_;
+    DeadlineTimer timer_;  // the links' next deadline
 };
 
 }  // namespace ringwatch::io

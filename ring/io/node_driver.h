@@ -1,16 +1,17 @@
-// Runs one ring member: the Node core on an EndpointDriver (its UDP socket and links to the
-// predecessor, the successor, the monitor and tools), a timer for the token's hold, and log lines
-// for what a person wants to see. No protocol logic: everything is decided by the cores.
+// Runs one ring member: its NodeProcess core (links, backlog, node, tools) on a DatagramPort (the
+// UDP socket, peers' addresses, the impairment shim), a timer for the process's next deadline, the
+// state directory, key files for a rekey, and log lines (and with --json, events) for what a
+// person or a program wants to see. No protocol logic: every decision is the process core's.
 #pragma once
 
 #include "ring/config/key_rotation.h"
 #include "ring/config/ring_config.h"
-#include "ring/core/node.h"
-#include "ring/core/rotation_times.h"
+#include "ring/core/node_process.h"
+#include "ring/io/datagram_port.h"
 #include "ring/io/deadline_timer.h"
-#include "ring/io/endpoint_driver.h"
 #include "ring/io/log.h"
 #include "ring/io/state_store.h"
+#include "ring/io/state_writer.h"
 
 namespace ringwatch::io {
 
@@ -23,15 +24,19 @@ public:
     NodeDriver(const NodeDriver&) = delete;
     NodeDriver& operator=(const NodeDriver&) = delete;
 
-    const Node& node() const { return node_; }
-    const EndpointDriver& link() const { return link_; }
+    const NodeProcess& process() const { return process_; }
+    const Node& node() const { return process_.core(); }
+    const UdpSocket& socket() const { return port_.socket(); }
     std::string settings() const;
-    // What `ring status` is told: the node's figures by name.
+    // What `ring status` is told: the process's figures and this runtime's (socket, disk).
     StatusReply status(std::uint64_t command_id) const;
 
 private:
-    void pump();
-
+    void on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from);
+    void pass();  // one step of the process, and what it asks for done
+    void act(NodeReady& ready);
+    void log_token_event(const TokenEvent& e);
+    void log_link_event(NodeId peer, const LinkEvent& e);
     // An event as a JSON line, when asked for (--json).
     void emit(const std::string& json) const {
         if (json_events_) write_event_line(json);
@@ -40,16 +45,13 @@ private:
     Logger log_;
     bool json_events_;
     NodeId self_;
-    NodeId pred_, succ_;
-    EndpointDriver link_;
     KeyRotation rekey_;
     std::optional<StateStore> store_;  // with state_dir set
     StateStore::Loaded loaded_;
     std::optional<StateWriter> writer_;  // into store_
-    Node node_;
-    RotationTimes rotations_;  // the token's rotation times here (`ring status`)
-    NodeOutput out_;
-    DeadlineTimer timer_;  // the token's hold
+    NodeProcess process_;
+    DatagramPort port_;
+    DeadlineTimer timer_;  // the process's next deadline
 };
 
 }  // namespace ringwatch::io

@@ -6,18 +6,19 @@
 
 namespace ringwatch::io {
 
-StateWriter::Outcome StateWriter::put(Instant now, NodeOutput& out) {
-    if (out.deliveries) deliveries_ = std::move(out.deliveries);
-    for (auto& s : out.saved) saved_.push_back(std::move(s));
-    for (SnapshotId id : out.erased) {
+StateWriter::Outcome StateWriter::put(Instant now, std::vector<SavedSnapshot>& saved, std::vector<SnapshotId>& erased,
+                                      std::optional<DeliveryRecord>& deliveries) {
+    if (deliveries) deliveries_ = std::move(deliveries);
+    for (auto& s : saved) saved_.push_back(std::move(s));
+    for (SnapshotId id : erased) {
         // Not written yet: never will be. Written: its file goes.
         const auto before = saved_.size();
         std::erase_if(saved_, [id](const SavedSnapshot& s) { return s.id == id; });
         if (saved_.size() == before) erased_.push_back(id);
     }
-    out.saved.clear();
-    out.erased.clear();
-    out.deliveries.reset();
+    saved.clear();
+    erased.clear();
+    deliveries.reset();
     if (stale_since_ && now < next_try_) return {};
     return flush(now);
 }

@@ -35,7 +35,12 @@ public:
     // Queues the state parts of `out` and writes what is pending (now, or when a retry is due).
     // The delivery record goes first: no delivery reaches the user before it is on disk, when the
     // disk allows.
-    Outcome put(Instant now, NodeOutput& out);
+    // `out`: anything with `saved`, `erased` and `deliveries` as NodeOutput has them (NodeReady too).
+    template <typename Out>
+    Outcome put(Instant now, Out& out) {
+        return put(now, out.saved, out.erased, out.deliveries);
+    }
+    Outcome put(Instant now, std::vector<SavedSnapshot>& saved, std::vector<SnapshotId>& erased, std::optional<DeliveryRecord>& deliveries);
 
     bool stale() const { return stale_since_.has_value(); }
     std::optional<Instant> stale_since() const { return stale_since_; }

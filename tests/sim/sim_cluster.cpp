@@ -12,16 +12,26 @@
 
 namespace ringwatch::sim {
 
+// What the ground truth sees of a node's process, as it happens: each message a link hands to the
+// node (with the generation of the process that sent it: links deliver only while taking a
+// datagram, and only that datagram's sender's messages), each message the node sends, each link
+// reset.
+struct SimCluster::NodeWatch : NodeProcessObserver {
+    SimCluster* cluster = nullptr;
+    std::size_t pos = 0;
+    std::optional<Source> source;  // the datagram being taken, if any
+    void handed(NodeId from, std::span<const std::uint8_t> message) override;
+    void passed(NodeId to, std::span<const std::uint8_t> message, bool taken) override;
+    void link_event(NodeId peer, const LinkEvent& e) override;
+};
+
 struct SimCluster::SimNode {
     NodeId id;
     bool up = false;
     std::uint32_t gen = 0;
-    std::unique_ptr<Endpoint> endpoint;
-    std::unique_ptr<SimNodeCore> core;
-    SendBacklog backlog;
+    std::unique_ptr<SimNodeProcess> process;
+    NodeWatch watch;
     SimWakeup wakeup;
-    EndpointOutput eout;
-    NodeOutput nout;
     // The node's state directory (rollback; deliveries): written atomically, so a crash never
     // tears a file, and before the node's output goes anywhere.
     std::vector<SavedSnapshot> disk;
@@ -102,28 +112,28 @@ void SimCluster::boot_node(std::size_t pos) {
     oracle_.booted(n.id, kept_epoch);
     n.gen = oracle_.generation(n.id);
     checker_.node_up(now, n.id, n.gen);
-    n.endpoint = std::make_unique<Endpoint>(LinkConfig{}, n.id, start_incarnation(now));
-    n.endpoint->add_peer(pred, now);
-    n.endpoint->add_peer(succ, now);
-    n.endpoint->add_peer(kMonitorId, now);
     NodeConfig nc;
     nc.self = n.id;
     nc.predecessor = pred;
     nc.successor = succ;
     nc.token.hold = config_.hold;
-    nc.incarnation = n.endpoint->incarnation();
+    nc.incarnation = start_incarnation(now);
     nc.saved_at_start = n.disk;
     nc.deliveries_at_start = n.deliveries_on_disk;
     nc.keep_delivery_record = true;
-    n.core = make_node_core(config_.mutant, pos, nc, now);
-    n.backlog = SendBacklog{};
+    SimCoreHandle core(make_node_core(config_.mutant, pos, nc, now));
+    nc.saved_at_start.clear();  // the core has them
+    nc.deliveries_at_start.reset();
+    n.watch.cluster = this;
+    n.watch.pos = pos;
+    n.watch.source.reset();
+    n.process = std::make_unique<SimNodeProcess>(NodeProcessConfig{nc, LinkConfig{}, 0}, std::move(core), now, &n.watch);
     net_.attach(n.id, [this, pos](NodeId from, std::uint32_t from_gen, Bytes d) {
         SimNode& nn = *nodes_[pos];
         if (!nn.up) return;
-        nn.endpoint->on_datagram(events_.now(), d);
+        nn.process->on_datagram(events_.now(), d);
         pump_node(pos, Source{from, from_gen});
     });
-    drain_node(pos);
     pump_node(pos);
 }
 
@@ -133,8 +143,7 @@ void SimCluster::crash_node(std::size_t pos) {
     const Instant now = events_.now();
     n.up = false;
     net_.detach(n.id);
-    n.endpoint.reset();
-    n.core.reset();
+    n.process.reset();
     n.wakeup.cancel();
     oracle_.crashed(now, n.id);
     checker_.node_down(now, n.id);
@@ -142,59 +151,55 @@ void SimCluster::crash_node(std::size_t pos) {
     events_.at(now + net_.max_delay() + Duration{1}, [this, id = n.id, gen = n.gen] { oracle_.sender_gone(events_.now(), id, gen); });
 }
 
-// Routes what the node core produced (the caller's contract: drain after every call).
-void SimCluster::drain_node(std::size_t pos) {
-    SimNode& n = *nodes_[pos];
-    const Instant now = events_.now();
-    n.nout.clear();
-    n.core->take_output(n.nout);
-    if (n.nout.deliveries) n.deliveries_on_disk = std::move(n.nout.deliveries);
-    for (auto& m : n.nout.messages) {
-        const oracle_wire::Read read = oracle_wire::read(m.bytes);
-        const bool taken = n.backlog.send(*n.endpoint, m.peer, std::move(m.bytes));
-        oracle_.passed(now, n.id, m.peer, read, taken);
-        if (config_.space_time && taken) config_.space_time->sent(now, n.id, n.gen, m.peer, read);
-        if (read.kind == oracle_wire::Kind::token && read.app_seq) ledger_.departed(NodeId{read.src}, NodeId{read.dst}, *read.app_seq);
-    }
-    for (auto& e : n.nout.token_events) {
-        if (e.kind == TokenEventKind::rolled_back) ledger_.rolled_back();
-        if (e.kind == TokenEventKind::delivered || e.kind == TokenEventKind::redelivered)
-            ledger_.delivered(now, e.src, n.id, payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
-    }
-    for (auto& saved : n.nout.saved) n.disk.push_back(std::move(saved));
-    for (SnapshotId id : n.nout.erased) std::erase_if(n.disk, [id](const SavedSnapshot& s) { return s.id == id; });
+void SimCluster::NodeWatch::handed(NodeId from, std::span<const std::uint8_t> message) {
+    SimCluster& c = *cluster;
+    const SimNode& n = *c.nodes_[pos];
+    const std::uint32_t gen = source && source->from == from ? source->gen : 0;
+    const oracle_wire::Read read = oracle_wire::read(message);
+    if (c.config_.space_time) c.config_.space_time->handed(c.events_.now(), n.id, from, gen, read);
+    c.oracle_.handed(c.events_.now(), n.id, from, gen, read);
 }
 
+void SimCluster::NodeWatch::passed(NodeId to, std::span<const std::uint8_t> message, bool taken) {
+    SimCluster& c = *cluster;
+    const SimNode& n = *c.nodes_[pos];
+    const Instant now = c.events_.now();
+    const oracle_wire::Read read = oracle_wire::read(message);
+    c.oracle_.passed(now, n.id, to, read, taken);
+    if (c.config_.space_time && taken) c.config_.space_time->sent(now, n.id, n.gen, to, read);
+    if (read.kind == oracle_wire::Kind::token && read.app_seq) c.ledger_.departed(NodeId{read.src}, NodeId{read.dst}, *read.app_seq);
+}
+
+void SimCluster::NodeWatch::link_event(NodeId peer, const LinkEvent& e) {
+    SimCluster& c = *cluster;
+    if (e.kind != LinkEventKind::session_reset || peer.value >= c.config_.nodes) return;
+    c.oracle_.link_reset(c.events_.now(), c.nodes_[pos]->id, peer);
+    if (c.config_.space_time) c.config_.space_time->link_reset(c.nodes_[pos]->id, peer);
+}
+
+// One step of the node's process, and its Ready acted on in the contract's order (node_process.h).
 void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
     SimNode& n = *nodes_[pos];
     if (!n.up) return;
     const Instant now = events_.now();
-    for (int round = 0; round < 64; ++round) {
-        n.endpoint->flush(now);
-        n.eout.clear();
-        n.endpoint->take_output(n.eout);
-        if (n.eout.datagrams.empty() && n.eout.delivered.empty() && n.eout.events.empty()) break;
-        for (auto& d : n.eout.datagrams) net_.send(n.id, n.gen, d.peer, std::move(d.bytes));
-        for (auto& e : n.eout.events) {
-            n.backlog.on_link_event(*n.endpoint, e.peer, e.event);
-            if (e.event.kind == LinkEventKind::session_reset && e.peer.value < config_.nodes) {
-                oracle_.link_reset(now, n.id, e.peer);
-                if (config_.space_time) config_.space_time->link_reset(n.id, e.peer);
-            }
-        }
-        for (auto& m : n.eout.delivered) {
-            // Links deliver only while taking a datagram, and only that datagram's sender's messages.
-            const std::uint32_t gen = source && source->from == m.peer ? source->gen : 0;
-            const oracle_wire::Read read = oracle_wire::read(m.bytes);
-            if (config_.space_time) config_.space_time->handed(now, n.id, m.peer, gen, read);
-            oracle_.handed(now, n.id, m.peer, gen, read);
-            n.core->on_message(now, m.peer, m.bytes);
-            drain_node(pos);
-        }
+    n.watch.source = source;
+    NodeReady ready = n.process->step(now);
+    n.watch.source.reset();
+    // The state directory: written atomically, so a crash never tears a file, and before the
+    // node's output goes anywhere.
+    for (auto& saved : ready.saved) n.disk.push_back(std::move(saved));
+    for (SnapshotId id : ready.erased) std::erase_if(n.disk, [id](const SavedSnapshot& s) { return s.id == id; });
+    if (ready.deliveries) n.deliveries_on_disk = std::move(ready.deliveries);
+    for (auto& d : ready.datagrams) net_.send(n.id, n.gen, d.peer, std::move(d.bytes));
+    for (const auto& e : ready.token_events) {
+        if (e.kind == TokenEventKind::rolled_back) ledger_.rolled_back();
+        if (e.kind == TokenEventKind::delivered || e.kind == TokenEventKind::redelivered)
+            ledger_.delivered(now, e.src, n.id, payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
     }
-    n.wakeup.arm(events_, earliest(n.endpoint->next_deadline(), n.core->next_deadline()), [this, pos] {
-        nodes_[pos]->core->on_timer(events_.now());
-        drain_node(pos);
+    // A process that stopped short of quiescence goes on at once, not at its next deadline.
+    const std::optional<Instant> next = n.process->pending() ? std::optional<Instant>(now) : n.process->next_deadline();
+    n.wakeup.arm(events_, next, [this, pos] {
+        nodes_[pos]->process->on_timer(events_.now());
         pump_node(pos);
     });
 }
@@ -392,11 +397,10 @@ void SimCluster::send_app_message() {
     SimNode& n = *nodes_[src];
     if (n.up) {
         auto& sent = app_sent_[{n.id, id_of(dst)}];
-        if (n.core->send_app(now, id_of(dst), seq_payload(sent + 1))) {
+        if (n.process->send_app(now, id_of(dst), seq_payload(sent + 1))) {
             ++sent;
             ledger_.sent(now, n.id, n.gen, id_of(dst), sent);
         }
-        drain_node(src);
         pump_node(src);
     }
     const auto mean_us = static_cast<std::int64_t>(1e6 / config_.app_messages_per_s);
@@ -432,8 +436,7 @@ SimSummary SimCluster::run() {
             SimNode& n = *nodes_[pos];
             if (!n.up) return;
             oracle_.armed(n.id, inj.kind);
-            n.core->inject(events_.now(), inj.kind);
-            drain_node(pos);
+            n.process->inject(events_.now(), inj.kind);
             pump_node(pos);
         });
     }
@@ -505,7 +508,7 @@ SimSummary SimCluster::run() {
     s.faults_detected = checker_.faults_detected();
     s.tokens_at_end = oracle_.count();
     for (const auto& n : nodes_)
-        if (n->up) s.link_retransmits += n->endpoint->total_link_stats().retransmits;
+        if (n->up) s.link_retransmits += n->process->endpoint().total_link_stats().retransmits;
     s.datagrams_lost = net_.stats().lost;
     s.datagrams_duplicated = net_.stats().duplicated;
     s.datagrams_reordered = net_.stats().reordered;

@@ -1,6 +1,6 @@
-// The whole system in the deterministic simulator: N ring nodes and a monitor, each an Endpoint
-// (the real link cores) plus its real core (Node, MonitorCore), on a simulated faulty network in
-// virtual time. One seed decides every choice.
+// The whole system in the deterministic simulator: N ring nodes, each the production NodeProcess
+// (links, backlog, node: the very glue `ring node` runs), and a monitor (an Endpoint and the real
+// MonitorCore), on a simulated faulty network in virtual time. One seed decides every choice.
 //
 // A run: faults rage for `duration` (network faults, injected token faults, crashes), then the
 // network heals and the run settles for as long as the backlog of application messages and the
@@ -106,6 +106,7 @@ public:
 
 private:
     struct SimNode;
+    struct NodeWatch;
     struct SimMonitor;
     struct Source {
         NodeId from;
@@ -115,7 +116,6 @@ private:
     NodeId id_of(std::size_t pos) const { return NodeId{static_cast<std::uint16_t>(pos)}; }
     void boot_node(std::size_t pos);
     void crash_node(std::size_t pos);
-    void drain_node(std::size_t pos);
     void pump_node(std::size_t pos, std::optional<Source> source = std::nullopt);
     void start_monitor();
     void stop_monitor();

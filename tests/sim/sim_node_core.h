@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ring/core/node_impl.h"
+#include "ring/core/node_process.h"
 
 namespace ringwatch::sim {
 
@@ -32,5 +33,24 @@ public:
 protected:
     BasicNode<Participant> node_;
 };
+
+// The core a simulated process runs, chosen at its start (the ring's node or a mutant), with the
+// calls NodeProcess makes of its core.
+class SimCoreHandle {
+public:
+    explicit SimCoreHandle(std::unique_ptr<SimNodeCore> core) : core_(std::move(core)) {}
+    void on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes) { core_->on_message(now, from, bytes); }
+    void on_timer(Instant now) { core_->on_timer(now); }
+    bool send_app(Instant now, NodeId to, Bytes payload) { return core_->send_app(now, to, std::move(payload)); }
+    void inject(Instant now, InjectKind kind) { core_->inject(now, kind); }
+    void take_output(NodeOutput& out) { core_->take_output(out); }
+    std::optional<Instant> next_deadline() const { return core_->next_deadline(); }
+
+private:
+    std::unique_ptr<SimNodeCore> core_;
+};
+
+// A ring member's process in the simulator: the production NodeProcess around the chosen core.
+using SimNodeProcess = BasicNodeProcess<SimCoreHandle>;
 
 }  // namespace ringwatch::sim
