@@ -1,5 +1,7 @@
 // The messages the links carry between nodes and the monitor, and their strict codec (first byte:
-// the type). Decoding never throws and rejects anything malformed or over its bounds.
+// the type). Decoding never throws and rejects anything malformed or over its bounds. Each type's
+// byte and fields on the wire are described once, in message_fields.h: a type added to Message
+// without them does not compile.
 #pragma once
 
 #include <cstdint>
