@@ -1,5 +1,7 @@
 // The messages the links carry between nodes and the monitor, and their strict codec (first byte:
-// the type). Decoding never throws and rejects anything malformed or over its bounds.
+// the type). Decoding never throws and rejects anything malformed or over its bounds. Each type's
+// byte and fields on the wire are described once, in message_fields.h: a type added to Message
+// without them does not compile.
 #pragma once
 
 #include <cstdint>
@@ -70,10 +72,12 @@ inline constexpr std::size_t kMaxEpochCounts = 4;
 
 struct MarkerMessage {
     SnapshotId id;
+    bool operator==(const MarkerMessage&) const = default;
 };
 struct SnapshotStart {
     SnapshotId id;
     SnapshotId abandon_before;  // the monitor has given up on older ids: stop recording them
+    bool operator==(const SnapshotStart&) const = default;
 };
 // A node keeps the saved state of its last few snapshots, and says which in every report. The
 // monitor names the newest snapshot judged ok (what a rollback would restore) to every node, which
@@ -81,6 +85,7 @@ struct SnapshotStart {
 inline constexpr std::size_t kMaxKeptSnapshots = 32;
 struct KeepSnapshot {
     SnapshotId id;
+    bool operator==(const KeepSnapshot&) const = default;
 };
 struct SnapshotReport {
     SnapshotId id;
@@ -97,16 +102,19 @@ struct SnapshotReport {
     // monitor named last as judged ok (0: none; a restarted monitor learns it from here).
     std::vector<SnapshotId> kept;
     SnapshotId pinned{0};
+    bool operator==(const SnapshotReport&) const = default;
 };
 enum class InjectKind : std::uint8_t { lose = 1, duplicate = 2 };
 struct InjectCommand {
     std::uint64_t command_id;
     InjectKind kind;
+    bool operator==(const InjectCommand&) const = default;
 };
 struct SendCommand {
     std::uint64_t command_id;
     NodeId to;
     Bytes payload;
+    bool operator==(const SendCommand&) const = default;
 };
 // Impair the node's outgoing datagrams (the links must hide it): chances in parts per million.
 struct ImpairCommand {
@@ -114,6 +122,7 @@ struct ImpairCommand {
     std::uint32_t loss_ppm;
     std::uint32_t duplicate_ppm;
     std::uint32_t delay_us;
+    bool operator==(const ImpairCommand&) const = default;
 };
 // Recovery, `regenerate` (purge and reissue): every node adopts `epoch` (discarding tokens of older
 // epochs, held now or arriving later, and queueing again its own messages they carried); `issuer`
@@ -127,6 +136,7 @@ struct RecoverCommand {
     Epoch epoch;
     NodeId issuer;
     SnapshotId snapshot{0};  // rollback: the snapshot to restore
+    bool operator==(const RecoverCommand&) const = default;
 };
 
 // `ring recover`: an operator asks the monitor to recover now, in `mode` (acknowledged ok when the
@@ -134,15 +144,19 @@ struct RecoverCommand {
 struct RecoverRequest {
     std::uint64_t command_id;
     RecoverMode mode;
+    bool operator==(const RecoverRequest&) const = default;
 };
 
 // The ring's first node, starting, asks its successor whether the ring already has a token; the
 // answer decides whether it makes one (a fresh ring) or waits for the token to come round (a
 // restart), so restarting the first node never makes a second token.
-struct RingQuery {};
+struct RingQuery {
+    bool operator==(const RingQuery&) const = default;
+};
 struct RingState {
     bool had_token = false;  // the answering process has held a token
     Epoch epoch{1};          // its current epoch
+    bool operator==(const RingState&) const = default;
 };
 // `ring rekey`, one step at a time to every node and the monitor, each acknowledged before the
 // next step starts anywhere: prepare (load the key file at `path`, check that its fingerprint is
@@ -155,22 +169,26 @@ struct RekeyCommand {
     RekeyStep step;
     std::uint64_t fingerprint;
     std::string path;  // absolute, on the node's host; prepare only
+    bool operator==(const RekeyCommand&) const = default;
 };
 // `ring status`: a tool asks a node or the monitor how it is doing; the answer is a list of named
 // figures (bounded: kMaxStatusValues names of up to kMaxStatusNameBytes each), so that a newer
 // process can report more without a new message type.
 struct StatusQuery {
     std::uint64_t command_id;
+    bool operator==(const StatusQuery&) const = default;
 };
 inline constexpr std::size_t kMaxStatusValues = 64;
 inline constexpr std::size_t kMaxStatusNameBytes = 32;
 struct StatusReply {
     std::uint64_t command_id;
     std::vector<std::pair<std::string, std::int64_t>> values;
+    bool operator==(const StatusReply&) const = default;
 };
 struct CommandAck {
     std::uint64_t command_id;
     bool ok;
+    bool operator==(const CommandAck&) const = default;
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
