@@ -38,6 +38,10 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
             fmt::print(stderr, "{}: name a command: {} ({} --help says what each does)\n", program, names, program);
             return 2;
         }
+        if (first[0] == '-' && first != "-h" && first != "--help") {
+            fmt::print(stderr, "{}: unknown option '{}'; name a command first: {}\n", program, first, names);
+            return 2;
+        }
         if (first[0] != '-' && !is_subcommand(app, first)) {
             fmt::print(stderr, "{}: unknown command '{}'; the commands are: {}\n", program, first, names);
             return 2;

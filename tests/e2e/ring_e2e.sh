@@ -596,6 +596,7 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print(
   # An unknown or missing subcommand is named, with the valid ones (never the demo by default).
   expect 2 "ring: unknown command 'bogus'; the commands are: node, up, inject, send, recover, demo, keygen, rekey, status, link-demo" "$bin/ring" bogus
   expect 2 "ring: name a command: node, up, inject" "$bin/ring"
+  expect 2 "ring: unknown option '--bogus'; name a command first: node, up" "$bin/ring" --bogus
   echo "ok: every error path gives one line and its exit code"
   ;;
 up_reports)
