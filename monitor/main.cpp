@@ -154,7 +154,8 @@ void print_settings(const Setup& s, const Options& o, const Outputs& out) {
 
 void print_totals(const io::MonitorDriver& monitor, const Outputs& out) {
     const MonitorStats& s = monitor.core().stats();
-    const LinkStats l = monitor.link().endpoint().total_link_stats();
+    const Endpoint& endpoint = monitor.process().endpoint();
+    const LinkStats l = endpoint.total_link_stats();
     const IncidentStats& inc = monitor.core().incident_stats();
     const LivenessStats& nodes = monitor.core().liveness().stats();
     fmt::print(out.notes(),
@@ -164,9 +165,8 @@ void print_totals(const io::MonitorDriver& monitor, const Outputs& out) {
                s.ok + s.token_lost + s.token_duplicated + s.inconclusive, s.ok, s.token_lost, s.token_duplicated, s.inconclusive,
                inc.opened + nodes.node_down, inc.token_lost, inc.token_duplicated, nodes.node_down, inc.resolved + nodes.node_up, s.late_reports,
                l.retransmits);
-    const io::EndpointDriver& driver = monitor.link();
-    fmt::print(out.notes(), "datagrams received {}, {}\n", driver.socket().stats().received,
-               io::drop_report(driver.socket().stats(), driver.endpoint().stats(), l));
+    fmt::print(out.notes(), "datagrams received {}, {}\n", monitor.socket().stats().received,
+               io::drop_report(monitor.socket().stats(), endpoint.stats(), l));
 }
 
 // Runs the monitor on `loop` until Ctrl-C, SIGTERM or --snapshots verdicts. Throws on a failure to

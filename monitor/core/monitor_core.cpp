@@ -41,9 +41,9 @@ void MonitorCore::start_snapshot(Instant now) {
     ++stats_.started;
     const SnapshotId abandon_before = pending_.begin()->first;
     if (config_.single_initiator) {
-        commands_.push_back({config_.ring.front(), SnapshotStart{id, abandon_before}});
+        out_.starts.push_back({config_.ring.front(), SnapshotStart{id, abandon_before}});
     } else {
-        for (NodeId n : config_.ring) commands_.push_back({n, SnapshotStart{id, abandon_before}});
+        for (NodeId n : config_.ring) out_.starts.push_back({n, SnapshotStart{id, abandon_before}});
     }
 }
 
@@ -120,7 +120,7 @@ void MonitorCore::on_link_event(Instant now, NodeId node, const LinkEvent& e) {
             }
             incarnations_[node] = e.peer_incarnation;
             // A new process keeps what an earlier one saved, but not which of it to keep longest.
-            if (!restorable_ok_.empty()) keeps_.push_back({node, KeepSnapshot{restorable_ok_.back()}});
+            if (!restorable_ok_.empty()) out_.keeps.push_back({node, KeepSnapshot{restorable_ok_.back()}});
             set_node_silent(node, false);
             liveness_.heard(now, node, e.peer_incarnation);
             break;
@@ -133,9 +133,25 @@ void MonitorCore::on_link_event(Instant now, NodeId node, const LinkEvent& e) {
     note_due(now);
 }
 
-void MonitorCore::on_links_heard(const Endpoint& endpoint) {
-    for (NodeId n : config_.ring)
-        if (const Link* l = endpoint.link(n); l && l->last_heard()) liveness_.heard(*l->last_heard(), n, kUnknownIncarnation);
+void MonitorCore::take_output(MonitorOutput& out) {
+    auto append = [](auto& to, auto& from) {
+        if (to.empty()) {
+            to.swap(from);
+        } else {
+            for (auto& x : from) to.push_back(std::move(x));
+        }
+        from.clear();
+    };
+    append(out.starts, out_.starts);
+    append(out.recover_commands, out_.recover_commands);
+    append(out.keeps, out_.keeps);
+    auto probes = liveness_.take_probes();
+    append(out.probes, probes);
+    auto node_events = liveness_.take_events();
+    append(out.node_events, node_events);
+    append(out.verdicts, out_.verdicts);
+    auto incident_events = incidents_.take_events();
+    append(out.incident_events, incident_events);
 }
 
 void MonitorCore::on_timer(Instant now) {
@@ -196,10 +212,10 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
         if (v.kind == VerdictKind::ok && v.stale == 0 && (restorable_ok_.empty() || restorable_ok_.back() < v.id)) {
             restorable_ok_.push_back(v.id);
             if (restorable_ok_.size() > kRestorableRemembered) restorable_ok_.pop_front();
-            for (NodeId n : config_.ring) keeps_.push_back({n, KeepSnapshot{v.id}});
+            for (NodeId n : config_.ring) out_.keeps.push_back({n, KeepSnapshot{v.id}});
         }
     }
-    verdicts_.push_back(std::move(v));
+    out_.verdicts.push_back(std::move(v));
 }
 
 // Counts the cut's tokens of its newest epoch; older ones are stale (every node discards them). A
@@ -265,7 +281,7 @@ void MonitorCore::catch_up(NodeId node, const SnapshotReport& r) {
     if (told == std::pair{r.incarnation, epoch_}) return;  // already told this process
     told = {r.incarnation, epoch_};
     ++stats_.catch_up_orders;
-    recover_commands_.push_back({node, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, kNoIssuer}});
+    out_.recover_commands.push_back({node, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, kNoIssuer}});
 }
 
 // Purge and reissue: a new epoch everywhere, one new token at the first node that is up.
@@ -290,7 +306,7 @@ bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, st
 void MonitorCore::order_everyone(RecoverMode mode, NodeId issuer, SnapshotId snapshot) {
     epoch_ = Epoch{epoch_.value + 1};
     for (NodeId n : config_.ring) {
-        recover_commands_.push_back({n, RecoverCommand{next_command_id_++, mode, epoch_, issuer, snapshot}});
+        out_.recover_commands.push_back({n, RecoverCommand{next_command_id_++, mode, epoch_, issuer, snapshot}});
         const auto inc = incarnations_.find(n);
         told_epoch_[n] = {inc == incarnations_.end() ? kUnknownIncarnation : inc->second, epoch_};
     }

@@ -4,9 +4,12 @@
 // complete within the timeout: inconclusive, naming the nodes that did not report. Bounded: at most
 // max_in_flight snapshots at once (a start that would exceed it is skipped and counted).
 //
-// Caller's contract: on_report(now, from, report) for every report a link delivers; on_timer(now)
-// whenever next_deadline() has passed; set_node_silent() on the links' peer_silent/peer_alive; after each call send take_commands() to their nodes and
-// publish take_verdicts().
+// Caller's contract (monitor/core/monitor_process.h is its one caller in production and in the
+// simulator): on_report(now, from, report) for every report a link delivers; on_link_event() for
+// every event of the monitor's link to a node; on_heard() for what the links last heard of each
+// node, then on_timer(now), once next_deadline() has passed; on_probe_refused() when the kernel
+// refuses a probe. After each call, take_output() and act on it: send the starts, recovery orders
+// and keep orders to their nodes, probe the nodes named, publish the events and verdicts.
 #pragma once
 
 #include <algorithm>
@@ -42,6 +45,27 @@ struct MonitorConfig {
     RecoveryMode recover = RecoveryMode::off;
 };
 
+// What the core decided, one kind per field, each in decision order.
+struct MonitorOutput {
+    struct Start {
+        NodeId node;
+        SnapshotStart start;
+    };
+    std::vector<Start> starts;  // snapshot starts, to their nodes
+    std::vector<std::pair<NodeId, RecoverCommand>> recover_commands;  // recovery orders, one per node
+    // The newest snapshot a rollback would restore, named to every node.
+    std::vector<std::pair<NodeId, KeepSnapshot>> keeps;
+    std::vector<NodeId> probes;          // nodes to probe now (node_liveness.h)
+    std::vector<NodeEvent> node_events;  // node_down / node_up
+    std::vector<Verdict> verdicts;
+    std::vector<IncidentEvent> incident_events;  // alarms and their resolution, one pair per incident (incidents.h)
+    void clear() { *this = MonitorOutput{}; }
+    bool empty() const {
+        return starts.empty() && recover_commands.empty() && keeps.empty() && probes.empty() && node_events.empty() && verdicts.empty() &&
+               incident_events.empty();
+    }
+};
+
 struct MonitorStats {
     std::uint64_t started = 0;
     std::uint64_t ok = 0;
@@ -71,10 +95,11 @@ public:
     // Every event of the monitor's link to `node`: silence, return, and the node's incarnation (a
     // connection or a session reset names the process the link now speaks to).
     void on_link_event(Instant now, NodeId node, const LinkEvent& e);
-    // Anything at all heard from a node (its link to the monitor heard a datagram): a node that
-    // cannot report (its predecessor is down, so markers never reach it) is still alive. Callers
-    // hand over the monitor's endpoint before each on_timer.
-    void on_links_heard(const Endpoint& endpoint);
+    // Anything at all heard from a node (its link to the monitor heard a datagram at `at`): a node
+    // that cannot report (its predecessor is down, so markers never reach it) is still alive.
+    void on_heard(NodeId node, Instant at) {
+        if (in_ring(node)) liveness_.heard(at, node, kUnknownIncarnation);
+    }
     // The kernel refused a probe of `node`'s address (no process holds its port).
     void on_probe_refused(Instant now, NodeId node) {
         account_stall(now);
@@ -85,15 +110,9 @@ public:
     // `recovery` event says what was done (or why it cannot be). False when it cannot be done.
     bool recover_by_hand(Instant now, RecoverMode mode);
 
-    struct Command {
-        NodeId node;
-        SnapshotStart start;
-    };
-    std::vector<Command> take_commands() { return std::exchange(commands_, {}); }
-    // Recovery orders, one per node (send each to its node).
-    std::vector<std::pair<NodeId, RecoverCommand>> take_recover_commands() { return std::exchange(recover_commands_, {}); }
-    // The newest snapshot a rollback would restore, named to every node (send each to its node).
-    std::vector<std::pair<NodeId, KeepSnapshot>> take_keeps() { return std::exchange(keeps_, {}); }
+    using Command = MonitorOutput::Start;
+    // Everything decided since the last call, appended to `out` (the caller clears it).
+    void take_output(MonitorOutput& out);
     // The newest epoch the monitor knows of (from the cuts, and its own recoveries).
     Epoch epoch() const { return epoch_; }
     // When the node's newest report arrived (nullopt: none yet).
@@ -101,13 +120,7 @@ public:
         const auto it = last_report_.find(n);
         return it == last_report_.end() ? std::nullopt : std::optional<Instant>(it->second);
     }
-    std::vector<Verdict> take_verdicts() { return std::exchange(verdicts_, {}); }
-    // Nodes to probe now, and node_down / node_up events.
-    std::vector<NodeId> take_probes() { return liveness_.take_probes(); }
-    std::vector<NodeEvent> take_node_events() { return liveness_.take_events(); }
     const NodeLiveness& liveness() const { return liveness_; }
-    // Alarms and their resolution, one pair per incident (incidents.h), in decision order.
-    std::vector<IncidentEvent> take_incident_events() { return incidents_.take_events(); }
     const IncidentStats& incident_stats() const { return incidents_.stats(); }
     std::optional<Instant> next_deadline() const;
 
@@ -148,8 +161,6 @@ private:
     std::map<SnapshotId, Pending> pending_;
     std::set<NodeId> silent_;
     std::map<NodeId, Incarnation> incarnations_;
-    std::vector<Command> commands_;
-    std::vector<std::pair<NodeId, RecoverCommand>> recover_commands_;
     Epoch epoch_{0};
     std::map<NodeId, Instant> last_report_;
     std::map<NodeId, std::pair<Incarnation, Epoch>> told_epoch_;
@@ -162,10 +173,9 @@ private:
     };
     std::map<NodeId, Kept> kept_;
     std::deque<SnapshotId> restorable_ok_;
-    std::vector<std::pair<NodeId, KeepSnapshot>> keeps_;
     static constexpr std::size_t kRestorableRemembered = 16;
     std::uint64_t next_command_id_ = 1;
-    std::vector<Verdict> verdicts_;
+    MonitorOutput out_;  // probes, node and incident events stay with their trackers until taken
     std::optional<Verdict> last_judged_;  // the newest conclusive verdict: the cause a recovery by hand names
     // The ring has run (some report carried an epoch): this monitor never orders it a first token
     // again (nodes without an epoch are told the ring's). When it ordered one, if it did.

@@ -1,4 +1,4 @@
-// The libuv driver of the monitor core.
+// The libuv driver of the monitor's process.
 #include "monitor/io/monitor_driver.h"
 
 #include <algorithm>
@@ -10,62 +10,81 @@
 namespace ringwatch::io {
 
 namespace {
-constexpr std::size_t kMaxToolLinks = 8;
-constexpr std::size_t kMaxAwaited = 64;  // dashboard commands whose acknowledgement is still awaited
+MonitorProcess make_process(MonitorConfig config, LinkConfig link) {
+    const Instant now = monotonic_now();
+    MonitorCore core(config, now);
+    return MonitorProcess(MonitorProcessConfig{.monitor = std::move(config), .link = std::move(link), .incarnation = new_incarnation()},
+                          std::move(core), now);
 }
+}  // namespace
 
 MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorConfig config, OnVerdict on_verdict, OnNodeEvent on_node_event,
                              LinkConfig link)
-    : link_(loop, kMonitorId, ring.monitor_address, link, new_incarnation()),
+    : process_(make_process(std::move(config), link)),
       rekey_(key_path(ring), link.key),
-      core_(std::move(config), monotonic_now()),
       on_verdict_(std::move(on_verdict)),
       on_node_event_(std::move(on_node_event)),
+      port_(loop, ring.monitor_address, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); },
+            [this] { pass(); }),
       probe_(loop, [this](NodeId n) {
-          core_.on_probe_refused(monotonic_now(), n);
-          pump();
+          process_.on_probe_refused(monotonic_now(), n);
+          dirty();
       }),
       timer_(loop, [this] {
-          core_.on_links_heard(link_.endpoint());
-          core_.on_timer(monotonic_now());
-          pump();
+          process_.on_timer(monotonic_now());
+          dirty();
+          port_.settle();
       }),
       poll_timer_(loop, uv_timer_init) {
     for (const auto& n : ring.nodes) {
-        link_.add_peer(n.id, n.address);
+        port_.set_address(n.id, n.address);
         probe_.add(n.id, n.address);
     }
-    link_.accept_tools(kMaxToolLinks);  // `ring recover`
-    link_.on_deliver([this](NodeId from, Bytes b) {
-        Message m;
-        if (decode_message(b, m) != MessageError::none) return;
-        if (auto* r = std::get_if<SnapshotReport>(&m)) core_.on_report(monotonic_now(), from, *r);
-        if (auto* q = std::get_if<StatusQuery>(&m); q && is_tool_id(from)) link_.send_queued(from, encode_message(status(q->command_id)));
-        if (auto* r = std::get_if<StatusReply>(&m); r && on_figures_ && !is_tool_id(from)) on_figures_(from, *r);
-        if (auto* c = std::get_if<RekeyCommand>(&m); c && is_tool_id(from)) {
+    dirty();
+    port_.settle();
+}
+
+void MonitorDriver::on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from) {
+    const auto sender = process_.on_datagram(monotonic_now(), datagram);
+    port_.taken(from, sender, process_.take_reply());
+}
+
+void MonitorDriver::pass() {
+    MonitorReady ready = process_.step(monotonic_now());
+    act(ready);
+    if (process_.pending()) dirty();
+    timer_.arm(process_.next_deadline());
+}
+
+// In the order of the process's contract (monitor_process.h).
+void MonitorDriver::act(MonitorReady& ready) {
+    for (auto& d : ready.datagrams) port_.send(d.peer, std::move(d.bytes));
+    for (NodeId n : ready.probes) probe_.probe(n);
+    for (const auto& e : ready.node_events)
+        if (on_node_event_) on_node_event_(e);
+    for (const auto& v : ready.verdicts)
+        if (on_verdict_) on_verdict_(v.verdict, v.incidents);
+    if (!ready.other_incidents.empty() && on_other_incidents_) on_other_incidents_(ready.other_incidents);
+    for (const auto& a : ready.answers) {
+        const auto it = awaiting_.find(a.id);
+        if (it == awaiting_.end()) continue;
+        auto done = std::move(it->second);
+        awaiting_.erase(it);
+        if (a.ok && done) done(*a.ok);  // given up: nobody is told (the page says "no answer" on its own)
+    }
+    for (const auto& [n, figures] : ready.figures)
+        if (on_figures_) on_figures_(n, figures);
+    for (const auto& r : ready.requests) {
+        if (const auto* q = std::get_if<StatusQuery>(&r.what)) {
+            process_.answer(r.from, status(q->command_id));
+        } else if (const auto* c = std::get_if<RekeyCommand>(&r.what)) {
             const KeyRotation::Outcome o = rekey_.apply(*c);
-            link_.set_keys(rekey_.send_key(), rekey_.accepted_too());
+            process_.set_keys(rekey_.send_key(), rekey_.accepted_too());
             fmt::print(stderr, "monitor: {}\n", o.said);
-            link_.send_queued(from, encode_message(CommandAck{c->command_id, o.ok}));
+            process_.answer(r.from, CommandAck{c->command_id, o.ok});
         }
-        if (auto* a = std::get_if<CommandAck>(&m); a && !is_tool_id(from)) {
-            if (auto it = awaiting_ack_.find(a->command_id); it != awaiting_ack_.end()) {
-                auto done = std::move(it->second);
-                awaiting_ack_.erase(it);
-                if (done) done(a->ok);
-            }
-        }
-        if (auto* q = std::get_if<RecoverRequest>(&m); q && is_tool_id(from)) {
-            const bool ordered = core_.recover_by_hand(monotonic_now(), q->mode);
-            link_.send_queued(from, encode_message(CommandAck{q->command_id, ordered}));
-        }
-        pump();
-    });
-    link_.on_event([this](NodeId peer, const LinkEvent& e) {
-        core_.on_link_event(monotonic_now(), peer, e);
-        pump();
-    });
-    pump();
+    }
+    for (NodeId t : ready.tools_gone) port_.forget(t);
 }
 
 void MonitorDriver::poll_nodes(Duration every, std::function<void(NodeId, const StatusReply&)> f) {
@@ -74,75 +93,37 @@ void MonitorDriver::poll_nodes(Duration every, std::function<void(NodeId, const 
     const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(every).count());
     uv_timer_start(poll_timer_.get(), [](uv_timer_t* t) {
         auto* self = static_cast<MonitorDriver*>(t->data);
-        for (NodeId n : self->core_.config().ring) self->link_.send_queued(n, encode_message(StatusQuery{0}));
+        self->process_.poll_status();
+        self->dirty();
     }, std::min<std::uint64_t>(ms, 1000), ms);  // the first answers soon after start
     uv_unref(reinterpret_cast<uv_handle_t*>(poll_timer_.get()));
 }
 
-void MonitorDriver::command(NodeId node, std::uint64_t id, Bytes message, std::function<void(bool)> done) {
-    awaiting_ack_[id] = std::move(done);
-    if (awaiting_ack_.size() > kMaxAwaited) awaiting_ack_.erase(awaiting_ack_.begin());  // a node that never answered
-    link_.send_queued(node, std::move(message));
-}
-
 void MonitorDriver::inject(NodeId node, InjectKind kind, std::function<void(bool)> done) {
-    const std::uint64_t id = next_command_id_++;
-    command(node, id, encode_message(InjectCommand{id, kind}), std::move(done));
+    awaiting_[process_.inject(node, kind)] = std::move(done);
+    dirty();
 }
 
 void MonitorDriver::send_message(NodeId from, NodeId to, Bytes payload, std::function<void(bool)> done) {
-    const std::uint64_t id = next_command_id_++;
-    command(from, id, encode_message(SendCommand{id, to, std::move(payload)}), std::move(done));
+    awaiting_[process_.send_message(from, to, std::move(payload))] = std::move(done);
+    dirty();
 }
 
 bool MonitorDriver::recover(RecoverMode mode) {
-    const bool ordered = core_.recover_by_hand(monotonic_now(), mode);
-    pump();
+    const bool ordered = process_.recover(monotonic_now(), mode);
+    dirty();
     return ordered;
 }
 
 StatusReply MonitorDriver::status(std::uint64_t command_id) const {
-    StatusReply r{command_id, {}};
+    StatusReply r = process_.status(command_id);
     auto add = [&r](std::string name, std::uint64_t v) { r.values.emplace_back(std::move(name), static_cast<std::int64_t>(v)); };
-    const MonitorStats& s = core_.stats();
-    const IncidentStats& inc = core_.incident_stats();
-    const LivenessStats& nodes = core_.liveness().stats();
-    add("incarnation", link_.endpoint().incarnation().value);
-    add("epoch", core_.epoch().value);
-    add("snapshots_ok", s.ok);
-    add("snapshots_token_lost", s.token_lost);
-    add("snapshots_token_duplicated", s.token_duplicated);
-    add("snapshots_inconclusive", s.inconclusive);
-    add("incidents", inc.opened);
-    add("incidents_open", inc.opened - inc.resolved);
-    add("recoveries", inc.recoveries);
-    add("nodes_down", nodes.node_down - nodes.node_up);
-    add("late_reports", s.late_reports);
-    const UdpStats& udp = link_.socket().stats();
+    const UdpStats& udp = port_.socket().stats();
     add("datagrams_sent", udp.sent);
     add("bytes_sent", udp.bytes_sent);
     add("datagrams_received", udp.received);
     add("bytes_received", udp.bytes_received);
     return r;
-}
-
-void MonitorDriver::pump() {
-    for (auto& c : core_.take_commands()) link_.send_queued(c.node, encode_message(c.start));
-    for (auto& [n, rc] : core_.take_recover_commands()) link_.send_queued(n, encode_message(rc));
-    for (auto& [n, k] : core_.take_keeps()) link_.send_queued(n, encode_message(k));
-    for (NodeId n : core_.take_probes()) probe_.probe(n);
-    for (const auto& e : core_.take_node_events())
-        if (on_node_event_) on_node_event_(e);
-    const auto verdicts = core_.take_verdicts();
-    const auto incidents = core_.take_incident_events();
-    for (const auto& v : verdicts)
-        if (on_verdict_) on_verdict_(v, caused_by(v, incidents));
-    // Events no verdict of this batch caused: a recovery an operator asked for.
-    std::vector<IncidentEvent> others;
-    for (const auto& e : incidents)
-        if (std::none_of(verdicts.begin(), verdicts.end(), [&](const Verdict& v) { return v.id == e.verdict.id; })) others.push_back(e);
-    if (!others.empty() && on_other_incidents_) on_other_incidents_(others);
-    timer_.arm(core_.next_deadline());
 }
 
 }  // namespace ringwatch::io

@@ -1,16 +1,18 @@
-// Runs the monitor: the MonitorCore on an EndpointDriver with a link to every node, a timer for
-// the core's deadlines, link liveness fed to the core, verdicts handed to the caller.
+// Runs the monitor's process (monitor/core/monitor_process.h) with libuv: its socket (DatagramPort),
+// a timer for its deadlines, the kernel's refusals of probes, the key files of a rekey, and the
+// callbacks that publish what it decided. It moves bytes, time and files; the decisions are the
+// process's.
 #pragma once
 
 #include <functional>
 #include <map>
 
-#include "monitor/core/monitor_core.h"
+#include "monitor/core/monitor_process.h"
 #include "monitor/io/port_probe.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/deadline_timer.h"
 #include "ring/config/key_rotation.h"
-#include "ring/io/endpoint_driver.h"
+#include "ring/io/datagram_port.h"
 #include "ring/io/uv_handle.h"
 
 namespace ringwatch::io {
@@ -40,27 +42,30 @@ public:
     // A recovery now, whatever the configured mode (as `ring recover`); false if nothing was ordered.
     bool recover(RecoverMode mode);
 
-    const MonitorCore& core() const { return core_; }
-    const EndpointDriver& link() const { return link_; }
+    const MonitorCore& core() const { return process_.core(); }
+    const MonitorProcess& process() const { return process_; }
+    const UdpSocket& socket() const { return port_.socket(); }
     // What `ring status` is told: the monitor's figures by name.
     StatusReply status(std::uint64_t command_id) const;
 
 private:
-    void pump();
-    void command(NodeId node, std::uint64_t id, Bytes message, std::function<void(bool)> done);
+    void on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from);
+    void pass();  // one step of the process, acted on
+    void act(MonitorReady& ready);
+    // The process's inputs from this driver: act on them in this loop pass.
+    void dirty() { port_.mark_dirty(); }
 
-    EndpointDriver link_;
+    MonitorProcess process_;
     KeyRotation rekey_;
-    MonitorCore core_;
     OnVerdict on_verdict_;
     OnNodeEvent on_node_event_;
     std::function<void(const std::vector<IncidentEvent>&)> on_other_incidents_;
+    std::function<void(NodeId, const StatusReply&)> on_figures_;
+    std::map<std::uint64_t, std::function<void(bool)>> awaiting_;  // by command id, as long as the process awaits it
+    DatagramPort port_;
     PortProbe probe_;
     DeadlineTimer timer_;
-    std::function<void(NodeId, const StatusReply&)> on_figures_;
     UvHandle<uv_timer_t> poll_timer_;
-    std::uint64_t next_command_id_ = std::uint64_t{1} << 62;  // apart from the core's recovery command ids
-    std::map<std::uint64_t, std::function<void(bool)>> awaiting_ack_;  // the newest kMaxAwaited
 };
 
 }  // namespace ringwatch::io

@@ -126,16 +126,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 if (m.peer != kMonitorId || decode_message(m.bytes, msg) != MessageError::none) continue;
                 if (const auto* r = std::get_if<SnapshotReport>(&msg)) monitor.on_report(now, kSelf, *r);
             }
-            for (const auto& c : monitor.take_commands())
+            MonitorOutput mout;
+            monitor.take_output(mout);
+            for (const auto& c : mout.starts)
                 if (c.node == kSelf) node.on_message(now, kMonitorId, encode_message(c.start)), any = true;
-            for (const auto& [n, rc] : monitor.take_recover_commands())
+            for (const auto& [n, rc] : mout.recover_commands)
                 if (n == kSelf) node.on_message(now, kMonitorId, encode_message(rc)), any = true;
-            for (const auto& [n, k] : monitor.take_keeps())
+            for (const auto& [n, k] : mout.keeps)
                 if (n == kSelf) node.on_message(now, kMonitorId, encode_message(k)), any = true;
-            check(monitor.take_verdicts().size() < 4096);
-            monitor.take_probes();
-            monitor.take_node_events();
-            monitor.take_incident_events();
+            check(mout.verdicts.size() < 4096);
             if (!any) break;
         }
     };

@@ -38,6 +38,13 @@ struct SimCluster::SimNode {
     std::optional<DeliveryRecord> deliveries_on_disk;
 };
 
+// What the ground truth sees of the monitor's process: the snapshot starts it sends (for the
+// space-time diagram).
+struct SimCluster::MonitorWatch : MonitorProcessObserver {
+    SimCluster* cluster = nullptr;
+    void passed(NodeId to, std::span<const std::uint8_t> message, bool taken) override;
+};
+
 struct SimCluster::SimMonitor {
     bool up = false;
     // Stopped (SIGSTOP): what reaches its socket meanwhile waits, in arrival order, as does the
@@ -51,11 +58,10 @@ struct SimCluster::SimMonitor {
     };
     std::vector<Waiting> waiting;
     MonitorConfig config;
-    std::unique_ptr<Endpoint> endpoint;
-    std::unique_ptr<MonitorCore> core;
-    SendBacklog backlog;
+    std::unique_ptr<SimMonitorProcess> process;
+    MonitorWatch watch;
+    std::optional<Source> source;  // the datagram being taken, if any
     SimWakeup wakeup;
-    EndpointOutput eout;
 };
 
 namespace {
@@ -209,22 +215,71 @@ void SimCluster::start_monitor() {
     const Instant start = events_.now();
     m.up = true;
     m.config = MonitorConfig{};
-    m.backlog = SendBacklog{};
-    m.endpoint = std::make_unique<Endpoint>(LinkConfig{}, kMonitorId, start_incarnation(events_.now()));
+    const Incarnation incarnation = start_incarnation(events_.now());
     m.config.era = static_cast<std::uint32_t>(prng_.next()) & kSnapshotEraMask;
-    for (std::size_t i = 0; i < config_.nodes; ++i) {
-        m.config.ring.push_back(id_of(i));
-        m.endpoint->add_peer(id_of(i), start);
-    }
+    for (std::size_t i = 0; i < config_.nodes; ++i) m.config.ring.push_back(id_of(i));
     m.config.interval = config_.interval;
     m.config.timeout = config_.timeout;
     m.config.single_initiator = config_.single_initiator;
     m.config.liveness = liveness_for(config_.interval, config_.node_timeout);
     m.config.recover = config_.recover;
-    m.core = std::make_unique<MonitorCore>(m.config, start);
+    // The ground truth learns of each report as the core is handed it, and of each decision as it
+    // is made; a mutant edits the decisions before the process acts on them.
+    SimMonitorCore::Hooks hooks{
+        .report = [this](NodeId from, const SnapshotReport& r) {
+            const std::optional<Source>& source = monitor_->source;
+            const std::uint32_t gen = source && source->from == from ? source->gen : 0;
+            checker_.report_handed(r.id, from, gen, oracle_.reported(from, gen, r));
+        },
+        .decided = [this](MonitorOutput& out) { decided(out); },
+    };
+    m.watch.cluster = this;
+    m.process = std::make_unique<SimMonitorProcess>(MonitorProcessConfig{.monitor = m.config, .link = LinkConfig{}, .incarnation = incarnation},
+                                                    SimMonitorCore(m.config, start, std::move(hooks)), start, &m.watch);
     net_.attach(kMonitorId, [this](NodeId from, std::uint32_t from_gen, Bytes d) { monitor_datagram(from, from_gen, std::move(d)); });
     checker_.monitor_up(start);
     pump_monitor();
+}
+
+void SimCluster::MonitorWatch::passed(NodeId to, std::span<const std::uint8_t> message, bool taken) {
+    SpaceTimeRecorder* diagram = cluster->config_.space_time;
+    if (!diagram || !taken) return;
+    if (Message m; decode_message(message, m) == MessageError::none && std::holds_alternative<SnapshotStart>(m))
+        diagram->sent(cluster->events_.now(), kMonitorId, 1, to, oracle_wire::read(message));
+}
+
+// What the monitor core decided, as it decides it: a mutant's edits (none unless a mutant runs),
+// then the rules' checks at once, in the order things happen (a report handed to the core a moment
+// after a verdict is not part of it), and the run's counts.
+void SimCluster::decided(MonitorOutput& out) {
+    if (mutant_drops_starts(config_.mutant, alarm_seen_)) out.starts.clear();
+    for (auto& [n, rc] : out.recover_commands) mutate_recover_command(config_.mutant, rc);
+    mutate_node_events(config_.mutant, out.node_events);
+    mutate_verdicts(config_.mutant, monitor_->config, out.verdicts);
+    mutate_incidents(config_.mutant, out.verdicts, out.incident_events);
+    const Instant now = events_.now();
+    for (const auto& e : out.node_events) {
+        checker_.node_event(e);
+        if (on_node_event) on_node_event(e);
+    }
+    for (const auto& v : out.verdicts) {
+        checker_.verdict(v, now);
+        alarm_seen_ |= v.alarm();
+        ++counts_.snapshots;
+        switch (v.kind) {
+            case VerdictKind::ok: ++counts_.ok; break;
+            case VerdictKind::token_lost: ++counts_.token_lost; break;
+            case VerdictKind::token_duplicated: ++counts_.token_duplicated; break;
+            case VerdictKind::inconclusive: ++counts_.inconclusive; break;
+        }
+        if (on_verdict) on_verdict(v);
+        for (const auto& e : caused_by(v, out.incident_events)) {
+            checker_.incident(e);
+            if (e.kind == IncidentEventKind::alarm) ++counts_.incidents;
+            if (e.kind == IncidentEventKind::resolved) ++counts_.incidents_resolved;
+            if (on_incident) on_incident(e);
+        }
+    }
 }
 
 void SimCluster::monitor_datagram(NodeId from, std::uint32_t from_gen, Bytes d) {
@@ -233,13 +288,13 @@ void SimCluster::monitor_datagram(NodeId from, std::uint32_t from_gen, Bytes d) 
     // What proves a node alive to the monitor's link: a datagram of its current process made for
     // this monitor process (addressed to its incarnation; a hello or a replay proves nothing).
     if (wire::Frame f; from.value < config_.nodes && nodes_[from.value]->up && nodes_[from.value]->gen == from_gen &&
-                       wire::decode_frame(d, f) == wire::DecodeError::none && f.header.dst_incarnation == m.endpoint->incarnation())
+                       wire::decode_frame(d, f) == wire::DecodeError::none && f.header.dst_incarnation == m.process->endpoint().incarnation())
         checker_.reached_monitor(events_.now(), from);
     if (m.paused) {
         m.waiting.push_back({from, from_gen, std::move(d), std::nullopt});
         return;
     }
-    m.endpoint->on_datagram(events_.now(), d);
+    m.process->on_datagram(events_.now(), d);
     pump_monitor(Source{from, from_gen});
 }
 
@@ -258,19 +313,14 @@ void SimCluster::resume_monitor() {
     SimMonitor& m = *monitor_;
     if (!m.up || !m.paused) return;
     m.paused = false;
-    if (const auto due = m.core->next_deadline(); due && *due <= events_.now()) {
-        m.core->on_links_heard(*m.endpoint);
-        m.core->on_timer(events_.now());
-        take_monitor_output();
-    }
+    m.process->on_timer(events_.now());
     for (auto& w : std::exchange(m.waiting, {})) {
         if (!m.up) break;
         if (w.refused_probe) {
-            m.core->on_probe_refused(events_.now(), *w.refused_probe);
-            take_monitor_output();
+            m.process->on_probe_refused(events_.now(), *w.refused_probe);
             continue;
         }
-        m.endpoint->on_datagram(events_.now(), w.datagram);
+        m.process->on_datagram(events_.now(), w.datagram);
         pump_monitor(Source{w.from, w.gen});
     }
     pump_monitor();
@@ -285,105 +335,38 @@ void SimCluster::stop_monitor() {
     m.waiting.clear();
     net_.detach(kMonitorId);
     m.wakeup.cancel();
-    m.endpoint.reset();
-    m.core.reset();
+    m.process.reset();
     checker_.monitor_down(events_.now());
 }
 
-// After every call into the monitor core: its starts go out, its verdicts are checked at once.
-void SimCluster::take_monitor_output() {
-    SimMonitor& m = *monitor_;
-    const Instant now = events_.now();
-    for (auto& c : m.core->take_commands()) {
-        if (mutant_drops_starts(config_.mutant, alarm_seen_)) continue;
-        Bytes start = encode_message(c.start);
-        const oracle_wire::Read read = config_.space_time ? oracle_wire::read(start) : oracle_wire::Read{};
-        if (m.backlog.send(*m.endpoint, c.node, std::move(start)) && config_.space_time) config_.space_time->sent(now, kMonitorId, 1, c.node, read);
-    }
-    for (auto& [n, rc] : m.core->take_recover_commands()) {
-        mutate_recover_command(config_.mutant, rc);
-        m.backlog.send(*m.endpoint, n, encode_message(rc));
-    }
-    for (auto& [n, k] : m.core->take_keeps()) m.backlog.send(*m.endpoint, n, encode_message(k));
-    // A probe crosses the network; the node's host refuses it if no process of the node is up.
-    for (NodeId n : m.core->take_probes()) {
-        events_.at(now + net_.max_delay() / 4, [this, n, era = m.config.era] {
-            const SimMonitor& mon = *monitor_;
-            if (!mon.up || mon.config.era != era || nodes_[n.value]->up) return;
-            if (mon.paused) {
-                monitor_->waiting.push_back({n, 0, {}, n});
-                return;
-            }
-            monitor_->core->on_probe_refused(events_.now(), n);
-            take_monitor_output();
-        });
-    }
-    auto node_events = m.core->take_node_events();
-    mutate_node_events(config_.mutant, node_events);
-    for (const auto& e : node_events) {
-        checker_.node_event(e);
-        if (on_node_event) on_node_event(e);
-    }
-    auto verdicts = m.core->take_verdicts();
-    auto incidents = m.core->take_incident_events();
-    mutate_verdicts(config_.mutant, m.config, verdicts);
-    mutate_incidents(config_.mutant, verdicts, incidents);
-    for (auto& v : verdicts) {
-        checker_.verdict(v, now);
-        alarm_seen_ |= v.alarm();
-        ++counts_.snapshots;
-        switch (v.kind) {
-            case VerdictKind::ok: ++counts_.ok; break;
-            case VerdictKind::token_lost: ++counts_.token_lost; break;
-            case VerdictKind::token_duplicated: ++counts_.token_duplicated; break;
-            case VerdictKind::inconclusive: ++counts_.inconclusive; break;
-        }
-        if (on_verdict) on_verdict(v);
-        for (const auto& e : caused_by(v, incidents)) {
-            checker_.incident(e);
-            if (e.kind == IncidentEventKind::alarm) ++counts_.incidents;
-            if (e.kind == IncidentEventKind::resolved) ++counts_.incidents_resolved;
-            if (on_incident) on_incident(e);
-        }
-    }
-}
-
+// One step of the monitor's process: its datagrams and probes go out (its verdicts and events were
+// checked as the core decided them).
 void SimCluster::pump_monitor(std::optional<Source> source) {
     SimMonitor& m = *monitor_;
     if (!m.up || m.paused) return;
     const Instant now = events_.now();
-    take_monitor_output();
-    for (int round = 0; round < 64; ++round) {
-        m.endpoint->flush(now);
-        m.eout.clear();
-        m.endpoint->take_output(m.eout);
-        if (m.eout.datagrams.empty() && m.eout.delivered.empty() && m.eout.events.empty()) break;
-        for (auto& d : m.eout.datagrams) net_.send(kMonitorId, 1, d.peer, std::move(d.bytes));
-        for (auto& d : m.eout.delivered) {
-            Message msg;
-            if (decode_message(d.bytes, msg) != MessageError::none) continue;
-            if (auto* r = std::get_if<SnapshotReport>(&msg)) {
-                const std::uint32_t gen = source && source->from == d.peer ? source->gen : 0;
-                checker_.report_handed(r->id, d.peer, gen, oracle_.reported(d.peer, gen, *r));
-                m.core->on_report(now, d.peer, *r);
-                take_monitor_output();
+    m.source = source;
+    MonitorReady ready = m.process->step(now);
+    m.source.reset();
+    for (auto& d : ready.datagrams) net_.send(kMonitorId, 1, d.peer, std::move(d.bytes));
+    // A probe crosses the network; the node's host refuses it if no process of the node is up.
+    for (NodeId n : ready.probes) {
+        events_.at(now + net_.max_delay() / 4, [this, n, era = m.config.era] {
+            SimMonitor& mon = *monitor_;
+            if (!mon.up || mon.config.era != era || nodes_[n.value]->up) return;
+            if (mon.paused) {
+                mon.waiting.push_back({n, 0, {}, n});
+                return;
             }
-        }
-        for (auto& e : m.eout.events) {
-            m.backlog.on_link_event(*m.endpoint, e.peer, e.event);
-            m.core->on_link_event(now, e.peer, e.event);
-            take_monitor_output();
-        }
+            mon.process->on_probe_refused(events_.now(), n);
+            pump_monitor();
+        });
     }
-    // One wake-up for the links' deadlines and the core's; the core's timer work (and the pass over
-    // every link that on_links_heard makes) only when the core's deadline has come, as the monitor's
-    // driver does with a timer of its own: a wake-up for a link alone costs nothing per node.
-    m.wakeup.arm(events_, earliest(m.endpoint->next_deadline(), m.core->next_deadline()), [this] {
-        const Instant woke = events_.now();
-        if (const auto due = monitor_->core->next_deadline(); due && *due <= woke) {
-            monitor_->core->on_links_heard(*monitor_->endpoint);
-            monitor_->core->on_timer(woke);
-        }
+    // One wake-up for the links' deadlines and the core's (the process runs the core's timer work
+    // only when its deadline has come); at once when the step stopped short.
+    const std::optional<Instant> next = m.process->pending() ? std::optional<Instant>(now) : m.process->next_deadline();
+    m.wakeup.arm(events_, next, [this] {
+        monitor_->process->on_timer(events_.now());
         pump_monitor();
     });
 }

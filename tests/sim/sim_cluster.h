@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "monitor/core/monitor_core.h"
+#include "tests/sim/sim_monitor_core.h"
 #include "tests/sim/event_queue.h"
 #include "tests/sim/invariants.h"
 #include "tests/sim/message_ledger.h"
@@ -108,6 +109,7 @@ private:
     struct SimNode;
     struct NodeWatch;
     struct SimMonitor;
+    struct MonitorWatch;
     struct Source {
         NodeId from;
         std::uint32_t gen;
@@ -122,7 +124,7 @@ private:
     void pause_monitor();
     void resume_monitor();
     void monitor_datagram(NodeId from, std::uint32_t from_gen, Bytes d);
-    void take_monitor_output();
+    void decided(MonitorOutput& out);
     void pump_monitor(std::optional<Source> source = std::nullopt);
     void send_app_message();
     Instant settle_deadline(Instant healed_at, bool lossy) const;

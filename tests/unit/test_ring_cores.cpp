@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "monitor/core/monitor_core.h"
+#include "tests/unit/monitor_taps.h"
 #include "monitor/core/verdict_json.h"
 #include "ring/core/messages.h"
 #include "ring/core/node.h"
@@ -469,7 +470,7 @@ SnapshotReport report(std::uint64_t id, std::uint16_t node, std::size_t held, st
 TEST_CASE("monitor: verdicts count held and in-flight tokens and say where they were", "[monitor]") {
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     m.on_timer(t0 + 100ms);
     auto cmds = m.take_commands();
     REQUIRE(cmds.size() == 3);  // every node initiates
@@ -497,7 +498,7 @@ TEST_CASE("monitor: zero tokens is token_lost, a timeout is inconclusive naming 
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}};
     c.timeout = 500ms;
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     m.on_timer(t0 + 100ms);
     m.take_commands();
     m.on_report(t0 + 101ms, NodeId{0}, report(1, 0, 0, 0, 1));
@@ -538,7 +539,7 @@ TEST_CASE("monitor: a fresh ring's first token is ordered by the monitor, once, 
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
     c.timeout = 500ms;
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     auto snapshot = [&](Instant at, std::uint64_t id, auto make) {
         m.on_timer(at);
         m.take_commands();
@@ -606,7 +607,7 @@ TEST_CASE("monitor: its own stall is not the nodes' silence; fresh evidence stil
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
     c.liveness = liveness_for(c.interval, 1000ms);
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     Instant now = t0;
     std::uint64_t id = 0;
     // Healthy: every node reports every snapshot, the core called at each deadline.
@@ -662,7 +663,7 @@ TEST_CASE("monitor: its own stall is not the nodes' silence; fresh evidence stil
 TEST_CASE("monitor: more tokens than a report lists are counted right and the verdict says it is truncated", "[monitor]") {
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}};
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     m.on_timer(t0 + 100ms);
     m.take_commands();
     SnapshotReport many = report(1, 0, kMaxTokensInReport, 0, 1);
@@ -681,7 +682,7 @@ TEST_CASE("monitor: more tokens than a report lists are counted right and the ve
 TEST_CASE("monitor: a snapshot reported by a process that started after it began is inconclusive, naming it", "[monitor]") {
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}};
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     m.on_link_event(t0, NodeId{0}, LinkEvent{LinkEventKind::connected, Incarnation{10}});
     m.on_link_event(t0, NodeId{1}, LinkEvent{LinkEventKind::connected, Incarnation{20}});
     m.on_timer(t0 + 100ms);  // snapshot 1 begins with incarnations 10 and 20
@@ -717,7 +718,7 @@ TEST_CASE("monitor: single-initiator mode asks the first node only, in-flight sn
     c.single_initiator = true;
     c.max_in_flight = 2;
     c.timeout = 10s;
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     for (int i = 1; i <= 4; ++i) m.on_timer(t0 + i * 100ms);
     auto cmds = m.take_commands();
     REQUIRE(cmds.size() == 2);
@@ -730,7 +731,7 @@ TEST_CASE("monitor regenerate: one recovery per fault, verdicts of the replaced 
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}};
     c.recover = RecoveryMode::regenerate;
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     Instant now = t0;
     auto snapshot = [&](std::uint32_t epoch0, std::size_t held0, std::uint32_t epoch1, std::size_t held1) {
         now += 100ms;
@@ -793,7 +794,7 @@ TEST_CASE("monitor regenerate: one recovery per fault, verdicts of the replaced 
 TEST_CASE("monitor: with recovery off, an alarm orders nothing, a stale token is counted apart", "[monitor]") {
     MonitorConfig c;
     c.ring = {NodeId{0}, NodeId{1}};
-    MonitorCore m(c, t0);
+    test::TappedMonitor m(c, t0);
     m.on_timer(t0 + 100ms);
     const std::uint64_t id = m.take_commands().at(0).start.id.value;
     SnapshotReport r0 = report(id, 0, 1, 0, 1), r1 = report(id, 1, 0, 1, 0);

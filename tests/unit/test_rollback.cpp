@@ -6,6 +6,7 @@
 #include <string>
 
 #include "monitor/core/monitor_core.h"
+#include "tests/unit/monitor_taps.h"
 #include "ring/core/kept_snapshots.h"
 #include "ring/core/messages.h"
 #include "ring/core/node.h"
@@ -788,7 +789,7 @@ TEST_CASE("rollback node: the monitor's KeepSnapshot pins a snapshot beyond the 
 
 namespace {
 struct RollbackMonitor {
-    MonitorCore m;
+    test::TappedMonitor m;
     Instant now = t0;
     RollbackMonitor() : m(config(), t0) {}
     static MonitorConfig config() {
