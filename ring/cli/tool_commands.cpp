@@ -3,7 +3,13 @@
 
 #include "ring/cli/commands.h"
 #include "ring/config/ring_config.h"
+#include "ring/core/check.h"
+#include "ring/core/regenerate_walk.h"
 #include "ring/io/tool_client.h"
+
+#include <functional>
+#include <map>
+#include <memory>
 
 namespace ringwatch {
 
@@ -55,9 +61,81 @@ int run_inject(const InjectOptions& o) {
     return rc;
 }
 
+namespace {
+// The walk's note for the operator, in the words of `ring inject`'s acknowledgements.
+void tell(const RingConfig& config, const WalkNote& n) {
+    const NodeEntry& node = config.node(n.node);
+    const std::string what = fmt::format("epoch {} (tokens of older epochs purged{})", n.epoch, n.node == n.issuer ? "; it issues the new token" : "");
+    switch (n.kind) {
+        case WalkNoteKind::silent:
+            fmt::print("node {} at {} did not answer (down?): it adopts the new epoch from the first token it gets\n", node.id, node.address_text);
+            break;
+        case WalkNoteKind::acknowledged: report(true, node, what); break;
+        case WalkNoteKind::refused: report(false, node, what); break;
+        case WalkNoteKind::unacknowledged: report(std::nullopt, node, what); break;
+        case WalkNoteKind::reissued:
+            fmt::print("node {} was to issue the new token and did not acknowledge it: epoch {} ordered instead, node {} issuing\n", node.id, n.epoch,
+                       n.issuer);
+            break;
+    }
+}
+
+// A regenerate walked by hand (ring/core/regenerate_walk.h) over one tool link per node, on one
+// loop: every node asked at once, so the walk takes one timeout however many nodes are down.
+int regenerate_by_hand(const RingConfig& config, const LinkConfig& link) {
+    std::vector<NodeId> ring;
+    for (const auto& n : config.nodes) ring.push_back(n.id);
+    RegenerateWalk walk(ring);
+    io::UvLoop loop;
+    std::map<NodeId, std::unique_ptr<io::ToolClient>> clients;
+    std::optional<WalkOutcome> outcome;
+    std::function<void()> drive = [&] {
+        WalkReady r = walk.step();
+        for (const auto& note : r.notes) tell(config, note);
+        if (r.outcome) {
+            outcome = r.outcome;
+            uv_stop(loop.get());
+            return;
+        }
+        for (auto& s : r.sends) {
+            auto& client = clients[s.to];
+            if (!client) client = std::make_unique<io::ToolClient>(loop.get(), s.to, config.node(s.to).address, link);
+            if (std::holds_alternative<RingQuery>(s.what)) {
+                client->query(std::move(s.what), kAckTimeout, [&walk, &drive, id = s.to](std::optional<Message> m) {
+                    const auto* st = m ? std::get_if<RingState>(&*m) : nullptr;
+                    st ? walk.on_state(id, *st) : walk.on_no_answer(id);
+                    drive();
+                });
+            } else {
+                client->command(std::move(s.what), kAckTimeout, [&walk, &drive, id = s.to](std::optional<bool> ack) {
+                    ack ? walk.on_ack(id, *ack) : walk.on_no_answer(id);
+                    drive();
+                });
+            }
+        }
+    };
+    drive();
+    uv_run(loop.get(), UV_RUN_DEFAULT);
+    clients.clear();
+    RW_ASSERT(outcome.has_value());  // the loop ends only when the walk does
+    switch (*outcome) {
+        case WalkOutcome::regenerated: return 0;
+        case WalkOutcome::regenerated_partly: return 1;
+        case WalkOutcome::nobody_answered: fmt::print(stderr, "ring recover: no node of ring '{}' answered; nothing done\n", config.name); return 1;
+        case WalkOutcome::no_token:
+            fmt::print(stderr, "ring recover: no node acknowledged issuing the new token; the ring may have none: run ring recover again\n");
+            return 1;
+        case WalkOutcome::epochs_exhausted:
+            fmt::print(stderr, "ring recover: the ring's epoch is the largest there is; nothing done\n");
+            return 1;
+    }
+    return 1;
+}
+}  // namespace
+
 // `ring recover`: the running monitor recovers now; with none running, a regenerate walked by hand
-// (every node's epoch asked, the next one ordered to all of them, the first that answered issuing
-// the token).
+// (ring/core/regenerate_walk.h: every node's epoch asked, a newer one ordered to all that answered,
+// one of them issuing the token).
 int run_recover(const std::string& config_path, const std::string& mode) {
     const RingConfig config = load_config(config_path);
     const LinkConfig link = keyed(config);
@@ -79,31 +157,7 @@ int run_recover(const std::string& config_path, const std::string& mode) {
         return 1;
     }
     fmt::print("no monitor answered at {} within 2 s: regenerating by hand\n", config.monitor_address_text);
-    std::vector<NodeId> answered;
-    std::uint32_t newest = 0;
-    for (const auto& n : config.nodes) {
-        const auto reply = io::run_query(n.id, n.address, RingQuery{}, kAckTimeout, link);
-        const auto* st = reply ? std::get_if<RingState>(&*reply) : nullptr;
-        if (!st) {
-            fmt::print("node {} at {} did not answer (down?): it adopts the new epoch from the first token it gets\n", n.id, n.address_text);
-            continue;
-        }
-        answered.push_back(n.id);
-        newest = std::max(newest, st->epoch.value);
-    }
-    if (answered.empty()) {
-        fmt::print(stderr, "ring recover: no node of ring '{}' answered; nothing done\n", config.name);
-        return 1;
-    }
-    const Epoch epoch{newest + 1};
-    const NodeId issuer = answered.front();
-    int rc = 0;
-    for (NodeId id : answered) {
-        const NodeEntry& n = config.node(id);
-        rc |= report(io::run_command(n.id, n.address, RecoverCommand{0, RecoverMode::regenerate, epoch, issuer, SnapshotId{0}}, kAckTimeout, link), n,
-                     fmt::format("epoch {} (tokens of older epochs purged{})", epoch, id == issuer ? "; it issues the new token" : ""));
-    }
-    return rc;
+    return regenerate_by_hand(config, link);
 }
 
 int run_keygen(const std::string& path) {

@@ -151,6 +151,8 @@ constexpr std::array kNames{
     std::pair{Mutant::node_swallows_token, "node_swallows_token"},
     std::pair{Mutant::node_makes_first_token, "node_makes_first_token"},
     std::pair{Mutant::node_forgets_deliveries, "node_forgets_deliveries"},
+    std::pair{Mutant::walk_names_many_issuers, "walk_names_many_issuers"},
+    std::pair{Mutant::walk_reuses_epoch, "walk_reuses_epoch"},
 };
 
 }  // namespace
@@ -240,6 +242,11 @@ void mutate_node_events(Mutant m, std::vector<NodeEvent>& events) {
 void mutate_recover_command(Mutant m, RecoverCommand& c) {
     if (m == Mutant::monitor_orders_no_token) c.issuer = kNoIssuer;
     if (m == Mutant::monitor_restores_bad_snapshot && c.mode == RecoverMode::rollback) ++c.snapshot.value;
+}
+
+void mutate_walk_order(Mutant m, NodeId to, RecoverCommand& c) {
+    if (m == Mutant::walk_names_many_issuers) c.issuer = to;
+    if (m == Mutant::walk_reuses_epoch) --c.epoch.value;
 }
 
 bool mutant_drops_starts(Mutant m, bool alarm_seen) { return m == Mutant::monitor_stops_after_alarm && alarm_seen; }

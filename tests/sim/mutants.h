@@ -1,7 +1,7 @@
 // Deliberately broken cores for the checkers' self-tests: each breaks one promise, and the
 // simulator's rules must catch it (tests/unit/test_sim_checkers.cpp, `ringsim --mutant NAME`).
 // Node and participant mutants break ring member 1 only (node_makes_first_token: member 0, the
-// ring's first); monitor mutants break the monitor.
+// ring's first); monitor mutants break the monitor; walk mutants the by-hand regenerate's tool.
 #pragma once
 
 #include <memory>
@@ -34,6 +34,8 @@ enum class Mutant : std::uint8_t {
     node_swallows_token,          // keeps one token forever, with no fault injected
     node_makes_first_token,       // node 0 makes a token of its own at every start with no epoch (the rule before births were ordered)
     node_forgets_deliveries,      // a restarted process starts without its delivery record (as with no state_dir)
+    walk_names_many_issuers,      // a by-hand regenerate tells every node it orders that it issues the token
+    walk_reuses_epoch,            // a by-hand regenerate orders the epoch before the one it chose (the newest, when all answered)
 };
 
 inline constexpr std::size_t kMutatedNode = 1;
@@ -50,5 +52,7 @@ void mutate_incidents(Mutant m, const std::vector<Verdict>& verdicts, std::vecto
 bool mutant_drops_starts(Mutant m, bool alarm_seen);
 void mutate_recover_command(Mutant m, RecoverCommand& c);
 void mutate_node_events(Mutant m, std::vector<NodeEvent>& events);
+// A walk mutant rewrites the by-hand regenerate's order to `to`.
+void mutate_walk_order(Mutant m, NodeId to, RecoverCommand& c);
 
 }  // namespace ringwatch::sim

@@ -75,6 +75,8 @@ void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
                                        {"datagrams", s.datagrams},
                                        {"wall_s", static_cast<double>(static_cast<std::int64_t>(cost.wall_s * 1000)) / 1000.0},
                                        {"max_rss_kb", cost.max_rss_kb},
+                                       {"by_hand_regenerates", s.walks},
+                                       {"by_hand_regenerated", s.walks_regenerated},
                                        {"invariants_hold", s.ok_run()},
                                        {"violation_counts", std::move(counts)},
                                        {"violations", std::move(violations)}};
@@ -83,10 +85,11 @@ void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
         fmt::print("seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); {} incident(s), {} resolved; "
                    "faults {} caught {}; "
                    "app messages: {} sent, {} delivered, {} queued, {} lost to faults; network lost {} duplicated {} reordered {}; "
-                   "{} events in {:.3f} s virtual, {:.3f} s wall; {}\n",
+                   "{}{} events in {:.3f} s virtual, {:.3f} s wall; {}\n",
                    s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved,
                    s.faults_taken_effect, s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated,
-                   s.datagrams_reordered, s.events, std::chrono::duration<double>(s.virtual_time).count(), cost.wall_s,
+                   s.datagrams_reordered,
+                   s.walks == 0 ? "" : fmt::format("by-hand regenerates {} ({} done); ", s.walks, s.walks_regenerated), s.events, std::chrono::duration<double>(s.virtual_time).count(), cost.wall_s,
                    s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
         for (const auto& v : s.violations) fmt::print("  violation [{}]: {}\n", v.rule, v.what);
         for (const auto& [rule, n] : s.violation_counts)
@@ -129,7 +132,7 @@ int main(int argc, char** argv) {
     CLI::App app{"ringsim: a ring of nodes and the monitor in the deterministic simulator (virtual time, seeded faults)"};
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
-    std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none",
+    std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, by_hand, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none",
                 recover = "off", diagram_file, window;
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, kMaxRingNodes));
@@ -142,6 +145,8 @@ int main(int argc, char** argv) {
     app.add_option("--crash", crash, "crashes, e.g. 2@5s+3s (node 2 at 5 s, restarted 3 s later)");
     app.add_option("--monitor-restart", monitor_restart, "monitor restarts, e.g. 5s+200ms (stops at 5 s, a new one 200 ms later)");
     app.add_option("--monitor-pause", monitor_pause, "monitor pauses, e.g. 5s+2s (stopped at 5 s, continues 2 s later)");
+    app.add_option("--regenerate-by-hand", by_hand,
+                   "`ring recover` with no monitor answering: a regenerate walked by hand by a tool, e.g. 3s,5s (stop or pause the monitor meanwhile)");
     app.add_option("--hold", hold, "token hold per node")->capture_default_str();
     app.add_option("--interval", interval, "snapshot interval")->capture_default_str();
     app.add_option("--timeout", timeout, "snapshot timeout")->capture_default_str();
@@ -179,6 +184,7 @@ int main(int argc, char** argv) {
     if (auto e = parse_monitor_restarts(monitor_restart, c.monitor_restarts); !monitor_restart.empty() && !e.empty())
         return fail("--monitor-restart " + e);
     if (auto e = parse_monitor_pauses(monitor_pause, c.monitor_pauses); !monitor_pause.empty() && !e.empty()) return fail("--monitor-pause " + e);
+    if (auto e = parse_times(by_hand, c.regenerates_by_hand); !by_hand.empty() && !e.empty()) return fail("--regenerate-by-hand " + e);
     const auto win = parse_window(window);
     if (!window.empty() && !win) return fail(fmt::format("--window '{}': use START..END with START before END, e.g. 2s..2.5s", window));
     if (!diagram_file.empty() && sweep > 0) return fail("--diagram draws one run: not with --sweep");
@@ -218,6 +224,7 @@ int main(int argc, char** argv) {
                                       cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
             for (const auto& r : run.monitor_restarts) faults += fmt::format(" monitor-restart@{}+{}", format_duration(r.at), format_duration(r.down));
             for (const auto& p : run.monitor_pauses) faults += fmt::format(" monitor-pause@{}+{}", format_duration(p.at), format_duration(p.length));
+            for (Duration at : run.regenerates_by_hand) faults += fmt::format(" regenerate-by-hand@{}", format_duration(at));
             fmt::print("scenario: seed {}, {} nodes, hold {}, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}{}\n",
                        run.seed, run.nodes, format_duration(run.hold), run.net.loss, run.net.duplicate, run.net.reorder,
                        run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults,

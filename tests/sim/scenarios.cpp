@@ -144,6 +144,15 @@ std::string parse_monitor_pauses(std::string_view text, std::vector<SimConfig::M
     return parse_time_pairs(text, "TIME+LENGTH, e.g. 5s+2s", out);
 }
 
+std::string parse_times(std::string_view text, std::vector<Duration>& out) {
+    for (auto item : split(text, ',')) {
+        const auto d = parse_duration(item);
+        if (!d) return fmt::format("'{}': bad time (use 10s, 250ms)", item);
+        out.push_back(*d);
+    }
+    return {};
+}
+
 std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out) {
     for (auto item : split(text, ',')) {
         const auto at = item.find('@');
@@ -196,6 +205,9 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
         for (const auto& p : c.monitor_pauses)
             pauses += fmt::format("{}{}+{}", pauses.empty() ? "" : ",", format_duration(p.at), format_duration(p.length));
         if (!pauses.empty()) s += " --monitor-pause " + pauses;
+        std::string walks;
+        for (Duration at : c.regenerates_by_hand) walks += fmt::format("{}{}", walks.empty() ? "" : ",", format_duration(at));
+        if (!walks.empty()) s += " --regenerate-by-hand " + walks;
     }
     if (c.mutant != Mutant::none) s += fmt::format(" --mutant {}", to_string(c.mutant));
     if (c.recover != RecoveryMode::off) s += fmt::format(" --recover {}", to_string(c.recover));

@@ -19,6 +19,8 @@ std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out);
 std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out);
 // "5s+2s": the monitor is stopped at 5 s for 2 s (SIGSTOP, then SIGCONT).
 std::string parse_monitor_pauses(std::string_view text, std::vector<SimConfig::MonitorPause>& out);
+// "4s,6.5s": times (by-hand regenerates).
+std::string parse_times(std::string_view text, std::vector<Duration>& out);
 // "10s", "250ms", "1500us", "2.5s" (whole microseconds)
 std::optional<Duration> parse_duration(std::string_view text);
 

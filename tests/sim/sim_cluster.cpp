@@ -133,11 +133,12 @@ void SimCluster::boot_node(std::size_t pos) {
     n.watch.cluster = this;
     n.watch.pos = pos;
     n.watch.source.reset();
-    n.process = std::make_unique<SimNodeProcess>(NodeProcessConfig{nc, LinkConfig{}, 0}, std::move(core), now, &n.watch);
+    n.process = std::make_unique<SimNodeProcess>(NodeProcessConfig{nc, LinkConfig{}}, std::move(core), now, &n.watch);
     net_.attach(n.id, [this, pos](NodeId from, std::uint32_t from_gen, Bytes d) {
         SimNode& nn = *nodes_[pos];
         if (!nn.up) return;
         nn.process->on_datagram(events_.now(), d);
+        if (auto reply = nn.process->take_reply()) net_.send(nn.id, nn.gen, from, std::move(*reply));  // a tool's challenge
         pump_node(pos, Source{from, from_gen});
     });
     pump_node(pos);
@@ -405,6 +406,9 @@ Instant SimCluster::settle_deadline(Instant healed_at, bool lossy) const {
     for (const auto& p : config_.monitor_pauses) until = std::max(until, Instant{} + p.at + p.length + checker_.bound().value());
     for (const auto& c : config_.crashes)
         if (c.restart_after) until = std::max(until, Instant{} + c.at + *c.restart_after + checker_.bound().value() + 2 * rotation);
+    // A walk: a timeout for the queries and one per round of orders.
+    for (Duration at : config_.regenerates_by_hand)
+        until = std::max(until, Instant{} + at + (1 + RegenerateWalk::kMaxOrderRounds) * SimRegenerateTool::kAnswerTimeout + 2 * rotation);
     return until;
 }
 
@@ -449,6 +453,7 @@ SimSummary SimCluster::run() {
             });
         });
     }
+    for (Duration at : config_.regenerates_by_hand) events_.at(start + at, [this] { regenerate_by_hand(); });
     events_.after(Duration{1000}, [this] { send_app_message(); });
 
     events_.run_until(start + config_.duration);

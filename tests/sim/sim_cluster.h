@@ -21,6 +21,7 @@
 #include "tests/sim/mutants.h"
 #include "tests/sim/prng.h"
 #include "tests/sim/sim_network.h"
+#include "tests/sim/sim_tool.h"
 #include "tests/sim/space_time.h"
 #include "tests/sim/token_oracle.h"
 
@@ -64,6 +65,9 @@ struct SimConfig {
         Duration length;
     };
     std::vector<MonitorPause> monitor_pauses;
+    // `ring recover` with no monitor answering: a regenerate walked by hand by a tool process
+    // (sim_tool.h) starting at each of these times.
+    std::vector<Duration> regenerates_by_hand;
     // A deliberately broken core, for the checkers' self-tests (mutants.h).
     Mutant mutant = Mutant::none;
     // Records what a space-time diagram needs (space_time.h), when set; not owned. Off by default.
@@ -75,6 +79,7 @@ struct SimSummary {
     std::uint64_t snapshots = 0, ok = 0, token_lost = 0, token_duplicated = 0, inconclusive = 0;
     std::uint64_t incidents = 0, incidents_resolved = 0;
     std::uint64_t faults_taken_effect = 0, faults_detected = 0;
+    std::uint64_t walks = 0, walks_regenerated = 0;  // by-hand regenerates started, and said done
     MessageTally messages;
     std::uint64_t link_retransmits = 0;
     std::uint64_t datagrams_lost = 0, datagrams_duplicated = 0, datagrams_reordered = 0;
@@ -127,6 +132,7 @@ private:
     void decided(MonitorOutput& out);
     void pump_monitor(std::optional<Source> source = std::nullopt);
     void send_app_message();
+    void regenerate_by_hand();  // sim_tool.cpp
     Instant settle_deadline(Instant healed_at, bool lossy) const;
 
     SimConfig config_;
@@ -145,6 +151,7 @@ private:
     MessageLedger ledger_;
     std::vector<std::unique_ptr<SimNode>> nodes_;
     std::unique_ptr<SimMonitor> monitor_;
+    std::vector<std::unique_ptr<SimRegenerateTool>> tools_;  // kept to the end: their events may still be queued
     SimSummary counts_;
     bool alarm_seen_ = false;
     std::map<std::pair<NodeId, NodeId>, std::uint64_t> app_sent_;

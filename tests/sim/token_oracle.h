@@ -98,6 +98,8 @@ public:
     // node recorded. Returns that cut, or nothing when the node never recorded that snapshot.
     std::optional<Cut> reported(NodeId node, std::uint32_t gen, const SnapshotReport& r);
     std::uint32_t current_epoch() const { return current_; }
+    // An order made the token of `epoch` (at most one does).
+    bool born_by_order(std::uint32_t epoch) const { return ordered_births_.contains(epoch); }
 
     TokenCount count() const { return count_; }
     // (since, count) each time the count changed.

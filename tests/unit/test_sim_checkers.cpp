@@ -44,7 +44,26 @@ void require_caught(SimConfig c, std::string_view rule) {
     CHECK(broken.count(rule) > 0);
 }
 
+// A token lost while the monitor runs (alarm), the monitor stopped, `ring recover` walking a
+// regenerate by hand, a new monitor started later.
+SimConfig by_hand(Mutant m) {
+    SimConfig c = scenario(m);
+    c.injects.push_back({1500ms, 2, InjectKind::lose});
+    c.monitor_restarts.push_back({2s, 3s});
+    c.regenerates_by_hand.push_back(2500ms);
+    return c;
+}
+
 }  // namespace
+
+TEST_CASE("checkers: a by-hand regenerate that names every node it orders the issuer breaks the birth rule", "[sim][checkers][walk]") {
+    require_caught(by_hand(Mutant::walk_names_many_issuers), rule::birth);
+}
+
+TEST_CASE("checkers: a by-hand regenerate that orders the epoch before its choice (says done, makes no token) breaks the recovery rule",
+          "[sim][checkers][walk]") {
+    require_caught(by_hand(Mutant::walk_reuses_epoch), rule::recovery);
+}
 
 TEST_CASE("checkers: a monitor that hides alarms breaks the naming and detection rules", "[sim][checkers]") {
     SimConfig c = scenario(Mutant::monitor_hides_alarms);
