@@ -72,7 +72,13 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
         log.log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped",
                 t.tokens_forwarded, t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
         log.log("datagrams received {}, {}", node.socket().stats().received, io::drop_report(node.socket().stats(), endpoint.stats(), l));
-        if (json) io::write_event_line(io::node_stopped_json(NodeId{id}, io::monotonic_now(), t));
+        if (json)
+            io::write_event_line(io::node_stopped_json(NodeId{id}, io::monotonic_now(),
+                                                       io::NodeStopped{.token = t,
+                                                                       .links = l,
+                                                                       .datagrams_received = node.socket().stats().received,
+                                                                       .dropped = io::drop_counts(node.socket().stats(), endpoint.stats(), l),
+                                                                       .hellos_answered = l.hellos_answered + endpoint.stats().tool_challenges}));
     }
     return 0;
 }
@@ -99,18 +105,25 @@ int run_up(const std::string& config_path, bool with_monitor, bool json) {
                 }
             },
             [&](const std::string& name, std::int64_t status, int signal) {
+                auto said = [&](std::string_view how) {
+                    if (json) io::write_event_line(io::child_exited_json(name, how, signal, status));
+                };
                 if (stop_requested && status == 0 && (signal == 0 || signal == SIGTERM || signal == SIGINT)) {
                     log.log("{} stopped", name);  // as asked (Ctrl-C or SIGTERM to ring up)
+                    said("stopped");
                     return;
                 }
                 if (stop_requested && signal == SIGKILL) {
                     log.log("{} did not stop within 3 s: killed", name);
+                    said("forced");
                     return;
                 }
                 if (signal != 0) {
                     log.log("{} was killed by signal {} ({})", name, signal, strsignal(signal));
+                    said("killed");
                 } else {
                     log.log("{} exited with status {}", name, status);
+                    said("exited");
                 }
                 if (status != 0 || signal != 0) rc = 1;  // a node died on its own: say so in the exit code
             });

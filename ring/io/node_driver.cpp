@@ -72,7 +72,14 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     } else {
         log_.log("epoch {} kept from an earlier process; no token is made here but by the monitor's order", node.token().epoch());
     }
-    emit(node_started_json(self_, monotonic_now(), process_.endpoint().incarnation(), node.token().epoch(), pred, succ));
+    emit(node_started_json(self_, monotonic_now(),
+                           NodeStarted{.incarnation = process_.endpoint().incarnation(),
+                                       .epoch = node.token().epoch(),
+                                       .pred = pred,
+                                       .succ = succ,
+                                       .authenticated = link.key.has_value(),
+                                       .kept_snapshots = node.kept().size(),
+                                       .deliveries_remembered = node.token().deliveries().seq}));
     port_.mark_dirty();
     port_.settle();
 }
@@ -116,6 +123,7 @@ void NodeDriver::act(NodeReady& ready) {
         c.duplicate = im.duplicate_ppm / 1e6;
         c.delay = Duration{im.delay_us};
         port_.impairment().set_default(c);
+        emit(impaired_json(self_, monotonic_now(), im));
         log_.log("impairing outgoing datagrams: loss {:.1f}%, duplication {:.1f}%, delay {} ms", c.loss * 100, c.duplicate * 100,
                  im.delay_us / 1000);
     }
@@ -126,6 +134,7 @@ void NodeDriver::act(NodeReady& ready) {
             const KeyRotation::Outcome o = rekey_.apply(*c);
             process_.set_keys(rekey_.send_key(), rekey_.accepted_too());
             log_.log("{}", o.said);
+            emit(key_rotation_json(self_, monotonic_now(), *c, o.ok));
             process_.answer(r.from, CommandAck{c->command_id, o.ok});
         }
     }

@@ -1,6 +1,7 @@
 // A ring member's events as JSON lines.
 #include "ring/io/node_events.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "ring/core/messages.h"
@@ -22,12 +23,15 @@ std::string printable(const Bytes& b) {
     return s;
 }
 
-std::string node_started_json(NodeId self, Instant now, Incarnation incarnation, Epoch epoch, NodeId pred, NodeId succ) {
+std::string node_started_json(NodeId self, Instant now, const NodeStarted& s) {
     Json j = base("started", self, now);
-    j["incarnation"] = incarnation.value;
-    j["epoch"] = epoch.value;
-    j["pred"] = pred.value;
-    j["succ"] = succ.value;
+    j["incarnation"] = s.incarnation.value;
+    j["epoch"] = s.epoch.value;
+    j["pred"] = s.pred.value;
+    j["succ"] = s.succ.value;
+    j["authenticated"] = s.authenticated;
+    j["kept_snapshots"] = s.kept_snapshots;
+    j["deliveries_remembered"] = s.deliveries_remembered;
     return j.dump();
 }
 
@@ -74,12 +78,39 @@ std::string link_event_json(NodeId self, Instant now, NodeId peer, const LinkEve
     return j.dump();
 }
 
-std::string node_stopped_json(NodeId self, Instant now, const TokenStats& s) {
-    Json j = base("stopped", self, now);
-    j["tokens_passed"] = s.tokens_forwarded;
-    j["messages_sent"] = s.messages_sent;
-    j["messages_delivered"] = s.messages_delivered;
+std::string impaired_json(NodeId self, Instant now, const ImpairCommand& c) {
+    Json j = base("impaired", self, now);
+    j["loss"] = c.loss_ppm / 1e6;
+    j["duplicate"] = c.duplicate_ppm / 1e6;
+    j["delay_us"] = c.delay_us;
     return j.dump();
+}
+
+std::string key_rotation_json(NodeId self, Instant now, const RekeyCommand& c, bool ok) {
+    Json j = base("key_rotation", self, now);
+    j["step"] = std::string(to_string(c.step));
+    j["ok"] = ok;
+    j["fingerprint"] = fmt::format("{:016x}", c.fingerprint);
+    return j.dump();
+}
+
+std::string node_stopped_json(NodeId self, Instant now, const NodeStopped& s) {
+    Json j = base("stopped", self, now);
+    j["tokens_passed"] = s.token.tokens_forwarded;
+    j["messages_sent"] = s.token.messages_sent;
+    j["messages_delivered"] = s.token.messages_delivered;
+    j["retransmits"] = s.links.retransmits;
+    j["duplicates_dropped"] = s.links.duplicates_dropped;
+    j["datagrams_received"] = s.datagrams_received;
+    Json dropped = Json::object();
+    for (const auto& [reason, n] : s.dropped) dropped[reason] = n;
+    j["dropped"] = std::move(dropped);
+    j["hellos_answered"] = s.hellos_answered;
+    return j.dump();
+}
+
+std::string child_exited_json(const std::string& child, std::string_view how, int signal, std::int64_t status) {
+    return Json{{"event", "child_exited"}, {"child", child}, {"how", std::string(how)}, {"signal", signal}, {"status", status}}.dump();
 }
 
 }  // namespace ringwatch::io

@@ -3,7 +3,7 @@
 // change. One object per line, always with "event", "node" and "mono_us" (this host's monotonic
 // clock, as the monitor's decided_us: latencies are measured across the two).
 //
-//   started      incarnation, epoch (0: none yet), pred, succ
+//   started      incarnation, epoch (0: none yet), pred, succ, authenticated, kept_snapshots, deliveries_remembered
 //   delivered    src, msg_id, payload        redelivered   (the same; its first delivery was undone by a rollback)
 //   lost_by_fault / duplicated_by_fault      (an injected fault took effect)
 //   issued       epoch (a new token, as ordered)          epoch_adopted  epoch
@@ -11,21 +11,52 @@
 //   stale_discarded  epoch                   rolled_back    epoch
 //   duplicate_message_dropped  src, msg_id
 //   link         peer ("monitor", "tool" or a node id), state (connected, session_reset, peer_silent, peer_alive)
-//   stopped      tokens_passed, messages_sent, messages_delivered
+//   impaired     loss, duplicate (fractions), delay_us (an `ring inject --link-*` took effect)
+//   key_rotation step, ok, fingerprint (a `ring rekey` step, done or refused)
+//   stopped      tokens_passed, messages_sent, messages_delivered, retransmits, duplicates_dropped,
+//                datagrams_received, dropped {reason: count}, hellos_answered
+// `ring up --json` adds its own, about its children (no "node", no "mono_us"):
+//   child_exited child ("node 3", "monitor"), how (stopped, forced, killed, exited), signal, status
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ring/core/link.h"
+#include "ring/core/messages.h"
 #include "ring/core/token.h"
 #include "ring/core/types.h"
 
 namespace ringwatch::io {
 
-std::string node_started_json(NodeId self, Instant now, Incarnation incarnation, Epoch epoch, NodeId pred, NodeId succ);
+struct NodeStarted {
+    Incarnation incarnation;
+    Epoch epoch;
+    NodeId pred, succ;
+    bool authenticated;                  // datagrams carry the ring key's MAC
+    std::size_t kept_snapshots;          // read from the state directory, for a rollback
+    std::uint64_t deliveries_remembered; // by earlier processes, from the state directory
+};
+struct NodeStopped {
+    TokenStats token;
+    LinkStats links;
+    std::uint64_t datagrams_received;
+    std::vector<std::pair<std::string, std::uint64_t>> dropped;  // drop_counts(): every reason
+    std::uint64_t hellos_answered;
+};
+
+std::string node_started_json(NodeId self, Instant now, const NodeStarted& s);
 std::string token_event_json(NodeId self, Instant now, const TokenEvent& e);
 std::string link_event_json(NodeId self, Instant now, NodeId peer, const LinkEvent& e);
-std::string node_stopped_json(NodeId self, Instant now, const TokenStats& s);
+std::string impaired_json(NodeId self, Instant now, const ImpairCommand& c);
+std::string key_rotation_json(NodeId self, Instant now, const RekeyCommand& c, bool ok);
+std::string node_stopped_json(NodeId self, Instant now, const NodeStopped& s);
+
+// How `ring up` saw a child end: "stopped" as asked, "forced" (killed 3 s after being asked),
+// "killed" by a signal on its own, "exited" on its own.
+std::string child_exited_json(const std::string& child, std::string_view how, int signal, std::int64_t status);
 
 // A payload as text a terminal can show: bytes outside printable ASCII become '.'.
 std::string printable(const Bytes& b);

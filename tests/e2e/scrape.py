@@ -1,30 +1,45 @@
 #!/usr/bin/python3
 """Scrapes http://ADDRESS/metrics once and parses it with the Prometheus client library's own
-parser (python3-prometheus-client): a format error fails (exit 1). Prints one line per sample,
-'name{label=value,...} number', labels sorted, for the e2e script to read."""
+parser (python3-prometheus-client): a format error fails (exit 1). As a program, prints one line per
+sample, 'name{label=value,...} number', labels sorted; as a module (the e2e tests), scrape(ADDRESS)
+returns the same as a dict."""
 import sys
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
 
-def main() -> int:
-    address = sys.argv[1]
+class ScrapeError(Exception):
+    pass
+
+
+def scrape(address):
+    """{'name{label=value,...}': value} of one scrape; raises ScrapeError when it does not parse."""
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
         content_type = response.headers.get("Content-Type", "")
         text = response.read().decode("utf-8")
     if not content_type.startswith("text/plain"):
-        print(f"scrape: Content-Type is {content_type!r}, not the text exposition format", file=sys.stderr)
-        return 1
+        raise ScrapeError(f"Content-Type is {content_type!r}, not the text exposition format")
     try:
         families = list(text_string_to_metric_families(text))
     except Exception as e:  # the parser raises ValueError and friends on bad input
-        print(f"scrape: /metrics does not parse: {e}", file=sys.stderr)
-        return 1
+        raise ScrapeError(f"/metrics does not parse: {e}") from e
+    samples = {}
     for family in families:
         for s in family.samples:
             labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
-            print(f"{s.name}{{{labels}}} {s.value:g}")
+            samples[f"{s.name}{{{labels}}}"] = s.value
+    return samples
+
+
+def main() -> int:
+    try:
+        samples = scrape(sys.argv[1])
+    except ScrapeError as e:
+        print(f"scrape: {e}", file=sys.stderr)
+        return 1
+    for name, value in samples.items():
+        print(f"{name} {value:g}")
     return 0
 
 
