@@ -221,7 +221,7 @@ TEST_CASE("checkers: a node that keeps a token without a fault breaks the cut ru
 TEST_CASE("checkers: over the sweep's seeds, a monitor that hides alarms fails every seed that had an alarm", "[sim][checkers]") {
     // The mutant changes only what the monitor says, so each seed's run is otherwise the same.
     int with_alarms = 0;
-    for (std::uint64_t seed = 0; seed < 100; ++seed) {
+    for (std::uint64_t seed = 0; seed < 40; ++seed) {
         SimConfig c = random_scenario(seed, 10s);
         const SimSummary clean = run_simulation(c);
         if (clean.token_lost + clean.token_duplicated == 0) continue;
@@ -231,5 +231,5 @@ TEST_CASE("checkers: over the sweep's seeds, a monitor that hides alarms fails e
         INFO("seed " << seed);
         CHECK(broken.count(rule::naming) + broken.count(rule::detection) > 0);
     }
-    CHECK(with_alarms > 20);
+    CHECK(with_alarms > 8);
 }
