@@ -11,8 +11,8 @@
 #include "ring/io/cli.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <optional>
@@ -394,7 +394,8 @@ void ringwatch_server(int port, int client_port, double loss, const Settings& s,
     });
     io::UvHandle<uv_timer_t> tick(l.get(), uv_timer_init);
     tick.get()->data = &counter;
-    uv_timer_start(tick.get(), [](uv_timer_t* t) { static_cast<StreamCounter*>(t->data)->check(); }, 10, 10);
+    uv_timer_start(
+        tick.get(), [](uv_timer_t* t) { static_cast<StreamCounter*>(t->data)->check(); }, 10, 10);
     uv_run(l.get(), UV_RUN_DEFAULT);
 }
 
@@ -403,16 +404,23 @@ RoundResult ringwatch_client(int port, int self_port, double loss, const Setting
     io::EndpointDriver d(l.get(), NodeId{1}, *io::parse_address(fmt::format("127.0.0.1:{}", self_port)), LinkConfig{}, io::new_incarnation());
     d.add_peer(NodeId{2}, *io::parse_address(fmt::format("127.0.0.1:{}", port)));
     d.impairment().set_default(io::ImpairmentConfig{loss, 0, 0});
-    const Bytes ping = [] { Bytes b(kMessageBytes, 0); b[0] = kPing; return b; }();
-    const Bytes stream = [] { Bytes b(kMessageBytes, 0); b[0] = kStream; return b; }();
+    const Bytes ping = [] {
+        Bytes b(kMessageBytes, 0);
+        b[0] = kPing;
+        return b;
+    }();
+    const Bytes stream = [] {
+        Bytes b(kMessageBytes, 0);
+        b[0] = kStream;
+        return b;
+    }();
     std::vector<double> rtts;
     int pings_done = 0;
     Clock::time_point t0;
     auto start = Clock::now();
     bool streaming = false;
     auto feed = [&] {
-        while (d.send(NodeId{2}, stream) == SendStatus::queued) {
-        }
+        while (d.send(NodeId{2}, stream) == SendStatus::queued) {}
     };
     d.on_deliver([&](NodeId, Bytes) {
         if (pings_done++ >= s.warmup_pings) rtts.push_back(since_us(t0));
@@ -486,13 +494,17 @@ int main(int argc, char** argv) {
     Settings s;
     app.add_option("--rounds", s.rounds, "rounds; transports alternate within each")->capture_default_str()->check(CLI::Range(1, 50));
     app.add_option("--pings", s.pings, "ping-pongs measured per case and round")->capture_default_str()->check(CLI::Range(10, 1'000'000));
-    app.add_option("--ping-seconds", s.ping_seconds, "time limit of the ping phase per case and round")->capture_default_str()->check(CLI::Range(0.1, 600.0));
-    app.add_option("--stream-seconds", s.stream_seconds, "receiver's measuring window for throughput")->capture_default_str()->check(CLI::Range(0.1, 60.0));
+    app.add_option("--ping-seconds", s.ping_seconds, "time limit of the ping phase per case and round")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 600.0));
+    app.add_option("--stream-seconds", s.stream_seconds, "receiver's measuring window for throughput")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 60.0));
     app.add_option("--only", s.only, "one transport only")->check(CLI::IsMember({"ringwatch", "udp", "tcp", "enet"}));
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "link_bench")) return *rc;
     signal(SIGPIPE, SIG_IGN);
 
-    std::vector<Case> cases = {{"udp", 0}, {"tcp", 0}, {"ringwatch", 0}, {"enet", 0},
+    std::vector<Case> cases = {{"udp", 0},         {"tcp", 0},    {"ringwatch", 0},   {"enet", 0},
                                {"ringwatch", 0.1}, {"enet", 0.1}, {"ringwatch", 0.3}, {"enet", 0.3}};
     if (!s.only.empty()) std::erase_if(cases, [&](const Case& c) { return c.transport != s.only; });
     std::vector<std::vector<RoundResult>> results(cases.size());
@@ -528,8 +540,8 @@ int main(int argc, char** argv) {
                                           {"rounds", s.rounds}};
         fmt::print("{}\n", line.dump());
     }
-    auto rw0 = find("ringwatch", 0), rw10 = find("ringwatch", 0.1), udp = find("udp", 0), tcp = find("tcp", 0),
-         en0 = find("enet", 0), en10 = find("enet", 0.1);
+    auto rw0 = find("ringwatch", 0), rw10 = find("ringwatch", 0.1), udp = find("udp", 0), tcp = find("tcp", 0), en0 = find("enet", 0),
+         en10 = find("enet", 0.1);
     if (rw0 && rw10 && udp && tcp && en0 && en10) {
         const double rtt_vs_udp = med(*rw0, &RoundResult::p50_us) / med(*udp, &RoundResult::p50_us);
         const double tput_vs_enet = med(*rw0, &RoundResult::msgs_per_s) / med(*en0, &RoundResult::msgs_per_s);

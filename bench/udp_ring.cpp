@@ -19,8 +19,8 @@
 #include <system_error>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
     receive(fd, d);
     for (pid_t pid : children) waitpid(pid, nullptr, 0);
 
-    const nlohmann::ordered_json line{{"bench", "udp_ring"}, {"nodes", nodes}, {"rotations", rotations},
-                                      {"p50_us", quantile_us(us, 0.5)}, {"p99_us", quantile_us(us, 0.99)}};
+    const nlohmann::ordered_json line{
+        {"bench", "udp_ring"}, {"nodes", nodes}, {"rotations", rotations}, {"p50_us", quantile_us(us, 0.5)}, {"p99_us", quantile_us(us, 0.99)}};
     fmt::print("{}\n", line.dump());
     return 0;
 }

@@ -79,30 +79,30 @@ void HumanView::incident_event(const IncidentEvent& e) {
     switch (e.kind) {
         case IncidentEventKind::alarm:
             ++open_incidents_;
-            event_line(fmt::format("ALARM {} at snapshot {}: {} token(s), {} ({:.1f} ms)", to_string(e.verdict.kind), e.verdict.id,
-                                   e.verdict.tokens, where_tokens(e.verdict), ms_of(e.verdict.duration)),
+            event_line(fmt::format("ALARM {} at snapshot {}: {} token(s), {} ({:.1f} ms)", to_string(e.verdict.kind), e.verdict.id, e.verdict.tokens,
+                                   where_tokens(e.verdict), ms_of(e.verdict.duration)),
                        kBad);
             break;
         case IncidentEventKind::recovery: {
             const std::string instead = e.note.empty() ? "" : fmt::format(" ({})", e.note);
             if (e.restored) {
-                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)", to_string(e.mode),
-                                       to_string(e.fault), who, e.epoch, *e.restored),
+                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, every node restores snapshot {} (tokens of older epochs purged)",
+                                       to_string(e.mode), to_string(e.fault), who, e.epoch, *e.restored),
                            kAction);
             } else if (e.issuer) {
-                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, tokens of older epochs purged, node {} issues the new token{}", to_string(e.mode),
-                                       to_string(e.fault), who, e.epoch, *e.issuer, instead),
+                event_line(fmt::format("RECOVERY {} of {}{}: epoch {}, tokens of older epochs purged, node {} issues the new token{}",
+                                       to_string(e.mode), to_string(e.fault), who, e.epoch, *e.issuer, instead),
                            kAction);
             } else {
-                event_line(fmt::format("RECOVERY {} of {}{} impossible: {}; the ring is left to the operator", to_string(e.mode), to_string(e.fault), who,
-                                       e.note),
+                event_line(fmt::format("RECOVERY {} of {}{} impossible: {}; the ring is left to the operator", to_string(e.mode), to_string(e.fault),
+                                       who, e.note),
                            kBad);
             }
             break;
         }
         case IncidentEventKind::recovered:
-            event_line(fmt::format("RECOVERED {} by {}: epoch {} is healthy, {:.1f} s after the alarm", to_string(e.fault), to_string(e.mode), e.epoch,
-                                   s_of(e.lasted)),
+            event_line(fmt::format("RECOVERED {} by {}: epoch {} is healthy, {:.1f} s after the alarm", to_string(e.fault), to_string(e.mode),
+                                   e.epoch, s_of(e.lasted)),
                        kGood);
             break;
         case IncidentEventKind::resolved:
@@ -134,8 +134,8 @@ void HumanView::on_verdict(const Verdict& v, const std::vector<IncidentEvent>& i
     for (const auto& e : incidents)
         if (e.kind == IncidentEventKind::recovery) incident_event(e);
     if (v.first_token) {
-        event_line(fmt::format("FIRST TOKEN ordered at snapshot {}: a fresh ring (no node has an epoch); epoch {}, node {} makes it",
-                               v.id, v.first_token->epoch, v.first_token->issuer),
+        event_line(fmt::format("FIRST TOKEN ordered at snapshot {}: a fresh ring (no node has an epoch); epoch {}, node {} makes it", v.id,
+                               v.first_token->epoch, v.first_token->issuer),
                    kAction);
     }
     if (o_.verbose) {
@@ -164,12 +164,13 @@ void HumanView::on_node_event(const NodeEvent& e) {
         const std::string silent = e.ever_heard ? fmt::format("silent for {} ms", e.silent_for.count() / 1000)
                                                 : fmt::format("never heard from in {} ms", e.silent_for.count() / 1000);
         const std::string address = e.address == NodeAddress::port_closed ? "its port is closed (no process holds it)"
-                                                                           : "its address does not refuse (paused, busy, or unreachable)";
+                                                                          : "its address does not refuse (paused, busy, or unreachable)";
         event_line(fmt::format("NODE DOWN {}: {}; {}", e.node, silent, address), kBad);
     } else {
         down_.erase(e.node.value);
-        event_line(fmt::format("NODE UP {}: back after {:.1f} s{}", e.node, s_of(e.down_for), e.restarted ? ", as a new process" : ", the same process"),
-                   kGood);
+        event_line(
+            fmt::format("NODE UP {}: back after {:.1f} s{}", e.node, s_of(e.down_for), e.restarted ? ", as a new process" : ", the same process"),
+            kGood);
     }
     draw_status();
     std::fflush(out_);

@@ -44,17 +44,21 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     app.add_option("config", o.config_path, "ring config (TOML)")->required();
     app.add_flag("--json", o.json, "one JSON object per line on stdout (every snapshot and every event)");
     app.add_flag("--verbose", o.verbose, "a line per snapshot too (default: incident events only, and on a terminal a status line)");
-    app.add_option("--interval", o.interval_ms, "ms between snapshot starts (default: the config's monitor.interval_ms)")->check(CLI::Range(1, 3'600'000));
+    app.add_option("--interval", o.interval_ms, "ms between snapshot starts (default: the config's monitor.interval_ms)")
+        ->check(CLI::Range(1, 3'600'000));
     app.add_option("--timeout", o.timeout_ms, "ms before a snapshot is inconclusive (default: monitor.timeout_ms)")->check(CLI::Range(1, 3'600'000));
     app.add_option("--node-timeout", o.node_timeout_ms, "ms of silence before a node is reported down (default: monitor.node_timeout_ms)")
         ->check(CLI::Range(1, 3'600'000));
-    app.add_option("--recover", o.recover, "on a token fault: off (alarm only), regenerate (purge and reissue) or rollback (restore the newest snapshot judged ok); default: monitor.recover")
+    app.add_option("--recover", o.recover,
+                   "on a token fault: off (alarm only), regenerate (purge and reissue) or rollback (restore the newest snapshot judged ok); default: "
+                   "monitor.recover")
         ->check(CLI::IsMember({"off", "regenerate", "rollback"}));
     app.add_flag("--single-initiator", o.single, "ask only the first node to start each snapshot (default: every node at once)");
     app.add_option("--summary-every", o.summary_every_s, "seconds between summary lines when stdout is not a terminal")
         ->capture_default_str()
         ->check(CLI::Range(1, 86'400));
-    app.add_option("--metrics", o.metrics_at, "serve Prometheus metrics at http://HOST:PORT/metrics (a PORT alone: 127.0.0.1:PORT; default: monitor.metrics)");
+    app.add_option("--metrics", o.metrics_at,
+                   "serve Prometheus metrics at http://HOST:PORT/metrics (a PORT alone: 127.0.0.1:PORT; default: monitor.metrics)");
     app.add_option("--http", o.http_at,
                    "serve the live dashboard at http://HOST:PORT/ (a PORT alone: 127.0.0.1:PORT; default: monitor.http); the URL printed "
                    "at start carries this run's secret, which the page's controls need");
@@ -193,8 +197,9 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
     io::UvHandle<uv_timer_t> summary(&loop, uv_timer_init);
     summary.get()->data = &view;
     if (!o.json && !view.on_terminal()) {
-        uv_timer_start(summary.get(), [](uv_timer_t* t) { static_cast<HumanView*>(t->data)->on_summary_tick(); }, o.summary_every_s * 1000ull,
-                       o.summary_every_s * 1000ull);
+        uv_timer_start(
+            summary.get(), [](uv_timer_t* t) { static_cast<HumanView*>(t->data)->on_summary_tick(); }, o.summary_every_s * 1000ull,
+            o.summary_every_s * 1000ull);
         uv_unref(reinterpret_cast<uv_handle_t*>(summary.get()));
     }
     // Metrics: the nodes' link counters every 5 s, each node's report age every second.
@@ -210,7 +215,8 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
     if (out.metrics) {
         monitor.poll_nodes(std::chrono::seconds(5), [&](NodeId n, const StatusReply& r) { out.metrics->on_node_figures(n, r.values); });
         ages.get()->data = &refresh_ages;
-        uv_timer_start(ages.get(), [](uv_timer_t* t) { (*static_cast<std::function<void()>*>(t->data))(); }, 1000, 1000);
+        uv_timer_start(
+            ages.get(), [](uv_timer_t* t) { (*static_cast<std::function<void()>*>(t->data))(); }, 1000, 1000);
         uv_unref(reinterpret_cast<uv_handle_t*>(ages.get()));
     }
     print_settings(s, o, out);

@@ -25,10 +25,10 @@ enum class IncidentEnd : std::uint8_t { by_itself, by_recovery, became_other };
 
 struct IncidentEvent {
     IncidentEventKind kind;
-    VerdictKind fault;       // token_lost or token_duplicated
-    Verdict verdict;         // alarm: the verdict that raised it; resolved: the verdict that ended it
-    SnapshotId first, last;  // resolved: the first and the last bad snapshot of the incident
-    Duration lasted{0};      // resolved: from the alarm's verdict to the one that ended it
+    VerdictKind fault;                           // token_lost or token_duplicated
+    Verdict verdict;                             // alarm: the verdict that raised it; resolved: the verdict that ended it
+    SnapshotId first, last;                      // resolved: the first and the last bad snapshot of the incident
+    Duration lasted{0};                          // resolved: from the alarm's verdict to the one that ended it
     IncidentEnd ended = IncidentEnd::by_itself;  // resolved: what ended it (became_other: `verdict.kind` is the new fault)
     // recovery / recovered / resolved by_recovery: the mode, the new epoch, the node that issues the
     // new token (none: the recovery cannot be done, and `note` says why). recovered: `lasted` is the
@@ -38,7 +38,7 @@ struct IncidentEvent {
     std::optional<NodeId> issuer{};
     std::optional<SnapshotId> restored{};  // rollback: the snapshot every node restores
     std::string note{};                    // recovery: why it cannot be done (nothing ordered), or what was done instead
-    bool by_hand = false;                // recovery, recovered, resolved: asked for by an operator (`ring recover`)
+    bool by_hand = false;                  // recovery, recovered, resolved: asked for by an operator (`ring recover`)
 };
 // A resolved event's ending as its JSON and log name: "by_itself", "by_regenerate",
 // "by_hand_rollback", "became_token_duplicated".
@@ -47,7 +47,7 @@ std::string how(const IncidentEvent& e);
 struct IncidentStats {
     std::uint64_t opened = 0;
     std::uint64_t resolved = 0;
-    std::uint64_t token_lost = 0;        // incidents opened, by kind
+    std::uint64_t token_lost = 0;  // incidents opened, by kind
     std::uint64_t token_duplicated = 0;
     std::uint64_t recoveries = 0;  // recovery actions ordered
     std::uint64_t recovered = 0;   // incidents ended by a recovery

@@ -337,8 +337,8 @@ std::optional<SnapshotId> MonitorCore::restorable() const {
 bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
     for (NodeId n : config_.ring) {
         if (liveness_.down(n)) {
-            incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt, fmt::format("node {} is down and cannot restore", n),
-                                   by_hand);
+            incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt,
+                                   fmt::format("node {} is down and cannot restore", n), by_hand);
             return false;
         }
     }
@@ -349,7 +349,8 @@ bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
         return regenerate(now, cause, false, "no snapshot judged ok is kept by every node: regenerated instead");
     }
     if (!snapshot) {
-        incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt, "no snapshot judged ok is kept by every node", by_hand);
+        incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt, "no snapshot judged ok is kept by every node",
+                               by_hand);
         return false;
     }
     order_everyone(RecoverMode::rollback, kNoIssuer, *snapshot);

@@ -15,8 +15,8 @@
 #include <algorithm>
 #include <deque>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -51,7 +51,7 @@ struct MonitorOutput {
         NodeId node;
         SnapshotStart start;
     };
-    std::vector<Start> starts;  // snapshot starts, to their nodes
+    std::vector<Start> starts;                                        // snapshot starts, to their nodes
     std::vector<std::pair<NodeId, RecoverCommand>> recover_commands;  // recovery orders, one per node
     // The newest snapshot a rollback would restore, named to every node.
     std::vector<std::pair<NodeId, KeepSnapshot>> keeps;
@@ -73,13 +73,13 @@ struct MonitorStats {
     std::uint64_t token_duplicated = 0;
     std::uint64_t inconclusive = 0;
     std::uint64_t skipped_in_flight_bound = 0;
-    std::uint64_t late_reports = 0;       // for snapshots already decided
-    std::uint64_t unexpected_reports = 0; // from a node not in the ring, or twice
-    std::uint64_t past_epoch_verdicts = 0; // about an epoch a recovery has already replaced: no incident
-    std::uint64_t catch_up_orders = 0;     // a node behind the ring's epoch told to adopt it
+    std::uint64_t late_reports = 0;          // for snapshots already decided
+    std::uint64_t unexpected_reports = 0;    // from a node not in the ring, or twice
+    std::uint64_t past_epoch_verdicts = 0;   // about an epoch a recovery has already replaced: no incident
+    std::uint64_t catch_up_orders = 0;       // a node behind the ring's epoch told to adopt it
     std::uint64_t first_tokens_ordered = 0;  // a fresh ring's first token (again, if the first order came to nothing)
-    std::uint64_t stalls = 0;              // this monitor ran late (stopped, starved): silence over it excused
-    Duration stalled{0};                   // their total
+    std::uint64_t stalls = 0;                // this monitor ran late (stopped, starved): silence over it excused
+    Duration stalled{0};                     // their total
 };
 
 class MonitorCore {
@@ -175,7 +175,7 @@ private:
     std::deque<SnapshotId> restorable_ok_;
     static constexpr std::size_t kRestorableRemembered = 16;
     std::uint64_t next_command_id_ = 1;
-    MonitorOutput out_;  // probes, node and incident events stay with their trackers until taken
+    MonitorOutput out_;                   // probes, node and incident events stay with their trackers until taken
     std::optional<Verdict> last_judged_;  // the newest conclusive verdict: the cause a recovery by hand names
     // The ring has run (some report carried an epoch): this monitor never orders it a first token
     // again (nodes without an epoch are told the ring's). When it ordered one, if it did.

@@ -73,7 +73,7 @@ struct MonitorReady {
     std::vector<CommandAnswer> answers;
     std::vector<std::pair<NodeId, StatusReply>> figures;  // the nodes' answers to poll_status()
     std::vector<MonitorRequest> requests;
-    std::vector<NodeId> tools_gone;  // tools the process let go (silent): forget their addresses
+    std::vector<NodeId> tools_gone;   // tools the process let go (silent): forget their addresses
     std::uint64_t sends_dropped = 0;  // messages the backlog could not take (a node's queue full)
 };
 

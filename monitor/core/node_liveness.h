@@ -49,11 +49,11 @@ struct NodeEvent {
     NodeEventKind kind;
     NodeId node;
     Instant at;
-    Duration silent_for{0};             // node_down: since it was last heard (or since the monitor started)
+    Duration silent_for{0};                        // node_down: since it was last heard (or since the monitor started)
     NodeAddress address = NodeAddress::no_answer;  // node_down
-    bool ever_heard = true;              // node_down: false if the monitor never heard from it
-    Duration down_for{0};                // node_up: since its node_down
-    bool restarted = false;              // node_up: a new process (another incarnation)
+    bool ever_heard = true;                        // node_down: false if the monitor never heard from it
+    Duration down_for{0};                          // node_up: since its node_down
+    bool restarted = false;                        // node_up: a new process (another incarnation)
 };
 
 struct LivenessStats {
@@ -90,7 +90,7 @@ private:
         Incarnation incarnation;
         bool down = false;
         Instant down_at;
-        bool refused = false;        // a probe was refused since it was last heard
+        bool refused = false;  // a probe was refused since it was last heard
         Instant next_probe;
         std::optional<Instant> indexed;  // its entry in due_ (none while down)
     };

@@ -30,15 +30,14 @@ std::string explain_verdict(const Verdict& v) {
         case VerdictKind::ok:
             why = fmt::format("ok: {}. Exactly one token in the cut.", count(v));
             if (v.in_flight > 0)
-                why += " A token recorded on a channel was sent before its sender recorded its state and received after its receiver did: "
-                       "it is in flight in the cut, held by no one, and counted once.";
+                why +=
+                    " A token recorded on a channel was sent before its sender recorded its state and received after its receiver did: "
+                    "it is in flight in the cut, held by no one, and counted once.";
             break;
         case VerdictKind::token_lost:
             why = fmt::format("token lost: {}. No node recorded a token and no channel recorded one in flight.", count(v));
             break;
-        case VerdictKind::token_duplicated:
-            why = fmt::format("token duplicated: {}. More than one token in one consistent cut.", count(v));
-            break;
+        case VerdictKind::token_duplicated: why = fmt::format("token duplicated: {}. More than one token in one consistent cut.", count(v)); break;
         case VerdictKind::inconclusive: {
             std::vector<std::string> reasons;
             if (!v.missing.empty())

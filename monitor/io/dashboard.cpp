@@ -29,15 +29,19 @@ Dashboard::Dashboard(uv_loop_t* loop, const std::string& bind_address, const Rin
       host_(bind_address.substr(0, bind_address.rfind(':'))),
       secret_(new_web_secret()),
       feed_(info_for(ring, mc), monotonic_now()),
-      server_(loop, bind_address, ring.http_names, secret_, web::web_assets(), [this] { return feed_.greeting(); },
-              [this](const ControlRequest& r) { return control(r); }),
+      server_(
+          loop, bind_address, ring.http_names, secret_, web::web_assets(), [this] { return feed_.greeting(); },
+          [this](const ControlRequest& r) { return control(r); }),
       tick_(loop, uv_timer_init) {
     tick_.get()->data = this;
-    uv_timer_start(tick_.get(), [](uv_timer_t* t) {
-        auto* self = static_cast<Dashboard*>(t->data);
-        const auto changed = self->feed_.on_tick(monotonic_now(), [self](NodeId n) { return self->monitor_.core().last_report(n); });
-        if (changed) self->server_.broadcast(*changed);
-    }, kTickMs, kTickMs);
+    uv_timer_start(
+        tick_.get(),
+        [](uv_timer_t* t) {
+            auto* self = static_cast<Dashboard*>(t->data);
+            const auto changed = self->feed_.on_tick(monotonic_now(), [self](NodeId n) { return self->monitor_.core().last_report(n); });
+            if (changed) self->server_.broadcast(*changed);
+        },
+        kTickMs, kTickMs);
     uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));
 }
 

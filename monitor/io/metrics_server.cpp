@@ -23,8 +23,8 @@ constexpr const char* kRequestTimeoutMs = "1000";
 
 prometheus::Exposer listen(const std::string& address) {
     try {
-        return prometheus::Exposer(std::vector<std::string>{"listening_ports", address, "num_threads", kWorkers, "request_timeout_ms",
-                                                            kRequestTimeoutMs});
+        return prometheus::Exposer(
+            std::vector<std::string>{"listening_ports", address, "num_threads", kWorkers, "request_timeout_ms", kRequestTimeoutMs});
     } catch (const std::exception& e) {
         throw std::runtime_error(fmt::format("--metrics {}: cannot listen there ({})", address, e.what()));
     }
@@ -35,7 +35,10 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
     : registry_(make_registry()),
       exposer_(listen(bind_address)),
       snapshots_(BuildCounter().Name("ringwatch_snapshots_total").Help("Snapshots decided, by verdict").Register(*registry_)),
-      incidents_(BuildCounter().Name("ringwatch_incidents_total").Help("Incidents opened, by kind (token_lost, token_duplicated, node_down)").Register(*registry_)),
+      incidents_(BuildCounter()
+                     .Name("ringwatch_incidents_total")
+                     .Help("Incidents opened, by kind (token_lost, token_duplicated, node_down)")
+                     .Register(*registry_)),
       open_incidents_(BuildGauge().Name("ringwatch_incidents_open").Help("Token incidents open now").Register(*registry_).Add({})),
       snapshot_seconds_(BuildHistogram()
                             .Name("ringwatch_snapshot_duration_seconds")
@@ -66,7 +69,8 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                         .Name("ringwatch_node_datagrams_dropped")
                         .Help("Datagrams the node received and dropped, by reason (as last learned)")
                         .Register(*registry_)),
-      node_tokens_passed_(BuildGauge().Name("ringwatch_node_tokens_passed").Help("Tokens the node passed on (as last learned)").Register(*registry_)) {
+      node_tokens_passed_(
+          BuildGauge().Name("ringwatch_node_tokens_passed").Help("Tokens the node passed on (as last learned)").Register(*registry_)) {
     for (const char* v : {"ok", "token_lost", "token_duplicated", "inconclusive"}) snapshots_.Add({{"verdict", v}});
     for (const char* k : {"token_lost", "token_duplicated", "node_down"}) incidents_.Add({{"kind", k}});
     for (RecoverMode m : {RecoverMode::regenerate, RecoverMode::rollback}) recoveries_.Add({{"mode", std::string(to_string(m))}});
@@ -100,8 +104,7 @@ void MetricsServer::on_incident_event(const IncidentEvent& e) {
             if (e.issuer || e.restored) recoveries_.Add({{"mode", std::string(to_string(e.mode))}}).Increment();
             if (e.epoch.value) epoch_.Set(e.epoch.value);
             break;
-        case IncidentEventKind::recovered:
-            break;
+        case IncidentEventKind::recovered: break;
         case IncidentEventKind::resolved:
             if (open_incidents_.Value() > 0) open_incidents_.Decrement();
             break;

@@ -24,17 +24,19 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
       rekey_(key_path(ring), link.key),
       on_verdict_(std::move(on_verdict)),
       on_node_event_(std::move(on_node_event)),
-      port_(loop, ring.monitor_address, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); },
-            [this] { pass(); }),
-      probe_(loop, [this](NodeId n) {
-          process_.on_probe_refused(monotonic_now(), n);
-          dirty();
-      }),
-      timer_(loop, [this] {
-          process_.on_timer(monotonic_now());
-          dirty();
-          port_.settle();
-      }),
+      port_(
+          loop, ring.monitor_address, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); }, [this] { pass(); }),
+      probe_(loop,
+             [this](NodeId n) {
+                 process_.on_probe_refused(monotonic_now(), n);
+                 dirty();
+             }),
+      timer_(loop,
+             [this] {
+                 process_.on_timer(monotonic_now());
+                 dirty();
+                 port_.settle();
+             }),
       poll_timer_(loop, uv_timer_init) {
     for (const auto& n : ring.nodes) {
         port_.set_address(n.id, n.address);
@@ -91,11 +93,14 @@ void MonitorDriver::poll_nodes(Duration every, std::function<void(NodeId, const 
     on_figures_ = std::move(f);
     poll_timer_.get()->data = this;
     const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(every).count());
-    uv_timer_start(poll_timer_.get(), [](uv_timer_t* t) {
-        auto* self = static_cast<MonitorDriver*>(t->data);
-        self->process_.poll_status();
-        self->dirty();
-    }, std::min<std::uint64_t>(ms, 1000), ms);  // the first answers soon after start
+    uv_timer_start(
+        poll_timer_.get(),
+        [](uv_timer_t* t) {
+            auto* self = static_cast<MonitorDriver*>(t->data);
+            self->process_.poll_status();
+            self->dirty();
+        },
+        std::min<std::uint64_t>(ms, 1000), ms);  // the first answers soon after start
     uv_unref(reinterpret_cast<uv_handle_t*>(poll_timer_.get()));
 }
 

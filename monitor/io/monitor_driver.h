@@ -9,10 +9,10 @@
 
 #include "monitor/core/monitor_process.h"
 #include "monitor/io/port_probe.h"
-#include "ring/config/ring_config.h"
-#include "ring/io/deadline_timer.h"
 #include "ring/config/key_rotation.h"
+#include "ring/config/ring_config.h"
 #include "ring/io/datagram_port.h"
+#include "ring/io/deadline_timer.h"
 #include "ring/io/uv_handle.h"
 
 namespace ringwatch::io {

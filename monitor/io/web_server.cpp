@@ -21,13 +21,13 @@
 namespace ringwatch::io {
 
 struct WebServer::Session {
-    std::uint64_t id = 0;          // this request's, for the owner's asynchronous answers
-    bool events = false;           // an SSE stream (never ends); otherwise one response
-    bool operator_page = false;    // opened with a ticket: counted against kMaxOperatorPages
-    bool greeted = false;          // its greeting is queued: broadcasts follow it
+    std::uint64_t id = 0;                        // this request's, for the owner's asynchronous answers
+    bool events = false;                         // an SSE stream (never ends); otherwise one response
+    bool operator_page = false;                  // opened with a ticket: counted against kMaxOperatorPages
+    bool greeted = false;                        // its greeting is queued: broadcasts follow it
     std::size_t allowance = kMaxBacklogPerPage;  // bytes it may fall behind before it is let go
-    Instant last_progress;         // when it last took bytes (or was greeted)
-    std::string out;               // bytes not yet written
+    Instant last_progress;                       // when it last took bytes (or was greeted)
+    std::string out;                             // bytes not yet written
     std::size_t written = 0;
     bool body_follows = false;     // a POST with Content-Length: answered once lws has read it
     bool control_pending = false;  // the owner has the control and has not answered yet
@@ -181,7 +181,7 @@ WebServer::~WebServer() {
 }
 
 bool WebServer::admit_connection(int fd, const sockaddr_storage& peer) {
-    client_of_fd_.erase(fd);  // a number the kernel gave again: whatever held it before is gone
+    client_of_fd_.erase(fd);                     // a number the kernel gave again: whatever held it before is gone
     if (peer.ss_family != AF_INET) return true;  // the server listens on IPv4 only
     const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
     if (per_client_.loopback_exempt && (ntohl(in.sin_addr.s_addr) >> 24) == 127) return true;
@@ -267,10 +267,8 @@ bool WebServer::take_ticket(const std::string& ticket) {
 
 int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
     switch (reason) {
-        case LWS_CALLBACK_HTTP:
-            return begin(wsi, std::string_view(static_cast<const char*>(in)));
-        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-            return -1;  // a WebSocket upgrade: the dashboard uses none, so none is kept open
+        case LWS_CALLBACK_HTTP: return begin(wsi, std::string_view(static_cast<const char*>(in)));
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return -1;  // a WebSocket upgrade: the dashboard uses none, so none is kept open
         case LWS_CALLBACK_HTTP_WRITEABLE: {
             const auto it = sessions_.find(wsi);
             if (it == sessions_.end()) return -1;
@@ -283,8 +281,7 @@ int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
             }
             return write_some(wsi, s);
         }
-        case LWS_CALLBACK_HTTP_BODY:
-            return 0;  // a control's body, if any, is not read: its arguments are in the query
+        case LWS_CALLBACK_HTTP_BODY: return 0;  // a control's body, if any, is not read: its arguments are in the query
         case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
             // A POST with a body (even an empty one: Content-Length: 0) is answered once lws has
             // read it; an answer written earlier can be lost.
@@ -308,8 +305,7 @@ int WebServer::on_callback(lws* wsi, int reason, void* in, std::size_t len) {
             }
             return reason == LWS_CALLBACK_CLOSED_HTTP ? 0 : lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
         }
-        default:
-            return lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
+        default: return lws_callback_http_dummy(wsi, static_cast<lws_callback_reasons>(reason), nullptr, in, len);
     }
 }
 
@@ -369,8 +365,8 @@ int WebServer::begin_events(lws* wsi, Session& s) {
     unsigned char buf[LWS_PRE + 512];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
-        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                    reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"), reinterpret_cast<const unsigned char*>("no-store"),
+                                    8, &p, end) ||
         add_nosniff(wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_http_mark_sse(wsi);
@@ -388,8 +384,8 @@ int WebServer::answer(lws* wsi, Session& s, int status, std::string_view type, s
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     const std::string content_type(type);
     if (lws_add_http_common_headers(wsi, static_cast<unsigned>(status), content_type.c_str(), body.size(), &p, end) ||
-        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                    reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"), reinterpret_cast<const unsigned char*>("no-store"),
+                                    8, &p, end) ||
         add_nosniff(wsi, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     s.out = std::move(body);

@@ -41,12 +41,12 @@ struct WebAsset {
 };
 
 struct ControlRequest {
-    std::string action;                        // inject, send, recover
+    std::string action;                       // inject, send, recover
     std::map<std::string, std::string> args;  // from the query string
 };
 struct ControlAnswer {
-    int status = 202;   // 202 accepted (the outcome follows as a "control" event), 400 bad arguments
-    std::string said;   // one line for the page
+    int status = 202;  // 202 accepted (the outcome follows as a "control" event), 400 bad arguments
+    std::string said;  // one line for the page
 };
 
 // Connections one client address may hold at once; beyond it, a new one is closed as it is accepted.

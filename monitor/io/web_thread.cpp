@@ -24,8 +24,8 @@ WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::vec
     uv_unref(reinterpret_cast<uv_handle_t*>(owner_wakeup_.get()));  // the monitor's loop ends without waiting for it
     std::promise<int> started;
     std::future<int> port = started.get_future();
-    thread_ = std::thread([this, bind_address, names = std::move(names), secret = std::move(secret), assets = std::move(assets),
-                           per_client, started = std::move(started)]() mutable {
+    thread_ = std::thread([this, bind_address, names = std::move(names), secret = std::move(secret), assets = std::move(assets), per_client,
+                           started = std::move(started)]() mutable {
         UvLoop loop;
         struct Context {
             WebThread* self;
@@ -116,8 +116,12 @@ void WebThread::on_owner_wakeup() {
         asked.swap(to_owner_);
     }
     for (auto& a : asked)
-        std::visit(Visitor{[this](WantGreeting& g) { push_to_web(Greet{g.page, greeting_()}); },
-                           [this](WantControl& c) { push_to_web(Answer{c.request, control_(c.control)}); }},
+        std::visit(Visitor{[this](WantGreeting& g) {
+                               push_to_web(Greet{g.page, greeting_()});
+                           },
+                           [this](WantControl& c) {
+                               push_to_web(Answer{c.request, control_(c.control)});
+                           }},
                    a);
 }
 

@@ -30,8 +30,8 @@ class WebThread {
 public:
     using Greeting = std::function<std::vector<std::string>()>;
     using Control = std::function<ControlAnswer(const ControlRequest&)>;
-    static constexpr std::size_t kMaxToWeb = 4096;   // messages not yet taken by the web thread
-    static constexpr std::size_t kMaxToOwner = 64;   // greetings and controls not yet answered
+    static constexpr std::size_t kMaxToWeb = 4096;  // messages not yet taken by the web thread
+    static constexpr std::size_t kMaxToOwner = 64;  // greetings and controls not yet answered
 
     // Starts the thread and listens at `bind_address`; throws std::runtime_error naming it when it
     // cannot. `greeting` and `control` run on `owner`'s loop.
@@ -70,7 +70,7 @@ private:
     using ToOwner = std::variant<WantGreeting, WantControl>;
 
     void push_to_web(ToWeb item);
-    void on_owner_wakeup();  // on the owner's loop
+    void on_owner_wakeup();                             // on the owner's loop
     void on_web_wakeup(WebServer& server, bool& stop);  // on the web thread's loop
 
     Greeting greeting_;

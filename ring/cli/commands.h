@@ -22,8 +22,8 @@ struct InjectOptions {
 int run_inject(const InjectOptions& o);
 int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t to, const std::string& text);
 struct DemoOptions {
-    bool web = false;   // with the dashboard, running until Ctrl-C
-    std::string http;   // where the dashboard listens (empty: 127.0.0.1:8080 or a free port)
+    bool web = false;  // with the dashboard, running until Ctrl-C
+    std::string http;  // where the dashboard listens (empty: 127.0.0.1:8080 or a free port)
 };
 int run_ring_demo(const DemoOptions& options);
 int run_recover(const std::string& config_path, const std::string& mode);

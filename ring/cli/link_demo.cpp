@@ -32,10 +32,10 @@ int run_link_demo(const LinkDemoOptions& o) {
         ImpairmentConfig shim{o.loss, o.duplicate, o.reorder};
         a.impairment().set_default(shim);
         b.impairment().set_default(shim);
-        fmt::print("link demo: node 1 at {} -> node 2 at {}, {} messages of 64 bytes\n",
-                   format_address(a.local_address()), format_address(b.local_address()), o.messages);
-        fmt::print("impairment on every datagram, both ways: loss {:.0f}%, duplication {:.0f}%, reordering {:.0f}%\n",
-                   o.loss * 100, o.duplicate * 100, o.reorder * 100);
+        fmt::print("link demo: node 1 at {} -> node 2 at {}, {} messages of 64 bytes\n", format_address(a.local_address()),
+                   format_address(b.local_address()), o.messages);
+        fmt::print("impairment on every datagram, both ways: loss {:.0f}%, duplication {:.0f}%, reordering {:.0f}%\n", o.loss * 100,
+                   o.duplicate * 100, o.reorder * 100);
 
         std::uint64_t sent = 0, received = 0;
         bool in_order = true;
@@ -52,17 +52,18 @@ int run_link_demo(const LinkDemoOptions& o) {
         });
         feed();
         UvHandle<uv_timer_t> guard(&loop, uv_timer_init);
-        uv_timer_start(guard.get(), [](uv_timer_t* t) { uv_stop(t->loop); }, 60'000, 0);
+        uv_timer_start(
+            guard.get(), [](uv_timer_t* t) { uv_stop(t->loop); }, 60'000, 0);
         uv_run(&loop, UV_RUN_DEFAULT);
         const double secs = std::chrono::duration<double>(monotonic_now() - start).count();
 
         const LinkStats s = a.endpoint().total_link_stats();
         const LinkStats r = b.endpoint().total_link_stats();
-        fmt::print("delivered {}/{} in order: {} in {:.3f} s ({:.0f} msgs/s)\n", received, o.messages,
-                   in_order ? "yes" : "NO", secs, static_cast<double>(received) / secs);
-        fmt::print("sender: {} datagrams, {} retransmitted messages ({} fast, {} timeouts), srtt {} us, rto {} us\n",
-                   s.datagrams_sent, s.retransmits, s.fast_retransmits, s.timeouts,
-                   a.endpoint().link(NodeId{2})->srtt().value_or(Duration{0}).count(), a.endpoint().link(NodeId{2})->rto().count());
+        fmt::print("delivered {}/{} in order: {} in {:.3f} s ({:.0f} msgs/s)\n", received, o.messages, in_order ? "yes" : "NO", secs,
+                   static_cast<double>(received) / secs);
+        fmt::print("sender: {} datagrams, {} retransmitted messages ({} fast, {} timeouts), srtt {} us, rto {} us\n", s.datagrams_sent, s.retransmits,
+                   s.fast_retransmits, s.timeouts, a.endpoint().link(NodeId{2})->srtt().value_or(Duration{0}).count(),
+                   a.endpoint().link(NodeId{2})->rto().count());
         fmt::print("shim: dropped {} duplicated {} reordered {}; receiver dropped {} duplicates\n",
                    a.impairment().stats().dropped + b.impairment().stats().dropped,
                    a.impairment().stats().duplicated + b.impairment().stats().duplicated,

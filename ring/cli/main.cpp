@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "ring/cli/commands.h"
+#include "ring/cli/link_demo.h"
 #include "ring/config/ring_config.h"
 #include "ring/io/cli.h"
-#include "ring/cli/link_demo.h"
 
 int main(int argc, char** argv) {
     using namespace ringwatch;
@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
     auto* node = app.add_subcommand("node", "run one ring member (what `ring up` starts)");
     node->add_option("config", config, "ring config (TOML)")->required();
     node->add_option("--id", id, "this node's id in the config")->required();
-    node->add_flag("--json", json, "events as JSON lines on stdout (delivered, fault taken effect, token made, epoch, links, stopped); log lines on stderr");
+    node->add_flag("--json", json,
+                   "events as JSON lines on stdout (delivered, fault taken effect, token made, epoch, links, stopped); log lines on stderr");
 
     bool with_monitor = false;
     auto* up = app.add_subcommand("up", "start every node of the ring whose address is on this host, and supervise them");
@@ -51,7 +52,9 @@ int main(int argc, char** argv) {
     std::string recover_mode = "regenerate";
     auto* recover = app.add_subcommand("recover", "recover the ring now: ask the running monitor, or with none running, regenerate by hand");
     recover->add_option("config", config, "ring config (TOML)")->required();
-    recover->add_option("--mode", recover_mode, "regenerate (purge, one new token) or rollback (restore the newest snapshot judged ok; needs the monitor)")
+    recover
+        ->add_option("--mode", recover_mode,
+                     "regenerate (purge, one new token) or rollback (restore the newest snapshot judged ok; needs the monitor)")
         ->capture_default_str()
         ->check(CLI::IsMember({"regenerate", "rollback"}));
 
@@ -79,7 +82,9 @@ int main(int argc, char** argv) {
     ld->add_option("--messages", link_demo.messages, "messages to send")->capture_default_str()->check(CLI::Range(1, 100'000'000));
     ld->add_option("--loss", link_demo.loss, "chance each datagram is dropped")->capture_default_str()->check(CLI::Range(0.0, 0.9));
     ld->add_option("--dup", link_demo.duplicate, "chance each datagram is duplicated")->capture_default_str()->check(CLI::Range(0.0, 0.9));
-    ld->add_option("--reorder", link_demo.reorder, "chance each datagram is delayed past later ones")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+    ld->add_option("--reorder", link_demo.reorder, "chance each datagram is delayed past later ones")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 0.9));
 
     if (auto rc = io::parse_command_line(app, argc, argv, "ring")) return *rc;
     if (*inject && inj.fault.empty() && !inj.link_loss && !inj.link_dup && !inj.link_delay_ms) {

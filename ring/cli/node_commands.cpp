@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include "ring/cli/commands.h"
-#include "ring/io/drop_report.h"
 #include "ring/io/clock.h"
+#include "ring/io/drop_report.h"
 #include "ring/io/node_driver.h"
 #include "ring/io/node_events.h"
 #include "ring/io/process_group.h"
@@ -18,7 +18,8 @@ namespace {
 // Stops the loop on SIGINT and SIGTERM.
 struct StopOnSignals {
     io::UvHandle<uv_signal_t> sigint, sigterm;
-    explicit StopOnSignals(uv_loop_t* loop, void (*on_signal)(uv_signal_t*, int) = [](uv_signal_t* s, int) { uv_stop(s->loop); })
+    explicit StopOnSignals(
+        uv_loop_t* loop, void (*on_signal)(uv_signal_t*, int) = [](uv_signal_t* s, int) { uv_stop(s->loop); })
         : sigint(loop, uv_signal_init), sigterm(loop, uv_signal_init) {
         uv_signal_start(sigint.get(), on_signal, SIGINT);
         uv_signal_start(sigterm.get(), on_signal, SIGTERM);
@@ -69,8 +70,8 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
         const Endpoint& endpoint = node.process().endpoint();
         const LinkStats l = endpoint.total_link_stats();
         io::Logger log(fmt::format("node {}", id));
-        log.log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped",
-                t.tokens_forwarded, t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
+        log.log("stopping: {} tokens passed on, {} messages sent, {} delivered; link: {} retransmits, {} duplicates dropped", t.tokens_forwarded,
+                t.messages_sent, t.messages_delivered, l.retransmits, l.duplicates_dropped);
         log.log("datagrams received {}, {}", node.socket().stats().received, io::drop_report(node.socket().stats(), endpoint.stats(), l));
         if (json)
             io::write_event_line(io::node_stopped_json(NodeId{id}, io::monotonic_now(),
@@ -154,9 +155,12 @@ int run_up(const std::string& config_path, bool with_monitor, bool json) {
             if (!stopping) return;
             stop_requested = true;
             stopping->terminate(SIGTERM);
-            uv_timer_start(kill_timer, [](uv_timer_t*) {
-                if (stopping) stopping->terminate(SIGKILL);
-            }, 3000, 0);
+            uv_timer_start(
+                kill_timer,
+                [](uv_timer_t*) {
+                    if (stopping) stopping->terminate(SIGKILL);
+                },
+                3000, 0);
             uv_unref(reinterpret_cast<uv_handle_t*>(kill_timer));
         });
         uv_run(&loop, UV_RUN_DEFAULT);  // ends when every child has exited and its pipes closed

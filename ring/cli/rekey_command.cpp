@@ -38,7 +38,8 @@ int run_rekey(const std::string& config_path, const std::string& new_key_path) {
     const RingConfig config = load_config(config_path);
     const std::optional<AuthKey> old_key = load_key(config);
     if (!old_key) {
-        fmt::print(stderr, "ring rekey: {} has no key_file; give the ring one (ring keygen) and restart it: there is nothing to rotate\n", config.path);
+        fmt::print(stderr, "ring rekey: {} has no key_file; give the ring one (ring keygen) and restart it: there is nothing to rotate\n",
+                   config.path);
         return 2;
     }
     AuthKey new_key;
@@ -61,8 +62,7 @@ int run_rekey(const std::string& config_path, const std::string& new_key_path) {
     std::vector<Participant> everyone;
     for (const auto& n : config.nodes) everyone.push_back({n.id, n.address, fmt::format("node {} at {}", n.id, n.address_text)});
     everyone.push_back({kMonitorId, config.monitor_address, fmt::format("the monitor at {}", config.monitor_address_text)});
-    fmt::print("rotating ring '{}' from key {:016x} to key {:016x} ({}): every node reads {}\n", config.name, old_fp, new_fp, new_key_path,
-               resolved);
+    fmt::print("rotating ring '{}' from key {:016x} to key {:016x} ({}): every node reads {}\n", config.name, old_fp, new_fp, new_key_path, resolved);
 
     // One step to everyone; returns the ones that acknowledged it.
     auto step = [&](RekeyStep s, const LinkConfig& link, const std::vector<Participant>& who, std::vector<std::string>& failures) {

@@ -149,8 +149,9 @@ struct Demo {
         } else if (step == recovering_duplicate && ok_seen >= 10) {
             step = done;
             if (web) {
-                fmt::print("[demo] both faults caught and repaired, the message delivered. The ring keeps running: inject faults from the "
-                           "dashboard; Ctrl-C stops it.\n");
+                fmt::print(
+                    "[demo] both faults caught and repaired, the message delivered. The ring keeps running: inject faults from the "
+                    "dashboard; Ctrl-C stops it.\n");
                 return;
             }
             fmt::print("[demo] both faults caught and repaired, the message delivered. Stopping the ring.\n");
@@ -188,7 +189,8 @@ int run_ring_demo(const DemoOptions& options) {
     }
     const RingConfig config = load_config(config_path);
     fmt::print("[demo] a {}-node ring and its monitor on 127.0.0.1, as separate processes (config: {})\n", kNodes, config_path);
-    fmt::print("[demo] the token is held {} ms per node; a snapshot starts every {} ms\n", config.hold.count() / 1000, config.interval.count() / 1000);
+    fmt::print("[demo] the token is held {} ms per node; a snapshot starts every {} ms\n", config.hold.count() / 1000,
+               config.interval.count() / 1000);
 
     io::UvLoop owner;
     uv_loop_t& loop = *owner.get();
@@ -215,8 +217,7 @@ int run_ring_demo(const DemoOptions& options) {
                 }
                 if (line.starts_with("{")) return demo.on_node_event(line);
                 // Node logs: show what matters to a newcomer, not every link event.
-                for (std::string_view shown : {"fault injected", "made a new token", "queued again", "delivered message",
-                                               "error"}) {
+                for (std::string_view shown : {"fault injected", "made a new token", "queued again", "delivered message", "error"}) {
                     if (line.find(shown) != std::string_view::npos) {
                         fmt::print("{}\n", line);
                         break;
@@ -224,7 +225,8 @@ int run_ring_demo(const DemoOptions& options) {
                 }
             },
             [&](const std::string& name, std::int64_t status, int signal) {
-                if (demo.step != Demo::done && !demo.failed && !demo.stopping) demo.fail(fmt::format("{} stopped early (status {}, signal {})", name, status, signal));
+                if (demo.step != Demo::done && !demo.failed && !demo.stopping)
+                    demo.fail(fmt::format("{} stopped early (status {}, signal {})", name, status, signal));
             });
         demo.group = &group;
         for (const auto& n : config.nodes)
@@ -250,10 +252,13 @@ int run_ring_demo(const DemoOptions& options) {
         }
         io::UvHandle<uv_timer_t> guard(&loop, uv_timer_init);
         guard.get()->data = &demo;
-        uv_timer_start(guard.get(), [](uv_timer_t* t) {
-            auto* d = static_cast<Demo*>(t->data);
-            if (d) d->fail(fmt::format("timed out after {} s waiting for step {}", kDemoTimeoutMs / 1000, static_cast<int>(d->step)));
-        }, kDemoTimeoutMs, 0);
+        uv_timer_start(
+            guard.get(),
+            [](uv_timer_t* t) {
+                auto* d = static_cast<Demo*>(t->data);
+                if (d) d->fail(fmt::format("timed out after {} s waiting for step {}", kDemoTimeoutMs / 1000, static_cast<int>(d->step)));
+            },
+            kDemoTimeoutMs, 0);
         uv_unref(guard.base());
         uv_run(&loop, UV_RUN_DEFAULT);
         demo.tool.reset();
@@ -263,8 +268,9 @@ int run_ring_demo(const DemoOptions& options) {
         } else if (demo.step != Demo::done) {
             fmt::print("[demo] stopped before the script was done\n");
         } else {
-            fmt::print("[demo] done: a loss and a duplication, each caught by one alarm and repaired by one recovery (a new epoch, one new "
-                       "token); the message sent during the loss arrived.\n");
+            fmt::print(
+                "[demo] done: a loss and a duplication, each caught by one alarm and repaired by one recovery (a new epoch, one new "
+                "token); the message sent during the loss arrived.\n");
         }
     }
     std::remove(config_path.c_str());

@@ -124,8 +124,8 @@ int run_status(const std::string& config_path, bool json) {
     }
 
     fmt::print("ring '{}': {} of {} node(s) answering\n", config.name, up, config.nodes.size());
-    fmt::print("{:>4}  {:<21} {:<11} {:>6} {:>5} {:>7} {:>4} {:>5} {:>9}  {:>15} {:>7} {:>6}  {}\n", "id", "address", "state", "age",
-               "epoch", "passed", "held", "queue", "rotation", "rtt ms pred/succ", "retrans", "loss~", "dropped (by reason)");
+    fmt::print("{:>4}  {:<21} {:<11} {:>6} {:>5} {:>7} {:>4} {:>5} {:>9}  {:>15} {:>7} {:>6}  {}\n", "id", "address", "state", "age", "epoch",
+               "passed", "held", "queue", "rotation", "rtt ms pred/succ", "retrans", "loss~", "dropped (by reason)");
     for (std::size_t i = 0; i < config.nodes.size(); ++i) {
         const auto& n = config.nodes[i];
         if (!answers[i].figures) {
@@ -146,11 +146,12 @@ int run_status(const std::string& config_path, bool json) {
     }
     if (monitor.figures) {
         const Figures& m = *monitor.figures;
-        fmt::print("monitor at {}: up {}; epoch {}; snapshots {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
-                   "{} incident(s), {} open; {} recovery(ies); {} node(s) down\n",
-                   config.monitor_address_text, age(get(m, "incarnation")), get(m, "epoch"), get(m, "snapshots_ok"),
-                   get(m, "snapshots_token_lost"), get(m, "snapshots_token_duplicated"), get(m, "snapshots_inconclusive"), get(m, "incidents"),
-                   get(m, "incidents_open"), get(m, "recoveries"), get(m, "nodes_down"));
+        fmt::print(
+            "monitor at {}: up {}; epoch {}; snapshots {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
+            "{} incident(s), {} open; {} recovery(ies); {} node(s) down\n",
+            config.monitor_address_text, age(get(m, "incarnation")), get(m, "epoch"), get(m, "snapshots_ok"), get(m, "snapshots_token_lost"),
+            get(m, "snapshots_token_duplicated"), get(m, "snapshots_inconclusive"), get(m, "incidents"), get(m, "incidents_open"),
+            get(m, "recoveries"), get(m, "nodes_down"));
     } else if (monitor.busy) {
         fmt::print("monitor at {}: busy (it answered, but gave this tool no session: its tool slots are taken; try again)\n",
                    config.monitor_address_text);
@@ -164,8 +165,10 @@ int run_status(const std::string& config_path, bool json) {
     std::size_t busy = 0;
     for (std::size_t i = 0; i < config.nodes.size(); ++i) busy += answers[i].busy;
     if (busy > 0)
-        fmt::print(stderr, "ring status: {} node(s) busy: they answered under this config's key but gave this tool no session (all their "
-                           "tool slots are taken by other tools); try again in a second\n", busy);
+        fmt::print(stderr,
+                   "ring status: {} node(s) busy: they answered under this config's key but gave this tool no session (all their "
+                   "tool slots are taken by other tools); try again in a second\n",
+                   busy);
     else if (up == 0)
         fmt::print(stderr, "ring status: no node answered within 1 s: is the ring running, and is this config's key_file the ring's?\n");
     return up == config.nodes.size() ? 0 : 1;

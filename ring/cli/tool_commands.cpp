@@ -65,7 +65,8 @@ namespace {
 // The walk's note for the operator, in the words of `ring inject`'s acknowledgements.
 void tell(const RingConfig& config, const WalkNote& n) {
     const NodeEntry& node = config.node(n.node);
-    const std::string what = fmt::format("epoch {} (tokens of older epochs purged{})", n.epoch, n.node == n.issuer ? "; it issues the new token" : "");
+    const std::string what =
+        fmt::format("epoch {} (tokens of older epochs purged{})", n.epoch, n.node == n.issuer ? "; it issues the new token" : "");
     switch (n.kind) {
         case WalkNoteKind::silent:
             fmt::print("node {} at {} did not answer (down?): it adopts the new epoch from the first token it gets\n", node.id, node.address_text);
@@ -125,9 +126,7 @@ int regenerate_by_hand(const RingConfig& config, const LinkConfig& link) {
         case WalkOutcome::no_token:
             fmt::print(stderr, "ring recover: no node acknowledged issuing the new token; the ring may have none: run ring recover again\n");
             return 1;
-        case WalkOutcome::epochs_exhausted:
-            fmt::print(stderr, "ring recover: the ring's epoch is the largest there is; nothing done\n");
-            return 1;
+        case WalkOutcome::epochs_exhausted: fmt::print(stderr, "ring recover: the ring's epoch is the largest there is; nothing done\n"); return 1;
     }
     return 1;
 }
@@ -152,8 +151,10 @@ int run_recover(const std::string& config_path, const std::string& mode) {
         return 1;
     }
     if (m == RecoverMode::rollback) {
-        fmt::print(stderr, "ring recover: no monitor answered at {} within 2 s; a rollback needs it (it knows which snapshot was judged ok); "
-                           "--mode regenerate works without one\n", config.monitor_address_text);
+        fmt::print(stderr,
+                   "ring recover: no monitor answered at {} within 2 s; a rollback needs it (it knows which snapshot was judged ok); "
+                   "--mode regenerate works without one\n",
+                   config.monitor_address_text);
         return 1;
     }
     fmt::print("no monitor answered at {} within 2 s: regenerating by hand\n", config.monitor_address_text);
@@ -178,8 +179,9 @@ int run_send(const std::string& config_path, std::uint16_t from, std::uint16_t t
         fmt::print(stderr, "ring send: the message must be 1 to {} bytes, it is {}\n", kMaxPayloadBytes, text.size());
         return 2;
     }
-    const int rc = report(io::run_command(src.id, src.address, SendCommand{0, NodeId{to}, Bytes(text.begin(), text.end())}, kAckTimeout, keyed(config)),
-                          src, fmt::format("a message for node {} (node {} logs its delivery)", to, to));
+    const int rc =
+        report(io::run_command(src.id, src.address, SendCommand{0, NodeId{to}, Bytes(text.begin(), text.end())}, kAckTimeout, keyed(config)), src,
+               fmt::format("a message for node {} (node {} logs its delivery)", to, to));
     // Said, not hidden: the queue lives in the node's memory (state_dir keeps snapshots, not queues).
     if (rc == 0)
         fmt::print("not yet durable: the message waits in node {}'s memory for a free token; if node {} dies before one carries it, it is lost\n",

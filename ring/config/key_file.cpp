@@ -55,8 +55,8 @@ AuthKey read_key_file(const std::string& path) {
         case io::SmallFile::Problem::cannot_open:
             throw KeyFileError(fmt::format("{} (make one with: ring keygen {})", io::describe(f, path, kMaxBytes), path));
         case io::SmallFile::Problem::too_large:
-            throw KeyFileError(fmt::format("{}: not a key file (it must hold {} hex digits and nothing else)", io::describe(f, path, kMaxBytes),
-                                           2 * kKeyBytes));
+            throw KeyFileError(
+                fmt::format("{}: not a key file (it must hold {} hex digits and nothing else)", io::describe(f, path, kMaxBytes), 2 * kKeyBytes));
         default: throw KeyFileError(io::describe(f, path, kMaxBytes));
     }
     // As ssh does for private keys: a key others can read is no longer the ring's secret.
@@ -76,8 +76,7 @@ std::optional<AuthKey> parse_key_text(std::string_view text) {
     AuthKey key;
     std::size_t len = 0;
     const bool ok = hex.size() == 2 * kKeyBytes &&
-                    sodium_hex2bin(key.bytes.data(), key.bytes.size(), hex.data(), hex.size(), nullptr, &len, nullptr) == 0 &&
-                    len == kKeyBytes;
+                    sodium_hex2bin(key.bytes.data(), key.bytes.size(), hex.data(), hex.size(), nullptr, &len, nullptr) == 0 && len == kKeyBytes;
     if (!ok) return std::nullopt;
     return key;
 }

@@ -2,8 +2,8 @@
 // generation), replaced atomically (the last step of a key rotation).
 #pragma once
 
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 

@@ -37,7 +37,8 @@ KeyRotation::Outcome KeyRotation::apply(const RekeyCommand& c) {
         case RekeyStep::commit: {
             if (now_fp == c.fingerprint && !next_) return {true, fmt::format("key rotation: key {:016x} already committed", now_fp)};
             if (!next_ || !switched_ || key_fingerprint(*next_) != c.fingerprint)
-                return {false, fmt::format("key rotation refused: asked to commit key {:016x}, which this process does not send under", c.fingerprint)};
+                return {false,
+                        fmt::format("key rotation refused: asked to commit key {:016x}, which this process does not send under", c.fingerprint)};
             std::string written = "; " + key_path_ + " already held it";
             if (!holds_key(key_path_, *next_)) {
                 try {

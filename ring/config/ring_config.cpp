@@ -27,9 +27,12 @@ std::string one_line(std::string_view text) {
     std::string out;
     for (const char ch : text) {
         const auto c = static_cast<unsigned char>(ch);
-        if (ch == '\n') out += "\\n";
-        else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-        else out += ch;
+        if (ch == '\n')
+            out += "\\n";
+        else if (c < 0x20 || c == 0x7f)
+            out += fmt::format("\\x{:02x}", c);
+        else
+            out += ch;
     }
     return out;
 }
@@ -48,8 +51,8 @@ void reject_unknown(const std::string& path, const toml::table& t, const std::st
     }
 }
 
-std::int64_t integer(const std::string& path, const toml::table& t, const std::string& table, std::string_view key, std::int64_t lo,
-                     std::int64_t hi, std::optional<std::int64_t> fallback) {
+std::int64_t integer(const std::string& path, const toml::table& t, const std::string& table, std::string_view key, std::int64_t lo, std::int64_t hi,
+                     std::optional<std::int64_t> fallback) {
     const toml::node* n = t.get(key);
     if (!n) {
         if (fallback) return *fallback;
@@ -97,9 +100,10 @@ bool RingConfig::unauthenticated_beyond_loopback() const {
 
 std::string RingConfig::insecure_warning() const {
     if (!unauthenticated_beyond_loopback()) return {};
-    return fmt::format("WARNING: ring '{}' has no key_file and addresses beyond loopback (ring.insecure = true): anyone who can reach "
-                       "them can forge its datagrams and command it",
-                       name);
+    return fmt::format(
+        "WARNING: ring '{}' has no key_file and addresses beyond loopback (ring.insecure = true): anyone who can reach "
+        "them can forge its datagrams and command it",
+        name);
 }
 
 std::size_t RingConfig::position_of(NodeId id) const {
@@ -152,7 +156,8 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     if (mon->contains("recover")) {
         const std::string recover = string(path, *mon, "monitor", "recover", true);
         const auto mode = parse_recovery_mode(recover);
-        if (!mode) fail(path, fmt::format("{}: 'monitor.recover' = \"{}\" is not one of: off, regenerate, rollback", where(*mon->get("recover")), recover));
+        if (!mode)
+            fail(path, fmt::format("{}: 'monitor.recover' = \"{}\" is not one of: off, regenerate, rollback", where(*mon->get("recover")), recover));
         c.recover = *mode;
     }
     if (mon->contains("metrics")) {
@@ -171,7 +176,8 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         for (const toml::node& n : *list) {
             const std::optional<std::string> name = n.value<std::string>();
             const bool dns = name && !name->empty() && name->size() <= 253 && name->front() != '.' && name->front() != '-' &&
-                             std::all_of(name->begin(), name->end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-'; });
+                             std::all_of(name->begin(), name->end(),
+                                         [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-'; });
             if (!dns)
                 fail(path, fmt::format("{}: 'monitor.http_names' entry {} is not a DNS name (letters, digits, '.' and '-')", where(n),
                                        name ? fmt::format("\"{}\"", *name) : std::string("that is not a string")));
@@ -210,12 +216,14 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         if (!is_loopback(c.monitor_address))
             fail(path, fmt::format("no 'ring.key_file', and 'monitor.address' = \"{}\" is not loopback: anyone who can reach it could command the "
                                    "ring; make a key (ring keygen ring.key) and set key_file, or set 'ring.insecure = true' to run "
-                                   "unauthenticated anyway", c.monitor_address_text));
+                                   "unauthenticated anyway",
+                                   c.monitor_address_text));
         for (const auto& n : c.nodes)
             if (!is_loopback(n.address))
                 fail(path, fmt::format("no 'ring.key_file', and node {}'s address \"{}\" is not loopback: anyone who can reach it could "
                                        "command the ring; make a key (ring keygen ring.key) and set key_file, or set 'ring.insecure = true' "
-                                       "to run unauthenticated anyway", n.id, n.address_text));
+                                       "to run unauthenticated anyway",
+                                       n.id, n.address_text));
     }
     return c;
 }
@@ -239,6 +247,5 @@ std::string config_relative(const RingConfig& c, const std::string& p) {
     const auto slash = c.path.rfind('/');
     return slash == std::string::npos ? p : c.path.substr(0, slash + 1) + p;
 }
-
 
 }  // namespace ringwatch

@@ -46,12 +46,12 @@ struct RingConfig {
     Duration interval{std::chrono::milliseconds(100)};
     Duration timeout{std::chrono::milliseconds(1000)};
     Duration node_timeout{std::chrono::milliseconds(1000)};  // silent this long: node_down
-    std::optional<std::string> metrics_address;  // the monitor serves /metrics here (HOST:PORT)
-    std::optional<std::string> http_address;     // the monitor serves its dashboard here (HOST:PORT)
+    std::optional<std::string> metrics_address;              // the monitor serves /metrics here (HOST:PORT)
+    std::optional<std::string> http_address;                 // the monitor serves its dashboard here (HOST:PORT)
     // DNS names the dashboard answers to besides its address and localhost (lowercase), e.g. the
     // name operators reach it by through a proxy; a Host naming anything else gets 403.
     std::vector<std::string> http_names;
-    RecoveryMode recover = RecoveryMode::off;    // the monitor's recovery
+    RecoveryMode recover = RecoveryMode::off;  // the monitor's recovery
     std::vector<NodeEntry> nodes;
 
     // Throws ConfigError when the id is not in the ring.

@@ -24,11 +24,11 @@ namespace ringwatch {
 
 struct EndpointStats {
     std::uint64_t datagrams_received = 0;
-    std::uint64_t malformed = 0;  // sum of decode_errors
+    std::uint64_t malformed = 0;                                         // sum of decode_errors
     std::array<std::uint64_t, wire::kDecodeErrorCount> decode_errors{};  // indexed by wire::DecodeError
-    std::uint64_t misaddressed = 0;   // dst is not this node
-    std::uint64_t unknown_peer = 0;   // src is not one of our links
-    std::uint64_t tool_links_refused = 0;  // a tool beyond the bound
+    std::uint64_t misaddressed = 0;                                      // dst is not this node
+    std::uint64_t unknown_peer = 0;                                      // src is not one of our links
+    std::uint64_t tool_links_refused = 0;                                // a tool beyond the bound
     // A tool's frame for a session this process does not have (a recording, or a tool let go).
     std::uint64_t no_tool_session = 0;
     // Not drops: tool hellos answered with a challenge (nothing kept for them).
@@ -133,7 +133,7 @@ private:
     std::map<NodeId, Incarnation> tools_admitted_;
     std::optional<Bytes> reply_;
     LinkStats departed_;  // of tool links let go
-    wire::Frame frame_;  // reused to avoid an allocation per datagram
+    wire::Frame frame_;   // reused to avoid an allocation per datagram
     LinkOutput scratch_;
 };
 

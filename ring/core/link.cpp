@@ -273,7 +273,7 @@ void Link::process_messages(const wire::Frame& frame) {
     }
     rcv_highest_ = std::max(rcv_highest_, rcv_next_);
     RW_ASSERT(rcv_highest_.value - rcv_next_.value <= window);  // what is buffered fits the reorder ring
-    if (rcv_highest_ > rcv_next_) ack_deadline_ = Instant{};  // a hole: tell the sender at once
+    if (rcv_highest_ > rcv_next_) ack_deadline_ = Instant{};    // a hole: tell the sender at once
 }
 
 wire::FrameHeader Link::base_header(Instant now) const {
@@ -345,8 +345,7 @@ void Link::transmit_data(Instant now, const wire::FrameHeader& base, bool retran
             continue;
         }
         const std::size_t cost = wire::kMessageLengthBytes + e.data.size();
-        const bool fits = wire::header_size(h.sack_len) + run_bytes + cost <= wire::kMaxFrameBytes &&
-                          run.size() < wire::kMaxMessagesPerFrame;
+        const bool fits = wire::header_size(h.sack_len) + run_bytes + cost <= wire::kMaxFrameBytes && run.size() < wire::kMaxMessagesPerFrame;
         if (!fits) emit_run();
         if (run.empty()) run_start = i;
         run.push_back(e.data);

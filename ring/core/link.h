@@ -40,9 +40,9 @@ namespace ringwatch {
 using namespace std::chrono_literals;
 
 struct LinkConfig {
-    Duration rto_initial = 100ms;   // before any RTT sample
-    Duration rto_min = 1ms;         // libuv timers cannot do better
-    Duration rto_max = 1000ms;      // back-off stops here; retries go on at this pace
+    Duration rto_initial = 100ms;  // before any RTT sample
+    Duration rto_min = 1ms;        // libuv timers cannot do better
+    Duration rto_max = 1000ms;     // back-off stops here; retries go on at this pace
     // Acknowledgements wait up to ack_delay (0: the end of each input batch) or until ack_every
     // messages are unacknowledged, whichever comes first; holes and repeats are answered at once.
     // The sender's timeout allows for the delay (and a libuv timer's 1 ms granularity). Off by
@@ -50,12 +50,12 @@ struct LinkConfig {
     // ping-pong (see README, "The performance suite"); not understood yet, so not used.
     Duration ack_delay = 0ms;
     std::uint32_t ack_every = 16;
-    Duration keepalive_interval = 250ms;  // an idle link still says it is alive
-    Duration silent_after = 1000ms;       // nothing heard for this long: peer_silent
-    std::uint32_t window_messages = 1024; // unacknowledged messages in flight, and the reorder buffer
+    Duration keepalive_interval = 250ms;   // an idle link still says it is alive
+    Duration silent_after = 1000ms;        // nothing heard for this long: peer_silent
+    std::uint32_t window_messages = 1024;  // unacknowledged messages in flight, and the reorder buffer
     std::uint32_t dupthresh = 3;
-    std::optional<AuthKey> key;           // the ring's shared key: every datagram carries a MAC
-    std::optional<AuthKey> also_accept;   // a second key accepted too (a rotation under way); endpoint only
+    std::optional<AuthKey> key;          // the ring's shared key: every datagram carries a MAC
+    std::optional<AuthKey> also_accept;  // a second key accepted too (a rotation under way); endpoint only
 };
 
 enum class SendStatus : std::uint8_t { queued, window_full, too_large, empty };
@@ -71,29 +71,29 @@ std::string_view to_string(LinkEventKind k);
 
 struct LinkEvent {
     LinkEventKind kind;
-    Incarnation peer_incarnation;     // the one now in force
+    Incarnation peer_incarnation;  // the one now in force
     std::uint64_t dropped_messages = 0;
 };
 
 // Every counter a link keeps; nothing is dropped or retried without being counted.
 struct LinkStats {
-    std::uint64_t messages_sent = 0;        // accepted by send()
+    std::uint64_t messages_sent = 0;  // accepted by send()
     std::uint64_t messages_delivered = 0;
     std::uint64_t datagrams_sent = 0;
     std::uint64_t datagrams_received = 0;
     std::uint64_t data_frames_sent = 0;
-    std::uint64_t ack_frames_sent = 0;      // frames without messages (acks, hellos, keep-alives)
-    std::uint64_t retransmits = 0;          // messages sent again, for either reason below
+    std::uint64_t ack_frames_sent = 0;  // frames without messages (acks, hellos, keep-alives)
+    std::uint64_t retransmits = 0;      // messages sent again, for either reason below
     std::uint64_t fast_retransmits = 0;
     std::uint64_t timeouts = 0;
-    std::uint64_t duplicates_dropped = 0;   // messages already delivered
+    std::uint64_t duplicates_dropped = 0;  // messages already delivered
     std::uint64_t out_of_window_dropped = 0;
     std::uint64_t stale_incarnation_dropped = 0;  // frames from or to an old incarnation
-    std::uint64_t replayed_dropped = 0;     // a datagram counter of the session seen before (or too old)
-    std::uint64_t hellos_answered = 0;      // hellos of a process we have no session with (yet)
+    std::uint64_t replayed_dropped = 0;           // a datagram counter of the session seen before (or too old)
+    std::uint64_t hellos_answered = 0;            // hellos of a process we have no session with (yet)
     std::uint64_t unexpected_data_dropped = 0;    // data sent before the handshake (protocol error)
-    std::uint64_t invalid_acks = 0;         // acks for seqs never sent
-    std::uint64_t window_full = 0;          // send() refusals
+    std::uint64_t invalid_acks = 0;               // acks for seqs never sent
+    std::uint64_t window_full = 0;                // send() refusals
     std::uint64_t session_resets = 0;
     std::uint64_t messages_dropped_by_reset = 0;
 };
@@ -218,7 +218,7 @@ private:
     Seq rcv_highest_{0};  // one past the highest seq buffered
     bool ack_pending_ = false;
     std::uint32_t unacked_received_ = 0;  // messages received since our last ack
-    std::uint32_t ts_recent_ = 0;  // tsval of the latest frame that brought new data, echoed back
+    std::uint32_t ts_recent_ = 0;         // tsval of the latest frame that brought new data, echoed back
     std::optional<Instant> ack_deadline_;
 
     std::optional<Instant> hello_deadline_;

@@ -32,24 +32,40 @@ inline constexpr std::uint8_t wire_type_v = wire_type<T>::value;
 
 template <std::uint8_t V>
 using type_byte = std::integral_constant<std::uint8_t, V>;
-template <> struct wire_type<Token> : type_byte<1> {};
-template <> struct wire_type<MarkerMessage> : type_byte<2> {};
-template <> struct wire_type<SnapshotStart> : type_byte<3> {};
-template <> struct wire_type<SnapshotReport> : type_byte<4> {};
-template <> struct wire_type<InjectCommand> : type_byte<5> {};
-template <> struct wire_type<SendCommand> : type_byte<6> {};
-template <> struct wire_type<CommandAck> : type_byte<7> {};
-template <> struct wire_type<ImpairCommand> : type_byte<8> {};
+template <>
+struct wire_type<Token> : type_byte<1> {};
+template <>
+struct wire_type<MarkerMessage> : type_byte<2> {};
+template <>
+struct wire_type<SnapshotStart> : type_byte<3> {};
+template <>
+struct wire_type<SnapshotReport> : type_byte<4> {};
+template <>
+struct wire_type<InjectCommand> : type_byte<5> {};
+template <>
+struct wire_type<SendCommand> : type_byte<6> {};
+template <>
+struct wire_type<CommandAck> : type_byte<7> {};
+template <>
+struct wire_type<ImpairCommand> : type_byte<8> {};
 // 9: the demo's old hand-made token, replaced by RecoverCommand. Never reuse it.
 inline constexpr std::uint8_t kRetiredTypeByte = 9;
-template <> struct wire_type<RingQuery> : type_byte<10> {};
-template <> struct wire_type<RingState> : type_byte<11> {};
-template <> struct wire_type<RecoverCommand> : type_byte<12> {};
-template <> struct wire_type<KeepSnapshot> : type_byte<13> {};
-template <> struct wire_type<RecoverRequest> : type_byte<14> {};
-template <> struct wire_type<RekeyCommand> : type_byte<15> {};
-template <> struct wire_type<StatusQuery> : type_byte<16> {};
-template <> struct wire_type<StatusReply> : type_byte<17> {};
+template <>
+struct wire_type<RingQuery> : type_byte<10> {};
+template <>
+struct wire_type<RingState> : type_byte<11> {};
+template <>
+struct wire_type<RecoverCommand> : type_byte<12> {};
+template <>
+struct wire_type<KeepSnapshot> : type_byte<13> {};
+template <>
+struct wire_type<RecoverRequest> : type_byte<14> {};
+template <>
+struct wire_type<RekeyCommand> : type_byte<15> {};
+template <>
+struct wire_type<StatusQuery> : type_byte<16> {};
+template <>
+struct wire_type<StatusReply> : type_byte<17> {};
 
 // What a list longer than its bound does on encode.
 enum class Excess { cut, forbidden /* a bug: RW_ASSERT */ };
@@ -212,11 +228,14 @@ struct AnyIo {};
 
 template <typename T>
 constexpr bool wire_ready() {
-    static_assert(requires { wire_type<T>::value; }, "a Message alternative has no type byte: add a wire_type<T> specialization in message_fields.h");
-    static_assert(requires(AnyIo& io, T& m, const T& c) {
-        describe(io, m);
-        describe(io, c);
-    }, "a Message alternative has no describe(io, msg): describe its fields in message_fields.h");
+    static_assert(
+        requires { wire_type<T>::value; }, "a Message alternative has no type byte: add a wire_type<T> specialization in message_fields.h");
+    static_assert(
+        requires(AnyIo & io, T & m, const T& c) {
+            describe(io, m);
+            describe(io, c);
+        },
+        "a Message alternative has no describe(io, msg): describe its fields in message_fields.h");
     return true;
 }
 

@@ -71,10 +71,14 @@ public:
 private:
     template <std::unsigned_integral U>
     void put(U v) {
-        if constexpr (sizeof(U) == 1) w_.u8(v);
-        else if constexpr (sizeof(U) == 2) w_.u16(v);
-        else if constexpr (sizeof(U) == 4) w_.u32(v);
-        else w_.u64(v);
+        if constexpr (sizeof(U) == 1)
+            w_.u8(v);
+        else if constexpr (sizeof(U) == 2)
+            w_.u16(v);
+        else if constexpr (sizeof(U) == 4)
+            w_.u32(v);
+        else
+            w_.u64(v);
     }
     template <typename V, typename F>
     void items(const V& v, std::size_t n, F& each) {
@@ -108,8 +112,10 @@ public:
     void enumeration(E& e, E first, E last) {
         static_assert(std::is_same_v<std::underlying_type_t<E>, std::uint8_t>);
         const std::uint8_t v = r_.u8();
-        if (v >= static_cast<std::uint8_t>(first) && v <= static_cast<std::uint8_t>(last)) e = static_cast<E>(v);
-        else require(false);
+        if (v >= static_cast<std::uint8_t>(first) && v <= static_cast<std::uint8_t>(last))
+            e = static_cast<E>(v);
+        else
+            require(false);
     }
     template <typename C>
     void bytes(C& b, std::size_t bound) {
@@ -159,10 +165,14 @@ public:
 private:
     template <std::unsigned_integral U>
     U get() {
-        if constexpr (sizeof(U) == 1) return r_.u8();
-        else if constexpr (sizeof(U) == 2) return r_.u16();
-        else if constexpr (sizeof(U) == 4) return r_.u32();
-        else return r_.u64();
+        if constexpr (sizeof(U) == 1)
+            return r_.u8();
+        else if constexpr (sizeof(U) == 2)
+            return r_.u16();
+        else if constexpr (sizeof(U) == 4)
+            return r_.u32();
+        else
+            return r_.u64();
     }
     template <typename V, typename F>
     void items(V& v, std::size_t n, F& each) {

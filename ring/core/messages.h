@@ -90,9 +90,9 @@ struct KeepSnapshot {
 struct SnapshotReport {
     SnapshotId id;
     NodeId node;
-    Incarnation incarnation;             // of the reporting process: a snapshot spanning a restart is not judged
+    Incarnation incarnation;  // of the reporting process: a snapshot spanning a restart is not judged
     NodeState state;
-    NodeId channel_from;                 // the inbound channel (the predecessor)
+    NodeId channel_from;                  // the inbound channel (the predecessor)
     std::vector<TokenSummary> in_flight;  // tokens recorded on it (at most kMaxTokensInReport listed)
     std::uint32_t in_flight_count = 0;    // how many were recorded
     // The recorded tokens by epoch, newest first (at most kMaxEpochCounts + one for older ones):
@@ -191,8 +191,8 @@ struct CommandAck {
     bool operator==(const CommandAck&) const = default;
 };
 
-using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck,
-                             ImpairCommand, RingQuery, RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand, StatusQuery, StatusReply>;
+using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck, ImpairCommand, RingQuery,
+                             RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand, StatusQuery, StatusReply>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

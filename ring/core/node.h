@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "ring/core/kept_snapshots.h"
-#include "ring/core/send_backlog.h"
 #include "ring/core/messages.h"
+#include "ring/core/send_backlog.h"
 #include "ring/core/snapshot.h"
 #include "ring/core/token.h"
 
@@ -30,7 +30,7 @@ struct NodeConfig {
     NodeId successor;
     TokenConfig token;
     SnapshotLimits snapshots;
-    Incarnation incarnation;     // this process's (its links' incarnation), stamped on every report
+    Incarnation incarnation;  // this process's (its links' incarnation), stamped on every report
     // A node never makes a token on its own: the ring's first token, like every later one, is born
     // only by the monitor's order, in a new epoch. A new process starts with no epoch (0) unless an
     // earlier one kept the ring's epoch on disk; a token or an order brings the current one.
@@ -47,13 +47,13 @@ struct NodeConfig {
 };
 
 struct NodeStats {
-    std::uint64_t malformed = 0;          // undecodable messages
-    std::uint64_t unexpected = 0;         // a message type from a sender that may not send it
+    std::uint64_t malformed = 0;   // undecodable messages
+    std::uint64_t unexpected = 0;  // a message type from a sender that may not send it
     std::uint64_t snapshots_reported = 0;
     std::uint64_t commands = 0;
-    std::uint64_t monitor_restarts = 0;    // a start from a new monitor era: the old one's snapshots dropped
-    std::uint64_t other_era_markers = 0;   // markers of another monitor's snapshots, ignored
-    std::uint64_t rollbacks_refused = 0;   // a rollback to a snapshot not kept (or an epoch not newer)
+    std::uint64_t monitor_restarts = 0;   // a start from a new monitor era: the old one's snapshots dropped
+    std::uint64_t other_era_markers = 0;  // markers of another monitor's snapshots, ignored
+    std::uint64_t rollbacks_refused = 0;  // a rollback to a snapshot not kept (or an epoch not newer)
 };
 
 struct NodeOutput {

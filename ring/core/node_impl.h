@@ -132,7 +132,9 @@ void BasicNode<Participant>::on_timer(Instant now) {
 }
 
 template <typename Participant>
-bool BasicNode<Participant>::send_app(Instant, NodeId to, Bytes payload) { return token_.enqueue(to, std::move(payload)); }
+bool BasicNode<Participant>::send_app(Instant, NodeId to, Bytes payload) {
+    return token_.enqueue(to, std::move(payload));
+}
 
 template <typename Participant>
 void BasicNode<Participant>::inject(Instant now, InjectKind kind) {

@@ -61,7 +61,7 @@ struct NodeReady {
 class NodeProcessObserver {
 public:
     virtual ~NodeProcessObserver() = default;
-    virtual void handed(NodeId from, std::span<const std::uint8_t> message) = 0;  // a link delivered it to the node
+    virtual void handed(NodeId from, std::span<const std::uint8_t> message) = 0;            // a link delivered it to the node
     virtual void passed(NodeId to, std::span<const std::uint8_t> message, bool taken) = 0;  // the node sent it
     virtual void link_event(NodeId peer, const LinkEvent& e) = 0;
 };

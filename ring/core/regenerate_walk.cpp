@@ -130,7 +130,9 @@ void RegenerateWalk::decide_orders(WalkReady& r) {
     for (const Member& m : members_) {
         if (m.order == Reply::not_asked) continue;
         RW_ASSERT(m.order != Reply::waiting);
-        const WalkNoteKind k = m.order == Reply::ok ? WalkNoteKind::acknowledged : m.order == Reply::refused ? WalkNoteKind::refused : WalkNoteKind::unacknowledged;
+        const WalkNoteKind k = m.order == Reply::ok        ? WalkNoteKind::acknowledged
+                               : m.order == Reply::refused ? WalkNoteKind::refused
+                                                           : WalkNoteKind::unacknowledged;
         r.notes.push_back({k, m.id, order_->epoch, order_->issuer});
         all_ok &= m.order == Reply::ok;
     }

@@ -50,8 +50,8 @@ enum class WalkNoteKind : std::uint8_t {
 struct WalkNote {
     WalkNoteKind kind = WalkNoteKind::silent;
     NodeId node{0};
-    Epoch epoch{0};       // the order's (none for silent)
-    NodeId issuer{0};     // the order's issuer (none for silent)
+    Epoch epoch{0};    // the order's (none for silent)
+    NodeId issuer{0};  // the order's issuer (none for silent)
     bool operator==(const WalkNote&) const = default;
 };
 

@@ -32,7 +32,7 @@
 namespace ringwatch {
 
 struct SnapshotStats {
-    std::uint64_t started_locally = 0;    // by start()
+    std::uint64_t started_locally = 0;  // by start()
     std::uint64_t started_by_marker = 0;
     std::uint64_t completed = 0;
     std::uint64_t abandoned = 0;          // evicted by the in-flight bound, or by abandon_before()

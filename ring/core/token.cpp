@@ -35,7 +35,7 @@ void TokenProtocol::issue(Instant now, Epoch epoch) {
 }
 
 void TokenProtocol::hold(Token token, Instant release_at) {
-    RW_ASSERT(token.epoch == epoch_);  // a node holds tokens of its own epoch only (older ones are purged)
+    RW_ASSERT(token.epoch == epoch_);                                   // a node holds tokens of its own epoch only (older ones are purged)
     RW_ASSERT(held_.empty() || held_.back().release_at <= release_at);  // released in arrival order
     held_.push_back(Held{std::move(token), release_at});
 }

@@ -43,18 +43,18 @@ struct TokenConfig {
 };
 
 enum class TokenEventKind : std::uint8_t {
-    delivered,       // an application message reached us (src, msg_id, payload)
-    undeliverable,   // our busy token came back uncopied (dst unknown or down)
-    returned,        // our busy token came back copied and was freed
-    lost_by_fault,   // `lose` took effect: a token was dropped
-    duplicated_by_fault,  // `duplicate` took effect: a token was passed on twice
+    delivered,                  // an application message reached us (src, msg_id, payload)
+    undeliverable,              // our busy token came back uncopied (dst unknown or down)
+    returned,                   // our busy token came back copied and was freed
+    lost_by_fault,              // `lose` took effect: a token was dropped
+    duplicated_by_fault,        // `duplicate` took effect: a token was passed on twice
     duplicate_message_dropped,  // a repeat of an already delivered message id
-    issued,          // a new free token was made here (the ring's first, or a recovery's)
-    epoch_adopted,   // a newer epoch (epoch): older tokens held were discarded, our messages they carried queued again
-    stale_discarded, // a token of an older epoch arrived and was discarded
-    requeued,        // one of our messages goes round again (its token was purged, or came back uncopied)
-    rolled_back,     // a saved state was restored (epoch: the new one)
-    redelivered,     // a delivery undone by a rollback happened again (src, msg_id, payload)
+    issued,                     // a new free token was made here (the ring's first, or a recovery's)
+    epoch_adopted,              // a newer epoch (epoch): older tokens held were discarded, our messages they carried queued again
+    stale_discarded,            // a token of an older epoch arrived and was discarded
+    requeued,                   // one of our messages goes round again (its token was purged, or came back uncopied)
+    rolled_back,                // a saved state was restored (epoch: the new one)
+    redelivered,                // a delivery undone by a rollback happened again (src, msg_id, payload)
 };
 std::string_view to_string(TokenEventKind k);
 
@@ -70,7 +70,7 @@ struct TokenEvent {
 struct TokenStats {
     std::uint64_t tokens_received = 0;
     std::uint64_t tokens_forwarded = 0;
-    std::uint64_t messages_sent = 0;       // caught a free token for one of ours
+    std::uint64_t messages_sent = 0;  // caught a free token for one of ours
     std::uint64_t messages_delivered = 0;
     std::uint64_t messages_undeliverable = 0;
     std::uint64_t queue_full = 0;
@@ -78,8 +78,8 @@ struct TokenStats {
     std::uint64_t tokens_issued = 0;    // made here (the ring's first, a recovery's)
     std::uint64_t stale_discarded = 0;  // tokens of older epochs, held at an adoption or arriving
     std::uint64_t requeued = 0;
-    std::uint64_t rollbacks = 0;     // saved states restored
-    std::uint64_t redelivered = 0;   // deliveries undone by a rollback that happened again
+    std::uint64_t rollbacks = 0;    // saved states restored
+    std::uint64_t redelivered = 0;  // deliveries undone by a rollback that happened again
 };
 
 // A message as its destination names it: (source, the source process that accepted it, msg_id).
@@ -122,8 +122,8 @@ struct TokenSavedState {
     std::uint64_t next_msg_id = 1;
     std::uint64_t delivered_count = 0;  // application messages delivered, as of the cut
     DeliveryLog delivered;
-    Incarnation incarnation;    // of the process that saved it
-    std::uint64_t accepted = 0; // messages that process had accepted by the cut
+    Incarnation incarnation;       // of the process that saved it
+    std::uint64_t accepted = 0;    // messages that process had accepted by the cut
     std::uint64_t deliveries = 0;  // the node's delivery count (DeliveryEntry::seq) at the cut
     bool operator==(const TokenSavedState&) const = default;
 };

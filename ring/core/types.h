@@ -78,9 +78,7 @@ inline constexpr std::int64_t to_us(Instant t) { return t.time_since_epoch().cou
 
 template <typename Tag, typename Rep>
 struct std::hash<ringwatch::StrongInt<Tag, Rep>> {
-    std::size_t operator()(const ringwatch::StrongInt<Tag, Rep>& v) const noexcept {
-        return std::hash<Rep>{}(v.value);
-    }
+    std::size_t operator()(const ringwatch::StrongInt<Tag, Rep>& v) const noexcept { return std::hash<Rep>{}(v.value); }
 };
 
 // Snapshot ids print as their number in the monitor's run (see snapshot_number).
@@ -94,7 +92,5 @@ struct fmt::formatter<ringwatch::SnapshotId> : fmt::formatter<std::uint64_t> {
 // Ids look the same in every log line and test message.
 template <typename Tag, typename Rep>
 struct fmt::formatter<ringwatch::StrongInt<Tag, Rep>> : fmt::formatter<Rep> {
-    auto format(const ringwatch::StrongInt<Tag, Rep>& v, fmt::format_context& ctx) const {
-        return fmt::formatter<Rep>::format(v.value, ctx);
-    }
+    auto format(const ringwatch::StrongInt<Tag, Rep>& v, fmt::format_context& ctx) const { return fmt::formatter<Rep>::format(v.value, ctx); }
 };

@@ -96,8 +96,7 @@ DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out, con
 // Appends one encoded datagram to `out` (which is cleared first). Precondition (asserted): the
 // messages fit, i.e. encoded_size(...) <= kMaxFrameBytes and each message is 1..kMaxMessageBytes.
 // With a key, the frame carries auth 1 and its MAC (kMacReserveBytes are reserved for it).
-void encode_frame(const FrameHeader& header, std::span<const std::span<const std::uint8_t>> messages, Bytes& out,
-                  const AuthKey* key = nullptr);
+void encode_frame(const FrameHeader& header, std::span<const std::span<const std::uint8_t>> messages, Bytes& out, const AuthKey* key = nullptr);
 
 inline std::size_t header_size(std::uint8_t sack_len) { return kFixedHeaderBytes + sack_len; }
 

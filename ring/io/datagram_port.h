@@ -52,9 +52,7 @@ public:
 private:
     void run();
     void release_delayed();
-    std::optional<Instant> next_release() const {
-        return delayed_.empty() ? std::nullopt : std::optional<Instant>(delayed_.begin()->first);
-    }
+    std::optional<Instant> next_release() const { return delayed_.empty() ? std::nullopt : std::optional<Instant>(delayed_.begin()->first); }
 
     std::function<void()> on_pass_;
     std::map<NodeId, sockaddr_storage> addresses_;

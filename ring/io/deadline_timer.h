@@ -22,9 +22,12 @@ public:
             uv_timer_stop(timer_.get());
             return;
         }
-        uv_timer_start(timer_.get(), [](uv_timer_t* t) {
-            if (auto* self = static_cast<DeadlineTimer*>(t->data)) self->on_due_();
-        }, ms_until(*deadline), 0);
+        uv_timer_start(
+            timer_.get(),
+            [](uv_timer_t* t) {
+                if (auto* self = static_cast<DeadlineTimer*>(t->data)) self->on_due_();
+            },
+            ms_until(*deadline), 0);
     }
     uv_handle_t* base() const { return timer_.base(); }
 

@@ -5,10 +5,10 @@
 
 namespace ringwatch::io {
 
-EndpointDriver::EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_storage& bind_to, LinkConfig config,
-                               Incarnation incarnation)
+EndpointDriver::EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_storage& bind_to, LinkConfig config, Incarnation incarnation)
     : endpoint_(config, self, incarnation),
-      port_(loop, bind_to, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); }, [this] { run(); }),
+      port_(
+          loop, bind_to, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); }, [this] { run(); }),
       timer_(loop, [this] {
           port_.mark_dirty();
           port_.settle();

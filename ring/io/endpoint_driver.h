@@ -10,8 +10,8 @@
 
 #include "ring/core/endpoint.h"
 #include "ring/core/send_backlog.h"
-#include "ring/io/deadline_timer.h"
 #include "ring/io/datagram_port.h"
+#include "ring/io/deadline_timer.h"
 
 namespace ringwatch::io {
 
@@ -20,8 +20,7 @@ public:
     using OnDeliver = std::function<void(NodeId from, Bytes message)>;
     using OnEvent = std::function<void(NodeId peer, const LinkEvent& event)>;
 
-    EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_storage& bind_to, LinkConfig config,
-                   Incarnation incarnation);
+    EndpointDriver(uv_loop_t* loop, NodeId self, const sockaddr_storage& bind_to, LinkConfig config, Incarnation incarnation);
     EndpointDriver(const EndpointDriver&) = delete;
     EndpointDriver& operator=(const EndpointDriver&) = delete;
 

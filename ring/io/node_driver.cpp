@@ -44,8 +44,9 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
       loaded_(store_ ? store_->load() : StateStore::Loaded{}),
       writer_(store_ ? std::optional<StateWriter>(std::in_place, *store_) : std::nullopt),
       process_(make_process(node_config(config, self, new_incarnation(), loaded_), link, monotonic_now())),
-      port_(loop, config.node(self).address, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); },
-            [this] { pass(); }),
+      port_(
+          loop, config.node(self).address, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); },
+          [this] { pass(); }),
       timer_(loop, [this] {
           process_.on_timer(monotonic_now());
           port_.mark_dirty();
@@ -102,8 +103,7 @@ void NodeDriver::act(NodeReady& ready) {
         // Before the events below: no delivery reaches the user before its record is on disk.
         const StateWriter::Outcome o = writer_->put(monotonic_now(), ready);
         if (o.failed)
-            log_.log("state directory: {}; kept in memory and retried every second (until then a restart would load an older state)",
-                     *o.failed);
+            log_.log("state directory: {}; kept in memory and retried every second (until then a restart would load an older state)", *o.failed);
         if (o.recovered) log_.log("state directory: written again after {} failed attempt(s); it is current", writer_->failures());
     }
     for (auto& d : ready.datagrams) port_.send(d.peer, std::move(d.bytes));
@@ -124,8 +124,7 @@ void NodeDriver::act(NodeReady& ready) {
         c.delay = Duration{im.delay_us};
         port_.impairment().set_default(c);
         emit(impaired_json(self_, monotonic_now(), im));
-        log_.log("impairing outgoing datagrams: loss {:.1f}%, duplication {:.1f}%, delay {} ms", c.loss * 100, c.duplicate * 100,
-                 im.delay_us / 1000);
+        log_.log("impairing outgoing datagrams: loss {:.1f}%, duplication {:.1f}%, delay {} ms", c.loss * 100, c.duplicate * 100, im.delay_us / 1000);
     }
     for (const auto& r : ready.requests) {
         if (const auto* q = std::get_if<StatusQuery>(&r.what)) {
@@ -178,17 +177,16 @@ StatusReply NodeDriver::status(std::uint64_t command_id) const {
 
 std::string NodeDriver::settings() const {
     const LinkConfig& l = process_.endpoint().link(process_.config().node.predecessor)->config();
-    return fmt::format("hold {} ms; link: retransmission floor {} ms, initial {} ms, back-off cap {} ms, keep-alive {} ms, peer silent after {} ms, window {}",
-                       std::chrono::duration_cast<std::chrono::milliseconds>(process_.config().node.token.hold).count(), l.rto_min.count() / 1000,
-                       l.rto_initial.count() / 1000, l.rto_max.count() / 1000, l.keepalive_interval.count() / 1000,
-                       l.silent_after.count() / 1000, l.window_messages);
+    return fmt::format(
+        "hold {} ms; link: retransmission floor {} ms, initial {} ms, back-off cap {} ms, keep-alive {} ms, peer silent after {} ms, window {}",
+        std::chrono::duration_cast<std::chrono::milliseconds>(process_.config().node.token.hold).count(), l.rto_min.count() / 1000,
+        l.rto_initial.count() / 1000, l.rto_max.count() / 1000, l.keepalive_interval.count() / 1000, l.silent_after.count() / 1000,
+        l.window_messages);
 }
 
 void NodeDriver::log_token_event(const TokenEvent& e) {
     switch (e.kind) {
-        case TokenEventKind::delivered:
-            log_.log("delivered message #{} from node {}: {}", e.msg_id, e.src, printable(e.payload));
-            break;
+        case TokenEventKind::delivered: log_.log("delivered message #{} from node {}: {}", e.msg_id, e.src, printable(e.payload)); break;
         case TokenEventKind::undeliverable:
             log_.log("message #{} to node {} came back uncopied (destination unknown or down)", e.msg_id, e.dst);
             break;
@@ -202,7 +200,9 @@ void NodeDriver::log_token_event(const TokenEvent& e) {
         case TokenEventKind::issued: log_.log("made a new token (epoch {}), as ordered", e.epoch); break;
         case TokenEventKind::epoch_adopted: log_.log("epoch {}: tokens of older epochs are discarded from now on", e.epoch); break;
         case TokenEventKind::stale_discarded: log_.log("discarded a token of epoch {} (stale)", e.epoch); break;
-        case TokenEventKind::requeued: log_.log("message #{} to node {} queued again (its token was purged or came back uncopied)", e.msg_id, e.dst); break;
+        case TokenEventKind::requeued:
+            log_.log("message #{} to node {} queued again (its token was purged or came back uncopied)", e.msg_id, e.dst);
+            break;
         case TokenEventKind::rolled_back: log_.log("rolled back to a saved snapshot (epoch {})", e.epoch); break;
         case TokenEventKind::redelivered:
             log_.log("redelivered message #{} from node {} (its first delivery was undone by the rollback): {}", e.msg_id, e.src,

@@ -35,9 +35,9 @@ struct NodeStarted {
     Incarnation incarnation;
     Epoch epoch;
     NodeId pred, succ;
-    bool authenticated;                  // datagrams carry the ring key's MAC
-    std::size_t kept_snapshots;          // read from the state directory, for a rollback
-    std::uint64_t deliveries_remembered; // by earlier processes, from the state directory
+    bool authenticated;                   // datagrams carry the ring key's MAC
+    std::size_t kept_snapshots;           // read from the state directory, for a rollback
+    std::uint64_t deliveries_remembered;  // by earlier processes, from the state directory
 };
 struct NodeStopped {
     TokenStats token;

@@ -14,9 +14,9 @@ namespace ringwatch::io {
 struct SmallFile {
     enum class Problem { none, cannot_open, not_regular, too_large, cannot_read };
     Problem problem = Problem::none;
-    int error = 0;        // errno, for cannot_open and cannot_read
-    struct stat st {};    // the file's, as opened (valid unless cannot_open)
-    std::string bytes;    // the whole file, when problem == none
+    int error = 0;      // errno, for cannot_open and cannot_read
+    struct stat st {};  // the file's, as opened (valid unless cannot_open)
+    std::string bytes;  // the whole file, when problem == none
 };
 
 // `follow_links` false: a symbolic link at `path` is refused (cannot_open, ELOOP).

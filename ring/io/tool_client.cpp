@@ -50,9 +50,12 @@ void ToolClient::query(Message m, Duration timeout, std::function<void(std::opti
 }
 
 void ToolClient::arm_deadline(Duration timeout) {
-    uv_timer_start(timer_.get(), [](uv_timer_t* t) {
-        if (auto* self = static_cast<ToolClient*>(t->data)) self->deadline_passed();
-    }, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
+    uv_timer_start(
+        timer_.get(),
+        [](uv_timer_t* t) {
+            if (auto* self = static_cast<ToolClient*>(t->data)) self->deadline_passed();
+        },
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()), 0);
 }
 
 void ToolClient::answer(std::optional<Message> m) {

@@ -35,8 +35,8 @@ public:
     }
 
 private:
-    void finish(std::optional<bool> result);           // a command's end
-    void answer(std::optional<Message> m);             // a query's end
+    void finish(std::optional<bool> result);  // a command's end
+    void answer(std::optional<Message> m);    // a query's end
     void arm_deadline(Duration timeout);
     // The deadline passed. A process starved of CPU runs its overdue timer before it reads what
     // arrived meanwhile: so it reads first (one more pass of the loop that does not wait), and

@@ -16,7 +16,7 @@ namespace {
 constexpr std::size_t kSlotBytes = 64 * 1024;  // the largest UDP datagram fits a slot
 constexpr std::size_t kSlots = 32;             // datagrams per recvmmsg call
 constexpr int kSocketBufferBytes = 4 << 20;
-constexpr std::size_t kMaxPending = 8192;      // datagrams waiting for a busy kernel; more are dropped (counted)
+constexpr std::size_t kMaxPending = 8192;  // datagrams waiting for a busy kernel; more are dropped (counted)
 
 socklen_t length_of(const sockaddr_storage& a) { return a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in); }
 }  // namespace

@@ -25,8 +25,8 @@ struct UdpStats {
     std::uint64_t send_errors = 0;
     std::uint64_t send_queued = 0;  // the kernel was busy: sent later from a copy
     std::uint64_t recv_errors = 0;
-    std::uint64_t truncated = 0;    // larger than our receive slot: dropped
-    std::uint64_t empty = 0;        // zero-length datagrams: dropped
+    std::uint64_t truncated = 0;  // larger than our receive slot: dropped
+    std::uint64_t empty = 0;      // zero-length datagrams: dropped
 };
 
 class UdpSocket {

@@ -8,8 +8,7 @@
 
 namespace ringwatch::cl {
 
-diagram::Diagram replay_diagram(const Topology& top, const ReplayTrace& trace, const std::vector<RecordedSnapshot>& snapshots,
-                                std::string title) {
+diagram::Diagram replay_diagram(const Topology& top, const ReplayTrace& trace, const std::vector<RecordedSnapshot>& snapshots, std::string title) {
     diagram::Diagram d;
     d.title = std::move(title);
     d.scale = diagram::TimeScale::ticks;
@@ -68,7 +67,10 @@ diagram::Diagram replay_diagram(const Topology& top, const ReplayTrace& trace, c
     for (const auto& r : trace.recordings) {
         last = std::max(last, r.at);
         const std::string snap = fmt::format("{}", r.id.value);
-        d.records.push_back({lane.at(r.server), {static_cast<double>(r.at), r.seq}, snap, fmt::format("{}", r.state),
+        d.records.push_back({lane.at(r.server),
+                             {static_cast<double>(r.at), r.seq},
+                             snap,
+                             fmt::format("{}", r.state),
                              fmt::format("{} recorded its state for snapshot {} at t={} ({}): {} token{}", r.server, snap, r.at,
                                          r.marker_from ? "on the first marker, from " + *r.marker_from : "it starts the snapshot", r.state,
                                          r.state == 1 ? "" : "s")});

@@ -13,7 +13,6 @@ namespace ringwatch::cl {
 
 // Which tokens a snapshot recorded in flight comes from the participant's own record: a channel's
 // recorded messages are the ones it delivered from the moment the state was recorded, in order.
-diagram::Diagram replay_diagram(const Topology& top, const ReplayTrace& trace, const std::vector<RecordedSnapshot>& snapshots,
-                                std::string title);
+diagram::Diagram replay_diagram(const Topology& top, const ReplayTrace& trace, const std::vector<RecordedSnapshot>& snapshots, std::string title);
 
 }  // namespace ringwatch::cl

@@ -72,8 +72,7 @@ Topology parse_topology(const std::string& text, const std::string& file) {
         for (const auto& id : l.fields)
             if (!t.balances.contains(id)) fail(file, l.number, fmt::format("link names unknown server '{}'", id));
         if (l.fields[0] == l.fields[1]) fail(file, l.number, fmt::format("link from '{}' to itself", l.fields[0]));
-        if (!seen.insert({l.fields[0], l.fields[1]}).second)
-            fail(file, l.number, fmt::format("link '{} {}' listed twice", l.fields[0], l.fields[1]));
+        if (!seen.insert({l.fields[0], l.fields[1]}).second) fail(file, l.number, fmt::format("link '{} {}' listed twice", l.fields[0], l.fields[1]));
         t.links.push_back({l.fields[0], l.fields[1]});
     }
     return t;

@@ -98,8 +98,8 @@ void Replay::run(const std::vector<Command>& script, const std::string& events_f
         if (const auto* s = std::get_if<SendCmd>(&c.what)) {
             int& b = balance_[s->src];
             if (s->tokens > b)
-                throw std::runtime_error(fmt::format("{}:{}: send {} {} {}: '{}' has only {} tokens", events_file, c.line, s->src, s->dst,
-                                                     s->tokens, s->src, b));
+                throw std::runtime_error(
+                    fmt::format("{}:{}: send {} {} {}: '{}' has only {} tokens", events_file, c.line, s->src, s->dst, s->tokens, s->src, b));
             b -= s->tokens;
             queue(s->src, s->dst, Item{false, s->tokens, SnapshotId{}, 0});
         } else if (const auto* sn = std::get_if<SnapshotCmd>(&c.what)) {

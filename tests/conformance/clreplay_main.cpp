@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
         if (!diagram_file.empty()) r.trace();
         r.run(script, events_file);
         if (!diagram_file.empty())
-            ringwatch::diagram::write_svg(diagram_file, replay_diagram(top, r.traced(), r.snapshots(), fmt::format("clreplay: {} + {}", top_file, events_file)));
+            ringwatch::diagram::write_svg(diagram_file,
+                                          replay_diagram(top, r.traced(), r.snapshots(), fmt::format("clreplay: {} + {}", top_file, events_file)));
         int rc = 0;
         bool first = true;
         for (const auto& s : r.snapshots()) {

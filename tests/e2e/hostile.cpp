@@ -20,10 +20,10 @@
 // on stderr, so that what it sent can be sent again.
 #include <uv.h>
 
+#include <fmt/format.h>
 #include <csignal>
 #include <cstdio>
 #include <deque>
-#include <fmt/format.h>
 #include <random>
 #include <string>
 #include <vector>
@@ -69,7 +69,8 @@ public:
     explicit PacedSender(uv_loop_t* loop) : timer_(loop, uv_timer_init) { timer_.get()->data = this; }
     void add(io::UdpSocket* from, const sockaddr_storage& to, Datagram d) { queue_.push_back({from, to, std::move(d)}); }
     void start() {
-        uv_timer_start(timer_.get(), [](uv_timer_t* t) { static_cast<PacedSender*>(t->data)->tick(); }, 0, 1);
+        uv_timer_start(
+            timer_.get(), [](uv_timer_t* t) { static_cast<PacedSender*>(t->data)->tick(); }, 0, 1);
     }
 
 private:
@@ -173,8 +174,8 @@ int storm(const std::string& config_path, const std::string& port, int count, co
         h.counter = 1 + below(10);
         h.seq = Seq{1};
         h.tsval = 1;
-        const Bytes command = encode_message(i % 2 ? Message{InjectCommand{rng(), InjectKind::lose}}
-                                                   : Message{SendCommand{rng(), config.nodes[0].id, Bytes{'x'}}});
+        const Bytes command =
+            encode_message(i % 2 ? Message{InjectCommand{rng(), InjectKind::lose}} : Message{SendCommand{rng(), config.nodes[0].id, Bytes{'x'}}});
         const std::span<const std::uint8_t> messages[] = {command};
         Bytes frame;
         wire::encode_frame(h, messages, frame, &wrong);
@@ -196,8 +197,10 @@ int storm(const std::string& config_path, const std::string& port, int count, co
             continue;
         }
         const wire::DecodeError e = wire::decode_frame(d, frame, &*key);
-        if (e == wire::DecodeError::none) ++authentic;
-        else ++reasons[static_cast<std::size_t>(e)];
+        if (e == wire::DecodeError::none)
+            ++authentic;
+        else
+            ++reasons[static_cast<std::size_t>(e)];
     }
     std::shuffle(hostile.begin(), hostile.end(), rng);
 

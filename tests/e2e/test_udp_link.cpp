@@ -51,7 +51,8 @@ void exchange(uv_loop_t* loop, EndpointDriver& a, EndpointDriver& b, std::uint64
 
     // A guard, not a synchronisation: the test fails if the link stalls.
     UvHandle<uv_timer_t> guard(loop, uv_timer_init);
-    uv_timer_start(guard.get(), [](uv_timer_t* t) { uv_stop(t->loop); }, 120'000, 0);
+    uv_timer_start(
+        guard.get(), [](uv_timer_t* t) { uv_stop(t->loop); }, 120'000, 0);
     uv_run(loop, UV_RUN_DEFAULT);
 }
 

@@ -73,7 +73,9 @@ public:
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-    void send(const std::string& request) { REQUIRE(::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())); }
+    void send(const std::string& request) {
+        REQUIRE(::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+    }
     // Reads until the headers are in (or the connection ends): the status, 0 if none.
     int status() {
         while (in_.find("\r\n\r\n") == std::string::npos)
@@ -83,8 +85,7 @@ public:
     }
     // Reads until the server closes the connection (true) or 5 s pass with nothing (false).
     bool until_closed() {
-        while (read_some()) {
-        }
+        while (read_some()) {}
         return closed_;
     }
     // Reads until `text` has arrived.
@@ -135,18 +136,20 @@ struct Server {
     std::atomic<bool> off_owner_loop{false};  // a greeting or control ran elsewhere than the owner's loop
     std::optional<WebThread> web;
     explicit Server(ClientLimit per_client = {}) {
-        web.emplace(owner.loop(), "127.0.0.1:0", std::vector<std::string>{"dash.example.org"}, kSecret, std::vector<WebAsset>{{"/", "text/html", "<title>t</title>"}},
-                    [this] {
-                        if (std::this_thread::get_id() != owner.id()) off_owner_loop = true;
-                        ++greetings;
-                        return std::vector<std::string>{"{\"type\":\"hello\"}"};
-                    },
-                    [this](const ControlRequest& r) {
-                        if (std::this_thread::get_id() != owner.id()) off_owner_loop = true;
-                        ++controls;
-                        return ControlAnswer{202, "did " + r.action};
-                    },
-                    per_client);
+        web.emplace(
+            owner.loop(), "127.0.0.1:0", std::vector<std::string>{"dash.example.org"}, kSecret,
+            std::vector<WebAsset>{{"/", "text/html", "<title>t</title>"}},
+            [this] {
+                if (std::this_thread::get_id() != owner.id()) off_owner_loop = true;
+                ++greetings;
+                return std::vector<std::string>{"{\"type\":\"hello\"}"};
+            },
+            [this](const ControlRequest& r) {
+                if (std::this_thread::get_id() != owner.id()) off_owner_loop = true;
+                ++controls;
+                return ControlAnswer{202, "did " + r.action};
+            },
+            per_client);
         owner.start();
     }
     ~Server() {
@@ -286,7 +289,7 @@ TEST_CASE("web server: a connection that sends no request is closed, and connect
         most = std::max(most, server_side());
         std::this_thread::yield();
     }
-    CHECK(most >= WebServer::kMaxConnections - 8);  // it accepted up to its bound...
+    CHECK(most >= WebServer::kMaxConnections - 8);      // it accepted up to its bound...
     CHECK(server_side() < WebServer::kMaxConnections);  // ...and no further
     // The rest are accepted as the idle ones are let go, and let go in their turn.
     bool closed = false;

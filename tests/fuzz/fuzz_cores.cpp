@@ -80,7 +80,9 @@ Message any_message(Input& in, NodeId from) {
         case 2: return SnapshotStart{SnapshotId{in.number()}, SnapshotId{in.number()}};
         case 3: return any_report(in, from);
         case 4: return InjectCommand{in.number(), in.byte() & 1 ? InjectKind::lose : InjectKind::duplicate};
-        case 5: return SendCommand{in.number(), NodeId{static_cast<std::uint16_t>(in.number())}, in.bytes(std::min<std::size_t>(in.u16(), kMaxPayloadBytes))};
+        case 5:
+            return SendCommand{in.number(), NodeId{static_cast<std::uint16_t>(in.number())},
+                               in.bytes(std::min<std::size_t>(in.u16(), kMaxPayloadBytes))};
         case 6: return ImpairCommand{in.number(), in.u32(), in.u32(), in.u32()};
         case 7:
             return RecoverCommand{in.number(), in.byte() & 1 ? RecoverMode::regenerate : RecoverMode::rollback,
@@ -161,15 +163,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 node.on_timer(now);
                 monitor.on_timer(now);
                 break;
-            case 4:
-                node.inject(now, in.byte() & 1 ? InjectKind::lose : InjectKind::duplicate);
-                break;
+            case 4: node.inject(now, in.byte() & 1 ? InjectKind::lose : InjectKind::duplicate); break;
             case 5:
                 node.send_app(now, NodeId{static_cast<std::uint16_t>(in.number())}, in.bytes(std::min<std::size_t>(in.u16(), kMaxPayloadBytes + 8)));
                 break;
-            case 6:
-                monitor.recover_by_hand(now, in.byte() & 1 ? RecoverMode::regenerate : RecoverMode::rollback);
-                break;
+            case 6: monitor.recover_by_hand(now, in.byte() & 1 ? RecoverMode::regenerate : RecoverMode::rollback); break;
             default: {
                 const NodeId n = mc.ring[in.byte() % 3];
                 monitor.set_node_silent(n, in.byte() & 1);

@@ -47,8 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::unique_ptr<Endpoint> a = make_a(), b = make_b();
 
     std::deque<Bytes> a_to_b, b_to_a;
-    std::vector<Bytes> seen;                            // every datagram either sent: the attacker's recordings
-    std::map<std::uint8_t, std::uint32_t> sent_by_a;    // A's generation -> messages sent
+    std::vector<Bytes> seen;                                               // every datagram either sent: the attacker's recordings
+    std::map<std::uint8_t, std::uint32_t> sent_by_a;                       // A's generation -> messages sent
     std::optional<std::pair<std::uint8_t, std::uint32_t>> last_delivered;  // (generation, number) from A
     EndpointOutput out;
 
@@ -68,12 +68,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 // A's message: generation, number, and filler bytes derived from them.
                 check(m.bytes.size() >= 5);
                 const std::uint8_t gen = m.bytes[0];
-                const std::uint32_t num = std::uint32_t(m.bytes[1]) << 24 | std::uint32_t(m.bytes[2]) << 16 | std::uint32_t(m.bytes[3]) << 8 | m.bytes[4];
+                const std::uint32_t num =
+                    std::uint32_t(m.bytes[1]) << 24 | std::uint32_t(m.bytes[2]) << 16 | std::uint32_t(m.bytes[3]) << 8 | m.bytes[4];
                 check(sent_by_a.contains(gen) && num < sent_by_a[gen]);
                 for (std::size_t i = 5; i < m.bytes.size(); ++i) check(m.bytes[i] == static_cast<std::uint8_t>(gen + num + i));
                 if (last_delivered) {
                     const auto [lg, ln] = *last_delivered;
-                    check(gen > lg || (gen == lg && num > ln));            // never twice, never out of order, never older
+                    check(gen > lg || (gen == lg && num > ln));                        // never twice, never out of order, never older
                     if (a_generation == 0 && b_generation == 0) check(num == ln + 1);  // no restart: no gap
                 } else if (a_generation == 0 && b_generation == 0) {
                     check(num == 0);
@@ -106,8 +107,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 const std::uint8_t fate = in.byte() % 4;
                 if (fate != 0) to.on_datagram(now, q.front());
                 if (fate == 3) to.on_datagram(now, q.front());
-                if (fate == 2 && q.size() > 1) std::swap(q[0], q[1]);
-                else q.pop_front();
+                if (fate == 2 && q.size() > 1)
+                    std::swap(q[0], q[1]);
+                else
+                    q.pop_front();
                 break;
             }
             case 3:  // time passes: timers fire
@@ -159,8 +162,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 const Bytes m(1 + in.byte() % 16, 0xAB);
                 const std::span<const std::uint8_t> spans[] = {m};
                 Bytes frame;
-                wire::encode_frame(h, in.byte() % 2 ? std::span<const std::span<const std::uint8_t>>(spans) : std::span<const std::span<const std::uint8_t>>(),
-                                   frame, &key);
+                wire::encode_frame(
+                    h, in.byte() % 2 ? std::span<const std::span<const std::uint8_t>>(spans) : std::span<const std::span<const std::uint8_t>>(),
+                    frame, &key);
                 b->on_datagram(now, frame);
                 break;
             }
@@ -180,8 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     a_to_b.clear();
                 }
                 break;
-            default:
-                break;
+            default: break;
         }
         collect();
     }

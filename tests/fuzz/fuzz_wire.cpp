@@ -34,8 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         wire::encode_frame(frame.header, frame.messages, out);
         wire::Frame again;
         check(wire::decode_frame(out, again) == wire::DecodeError::none);
-        check(again.header.seq == frame.header.seq && again.header.counter == frame.header.counter &&
-              again.messages.size() == frame.messages.size());
+        check(again.header.seq == frame.header.seq && again.header.counter == frame.header.counter && again.messages.size() == frame.messages.size());
         for (const auto& m : frame.messages) check_message(m);
     }
     check_message(in);  // the bytes as one message, too

@@ -17,10 +17,10 @@ namespace ringwatch::diagram {
 namespace {
 
 constexpr double kLeft = 130, kRight = 60, kLaneGap = 80, kMinWidth = 1040, kLegendItem = 335;
-constexpr double kTickPx = 150, kTickSpread = 0.7;                  // ticks: a tick's events use 70% of it
+constexpr double kTickPx = 150, kTickSpread = 0.7;                 // ticks: a tick's events use 70% of it
 constexpr double kPxPerUnit = 0.5, kMinGapPx = 7, kMaxGapPx = 48;  // compressed: 0.5 px per microsecond
-constexpr double kOutside = 24;      // where an end outside the window is put (then clipped)
-constexpr double kLabelSpace = 100;  // between two time labels (and two squeezed-gap labels: kLabelSpace / 2)
+constexpr double kOutside = 24;                                    // where an end outside the window is put (then clipped)
+constexpr double kLabelSpace = 100;                                // between two time labels (and two squeezed-gap labels: kLabelSpace / 2)
 constexpr double kMinPlotPx = 820;
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 constexpr std::string_view kRecordedColour = "#e8590c";
@@ -188,13 +188,17 @@ std::string arrowheads() {
         std::string_view id, colour;
         int size;
     };
-    constexpr Head heads[] = {{"token", "#222", 10}, {"copy", "#c2255c", 10}, {"recorded", "#e8590c", 14}, {"marker", "#1c7ed6", 10}, {"start", "#999", 8}};
+    constexpr Head heads[] = {
+        {"token", "#222", 10}, {"copy", "#c2255c", 10}, {"recorded", "#e8590c", 14}, {"marker", "#1c7ed6", 10}, {"start", "#999", 8}};
     std::string out = "<defs>\n";
     for (const Head& h : heads)
-        out += fmt::format(R"~(<marker id="head-{0}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="{2}" markerHeight="{2}" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{1}"/></marker>)~",
-                           h.id, h.colour, h.size) +
-               "\n";
-    out += R"~(<marker id="head-undelivered" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse"><path d="M1,1 L9,9 M1,9 L9,1" stroke="#e03131" stroke-width="2"/></marker>)~";
+        out +=
+            fmt::format(
+                R"~(<marker id="head-{0}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="{2}" markerHeight="{2}" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{1}"/></marker>)~",
+                h.id, h.colour, h.size) +
+            "\n";
+    out +=
+        R"~(<marker id="head-undelivered" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse"><path d="M1,1 L9,9 M1,9 L9,1" stroke="#e03131" stroke-width="2"/></marker>)~";
     return out + "\n";
 }
 
@@ -224,8 +228,8 @@ public:
         legend_rows();
         const double height = bottom_ + 70 + 26 * static_cast<double>(legend_.size()) + 20;
         out_ += R"(<?xml version="1.0" encoding="UTF-8"?>)";
-        out_ += fmt::format("\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\">\n",
-                            num(width_), num(height));
+        out_ += fmt::format("\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\">\n", num(width_),
+                            num(height));
         out_ += fmt::format("<title>{}</title>\n<style>{}</style>\n{}", xml_escape(d_.title), kStyle, arrowheads());
         out_ += fmt::format(R"(<clipPath id="plot-area"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath>)", num(kLeft), num(top_ - 40),
                             num(axis_.width()), num(bottom_ - top_ + 80));
@@ -255,15 +259,18 @@ private:
         const double y = bottom_ + 36;
         out_ += "<g id=\"axis\">\n";
         for (const auto& l : axis_.labels()) {
-            out_ += fmt::format(R"(<line class="grid" x1="{0}" y1="{1}" x2="{0}" y2="{2}"/><text class="axis-label" x="{0}" y="{3}" text-anchor="middle">{4}</text>)",
-                                num(kLeft + l.x), num(top_ - 24), num(y), num(y + 14), xml_escape(l.text));
+            out_ += fmt::format(
+                R"(<line class="grid" x1="{0}" y1="{1}" x2="{0}" y2="{2}"/><text class="axis-label" x="{0}" y="{3}" text-anchor="middle">{4}</text>)",
+                num(kLeft + l.x), num(top_ - 24), num(y), num(y + 14), xml_escape(l.text));
             out_ += '\n';
         }
         double last_gap_label = -kLabelSpace;
         for (const auto& g : axis_.gaps()) {
-            out_ += fmt::format(R"(<g class="squeezed"><line class="gap" x1="{0}" y1="{1}" x2="{0}" y2="{2}"/>)", num(kLeft + g.x), num(top_ - 24), num(y - 6));
+            out_ += fmt::format(R"(<g class="squeezed"><line class="gap" x1="{0}" y1="{1}" x2="{0}" y2="{2}"/>)", num(kLeft + g.x), num(top_ - 24),
+                                num(y - 6));
             if (g.x - last_gap_label >= kLabelSpace / 2) {
-                out_ += fmt::format(R"(<text class="gap-label" x="{}" y="{}" text-anchor="middle">≈ {}</text>)", num(kLeft + g.x), num(y - 8), xml_escape(g.text));
+                out_ += fmt::format(R"(<text class="gap-label" x="{}" y="{}" text-anchor="middle">≈ {}</text>)", num(kLeft + g.x), num(y - 8),
+                                    xml_escape(g.text));
                 last_gap_label = g.x;
             }
             out_ += "</g>\n";
@@ -276,9 +283,9 @@ private:
         out_ += "<g id=\"lanes\">\n";
         for (std::size_t i = 0; i < d_.lanes.size(); ++i) {
             const auto& l = d_.lanes[i];
-            out_ += fmt::format(R"(<g class="lane" data-lane="{0}"><line x1="{1}" y1="{3}" x2="{2}" y2="{3}"/><text x="{4}" y="{5}" text-anchor="end">{6}</text></g>)",
-                                xml_escape(l.id), num(kLeft), num(kLeft + axis_.width()), num(Y(i)), num(kLeft - 12), num(Y(i) + 4),
-                                xml_escape(l.label));
+            out_ += fmt::format(
+                R"(<g class="lane" data-lane="{0}"><line x1="{1}" y1="{3}" x2="{2}" y2="{3}"/><text x="{4}" y="{5}" text-anchor="end">{6}</text></g>)",
+                xml_escape(l.id), num(kLeft), num(kLeft + axis_.width()), num(Y(i)), num(kLeft - 12), num(Y(i) + 4), xml_escape(l.label));
             out_ += '\n';
         }
         out_ += "</g>\n";
@@ -297,8 +304,8 @@ private:
             if (rs.size() > 1)
                 out_ += fmt::format(R"(<polyline class="cut" data-snapshot="{}" stroke="{}" points="{}"/>)", xml_escape(snap), colour, points) + "\n";
             const Record& last = *rs.back();
-            out_ += fmt::format(R"(<text class="cut-label" x="{}" y="{}" fill="{}">cut {}</text>)", num(X(last.at) + 6), num(Y(last.lane) + 22), colour,
-                                xml_escape(snap)) +
+            out_ += fmt::format(R"(<text class="cut-label" x="{}" y="{}" fill="{}">cut {}</text>)", num(X(last.at) + 6), num(Y(last.lane) + 22),
+                                colour, xml_escape(snap)) +
                     "\n";
         }
     }
@@ -335,10 +342,12 @@ private:
         out_ += fmt::format(R"~(<line x1="{}" y1="{}" x2="{}" y2="{}" marker-end="url(#head-{})"/>)~", num(x1), num(y1), num(x2), num(y2), head);
         const double mx = (x1 + x2) / 2 + 5, my = (y1 + y2) / 2;
         if (!a.label.empty() && a.kind == ArrowKind::token)
-            out_ += fmt::format(R"(<text class="label" x="{}" y="{}">{}</text>)", num(mx), num(place_label(mx, my - 4, a.label)), xml_escape(a.label));
+            out_ +=
+                fmt::format(R"(<text class="label" x="{}" y="{}">{}</text>)", num(mx), num(place_label(mx, my - 4, a.label)), xml_escape(a.label));
         if (recorded) {
             const std::string text = fmt::format("recorded in flight (snapshot {})", join(a.recorded_by, ", "));
-            out_ += fmt::format(R"(<text class="label recorded-label" x="{}" y="{}">{}</text>)", num(mx), num(place_label(mx, my + 11, text)), xml_escape(text));
+            out_ += fmt::format(R"(<text class="label recorded-label" x="{}" y="{}">{}</text>)", num(mx), num(place_label(mx, my + 11, text)),
+                                xml_escape(text));
         }
         out_ += "</g>\n";
     }
@@ -346,7 +355,8 @@ private:
     // The baseline for a label near (x, y): moved down past the labels already drawn there, so that
     // arrows side by side (a token and its duplicate) keep readable labels.
     double place_label(double x, double y, std::string_view text) {
-        const auto chars = static_cast<double>(std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+        const auto chars =
+            static_cast<double>(std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
         const double w = 5.6 * chars;
         const auto clashes = [&](const Box& b) { return std::abs(b.y - y) < 11 && x < b.x + b.w && b.x < x + w; };
         for (int tries = 0; tries < 6 && std::any_of(placed_.begin(), placed_.end(), clashes); ++tries) y += 12;
@@ -356,22 +366,25 @@ private:
 
     void write_record(const Record& r) {
         if (!axis_.inside(r.at)) return;
-        out_ += fmt::format(R"(<circle class="record" cx="{}" cy="{}" r="6" fill="{}" data-lane="{}" data-snapshot="{}"{} data-state="{}"><title>{}</title></circle>)",
-                            num(X(r.at)), num(Y(r.lane)), colours_.at(r.snapshot), xml_escape(d_.lanes.at(r.lane).id), xml_escape(r.snapshot),
-                            when_attrs("at", r.at), xml_escape(r.state), xml_escape(r.title));
+        out_ += fmt::format(
+            R"(<circle class="record" cx="{}" cy="{}" r="6" fill="{}" data-lane="{}" data-snapshot="{}"{} data-state="{}"><title>{}</title></circle>)",
+            num(X(r.at)), num(Y(r.lane)), colours_.at(r.snapshot), xml_escape(d_.lanes.at(r.lane).id), xml_escape(r.snapshot), when_attrs("at", r.at),
+            xml_escape(r.state), xml_escape(r.title));
         const double x = X(r.at) + 8;
         const std::string text = "state: " + r.state;
-        out_ += fmt::format(R"(<text class="label state-label" x="{}" y="{}">{}</text>)", num(x), num(place_label(x, Y(r.lane) - 9, text)), xml_escape(text));
+        out_ += fmt::format(R"(<text class="label state-label" x="{}" y="{}">{}</text>)", num(x), num(place_label(x, Y(r.lane) - 9, text)),
+                            xml_escape(text));
         out_ += '\n';
     }
 
     void write_fault(const Fault& f) {
         if (!axis_.inside(f.at)) return;
         const double x = X(f.at), y = Y(f.lane);
-        out_ += fmt::format(R"(<g class="fault" data-kind="{}" data-lane="{}"{}><title>{}</title>)", xml_escape(f.kind), xml_escape(d_.lanes.at(f.lane).id),
-                            when_attrs("at", f.at), xml_escape(f.title));
+        out_ += fmt::format(R"(<g class="fault" data-kind="{}" data-lane="{}"{}><title>{}</title>)", xml_escape(f.kind),
+                            xml_escape(d_.lanes.at(f.lane).id), when_attrs("at", f.at), xml_escape(f.title));
         out_ += fmt::format(R"(<path d="M{0},{1} L{2},{3} M{0},{3} L{2},{1}"/>)", num(x - 7), num(y - 7), num(x + 7), num(y + 7));
-        out_ += fmt::format(R"(<text class="label fault-label" x="{}" y="{}" text-anchor="middle">{}</text></g>)", num(x), num(y - 11), xml_escape(f.kind));
+        out_ += fmt::format(R"(<text class="label fault-label" x="{}" y="{}" text-anchor="middle">{}</text></g>)", num(x), num(y - 11),
+                            xml_escape(f.kind));
         out_ += '\n';
     }
 
@@ -395,7 +408,8 @@ private:
             items.push_back({R"(<text class="gap-label" x="22" y="4" text-anchor="middle">≈ +19 ms</text>)", "idle time squeezed"});
         const auto per_row = static_cast<std::size_t>(std::max(1.0, std::floor((width_ - 32) / kLegendItem)));
         for (std::size_t i = 0; i < items.size(); i += per_row)
-            legend_.emplace_back(items.begin() + static_cast<std::ptrdiff_t>(i), items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), i + per_row)));
+            legend_.emplace_back(items.begin() + static_cast<std::ptrdiff_t>(i),
+                                 items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), i + per_row)));
     }
 
     void write_legend() {

@@ -39,10 +39,10 @@ struct Arrow {
     ArrowKind kind = ArrowKind::token;
     std::size_t from = 0, to = 0;  // lanes
     When sent;
-    std::optional<When> received;  // none: it never arrived
-    std::string label;             // beside a token: "free", "busy 1→3", "token(2)"
-    std::string title;             // the tooltip
-    std::string snapshot;          // a marker's or a start's snapshot
+    std::optional<When> received;          // none: it never arrived
+    std::string label;                     // beside a token: "free", "busy 1→3", "token(2)"
+    std::string title;                     // the tooltip
+    std::string snapshot;                  // a marker's or a start's snapshot
     std::vector<std::string> recorded_by;  // the snapshots that recorded this token in flight
     bool lost = false;                     // a lose fault dropped it where it arrived
     bool copy = false;                     // the extra copy a duplicate fault sent

@@ -124,10 +124,10 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
     if (v.id.value > kReportsKept) reports_.erase(reports_.begin(), reports_.lower_bound(SnapshotId{v.id.value - kReportsKept}));
 
     for (NodeId n : ring_) {
-        if (down_throughout(n, from, now) && (v.kind != VerdictKind::inconclusive ||
-                                              std::find(v.missing.begin(), v.missing.end(), n) == v.missing.end())) {
-            violations_.add(rule::outage, fmt::format("snapshot {} is {} (missing {}) although node {} was down throughout", v.id,
-                                                      to_string(v.kind), ids(v.missing), n));
+        if (down_throughout(n, from, now) &&
+            (v.kind != VerdictKind::inconclusive || std::find(v.missing.begin(), v.missing.end(), n) == v.missing.end())) {
+            violations_.add(rule::outage, fmt::format("snapshot {} is {} (missing {}) although node {} was down throughout", v.id, to_string(v.kind),
+                                                      ids(v.missing), n));
         }
     }
     std::vector<NodeId> unreported;
@@ -204,8 +204,8 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
 // "Still forming" is only true of a ring that has no token: the count is 0 and stayed 0.
 void InvariantChecker::forming_verdict(const Verdict& v, Instant from, Instant now) {
     if (v.tokens != 0 || !v.missing.empty()) {
-        violations_.add(rule::verdict, fmt::format("snapshot {} says the ring is forming with {} token(s) and missing {}", v.id, v.tokens,
-                                                   ids(v.missing)));
+        violations_.add(rule::verdict,
+                        fmt::format("snapshot {} says the ring is forming with {} token(s) and missing {}", v.id, v.tokens, ids(v.missing)));
     }
     if (auto c = constant_over(from, now); c && !c->exactly(0)) {
         violations_.add(rule::truth, fmt::format("snapshot {} says the ring is still forming (no token yet); the true count was {} (+{} "
@@ -260,8 +260,8 @@ bool InvariantChecker::down_at_some_point(NodeId n, Instant a, Instant b) const 
 void InvariantChecker::node_event(const NodeEvent& e) {
     node_events_.push_back(e);
     if (e.kind == NodeEventKind::node_down && e.address == NodeAddress::port_closed && !down_at_some_point(e.node, e.at - e.silent_for, e.at)) {
-        violations_.add(rule::node_events, fmt::format("node {} reported down with its port closed at {} us, but it was up from {} us on",
-                                                       e.node, to_us(e.at), to_us(e.at - e.silent_for)));
+        violations_.add(rule::node_events, fmt::format("node {} reported down with its port closed at {} us, but it was up from {} us on", e.node,
+                                                       to_us(e.at), to_us(e.at - e.silent_for)));
     }
     // Silence is the node's, never the monitor's: a datagram from the node's current process reached
     // the monitor's socket less than a node timeout of the monitor's running time ago (its pauses
@@ -272,8 +272,8 @@ void InvariantChecker::node_event(const NodeEvent& e) {
             if (running + jitter_ < liveness_.node_timeout) {
                 violations_.add(rule::node_events, fmt::format("node {} reported down ({}) at {} us, but a datagram of its process reached the "
                                                                "monitor at {} us, {} ms of the monitor's running time before (node timeout {} ms)",
-                                                               e.node, to_string(e.address), to_us(e.at), to_us(it->second),
-                                                               running.count() / 1000, liveness_.node_timeout.count() / 1000));
+                                                               e.node, to_string(e.address), to_us(e.at), to_us(it->second), running.count() / 1000,
+                                                               liveness_.node_timeout.count() / 1000));
             }
         }
     }
@@ -307,11 +307,10 @@ void InvariantChecker::finish_liveness(Instant end) {
             for (const auto& [mp, mr] : monitor_pauses_) monitor_gap |= mp <= down + slack && (!mr || *mr >= down);
             if (monitor_gap) continue;
             bool reported = false;
-            for (const auto& e : node_events_)
-                reported |= e.kind == NodeEventKind::node_down && e.node == n && e.at >= down && e.at <= down + slack;
+            for (const auto& e : node_events_) reported |= e.kind == NodeEventKind::node_down && e.node == n && e.at >= down && e.at <= down + slack;
             if (!reported) {
-                violations_.add(rule::node_events, fmt::format("node {} was down from {} to {} us and no node_down named it within {} ms",
-                                                               n, to_us(down), to_us(until), slack.count() / 1000));
+                violations_.add(rule::node_events, fmt::format("node {} was down from {} to {} us and no node_down named it within {} ms", n,
+                                                               to_us(down), to_us(until), slack.count() / 1000));
             }
         }
     }
@@ -422,10 +421,10 @@ void InvariantChecker::check_checkpoint(Instant t, std::string_view what, Instan
         }
         return;
     }
-    violations_.add(rule::detection, fmt::format("{} at {} us: no conclusive verdict for a snapshot started after it by {} us (bound {} ms "
-                                                 "from {} us, when every node was up{})",
-                                                 what, to_us(t), to_us(due), bound_.value().count() / 1000, to_us(*ready),
-                                                 lossy ? " and the network healed" : ""));
+    violations_.add(rule::detection,
+                    fmt::format("{} at {} us: no conclusive verdict for a snapshot started after it by {} us (bound {} ms "
+                                "from {} us, when every node was up{})",
+                                what, to_us(t), to_us(due), bound_.value().count() / 1000, to_us(*ready), lossy ? " and the network healed" : ""));
 }
 
 void InvariantChecker::finish(Instant end, Instant healed_at, bool lossy) {

@@ -21,27 +21,26 @@ void MessageLedger::departed(NodeId src, NodeId dst, std::uint64_t seq) {
 void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint64_t seq, bool redelivery) {
     auto& v = msgs_[{src, dst}];
     if (seq < 1 || seq > v.size()) {
-        violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {}, which was never sent", to_us(now),
-                                                    dst, seq, src));
+        violations_.add(rule::messages,
+                        fmt::format("at {} us node {} delivered message #{} from node {}, which was never sent", to_us(now), dst, seq, src));
         return;
     }
     Msg& m = v[seq - 1];
     m.departed = true;
     if (redelivery) {
         if (!rollbacks_ || m.deliveries == 0) {
-            violations_.add(rule::messages, fmt::format("at {} us node {} redelivered message #{} from node {}, which {}", to_us(now), dst, seq,
-                                                        src, rollbacks_ ? "it had never delivered" : "no rollback undid"));
+            violations_.add(rule::messages, fmt::format("at {} us node {} redelivered message #{} from node {}, which {}", to_us(now), dst, seq, src,
+                                                        rollbacks_ ? "it had never delivered" : "no rollback undid"));
         }
         return;
     }
     if (++m.deliveries > 1) {
-        violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} a second time", to_us(now), dst,
-                                                    seq, src));
+        violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} a second time", to_us(now), dst, seq, src));
     }
     auto& last = last_delivered_[dst][{src, m.src_gen}];
     if (seq <= last && m.deliveries == 1) {
-        violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} after #{} (out of order)",
-                                                    to_us(now), dst, seq, src, last));
+        violations_.add(rule::messages,
+                        fmt::format("at {} us node {} delivered message #{} from node {} after #{} (out of order)", to_us(now), dst, seq, src, last));
     }
     last = std::max(last, seq);
 }

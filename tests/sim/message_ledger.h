@@ -15,8 +15,8 @@ namespace ringwatch::sim {
 struct MessageTally {
     std::uint64_t sent = 0;
     std::uint64_t delivered = 0;
-    std::uint64_t queued = 0;           // never left its source: waiting for a free token at the end
-    std::uint64_t lost_to_faults = 0;   // not delivered, and a token fault or crash came after it was sent
+    std::uint64_t queued = 0;          // never left its source: waiting for a free token at the end
+    std::uint64_t lost_to_faults = 0;  // not delivered, and a token fault or crash came after it was sent
 };
 
 class MessageLedger {
@@ -57,10 +57,10 @@ private:
         unsigned deliveries = 0;  // redeliveries apart
         std::uint32_t src_gen = 0;
     };
-    using Source = std::pair<NodeId, std::uint32_t>;  // a source process: node, generation
-    std::map<std::pair<NodeId, NodeId>, std::vector<Msg>> msgs_;  // index: seq - 1
+    using Source = std::pair<NodeId, std::uint32_t>;                    // a source process: node, generation
+    std::map<std::pair<NodeId, NodeId>, std::vector<Msg>> msgs_;        // index: seq - 1
     std::map<NodeId, std::map<Source, std::uint64_t>> last_delivered_;  // dst -> source process -> highest seq
-    static constexpr std::size_t kCutsKept = 4096;  // per node, as the oracle keeps reported cuts
+    static constexpr std::size_t kCutsKept = 4096;                      // per node, as the oracle keeps reported cuts
     std::map<NodeId, std::map<SnapshotId, std::map<Source, std::uint64_t>>> at_cut_;
     bool rollbacks_ = false;
     Violations& violations_;

@@ -41,9 +41,7 @@ public:
     using DefaultParticipant::DefaultParticipant;
     // Only a call that begins a recording carries the state (the node copies it for those alone).
     bool start(SnapshotId id, const RecordedState& state) { return DefaultParticipant::start(id, stale(id, state)); }
-    void on_marker(SnapshotId id, const NodeId& from, const RecordedState& state) {
-        DefaultParticipant::on_marker(id, from, stale(id, state));
-    }
+    void on_marker(SnapshotId id, const NodeId& from, const RecordedState& state) { DefaultParticipant::on_marker(id, from, stale(id, state)); }
 
 private:
     RecordedState stale(SnapshotId id, const RecordedState& state) {

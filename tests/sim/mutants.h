@@ -16,26 +16,26 @@ namespace ringwatch::sim {
 
 enum class Mutant : std::uint8_t {
     none,
-    monitor_hides_alarms,         // reports every would-be alarm as inconclusive, naming the first node
-    monitor_ignores_missing,      // decides on the reports it has when a snapshot times out
-    monitor_miscounts,            // counts tokens recorded in flight twice
-    monitor_stops_after_alarm,    // starts no snapshot after its first alarm
-    monitor_alarm_storm,          // raises an alarm on every bad verdict, not once per incident
-    monitor_misses_dead_nodes,    // never reports a node down
-    monitor_guesses_port_closed,  // says every silent node's port is closed, without a refused probe
-    monitor_orders_no_token,      // recovers by a new epoch but names no node to issue its token
+    monitor_hides_alarms,           // reports every would-be alarm as inconclusive, naming the first node
+    monitor_ignores_missing,        // decides on the reports it has when a snapshot times out
+    monitor_miscounts,              // counts tokens recorded in flight twice
+    monitor_stops_after_alarm,      // starts no snapshot after its first alarm
+    monitor_alarm_storm,            // raises an alarm on every bad verdict, not once per incident
+    monitor_misses_dead_nodes,      // never reports a node down
+    monitor_guesses_port_closed,    // says every silent node's port is closed, without a refused probe
+    monitor_orders_no_token,        // recovers by a new epoch but names no node to issue its token
     monitor_restores_bad_snapshot,  // rolls back to the snapshot after the newest one judged ok (usually the alarm's own)
-    participant_skips_channel,    // never records its inbound channel
-    participant_closes_late,      // keeps recording its channel one message past the marker
-    participant_stale_state,      // records the state it had at its previous recording
-    node_delivers_twice,          // hands every application message to its user twice
-    node_drops_messages,          // accepts every third application message and forgets it
-    node_conjures_token,          // passes one token on twice, with no fault injected
-    node_swallows_token,          // keeps one token forever, with no fault injected
-    node_makes_first_token,       // node 0 makes a token of its own at every start with no epoch (the rule before births were ordered)
-    node_forgets_deliveries,      // a restarted process starts without its delivery record (as with no state_dir)
-    walk_names_many_issuers,      // a by-hand regenerate tells every node it orders that it issues the token
-    walk_reuses_epoch,            // a by-hand regenerate orders the epoch before the one it chose (the newest, when all answered)
+    participant_skips_channel,      // never records its inbound channel
+    participant_closes_late,        // keeps recording its channel one message past the marker
+    participant_stale_state,        // records the state it had at its previous recording
+    node_delivers_twice,            // hands every application message to its user twice
+    node_drops_messages,            // accepts every third application message and forgets it
+    node_conjures_token,            // passes one token on twice, with no fault injected
+    node_swallows_token,            // keeps one token forever, with no fault injected
+    node_makes_first_token,         // node 0 makes a token of its own at every start with no epoch (the rule before births were ordered)
+    node_forgets_deliveries,        // a restarted process starts without its delivery record (as with no state_dir)
+    walk_names_many_issuers,        // a by-hand regenerate tells every node it orders that it issues the token
+    walk_reuses_epoch,              // a by-hand regenerate orders the epoch before the one it chose (the newest, when all answered)
 };
 
 inline constexpr std::size_t kMutatedNode = 1;

@@ -28,12 +28,12 @@ struct Read {
     bool busy = false;           // token
     std::uint16_t src = 0, dst = 0;
     bool copied = false;
-    bool had_token = false;      // ring state
-    std::uint32_t epoch = 0;     // token, ring state, recover
-    std::uint16_t issuer = 0;    // recover
-    bool rollback = false;       // recover: mode 2
-    std::uint64_t command = 0;   // recover, ack
-    bool ok = false;             // ack
+    bool had_token = false;                // ring state
+    std::uint32_t epoch = 0;               // token, ring state, recover
+    std::uint16_t issuer = 0;              // recover
+    bool rollback = false;                 // recover: mode 2
+    std::uint64_t command = 0;             // recover, ack
+    bool ok = false;                       // ack
     std::optional<std::uint64_t> app_seq;  // a busy token carrying one of the simulator's messages
 };
 

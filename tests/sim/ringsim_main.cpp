@@ -82,15 +82,15 @@ void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
                                        {"violations", std::move(violations)}};
         fmt::print("{}\n", j.dump());
     } else {
-        fmt::print("seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); {} incident(s), {} resolved; "
-                   "faults {} caught {}; "
-                   "app messages: {} sent, {} delivered, {} queued, {} lost to faults; network lost {} duplicated {} reordered {}; "
-                   "{}{} events in {:.3f} s virtual, {:.3f} s wall; {}\n",
-                   s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved,
-                   s.faults_taken_effect, s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated,
-                   s.datagrams_reordered,
-                   s.walks == 0 ? "" : fmt::format("by-hand regenerates {} ({} done); ", s.walks, s.walks_regenerated), s.events, std::chrono::duration<double>(s.virtual_time).count(), cost.wall_s,
-                   s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
+        fmt::print(
+            "seed {}: {} snapshots ({} ok, {} token_lost, {} token_duplicated, {} inconclusive); {} incident(s), {} resolved; "
+            "faults {} caught {}; "
+            "app messages: {} sent, {} delivered, {} queued, {} lost to faults; network lost {} duplicated {} reordered {}; "
+            "{}{} events in {:.3f} s virtual, {:.3f} s wall; {}\n",
+            s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved, s.faults_taken_effect,
+            s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated, s.datagrams_reordered,
+            s.walks == 0 ? "" : fmt::format("by-hand regenerates {} ({} done); ", s.walks, s.walks_regenerated), s.events,
+            std::chrono::duration<double>(s.virtual_time).count(), cost.wall_s, s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
         for (const auto& v : s.violations) fmt::print("  violation [{}]: {}\n", v.rule, v.what);
         for (const auto& [rule, n] : s.violation_counts)
             if (n > 10) fmt::print("  ... {} [{}] violations in all\n", n, rule);
@@ -100,7 +100,8 @@ void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
 
 // Draws the run, and says what the oracle recorded in the window (the diagram shows the same).
 void write_diagram(const std::string& file, const SpaceTimeRecorder& recorder, const SimConfig& run, bool json) {
-    diagram::write_svg(file, recorder.diagram(run.nodes, fmt::format("ringsim: seed {}, {} nodes, hold {}", run.seed, run.nodes, format_duration(run.hold))));
+    diagram::write_svg(
+        file, recorder.diagram(run.nodes, fmt::format("ringsim: seed {}, {} nodes, hold {}", run.seed, run.nodes, format_duration(run.hold))));
     const auto window = recorder.window();
     std::set<SnapshotId> snapshots;
     std::uint32_t in_flight = 0;
@@ -111,16 +112,21 @@ void write_diagram(const std::string& file, const SpaceTimeRecorder& recorder, c
     if (json) {
         nlohmann::ordered_json cuts = nlohmann::ordered_json::array();
         for (const auto& c : recorder.oracle_cuts())
-            cuts.push_back({{"snapshot", snapshot_number(c.snapshot)}, {"node", c.node.value}, {"recorded_us", to_us(c.recorded_at)},
-                            {"closed_us", to_us(c.closed_at)}, {"held", c.held}, {"in_flight", c.in_flight}});
-        const nlohmann::ordered_json j{{"event", "diagram"},
-                                       {"file", file},
-                                       {"window_us", window ? nlohmann::ordered_json{to_us(window->start), to_us(window->end)} : nlohmann::ordered_json(nullptr)},
-                                       {"cuts", std::move(cuts)}};
+            cuts.push_back({{"snapshot", snapshot_number(c.snapshot)},
+                            {"node", c.node.value},
+                            {"recorded_us", to_us(c.recorded_at)},
+                            {"closed_us", to_us(c.closed_at)},
+                            {"held", c.held},
+                            {"in_flight", c.in_flight}});
+        const nlohmann::ordered_json j{
+            {"event", "diagram"},
+            {"file", file},
+            {"window_us", window ? nlohmann::ordered_json{to_us(window->start), to_us(window->end)} : nlohmann::ordered_json(nullptr)},
+            {"cuts", std::move(cuts)}};
         fmt::print("{}\n", j.dump());
     } else if (window) {
-        fmt::print("diagram {}: {} to {}, {} snapshot(s) recorded, {} token(s) recorded in flight\n", file, format_duration(window->start.time_since_epoch()),
-                   format_duration(window->end.time_since_epoch()), snapshots.size(), in_flight);
+        fmt::print("diagram {}: {} to {}, {} snapshot(s) recorded, {} token(s) recorded in flight\n", file,
+                   format_duration(window->start.time_since_epoch()), format_duration(window->end.time_since_epoch()), snapshots.size(), in_flight);
     } else {
         fmt::print("diagram {}: no snapshot started, nothing drawn\n", file);
     }
@@ -132,8 +138,8 @@ int main(int argc, char** argv) {
     CLI::App app{"ringsim: a ring of nodes and the monitor in the deterministic simulator (virtual time, seeded faults)"};
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
-    std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, by_hand, hold = "20ms", interval = "100ms", timeout = "1000ms", mutant = "none",
-                recover = "off", diagram_file, window;
+    std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, by_hand, hold = "20ms", interval = "100ms", timeout = "1000ms",
+                mutant = "none", recover = "off", diagram_file, window;
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, kMaxRingNodes));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
@@ -145,8 +151,9 @@ int main(int argc, char** argv) {
     app.add_option("--crash", crash, "crashes, e.g. 2@5s+3s (node 2 at 5 s, restarted 3 s later)");
     app.add_option("--monitor-restart", monitor_restart, "monitor restarts, e.g. 5s+200ms (stops at 5 s, a new one 200 ms later)");
     app.add_option("--monitor-pause", monitor_pause, "monitor pauses, e.g. 5s+2s (stopped at 5 s, continues 2 s later)");
-    app.add_option("--regenerate-by-hand", by_hand,
-                   "`ring recover` with no monitor answering: a regenerate walked by hand by a tool, e.g. 3s,5s (stop or pause the monitor meanwhile)");
+    app.add_option(
+        "--regenerate-by-hand", by_hand,
+        "`ring recover` with no monitor answering: a regenerate walked by hand by a tool, e.g. 3s,5s (stop or pause the monitor meanwhile)");
     app.add_option("--hold", hold, "token hold per node")->capture_default_str();
     app.add_option("--interval", interval, "snapshot interval")->capture_default_str();
     app.add_option("--timeout", timeout, "snapshot timeout")->capture_default_str();
@@ -154,12 +161,15 @@ int main(int argc, char** argv) {
     app.add_option("--app-rate", c.app_messages_per_s, "application messages per second (whole ring)")->capture_default_str();
     app.add_flag("--random-faults", random_faults, "derive ring size and all faults from the seed (as the CI sweep does)");
     app.add_option("--sweep", sweep, "run this many seeds from --seed on, with --random-faults; print one summary each");
-    app.add_option("--mutant", mutant, "run a deliberately broken core, to see the rules catch it (none, or one of: " +
-                                           [] {
-                                               std::string names;
-                                               for (Mutant m : all_mutants()) names += (names.empty() ? "" : ", ") + std::string(to_string(m));
-                                               return names;
-                                           }() + ")")
+    app.add_option(
+           "--mutant", mutant,
+           "run a deliberately broken core, to see the rules catch it (none, or one of: " +
+               [] {
+                   std::string names;
+                   for (Mutant m : all_mutants()) names += (names.empty() ? "" : ", ") + std::string(to_string(m));
+                   return names;
+               }() +
+               ")")
         ->capture_default_str();
     app.add_option("--recover", recover, "the monitor's recovery: off, regenerate or rollback (also with --sweep)")
         ->capture_default_str()
@@ -218,11 +228,13 @@ int main(int argc, char** argv) {
         };
         if (!json && sweep == 0) {
             std::string faults;
-            for (const auto& inj : run.injects) faults += fmt::format(" {}:{}@{}", to_string(inj.kind), inj.node % run.nodes, format_duration(inj.at));
+            for (const auto& inj : run.injects)
+                faults += fmt::format(" {}:{}@{}", to_string(inj.kind), inj.node % run.nodes, format_duration(inj.at));
             for (const auto& cr : run.crashes)
                 faults += fmt::format(" crash:{}@{}{}", cr.node % run.nodes, format_duration(cr.at),
                                       cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
-            for (const auto& r : run.monitor_restarts) faults += fmt::format(" monitor-restart@{}+{}", format_duration(r.at), format_duration(r.down));
+            for (const auto& r : run.monitor_restarts)
+                faults += fmt::format(" monitor-restart@{}+{}", format_duration(r.at), format_duration(r.down));
             for (const auto& p : run.monitor_pauses) faults += fmt::format(" monitor-pause@{}+{}", format_duration(p.at), format_duration(p.length));
             for (Duration at : run.regenerates_by_hand) faults += fmt::format(" regenerate-by-hand@{}", format_duration(at));
             fmt::print("scenario: seed {}, {} nodes, hold {}, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}{}\n",

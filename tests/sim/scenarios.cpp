@@ -22,14 +22,13 @@ SimConfig random_scenario(std::uint64_t seed, Duration duration) {
     if (p.chance(0.5)) {
         const int n = 1 + static_cast<int>(p.below(2));
         for (int i = 0; i < n; ++i) {
-            c.injects.push_back({Duration{p.between(dur_us / 10, dur_us * 8 / 10)}, p.below(c.nodes),
-                                 p.chance(0.5) ? InjectKind::lose : InjectKind::duplicate});
+            c.injects.push_back(
+                {Duration{p.between(dur_us / 10, dur_us * 8 / 10)}, p.below(c.nodes), p.chance(0.5) ? InjectKind::lose : InjectKind::duplicate});
         }
     }
     if (p.chance(0.1)) c.monitor_restarts.push_back({Duration{p.between(dur_us / 10, dur_us * 7 / 10)}, Duration{p.between(1'000, 500'000)}});
     if (p.chance(0.1)) {
-        c.crashes.push_back({Duration{p.between(dur_us / 10, dur_us / 2)}, p.below(c.nodes),
-                             Duration{p.between(200'000, 3'000'000)}});
+        c.crashes.push_back({Duration{p.between(dur_us / 10, dur_us / 2)}, p.below(c.nodes), Duration{p.between(200'000, 3'000'000)}});
     }
     // Drawn after the older choices, so that a seed's earlier faults stay what they were.
     if (p.chance(0.15)) {
@@ -185,8 +184,8 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
     if (random_faults) {
         s += fmt::format(" --random-faults --duration {}", format_duration(c.duration));
     } else {
-        s += fmt::format(" --nodes {} --duration {} --loss {} --dup {} --reorder {} --hold {} --interval {} --timeout {} --app-rate {}",
-                         c.nodes, format_duration(c.duration), c.net.loss, c.net.duplicate, c.net.reorder, format_duration(c.hold),
+        s += fmt::format(" --nodes {} --duration {} --loss {} --dup {} --reorder {} --hold {} --interval {} --timeout {} --app-rate {}", c.nodes,
+                         format_duration(c.duration), c.net.loss, c.net.duplicate, c.net.reorder, format_duration(c.hold),
                          format_duration(c.interval), format_duration(c.timeout), c.app_messages_per_s);
         if (c.single_initiator) s += " --single-initiator";
         std::string injects, crashes;

@@ -3,8 +3,8 @@
 // boundary, and the rules' checks.
 #include "tests/sim/sim_cluster.h"
 
-#include "tests/sim/sim_wakeup.h"
 #include "ring/core/wire.h"
+#include "tests/sim/sim_wakeup.h"
 
 #include <cstring>
 
@@ -227,11 +227,12 @@ void SimCluster::start_monitor() {
     // The ground truth learns of each report as the core is handed it, and of each decision as it
     // is made; a mutant edits the decisions before the process acts on them.
     SimMonitorCore::Hooks hooks{
-        .report = [this](NodeId from, const SnapshotReport& r) {
-            const std::optional<Source>& source = monitor_->source;
-            const std::uint32_t gen = source && source->from == from ? source->gen : 0;
-            checker_.report_handed(r.id, from, gen, oracle_.reported(from, gen, r));
-        },
+        .report =
+            [this](NodeId from, const SnapshotReport& r) {
+                const std::optional<Source>& source = monitor_->source;
+                const std::uint32_t gen = source && source->from == from ? source->gen : 0;
+                checker_.report_handed(r.id, from, gen, oracle_.reported(from, gen, r));
+            },
         .decided = [this](MonitorOutput& out) { decided(out); },
     };
     m.watch.cluster = this;
@@ -471,7 +472,9 @@ SimSummary SimCluster::run() {
     // With recovery on, only a crash can take a message (with its sender's queue, or its receiver's
     // memory); token faults cannot.
     const bool recovering = config_.recover != RecoveryMode::off;
-    const auto disturbed = [this, recovering](Instant t) { return recovering ? checker_.crashed_since(t) || checker_.unseen_fault_since(t) : checker_.disturbed_since(t); };
+    const auto disturbed = [this, recovering](Instant t) {
+        return recovering ? checker_.crashed_since(t) || checker_.unseen_fault_since(t) : checker_.disturbed_since(t);
+    };
     // Stop early once every due verdict has had its chance and nothing is waiting any more.
     Instant next_look = healed_at;
     while (events_.now() < settle_until) {
@@ -510,8 +513,7 @@ SimSummary SimCluster::run() {
 }
 
 SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict,
-                          const std::function<void(const IncidentEvent&)>& on_incident,
-                          const std::function<void(const NodeEvent&)>& on_node_event) {
+                          const std::function<void(const IncidentEvent&)>& on_incident, const std::function<void(const NodeEvent&)>& on_node_event) {
     SimCluster c(config);
     c.on_verdict = on_verdict;
     c.on_incident = on_incident;

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "monitor/core/monitor_core.h"
-#include "tests/sim/sim_monitor_core.h"
 #include "tests/sim/event_queue.h"
 #include "tests/sim/invariants.h"
 #include "tests/sim/message_ledger.h"
 #include "tests/sim/mutants.h"
 #include "tests/sim/prng.h"
+#include "tests/sim/sim_monitor_core.h"
 #include "tests/sim/sim_network.h"
 #include "tests/sim/sim_tool.h"
 #include "tests/sim/space_time.h"
@@ -87,8 +87,8 @@ struct SimSummary {
     std::uint64_t events = 0;     // events the queue ran: datagram arrivals, wake-ups, faults, ...
     std::uint64_t datagrams = 0;  // datagrams sent on the simulated network
     Duration virtual_time{0};
-    Duration settle_bound{0};  // how long the run could settle after healing
-    std::vector<Violation> violations;                 // the first few per rule
+    Duration settle_bound{0};                             // how long the run could settle after healing
+    std::vector<Violation> violations;                    // the first few per rule
     std::map<std::string, std::size_t> violation_counts;  // per rule, all of them
     bool ok_run() const { return violation_counts.empty(); }
     std::size_t count(std::string_view r) const {
@@ -139,9 +139,7 @@ private:
     EventQueue events_;
     // As the runtime does, a process start's incarnation grows with the (virtual) time it starts at;
     // the low bits stay random so that processes starting together differ.
-    Incarnation start_incarnation(Instant now) {
-        return Incarnation{(static_cast<std::uint64_t>(to_us(now)) + 1) << 16 | (prng_.next() & 0xFFFF)};
-    }
+    Incarnation start_incarnation(Instant now) { return Incarnation{(static_cast<std::uint64_t>(to_us(now)) + 1) << 16 | (prng_.next() & 0xFFFF)}; }
 
     Prng prng_;
     SimNetwork net_;

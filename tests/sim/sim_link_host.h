@@ -49,7 +49,9 @@ public:
     }
 
 private:
-    void arm_timer() { wakeup_.arm(events_, endpoint_.next_deadline(), [this] { pump(); }); }
+    void arm_timer() {
+        wakeup_.arm(events_, endpoint_.next_deadline(), [this] { pump(); });
+    }
 
     EventQueue& events_;
     SimNetwork& net_;

@@ -8,7 +8,8 @@
 
 namespace ringwatch::sim {
 
-SimRegenerateTool::SimRegenerateTool(EventQueue& events, SimNetwork& net, NodeId self, Incarnation incarnation, std::vector<NodeId> ring, Mutant mutant)
+SimRegenerateTool::SimRegenerateTool(EventQueue& events, SimNetwork& net, NodeId self, Incarnation incarnation, std::vector<NodeId> ring,
+                                     Mutant mutant)
     : events_(events), net_(net), endpoint_(LinkConfig{}, self, incarnation), walk_(ring), mutant_(mutant) {
     RW_ASSERT(is_tool_id(self));
     for (NodeId n : ring) endpoint_.add_peer(n, events_.now());

@@ -49,10 +49,11 @@ void SpaceTimeRecorder::handed(Instant now, NodeId to, NodeId from, std::uint32_
     auto& q = links_[{from, to}];
     // Links hand over in order: the first one of this kind from this process (and snapshot) it is.
     const auto same = [&](const Message& e) {
-        return e.what.kind == m.kind && (from_gen == 0 || e.from_gen == from_gen) && (m.kind == oracle_wire::Kind::token || e.what.snapshot == m.snapshot);
+        return e.what.kind == m.kind && (from_gen == 0 || e.from_gen == from_gen) &&
+               (m.kind == oracle_wire::Kind::token || e.what.snapshot == m.snapshot);
     };
     const auto it = std::find_if(q.begin(), q.end(), same);
-    if (it == q.end()) return;  // passed on before the record began
+    if (it == q.end()) return;                                                 // passed on before the record began
     for (auto e = q.begin(); e != it; ++e) keep(std::move(*e), std::nullopt);  // overtaken: never arrived
     Message msg = std::move(*it);
     q.erase(q.begin(), std::next(it));
@@ -127,7 +128,8 @@ diagram::Diagram SpaceTimeRecorder::diagram(std::size_t nodes, std::string title
     d.end = static_cast<double>(to_us(w->end));
     d.notes.push_back(fmt::format("From {} to {} of virtual time. Time runs left to right in order of events; long idle stretches are squeezed (≈).",
                                   seconds(w->start), seconds(w->end)));
-    d.notes.push_back("Each arrow goes from where a core passed a message to its link to where the receiver's link handed it over. Hover for details.");
+    d.notes.push_back(
+        "Each arrow goes from where a core passed a message to its link to where the receiver's link handed it over. Hover for details.");
 
     std::vector<const Message*> all;
     for (const auto& m : messages_) all.push_back(&m);

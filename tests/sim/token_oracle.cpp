@@ -306,8 +306,8 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
         uid = born(now, m.epoch);
     }
     if (!taken) {
-        violations_.add(rule::conservation, fmt::format("at {} us node {}'s token for node {} was dropped: its link would not take it",
-                                                        to_us(now), from, to));
+        violations_.add(rule::conservation,
+                        fmt::format("at {} us node {}'s token for node {} was dropped: its link would not take it", to_us(now), from, to));
         died(now, uid, false);
         return;
     }
@@ -362,13 +362,14 @@ std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t
                                                node, r.id, r.state.held_count, r.in_flight_count, rec.held, rec.in_flight));
     }
     if (r.state.epoch.value != rec.epoch) {
-        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} recorded in epoch {}; it was in epoch {} when it recorded", node,
-                                               r.id, r.state.epoch, rec.epoch));
+        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} recorded in epoch {}; it was in epoch {} when it recorded", node, r.id,
+                                               r.state.epoch, rec.epoch));
     }
     std::map<std::uint32_t, std::uint32_t> reported_epochs;
     for (const auto& ec : r.in_flight_epochs) reported_epochs[ec.epoch.value] += ec.tokens;
     if (reported_epochs.size() <= kMaxEpochCounts && reported_epochs != rec.in_flight_by_epoch) {
-        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} with its channel's tokens by epoch other than what arrived", node, r.id));
+        violations_.add(rule::cut,
+                        fmt::format("node {} reported snapshot {} with its channel's tokens by epoch other than what arrived", node, r.id));
     }
     return Cut{rec.epoch, rec.held, rec.in_flight_by_epoch};
 }
@@ -384,8 +385,8 @@ void TokenOracle::restored(Instant now, NodeId id, const PendingRollback& p) {
     const auto cuts = reported_cuts_.find(id);
     const auto cut = cuts == reported_cuts_.end() ? std::map<SnapshotId, Recording>::const_iterator{} : cuts->second.find(p.snapshot);
     if (cuts == reported_cuts_.end() || cut == cuts->second.end()) {
-        violations_.add(rule::conservation, fmt::format("at {} us node {} restored snapshot {}, which it never reported recording", to_us(now), id,
-                                                        p.snapshot));
+        violations_.add(rule::conservation,
+                        fmt::format("at {} us node {} restored snapshot {}, which it never reported recording", to_us(now), id, p.snapshot));
         return;
     }
     const Recording& rec = cut->second;

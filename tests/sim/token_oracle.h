@@ -115,7 +115,7 @@ private:
     };
     struct Recording {
         std::uint32_t held = 0, in_flight = 0;
-        std::uint32_t epoch = 1;                        // the node's when it recorded
+        std::uint32_t epoch = 1;  // the node's when it recorded
         std::map<std::uint32_t, std::uint32_t> in_flight_by_epoch;
         bool channel_open = true;
     };

@@ -14,15 +14,14 @@ std::atomic<std::size_t> largest_seen{0};
 void record(std::size_t n) {
     if (!watching.load(std::memory_order_relaxed)) return;
     std::size_t seen = largest_seen.load(std::memory_order_relaxed);
-    while (n > seen && !largest_seen.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
-    }
+    while (n > seen && !largest_seen.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {}
 }
 }  // namespace
 
 #if defined(__SANITIZE_ADDRESS__)
 // From the sanitizers' allocator interface (GCC ships the runtime's symbol, not the header).
 extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*, std::size_t),
-                                                          void (*free_hook)(const volatile void*));
+                                                         void (*free_hook)(const volatile void*));
 
 namespace {
 void on_malloc(const volatile void*, std::size_t n) { record(n); }

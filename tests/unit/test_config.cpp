@@ -60,7 +60,7 @@ TEST_CASE("config: a valid ring keeps its order and its settings", "[config]") {
     CHECK(c.timeout == std::chrono::milliseconds(500));
     REQUIRE(c.nodes.size() == 3);
     CHECK(c.ring() == std::vector<NodeId>{NodeId{3}, NodeId{1}, NodeId{2}});
-    CHECK(c.successor(NodeId{2}).id == NodeId{3});    // the last one's successor is the first
+    CHECK(c.successor(NodeId{2}).id == NodeId{3});  // the last one's successor is the first
     CHECK(c.predecessor(NodeId{3}).id == NodeId{2});
     CHECK(c.node(NodeId{1}).address.ss_family == AF_INET6);
     CHECK_FALSE(c.key_file);
@@ -76,7 +76,8 @@ address = "127.0.0.1:7001"
 [[nodes]]
 id = 1
 address = "127.0.0.1:7002"
-)", "c.toml");
+)",
+                                      "c.toml");
     CHECK(c.hold == std::chrono::milliseconds(20));
     CHECK(c.interval == std::chrono::milliseconds(100));
     CHECK(c.timeout == std::chrono::milliseconds(1000));
@@ -87,8 +88,7 @@ address = "127.0.0.1:7002"
 TEST_CASE("config: the dashboard's address is checked like every address", "[config]") {
     const std::string with_http = replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nhttp = \"127.0.0.1:8080\"");
     CHECK(parse_config(with_http, "c.toml").http_address == std::optional<std::string>("127.0.0.1:8080"));
-    CHECK(error_of(replaced(with_http, "127.0.0.1:8080", "localhost")).find("'monitor.http' = \"localhost\" is not an address") !=
-          std::string::npos);
+    CHECK(error_of(replaced(with_http, "127.0.0.1:8080", "localhost")).find("'monitor.http' = \"localhost\" is not an address") != std::string::npos);
 }
 
 TEST_CASE("config: the dashboard's names are DNS names, kept in lowercase", "[config]") {
@@ -128,8 +128,7 @@ TEST_CASE("config: every error names the file, the key and the value", "[config]
           std::string::npos);
     CHECK(error_of(replaced(kValid, "[::1]:7002", "[::1]:0")) ==
           "c.toml: line 17: 'nodes[2].address' = \"[::1]:0\" has port 0; name the port it must listen on");
-    CHECK(error_of(replaced(kValid, "127.0.0.1:7000", "127.0.0.1:00")).find("'monitor.address' = \"127.0.0.1:00\" has port 0") !=
-          std::string::npos);
+    CHECK(error_of(replaced(kValid, "127.0.0.1:7000", "127.0.0.1:00")).find("'monitor.address' = \"127.0.0.1:00\" has port 0") != std::string::npos);
     CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = -1")) == "c.toml: line 4: 'ring.hold_ms' = -1 is out of range (0..60000)");
     CHECK(error_of(replaced(kValid, "hold_ms = 5", "hold_ms = \"5\"")) == "c.toml: line 4: 'ring.hold_ms' must be an integer");
     // A float beyond int64's range once reached an undefined cast inside toml++ (found by fuzz_config).
@@ -189,8 +188,8 @@ TEST_CASE("config: without a key, addresses beyond loopback need insecure = true
     CHECK(error_of(lan) ==
           "c.toml: no 'ring.key_file', and node 2's address \"192.0.2.3:7003\" is not loopback: anyone who can reach it could command the "
           "ring; make a key (ring keygen ring.key) and set key_file, or set 'ring.insecure = true' to run unauthenticated anyway");
-    CHECK(error_of(replaced(kValid, "address = \"127.0.0.1:7000\"", "address = \"192.0.2.1:7000\"")).find("'monitor.address' = \"192.0.2.1:7000\" is not loopback") !=
-          std::string::npos);
+    CHECK(error_of(replaced(kValid, "address = \"127.0.0.1:7000\"", "address = \"192.0.2.1:7000\""))
+              .find("'monitor.address' = \"192.0.2.1:7000\" is not loopback") != std::string::npos);
     // Said explicitly: accepted, and every program warns.
     const RingConfig insecure = parse_config(replaced(lan, "hold_ms = 5", "hold_ms = 5\ninsecure = true"), "c.toml");
     CHECK(insecure.insecure);

@@ -47,13 +47,13 @@ TEST_CASE("diagram: text is escaped into well-formed XML whatever it holds", "[d
     CHECK(diagram::xml_escape(R"~(<a href="x">Tom & 'Jerry'</a>)~") == "&lt;a href=&quot;x&quot;&gt;Tom &amp; &apos;Jerry&apos;&lt;/a&gt;");
     CHECK(diagram::xml_escape("node → 2, tab\tnew\nline") == "node → 2, tab\tnew\nline");  // UTF-8 and allowed controls kept
     const std::string fffd = "\xEF\xBF\xBD";
-    CHECK(diagram::xml_escape(std::string("a\x01z\x1f", 4)) == "a" + fffd + "z" + fffd);    // controls XML forbids
-    CHECK(diagram::xml_escape("\xff\xfe") == fffd + fffd);                                 // not UTF-8
-    CHECK(diagram::xml_escape("\xC0\xAF") == fffd + fffd);                                 // overlong
-    CHECK(diagram::xml_escape("\xED\xA0\x80") == fffd + fffd + fffd);                      // a surrogate
-    CHECK(diagram::xml_escape("\xEF\xBF\xBE") == fffd + fffd + fffd);                      // U+FFFE
-    CHECK(diagram::xml_escape("\xE2\x86") == fffd + fffd);                                 // cut short
-    CHECK(diagram::xml_escape("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");                   // a four-byte character
+    CHECK(diagram::xml_escape(std::string("a\x01z\x1f", 4)) == "a" + fffd + "z" + fffd);  // controls XML forbids
+    CHECK(diagram::xml_escape("\xff\xfe") == fffd + fffd);                                // not UTF-8
+    CHECK(diagram::xml_escape("\xC0\xAF") == fffd + fffd);                                // overlong
+    CHECK(diagram::xml_escape("\xED\xA0\x80") == fffd + fffd + fffd);                     // a surrogate
+    CHECK(diagram::xml_escape("\xEF\xBF\xBE") == fffd + fffd + fffd);                     // U+FFFE
+    CHECK(diagram::xml_escape("\xE2\x86") == fffd + fffd);                                // cut short
+    CHECK(diagram::xml_escape("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");                 // a four-byte character
 }
 
 TEST_CASE("diagram: every element says what it shows, and what lies outside the window is left out", "[diagram]") {
@@ -88,7 +88,8 @@ TEST_CASE("diagram: every element says what it shows, and what lies outside the 
     CHECK(count(svg, R"~(<g class="token recorded" data-from="A&lt;" data-to="B&amp;" data-sent="0" data-sent-seq="0" data-received="1" )~"
                      R"~(data-received-seq="3" data-label="token(1)" data-recorded-by="0">)~") == 1);
     CHECK(count(svg, "recorded in flight (snapshot 0)") == 1);
-    CHECK(count(svg, R"~(<g class="marker undelivered" data-from="B&amp;" data-to="A&lt;" data-sent="1" data-sent-seq="4" data-snapshot="0">)~") == 1);
+    CHECK(count(svg, R"~(<g class="marker undelivered" data-from="B&amp;" data-to="A&lt;" data-sent="1" data-sent-seq="4" data-snapshot="0">)~") ==
+          1);
     CHECK(count(svg, R"~(<circle class="record")~") == 2 + 1);  // and the legend's sample
     CHECK(count(svg, R"~(<polyline class="cut" data-snapshot="0")~") == 1);
     CHECK(count(svg, R"~(<g class="fault" data-kind="lose" data-lane="B&amp;" data-at="2" data-at-seq="6">)~") == 1);
@@ -142,8 +143,8 @@ TEST_CASE("diagram of the seeds' second token example: the token B sent is recor
     CHECK(recorded[0]->to == a);
     CHECK(recorded[0]->recorded_by == std::vector<std::string>{"0"});
     const auto a_record = std::find_if(d.records.begin(), d.records.end(), [&](const diagram::Record& r) { return r.lane == a; });
-    const auto b_marker = std::find_if(d.arrows.begin(), d.arrows.end(),
-                                       [&](const diagram::Arrow& x) { return x.kind == diagram::ArrowKind::marker && x.from == b; });
+    const auto b_marker =
+        std::find_if(d.arrows.begin(), d.arrows.end(), [&](const diagram::Arrow& x) { return x.kind == diagram::ArrowKind::marker && x.from == b; });
     CHECK(a_record->at < *recorded[0]->received);
     CHECK(*recorded[0]->received < *b_marker->received);
     CHECK(count(diagram::render_svg(d), R"~(class="token recorded" data-from="B" data-to="A")~") == 1);

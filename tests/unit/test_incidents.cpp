@@ -30,7 +30,8 @@ TEST_CASE("incidents: one alarm while the fault lasts, one resolved when the rin
     CHECK(e[0].fault == VerdictKind::token_lost);
     CHECK(e[0].verdict.id == SnapshotId{2});
     CHECK(incident_event_json(e[0]).starts_with("{\"event\":\"alarm\",\"kind\":\"token_lost\",\"snapshot\":2,"));
-    for (std::uint64_t id = 3; id <= 9; ++id) t.on_verdict(t0 + id * 100ms, verdict(id, id == 5 ? VerdictKind::inconclusive : VerdictKind::token_lost));
+    for (std::uint64_t id = 3; id <= 9; ++id)
+        t.on_verdict(t0 + id * 100ms, verdict(id, id == 5 ? VerdictKind::inconclusive : VerdictKind::token_lost));
     CHECK(t.take_events().empty());  // no storm: the same condition lasts
     CHECK(t.open());
     t.on_verdict(t0 + 1000ms, verdict(10, VerdictKind::ok));

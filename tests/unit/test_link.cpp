@@ -402,7 +402,7 @@ TEST_CASE("endpoint: a bounded number of tools get links, freed when they fall s
     CHECK(node.has_peer(NodeId{0xF001}));
     CHECK_FALSE(node.on_datagram(now, answer_from(0xF002)));  // over the bound
     CHECK(node.stats().tool_links_refused == 1);
-    CHECK(answer_from(0x0042).empty());  // not a tool id, not configured: its hello is not answered
+    CHECK(answer_from(0x0042).empty());     // not a tool id, not configured: its hello is not answered
     CHECK(node.stats().unknown_peer == 1);  // each dropped datagram counted under one reason only
     now += LinkConfig{}.silent_after;
     node.flush(now);

@@ -83,12 +83,11 @@ Outcome run_seed(std::uint64_t seed, NetworkFaults& faults_out) {
     b.pump();
 
     auto done = [&] {
-        return ab.next_expected >= kMessagesEachWay && ba.next_expected >= kMessagesEachWay &&
-               a.endpoint().link(b_id)->in_flight() == 0 && b.endpoint().link(a_id)->in_flight() == 0;
+        return ab.next_expected >= kMessagesEachWay && ba.next_expected >= kMessagesEachWay && a.endpoint().link(b_id)->in_flight() == 0 &&
+               b.endpoint().link(a_id)->in_flight() == 0;
     };
     const Instant start = events.now();
-    while (!done() && events.now() - start < kVirtualTimeLimit && events.step()) {
-    }
+    while (!done() && events.now() - start < kVirtualTimeLimit && events.step()) {}
     Outcome o;
     o.finished = done();
     o.in_order = !ab.broken && !ba.broken && ab.next_expected == kMessagesEachWay && ba.next_expected == kMessagesEachWay;
@@ -102,9 +101,8 @@ void run_shard(std::uint64_t shard) {
     for (std::uint64_t seed = shard * kSeedsPerShard; seed < (shard + 1) * kSeedsPerShard; ++seed) {
         NetworkFaults f;
         const Outcome o = run_seed(seed, f);
-        INFO("replay: seed " << seed << " loss " << f.loss << " dup " << f.duplicate << " reorder " << f.reorder
-                             << " delivered a->b " << o.delivered_ab << " b->a " << o.delivered_ba
-                             << " virtual " << o.virtual_time.count() << "us");
+        INFO("replay: seed " << seed << " loss " << f.loss << " dup " << f.duplicate << " reorder " << f.reorder << " delivered a->b "
+                             << o.delivered_ab << " b->a " << o.delivered_ba << " virtual " << o.virtual_time.count() << "us");
         REQUIRE(o.finished);
         REQUIRE(o.in_order);
     }

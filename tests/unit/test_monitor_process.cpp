@@ -112,8 +112,7 @@ struct World {
 
 }  // namespace
 
-TEST_CASE("monitor process: a command's acknowledgement comes back by id; one never answered is given up beyond the bound",
-          "[monitor][process]") {
+TEST_CASE("monitor process: a command's acknowledgement comes back by id; one never answered is given up beyond the bound", "[monitor][process]") {
     World w(RecoveryMode::off, 2);
     const std::uint64_t lose = w.process.inject(NodeId{1}, InjectKind::lose);
     w.settle();
@@ -121,8 +120,8 @@ TEST_CASE("monitor process: a command's acknowledgement comes back by id; one ne
     REQUIRE(injects.size() == 1);
     CHECK(injects[0].command_id == lose);
     w.send(NodeId{1}, CommandAck{lose, true});
-    w.send(NodeId{1}, CommandAck{lose, true});          // twice: answered once
-    w.send(NodeId{0}, CommandAck{lose + 1000, true});   // never given: nobody is told
+    w.send(NodeId{1}, CommandAck{lose, true});         // twice: answered once
+    w.send(NodeId{0}, CommandAck{lose + 1000, true});  // never given: nobody is told
     w.settle();
     REQUIRE(w.ready.answers.size() == 1);
     CHECK(w.ready.answers[0].id == lose);
@@ -179,8 +178,7 @@ TEST_CASE("monitor process: a tool may ask for a recovery, a status or a rekey s
     CHECK(w.process.core().stats().unexpected_reports == 0);  // the tool's report never reached the core
 }
 
-TEST_CASE("monitor process: node figures come back to the metrics; verdicts carry the incidents they caused",
-          "[monitor][process]") {
+TEST_CASE("monitor process: node figures come back to the metrics; verdicts carry the incidents they caused", "[monitor][process]") {
     World w;
     w.process.poll_status();
     w.settle();

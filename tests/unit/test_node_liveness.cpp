@@ -106,7 +106,7 @@ TEST_CASE("liveness: the next deadline is the earliest node's, and only the node
     CHECK(l.take_probes().empty());
     l.heard(t0 + 50ms, NodeId{999}, Incarnation{1});
     CHECK(l.next_deadline() == t0 + 2us + 200ms);  // node 998's, now
-    l.on_timer(t0 + 3us + 200ms);                    // 998 and 997 are due
+    l.on_timer(t0 + 3us + 200ms);                  // 998 and 997 are due
     CHECK(l.take_probes() == std::vector<NodeId>{NodeId{997}, NodeId{998}});
     CHECK(l.next_deadline() == t0 + 4us + 200ms);
     // Silent past the timeout: down, and out of the deadlines until heard again.

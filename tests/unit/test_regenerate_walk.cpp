@@ -90,8 +90,8 @@ TEST_CASE("regenerate walk: every node asked at once, nothing more until every a
 TEST_CASE("regenerate walk: the normal walk, newest + 1 to everyone, one issuer", "[walk]") {
     const auto ring = ring_of({0, 1, 2, 3, 4});
     RegenerateWalk w(ring);
-    CHECK(transcript(queried(w, {2, 2, 1, 2, 2}, ring)) ==
-          Lines{"order 0 epoch 3 issuer 3", "order 1 epoch 3 issuer 3", "order 2 epoch 3 issuer 3", "order 3 epoch 3 issuer 3", "order 4 epoch 3 issuer 3"});
+    CHECK(transcript(queried(w, {2, 2, 1, 2, 2}, ring)) == Lines{"order 0 epoch 3 issuer 3", "order 1 epoch 3 issuer 3", "order 2 epoch 3 issuer 3",
+                                                                 "order 3 epoch 3 issuer 3", "order 4 epoch 3 issuer 3"});
     for (auto id : ring) w.on_ack(id, true);
     CHECK(transcript(w.step()) == Lines{"acknowledged 0 epoch 3 issuer 3", "acknowledged 1 epoch 3 issuer 3", "acknowledged 2 epoch 3 issuer 3",
                                         "acknowledged 3 epoch 3 issuer 3", "acknowledged 4 epoch 3 issuer 3", "outcome regenerated"});
@@ -114,14 +114,15 @@ TEST_CASE("regenerate walk: nodes down are told in ring order, not ordered, and 
     // Epoch 3 would be node 3's, which is down: epoch 4, node 4.
     CHECK(transcript(w.step()) == Lines{"order 0 epoch 4 issuer 4", "order 2 epoch 4 issuer 4", "order 4 epoch 4 issuer 4", "silent 1", "silent 3"});
     for (auto id : {0, 2, 4}) w.on_ack(NodeId{static_cast<std::uint16_t>(id)}, true);
-    CHECK(transcript(w.step()) == Lines{"acknowledged 0 epoch 4 issuer 4", "acknowledged 2 epoch 4 issuer 4", "acknowledged 4 epoch 4 issuer 4",
-                                        "outcome regenerated"});
+    CHECK(transcript(w.step()) ==
+          Lines{"acknowledged 0 epoch 4 issuer 4", "acknowledged 2 epoch 4 issuer 4", "acknowledged 4 epoch 4 issuer 4", "outcome regenerated"});
 }
 
 TEST_CASE("regenerate walk: no node answers, nothing is ordered", "[walk]") {
     const auto ring = ring_of({0, 1, 2});
     RegenerateWalk w(ring);
-    CHECK(transcript(queried(w, {std::nullopt, std::nullopt, std::nullopt}, ring)) == Lines{"silent 0", "silent 1", "silent 2", "outcome nobody_answered"});
+    CHECK(transcript(queried(w, {std::nullopt, std::nullopt, std::nullopt}, ring)) ==
+          Lines{"silent 0", "silent 1", "silent 2", "outcome nobody_answered"});
     CHECK(w.over());
     CHECK_FALSE(w.epoch().has_value());
 }
@@ -141,9 +142,9 @@ TEST_CASE("regenerate walk: an issuer that misses its order is replaced in a new
     queried(w, {1, 1, 1, 1}, ring);  // epoch 2, node 2
     acks(w, ring, {true, true, std::nullopt, true});
     // It may have made epoch 2's token: epoch 3 (node 3, which acknowledged) purges it.
-    CHECK(transcript(w.step()) == Lines{"order 0 epoch 3 issuer 3", "order 1 epoch 3 issuer 3", "order 2 epoch 3 issuer 3", "order 3 epoch 3 issuer 3",
-                                        "acknowledged 0 epoch 2 issuer 2", "acknowledged 1 epoch 2 issuer 2", "unacknowledged 2 epoch 2 issuer 2",
-                                        "acknowledged 3 epoch 2 issuer 2", "reissued 2 epoch 3 issuer 3"});
+    CHECK(transcript(w.step()) == Lines{"order 0 epoch 3 issuer 3", "order 1 epoch 3 issuer 3", "order 2 epoch 3 issuer 3",
+                                        "order 3 epoch 3 issuer 3", "acknowledged 0 epoch 2 issuer 2", "acknowledged 1 epoch 2 issuer 2",
+                                        "unacknowledged 2 epoch 2 issuer 2", "acknowledged 3 epoch 2 issuer 2", "reissued 2 epoch 3 issuer 3"});
     for (auto id : ring) w.on_ack(id, true);
     CHECK(transcript(w.step()) == Lines{"acknowledged 0 epoch 3 issuer 3", "acknowledged 1 epoch 3 issuer 3", "acknowledged 2 epoch 3 issuer 3",
                                         "acknowledged 3 epoch 3 issuer 3", "outcome regenerated"});

@@ -70,7 +70,7 @@ TEST_CASE("rekey: prepare accepts both keys, switch sends under the new one, com
         AuthKey other;
         CHECK_FALSE(r.apply(step(RekeyStep::prepare, other, next_path)).ok);  // the file holds another key than the tool's
         CHECK_FALSE(r.accepted_too());
-        CHECK_FALSE(r.apply(step(RekeyStep::switch_over, new_key)).ok);       // never prepared
+        CHECK_FALSE(r.apply(step(RekeyStep::switch_over, new_key)).ok);  // never prepared
         CHECK(*r.send_key() == old_key);
 
         REQUIRE(r.apply(step(RekeyStep::prepare, new_key, next_path)).ok);

@@ -129,7 +129,7 @@ TEST_CASE("replay: a hello or frame of a replaced incarnation never resets the l
     CHECK(count(p.a, LinkEventKind::session_reset) == resets);  // no reset
     CHECK(p.a.link->peer_incarnation() == Incarnation{0xB0 + 20});
     CHECK(p.a.link->stats().stale_incarnation_dropped == 2);
-    CHECK(p.b.delivered.back() == msg(7));  // the message in flight arrived
+    CHECK(p.b.delivered.back() == msg(7));               // the message in flight arrived
     CHECK(p.a.delivered == std::vector<Bytes>{msg(1)});  // the old data not again
 }
 

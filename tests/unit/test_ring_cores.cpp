@@ -2,12 +2,12 @@
 #include <catch2/catch.hpp>
 
 #include "monitor/core/monitor_core.h"
-#include "tests/unit/monitor_taps.h"
 #include "monitor/core/verdict_json.h"
 #include "ring/core/messages.h"
 #include "ring/core/node.h"
 #include "ring/core/rotation_times.h"
 #include "ring/core/token.h"
+#include "tests/unit/monitor_taps.h"
 
 using namespace ringwatch;
 using namespace std::chrono_literals;
@@ -51,7 +51,8 @@ TEST_CASE("messages: a report lists at most 64 tokens but always carries the tru
     CHECK(r.in_flight.size() == kMaxTokensInReport);
     CHECK(r.in_flight_count == 100);
     // A list longer than its count, or shorter than it could be, is malformed.
-    Bytes b = encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, Incarnation{5}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0, {}, {}});
+    Bytes b =
+        encode_message(SnapshotReport{SnapshotId{1}, NodeId{2}, Incarnation{5}, NodeState{{TokenSummary{}}, 1, 0, 0, 0}, NodeId{1}, {}, 0, {}, {}});
     Message m;
     REQUIRE(decode_message(b, m) == MessageError::none);
     b[1 + 8 + 2 + 8 + 3] = 2;  // held count (big-endian u32 after id, node, incarnation): 2, but one listed
@@ -151,7 +152,9 @@ TEST_CASE("token: the destination copies once, the source frees and passes on", 
 
 TEST_CASE("token: a restarted source's messages are new, not repeats of its old process's", "[token]") {
     TokenProtocol dst(NodeId{2}, TokenConfig{0ms});
-    auto busy = [](std::uint64_t inc, std::uint64_t id) { return Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, id, false, Bytes{'m'}, Incarnation{inc}}; };
+    auto busy = [](std::uint64_t inc, std::uint64_t id) {
+        return Token{TokenKind::busy, Epoch{1}, NodeId{1}, NodeId{2}, id, false, Bytes{'m'}, Incarnation{inc}};
+    };
     auto delivered = [&dst] {
         std::size_t n = 0;
         for (auto& e : dst.take_events()) n += e.kind == TokenEventKind::delivered ? 1 : 0;

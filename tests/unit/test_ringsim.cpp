@@ -58,20 +58,19 @@ RINGSIM_SHARD(1)
 RINGSIM_SHARD(2)
 RINGSIM_SHARD(3)
 RINGSIM_SHARD(4)
-#define RINGSIM_REGENERATE_SHARD(n)                                                                                              \
+#define RINGSIM_REGENERATE_SHARD(n)                                                                                     \
     TEST_CASE("ringsim sweep, --recover regenerate: random faults keep every invariant for seeds " #n "00 to " #n "39", \
-              "[sim][property][recovery]") {                                                                                     \
-        sweep_shard(n, RecoveryMode::regenerate);                                                                                 \
+              "[sim][property][recovery]") {                                                                            \
+        sweep_shard(n, RecoveryMode::regenerate);                                                                       \
     }
 RINGSIM_REGENERATE_SHARD(0)
 RINGSIM_REGENERATE_SHARD(1)
 RINGSIM_REGENERATE_SHARD(2)
 RINGSIM_REGENERATE_SHARD(3)
 RINGSIM_REGENERATE_SHARD(4)
-#define RINGSIM_ROLLBACK_SHARD(n)                                                                                              \
-    TEST_CASE("ringsim sweep, --recover rollback: random faults keep every invariant for seeds " #n "00 to " #n "39", \
-              "[sim][property][recovery]") {                                                                                   \
-        sweep_shard(n, RecoveryMode::rollback);                                                                                 \
+#define RINGSIM_ROLLBACK_SHARD(n)                                                                                                                    \
+    TEST_CASE("ringsim sweep, --recover rollback: random faults keep every invariant for seeds " #n "00 to " #n "39", "[sim][property][recovery]") { \
+        sweep_shard(n, RecoveryMode::rollback);                                                                                                      \
     }
 RINGSIM_ROLLBACK_SHARD(0)
 RINGSIM_ROLLBACK_SHARD(1)

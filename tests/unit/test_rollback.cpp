@@ -6,13 +6,13 @@
 #include <string>
 
 #include "monitor/core/monitor_core.h"
-#include "tests/unit/monitor_taps.h"
 #include "ring/core/kept_snapshots.h"
 #include "ring/core/messages.h"
 #include "ring/core/node.h"
 #include "ring/core/saved_snapshot.h"
 #include "ring/core/token.h"
 #include "tests/unit/allocation_probe.h"
+#include "tests/unit/monitor_taps.h"
 
 using namespace ringwatch;
 using namespace std::chrono_literals;
@@ -116,7 +116,8 @@ TEST_CASE("restart: a process started from the delivery record drops what an ear
     CHECK(kinds(forgetful.take_events()) == std::vector{TokenEventKind::delivered});
 }
 
-TEST_CASE("restart: a rollback undoes a delivery an earlier process made after the cut, and it comes again as redelivered", "[rollback][token][restart]") {
+TEST_CASE("restart: a rollback undoes a delivery an earlier process made after the cut, and it comes again as redelivered",
+          "[rollback][token][restart]") {
     TokenProtocol old(NodeId{3}, TokenConfig{0ms}, Incarnation{30});
     old.on_token(t0, busy(1, 3, 1, Bytes{'a'}, 10));
     const TokenSavedState cut = old.save();
@@ -913,4 +914,3 @@ TEST_CASE("rollback monitor: no ok snapshot kept by every node: regenerated inst
     CHECK(ev[0].mode == RecoverMode::rollback);
     CHECK(ev[0].note == "no snapshot judged ok is kept by every node");
 }
-

@@ -164,8 +164,8 @@ TEST_CASE("checkers: the first node making a token of its own (the rule before b
     SimConfig c = scenario(Mutant::node_makes_first_token);
     require_caught(c, rule::birth);
     // The restarts that made a second token with the old rule: caught there too, clean without it.
-    for (const auto& crashes : {std::vector<TimedCrash>{{5200ms, 0, 10ms}, {5200ms, 1, 10ms}},
-                                std::vector<TimedCrash>{{5200ms, 1, 10ms}, {5600ms, 0, 10ms}}}) {
+    for (const auto& crashes :
+         {std::vector<TimedCrash>{{5200ms, 0, 10ms}, {5200ms, 1, 10ms}}, std::vector<TimedCrash>{{5200ms, 1, 10ms}, {5600ms, 0, 10ms}}}) {
         SimConfig r;
         r.seed = 3;
         r.nodes = 5;

@@ -186,23 +186,23 @@ TEST_CASE("snapshot three processes: the cut holds the states and exactly the me
     // All pairs connected both ways. P2 initiates after sending m2; P2 receives m3 and m1 before
     // their senders' markers; P1 and P3 forward markers; m5 crosses P1's cut before P3 records.
     System s({{1, 10}, {2, 10}, {3, 10}}, {{1, 2}, {2, 1}, {1, 3}, {3, 1}, {2, 3}, {3, 2}});
-    s.send(2, 1, 2);      // m2: P2 -> P1, before P2 records
-    s.send(3, 2, 3);      // m3: P3 -> P2
-    s.send(1, 2, 1);      // m1: P1 -> P2
-    s.snapshot(2, 0);     // P2 records 8, markers to P1 and P3
-    s.deliver(3, 2);      // P2 receives m3 before P3's marker: recorded on 3->2
-    s.deliver(1, 2);      // P2 receives m1 before P1's marker: recorded on 1->2
-    s.deliver(2, 1);      // P1 receives m2 (sent before P2's marker): part of P1's state
-    s.deliver(2, 1);      // P1 receives P2's marker: records 10 - 1 + 2 = 11, markers to P2, P3
-    s.send(1, 3, 5);      // m5: P1 -> P3, after P1 recorded: outside the cut... (sent after marker)
-    s.send(3, 1, 4);      // m4: P3 -> P1 before P3 records
-    s.deliver(3, 1);      // P1 receives m4 before P3's marker: recorded on 3->1
-    s.deliver(2, 3);      // P3 receives P2's marker: records 10 - 3 - 4 = 3, markers to P1, P2
-    s.deliver(1, 3);      // P3 receives P1's marker: channel 1->3 closed empty (m5 follows it)
-    s.deliver(1, 3);      // m5 arrives after the marker: not recorded
-    s.deliver(3, 1);      // P1 receives P3's marker: done
-    s.deliver(1, 2);      // P2 receives P1's marker
-    s.deliver(3, 2);      // P2 receives P3's marker: done
+    s.send(2, 1, 2);   // m2: P2 -> P1, before P2 records
+    s.send(3, 2, 3);   // m3: P3 -> P2
+    s.send(1, 2, 1);   // m1: P1 -> P2
+    s.snapshot(2, 0);  // P2 records 8, markers to P1 and P3
+    s.deliver(3, 2);   // P2 receives m3 before P3's marker: recorded on 3->2
+    s.deliver(1, 2);   // P2 receives m1 before P1's marker: recorded on 1->2
+    s.deliver(2, 1);   // P1 receives m2 (sent before P2's marker): part of P1's state
+    s.deliver(2, 1);   // P1 receives P2's marker: records 10 - 1 + 2 = 11, markers to P2, P3
+    s.send(1, 3, 5);   // m5: P1 -> P3, after P1 recorded: outside the cut... (sent after marker)
+    s.send(3, 1, 4);   // m4: P3 -> P1 before P3 records
+    s.deliver(3, 1);   // P1 receives m4 before P3's marker: recorded on 3->1
+    s.deliver(2, 3);   // P3 receives P2's marker: records 10 - 3 - 4 = 3, markers to P1, P2
+    s.deliver(1, 3);   // P3 receives P1's marker: channel 1->3 closed empty (m5 follows it)
+    s.deliver(1, 3);   // m5 arrives after the marker: not recorded
+    s.deliver(3, 1);   // P1 receives P3's marker: done
+    s.deliver(1, 2);   // P2 receives P1's marker
+    s.deliver(3, 2);   // P2 receives P3's marker: done
     REQUIRE(s.idle());
     auto& p1 = s.result(1, 0);
     auto& p2 = s.result(2, 0);
