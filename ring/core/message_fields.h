@@ -66,6 +66,10 @@ template <>
 struct wire_type<StatusQuery> : type_byte<16> {};
 template <>
 struct wire_type<StatusReply> : type_byte<17> {};
+template <>
+struct wire_type<ViewOrder> : type_byte<18> {};
+template <>
+struct wire_type<IssueToken> : type_byte<19> {};
 
 // What a list longer than its bound does on encode.
 enum class Excess { cut, forbidden /* a bug: RW_ASSERT */ };
@@ -218,6 +222,19 @@ void describe(Io& io, T& r) {
         io.name(v.first, kMaxStatusNameBytes);
         io.i64(v.second);
     });
+}
+
+template <typename Io, fields_of<ViewOrder> T>
+void describe(Io& io, T& v) {
+    io.u64(v.command_id);
+    io.id(v.epoch);
+    io.bytes(v.members, kMaxViewBitmapBytes);
+}
+
+template <typename Io, fields_of<IssueToken> T>
+void describe(Io& io, T& c) {
+    io.u64(c.command_id);
+    io.id(c.epoch);
 }
 
 // Every alternative of Message has a type byte and a description (for both directions), and no two

@@ -139,6 +139,29 @@ struct RecoverCommand {
     bool operator==(const RecoverCommand&) const = default;
 };
 
+// A ring configuration (a view, ring/core/view.h), ordered by the monitor: from `epoch` on, the
+// ring is the configured nodes `members` names, in the configured order. A member adopts it as a
+// regenerate's epoch (tokens of older epochs purged, held or arriving later), takes its neighbours
+// from it and acknowledges (not ok: an epoch older than its own, a list that does not fit its
+// ring, a ring of fewer than two); a node left out passes nothing on until a later view names it.
+// No token comes with it: the epoch's one token is ordered (IssueToken) once every member has
+// acknowledged, so no token ever crosses from one view to the next.
+inline constexpr std::size_t kMaxViewBitmapBytes = 512;  // 4096 configured nodes
+struct ViewOrder {
+    std::uint64_t command_id;
+    Epoch epoch;
+    Bytes members;  // one bit per configured position (view_bitmap)
+    bool operator==(const ViewOrder&) const = default;
+};
+// The monitor's order to make the one token of `epoch`, the view every member has acknowledged.
+// Made once per epoch whatever the repeats (acknowledged ok again); refused (not ok) by a node
+// whose epoch or view is another, or which is no member.
+struct IssueToken {
+    std::uint64_t command_id;
+    Epoch epoch;
+    bool operator==(const IssueToken&) const = default;
+};
+
 // `ring recover`: an operator asks the monitor to recover now, in `mode` (acknowledged ok when the
 // recovery was ordered, not ok when it cannot be done; the monitor says why).
 struct RecoverRequest {
@@ -192,7 +215,7 @@ struct CommandAck {
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck, ImpairCommand, RingQuery,
-                             RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand, StatusQuery, StatusReply>;
+                             RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand, StatusQuery, StatusReply, ViewOrder, IssueToken>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

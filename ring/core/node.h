@@ -21,13 +21,18 @@
 #include "ring/core/send_backlog.h"
 #include "ring/core/snapshot.h"
 #include "ring/core/token.h"
+#include "ring/core/view.h"
 
 namespace ringwatch {
 
 struct NodeConfig {
     NodeId self;
+    // The neighbours a process starts with (the configured ring's); a view changes them.
     NodeId predecessor;
     NodeId successor;
+    // The configured ring, in order: what a view's bitmap names (ring/core/view.h). Empty: this
+    // node takes no view (a test of the token alone).
+    std::vector<NodeId> ring;
     TokenConfig token;
     SnapshotLimits snapshots;
     Incarnation incarnation;  // this process's (its links' incarnation), stamped on every report
@@ -54,6 +59,17 @@ struct NodeStats {
     std::uint64_t monitor_restarts = 0;   // a start from a new monitor era: the old one's snapshots dropped
     std::uint64_t other_era_markers = 0;  // markers of another monitor's snapshots, ignored
     std::uint64_t rollbacks_refused = 0;  // a rollback to a snapshot not kept (or an epoch not newer)
+    std::uint64_t views_adopted = 0;
+    std::uint64_t views_refused = 0;   // an older epoch, a bitmap not of our ring, a ring of one
+    std::uint64_t passed_outside = 0;  // tokens to pass while in no view's ring: dropped
+};
+
+// The ring as this node now takes it: the view it adopted last (epoch 0: the configured ring, as
+// it started) and its neighbours in it (none: left out of the view).
+struct NodeView {
+    Epoch epoch{0};
+    std::vector<NodeId> members;
+    std::optional<Neighbours> neighbours;
 };
 
 struct NodeOutput {
@@ -66,7 +82,11 @@ struct NodeOutput {
     // The delivery record, when it changed: to be on disk before token_events are handed to the
     // user, so that no restart delivers again what the user has seen.
     std::optional<DeliveryRecord> deliveries;
+    // A view was adopted: the process's links follow it (links to the new neighbours, and to the
+    // successor's successor, opened before they are needed).
+    bool view_changed = false;
     void clear() {
+        view_changed = false;
         deliveries.reset();
         saved.clear();
         erased.clear();
@@ -107,6 +127,9 @@ public:
     const Participant& snapshots() const { return participant_; }
     const NodeStats& stats() const { return stats_; }
     const KeptSnapshots& kept() const { return kept_; }
+    const NodeView& view() const { return view_; }
+    // Whom tokens and markers come from now (none: out of the ring).
+    std::optional<NodeId> predecessor() const { return view_.neighbours ? std::optional<NodeId>(view_.neighbours->predecessor) : std::nullopt; }
 
 private:
     void handle_ring(Instant now, Message& m);
@@ -118,9 +141,15 @@ private:
         return RecordedState{token_.state(), token_.save()};
     }
     void rollback(Instant now, NodeId from, const RecoverCommand& rc);
+    bool adopt_view(const ViewOrder& v);
+    bool issue_token(Instant now, const IssueToken& c);
+    // A fresh participant for the channels of the ring as it is now (snapshots under way dropped).
+    Participant fresh_participant() const;
     void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
 
     NodeConfig config_;
+    NodeView view_;
+    std::optional<Epoch> issued_in_;  // the view epoch this process made the token of, on order
     TokenProtocol token_;
     Participant participant_;
     std::optional<std::uint32_t> era_;  // of the monitor whose snapshots we take part in

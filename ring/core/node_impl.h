@@ -22,6 +22,7 @@ inline Epoch starting_epoch(const NodeConfig& config) {
 template <typename Participant>
 BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
     : config_(config),
+      view_{Epoch{0}, config.ring, Neighbours{config.predecessor, config.successor}},
       token_(config.self, config.token, config.incarnation, starting_epoch(config)),
       participant_({config.predecessor}, {config.successor}, config.snapshots),
       kept_(config.keep_snapshots) {
@@ -43,7 +44,7 @@ void BasicNode<Participant>::on_message(Instant now, NodeId from, std::span<cons
         ++stats_.malformed;
         return;
     }
-    if (from == config_.predecessor) {
+    if (const auto pred = predecessor(); pred && from == *pred) {
         handle_ring(now, m);
     } else if (from == kMonitorId || is_tool_id(from)) {
         handle_control(now, from, m);
@@ -56,14 +57,14 @@ void BasicNode<Participant>::on_message(Instant now, NodeId from, std::span<cons
 template <typename Participant>
 void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
     if (auto* t = std::get_if<Token>(&m)) {
-        participant_.on_message(config_.predecessor, *t);
+        participant_.on_message(*predecessor(), *t);
         token_.on_token(now, std::move(*t));
     } else if (auto* mk = std::get_if<MarkerMessage>(&m)) {
         if (era_ && snapshot_era(mk->id) != *era_) {
             ++stats_.other_era_markers;  // a snapshot of a monitor that is gone (or not yet ours)
             return;
         }
-        participant_.on_marker(mk->id, config_.predecessor, state_if_begins(mk->id));
+        participant_.on_marker(mk->id, *predecessor(), state_if_begins(mk->id));
     } else {
         ++stats_.unexpected;
     }
@@ -72,12 +73,13 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
 template <typename Participant>
 void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m) {
     if (auto* s = std::get_if<SnapshotStart>(&m); s && from == kMonitorId) {
+        if (!view_.neighbours) return;  // out of the ring: no part in its snapshots
         if (const std::uint32_t era = snapshot_era(s->id); era_ != era) {
             // A restarted monitor: its predecessor's snapshots will never be gathered, and its own
             // ids must not be mistaken for finished ones.
             if (era_) {
                 ++stats_.monitor_restarts;
-                participant_ = Participant({config_.predecessor}, {config_.successor}, config_.snapshots);
+                participant_ = fresh_participant();
             }
             era_ = era;
         }
@@ -106,6 +108,12 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
         // command (or one older than what we hold) changes nothing.
         if (token_.adopt_epoch(rc->epoch) && rc->issuer == config_.self) token_.issue(now, rc->epoch);
         send(from, CommandAck{rc->command_id, true});
+    } else if (auto* v = std::get_if<ViewOrder>(&m); v && from == kMonitorId) {
+        ++stats_.commands;
+        send(from, CommandAck{v->command_id, adopt_view(*v)});
+    } else if (auto* it = std::get_if<IssueToken>(&m); it && from == kMonitorId) {
+        ++stats_.commands;
+        send(from, CommandAck{it->command_id, issue_token(now, *it)});
     } else {
         ++stats_.unexpected;
     }
@@ -124,6 +132,41 @@ void BasicNode<Participant>::rollback(Instant now, NodeId from, const RecoverCom
         return;
     }
     participant_.abandon_before(SnapshotId{~std::uint64_t{0}});
+}
+
+// A view: the epoch adopted as a regenerate's (older tokens purged), the neighbours taken from it.
+// Snapshots under way are dropped: their channels are the old ring's.
+template <typename Participant>
+bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
+    const auto members = view_members(config_.ring, v.members);
+    if (members && v.epoch == view_.epoch && v.epoch != Epoch{0} && *members == view_.members) return true;  // a repeat
+    if (!members || members->size() < 2 || v.epoch <= view_.epoch || v.epoch < token_.epoch()) {             // other members for the same epoch too
+        ++stats_.views_refused;
+        return false;
+    }
+    token_.adopt_epoch(v.epoch);  // already there when a token of it came first: nothing to purge
+    view_ = NodeView{v.epoch, std::move(*members), {}};
+    view_.neighbours = neighbours_in(view_.members, config_.self);
+    participant_ = fresh_participant();
+    ++stats_.views_adopted;
+    out_.view_changed = true;
+    return true;
+}
+
+// The one token of the view's epoch, made once by this process however often it is ordered.
+template <typename Participant>
+bool BasicNode<Participant>::issue_token(Instant now, const IssueToken& c) {
+    if (c.epoch != view_.epoch || c.epoch != token_.epoch() || !view_.neighbours) return false;
+    if (issued_in_ == c.epoch) return true;
+    issued_in_ = c.epoch;
+    token_.issue(now, c.epoch);
+    return true;
+}
+
+template <typename Participant>
+Participant BasicNode<Participant>::fresh_participant() const {
+    const Neighbours n = view_.neighbours.value_or(Neighbours{config_.predecessor, config_.successor});
+    return Participant({n.predecessor}, {n.successor}, config_.snapshots);
 }
 
 template <typename Participant>
@@ -165,7 +208,13 @@ template <typename Participant>
 void BasicNode<Participant>::collect(Instant now) {
     for (auto& mk : participant_.take_markers()) send(mk.to, MarkerMessage{mk.id});
     token_.on_timer(now);
-    for (auto& t : token_.take_forward()) send(config_.successor, t);
+    for (auto& t : token_.take_forward()) {
+        if (view_.neighbours) {
+            send(view_.neighbours->successor, t);
+        } else {
+            ++stats_.passed_outside;  // left out of the ring: whatever it held is no token of the ring's
+        }
+    }
     for (auto& e : token_.take_events()) out_.token_events.push_back(std::move(e));
     if (token_.take_deliveries_changed() && config_.keep_delivery_record) out_.deliveries = token_.deliveries();
     for (auto& c : participant_.take_completed()) {
@@ -176,7 +225,7 @@ void BasicNode<Participant>::collect(Instant now) {
         r.node = config_.self;
         r.incarnation = config_.incarnation;
         r.state = std::move(c.state.summary);
-        r.channel_from = config_.predecessor;
+        r.channel_from = *predecessor();  // only members take part in snapshots
         for (const auto& t : saved.channel) r.in_flight.push_back(summarize(t));
         kept_.add(std::move(saved));
         if (const SavedSnapshot* oldest = kept_.oldest()) token_.forget_journals_before(oldest->token);
@@ -202,6 +251,7 @@ void BasicNode<Participant>::take_output(NodeOutput& out) {
     for (auto& s : out_.saved) out.saved.push_back(std::move(s));
     for (auto id : out_.erased) out.erased.push_back(id);
     if (out_.deliveries) out.deliveries = std::move(out_.deliveries);
+    out.view_changed |= out_.view_changed;
     out_.clear();
 }
 

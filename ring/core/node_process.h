@@ -78,24 +78,25 @@ public:
           observer_(observer) {
         RW_ASSERT(config_.node.predecessor != config_.node.self && config_.node.successor != config_.node.self);
         for (NodeId peer : {config_.node.predecessor, config_.node.successor, kMonitorId}) endpoint_.add_peer(peer, now);
+        follow_view(now);
         endpoint_.accept_tools(config_.max_tool_links);
-        drain_core();
+        drain_core(now);
     }
 
     std::optional<NodeId> on_datagram(Instant now, std::span<const std::uint8_t> datagram) { return endpoint_.on_datagram(now, datagram); }
     std::optional<Bytes> take_reply() { return endpoint_.take_reply(); }
     void on_timer(Instant now) {
         core_.on_timer(now);
-        drain_core();
+        drain_core(now);
     }
     bool send_app(Instant now, NodeId to, Bytes payload) {
         const bool ok = core_.send_app(now, to, std::move(payload));
-        drain_core();
+        drain_core(now);
         return ok;
     }
     void inject(Instant now, InjectKind kind) {
         core_.inject(now, kind);
-        drain_core();
+        drain_core(now);
     }
     // The answer to a request (a StatusReply, or a CommandAck for a rekey step).
     void answer(NodeId to, const Message& reply) {
@@ -126,7 +127,9 @@ private:
     // Rounds of flush-and-deliver per step: a peer that keeps sending cannot hold the caller forever.
     static constexpr int kMaxRounds = 64;
     void deliver(Instant now, NodeId from, Bytes message);
-    void drain_core();
+    void drain_core(Instant now);
+    // Links to the view's neighbours; links are never let go (a ring's members are few).
+    void follow_view(Instant now);
 
     NodeProcessConfig config_;
     Endpoint endpoint_;
@@ -177,15 +180,24 @@ void BasicNodeProcess<Core>::deliver(Instant now, NodeId from, Bytes message) {
         }
         return;
     }
-    if (from == config_.node.predecessor && is_token_message(message)) rotations_.on_arrival(now);
+    if (from == core_.predecessor() && is_token_message(message)) rotations_.on_arrival(now);
     core_.on_message(now, from, message);
-    drain_core();
+    drain_core(now);
 }
 
 template <typename Core>
-void BasicNodeProcess<Core>::drain_core() {
+void BasicNodeProcess<Core>::follow_view(Instant now) {
+    const NodeView& v = core_.view();
+    if (!v.neighbours) return;
+    for (NodeId peer : {v.neighbours->predecessor, v.neighbours->successor})
+        if (peer != config_.node.self && !endpoint_.has_peer(peer)) endpoint_.add_peer(peer, now);
+}
+
+template <typename Core>
+void BasicNodeProcess<Core>::drain_core(Instant now) {
     nout_.clear();
     core_.take_output(nout_);
+    if (nout_.view_changed) follow_view(now);  // before the messages: they may go to a new neighbour
     for (auto& m : nout_.messages) {
         const bool taken = backlog_.send(endpoint_, m.peer, m.bytes);
         if (observer_) observer_->passed(m.peer, m.bytes, taken);
@@ -214,7 +226,11 @@ StatusReply BasicNodeProcess<Core>::status(std::uint64_t command_id) const {
     add("rotations", static_cast<std::int64_t>(rotations_.count()));
     if (const auto p50 = rotations_.quantile(0.5)) add("rotation_p50_us", p50->count());
     if (const auto p99 = rotations_.quantile(0.99)) add("rotation_p99_us", p99->count());
-    const std::pair<const char*, NodeId> links[] = {{"pred", config_.node.predecessor}, {"succ", config_.node.successor}, {"mon", kMonitorId}};
+    const NodeView& view = core_.view();
+    add("view_epoch", view.epoch.value);
+    add("view_members", static_cast<std::int64_t>(view.members.size()));
+    const Neighbours n = view.neighbours.value_or(Neighbours{config_.node.predecessor, config_.node.successor});
+    const std::pair<const char*, NodeId> links[] = {{"pred", n.predecessor}, {"succ", n.successor}, {"mon", kMonitorId}};
     for (const auto& [prefix, peer] : links) {
         const Link* l = endpoint_.link(peer);
         RW_ASSERT(l != nullptr);  // made at the start, never let go

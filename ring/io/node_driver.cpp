@@ -19,6 +19,7 @@ NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation
     nc.incarnation = incarnation;
     nc.predecessor = c.predecessor(self).id;
     nc.successor = c.successor(self).id;
+    for (const auto& n : c.nodes) nc.ring.push_back(n.id);
     nc.token.hold = c.hold;
     nc.saved_at_start = std::move(loaded.snapshots);
     nc.deliveries_at_start = std::move(loaded.deliveries);
@@ -53,8 +54,9 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
           port_.settle();
       }) {
     const NodeId pred = process_.config().node.predecessor, succ = process_.config().node.successor;
-    port_.set_address(pred, config.predecessor(self).address);
-    port_.set_address(succ, config.successor(self).address);
+    // Every member's address: a view may make any of them a neighbour.
+    for (const auto& n : config.nodes)
+        if (n.id != self) port_.set_address(n.id, n.address);
     port_.set_address(kMonitorId, config.monitor_address);
     const Node& node = process_.core();
     log_.log("ring '{}' at {}: {}; datagrams {}", config.name, config.node(self).address_text, settings(),

@@ -122,6 +122,7 @@ void SimCluster::boot_node(std::size_t pos) {
     nc.self = n.id;
     nc.predecessor = pred;
     nc.successor = succ;
+    nc.ring = ring_ids(count);
     nc.token.hold = config_.hold;
     nc.incarnation = start_incarnation(now);
     nc.saved_at_start = n.disk;

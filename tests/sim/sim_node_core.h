@@ -17,6 +17,8 @@ public:
     virtual void inject(Instant now, InjectKind kind) = 0;
     virtual void take_output(NodeOutput& out) = 0;
     virtual std::optional<Instant> next_deadline() const = 0;
+    virtual const NodeView& view() const = 0;
+    virtual std::optional<NodeId> predecessor() const = 0;
 };
 
 template <typename Participant>
@@ -29,6 +31,8 @@ public:
     void inject(Instant now, InjectKind kind) override { node_.inject(now, kind); }
     void take_output(NodeOutput& out) override { node_.take_output(out); }
     std::optional<Instant> next_deadline() const override { return node_.next_deadline(); }
+    const NodeView& view() const override { return node_.view(); }
+    std::optional<NodeId> predecessor() const override { return node_.predecessor(); }
 
 protected:
     BasicNode<Participant> node_;
@@ -45,6 +49,8 @@ public:
     void inject(Instant now, InjectKind kind) { core_->inject(now, kind); }
     void take_output(NodeOutput& out) { core_->take_output(out); }
     std::optional<Instant> next_deadline() const { return core_->next_deadline(); }
+    const NodeView& view() const { return core_->view(); }
+    std::optional<NodeId> predecessor() const { return core_->predecessor(); }
 
 private:
     std::unique_ptr<SimNodeCore> core_;

@@ -77,6 +77,8 @@ const std::vector<Golden>& goldens() {
         {RekeyCommand{42, RekeyStep::prepare, 0x0123456789abcdef, "/k"}, "0f000000000000002a010123456789abcdef00022f6b"},
         {StatusQuery{83}, "100000000000000053"},
         {StatusReply{84, {{"epoch", 3}, {"queue", -1}}}, "110000000000000054020565706f63680000000000000003057175657565ffffffffffffffff"},
+        {ViewOrder{85, Epoch{9}, Bytes{0x0b, 0x01}}, "1200000000000000550000000900020b01"},
+        {IssueToken{86, Epoch{9}}, "13000000000000005600000009"},
     };
     return g;
 }
@@ -137,7 +139,10 @@ TEST_CASE("messages: malformed input gets the same error as before", "[messages]
         {"empty", "", E::empty},
         {"type 0", "00", E::unknown_type},
         {"type 9, retired", "09", E::unknown_type},
-        {"type 18", "12", E::unknown_type},
+        {"type 20", "14", E::unknown_type},
+        {"view: no members, cut", "120000000000000055000000090002", E::truncated},
+        {"view: 513 bytes of members", "1200000000000000550000000902010b", E::too_long},
+        {"issue token: the epoch cut", "130000000000000056000000", E::truncated},
         {"type 255", "ff", E::unknown_type},
         {"ring query with a byte more", "0a00", E::trailing_bytes},
         {"token: kind 2, and nothing more", "0102", E::bad_value},

@@ -1,0 +1,144 @@
+// The ring's views: evictions, rejoins, and the two-step order of each view.
+#include "monitor/core/membership.h"
+
+#include <algorithm>
+
+#include "ring/core/check.h"
+#include "ring/core/view.h"
+
+namespace ringwatch {
+
+std::string_view to_string(MembershipEventKind k) {
+    switch (k) {
+        case MembershipEventKind::view: return "view";
+        case MembershipEventKind::node_evicted: return "node_evicted";
+        case MembershipEventKind::node_rejoined: return "node_rejoined";
+    }
+    return "unknown";
+}
+
+Membership::Membership(MembershipConfig config, Instant)
+    : config_(std::move(config)), members_(config_.ring), next_command_id_(config_.first_command_id) {
+    RW_ASSERT(config_.ring.size() >= 2);
+}
+
+bool Membership::member(NodeId n) const { return std::find(members_.begin(), members_.end(), n) != members_.end(); }
+
+void Membership::on_node_event(Instant now, const NodeEvent& e) {
+    if (std::find(config_.ring.begin(), config_.ring.end(), e.node) == config_.ring.end()) return;
+    if (e.kind == NodeEventKind::node_down) {
+        if (evicted_.contains(e.node)) return;
+        if (e.address == NodeAddress::port_closed) {
+            evict(now, e.node, NodeAddress::port_closed);  // its process is gone: nothing to wait for
+        } else {
+            silent_.try_emplace(e.node, Silent{e.at - e.silent_for});
+        }
+    } else {
+        silent_.erase(e.node);
+        evicted_.erase(e.node);  // back: the next view names it again
+    }
+    reconsider(now);
+}
+
+void Membership::on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok) {
+    if (!change_) return;
+    const auto it = change_->command_ids.find(from);
+    if (it == change_->command_ids.end() || it->second != command_id || !change_->awaiting.contains(from)) return;
+    if (!ok) {
+        // Its epoch moved past the view's (a recovery raced it): the same members, a newer epoch.
+        // A node that keeps refusing cannot take views (another ring's configuration): left out.
+        ++stats_.refusals;
+        if (++refused_[from] > kMaxRefusals) {
+            evict(now, from, NodeAddress::no_answer);
+            reconsider(now);
+            return;
+        }
+        floor_ = Epoch{floor_.value + 1};
+        std::vector<NodeId> members = change_->members;
+        change_.reset();
+        order_view(now, std::move(members));
+        return;
+    }
+    change_->awaiting.erase(from);
+    if (change_->awaiting.empty()) complete(now);
+}
+
+void Membership::on_timer(Instant now) {
+    for (auto it = silent_.begin(); it != silent_.end();) {
+        const NodeId n = it->first;
+        const bool due = now >= it->second.since + config_.evict_after;
+        ++it;
+        if (due) evict(now, n, NodeAddress::no_answer);
+    }
+    if (change_ && now >= change_->ordered_at + config_.ack_timeout) {
+        const std::set<NodeId> late = change_->awaiting;
+        for (NodeId n : late) evict(now, n, NodeAddress::no_answer);
+    }
+    reconsider(now);
+}
+
+std::optional<Instant> Membership::next_deadline() const {
+    std::optional<Instant> d;
+    auto earliest = [&d](Instant t) {
+        if (!d || t < *d) d = t;
+    };
+    for (const auto& [n, s] : silent_) earliest(s.since + config_.evict_after);
+    if (change_) earliest(change_->ordered_at + config_.ack_timeout);
+    return d;
+}
+
+void Membership::evict(Instant now, NodeId n, NodeAddress address) {
+    silent_.erase(n);
+    if (!evicted_.insert(n).second) return;
+    ++stats_.evicted;
+    events_.push_back(
+        MembershipEvent{.kind = MembershipEventKind::node_evicted, .at = now, .epoch = epoch_, .members = {}, .node = n, .address = address});
+}
+
+void Membership::reconsider(Instant now) {
+    std::vector<NodeId> target;
+    for (NodeId n : config_.ring)
+        if (!evicted_.contains(n)) target.push_back(n);
+    // Fewer than two: no ring to make (the token is lost, and the verdicts say so); a node coming
+    // back makes one again.
+    if (target.size() < 2) return;
+    if (change_ ? target == change_->members : target == members_) return;
+    order_view(now, std::move(target));
+}
+
+void Membership::order_view(Instant now, std::vector<NodeId> members) {
+    const Epoch epoch{std::max({floor_, epoch_, change_ ? change_->epoch : Epoch{0}}).value + 1};
+    floor_ = epoch;
+    Change c{epoch, std::move(members), {}, {}, now};
+    const Bytes bitmap = view_bitmap(config_.ring, c.members);
+    for (NodeId m : c.members) {
+        const std::uint64_t id = next_command_id_++;
+        c.awaiting.insert(m);
+        c.command_ids[m] = id;
+        orders_.emplace_back(m, ViewOrder{id, epoch, bitmap});
+    }
+    change_ = std::move(c);
+}
+
+// Every member holds the view and no token of an older epoch: the epoch's one token is ordered,
+// from the member its epoch names (the same node for the same view, whoever orders it).
+void Membership::complete(Instant now) {
+    RW_ASSERT(change_ && change_->awaiting.empty());
+    const std::vector<NodeId> before = std::exchange(members_, std::move(change_->members));
+    epoch_ = change_->epoch;
+    change_.reset();
+    refused_.clear();
+    const NodeId issuer = members_[epoch_.value % members_.size()];
+    orders_.emplace_back(issuer, IssueToken{next_command_id_++, epoch_});
+    ++stats_.views;
+    events_.push_back(
+        MembershipEvent{.kind = MembershipEventKind::view, .at = now, .epoch = epoch_, .members = members_, .node = issuer, .address = {}});
+    for (NodeId n : members_) {
+        if (std::find(before.begin(), before.end(), n) != before.end()) continue;
+        ++stats_.rejoined;
+        events_.push_back(
+            MembershipEvent{.kind = MembershipEventKind::node_rejoined, .at = now, .epoch = epoch_, .members = {}, .node = n, .address = {}});
+    }
+}
+
+}  // namespace ringwatch

@@ -1,0 +1,204 @@
+// Views (ring/core/view.h) and how a ring member takes them: the monitor orders a configuration in
+// a new epoch (ViewOrder), every member adopts it (older tokens purged, neighbours from the list),
+// and only then is the epoch's one token ordered (IssueToken).
+#include <catch2/catch.hpp>
+
+#include "ring/core/node.h"
+#include "ring/core/node_process.h"
+#include "ring/core/view.h"
+
+using namespace ringwatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const Instant t0 = instant_us(1'000'000);
+const std::vector<NodeId> kRing{NodeId{0}, NodeId{1}, NodeId{2}, NodeId{3}};
+
+NodeConfig member(std::uint16_t self) {
+    NodeConfig c;
+    c.self = NodeId{self};
+    c.predecessor = kRing[(self + 3) % 4];
+    c.successor = kRing[(self + 1) % 4];
+    c.ring = kRing;
+    c.token.hold = 1ms;
+    c.initial_epoch = Epoch{1};
+    return c;
+}
+
+ViewOrder view(std::uint64_t id, std::uint32_t epoch, std::vector<NodeId> members) {
+    return ViewOrder{id, Epoch{epoch}, view_bitmap(kRing, members)};
+}
+
+// Everything the node said, decoded, with whom it said it to.
+std::vector<std::pair<NodeId, Message>> said(Node& n) {
+    NodeOutput out;
+    n.take_output(out);
+    std::vector<std::pair<NodeId, Message>> v;
+    for (auto& m : out.messages) {
+        Message msg;
+        REQUIRE(decode_message(m.bytes, msg) == MessageError::none);
+        v.emplace_back(m.peer, std::move(msg));
+    }
+    return v;
+}
+
+std::optional<bool> ack_of(const std::vector<std::pair<NodeId, Message>>& said, std::uint64_t id) {
+    for (const auto& [to, m] : said)
+        if (const auto* a = std::get_if<CommandAck>(&m); a && a->command_id == id && to == kMonitorId) return a->ok;
+    return std::nullopt;
+}
+
+std::vector<NodeId> token_sent_to(const std::vector<std::pair<NodeId, Message>>& said) {
+    std::vector<NodeId> v;
+    for (const auto& [to, m] : said)
+        if (std::holds_alternative<Token>(m)) v.push_back(to);
+    return v;
+}
+
+Token token_of(std::uint32_t epoch) {
+    Token t;
+    t.epoch = Epoch{epoch};
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("views: a bitmap names configured nodes in ring order; one that does not fit the ring is no view", "[views]") {
+    const Bytes b = view_bitmap(kRing, {NodeId{3}, NodeId{0}, NodeId{2}});
+    CHECK(b == Bytes{0x0d});
+    CHECK(view_members(kRing, b) == std::vector<NodeId>{NodeId{0}, NodeId{2}, NodeId{3}});
+    CHECK_FALSE(view_members(kRing, Bytes{0x00}));        // nobody
+    CHECK_FALSE(view_members(kRing, Bytes{0x10}));        // a bit past the ring's end
+    CHECK_FALSE(view_members(kRing, Bytes{0x01, 0x00}));  // the wrong length
+    CHECK_FALSE(view_members(kRing, Bytes{}));
+    std::vector<NodeId> big;
+    for (std::uint16_t i = 0; i < 4096; ++i) big.push_back(NodeId{i});
+    CHECK(view_bitmap(big, big).size() == kMaxViewBitmapBytes);  // the largest ring fits one message
+    CHECK(neighbours_in(std::vector<NodeId>{NodeId{0}, NodeId{2}, NodeId{3}}, NodeId{3}) == Neighbours{NodeId{2}, NodeId{0}});
+    CHECK_FALSE(neighbours_in(std::vector<NodeId>{NodeId{0}, NodeId{2}}, NodeId{1}));
+}
+
+TEST_CASE("views: a member adopts a view: older tokens purged, its neighbours taken from it, no token made", "[views][node]") {
+    Node n(member(1), t0);  // configured between 0 and 2
+    n.on_message(t0, NodeId{0}, encode_message(token_of(1)));
+    REQUIRE(n.token().held() == 1);
+    said(n);
+    // Node 2 evicted: node 1 now passes to 3.
+    n.on_message(t0, kMonitorId, encode_message(view(7, 2, {NodeId{0}, NodeId{1}, NodeId{3}})));
+    auto out = said(n);
+    CHECK(ack_of(out, 7) == std::optional<bool>(true));
+    CHECK(n.token().held() == 0);  // the epoch-1 token is purged
+    CHECK(n.token().epoch() == Epoch{2});
+    CHECK(n.view().epoch == Epoch{2});
+    CHECK(n.view().neighbours == Neighbours{NodeId{0}, NodeId{3}});
+    CHECK(token_sent_to(out).empty());
+    // The epoch's token, ordered, goes to the new successor.
+    n.on_message(t0, kMonitorId, encode_message(IssueToken{8, Epoch{2}}));
+    n.on_timer(t0 + 2ms);
+    out = said(n);
+    CHECK(ack_of(out, 8) == std::optional<bool>(true));
+    CHECK(token_sent_to(out) == std::vector<NodeId>{NodeId{3}});
+    CHECK(n.token().stats().tokens_issued == 1);
+    // Ordered again: made once.
+    n.on_message(t0 + 3ms, kMonitorId, encode_message(IssueToken{9, Epoch{2}}));
+    CHECK(ack_of(said(n), 9) == std::optional<bool>(true));
+    CHECK(n.token().stats().tokens_issued == 1);
+    // A token of the old epoch from the old neighbour is no input any more; one from the new
+    // predecessor is passed on to the new successor.
+    n.on_message(t0 + 4ms, NodeId{2}, encode_message(token_of(1)));
+    CHECK(n.stats().unexpected == 1);
+    n.on_message(t0 + 4ms, NodeId{0}, encode_message(token_of(2)));
+    n.on_timer(t0 + 6ms);
+    CHECK(token_sent_to(said(n)) == std::vector<NodeId>{NodeId{3}});
+}
+
+TEST_CASE("views: repeats are acknowledged, older or malformed views and rings of one refused", "[views][node]") {
+    Node n(member(1), t0);
+    n.on_message(t0, kMonitorId, encode_message(view(1, 3, {NodeId{0}, NodeId{1}, NodeId{3}})));
+    CHECK(ack_of(said(n), 1) == std::optional<bool>(true));
+    n.on_message(t0, kMonitorId, encode_message(view(2, 3, {NodeId{0}, NodeId{1}, NodeId{3}})));  // the same again
+    CHECK(ack_of(said(n), 2) == std::optional<bool>(true));
+    n.on_message(t0, kMonitorId, encode_message(view(3, 3, {NodeId{0}, NodeId{1}})));  // the same epoch, other members
+    CHECK(ack_of(said(n), 3) == std::optional<bool>(false));
+    n.on_message(t0, kMonitorId, encode_message(view(4, 2, kRing)));  // older
+    CHECK(ack_of(said(n), 4) == std::optional<bool>(false));
+    n.on_message(t0, kMonitorId, encode_message(view(5, 4, {NodeId{1}})));  // a ring of one
+    CHECK(ack_of(said(n), 5) == std::optional<bool>(false));
+    n.on_message(t0, kMonitorId, encode_message(ViewOrder{6, Epoch{4}, Bytes{0x01, 0x02}}));  // not our ring's bitmap
+    CHECK(ack_of(said(n), 6) == std::optional<bool>(false));
+    CHECK(n.view().epoch == Epoch{3});
+    CHECK(n.stats().views_refused == 4);
+    // A view's epoch older than the node's own (a regenerate came since) is refused too.
+    n.on_message(t0, kMonitorId, encode_message(RecoverCommand{7, RecoverMode::regenerate, Epoch{5}, kNoIssuer}));
+    said(n);
+    n.on_message(t0, kMonitorId, encode_message(view(8, 4, kRing)));
+    CHECK(ack_of(said(n), 8) == std::optional<bool>(false));
+    // Only the monitor orders views.
+    n.on_message(t0, NodeId{0xF001}, encode_message(view(9, 6, kRing)));
+    CHECK(n.view().epoch == Epoch{3});
+}
+
+TEST_CASE("views: the epoch's token is refused for another epoch and to a node left out; one left out passes nothing", "[views][node]") {
+    Node n(member(2), t0);
+    n.on_message(t0, NodeId{1}, encode_message(token_of(1)));
+    REQUIRE(n.token().held() == 1);
+    n.on_message(t0, kMonitorId, encode_message(IssueToken{1, Epoch{1}}));  // no view of epoch 1 was ordered
+    CHECK(ack_of(said(n), 1) == std::optional<bool>(false));
+    n.on_message(t0, kMonitorId, encode_message(view(2, 2, {NodeId{0}, NodeId{1}, NodeId{3}})));  // node 2 left out
+    CHECK(ack_of(said(n), 2) == std::optional<bool>(true));
+    CHECK_FALSE(n.view().neighbours);
+    CHECK(n.token().held() == 0);
+    n.on_message(t0, kMonitorId, encode_message(IssueToken{3, Epoch{2}}));
+    CHECK(ack_of(said(n), 3) == std::optional<bool>(false));
+    CHECK(n.token().stats().tokens_issued == 0);
+    // Left out, it takes no part in snapshots and passes on nothing its old neighbours send.
+    n.on_message(t0, kMonitorId, encode_message(SnapshotStart{SnapshotId{1}, SnapshotId{1}}));
+    n.on_message(t0, NodeId{1}, encode_message(token_of(2)));
+    n.on_timer(t0 + 5ms);
+    const auto out = said(n);
+    CHECK(token_sent_to(out).empty());
+    for (const auto& [to, m] : out) CHECK_FALSE(std::holds_alternative<SnapshotReport>(m));
+    // Named again by a later view, it is back between its neighbours.
+    n.on_message(t0, kMonitorId, encode_message(view(4, 3, kRing)));
+    CHECK(ack_of(said(n), 4) == std::optional<bool>(true));
+    CHECK(n.view().neighbours == Neighbours{NodeId{1}, NodeId{3}});
+}
+
+TEST_CASE("views: the member's process opens a link to a new neighbour before the token goes to it", "[views][process]") {
+    NodeConfig c = member(1);
+    c.incarnation = Incarnation{0x11};
+    NodeProcess p(NodeProcessConfig{c, LinkConfig{}, 4}, Node(c, t0), t0);
+    CHECK_FALSE(p.endpoint().has_peer(NodeId{3}));
+    Endpoint monitor(LinkConfig{}, kMonitorId, Incarnation{0x99});
+    monitor.add_peer(NodeId{1}, t0);
+    REQUIRE(monitor.send(NodeId{1}, encode_message(view(1, 2, {NodeId{0}, NodeId{1}, NodeId{3}}))));
+    REQUIRE(monitor.send(NodeId{1}, encode_message(IssueToken{2, Epoch{2}})));
+    Instant now = t0;
+    std::vector<NodeId> datagrams_to;
+    for (int round = 0; round < 20; ++round) {
+        now += 1ms;
+        monitor.flush(now);
+        EndpointOutput out;
+        monitor.take_output(out);
+        for (auto& d : out.datagrams) p.on_datagram(now, d.bytes);
+        p.on_timer(now);
+        NodeReady r = p.step(now);
+        for (auto& d : r.datagrams) {
+            datagrams_to.push_back(d.peer);
+            if (d.peer == kMonitorId) monitor.on_datagram(now, d.bytes);
+        }
+    }
+    CHECK(p.endpoint().has_peer(NodeId{3}));
+    CHECK(std::find(datagrams_to.begin(), datagrams_to.end(), NodeId{3}) != datagrams_to.end());  // the token's (and the hello's)
+    CHECK(std::find(datagrams_to.begin(), datagrams_to.end(), NodeId{2}) != datagrams_to.end());  // the old successor: its link stays
+    const StatusReply s = p.status(1);
+    auto value = [&](const std::string& name) {
+        for (const auto& [k, v] : s.values)
+            if (k == name) return v;
+        return std::int64_t{-100};
+    };
+    CHECK(value("view_epoch") == 2);
+    CHECK(value("view_members") == 3);
+    CHECK(value("succ_peer") == 3);
+}
