@@ -176,6 +176,27 @@ void HumanView::on_node_event(const NodeEvent& e) {
     std::fflush(out_);
 }
 
+void HumanView::on_membership_event(const MembershipEvent& e) {
+    switch (e.kind) {
+        case MembershipEventKind::view:
+            event_line(fmt::format("VIEW epoch {}: ring of {} ({}), token issued by node {}", e.epoch, e.members.size(), fmt::join(e.members, " > "),
+                                   e.node),
+                       kGood);
+            break;
+        case MembershipEventKind::node_evicted:
+            event_line(fmt::format(
+                           "NODE EVICTED {}: {}; the ring goes on without it", e.node,
+                           e.address == NodeAddress::port_closed ? "its process is gone" : "silent past evict_after_ms, or it did not take the view"),
+                       kBad);
+            break;
+        case MembershipEventKind::node_rejoined:
+            event_line(fmt::format("NODE REJOINED {}: back in the ring at epoch {}", e.node, e.epoch), kGood);
+            break;
+    }
+    draw_status();
+    std::fflush(out_);
+}
+
 void HumanView::on_summary_tick() {
     if (o_.terminal) return;
     plain_line("summary: " + status());

@@ -32,7 +32,7 @@ namespace {
 struct Options {
     std::string config_path;
     bool json = false, single = false, verbose = false;
-    std::optional<std::uint32_t> interval_ms, timeout_ms, node_timeout_ms;
+    std::optional<std::uint32_t> interval_ms, timeout_ms, node_timeout_ms, evict_after_ms;
     std::uint64_t stop_after = 0;
     std::uint32_t summary_every_s = 10;
     std::optional<std::string> metrics_at, http_at;
@@ -49,6 +49,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     app.add_option("--timeout", o.timeout_ms, "ms before a snapshot is inconclusive (default: monitor.timeout_ms)")->check(CLI::Range(1, 3'600'000));
     app.add_option("--node-timeout", o.node_timeout_ms, "ms of silence before a node is reported down (default: monitor.node_timeout_ms)")
         ->check(CLI::Range(1, 3'600'000));
+    app.add_option("--evict-after", o.evict_after_ms,
+                   "ms of silence before a node is left out of the ring (a new view; a node whose port is closed at once); 0: never "
+                   "(default: monitor.evict_after_ms)")
+        ->check(CLI::Range(0, 3'600'000));
     app.add_option("--recover", o.recover,
                    "on a token fault: off (alarm only), regenerate (purge and reissue) or rollback (restore the newest snapshot judged ok); default: "
                    "monitor.recover")
@@ -98,6 +102,12 @@ Setup resolve(const Options& o) {
     mc.recover = o.recover ? *parse_recovery_mode(*o.recover) : s.ring.recover;
     mc.liveness = liveness_for(mc.interval, o.node_timeout_ms ? std::chrono::milliseconds(*o.node_timeout_ms) : s.ring.node_timeout);
     mc.era = static_cast<std::uint32_t>(io::random_u64()) & kSnapshotEraMask;
+    mc.evict_after = s.ring.evict_after;
+    if (o.evict_after_ms)
+        mc.evict_after = *o.evict_after_ms == 0 ? std::nullopt : std::optional<Duration>(std::chrono::milliseconds(*o.evict_after_ms));
+    if (mc.evict_after && *mc.evict_after < mc.liveness.node_timeout)
+        throw ConfigError(fmt::format("--evict-after {} is below the node timeout ({} ms): a silent node is reported down before it is left out",
+                                      mc.evict_after->count() / 1000, mc.liveness.node_timeout.count() / 1000));
     return s;
 }
 
@@ -126,6 +136,11 @@ public:
         fmt::print("{}\n", node_event_json(e));
         std::fflush(stdout);
     }
+    void on_membership_event(const MembershipEvent& e) {
+        if (!json_) return view_.on_membership_event(e);
+        fmt::print("{}\n", membership_event_json(e));
+        std::fflush(stdout);
+    }
     // Incidents no verdict caused (a recovery asked for by hand).
     void on_other_incidents(const std::vector<IncidentEvent>& events) {
         if (metrics)
@@ -145,10 +160,13 @@ private:
 
 void print_settings(const Setup& s, const Options& o, const Outputs& out) {
     const MonitorConfig& mc = s.mc;
-    fmt::print(out.notes(), "monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, recovery {}, {}{}\n",
-               s.ring.name, s.ring.monitor_address_text, s.ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
-               mc.liveness.node_timeout.count() / 1000, to_string(mc.recover), o.single ? "first node initiates" : "every node initiates",
-               s.link.key ? ", datagrams authenticated" : ", datagrams not authenticated (no key_file)");
+    fmt::print(
+        out.notes(), "monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, {}, recovery {}, {}{}\n",
+        s.ring.name, s.ring.monitor_address_text, s.ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
+        mc.liveness.node_timeout.count() / 1000,
+        mc.evict_after ? fmt::format("a silent node left out after {} ms", mc.evict_after->count() / 1000) : std::string("no node ever left out"),
+        to_string(mc.recover), o.single ? "first node initiates" : "every node initiates",
+        s.link.key ? ", datagrams authenticated" : ", datagrams not authenticated (no key_file)");
     if (const std::string w = s.ring.insecure_warning(); !w.empty()) fmt::print(stderr, "monitor: {}\n", w);
     if (out.dashboard) fmt::print(out.notes(), "dashboard at {}\n", out.dashboard->url());
     if (out.metrics)
@@ -187,6 +205,7 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
         },
         [&](const NodeEvent& e) { out.on_node_event(e); }, s.link);
     monitor.on_other_incidents([&](const std::vector<IncidentEvent>& events) { out.on_other_incidents(events); });
+    monitor.on_membership_event([&](const MembershipEvent& e) { out.on_membership_event(e); });
     if (s.http_at) out.dashboard = std::make_unique<io::Dashboard>(&loop, *s.http_at, s.ring, s.mc, monitor);  // before a word is said: it may fail
 
     io::UvHandle<uv_signal_t> sigint(&loop, uv_signal_init), sigterm(&loop, uv_signal_init);

@@ -35,12 +35,43 @@ void Membership::on_node_event(Instant now, const NodeEvent& e) {
         }
     } else {
         silent_.erase(e.node);
-        evicted_.erase(e.node);  // back: the next view names it again
+        // Back: the next view names it again (one left out for not acknowledging, once its
+        // back-off has passed: heard() then).
+        if (const auto it = evicted_.find(e.node); it != evicted_.end() && now >= it->second.rejoin_from) rejoin(e.node);
     }
     reconsider(now);
 }
 
+void Membership::heard(Instant now, NodeId n, Instant at) {
+    const auto it = evicted_.find(n);
+    if (it == evicted_.end() || at <= it->second.at || now < it->second.rejoin_from) return;
+    rejoin(n);
+    reconsider(now);
+}
+
+void Membership::rejoin(NodeId n) {
+    if (evicted_.erase(n) > 0) silent_.erase(n);
+}
+
+void Membership::restarted(NodeId n) {
+    if (epoch_ == Epoch{0} || !member(n)) return;  // it starts in the configured ring, which is the ring's
+    ++stats_.resent;
+    orders_.emplace_back(n, ViewOrder{next_command_id_++, epoch_, view_bitmap(config_.ring, members_)});
+}
+
 void Membership::on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok) {
+    if (issue_ && issue_->issuer == from && issue_->command_id == command_id) {
+        issue_.reset();
+        if (!ok && !change_) {
+            // The issuer's epoch moved past the view's before it could make the token (a recovery
+            // raced it): the same members in a newer epoch, whose token it may then make.
+            ++stats_.refusals;
+            orders_.emplace_back(from, RingQuery{});
+            floor_ = Epoch{floor_.value + 1};
+            order_view(now, members_);
+        }
+        return;
+    }
     if (!change_) return;
     const auto it = change_->command_ids.find(from);
     if (it == change_->command_ids.end() || it->second != command_id || !change_->awaiting.contains(from)) return;
@@ -53,6 +84,7 @@ void Membership::on_ack(Instant now, NodeId from, std::uint64_t command_id, bool
             reconsider(now);
             return;
         }
+        orders_.emplace_back(from, RingQuery{});  // its answer says how far its epoch has moved
         floor_ = Epoch{floor_.value + 1};
         std::vector<NodeId> members = change_->members;
         change_.reset();
@@ -61,6 +93,15 @@ void Membership::on_ack(Instant now, NodeId from, std::uint64_t command_id, bool
     }
     change_->awaiting.erase(from);
     if (change_->awaiting.empty()) complete(now);
+}
+
+void Membership::on_epoch_heard(Instant now, NodeId from, Epoch e) {
+    if (std::find(config_.ring.begin(), config_.ring.end(), from) == config_.ring.end()) return;
+    raise_floor(e);
+    if (!change_ || change_->epoch > e) return;
+    std::vector<NodeId> members = change_->members;
+    change_.reset();
+    order_view(now, std::move(members));
 }
 
 void Membership::on_timer(Instant now) {
@@ -72,7 +113,7 @@ void Membership::on_timer(Instant now) {
     }
     if (change_ && now >= change_->ordered_at + config_.ack_timeout) {
         const std::set<NodeId> late = change_->awaiting;
-        for (NodeId n : late) evict(now, n, NodeAddress::no_answer);
+        for (NodeId n : late) evict(now, n, NodeAddress::no_answer, true);
     }
     reconsider(now);
 }
@@ -87,9 +128,15 @@ std::optional<Instant> Membership::next_deadline() const {
     return d;
 }
 
-void Membership::evict(Instant now, NodeId n, NodeAddress address) {
+void Membership::evict(Instant now, NodeId n, NodeAddress address, bool unacknowledged) {
     silent_.erase(n);
-    if (!evicted_.insert(n).second) return;
+    Instant rejoin_from = now;
+    if (unacknowledged) {
+        Duration& b = backoff_[n];
+        b = b == Duration{0} ? config_.rejoin_backoff : std::min(2 * b, config_.max_rejoin_backoff);
+        rejoin_from = now + b;
+    }
+    if (!evicted_.try_emplace(n, Evicted{now, rejoin_from}).second) return;
     ++stats_.evicted;
     events_.push_back(
         MembershipEvent{.kind = MembershipEventKind::node_evicted, .at = now, .epoch = epoch_, .members = {}, .node = n, .address = address});
@@ -128,8 +175,10 @@ void Membership::complete(Instant now) {
     epoch_ = change_->epoch;
     change_.reset();
     refused_.clear();
+    for (NodeId n : members_) backoff_.erase(n);
     const NodeId issuer = members_[epoch_.value % members_.size()];
-    orders_.emplace_back(issuer, IssueToken{next_command_id_++, epoch_});
+    issue_ = Issue{issuer, next_command_id_++};
+    orders_.emplace_back(issuer, IssueToken{issue_->command_id, epoch_});
     ++stats_.views;
     events_.push_back(
         MembershipEvent{.kind = MembershipEventKind::view, .at = now, .epoch = epoch_, .members = members_, .node = issuer, .address = {}});

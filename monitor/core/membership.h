@@ -6,9 +6,11 @@
 // token crosses from one view to the next (each adopted view purges the older epochs' tokens).
 //
 // Caller's contract (MonitorCore): on_node_event() for every node_down / node_up of the liveness
-// tracker; on_ack() for every acknowledgement a node sends of a command this tracker gave;
-// raise_floor() with every epoch the monitor learns of otherwise (a cut's, a recovery's); on_timer()
-// once next_deadline() has passed. After each call send take_orders() to their nodes and publish
+// tracker; heard() for anything heard from a node (an evicted node that speaks again rejoins, even
+// one that never went down: it missed a view); on_ack() for every acknowledgement a node sends of a
+// command this tracker gave; raise_floor() with every epoch the monitor learns of otherwise (a
+// cut's, a recovery's); restarted() when a member's process is a new one; on_timer() once
+// next_deadline() has passed. After each call send take_orders() to their nodes and publish
 // take_events(). While changing() is true the ring has no token on purpose: no verdict about it.
 #pragma once
 
@@ -31,6 +33,11 @@ struct MembershipConfig {
     // The members of a new view that have not acknowledged it within this are left out of the next
     // one (they are down or cut off: a view waits for nobody forever).
     Duration ack_timeout{std::chrono::seconds(2)};
+    // A node left out for not acknowledging is heard again: it rejoins no sooner than this after its
+    // eviction, doubled each time it is left out again (up to max_rejoin_backoff), so a node that can
+    // send but not receive costs the ring one stalled change per back-off, not one per ack_timeout.
+    Duration rejoin_backoff{std::chrono::seconds(2)};
+    Duration max_rejoin_backoff{std::chrono::seconds(64)};
     std::uint64_t first_command_id = std::uint64_t{1} << 61;  // apart from the monitor's other commands
 };
 
@@ -49,7 +56,8 @@ struct MembershipStats {
     std::uint64_t views = 0;  // views completed (every member acknowledged, the token ordered)
     std::uint64_t evicted = 0;
     std::uint64_t rejoined = 0;
-    std::uint64_t refusals = 0;  // a member refused a view (its epoch had moved on): ordered anew
+    std::uint64_t refusals = 0;  // a member refused a view or its token order (its epoch had moved on): ordered anew
+    std::uint64_t resent = 0;    // the current view sent again to a member's new process
 };
 
 class Membership {
@@ -57,8 +65,18 @@ public:
     Membership(MembershipConfig config, Instant now);
 
     void on_node_event(Instant now, const NodeEvent& e);
+    void heard(Instant now, NodeId n, Instant at);
     void on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok);
+    // A member's process is new (it restarted before anyone noticed it gone): it starts in the
+    // configured ring, so it is told the current view (an order it acknowledges; nothing waits).
+    void restarted(NodeId n);
+    // Whether a command id is one of this tracker's (its acknowledgement belongs to on_ack()).
+    bool owns(std::uint64_t command_id) const { return command_id >= config_.first_command_id; }
     void raise_floor(Epoch e) { floor_ = std::max(floor_, e); }
+    // A node's answer to the RingQuery sent when it refused a view: its epoch. A view being
+    // ordered at or below it is ordered again above it (a monitor that started while the ring was
+    // in a later epoch than any it has seen learns it so).
+    void on_epoch_heard(Instant now, NodeId from, Epoch e);
     void on_timer(Instant now);
     std::optional<Instant> next_deadline() const;
 
@@ -71,6 +89,8 @@ public:
     bool member(NodeId n) const;
     // A new view is being ordered: its members are purging old tokens and none is issued yet.
     bool changing() const { return change_.has_value(); }
+    std::optional<Epoch> changing_to() const { return change_ ? std::optional<Epoch>(change_->epoch) : std::nullopt; }
+    bool evicted(NodeId n) const { return evicted_.contains(n); }
     const MembershipStats& stats() const { return stats_; }
 
 private:
@@ -84,19 +104,30 @@ private:
     struct Silent {
         Instant since;  // last heard (node_down's at - silent_for)
     };
+    struct Evicted {
+        Instant at;
+        Instant rejoin_from;  // heard after this, it rejoins
+    };
+    struct Issue {  // the token order of the current view, until its issuer acknowledges it
+        NodeId issuer;
+        std::uint64_t command_id;
+    };
     // The view the ring should have now: the configured nodes not evicted, in ring order; ordered
     // when it differs from the current one (or the one being ordered).
     void reconsider(Instant now);
     void order_view(Instant now, std::vector<NodeId> members);
     void complete(Instant now);
-    void evict(Instant now, NodeId n, NodeAddress address);
+    void evict(Instant now, NodeId n, NodeAddress address, bool unacknowledged = false);
+    void rejoin(NodeId n);
 
     MembershipConfig config_;
     Epoch epoch_{0};
     std::vector<NodeId> members_;
     Epoch floor_{0};  // the newest epoch known: a new view's is above it
     std::optional<Change> change_;
-    std::set<NodeId> evicted_;
+    std::map<NodeId, Evicted> evicted_;
+    std::map<NodeId, Duration> backoff_;  // of members left out for not acknowledging, until a view with them completes
+    std::optional<Issue> issue_;
     std::map<NodeId, Silent> silent_;  // members reported down (no_answer), not yet evicted
     static constexpr int kMaxRefusals = 3;
     std::map<NodeId, int> refused_;  // refusals of the views being ordered, by member

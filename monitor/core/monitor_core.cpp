@@ -26,7 +26,16 @@ MonitorCore::MonitorCore(MonitorConfig config, Instant now)
       }()),
       next_start_(now + config_.interval),
       next_id_(first_snapshot_of_era(config_.era)),
-      liveness_(config_.ring, config_.liveness, now) {}
+      liveness_(config_.ring, config_.liveness, now) {
+    if (config_.evict_after && config_.ring.size() >= 2) {
+        MembershipConfig m;
+        m.ring = config_.ring;
+        m.evict_after = *config_.evict_after;
+        // A view's acknowledgements are a round trip on healthy links: as long as a snapshot may take.
+        m.ack_timeout = std::max<Duration>(2 * config_.timeout, std::chrono::seconds(2));
+        membership_.emplace(std::move(m), now);
+    }
+}
 
 bool MonitorCore::in_ring(NodeId n) const { return std::binary_search(members_.begin(), members_.end(), n); }
 
@@ -35,15 +44,20 @@ void MonitorCore::start_snapshot(Instant now) {
         ++stats_.skipped_in_flight_bound;
         return;
     }
+    if (membership_ && membership_->changing()) {
+        ++stats_.skipped_view_change;
+        return;
+    }
     const SnapshotId id = next_id_;
     ++next_id_.value;
-    pending_.emplace(id, Pending{now, {}, incarnations_, {}});
+    const std::vector<NodeId>& members = ring_now();
+    pending_.emplace(id, Pending{now, members, {}, incarnations_, {}});
     ++stats_.started;
     const SnapshotId abandon_before = pending_.begin()->first;
     if (config_.single_initiator) {
-        out_.starts.push_back({config_.ring.front(), SnapshotStart{id, abandon_before}});
+        out_.starts.push_back({members.front(), SnapshotStart{id, abandon_before}});
     } else {
-        for (NodeId n : config_.ring) out_.starts.push_back({n, SnapshotStart{id, abandon_before}});
+        for (NodeId n : members) out_.starts.push_back({n, SnapshotStart{id, abandon_before}});
     }
 }
 
@@ -64,10 +78,57 @@ void MonitorCore::account_stall(Instant now) {
 // so a second input at the same moment is no stall.
 void MonitorCore::note_due(Instant now) { due_ = std::max(now, next_deadline().value_or(now)); }
 
+void MonitorCore::settle(Instant now) {
+    auto events = liveness_.take_events();
+    for (auto& e : events) {
+        if (membership_) {
+            membership_->raise_floor(epoch_);
+            membership_->on_node_event(now, e);
+        }
+        out_.node_events.push_back(std::move(e));
+    }
+    if (membership_) {
+        for (auto& o : membership_->take_orders()) out_.view_orders.push_back(std::move(o));
+        for (auto& e : membership_->take_events()) out_.membership_events.push_back(std::move(e));
+        view_ordered();
+    }
+    note_due(now);
+}
+
+// A new view being ordered: the snapshots under way were begun in the old ring (its members drop
+// them as they adopt it) and are given no verdict, and no snapshot of the old ring may be restored
+// into the new one. A view complete: its epoch is the ring's.
+void MonitorCore::view_ordered() {
+    const std::optional<Epoch> to = membership_->changing_to();
+    if (to && to != changing_to_) {
+        stats_.abandoned_for_view += pending_.size();
+        pending_.clear();
+        restorable_ok_.clear();
+        last_judged_.reset();
+    }
+    changing_to_ = to;
+    if (!to) epoch_ = std::max(epoch_, membership_->epoch());
+}
+
+void MonitorCore::on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok) {
+    account_stall(now);
+    if (membership_ && membership_->owns(command_id)) {
+        membership_->raise_floor(epoch_);
+        membership_->on_ack(now, from, command_id, ok);
+    }
+    settle(now);
+}
+
+void MonitorCore::on_epoch_heard(Instant now, NodeId from, Epoch e) {
+    account_stall(now);
+    if (membership_) membership_->on_epoch_heard(now, from, std::max(e, epoch_));
+    settle(now);
+}
+
 void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& report) {
     account_stall(now);
     on_report_after_stall(now, from, report);
-    note_due(now);
+    settle(now);
 }
 
 void MonitorCore::on_report_after_stall(Instant now, NodeId from, const SnapshotReport& report) {
@@ -76,6 +137,7 @@ void MonitorCore::on_report_after_stall(Instant now, NodeId from, const Snapshot
         return;
     }
     liveness_.heard(now, from, report.incarnation);
+    if (membership_) membership_->heard(now, from, now);
     last_report_[from] = now;
     catch_up(from, report);
     kept_[from] = {report.incarnation, report.kept, report.pinned};
@@ -84,7 +146,8 @@ void MonitorCore::on_report_after_stall(Instant now, NodeId from, const Snapshot
         ++stats_.late_reports;
         return;
     }
-    if (!it->second.reports.emplace(from, report).second) {
+    const auto& members = it->second.members;
+    if (std::find(members.begin(), members.end(), from) == members.end() || !it->second.reports.emplace(from, report).second) {
         ++stats_.unexpected_reports;
         return;
     }
@@ -92,7 +155,7 @@ void MonitorCore::on_report_after_stall(Instant now, NodeId from, const Snapshot
     // reaches the new process): its part of the cut was not taken against the same process.
     auto inc = it->second.incarnations.find(from);
     if (inc != it->second.incarnations.end() && inc->second != report.incarnation) it->second.mark_restarted(from);
-    if (it->second.reports.size() == config_.ring.size()) {
+    if (it->second.reports.size() == members.size()) {
         decide(now, it->first, it->second, false);
         pending_.erase(it);
     }
@@ -118,19 +181,25 @@ void MonitorCore::on_link_event(Instant now, NodeId node, const LinkEvent& e) {
                 auto it = p.incarnations.find(node);
                 if (it == p.incarnations.end() || it->second != e.peer_incarnation) p.mark_restarted(node);
             }
+            // A member's new process starts in the configured ring: it is told the current view.
+            if (const auto known = incarnations_.find(node);
+                membership_ && known != incarnations_.end() && known->second != e.peer_incarnation && e.peer_incarnation != kUnknownIncarnation)
+                membership_->restarted(node);
             incarnations_[node] = e.peer_incarnation;
             // A new process keeps what an earlier one saved, but not which of it to keep longest.
             if (!restorable_ok_.empty()) out_.keeps.push_back({node, KeepSnapshot{restorable_ok_.back()}});
             set_node_silent(node, false);
             liveness_.heard(now, node, e.peer_incarnation);
+            if (membership_) membership_->heard(now, node, now);
             break;
         case LinkEventKind::peer_alive:
             set_node_silent(node, false);
             liveness_.heard(now, node, kUnknownIncarnation);
+            if (membership_) membership_->heard(now, node, now);
             break;
         case LinkEventKind::window_open: break;
     }
-    note_due(now);
+    settle(now);
 }
 
 void MonitorCore::take_output(MonitorOutput& out) {
@@ -147,16 +216,23 @@ void MonitorCore::take_output(MonitorOutput& out) {
     append(out.keeps, out_.keeps);
     auto probes = liveness_.take_probes();
     append(out.probes, probes);
-    auto node_events = liveness_.take_events();
-    append(out.node_events, node_events);
+    append(out.node_events, out_.node_events);
     append(out.verdicts, out_.verdicts);
     auto incident_events = incidents_.take_events();
     append(out.incident_events, incident_events);
+    append(out.view_orders, out_.view_orders);
+    append(out.membership_events, out_.membership_events);
 }
 
 void MonitorCore::on_timer(Instant now) {
     account_stall(now);
     liveness_.on_timer(now);
+    if (membership_) {
+        settle(now);  // node events first: an eviction they cause is due now
+        membership_->raise_floor(epoch_);
+        membership_->on_timer(now);
+        settle(now);
+    }
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (now - it->second.started >= config_.timeout) {
             decide(now, it->first, it->second, true);
@@ -171,7 +247,7 @@ void MonitorCore::on_timer(Instant now) {
         next_start_ = std::max(next_start_ + config_.interval, now);
         if (next_start_ <= now) next_start_ = now + config_.interval;
     }
-    note_due(now);
+    settle(now);
 }
 
 void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out) {
@@ -179,8 +255,9 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
     v.id = id;
     v.started = p.started;
     v.duration = now - p.started;
+    v.members = p.members;
     if (timed_out) {
-        for (NodeId n : config_.ring) {
+        for (NodeId n : p.members) {
             if (p.reports.contains(n)) continue;
             v.missing.push_back(n);
             if (silent_.contains(n)) v.silent.push_back(n);
@@ -212,7 +289,7 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
         if (v.kind == VerdictKind::ok && v.stale == 0 && (restorable_ok_.empty() || restorable_ok_.back() < v.id)) {
             restorable_ok_.push_back(v.id);
             if (restorable_ok_.size() > kRestorableRemembered) restorable_ok_.pop_front();
-            for (NodeId n : config_.ring) out_.keeps.push_back({n, KeepSnapshot{v.id}});
+            for (NodeId n : ring_now()) out_.keeps.push_back({n, KeepSnapshot{v.id}});
         }
     }
     out_.verdicts.push_back(std::move(v));
@@ -247,7 +324,7 @@ void MonitorCore::count_tokens(const Pending& p, Verdict& v) const {
         }
         v.truncated |= r.state.held.size() < r.state.held_count || r.in_flight.size() < r.in_flight_count;
     }
-    for (NodeId n : config_.ring) {
+    for (NodeId n : p.members) {
         const auto it = p.reports.find(n);
         if (it == p.reports.end()) continue;
         const SnapshotReport& r = it->second;
@@ -262,8 +339,9 @@ void MonitorCore::count_tokens(const Pending& p, Verdict& v) const {
 // forming (the order reached nobody, or its issuer died); the new epoch fences the older order.
 void MonitorCore::order_first_token(Instant now, Verdict& v) {
     if (first_token_ordered_ && now - *first_token_ordered_ < config_.timeout) return;
-    const auto issuer = std::find_if(config_.ring.begin(), config_.ring.end(), [this](NodeId n) { return !liveness_.down(n); });
-    if (issuer == config_.ring.end()) return;
+    const auto& members = ring_now();
+    const auto issuer = std::find_if(members.begin(), members.end(), [this](NodeId n) { return !liveness_.down(n); });
+    if (issuer == members.end()) return;
     order_everyone(RecoverMode::regenerate, *issuer, SnapshotId{0});
     first_token_ordered_ = now;
     ++stats_.first_tokens_ordered;
@@ -277,6 +355,7 @@ void MonitorCore::catch_up(NodeId node, const SnapshotReport& r) {
     ring_ran_ |= r.state.epoch > Epoch{0};
     epoch_ = std::max(epoch_, r.state.epoch);
     if (r.state.epoch >= epoch_) return;
+    if (membership_ && (membership_->changing() || !membership_->member(node))) return;  // the view brings it
     auto& told = told_epoch_[node];
     if (told == std::pair{r.incarnation, epoch_}) return;  // already told this process
     told = {r.incarnation, epoch_};
@@ -286,8 +365,13 @@ void MonitorCore::catch_up(NodeId node, const SnapshotReport& r) {
 
 // Purge and reissue: a new epoch everywhere, one new token at the first node that is up.
 bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, std::string note) {
+    if (membership_ && membership_->changing()) {
+        incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, std::nullopt, std::nullopt,
+                               "a new view is being ordered: its token comes with it", by_hand);
+        return false;
+    }
     std::optional<NodeId> issuer;
-    for (NodeId n : config_.ring) {
+    for (NodeId n : ring_now()) {
         if (!liveness_.down(n)) {
             issuer = n;
             break;
@@ -305,7 +389,8 @@ bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, st
 // A new epoch, ordered to every node (none of them needs a catch-up order for it afterwards).
 void MonitorCore::order_everyone(RecoverMode mode, NodeId issuer, SnapshotId snapshot) {
     epoch_ = Epoch{epoch_.value + 1};
-    for (NodeId n : config_.ring) {
+    if (membership_) membership_->raise_floor(epoch_);
+    for (NodeId n : ring_now()) {
         out_.recover_commands.push_back({n, RecoverCommand{next_command_id_++, mode, epoch_, issuer, snapshot}});
         const auto inc = incarnations_.find(n);
         told_epoch_[n] = {inc == incarnations_.end() ? kUnknownIncarnation : inc->second, epoch_};
@@ -317,7 +402,8 @@ void MonitorCore::order_everyone(RecoverMode mode, NodeId issuer, SnapshotId sna
 // the nodes, if every node keeps it.
 std::optional<SnapshotId> MonitorCore::restorable() const {
     const auto everywhere = [this](SnapshotId id) {
-        return std::all_of(config_.ring.begin(), config_.ring.end(), [&](NodeId n) {
+        const auto& members = ring_now();
+        return std::all_of(members.begin(), members.end(), [&](NodeId n) {
             const auto k = kept_.find(n);
             if (k == kept_.end()) return false;
             const auto inc = incarnations_.find(n);
@@ -335,7 +421,12 @@ std::optional<SnapshotId> MonitorCore::restorable() const {
 
 // Restore: every node puts back its state of the newest snapshot judged ok that all of them keep.
 bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
-    for (NodeId n : config_.ring) {
+    if (membership_ && membership_->changing()) {
+        incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt,
+                               "a new view is being ordered: its token comes with it", by_hand);
+        return false;
+    }
+    for (NodeId n : ring_now()) {
         if (liveness_.down(n)) {
             incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt,
                                    fmt::format("node {} is down and cannot restore", n), by_hand);
@@ -366,6 +457,8 @@ bool MonitorCore::recover_by_hand(Instant now, RecoverMode mode) {
 std::optional<Instant> MonitorCore::next_deadline() const {
     Instant d = next_start_;
     if (auto l = liveness_.next_deadline()) d = std::min(d, *l);
+    if (membership_)
+        if (auto m = membership_->next_deadline()) d = std::min(d, *m);
     for (const auto& [id, p] : pending_) d = std::min(d, p.started + config_.timeout);
     return d;
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/membership.h"
 #include "monitor/core/node_liveness.h"
 #include "monitor/core/verdict.h"
 #include "ring/core/endpoint.h"
@@ -43,6 +44,10 @@ struct MonitorConfig {
     // node_down / node_up (node_liveness.h); the probe timings follow the interval unless set.
     LivenessConfig liveness;
     RecoveryMode recover = RecoveryMode::off;
+    // Views (membership.h): a node whose process is gone is left out of the ring at once, a silent
+    // one after this much silence, and the ring goes on without it in a new epoch. Unset: the ring
+    // is always the configured one (a dead node stops it until it is back).
+    std::optional<Duration> evict_after{std::chrono::seconds(5)};
 };
 
 // What the core decided, one kind per field, each in decision order.
@@ -58,11 +63,13 @@ struct MonitorOutput {
     std::vector<NodeId> probes;          // nodes to probe now (node_liveness.h)
     std::vector<NodeEvent> node_events;  // node_down / node_up
     std::vector<Verdict> verdicts;
-    std::vector<IncidentEvent> incident_events;  // alarms and their resolution, one pair per incident (incidents.h)
+    std::vector<IncidentEvent> incident_events;           // alarms and their resolution, one pair per incident (incidents.h)
+    std::vector<std::pair<NodeId, Message>> view_orders;  // ViewOrder / IssueToken, to their nodes (membership.h)
+    std::vector<MembershipEvent> membership_events;       // view, node_evicted, node_rejoined
     void clear() { *this = MonitorOutput{}; }
     bool empty() const {
         return starts.empty() && recover_commands.empty() && keeps.empty() && probes.empty() && node_events.empty() && verdicts.empty() &&
-               incident_events.empty();
+               incident_events.empty() && view_orders.empty() && membership_events.empty();
     }
 };
 
@@ -80,6 +87,8 @@ struct MonitorStats {
     std::uint64_t first_tokens_ordered = 0;  // a fresh ring's first token (again, if the first order came to nothing)
     std::uint64_t stalls = 0;                // this monitor ran late (stopped, starved): silence over it excused
     Duration stalled{0};                     // their total
+    std::uint64_t abandoned_for_view = 0;    // snapshots under way when a new view was ordered: no verdict
+    std::uint64_t skipped_view_change = 0;   // starts not made while a view was being ordered (the ring has no token on purpose)
 };
 
 class MonitorCore {
@@ -98,14 +107,20 @@ public:
     // Anything at all heard from a node (its link to the monitor heard a datagram at `at`): a node
     // that cannot report (its predecessor is down, so markers never reach it) is still alive.
     void on_heard(NodeId node, Instant at) {
-        if (in_ring(node)) liveness_.heard(at, node, kUnknownIncarnation);
+        if (!in_ring(node)) return;
+        liveness_.heard(at, node, kUnknownIncarnation);
+        heard_.emplace_back(node, at);
     }
     // The kernel refused a probe of `node`'s address (no process holds its port).
     void on_probe_refused(Instant now, NodeId node) {
         account_stall(now);
         liveness_.probe_refused(now, node);
-        note_due(now);
+        settle(now);
     }
+    // A node's acknowledgement of a command this core gave (a view's, its token order's).
+    void on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok);
+    // A node's answer to the monitor's RingQuery: its epoch (a node that refused a view says so).
+    void on_epoch_heard(Instant now, NodeId from, Epoch e);
     // An operator asks for a recovery now (`ring recover`), whatever the configured mode; a
     // `recovery` event says what was done (or why it cannot be). False when it cannot be done.
     bool recover_by_hand(Instant now, RecoverMode mode);
@@ -121,6 +136,10 @@ public:
         return it == last_report_.end() ? std::nullopt : std::optional<Instant>(it->second);
     }
     const NodeLiveness& liveness() const { return liveness_; }
+    // The ring's views, when the core orders them (MonitorConfig::evict_after).
+    const Membership* membership() const { return membership_ ? &*membership_ : nullptr; }
+    // The ring's members now: the current view's, or the configured ring's, in ring order.
+    const std::vector<NodeId>& ring_now() const { return membership_ ? membership_->members() : config_.ring; }
     const IncidentStats& incident_stats() const { return incidents_.stats(); }
     std::optional<Instant> next_deadline() const;
 
@@ -131,6 +150,7 @@ public:
 private:
     struct Pending {
         Instant started;
+        std::vector<NodeId> members;  // the ring it was started in (ring order): who must report
         std::map<NodeId, SnapshotReport> reports;
         std::map<NodeId, Incarnation> incarnations;  // as the links knew them when it started
         std::vector<NodeId> restarted;               // reported from another incarnation
@@ -142,6 +162,10 @@ private:
     void on_report_after_stall(Instant now, NodeId from, const SnapshotReport& report);
     void account_stall(Instant now);
     void note_due(Instant now);
+    // After every input: node events go to the membership, its orders and events out, a new view's
+    // effects on snapshots and recoveries applied; then when the caller is due next.
+    void settle(Instant now);
+    void view_ordered();
     // Lateness below this is the timer's own slop, not a stall.
     static constexpr Duration kStallMin{std::chrono::milliseconds(10)};
     void order_first_token(Instant now, Verdict& v);
@@ -185,6 +209,9 @@ private:
     std::optional<Instant> due_;
     IncidentTracker incidents_;
     NodeLiveness liveness_;
+    std::optional<Membership> membership_;
+    std::optional<Epoch> changing_to_;               // the epoch of the view being ordered
+    std::vector<std::pair<NodeId, Instant>> heard_;  // on_heard() since the last settle()
     MonitorStats stats_;
 };
 

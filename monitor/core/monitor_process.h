@@ -68,6 +68,7 @@ struct MonitorReady {
     std::vector<Addressed> datagrams;
     std::vector<NodeId> probes;
     std::vector<NodeEvent> node_events;
+    std::vector<MembershipEvent> membership_events;  // view, node_evicted, node_rejoined
     std::vector<JudgedVerdict> verdicts;
     std::vector<IncidentEvent> other_incidents;  // no verdict of this step caused them: a recovery asked for by hand
     std::vector<CommandAnswer> answers;
@@ -243,7 +244,13 @@ void BasicMonitorProcess<Core>::deliver(Instant now, NodeId from, const Bytes& m
         if (const auto it = std::find(awaited_.begin(), awaited_.end(), a->command_id); it != awaited_.end()) {
             awaited_.erase(it);
             ready_.answers.push_back({a->command_id, a->ok});
+        } else {
+            core_.on_ack(now, from, a->command_id, a->ok);  // the core's own orders (a view's)
+            drain_core();
         }
+    } else if (const auto* rs = std::get_if<RingState>(&m); rs && !tool) {
+        core_.on_epoch_heard(now, from, rs->epoch);
+        drain_core();
     } else if (const auto* f = std::get_if<StatusReply>(&m); f && !tool) {
         ready_.figures.emplace_back(from, *f);
     } else if (const auto* q = std::get_if<RecoverRequest>(&m); q && tool) {
@@ -275,6 +282,8 @@ void BasicMonitorProcess<Core>::drain_core() {
     for (const auto& s : cout_.starts) order(s.node, s.start);
     for (const auto& [n, rc] : cout_.recover_commands) order(n, rc);
     for (const auto& [n, k] : cout_.keeps) order(n, k);
+    for (const auto& [n, o] : cout_.view_orders) order(n, o);
+    for (auto& e : cout_.membership_events) ready_.membership_events.push_back(std::move(e));
     for (NodeId n : cout_.probes) ready_.probes.push_back(n);
     for (auto& e : cout_.node_events) ready_.node_events.push_back(std::move(e));
     for (auto& v : cout_.verdicts) ready_.verdicts.push_back({v, caused_by(v, cout_.incident_events)});
@@ -300,6 +309,12 @@ StatusReply BasicMonitorProcess<Core>::status(std::uint64_t command_id) const {
     add("incidents_open", inc.opened - inc.resolved);
     add("recoveries", inc.recoveries);
     add("nodes_down", nodes.node_down - nodes.node_up);
+    if (const Membership* m = core_.membership()) {
+        add("view_epoch", m->epoch().value);
+        add("view_members", m->members().size());
+        add("views", m->stats().views);
+        add("nodes_evicted", m->stats().evicted - m->stats().rejoined);
+    }
     add("late_reports", s.late_reports);
     return r;
 }

@@ -54,6 +54,7 @@ struct Verdict {
     std::optional<FirstTokenOrder> first_token;  // forming: the monitor ordered the first token on this verdict
     bool truncated = false;                      // a report listed fewer tokens than it counted: holders/channels are partial
     std::vector<NodeRecord> cut;                 // every report's record, in ring order
+    std::vector<NodeId> members;                 // the ring it was taken in (the view's members), in ring order
     Instant started;
     Duration duration{0};
     bool alarm() const { return kind == VerdictKind::token_lost || kind == VerdictKind::token_duplicated; }

@@ -96,4 +96,18 @@ std::string node_event_json(const NodeEvent& e) {
     return Json{{"event", "node_up"}, {"node", e.node.value}, {"down_ms", e.down_for.count() / 1000}, {"restarted", e.restarted}}.dump();
 }
 
+std::string membership_event_json(const MembershipEvent& e) {
+    switch (e.kind) {
+        case MembershipEventKind::view: {
+            Json members = Json::array();
+            for (NodeId n : e.members) members.push_back(n.value);
+            return Json{{"event", "view"}, {"epoch", e.epoch.value}, {"members", members}, {"issuer", e.node.value}}.dump();
+        }
+        case MembershipEventKind::node_evicted:
+            return Json{{"event", "node_evicted"}, {"node", e.node.value}, {"address", text(to_string(e.address))}, {"epoch", e.epoch.value}}.dump();
+        case MembershipEventKind::node_rejoined: return Json{{"event", "node_rejoined"}, {"node", e.node.value}, {"epoch", e.epoch.value}}.dump();
+    }
+    return {};
+}
+
 }  // namespace ringwatch

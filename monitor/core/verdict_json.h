@@ -5,6 +5,7 @@
 #include <string>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/membership.h"
 #include "monitor/core/node_liveness.h"
 
 namespace ringwatch {
@@ -19,5 +20,7 @@ std::string incident_event_json(const IncidentEvent& e);
 // {"event":"node_down","node":3,"silent_ms":210,"address":"port_closed","ever_heard":true} or
 // {"event":"node_up","node":3,"down_ms":2300,"restarted":true}.
 std::string node_event_json(const NodeEvent& e);
+// A `view`, `node_evicted` or `node_rejoined` event (monitor/core/membership.h).
+std::string membership_event_json(const MembershipEvent& e);
 
 }  // namespace ringwatch

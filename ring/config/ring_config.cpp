@@ -147,12 +147,19 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
 
     const toml::table* mon = root["monitor"].as_table();
     if (!mon) fail(path, "missing table [monitor] (address, interval_ms, timeout_ms)");
-    reject_unknown(path, *mon, "monitor", {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "recover", "metrics", "http", "http_names"});
+    reject_unknown(path, *mon, "monitor",
+                   {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "evict_after_ms", "recover", "metrics", "http", "http_names"});
     c.monitor_address_text = string(path, *mon, "monitor", "address", true);
     c.monitor_address = address(path, "monitor.address", c.monitor_address_text, *mon->get("address"));
     c.interval = std::chrono::milliseconds(integer(path, *mon, "monitor", "interval_ms", 1, 3'600'000, 100));
     c.timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "timeout_ms", 1, 3'600'000, 1000));
     c.node_timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "node_timeout_ms", 1, 3'600'000, 1000));
+    const auto evict_ms = integer(path, *mon, "monitor", "evict_after_ms", 0, 3'600'000, 5000);
+    c.evict_after = evict_ms == 0 ? std::nullopt : std::optional<Duration>(std::chrono::milliseconds(evict_ms));
+    if (c.evict_after && *c.evict_after < c.node_timeout)
+        fail(path, fmt::format("{}: 'monitor.evict_after_ms' = {} is below node_timeout_ms = {}: a silent node is reported down before it is "
+                               "left out (or set 0: never)",
+                               where(*mon->get("evict_after_ms")), evict_ms, c.node_timeout.count() / 1000));
     if (mon->contains("recover")) {
         const std::string recover = string(path, *mon, "monitor", "recover", true);
         const auto mode = parse_recovery_mode(recover);

@@ -46,8 +46,11 @@ struct RingConfig {
     Duration interval{std::chrono::milliseconds(100)};
     Duration timeout{std::chrono::milliseconds(1000)};
     Duration node_timeout{std::chrono::milliseconds(1000)};  // silent this long: node_down
-    std::optional<std::string> metrics_address;              // the monitor serves /metrics here (HOST:PORT)
-    std::optional<std::string> http_address;                 // the monitor serves its dashboard here (HOST:PORT)
+    // A silent node is left out of the ring (a new view) after this much silence; a node whose port
+    // is closed at once. Unset (evict_after_ms = 0): never; the ring waits for a dead node.
+    std::optional<Duration> evict_after{std::chrono::milliseconds(5000)};
+    std::optional<std::string> metrics_address;  // the monitor serves /metrics here (HOST:PORT)
+    std::optional<std::string> http_address;     // the monitor serves its dashboard here (HOST:PORT)
     // DNS names the dashboard answers to besides its address and localhost (lowercase), e.g. the
     // name operators reach it by through a proxy; a Host naming anything else gets 403.
     std::vector<std::string> http_names;

@@ -53,6 +53,7 @@ struct NodeReady {
     std::vector<TokenEvent> token_events;
     std::vector<PeerEvent> link_events;  // window_open left out
     std::vector<ImpairCommand> impair;
+    std::optional<NodeView> view;  // the view this process took, when it took one
     std::vector<NodeRequest> requests;
     std::uint64_t sends_dropped = 0;  // messages the backlog could not take (the peer's queue full)
 };
@@ -185,11 +186,21 @@ void BasicNodeProcess<Core>::deliver(Instant now, NodeId from, Bytes message) {
     drain_core(now);
 }
 
+// Links to the neighbours, and to the nodes two places away on either side: when a neighbour is
+// left out of the next view, the session with the node after it is already up (no handshake while
+// the ring waits), and a node two places back is heard from before it becomes the predecessor.
 template <typename Core>
 void BasicNodeProcess<Core>::follow_view(Instant now) {
     const NodeView& v = core_.view();
     if (!v.neighbours) return;
-    for (NodeId peer : {v.neighbours->predecessor, v.neighbours->successor})
+    std::vector<NodeId> peers{v.neighbours->predecessor, v.neighbours->successor};
+    const auto& m = v.members;
+    if (const auto at = std::find(m.begin(), m.end(), config_.node.self); at != m.end() && m.size() > 2) {
+        const std::size_t i = static_cast<std::size_t>(at - m.begin()), n = m.size();
+        peers.push_back(m[(i + 2) % n]);
+        peers.push_back(m[(i + n - 2) % n]);
+    }
+    for (NodeId peer : peers)
         if (peer != config_.node.self && !endpoint_.has_peer(peer)) endpoint_.add_peer(peer, now);
 }
 
@@ -197,7 +208,10 @@ template <typename Core>
 void BasicNodeProcess<Core>::drain_core(Instant now) {
     nout_.clear();
     core_.take_output(nout_);
-    if (nout_.view_changed) follow_view(now);  // before the messages: they may go to a new neighbour
+    if (nout_.view_changed) {
+        follow_view(now);  // before the messages: they may go to a new neighbour
+        ready_.view = core_.view();
+    }
     for (auto& m : nout_.messages) {
         const bool taken = backlog_.send(endpoint_, m.peer, m.bytes);
         if (observer_) observer_->passed(m.peer, m.bytes, taken);

@@ -127,6 +127,18 @@ public:
         }
     }
 
+    // The process's neighbours changed (a new view): the snapshots under way are dropped (their cut
+    // would mix two rings) and every id seen stays seen, so a late marker of one cannot begin it
+    // again on the new channels.
+    void reconnect(std::vector<Channel> inbound, std::vector<Channel> outbound) {
+        for (const auto& [id, r] : active_) remember_finished(id);
+        stats_.abandoned += active_.size();
+        active_.clear();
+        markers_.clear();
+        inbound_ = std::move(inbound);
+        outbound_ = std::move(outbound);
+    }
+
     std::vector<Marker> take_markers() { return std::exchange(markers_, {}); }
     std::vector<Completed> take_completed() { return std::exchange(completed_, {}); }
 

@@ -119,6 +119,14 @@ void NodeDriver::act(NodeReady& ready) {
         log_link_event(e.peer, e.event);
         if (!process_.endpoint().has_peer(e.peer)) port_.forget(e.peer);  // the process let a tool go
     }
+    if (ready.view) {
+        emit(view_json(self_, monotonic_now(), *ready.view));
+        if (ready.view->neighbours)
+            log_.log("view epoch {}: a ring of {}; from node {}, to node {}", ready.view->epoch, ready.view->members.size(),
+                     ready.view->neighbours->predecessor, ready.view->neighbours->successor);
+        else
+            log_.log("view epoch {}: left out of the ring (whatever this process held is no token of it)", ready.view->epoch);
+    }
     for (const auto& im : ready.impair) {
         ImpairmentConfig c;
         c.loss = im.loss_ppm / 1e6;

@@ -86,6 +86,20 @@ std::string impaired_json(NodeId self, Instant now, const ImpairCommand& c) {
     return j.dump();
 }
 
+std::string view_json(NodeId self, Instant now, const NodeView& v) {
+    Json j = base("view", self, now);
+    j["epoch"] = v.epoch.value;
+    Json members = Json::array();
+    for (NodeId n : v.members) members.push_back(n.value);
+    j["members"] = members;
+    j["member"] = v.neighbours.has_value();
+    if (v.neighbours) {
+        j["predecessor"] = v.neighbours->predecessor.value;
+        j["successor"] = v.neighbours->successor.value;
+    }
+    return j.dump();
+}
+
 std::string key_rotation_json(NodeId self, Instant now, const RekeyCommand& c, bool ok) {
     Json j = base("key_rotation", self, now);
     j["step"] = std::string(to_string(c.step));

@@ -13,6 +13,7 @@
 //   link         peer ("monitor", "tool" or a node id), state (connected, session_reset, peer_silent, peer_alive)
 //   impaired     loss, duplicate (fractions), delay_us (an `ring inject --link-*` took effect)
 //   key_rotation step, ok, fingerprint (a `ring rekey` step, done or refused)
+//   view         epoch, members, member (false: left out), predecessor, successor (a view the monitor ordered, taken)
 //   stopped      tokens_passed, messages_sent, messages_delivered, retransmits, duplicates_dropped,
 //                datagrams_received, dropped {reason: count}, hellos_answered
 // `ring up --json` adds its own, about its children (no "node", no "mono_us"):
@@ -26,6 +27,7 @@
 
 #include "ring/core/link.h"
 #include "ring/core/messages.h"
+#include "ring/core/node.h"
 #include "ring/core/token.h"
 #include "ring/core/types.h"
 
@@ -51,6 +53,8 @@ std::string node_started_json(NodeId self, Instant now, const NodeStarted& s);
 std::string token_event_json(NodeId self, Instant now, const TokenEvent& e);
 std::string link_event_json(NodeId self, Instant now, NodeId peer, const LinkEvent& e);
 std::string impaired_json(NodeId self, Instant now, const ImpairCommand& c);
+// The view the node took: its epoch, the members, and its neighbours in it (none: left out).
+std::string view_json(NodeId self, Instant now, const NodeView& v);
 std::string key_rotation_json(NodeId self, Instant now, const RekeyCommand& c, bool ok);
 std::string node_stopped_json(NodeId self, Instant now, const NodeStopped& s);
 

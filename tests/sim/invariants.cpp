@@ -123,7 +123,9 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
     // Late reports of long-decided snapshots are not kept forever.
     if (v.id.value > kReportsKept) reports_.erase(reports_.begin(), reports_.lower_bound(SnapshotId{v.id.value - kReportsKept}));
 
-    for (NodeId n : ring_) {
+    // The ring it was taken in: the view's members (a node left out of the view owes no report).
+    const std::vector<NodeId>& ring = v.members.empty() ? ring_ : v.members;
+    for (NodeId n : ring) {
         if (down_throughout(n, from, now) &&
             (v.kind != VerdictKind::inconclusive || std::find(v.missing.begin(), v.missing.end(), n) == v.missing.end())) {
             violations_.add(rule::outage, fmt::format("snapshot {} is {} (missing {}) although node {} was down throughout", v.id, to_string(v.kind),
@@ -131,7 +133,7 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
         }
     }
     std::vector<NodeId> unreported;
-    for (NodeId n : ring_)
+    for (NodeId n : ring)
         if (!node_reports.contains(n)) unreported.push_back(n);
 
     if (v.kind == VerdictKind::inconclusive) {

@@ -11,6 +11,9 @@
 //   ack (7):    command id u64, ok u8
 //   ring state (11): had_token u8, epoch u32 (the successor's answer to the first node's query)
 //   recover (12): command id u64, mode u8 (1 regenerate, 2 rollback), epoch u32, issuer u16, snapshot u64
+//   view (18): command id u64, epoch u32, members length u16, members (bit i of byte i/8, least
+//              significant first: the configured ring's i-th node)
+//   issue token (19): command id u64, epoch u32
 #pragma once
 
 #include <cstdint>
@@ -20,7 +23,7 @@
 
 namespace ringwatch::sim::oracle_wire {
 
-enum class Kind : std::uint8_t { other, token, marker, start, ring_state, recover, ack };
+enum class Kind : std::uint8_t { other, token, marker, start, ring_state, recover, ack, view, issue };
 
 struct Read {
     Kind kind = Kind::other;
@@ -28,13 +31,14 @@ struct Read {
     bool busy = false;           // token
     std::uint16_t src = 0, dst = 0;
     bool copied = false;
-    bool had_token = false;                // ring state
-    std::uint32_t epoch = 0;               // token, ring state, recover
-    std::uint16_t issuer = 0;              // recover
-    bool rollback = false;                 // recover: mode 2
-    std::uint64_t command = 0;             // recover, ack
-    bool ok = false;                       // ack
-    std::optional<std::uint64_t> app_seq;  // a busy token carrying one of the simulator's messages
+    bool had_token = false;                 // ring state
+    std::uint32_t epoch = 0;                // token, ring state, recover
+    std::uint16_t issuer = 0;               // recover
+    bool rollback = false;                  // recover: mode 2
+    std::uint64_t command = 0;              // recover, ack
+    bool ok = false;                        // ack
+    std::optional<std::uint64_t> app_seq;   // a busy token carrying one of the simulator's messages
+    std::span<const std::uint8_t> members;  // view: the bitmap (valid as long as the message)
 };
 
 inline std::uint64_t be(std::span<const std::uint8_t> m, std::size_t at, std::size_t n) {
@@ -91,6 +95,19 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.snapshot = be(m, 16, 8);
             r.epoch = static_cast<std::uint32_t>(be(m, 10, 4));
             r.issuer = static_cast<std::uint16_t>(be(m, 14, 2));
+            return r;
+        case 18:
+            if (m.size() < 15 || m.size() != 15 + be(m, 13, 2)) return r;
+            r.kind = Kind::view;
+            r.command = be(m, 1, 8);
+            r.epoch = static_cast<std::uint32_t>(be(m, 9, 4));
+            r.members = m.subspan(15);
+            return r;
+        case 19:
+            if (m.size() != 13) return r;
+            r.kind = Kind::issue;
+            r.command = be(m, 1, 8);
+            r.epoch = static_cast<std::uint32_t>(be(m, 9, 4));
             return r;
         default: return r;
     }

@@ -77,6 +77,9 @@ void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
                                        {"max_rss_kb", cost.max_rss_kb},
                                        {"by_hand_regenerates", s.walks},
                                        {"by_hand_regenerated", s.walks_regenerated},
+                                       {"views", s.views},
+                                       {"evictions", s.evictions},
+                                       {"rejoins", s.rejoins},
                                        {"invariants_hold", s.ok_run()},
                                        {"violation_counts", std::move(counts)},
                                        {"violations", std::move(violations)}};
@@ -89,8 +92,9 @@ void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
             "{}{} events in {:.3f} s virtual, {:.3f} s wall; {}\n",
             s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved, s.faults_taken_effect,
             s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated, s.datagrams_reordered,
-            s.walks == 0 ? "" : fmt::format("by-hand regenerates {} ({} done); ", s.walks, s.walks_regenerated), s.events,
-            std::chrono::duration<double>(s.virtual_time).count(), cost.wall_s, s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
+            (s.walks == 0 ? std::string() : fmt::format("by-hand regenerates {} ({} done); ", s.walks, s.walks_regenerated)) +
+                (s.views + s.evictions == 0 ? std::string() : fmt::format("views {}, evictions {}, rejoins {}; ", s.views, s.evictions, s.rejoins)),
+            s.events, std::chrono::duration<double>(s.virtual_time).count(), cost.wall_s, s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
         for (const auto& v : s.violations) fmt::print("  violation [{}]: {}\n", v.rule, v.what);
         for (const auto& [rule, n] : s.violation_counts)
             if (n > 10) fmt::print("  ... {} [{}] violations in all\n", n, rule);
@@ -139,7 +143,7 @@ int main(int argc, char** argv) {
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
     std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, by_hand, hold = "20ms", interval = "100ms", timeout = "1000ms",
-                mutant = "none", recover = "off", diagram_file, window;
+                mutant = "none", recover = "off", diagram_file, window, evict_after;
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, kMaxRingNodes));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
@@ -174,6 +178,9 @@ int main(int argc, char** argv) {
     app.add_option("--recover", recover, "the monitor's recovery: off, regenerate or rollback (also with --sweep)")
         ->capture_default_str()
         ->check(CLI::IsMember({"off", "regenerate", "rollback"}));
+    app.add_option("--evict-after", evict_after,
+                   "the monitor orders views: a dead node is left out of the ring (at once if its port is closed, else after this "
+                   "silence, e.g. 5s); also with --sweep. Default: the ring is always the configured one");
     app.add_flag("--json", json, "one JSON object per line");
     app.add_option("--diagram", diagram_file, "draw the run as a space-time diagram (SVG) in this file");
     app.add_option("--window", window, "the diagram's stretch of virtual time, e.g. 2s..2.5s (default: 500 ms from the first snapshot's start)")
@@ -208,6 +215,11 @@ int main(int argc, char** argv) {
     c.timeout = *to;
     c.mutant = *mut;
     c.recover = *parse_recovery_mode(recover);
+    if (!evict_after.empty()) {
+        const auto ea = parse_duration(evict_after);
+        if (!ea || ea->count() == 0) return fail(fmt::format("--evict-after '{}': use 5s, 500ms", evict_after));
+        c.evict_after = *ea;
+    }
 
     const bool random = random_faults || sweep > 0;
     const std::uint64_t runs = sweep > 0 ? sweep : 1;
@@ -217,6 +229,7 @@ int main(int argc, char** argv) {
         run.seed = seed + i;
         run.mutant = c.mutant;
         run.recover = c.recover;
+        run.evict_after = c.evict_after;
         auto printer = [&](const Verdict& v) {
             if (sweep > 0) return;
             if (json) {

@@ -210,6 +210,7 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
     }
     if (c.mutant != Mutant::none) s += fmt::format(" --mutant {}", to_string(c.mutant));
     if (c.recover != RecoveryMode::off) s += fmt::format(" --recover {}", to_string(c.recover));
+    if (c.evict_after) s += fmt::format(" --evict-after {}", format_duration(*c.evict_after));
     return s;
 }
 

@@ -225,6 +225,7 @@ void SimCluster::start_monitor() {
     m.config.single_initiator = config_.single_initiator;
     m.config.liveness = liveness_for(config_.interval, config_.node_timeout);
     m.config.recover = config_.recover;
+    m.config.evict_after = config_.evict_after;
     // The ground truth learns of each report as the core is handed it, and of each decision as it
     // is made; a mutant edits the decisions before the process acts on them.
     SimMonitorCore::Hooks hooks{
@@ -352,6 +353,10 @@ void SimCluster::pump_monitor(std::optional<Source> source) {
     MonitorReady ready = m.process->step(now);
     m.source.reset();
     for (auto& d : ready.datagrams) net_.send(kMonitorId, 1, d.peer, std::move(d.bytes));
+    for (const auto& e : ready.membership_events) {
+        ++(e.kind == MembershipEventKind::view ? counts_.views : e.kind == MembershipEventKind::node_evicted ? counts_.evictions : counts_.rejoins);
+        if (on_membership_event) on_membership_event(e);
+    }
     // A probe crosses the network; the node's host refuses it if no process of the node is up.
     for (NodeId n : ready.probes) {
         events_.at(now + net_.max_delay() / 4, [this, n, era = m.config.era] {

@@ -48,6 +48,8 @@ struct SimConfig {
     Duration timeout = std::chrono::milliseconds(1000);
     Duration node_timeout = std::chrono::milliseconds(1000);
     RecoveryMode recover = RecoveryMode::off;
+    // The monitor's views (MonitorConfig::evict_after): unset, the ring is always the configured one.
+    std::optional<Duration> evict_after;
     bool single_initiator = false;
     double app_messages_per_s = 5;
     std::vector<TimedInject> injects;
@@ -79,7 +81,8 @@ struct SimSummary {
     std::uint64_t snapshots = 0, ok = 0, token_lost = 0, token_duplicated = 0, inconclusive = 0;
     std::uint64_t incidents = 0, incidents_resolved = 0;
     std::uint64_t faults_taken_effect = 0, faults_detected = 0;
-    std::uint64_t walks = 0, walks_regenerated = 0;  // by-hand regenerates started, and said done
+    std::uint64_t walks = 0, walks_regenerated = 0;       // by-hand regenerates started, and said done
+    std::uint64_t views = 0, evictions = 0, rejoins = 0;  // the monitor's membership events
     MessageTally messages;
     std::uint64_t link_retransmits = 0;
     std::uint64_t datagrams_lost = 0, datagrams_duplicated = 0, datagrams_reordered = 0;
@@ -107,6 +110,7 @@ public:
     std::function<void(const Verdict&)> on_verdict;
     std::function<void(const IncidentEvent&)> on_incident;
     std::function<void(const NodeEvent&)> on_node_event;
+    std::function<void(const MembershipEvent&)> on_membership_event;
 
     SimSummary run();
 

@@ -27,6 +27,8 @@ public:
     void on_timer(Instant now) { core_.on_timer(now); }
     void on_probe_refused(Instant now, NodeId node) { core_.on_probe_refused(now, node); }
     bool recover_by_hand(Instant now, RecoverMode mode) { return core_.recover_by_hand(now, mode); }
+    void on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok) { core_.on_ack(now, from, command_id, ok); }
+    void on_epoch_heard(Instant now, NodeId from, Epoch e) { core_.on_epoch_heard(now, from, e); }
     // The process hands an empty `out` (it clears it before each call).
     void take_output(MonitorOutput& out) {
         core_.take_output(out);
@@ -39,6 +41,7 @@ public:
     const IncidentStats& incident_stats() const { return core_.incident_stats(); }
     const NodeLiveness& liveness() const { return core_.liveness(); }
     Epoch epoch() const { return core_.epoch(); }
+    const Membership* membership() const { return core_.membership(); }
 
 private:
     MonitorCore core_;

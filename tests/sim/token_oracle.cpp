@@ -11,10 +11,10 @@ namespace {
 constexpr std::size_t kRecordingsKept = 4096;  // per node generation; older ones are never reported
 }
 
-TokenOracle::TokenOracle(std::vector<NodeId> ring, Violations& violations) : violations_(violations) {
+TokenOracle::TokenOracle(std::vector<NodeId> ring, Violations& violations) : ring_(ring), violations_(violations) {
     for (std::size_t i = 0; i < ring.size(); ++i) {
         nodes_[ring[i]].pred = ring[(i + ring.size() - 1) % ring.size()];
-        succ_[ring[i]] = ring[(i + 1) % ring.size()];
+        nodes_[ring[i]].members = ring;
     }
     timeline_.push_back({Instant{}, count_});
 }
@@ -89,6 +89,13 @@ void TokenOracle::booted(NodeId n, std::uint32_t epoch) {
     t.held.clear();
     t.armed_lose = t.armed_duplicate = 0;
     t.copy_next = false;
+    // It starts in the configured ring, whatever view its predecessor took.
+    t.view_epoch = 0;
+    t.members = ring_;
+    t.in_view = true;
+    t.issued_in.reset();
+    const auto at = std::find(ring_.begin(), ring_.end(), n);
+    t.pred = ring_[(static_cast<std::size_t>(at - ring_.begin()) + ring_.size() - 1) % ring_.size()];
     // A new process starts with no epoch, or the one its state directory kept, and adopts newer
     // ones from tokens and orders. It holds nothing, and makes nothing on its own.
     t.epoch = epoch;
@@ -213,26 +220,22 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         }
         return;
     }
-    if (from != t.pred) return;  // a node follows tokens and markers from its predecessor only
+    if (m.kind == oracle_wire::Kind::view && from == kMonitorId) return view_ordered(now, t, to, m);
+    if (m.kind == oracle_wire::Kind::issue && from == kMonitorId) return issue_ordered(now, t, to, m);
+    if (from != t.pred || !t.in_view) {
+        // Not from its predecessor in its view (a node it no longer follows, or any node while it is
+        // in no view): a token is dropped where it arrives.
+        if (m.kind == oracle_wire::Kind::token)
+            if (const auto e = arrived(now, from, to, from_gen)) died(now, e->uid, e->open);
+        return;
+    }
     if (m.kind == oracle_wire::Kind::marker) {
         record(now, t, to, SnapshotId{m.snapshot}, true);
         return;
     }
     if (m.kind != oracle_wire::Kind::token) return;
 
-    // Which token is this? The first one on this link from the sending generation; any before it
-    // from an older, crashed generation never arrived and never will (the link has moved on).
-    auto& q = links_[{from, to}];
-    std::optional<Entry> e;
-    while (!q.empty()) {
-        Entry front = q.front();
-        q.pop_front();
-        if (front.from_gen == from_gen) {
-            e = front;
-            break;
-        }
-        died(now, front.uid, front.open);
-    }
+    const std::optional<Entry> e = arrived(now, from, to, from_gen);
     Uid uid;
     if (!e) {
         violations_.add(rule::conservation, fmt::format("at {} us node {} was handed a token from node {} that node {} never passed on "
@@ -273,6 +276,55 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
         return;
     }
     t.held.push_back(uid);
+}
+
+std::optional<TokenOracle::Entry> TokenOracle::arrived(Instant now, NodeId from, NodeId to, std::uint32_t from_gen) {
+    auto& q = links_[{from, to}];
+    while (!q.empty()) {
+        const Entry front = q.front();
+        q.pop_front();
+        if (front.from_gen == from_gen) return front;
+        died(now, front.uid, front.open);
+    }
+    return std::nullopt;
+}
+
+// A node takes a view as the README says: refused when its bitmap does not fit the configured ring
+// or names fewer than two nodes, or its epoch is not above the node's view and token epochs (a
+// repeat of the view it holds is no change). Taking it discards the older epochs' tokens and the
+// snapshots under way; it then follows its predecessor in the view, or nobody when left out.
+void TokenOracle::view_ordered(Instant now, NodeTruth& t, NodeId id, const oracle_wire::Read& m) {
+    std::vector<NodeId> members;
+    bool fits = m.members.size() == (ring_.size() + 7) / 8;
+    for (std::size_t i = 0; fits && i < m.members.size() * 8; ++i) {
+        if (!(m.members[i / 8] & (1u << (i % 8)))) continue;
+        if (i >= ring_.size()) {
+            fits = false;
+        } else {
+            members.push_back(ring_[i]);
+        }
+    }
+    if (fits && m.epoch == t.view_epoch && m.epoch != 0 && members == t.members) return;
+    if (!fits || members.size() < 2 || m.epoch <= t.view_epoch || m.epoch < t.epoch) return;
+    adopt(now, t, m.epoch);
+    t.view_epoch = m.epoch;
+    t.members = members;
+    const auto at = std::find(members.begin(), members.end(), id);
+    t.in_view = at != members.end();
+    if (t.in_view) t.pred = members[(static_cast<std::size_t>(at - members.begin()) + members.size() - 1) % members.size()];
+    // The snapshots under way are dropped, and stay seen: none is recorded again.
+    for (auto& [snap, r] : recordings_[{id, t.gen}]) r.channel_open = false;
+}
+
+// The view's one token, made by the member named, once per process, only in the view it holds.
+void TokenOracle::issue_ordered(Instant now, NodeTruth& t, NodeId id, const oracle_wire::Read& m) {
+    if (m.epoch != t.view_epoch || m.epoch != t.epoch || !t.in_view || t.issued_in == m.epoch) return;
+    t.issued_in = m.epoch;
+    if (!ordered_births_.insert(m.epoch).second)
+        violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make the token of view epoch {}, which already had its "
+                                                 "birth: two tokens born in one epoch",
+                                                 to_us(now), id, m.epoch));
+    t.held.push_back(born(now, m.epoch));
 }
 
 void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {

@@ -113,6 +113,9 @@ private:
         std::uint32_t from_gen, to_gen;
         bool open;  // its sender crashed: it may or may not still arrive
     };
+    // The first token on the link from `from`'s generation `from_gen` to `to` (any before it from an
+    // older, crashed generation never arrived and never will: they die).
+    std::optional<Entry> arrived(Instant now, NodeId from, NodeId to, std::uint32_t from_gen);
     struct Recording {
         std::uint32_t held = 0, in_flight = 0;
         std::uint32_t epoch = 1;  // the node's when it recorded
@@ -121,6 +124,10 @@ private:
     };
     struct NodeTruth {
         NodeId pred;
+        bool in_view = true;  // a member of the view it adopted last (of the configured ring, at first)
+        std::uint32_t view_epoch = 0;
+        std::vector<NodeId> members;
+        std::optional<std::uint32_t> issued_in;  // the view epoch this process made a token of
         std::uint32_t gen = 0;
         bool up = false;
         std::deque<Uid> held;  // in the order they will be passed on
@@ -138,8 +145,11 @@ private:
     void note(Instant now);
     void record(Instant now, NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker);
     void took_effect(const FaultEffect& e);
+    // A view ordered to a node (ViewOrder), and its token ordered (IssueToken).
+    void view_ordered(Instant now, NodeTruth& t, NodeId id, const oracle_wire::Read& m);
+    void issue_ordered(Instant now, NodeTruth& t, NodeId id, const oracle_wire::Read& m);
 
-    std::map<NodeId, NodeId> succ_;
+    std::vector<NodeId> ring_;  // configured, in order: what a view's bitmap names
     std::map<NodeId, NodeTruth> nodes_;
     std::map<std::pair<NodeId, NodeId>, std::deque<Entry>> links_;
     // Per link, the receiver's generation the sender's link has a session with (1 from the start;

@@ -18,6 +18,8 @@ public:
     std::vector<NodeEvent> take_node_events() { return take(&MonitorOutput::node_events); }
     std::vector<Verdict> take_verdicts() { return take(&MonitorOutput::verdicts); }
     std::vector<IncidentEvent> take_incident_events() { return take(&MonitorOutput::incident_events); }
+    std::vector<std::pair<NodeId, Message>> take_view_orders() { return take(&MonitorOutput::view_orders); }
+    std::vector<MembershipEvent> take_membership_events() { return take(&MonitorOutput::membership_events); }
 
 private:
     template <typename T>

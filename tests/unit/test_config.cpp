@@ -83,6 +83,18 @@ address = "127.0.0.1:7002"
     CHECK(c.timeout == std::chrono::milliseconds(1000));
     CHECK_FALSE(c.http_address);  // no dashboard unless asked for
     CHECK_FALSE(c.metrics_address);
+    CHECK(c.evict_after == std::optional<Duration>(std::chrono::milliseconds(5000)));
+}
+
+TEST_CASE("config: evict_after_ms leaves silent nodes out after it; 0 never; never below the node timeout", "[config]") {
+    CHECK(parse_config(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nevict_after_ms = 8000"), "c.toml").evict_after ==
+          std::optional<Duration>(std::chrono::milliseconds(8000)));
+    CHECK_FALSE(parse_config(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nevict_after_ms = 0"), "c.toml").evict_after);
+    CHECK(error_of(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nnode_timeout_ms = 3000\nevict_after_ms = 2000")) ==
+          "c.toml: line 11: 'monitor.evict_after_ms' = 2000 is below node_timeout_ms = 3000: a silent node is reported down before it is left "
+          "out (or set 0: never)");
+    CHECK(error_of(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nevict_after_ms = -5")) ==
+          "c.toml: line 10: 'monitor.evict_after_ms' = -5 is out of range (0..3600000)");
 }
 
 TEST_CASE("config: the dashboard's address is checked like every address", "[config]") {

@@ -169,7 +169,11 @@ TEST_CASE("views: the member's process opens a link to a new neighbour before th
     NodeConfig c = member(1);
     c.incarnation = Incarnation{0x11};
     NodeProcess p(NodeProcessConfig{c, LinkConfig{}, 4}, Node(c, t0), t0);
-    CHECK_FALSE(p.endpoint().has_peer(NodeId{3}));
+    // Its neighbours' links, and the ones two places away on either side (node 3 in a ring of 4):
+    // open before a view makes them neighbours.
+    CHECK(p.endpoint().has_peer(NodeId{0}));
+    CHECK(p.endpoint().has_peer(NodeId{2}));
+    CHECK(p.endpoint().has_peer(NodeId{3}));
     Endpoint monitor(LinkConfig{}, kMonitorId, Incarnation{0x99});
     monitor.add_peer(NodeId{1}, t0);
     REQUIRE(monitor.send(NodeId{1}, encode_message(view(1, 2, {NodeId{0}, NodeId{1}, NodeId{3}}))));
@@ -201,4 +205,40 @@ TEST_CASE("views: the member's process opens a link to a new neighbour before th
     CHECK(value("view_epoch") == 2);
     CHECK(value("view_members") == 3);
     CHECK(value("succ_peer") == 3);
+}
+
+TEST_CASE("views: a process keeps sessions two places away on either side, and no further", "[views][process]") {
+    const std::vector<NodeId> six{NodeId{0}, NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}, NodeId{5}};
+    NodeConfig c;
+    c.self = NodeId{1};
+    c.predecessor = NodeId{0};
+    c.successor = NodeId{2};
+    c.ring = six;
+    c.token.hold = 1ms;
+    c.incarnation = Incarnation{0x11};
+    NodeProcess p(NodeProcessConfig{c, LinkConfig{}, 4}, Node(c, t0), t0);
+    for (NodeId n : {NodeId{0}, NodeId{2}, NodeId{3}, NodeId{5}}) CHECK(p.endpoint().has_peer(n));
+    CHECK_FALSE(p.endpoint().has_peer(NodeId{4}));
+    // Node 2 left out: node 3 is the successor now, and node 4 two places away.
+    Endpoint monitor(LinkConfig{}, kMonitorId, Incarnation{0x99});
+    monitor.add_peer(NodeId{1}, t0);
+    REQUIRE(
+        monitor.send(NodeId{1}, encode_message(ViewOrder{1, Epoch{2}, view_bitmap(six, {NodeId{0}, NodeId{1}, NodeId{3}, NodeId{4}, NodeId{5}})})));
+    std::optional<NodeView> taken;
+    Instant now = t0;
+    for (int round = 0; round < 20 && !taken; ++round) {
+        now += 1ms;
+        monitor.flush(now);
+        EndpointOutput out;
+        monitor.take_output(out);
+        for (auto& d : out.datagrams) p.on_datagram(now, d.bytes);
+        p.on_timer(now);
+        NodeReady r = p.step(now);
+        if (r.view) taken = r.view;
+        for (auto& d : r.datagrams)
+            if (d.peer == kMonitorId) monitor.on_datagram(now, d.bytes);
+    }
+    REQUIRE(taken);
+    CHECK(taken->neighbours == Neighbours{NodeId{0}, NodeId{3}});
+    CHECK(p.endpoint().has_peer(NodeId{4}));
 }
