@@ -118,6 +118,11 @@ void Membership::on_timer(Instant now) {
     reconsider(now);
 }
 
+void Membership::excuse(Duration stall) {
+    if (change_) change_->ordered_at += stall;
+    for (auto& [n, s] : silent_) s.since += stall;
+}
+
 std::optional<Instant> Membership::next_deadline() const {
     std::optional<Instant> d;
     auto earliest = [&d](Instant t) {
@@ -137,6 +142,7 @@ void Membership::evict(Instant now, NodeId n, NodeAddress address, bool unacknow
         rejoin_from = now + b;
     }
     if (!evicted_.try_emplace(n, Evicted{now, rejoin_from}).second) return;
+    left_out_.insert(n);
     ++stats_.evicted;
     events_.push_back(
         MembershipEvent{.kind = MembershipEventKind::node_evicted, .at = now, .epoch = epoch_, .members = {}, .node = n, .address = address});
@@ -147,8 +153,11 @@ void Membership::reconsider(Instant now) {
     for (NodeId n : config_.ring)
         if (!evicted_.contains(n)) target.push_back(n);
     // Fewer than two: no ring to make (the token is lost, and the verdicts say so); a node coming
-    // back makes one again.
-    if (target.size() < 2) return;
+    // back makes one again. A view being ordered is given up: it waits for nobody.
+    if (target.size() < 2) {
+        change_.reset();
+        return;
+    }
     if (change_ ? target == change_->members : target == members_) return;
     order_view(now, std::move(target));
 }
@@ -171,7 +180,7 @@ void Membership::order_view(Instant now, std::vector<NodeId> members) {
 // from the member its epoch names (the same node for the same view, whoever orders it).
 void Membership::complete(Instant now) {
     RW_ASSERT(change_ && change_->awaiting.empty());
-    const std::vector<NodeId> before = std::exchange(members_, std::move(change_->members));
+    members_ = std::move(change_->members);
     epoch_ = change_->epoch;
     change_.reset();
     refused_.clear();
@@ -183,7 +192,7 @@ void Membership::complete(Instant now) {
     events_.push_back(
         MembershipEvent{.kind = MembershipEventKind::view, .at = now, .epoch = epoch_, .members = members_, .node = issuer, .address = {}});
     for (NodeId n : members_) {
-        if (std::find(before.begin(), before.end(), n) != before.end()) continue;
+        if (left_out_.erase(n) == 0) continue;
         ++stats_.rejoined;
         events_.push_back(
             MembershipEvent{.kind = MembershipEventKind::node_rejoined, .at = now, .epoch = epoch_, .members = {}, .node = n, .address = {}});

@@ -78,6 +78,9 @@ public:
     // in a later epoch than any it has seen learns it so).
     void on_epoch_heard(Instant now, NodeId from, Epoch e);
     void on_timer(Instant now);
+    // The monitor did not run for `stall` (stopped, starved): an acknowledgement or a node's voice
+    // may be waiting at its socket, so that time counts toward no timeout here.
+    void excuse(Duration stall);
     std::optional<Instant> next_deadline() const;
 
     std::vector<std::pair<NodeId, Message>> take_orders() { return std::exchange(orders_, {}); }
@@ -126,6 +129,7 @@ private:
     Epoch floor_{0};  // the newest epoch known: a new view's is above it
     std::optional<Change> change_;
     std::map<NodeId, Evicted> evicted_;
+    std::set<NodeId> left_out_;  // said evicted and not yet back in a completed view (node_rejoined then)
     std::map<NodeId, Duration> backoff_;  // of members left out for not acknowledging, until a view with them completes
     std::optional<Issue> issue_;
     std::map<NodeId, Silent> silent_;  // members reported down (no_answer), not yet evicted

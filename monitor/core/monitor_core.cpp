@@ -72,6 +72,7 @@ void MonitorCore::account_stall(Instant now) {
     ++stats_.stalls;
     stats_.stalled += stall;
     liveness_.excuse(now, stall);
+    if (membership_) membership_->excuse(stall);
 }
 
 // After an input: when the caller is due next. Work overdue now (only on_timer does it) is due now,
@@ -79,6 +80,9 @@ void MonitorCore::account_stall(Instant now) {
 void MonitorCore::note_due(Instant now) { due_ = std::max(now, next_deadline().value_or(now)); }
 
 void MonitorCore::settle(Instant now) {
+    if (membership_)
+        for (const auto& [n, at] : heard_) membership_->heard(now, n, at);
+    heard_.clear();
     auto events = liveness_.take_events();
     for (auto& e : events) {
         if (membership_) {

@@ -109,7 +109,7 @@ public:
     void on_heard(NodeId node, Instant at) {
         if (!in_ring(node)) return;
         liveness_.heard(at, node, kUnknownIncarnation);
-        heard_.emplace_back(node, at);
+        if (membership_ && membership_->evicted(node)) heard_.emplace_back(node, at);  // may rejoin: settle() tells it
     }
     // The kernel refused a probe of `node`'s address (no process holds its port).
     void on_probe_refused(Instant now, NodeId node) {

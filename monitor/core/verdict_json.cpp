@@ -33,6 +33,7 @@ void add_common(Json& j, const Verdict& v) {
     j["epoch"] = v.epoch.value;
     j["stale"] = v.stale;
     j["epoch_change"] = v.epoch_change;
+    j["members"] = ids(v.members);  // the ring it was taken in: the view's members
     j["duration_us"] = v.duration.count();
     j["decided_us"] = to_us(v.started + v.duration);  // the monitor's monotonic clock: benchmarks compare it with the nodes'
 }

@@ -147,6 +147,7 @@ bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
     token_.adopt_epoch(v.epoch);  // already there when a token of it came first: nothing to purge
     view_ = NodeView{v.epoch, std::move(*members), {}};
     view_.neighbours = neighbours_in(view_.members, config_.self);
+    token_.set_members(view_.members);
     const Neighbours n = view_.neighbours.value_or(Neighbours{config_.predecessor, config_.successor});
     participant_.reconnect({n.predecessor}, {n.successor});
     ++stats_.views_adopted;

@@ -118,7 +118,10 @@ void TokenProtocol::release(Token t) {
         if (t.copied) {
             events_.push_back({TokenEventKind::returned, t.src, t.dst, t.msg_id, {}});
             if (it != in_transit_.end()) in_transit_.erase(it);
-        } else if (it != in_transit_.end() && it->second.attempts < kMaxAttempts) {
+        } else if (it != in_transit_.end() && (it->second.attempts < kMaxAttempts || !in_ring(t.dst))) {
+            // Its destination missed it, or was left out of the ring meanwhile (then it waits for
+            // the destination's return, with no attempt counted against it).
+            if (!in_ring(t.dst)) --it->second.attempts;
             std::vector<Outgoing> again;
             again.push_back(std::move(it->second));
             in_transit_.erase(it);
@@ -129,9 +132,9 @@ void TokenProtocol::release(Token t) {
             if (it != in_transit_.end()) in_transit_.erase(it);
         }
         t = Token{TokenKind::free_token, t.epoch, {}, {}, 0, false, {}, {}};
-    } else if (t.kind == TokenKind::free_token && !queue_.empty()) {
-        Outgoing m = std::move(queue_.front());
-        queue_.pop_front();
+    } else if (const auto next = next_sendable(); t.kind == TokenKind::free_token && next != queue_.end()) {
+        Outgoing m = std::move(*next);
+        queue_.erase(next);
         ++m.attempts;
         t = Token{TokenKind::busy, t.epoch, self_, m.to, m.msg_id, false, m.payload, m.incarnation};
         in_transit_.emplace(MessageName{m.incarnation, m.msg_id}, std::move(m));
@@ -146,6 +149,20 @@ void TokenProtocol::release(Token t) {
         events_.push_back({TokenEventKind::duplicated_by_fault, t.src, t.dst, t.msg_id, {}});
     }
 }
+
+// The first message queued whose destination is in the ring: one for a node left out waits, in
+// its place, and the messages behind it for other nodes go on (each destination's order is kept).
+std::deque<TokenProtocol::Outgoing>::iterator TokenProtocol::next_sendable() {
+    if (members_.empty()) return queue_.begin();
+    return std::find_if(queue_.begin(), queue_.end(), [this](const Outgoing& m) { return in_ring(m.to); });
+}
+
+void TokenProtocol::set_members(std::vector<NodeId> members) {
+    std::sort(members.begin(), members.end());
+    members_ = std::move(members);
+}
+
+bool TokenProtocol::in_ring(NodeId n) const { return members_.empty() || std::binary_search(members_.begin(), members_.end(), n); }
 
 bool TokenProtocol::enqueue(NodeId to, Bytes payload) {
     if (to == self_ || payload.size() > kMaxPayloadBytes) return false;

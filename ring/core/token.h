@@ -148,6 +148,9 @@ public:
     void on_timer(Instant now);
     // Queues an application message; false when the queue is full or `to` is ourselves.
     bool enqueue(NodeId to, Bytes payload);
+    // The ring's members now (a view's); empty: every node. A message for a node outside waits in
+    // the queue, neither sent nor given up, until a view names its destination again.
+    void set_members(std::vector<NodeId> members);
     void inject(InjectKind kind);
 
     // The whole state now (a snapshot records it).
@@ -201,6 +204,9 @@ private:
     Epoch epoch_{0};
     std::deque<Held> held_;  // release times are non-decreasing: one hold for all
     std::deque<Outgoing> queue_;
+    std::vector<NodeId> members_;  // sorted; empty: every node
+    std::deque<Outgoing>::iterator next_sendable();
+    bool in_ring(NodeId n) const;
     std::map<MessageName, Outgoing> in_transit_;  // ours, out on a busy token
     std::uint64_t next_msg_id_ = 1;
     std::uint64_t accepted_ = 0;

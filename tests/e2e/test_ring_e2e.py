@@ -169,9 +169,11 @@ def test_send(e2e):
 
 
 def test_kill(e2e):
+    # Views off (--evict-after 0): the ring keeps its configured members, so a killed node leaves it
+    # without a way round; every snapshot names it missing, and nothing is called a token fault.
     e2e.write_config(5)
     procs = e2e.start_each_node()
-    m = e2e.start_monitor()
+    m = e2e.start_monitor("--evict-after", "0")
     m.await_ok(5)
     printed = len(m.poll())
     procs[3].kill_and_reap()
@@ -187,7 +189,60 @@ def test_kill(e2e):
     assert not bad, f"a token verdict after the kill: {json.dumps(bad[0])}"
     unnamed = [s for s in after if 3 not in s["missing"]]
     assert not unnamed, f"an inconclusive snapshot not naming node 3: {json.dumps(unnamed[0])}"
-    print(f"ok: {len(after)} inconclusive snapshots naming node 3, no alarm")
+    assert not m.where(event="view"), f"a view with views off: {m.where(event='view')}"
+    print(f"ok: {len(after)} inconclusive snapshots naming node 3, no alarm, no view")
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+def test_kill_heals(e2e):
+    # A middle node killed (SIGKILL): left out at once (its port is closed), the four others take a
+    # view without it and the ring goes on; a message sent across the gap arrives. Restarted, it
+    # rejoins in a later view, and the ring of five goes on. Never a token alarm.
+    e2e.write_config(5)
+    procs = e2e.start_each_node()
+    m = e2e.start_monitor()
+    m.await_ok(5)
+    procs[2].kill_and_reap()
+    evicted = m.await_event(10, "node 2 left out", event="node_evicted", node=2)
+    assert evicted["address"] == "port_closed", f"node 2 not left out as gone: {json.dumps(evicted)}"
+    view = m.await_event(10, "a view of the four others", event="view", members=[0, 1, 3, 4])
+    e2e.await_event(e2e.nodes, 10, "node 1 passing to node 3", event="view", node=1, epoch=view["epoch"], successor=3)
+    anchor = m.max_snapshot_id()
+    m.await_more(5, 20, "5 ok snapshots of the ring of four", verdict="ok")
+    healed = m.snapshots_after(anchor, verdict="ok")
+    assert all(s.get("members") == [0, 1, 3, 4] for s in healed), f"an ok snapshot not of the four: {json.dumps(healed[0])}"
+    send(e2e, 1, 3, "across the gap")
+    await_delivered(e2e, 3, 1, "across the gap", 10)
+    procs[2] = e2e.start_node(2)
+    m.await_event(10, "node 2 back in the ring", event="node_rejoined", node=2)
+    m.await_event(10, "a view of all five", event="view", members=[0, 1, 2, 3, 4])
+    anchor = m.max_snapshot_id()
+    m.await_more(5, 20, "5 ok snapshots of the ring of five", verdict="ok")
+    assert all(s.get("members") == [0, 1, 2, 3, 4] for s in m.snapshots_after(anchor, verdict="ok"))
+    m.no_alarm()
+    print(f"ok: node 2 killed: left out, the ring of four took epoch {view['epoch']} and went on; a message crossed the gap; "
+          "restarted, node 2 rejoined")
+
+
+def test_kill_adjacent(e2e):
+    # Two neighbours killed together: both left out, the ring of three goes on.
+    e2e.write_config(5)
+    procs = e2e.start_each_node()
+    m = e2e.start_monitor()
+    m.await_ok(5)
+    for i in (2, 3):
+        procs[i].signal(signal.SIGKILL)
+    for i in (2, 3):
+        procs[i].wait()
+    m.await_event(10, "a view of the three others", event="view", members=[0, 1, 4])
+    anchor = m.max_snapshot_id()
+    m.await_more(5, 20, "5 ok snapshots of the ring of three", verdict="ok")
+    assert all(s.get("members") == [0, 1, 4] for s in m.snapshots_after(anchor, verdict="ok"))
+    evicted = sorted(e["node"] for e in m.where(event="node_evicted"))
+    assert evicted == [2, 3], f"left out: {evicted}"
+    m.no_alarm()
+    print("ok: nodes 2 and 3 killed together: both left out, the ring of three went on")
 
 
 # --- restarts ------------------------------------------------------------------------------------
@@ -312,6 +367,9 @@ def pause_node(e2e, mode):
     m.await_more(10, 20, "10 ok snapshots after the pause", verdict="ok")
     m.no_alarm()
     assert m.count(event="recovery") == 0, f"a recovery for a paused node: {m.where(event='recovery')}"
+    # A 2 s pause is below evict_after_ms: the node is never left out, no view is ordered.
+    assert not m.where(event="node_evicted"), f"a paused node left out: {m.where(event='node_evicted')}"
+    assert not m.where(event="view"), f"a view for a paused node: {m.where(event='view')}"
 
 
 def test_pause(e2e):

@@ -148,7 +148,11 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
         bool monitor_new = false;
         for (Instant t : monitor_starts_) monitor_new |= t >= from - kRestartNoticed && t <= now;
         for (NodeId n : v.restarted) {
-            if (!monitor_new && !restarted_within(n, from - kRestartNoticed, now)) {
+            // A monitor that started while the node could not be heard (paused, cut off) first hears
+            // its process whenever it can again, perhaps during this snapshot.
+            bool first_heard = monitor_new;
+            for (Instant t : monitor_starts_) first_heard |= t <= from && unreachable_at_some_point(n, t, from);
+            if (!first_heard && !restarted_within(n, from - kRestartNoticed, now)) {
                 violations_.add(rule::naming, fmt::format("snapshot {} names node {} as restarted, but no new process of it (or of the "
                                                           "monitor) started between {} and {} us",
                                                           v.id, n, to_us(from - kRestartNoticed), to_us(now)));
@@ -279,11 +283,20 @@ void InvariantChecker::node_event(const NodeEvent& e) {
             }
         }
     }
-    if (e.kind == NodeEventKind::node_down && lossless_ && !down_at_some_point(e.node, e.at - e.silent_for, e.at)) {
+    if (e.kind == NodeEventKind::node_down && lossless_ && !down_at_some_point(e.node, e.at - e.silent_for, e.at) &&
+        !unreachable_at_some_point(e.node, e.at - e.silent_for, e.at)) {
         violations_.add(rule::node_events, fmt::format("node {} reported down ({}) at {} us on a network that loses nothing, but it was up "
                                                        "throughout its {} ms of silence",
                                                        e.node, to_string(e.address), to_us(e.at), e.silent_for.count() / 1000));
     }
+}
+
+bool InvariantChecker::unreachable_at_some_point(NodeId n, Instant a, Instant b) const {
+    const auto it = unreachable_.find(n);
+    if (it == unreachable_.end()) return false;
+    for (const auto& [from, to] : it->second)
+        if (from <= b && (!to || *to >= a)) return true;
+    return false;
 }
 
 Duration InvariantChecker::paused_within(Instant a, Instant b) const {
@@ -390,6 +403,8 @@ std::optional<Instant> InvariantChecker::ready_after(Instant t, Instant healed_a
     for (bool moved = true; moved;) {
         moved = false;
         for (const auto& [n, spans] : outages_)
+            if (!push_past(spans, moved)) return std::nullopt;
+        for (const auto& [n, spans] : unreachable_)
             if (!push_past(spans, moved)) return std::nullopt;
         if (!push_past(monitor_outages_, moved)) return std::nullopt;
         if (!push_past(monitor_pauses_, moved)) return std::nullopt;

@@ -39,6 +39,14 @@ public:
     // The monitor process was stopped (SIGSTOP) from `from` to `to`: the same process, so its
     // incident stays open, but no verdict or node event can come meanwhile.
     void monitor_paused(Instant from, Instant to) { monitor_pauses_.push_back({from, to}); }
+    // Node n could not be heard by the monitor from `from` to `to` (its process stopped, or a
+    // partition between them): silence then is no lie, and no conclusive verdict is due meanwhile.
+    // (`to` unset: until reachable_again()).
+    void unreachable(NodeId n, Instant from, std::optional<Instant> to) { unreachable_[n].push_back({from, to}); }
+    void reachable_again(NodeId n, Instant at) {
+        for (auto& [from, to] : unreachable_[n])
+            if (!to) to = at;
+    }
     // A datagram from node n's current process reached the monitor's socket (processed at once, or
     // when a pause ends).
     void reached_monitor(Instant now, NodeId n) { reached_monitor_[n] = now; }
@@ -105,6 +113,8 @@ private:
     const TokenOracle& oracle_;
     Violations& violations_;
     std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> outages_;
+    std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> unreachable_;
+    bool unreachable_at_some_point(NodeId n, Instant a, Instant b) const;
     std::vector<std::pair<Instant, std::optional<Instant>>> monitor_outages_;
     std::vector<Instant> monitor_starts_;
     std::vector<std::pair<Instant, std::optional<Instant>>> monitor_pauses_;

@@ -6,6 +6,7 @@
 #include "ring/io/cli.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "monitor/core/verdict_json.h"
 
@@ -143,7 +144,7 @@ int main(int argc, char** argv) {
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
     std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, by_hand, hold = "20ms", interval = "100ms", timeout = "1000ms",
-                mutant = "none", recover = "off", diagram_file, window, evict_after;
+                mutant = "none", recover = "off", diagram_file, window, evict_after, node_pause, partition;
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, kMaxRingNodes));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
@@ -180,7 +181,12 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"off", "regenerate", "rollback"}));
     app.add_option("--evict-after", evict_after,
                    "the monitor orders views: a dead node is left out of the ring (at once if its port is closed, else after this "
-                   "silence, e.g. 5s); also with --sweep. Default: the ring is always the configured one");
+                   "silence, e.g. 5s), or off: the ring is always the configured one. Default: off; with --random-faults or "
+                   "--sweep, the seed decides");
+    app.add_option("--node-pause", node_pause, "node processes stopped (SIGSTOP), e.g. 2@5s+2s (node 2 at 5 s, for 2 s)");
+    app.add_option("--partition", partition,
+                   "network partitions, e.g. 0.1@5s+2s (nodes 0 and 1 cut from the rest and the monitor for 2 s), m.3@4s+1s (the monitor "
+                   "on node 3's side), >2@6s+3s (one-way: nothing reaches node 2)");
     app.add_flag("--json", json, "one JSON object per line");
     app.add_option("--diagram", diagram_file, "draw the run as a space-time diagram (SVG) in this file");
     app.add_option("--window", window, "the diagram's stretch of virtual time, e.g. 2s..2.5s (default: 500 ms from the first snapshot's start)")
@@ -215,11 +221,16 @@ int main(int argc, char** argv) {
     c.timeout = *to;
     c.mutant = *mut;
     c.recover = *parse_recovery_mode(recover);
-    if (!evict_after.empty()) {
+    if (!evict_after.empty() && evict_after != "off") {
         const auto ea = parse_duration(evict_after);
-        if (!ea || ea->count() == 0) return fail(fmt::format("--evict-after '{}': use 5s, 500ms", evict_after));
+        if (!ea || ea->count() == 0) return fail(fmt::format("--evict-after '{}': use 5s, 500ms or off", evict_after));
         c.evict_after = *ea;
     }
+    if (auto e = parse_node_pauses(node_pause, c.node_pauses); !node_pause.empty() && !e.empty()) return fail("--node-pause " + e);
+    if (auto e = parse_partitions(partition, c.partitions); !partition.empty() && !e.empty()) return fail("--partition " + e);
+    for (const auto& p : c.partitions)
+        for (std::size_t n : p.side)
+            if (n >= c.nodes) return fail(fmt::format("--partition {}: node {} is not in a ring of {}", format_partition(p), n, c.nodes));
 
     const bool random = random_faults || sweep > 0;
     const std::uint64_t runs = sweep > 0 ? sweep : 1;
@@ -229,7 +240,7 @@ int main(int argc, char** argv) {
         run.seed = seed + i;
         run.mutant = c.mutant;
         run.recover = c.recover;
-        run.evict_after = c.evict_after;
+        if (!evict_after.empty()) run.evict_after = c.evict_after;  // else the seed decides (random), or off
         auto printer = [&](const Verdict& v) {
             if (sweep > 0) return;
             if (json) {
@@ -250,6 +261,10 @@ int main(int argc, char** argv) {
                 faults += fmt::format(" monitor-restart@{}+{}", format_duration(r.at), format_duration(r.down));
             for (const auto& p : run.monitor_pauses) faults += fmt::format(" monitor-pause@{}+{}", format_duration(p.at), format_duration(p.length));
             for (Duration at : run.regenerates_by_hand) faults += fmt::format(" regenerate-by-hand@{}", format_duration(at));
+            for (const auto& p : run.node_pauses)
+                faults += fmt::format(" node-pause:{}@{}+{}", p.node % run.nodes, format_duration(p.at), format_duration(p.length));
+            for (const auto& p : run.partitions) faults += " partition:" + format_partition(p);
+            if (run.evict_after) faults += fmt::format(" (views: evict after {})", format_duration(*run.evict_after));
             fmt::print("scenario: seed {}, {} nodes, hold {}, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}{}\n",
                        run.seed, run.nodes, format_duration(run.hold), run.net.loss, run.net.duplicate, run.net.reorder,
                        run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults,
@@ -286,10 +301,24 @@ int main(int argc, char** argv) {
                            e.down_for.count() / 1000, e.restarted ? ", a new process" : "");
             }
         };
+        auto membership_printer = [&](const MembershipEvent& e) {
+            if (sweep > 0) return;
+            if (json) {
+                fmt::print("{}\n", membership_event_json(e));
+                return;
+            }
+            const double at = std::chrono::duration<double>(e.at.time_since_epoch()).count();
+            if (e.kind == MembershipEventKind::view) {
+                fmt::print("VIEW epoch {} at {:.3f}s: {} (token from node {})\n", e.epoch, at, fmt::join(e.members, " "), e.node);
+            } else {
+                fmt::print("{} {} at {:.3f}s{}\n", e.kind == MembershipEventKind::node_evicted ? "EVICTED" : "REJOINED", e.node, at,
+                           e.kind == MembershipEventKind::node_evicted ? fmt::format(": {}", to_string(e.address)) : std::string());
+            }
+        };
         std::optional<SpaceTimeRecorder> recorder;
         if (!diagram_file.empty()) run.space_time = &recorder.emplace(win);
         const auto wall_start = std::chrono::steady_clock::now();
-        const SimSummary s = run_simulation(run, printer, incident_printer, node_printer);
+        const SimSummary s = run_simulation(run, printer, incident_printer, node_printer, membership_printer);
         RunCost cost;
         cost.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
         if (rusage ru{}; getrusage(RUSAGE_SELF, &ru) == 0) cost.max_rss_kb = ru.ru_maxrss;

@@ -42,6 +42,23 @@ SimConfig random_scenario(std::uint64_t seed, Duration duration) {
         c.crashes.push_back({Duration{std::max<std::int64_t>(at + gap, 1)}, second, Duration{p.chance(0.5) ? down : p.between(10'000, 1'500'000)}});
     }
     if (p.chance(0.15)) c.monitor_pauses.push_back({Duration{p.between(dur_us / 10, dur_us * 7 / 10)}, Duration{p.between(50'000, 2'500'000)}});
+    // Views (the monitor leaves dead and long-silent nodes out), node pauses and partitions.
+    if (p.chance(0.5)) c.evict_after = std::chrono::seconds(5);
+    if (p.chance(0.15)) {
+        // Mostly shorter than evict_after (ridden out), sometimes longer (left out, then back).
+        const std::int64_t length = p.chance(0.7) ? p.between(50'000, 3'000'000) : p.between(5'500'000, 8'000'000);
+        c.node_pauses.push_back({Duration{p.between(dur_us / 10, dur_us / 2)}, p.below(c.nodes), Duration{length}});
+    }
+    if (p.chance(0.12) && c.nodes > 2) {
+        SimConfig::Partition part;
+        const std::size_t first = p.below(c.nodes), count = 1 + p.below(c.nodes - 1);
+        for (std::size_t i = 0; i < count; ++i) part.side.push_back((first + i) % c.nodes);
+        part.monitor_on_side = p.chance(0.3);
+        part.one_way = p.chance(0.3);
+        part.at = Duration{p.between(dur_us / 10, dur_us / 2)};
+        part.length = Duration{p.chance(0.6) ? p.between(100'000, 3'000'000) : p.between(5'500'000, 8'000'000)};
+        c.partitions.push_back(std::move(part));
+    }
     return c;
 }
 
@@ -152,6 +169,54 @@ std::string parse_times(std::string_view text, std::vector<Duration>& out) {
     return {};
 }
 
+std::string parse_node_pauses(std::string_view text, std::vector<SimConfig::NodePause>& out) {
+    const char* form = "NODE@TIME+LENGTH, e.g. 2@5s+2s";
+    for (auto item : split(text, ',')) {
+        const auto at = item.find('@'), plus = item.find('+');
+        std::size_t node = 0;
+        if (at == std::string_view::npos || plus == std::string_view::npos || plus < at || !parse_index(item.substr(0, at), node))
+            return fmt::format("'{}': expected {}", item, form);
+        const auto a = parse_duration(item.substr(at + 1, plus - at - 1)), l = parse_duration(item.substr(plus + 1));
+        if (!a || !l) return fmt::format("'{}': expected {}", item, form);
+        out.push_back({*a, node, *l});
+    }
+    return {};
+}
+
+std::string parse_partitions(std::string_view text, std::vector<SimConfig::Partition>& out) {
+    const char* form = "[>][m.]NODE.NODE...@TIME+LENGTH, e.g. 0.1@5s+2s";
+    for (auto item : split(text, ',')) {
+        SimConfig::Partition p;
+        if (item.starts_with('>')) {
+            p.one_way = true;
+            item.remove_prefix(1);
+        }
+        if (item.starts_with("m.")) {
+            p.monitor_on_side = true;
+            item.remove_prefix(2);
+        }
+        const auto at = item.find('@'), plus = item.find('+');
+        if (at == std::string_view::npos || plus == std::string_view::npos || plus < at) return fmt::format("'{}': expected {}", item, form);
+        for (auto n : split(item.substr(0, at), '.')) {
+            std::size_t node = 0;
+            if (!parse_index(n, node)) return fmt::format("'{}': expected {}", item, form);
+            p.side.push_back(node);
+        }
+        const auto a = parse_duration(item.substr(at + 1, plus - at - 1)), l = parse_duration(item.substr(plus + 1));
+        if (!a || !l || p.side.empty()) return fmt::format("'{}': expected {}", item, form);
+        p.at = *a;
+        p.length = *l;
+        out.push_back(std::move(p));
+    }
+    return {};
+}
+
+std::string format_partition(const SimConfig::Partition& p) {
+    std::string side;
+    for (std::size_t n : p.side) side += fmt::format("{}{}", side.empty() ? "" : ".", n);
+    return fmt::format("{}{}{}@{}+{}", p.one_way ? ">" : "", p.monitor_on_side ? "m." : "", side, format_duration(p.at), format_duration(p.length));
+}
+
 std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out) {
     for (auto item : split(text, ',')) {
         const auto at = item.find('@');
@@ -207,10 +272,23 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
         std::string walks;
         for (Duration at : c.regenerates_by_hand) walks += fmt::format("{}{}", walks.empty() ? "" : ",", format_duration(at));
         if (!walks.empty()) s += " --regenerate-by-hand " + walks;
+        std::string np, parts;
+        for (const auto& p : c.node_pauses)
+            np += fmt::format("{}{}@{}+{}", np.empty() ? "" : ",", p.node, format_duration(p.at), format_duration(p.length));
+        if (!np.empty()) s += " --node-pause " + np;
+        for (const auto& p : c.partitions) {
+            if (!parts.empty()) parts += ',';
+            parts += format_partition(p);
+        }
+        if (!parts.empty()) s += " --partition " + parts;
     }
     if (c.mutant != Mutant::none) s += fmt::format(" --mutant {}", to_string(c.mutant));
     if (c.recover != RecoveryMode::off) s += fmt::format(" --recover {}", to_string(c.recover));
-    if (c.evict_after) s += fmt::format(" --evict-after {}", format_duration(*c.evict_after));
+    if (c.evict_after) {
+        s += fmt::format(" --evict-after {}", format_duration(*c.evict_after));
+    } else if (random_faults) {
+        s += " --evict-after off";  // (without the flag, the seed decides)
+    }
     return s;
 }
 

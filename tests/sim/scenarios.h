@@ -21,6 +21,12 @@ std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig:
 std::string parse_monitor_pauses(std::string_view text, std::vector<SimConfig::MonitorPause>& out);
 // "4s,6.5s": times (by-hand regenerates).
 std::string parse_times(std::string_view text, std::vector<Duration>& out);
+// NODE@TIME+LENGTH, e.g. 2@5s+2s (node 2 stopped at 5 s for 2 s).
+std::string parse_node_pauses(std::string_view text, std::vector<SimConfig::NodePause>& out);
+// [>][m.]NODE.NODE...@TIME+LENGTH, e.g. 0.1@5s+2s (nodes 0 and 1 cut from the rest and the monitor),
+// m.3@4s+1s (the monitor and node 3 cut from the rest), >2@6s+3s (one-way: nothing reaches node 2).
+std::string parse_partitions(std::string_view text, std::vector<SimConfig::Partition>& out);
+std::string format_partition(const SimConfig::Partition& p);
 // "10s", "250ms", "1500us", "2.5s" (whole microseconds)
 std::optional<Duration> parse_duration(std::string_view text);
 

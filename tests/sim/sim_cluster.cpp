@@ -36,6 +36,9 @@ struct SimCluster::SimNode {
     // tears a file, and before the node's output goes anywhere.
     std::vector<SavedSnapshot> disk;
     std::optional<DeliveryRecord> deliveries_on_disk;
+    // Stopped (SIGSTOP): what reaches its socket waits, in arrival order.
+    bool paused = false;
+    std::vector<std::tuple<NodeId, std::uint32_t, Bytes>> waiting;
 };
 
 // What the ground truth sees of the monitor's process: the snapshot starts it sends (for the
@@ -138,6 +141,10 @@ void SimCluster::boot_node(std::size_t pos) {
     net_.attach(n.id, [this, pos](NodeId from, std::uint32_t from_gen, Bytes d) {
         SimNode& nn = *nodes_[pos];
         if (!nn.up) return;
+        if (nn.paused) {
+            nn.waiting.emplace_back(from, from_gen, std::move(d));
+            return;
+        }
         nn.process->on_datagram(events_.now(), d);
         if (auto reply = nn.process->take_reply()) net_.send(nn.id, nn.gen, from, std::move(*reply));  // a tool's challenge
         pump_node(pos, Source{from, from_gen});
@@ -145,18 +152,67 @@ void SimCluster::boot_node(std::size_t pos) {
     pump_node(pos);
 }
 
+void SimCluster::sender_gone_later(Instant at, NodeId id, std::uint32_t gen) {
+    events_.at(at, [this, id, gen] {
+        for (const auto& n : nodes_)
+            for (const auto& [from, from_gen, d] : n->waiting)
+                if (from == id && from_gen == gen) return sender_gone_later(events_.now() + std::chrono::milliseconds(10), id, gen);
+        oracle_.sender_gone(events_.now(), id, gen);
+    });
+}
+
+void SimCluster::pause_node(std::size_t pos) {
+    SimNode& n = *nodes_[pos];
+    if (!n.up || n.paused) return;
+    n.paused = true;
+    n.wakeup.cancel();
+}
+
+// As the monitor's resume: overdue timers first, then the socket's backlog.
+void SimCluster::resume_node(std::size_t pos) {
+    SimNode& n = *nodes_[pos];
+    if (!n.up || !n.paused) return;
+    n.paused = false;
+    n.process->on_timer(events_.now());
+    pump_node(pos);
+    for (auto& [from, gen, d] : std::exchange(n.waiting, {})) {
+        if (!n.up || n.paused) break;
+        n.process->on_datagram(events_.now(), d);
+        if (auto reply = n.process->take_reply()) net_.send(n.id, n.gen, from, std::move(*reply));
+        pump_node(pos, Source{from, gen});
+    }
+}
+
+void SimCluster::cut(const SimConfig::Partition& p, bool on) {
+    std::vector<NodeId> side, rest;
+    for (std::size_t i = 0; i < config_.nodes; ++i) (std::find(p.side.begin(), p.side.end(), i) != p.side.end() ? side : rest).push_back(id_of(i));
+    (p.monitor_on_side ? side : rest).push_back(kMonitorId);
+    for (NodeId a : side) {
+        for (NodeId b : rest) {
+            if (p.one_way) {
+                on ? net_.partition_one_way(b, a) : net_.heal_one_way(b, a);
+            } else {
+                on ? net_.partition(a, b) : net_.heal(a, b);
+            }
+        }
+    }
+}
+
 void SimCluster::crash_node(std::size_t pos) {
     SimNode& n = *nodes_[pos];
     if (!n.up) return;
     const Instant now = events_.now();
     n.up = false;
+    n.paused = false;
+    n.waiting.clear();
     net_.detach(n.id);
     n.process.reset();
     n.wakeup.cancel();
     oracle_.crashed(now, n.id);
     checker_.node_down(now, n.id);
-    // Once the network cannot hold its datagrams any more, what it sent and was not delivered is gone.
-    events_.at(now + net_.max_delay() + Duration{1}, [this, id = n.id, gen = n.gen] { oracle_.sender_gone(events_.now(), id, gen); });
+    // Once the network cannot hold its datagrams any more, what it sent and was not delivered is gone
+    // (a paused receiver's socket still holds what reached it: that waits for its resume).
+    sender_gone_later(now + net_.max_delay() + Duration{1}, n.id, n.gen);
 }
 
 void SimCluster::NodeWatch::handed(NodeId from, std::span<const std::uint8_t> message) {
@@ -188,7 +244,7 @@ void SimCluster::NodeWatch::link_event(NodeId peer, const LinkEvent& e) {
 // One step of the node's process, and its Ready acted on in the contract's order (node_process.h).
 void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
     SimNode& n = *nodes_[pos];
-    if (!n.up) return;
+    if (!n.up || n.paused) return;
     const Instant now = events_.now();
     n.watch.source = source;
     NodeReady ready = n.process->step(now);
@@ -386,7 +442,7 @@ void SimCluster::send_app_message() {
     std::size_t dst = prng_.below(config_.nodes - 1);
     if (dst >= src) ++dst;
     SimNode& n = *nodes_[src];
-    if (n.up) {
+    if (n.up && !n.paused) {
         auto& sent = app_sent_[{n.id, id_of(dst)}];
         if (n.process->send_app(now, id_of(dst), seq_payload(sent + 1))) {
             ++sent;
@@ -411,6 +467,7 @@ Instant SimCluster::settle_deadline(Instant healed_at, bool lossy) const {
     // A restart scheduled after the healing opens its own window.
     for (const auto& r : config_.monitor_restarts) until = std::max(until, Instant{} + r.at + r.down + checker_.bound().value());
     for (const auto& p : config_.monitor_pauses) until = std::max(until, Instant{} + p.at + p.length + checker_.bound().value());
+    for (const auto& p : config_.node_pauses) until = std::max(until, Instant{} + p.at + p.length + checker_.bound().value() + 2 * rotation);
     for (const auto& c : config_.crashes)
         if (c.restart_after) until = std::max(until, Instant{} + c.at + *c.restart_after + checker_.bound().value() + 2 * rotation);
     // A walk: a timeout for the queries and one per round of orders.
@@ -428,7 +485,7 @@ SimSummary SimCluster::run() {
         events_.at(start + inj.at, [this, inj] {
             const std::size_t pos = inj.node % config_.nodes;
             SimNode& n = *nodes_[pos];
-            if (!n.up) return;
+            if (!n.up || n.paused) return;
             oracle_.armed(n.id, inj.kind);
             n.process->inject(events_.now(), inj.kind);
             pump_node(pos);
@@ -459,6 +516,32 @@ SimSummary SimCluster::run() {
                 resume_monitor();
             });
         });
+    }
+    for (const auto& p : config_.node_pauses) {
+        events_.at(start + p.at, [this, p] {
+            const std::size_t pos = p.node % config_.nodes;
+            if (!nodes_[pos]->up || nodes_[pos]->paused) return;
+            const Instant from = events_.now();
+            pause_node(pos);
+            checker_.unreachable(nodes_[pos]->id, from, std::nullopt);
+            events_.at(from + p.length, [this, pos] {
+                checker_.reachable_again(nodes_[pos]->id, events_.now());
+                resume_node(pos);  // unless it crashed meanwhile
+            });
+        });
+    }
+    for (const auto& p : config_.partitions) {
+        events_.at(start + p.at, [this, p] { cut(p, true); });
+        events_.at(start + p.at + p.length, [this, p] {
+            if (healed_) return;  // the healing lifted it already
+            cut(p, false);
+        });
+        // Nodes that cannot reach the monitor (both ways cut, or the side cannot hear it) are
+        // silent to it; with the monitor on the side, the others are.
+        for (std::size_t i = 0; i < config_.nodes; ++i) {
+            const bool on_side = std::find(p.side.begin(), p.side.end(), i) != p.side.end();
+            if (on_side != p.monitor_on_side) checker_.unreachable(id_of(i), start + p.at, start + p.at + p.length);
+        }
     }
     for (Duration at : config_.regenerates_by_hand) events_.at(start + at, [this] { regenerate_by_hand(); });
     events_.after(Duration{1000}, [this] { send_app_message(); });
@@ -519,11 +602,13 @@ SimSummary SimCluster::run() {
 }
 
 SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict,
-                          const std::function<void(const IncidentEvent&)>& on_incident, const std::function<void(const NodeEvent&)>& on_node_event) {
+                          const std::function<void(const IncidentEvent&)>& on_incident, const std::function<void(const NodeEvent&)>& on_node_event,
+                          const std::function<void(const MembershipEvent&)>& on_membership_event) {
     SimCluster c(config);
     c.on_verdict = on_verdict;
     c.on_incident = on_incident;
     c.on_node_event = on_node_event;
+    c.on_membership_event = on_membership_event;
     return c.run();
 }
 

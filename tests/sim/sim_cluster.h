@@ -67,6 +67,25 @@ struct SimConfig {
         Duration length;
     };
     std::vector<MonitorPause> monitor_pauses;
+    // A node process stopped (SIGSTOP) at `at` for `length`: what reaches its socket waits, its
+    // timers wait, then it carries on (the same process).
+    struct NodePause {
+        Duration at;
+        std::size_t node;
+        Duration length;
+    };
+    std::vector<NodePause> node_pauses;
+    // The network cut in two from `at` for `length`: the nodes at `side` (ring positions; with the
+    // monitor if `monitor_on_side`) from the others. One-way: only datagrams into the side are lost
+    // (it still speaks, and is heard).
+    struct Partition {
+        Duration at;
+        Duration length;
+        std::vector<std::size_t> side;
+        bool monitor_on_side = false;
+        bool one_way = false;
+    };
+    std::vector<Partition> partitions;
     // `ring recover` with no monitor answering: a regenerate walked by hand by a tool process
     // (sim_tool.h) starting at each of these times.
     std::vector<Duration> regenerates_by_hand;
@@ -127,6 +146,10 @@ private:
     NodeId id_of(std::size_t pos) const { return NodeId{static_cast<std::uint16_t>(pos)}; }
     void boot_node(std::size_t pos);
     void crash_node(std::size_t pos);
+    void pause_node(std::size_t pos);
+    void sender_gone_later(Instant at, NodeId id, std::uint32_t gen);
+    void resume_node(std::size_t pos);
+    void cut(const SimConfig::Partition& p, bool on);
     void pump_node(std::size_t pos, std::optional<Source> source = std::nullopt);
     void start_monitor();
     void stop_monitor();
@@ -162,6 +185,7 @@ private:
 
 SimSummary run_simulation(const SimConfig& config, const std::function<void(const Verdict&)>& on_verdict = {},
                           const std::function<void(const IncidentEvent&)>& on_incident = {},
-                          const std::function<void(const NodeEvent&)>& on_node_event = {});
+                          const std::function<void(const NodeEvent&)>& on_node_event = {},
+                          const std::function<void(const MembershipEvent&)>& on_membership_event = {});
 
 }  // namespace ringwatch::sim

@@ -5,7 +5,7 @@ namespace ringwatch::sim {
 
 void SimNetwork::send(NodeId from, std::uint32_t from_gen, NodeId to, Bytes datagram) {
     ++stats_.sent;
-    if (cut_.contains(key(from, to))) {
+    if (cut_.contains(key(from, to)) || one_way_.contains({from, to})) {
         ++stats_.partitioned;
         return;
     }

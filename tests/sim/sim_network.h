@@ -51,7 +51,13 @@ public:
     void clear_link_faults() { link_faults_.clear(); }
     void partition(NodeId a, NodeId b) { cut_.insert(key(a, b)); }
     void heal(NodeId a, NodeId b) { cut_.erase(key(a, b)); }
-    void heal_all() { cut_.clear(); }
+    // Only datagrams from `from` to `to` are lost (a one-way fault: `to` still reaches `from`).
+    void partition_one_way(NodeId from, NodeId to) { one_way_.insert({from, to}); }
+    void heal_one_way(NodeId from, NodeId to) { one_way_.erase({from, to}); }
+    void heal_all() {
+        cut_.clear();
+        one_way_.clear();
+    }
 
     void send(NodeId from, std::uint32_t from_gen, NodeId to, Bytes datagram);
     const NetworkStats& stats() const { return stats_; }
@@ -66,6 +72,7 @@ private:
     Prng& prng_;
     NetworkFaults faults_;
     std::map<std::pair<NodeId, NodeId>, NetworkFaults> link_faults_;
+    std::set<std::pair<NodeId, NodeId>> one_way_;  // (from, to)
     std::set<std::pair<NodeId, NodeId>> cut_;
     std::map<NodeId, Receiver> receivers_;
     NetworkStats stats_;

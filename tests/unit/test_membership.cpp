@@ -183,3 +183,29 @@ TEST_CASE("membership: a refused view is ordered again in a newer epoch; a membe
     REQUIRE(again.views.size() == 3);  // node 0 left out after its fourth refusal
     CHECK(members_of(again.views[0].second) == std::vector<NodeId>{NodeId{1}, NodeId{3}, NodeId{4}});
 }
+
+TEST_CASE("membership: when too few are left for a ring, the view being ordered is given up (nothing waits on it)", "[membership]") {
+    MembershipConfig c = config();
+    c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
+    Membership m(c, t0);
+    // Two of three left out at once: the view of two ordered for the first is dropped at the second.
+    m.on_node_event(t0, down(2, t0, NodeAddress::port_closed));
+    CHECK(m.changing());
+    m.on_node_event(t0, down(0, t0, NodeAddress::port_closed));
+    CHECK_FALSE(m.changing());
+    CHECK_FALSE(m.next_deadline());
+    // Both back: a view of three, and each said to have rejoined.
+    m.take_events();
+    m.take_orders();
+    m.on_node_event(t0 + 1s, up(2, t0 + 1s));
+    CHECK(take(m).views.size() == 2);  // a ring of 1 and 2, superseded at once
+    m.on_node_event(t0 + 1s, up(0, t0 + 1s));
+    const Ordered o = take(m);
+    REQUIRE(o.views.size() == 3);
+    ack_all(m, t0 + 1s, o);
+    std::vector<NodeId> rejoined;
+    for (const auto& e : m.take_events())
+        if (e.kind == MembershipEventKind::node_rejoined) rejoined.push_back(e.node);
+    std::sort(rejoined.begin(), rejoined.end());
+    CHECK(rejoined == std::vector<NodeId>{NodeId{0}, NodeId{2}});
+}

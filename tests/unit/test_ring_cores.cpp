@@ -173,6 +173,41 @@ TEST_CASE("token: a restarted source's messages are new, not repeats of its old 
     dst.take_forward();
 }
 
+TEST_CASE("token: a message for a node left out of the ring waits, never given up, and the others go past it", "[token][views]") {
+    TokenProtocol src(NodeId{1}, TokenConfig{0ms});
+    src.set_members({NodeId{0}, NodeId{1}, NodeId{2}});  // node 3 left out
+    REQUIRE(src.enqueue(NodeId{3}, Bytes{'a'}));
+    REQUIRE(src.enqueue(NodeId{2}, Bytes{'b'}));
+    auto ride = [&](Token t) {
+        src.on_token(t0, std::move(t));
+        src.on_timer(t0);
+        auto out = src.take_forward();
+        REQUIRE(out.size() == 1);
+        return out[0];
+    };
+    Token t = ride(free_token());
+    CHECK(t.kind == TokenKind::busy);
+    CHECK(t.dst == NodeId{2});  // past the one for node 3
+    t.copied = true;
+    CHECK(ride(t).kind == TokenKind::free_token);  // back home: freed
+    CHECK(src.queue_length() == 1);
+    for (int i = 0; i < 5; ++i) CHECK(ride(free_token()).kind == TokenKind::free_token);  // node 3's waits
+    // Node 3 back in the ring: its message goes. Out when node 3 is left out again, it comes back
+    // uncopied and waits again, however often: no attempt counts against it.
+    src.set_members({NodeId{0}, NodeId{1}, NodeId{2}, NodeId{3}});
+    t = ride(free_token());
+    CHECK(t.dst == NodeId{3});
+    src.set_members({NodeId{0}, NodeId{1}, NodeId{2}});
+    for (int i = 0; i < 5; ++i) {
+        CHECK(ride(t).kind == TokenKind::free_token);
+        CHECK(src.queue_length() == 1);
+        src.set_members({});
+        t = ride(free_token());
+        src.set_members({NodeId{0}, NodeId{1}, NodeId{2}});
+    }
+    for (const auto& e : src.take_events()) CHECK(e.kind != TokenEventKind::undeliverable);
+}
+
 TEST_CASE("token: a busy token back uncopied goes round again, three times, then is reported undeliverable", "[token]") {
     TokenProtocol src(NodeId{1}, TokenConfig{0ms});
     REQUIRE(src.enqueue(NodeId{9}, Bytes{'z'}));

@@ -548,8 +548,27 @@ TEST_CASE("ringsim: the replay line carries every flag of the run", "[sim]") {
     CHECK(replay_flags(c, false) ==
           "--seed 1 --nodes 11 --duration 30s --loss 0.3 --dup 0 --reorder 0 --hold 5ms --interval 100ms --timeout 1s --app-rate 5 "
           "--single-initiator --inject lose:3@2500ms --crash 2@4s+1500us --monitor-restart 6s+200ms");
+    c.node_pauses.push_back({3s, 4, 2s});
+    c.partitions.push_back({5s, 1500ms, {0, 1}, true, false});
+    c.partitions.push_back({7s, 3s, {2}, false, true});
+    c.evict_after = 5s;
+    CHECK(replay_flags(c, false) ==
+          "--seed 1 --nodes 11 --duration 30s --loss 0.3 --dup 0 --reorder 0 --hold 5ms --interval 100ms --timeout 1s --app-rate 5 "
+          "--single-initiator --inject lose:3@2500ms --crash 2@4s+1500us --monitor-restart 6s+200ms --node-pause 4@3s+2s "
+          "--partition m.0.1@5s+1500ms,>2@7s+3s --evict-after 5s");
+    std::vector<SimConfig::NodePause> pauses;
+    std::vector<SimConfig::Partition> parts;
+    CHECK(parse_node_pauses("4@3s+2s", pauses).empty());
+    CHECK(parse_partitions("m.0.1@5s+1500ms,>2@7s+3s", parts).empty());
+    REQUIRE(parts.size() == 2);
+    CHECK(format_partition(parts[0]) == "m.0.1@5s+1500ms");
+    CHECK(format_partition(parts[1]) == ">2@7s+3s");
+    CHECK(parse_partitions("0.x@1s+1s", parts) == "'0.x@1s+1s': expected [>][m.]NODE.NODE...@TIME+LENGTH, e.g. 0.1@5s+2s");
+    CHECK(parse_node_pauses("2@5s", pauses) == "'2@5s': expected NODE@TIME+LENGTH, e.g. 2@5s+2s");
+    c.evict_after.reset();
     c.mutant = Mutant::node_delivers_twice;
-    CHECK(replay_flags(c, true) == "--seed 1 --random-faults --duration 30s --mutant node_delivers_twice");
+    // Random faults: the seed decides whether views are on, unless the flag says.
+    CHECK(replay_flags(c, true) == "--seed 1 --random-faults --duration 30s --mutant node_delivers_twice --evict-after off");
 }
 
 TEST_CASE("ringsim: fault scripts parse and report their errors", "[sim]") {
