@@ -184,9 +184,10 @@ void HumanView::on_membership_event(const MembershipEvent& e) {
                        kGood);
             break;
         case MembershipEventKind::node_evicted:
-            event_line(fmt::format(
-                           "NODE EVICTED {}: {}; the ring goes on without it", e.node,
-                           e.address == NodeAddress::port_closed ? "its process is gone" : "silent past evict_after_ms, or it did not take the view"),
+            event_line(fmt::format("NODE EVICTED {}: {}; the ring goes on without it", e.node,
+                                   e.address == NodeAddress::port_closed ? "its process is gone"
+                                   : e.unacknowledged                    ? "it did not acknowledge the new view in time"
+                                                                         : "silent for evict_after_ms"),
                        kBad);
             break;
         case MembershipEventKind::node_rejoined:

@@ -55,10 +55,11 @@ public:
     std::vector<std::string> greeting() const;
 
     DashboardNodeState state(NodeId n) const;
+    // Every node's state as the page shows it ({"type":"nodes"}): sent after each node event too.
+    std::string states_message() const;
 
 private:
     std::string event(Instant now, const std::string& documented, std::string_view type);
-    std::string states_message() const;
     double ms_since_start(Instant t) const;
     void keep(std::deque<std::string>& where, std::string message, std::size_t limit);
 

@@ -144,8 +144,13 @@ void Membership::evict(Instant now, NodeId n, NodeAddress address, bool unacknow
     if (!evicted_.try_emplace(n, Evicted{now, rejoin_from}).second) return;
     left_out_.insert(n);
     ++stats_.evicted;
-    events_.push_back(
-        MembershipEvent{.kind = MembershipEventKind::node_evicted, .at = now, .epoch = epoch_, .members = {}, .node = n, .address = address});
+    events_.push_back(MembershipEvent{.kind = MembershipEventKind::node_evicted,
+                                      .at = now,
+                                      .epoch = epoch_,
+                                      .members = {},
+                                      .node = n,
+                                      .address = address,
+                                      .unacknowledged = unacknowledged});
 }
 
 void Membership::reconsider(Instant now) {

@@ -49,6 +49,7 @@ struct MembershipEvent {
     std::vector<NodeId> members;                   // view: its members, in ring order
     NodeId node{0};                                // evicted / rejoined: that node; view: the member that issues its token
     NodeAddress address = NodeAddress::no_answer;  // evicted: what its silence was
+    bool unacknowledged = false;                   // evicted: it did not acknowledge a view in time (rather than silent)
 };
 std::string_view to_string(MembershipEventKind k);
 
@@ -129,7 +130,7 @@ private:
     Epoch floor_{0};  // the newest epoch known: a new view's is above it
     std::optional<Change> change_;
     std::map<NodeId, Evicted> evicted_;
-    std::set<NodeId> left_out_;  // said evicted and not yet back in a completed view (node_rejoined then)
+    std::set<NodeId> left_out_;           // said evicted and not yet back in a completed view (node_rejoined then)
     std::map<NodeId, Duration> backoff_;  // of members left out for not acknowledging, until a view with them completes
     std::optional<Issue> issue_;
     std::map<NodeId, Silent> silent_;  // members reported down (no_answer), not yet evicted

@@ -67,7 +67,9 @@ void MonitorCore::start_snapshot(Instant now) {
 // at the socket are taken before the overdue timer, as the loop polls before it runs timers again.)
 void MonitorCore::account_stall(Instant now) {
     if (!due_ || now <= *due_ + kStallMin) return;
-    const Duration stall = now - *due_;
+    // It may have been stopped at any moment since its last input (while it waited for its next
+    // deadline, say): all of that is excused, at the cost of noticing a dead node that much later.
+    const Duration stall = now - last_input_;
     due_.reset();
     ++stats_.stalls;
     stats_.stalled += stall;
@@ -77,7 +79,10 @@ void MonitorCore::account_stall(Instant now) {
 
 // After an input: when the caller is due next. Work overdue now (only on_timer does it) is due now,
 // so a second input at the same moment is no stall.
-void MonitorCore::note_due(Instant now) { due_ = std::max(now, next_deadline().value_or(now)); }
+void MonitorCore::note_due(Instant now) {
+    due_ = std::max(now, next_deadline().value_or(now));
+    last_input_ = now;
+}
 
 void MonitorCore::settle(Instant now) {
     if (membership_)

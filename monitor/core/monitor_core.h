@@ -207,6 +207,7 @@ private:
     std::optional<Instant> first_token_ordered_;
     // When the caller was due to call next (next_deadline() after the last input).
     std::optional<Instant> due_;
+    Instant last_input_;  // when the last input was taken (the process ran then)
     IncidentTracker incidents_;
     NodeLiveness liveness_;
     std::optional<Membership> membership_;

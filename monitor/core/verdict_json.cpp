@@ -105,7 +105,12 @@ std::string membership_event_json(const MembershipEvent& e) {
             return Json{{"event", "view"}, {"epoch", e.epoch.value}, {"members", members}, {"issuer", e.node.value}}.dump();
         }
         case MembershipEventKind::node_evicted:
-            return Json{{"event", "node_evicted"}, {"node", e.node.value}, {"address", text(to_string(e.address))}, {"epoch", e.epoch.value}}.dump();
+            return Json{{"event", "node_evicted"},
+                        {"node", e.node.value},
+                        {"address", text(to_string(e.address))},
+                        {"unacknowledged", e.unacknowledged},
+                        {"epoch", e.epoch.value}}
+                .dump();
         case MembershipEventKind::node_rejoined: return Json{{"event", "node_rejoined"}, {"node", e.node.value}, {"epoch", e.epoch.value}}.dump();
     }
     return {};

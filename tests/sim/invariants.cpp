@@ -117,7 +117,7 @@ bool InvariantChecker::disturbed_since(Instant t) const {
 
 void InvariantChecker::verdict(const Verdict& v, Instant now) {
     const Instant from = v.started;
-    decided_.push_back({v.id, v.kind, from, now});
+    decided_.push_back({v.id, v.kind, from, now, v.members});
     auto node_reports = std::move(reports_[v.id]);
     reports_.erase(v.id);
     // Late reports of long-decided snapshots are not kept forever.
@@ -288,6 +288,67 @@ void InvariantChecker::node_event(const NodeEvent& e) {
         violations_.add(rule::node_events, fmt::format("node {} reported down ({}) at {} us on a network that loses nothing, but it was up "
                                                        "throughout its {} ms of silence",
                                                        e.node, to_string(e.address), to_us(e.at), e.silent_for.count() / 1000));
+    }
+}
+
+bool InvariantChecker::silent_throughout(NodeId n, Instant a, Instant b) const {
+    for (const auto* spans : {&outages_, &unreachable_}) {
+        const auto it = spans->find(n);
+        if (it == spans->end()) continue;
+        for (const auto& [from, to] : it->second)
+            if (from <= a && (!to || *to >= b)) return true;
+    }
+    return false;
+}
+
+// A node left out for its silence (not for a view it failed to acknowledge, not for a closed port)
+// was silent for evict_after: at least for the second half of it, it could not be heard at all (a
+// lossy network alone does not silence a node's links for seconds).
+void InvariantChecker::membership_event(const MembershipEvent& e) {
+    if (e.kind != MembershipEventKind::node_evicted || e.address != NodeAddress::no_answer || e.unacknowledged || !evict_after_) return;
+    if (!silent_throughout(e.node, e.at - *evict_after_ / 2, e.at - std::chrono::milliseconds(1))) {
+        violations_.add(rule::eviction, fmt::format("node {} left out for its silence at {} us, but it could be heard within the last {} ms "
+                                                    "(evict_after {} ms)",
+                                                    e.node, to_us(e.at), evict_after_->count() / 2000, evict_after_->count() / 1000));
+    }
+}
+
+void InvariantChecker::finish_healing(Instant end, bool lossy) {
+    if (!evict_after_ || lossy) return;
+    // Noticed (a probe of a suspect refused), a view ordered and acknowledged, then a snapshot.
+    const Duration heal = liveness_.suspect_after + 2 * liveness_.probe_every + ack_timeout_ + bound_.value();
+    auto overlaps = [](const std::vector<std::pair<Instant, std::optional<Instant>>>& spans, Instant a, Instant b) {
+        for (const auto& [from, to] : spans)
+            if (from <= b && (!to || *to >= a)) return true;
+        return false;
+    };
+    for (const auto& [n, spans] : outages_) {
+        for (const auto& [down, up] : spans) {
+            const Instant due = down + heal;
+            if ((up && *up < due) || due > end) continue;
+            // Nothing else disturbing the ring from a bound before the crash to the healing's due time.
+            const Instant from = down - bound_.value();
+            bool quiet = !overlaps(monitor_outages_, from, due) && !overlaps(monitor_pauses_, from, due);
+            std::size_t live = 0;
+            for (NodeId m : ring_) {
+                if (m == n) continue;
+                const auto o = outages_.find(m);
+                const auto u = unreachable_.find(m);
+                quiet &= (o == outages_.end() || !overlaps(o->second, from, due)) && (u == unreachable_.end() || !overlaps(u->second, from, due));
+                ++live;
+            }
+            for (const auto& e : oracle_.fault_effects()) quiet &= e.at < from || e.at > due;
+            if (!quiet || live < 2) continue;
+            const bool healed = std::any_of(decided_.begin(), decided_.end(), [&](const Decided& d) {
+                return d.kind == VerdictKind::ok && d.started > down && d.decided <= due &&
+                       std::find(d.members.begin(), d.members.end(), n) == d.members.end();
+            });
+            if (!healed) {
+                violations_.add(rule::healing, fmt::format("node {} crashed at {} us and stayed down, but no ok verdict of a ring without it came "
+                                                           "by {} us ({} ms later)",
+                                                           n, to_us(down), to_us(due), heal.count() / 1000));
+            }
+        }
     }
 }
 

@@ -61,6 +61,16 @@ public:
     void incident(const IncidentEvent& e);
     // node_down / node_up as the monitor raised them.
     void node_event(const NodeEvent& e);
+    // Views (the monitor leaves dead and long-silent nodes out): unset, it never does.
+    void set_views(std::optional<Duration> evict_after, Duration ack_timeout) {
+        evict_after_ = evict_after;
+        ack_timeout_ = ack_timeout;
+    }
+    // node_evicted / view / node_rejoined as the monitor decided them (the eviction rule).
+    void membership_event(const MembershipEvent& e);
+    // With views: after a node's crash that lasts, a conclusive ok verdict of a ring without it comes
+    // within the healing bound (nothing else disturbing the ring meanwhile).
+    void finish_healing(Instant end, bool lossy);
     // Every crash that outlasted the monitor's node timeout (while the monitor ran) was reported.
     void finish_liveness(Instant end);
     // With recovery on: after every token fault and every restart, the ring holds exactly one token
@@ -99,7 +109,12 @@ private:
         SnapshotId id;
         VerdictKind kind;
         Instant started, decided;
+        std::vector<NodeId> members;
     };
+    std::optional<Duration> evict_after_;
+    Duration ack_timeout_{0};
+    // Node n could not be heard (down, stopped, cut off) throughout [a, b].
+    bool silent_throughout(NodeId n, Instant a, Instant b) const;
     std::optional<TokenCount> constant_over(Instant a, Instant b) const;
     bool exactly_one_at_some_point(Instant a, Instant b) const;
     bool down_throughout(NodeId n, Instant a, Instant b) const;

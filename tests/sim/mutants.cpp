@@ -151,6 +151,9 @@ constexpr std::array kNames{
     std::pair{Mutant::node_forgets_deliveries, "node_forgets_deliveries"},
     std::pair{Mutant::walk_names_many_issuers, "walk_names_many_issuers"},
     std::pair{Mutant::walk_reuses_epoch, "walk_reuses_epoch"},
+    std::pair{Mutant::monitor_issues_twice, "monitor_issues_twice"},
+    std::pair{Mutant::monitor_orders_no_views, "monitor_orders_no_views"},
+    std::pair{Mutant::monitor_evicts_at_once, "monitor_evicts_at_once"},
 };
 
 }  // namespace
@@ -245,6 +248,25 @@ void mutate_recover_command(Mutant m, RecoverCommand& c) {
 void mutate_walk_order(Mutant m, NodeId to, RecoverCommand& c) {
     if (m == Mutant::walk_names_many_issuers) c.issuer = to;
     if (m == Mutant::walk_reuses_epoch) --c.epoch.value;
+}
+
+void mutate_view_orders(Mutant m, std::size_t nodes, std::vector<std::pair<NodeId, Message>>& orders) {
+    if (m == Mutant::monitor_orders_no_views) {
+        std::erase_if(orders,
+                      [](const auto& o) { return std::holds_alternative<ViewOrder>(o.second) || std::holds_alternative<IssueToken>(o.second); });
+        return;
+    }
+    if (m != Mutant::monitor_issues_twice) return;
+    std::vector<std::pair<NodeId, Message>> copies;
+    for (const auto& [to, msg] : orders)
+        if (std::holds_alternative<IssueToken>(msg))
+            for (std::size_t n = 0; n < nodes; ++n)
+                if (n != to.value) copies.emplace_back(NodeId{static_cast<std::uint16_t>(n)}, msg);
+    for (auto& c : copies) orders.push_back(std::move(c));
+}
+
+void mutate_monitor_config(Mutant m, MonitorConfig& c) {
+    if (m == Mutant::monitor_evicts_at_once && c.evict_after) c.evict_after = std::chrono::milliseconds(1);
 }
 
 bool mutant_drops_starts(Mutant m, bool alarm_seen) { return m == Mutant::monitor_stops_after_alarm && alarm_seen; }

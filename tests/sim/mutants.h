@@ -36,6 +36,9 @@ enum class Mutant : std::uint8_t {
     node_forgets_deliveries,        // a restarted process starts without its delivery record (as with no state_dir)
     walk_names_many_issuers,        // a by-hand regenerate tells every node it orders that it issues the token
     walk_reuses_epoch,              // a by-hand regenerate orders the epoch before the one it chose (the newest, when all answered)
+    monitor_issues_twice,           // a view's token ordered from its issuer and from every other node too
+    monitor_orders_no_views,        // decides views but never sends them (the ring waits for a dead node forever)
+    monitor_evicts_at_once,         // leaves a silent node out as soon as it is reported down (evict_after ignored)
 };
 
 inline constexpr std::size_t kMutatedNode = 1;
@@ -52,6 +55,9 @@ void mutate_incidents(Mutant m, const std::vector<Verdict>& verdicts, std::vecto
 bool mutant_drops_starts(Mutant m, bool alarm_seen);
 void mutate_recover_command(Mutant m, RecoverCommand& c);
 void mutate_node_events(Mutant m, std::vector<NodeEvent>& events);
+void mutate_view_orders(Mutant m, std::size_t nodes, std::vector<std::pair<NodeId, Message>>& orders);
+// A mutant's edit of the monitor's own config (before the core is made).
+void mutate_monitor_config(Mutant m, MonitorConfig& c);
 // A walk mutant rewrites the by-hand regenerate's order to `to`.
 void mutate_walk_order(Mutant m, NodeId to, RecoverCommand& c);
 

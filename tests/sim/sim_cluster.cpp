@@ -93,6 +93,7 @@ SimCluster::SimCluster(SimConfig config)
       checker_(ring_ids(config_.nodes), DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, oracle_, violations_),
       ledger_(violations_) {
     checker_.set_liveness(liveness_for(config_.interval, config_.node_timeout), config_.net.loss == 0.0, net_.max_delay());
+    checker_.set_views(config_.evict_after, std::max<Duration>(2 * config_.timeout, std::chrono::seconds(2)));  // the monitor's ack timeout
     oracle_.set_observer(config_.space_time);
     // Only a rollback restores a reported cut (at 1000 nodes, keeping them all costs 100 MB a minute).
     oracle_.keep_cuts_for_rollback(config_.recover == RecoveryMode::rollback);
@@ -282,6 +283,7 @@ void SimCluster::start_monitor() {
     m.config.liveness = liveness_for(config_.interval, config_.node_timeout);
     m.config.recover = config_.recover;
     m.config.evict_after = config_.evict_after;
+    mutate_monitor_config(config_.mutant, m.config);
     // The ground truth learns of each report as the core is handed it, and of each decision as it
     // is made; a mutant edits the decisions before the process acts on them.
     SimMonitorCore::Hooks hooks{
@@ -315,6 +317,7 @@ void SimCluster::decided(MonitorOutput& out) {
     if (mutant_drops_starts(config_.mutant, alarm_seen_)) out.starts.clear();
     for (auto& [n, rc] : out.recover_commands) mutate_recover_command(config_.mutant, rc);
     mutate_node_events(config_.mutant, out.node_events);
+    mutate_view_orders(config_.mutant, config_.nodes, out.view_orders);
     mutate_verdicts(config_.mutant, monitor_->config, out.verdicts);
     mutate_incidents(config_.mutant, out.verdicts, out.incident_events);
     const Instant now = events_.now();
@@ -410,6 +413,7 @@ void SimCluster::pump_monitor(std::optional<Source> source) {
     m.source.reset();
     for (auto& d : ready.datagrams) net_.send(kMonitorId, 1, d.peer, std::move(d.bytes));
     for (const auto& e : ready.membership_events) {
+        checker_.membership_event(e);
         ++(e.kind == MembershipEventKind::view ? counts_.views : e.kind == MembershipEventKind::node_evicted ? counts_.evictions : counts_.rejoins);
         if (on_membership_event) on_membership_event(e);
     }
@@ -580,6 +584,7 @@ SimSummary SimCluster::run() {
     for (const auto& n : nodes_) all_up &= n->up;
     checker_.finish(end, healed_at, lossy);
     checker_.finish_liveness(end);
+    checker_.finish_healing(end, lossy);
     if (recovering) checker_.finish_recovery(end, healed_at, lossy, all_up);
     SimSummary s = counts_;
     s.seed = config_.seed;

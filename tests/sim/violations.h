@@ -25,6 +25,8 @@ inline constexpr std::string_view messages = "messages";          // an applicat
 inline constexpr std::string_view liveness = "liveness";          // messages still queued after the settle bound
 inline constexpr std::string_view recovery = "recovery";          // with recovery on, the ring not back to one token in time
 inline constexpr std::string_view node_events = "node-events";    // a node_down that is not true, or a dead node not reported
+inline constexpr std::string_view eviction = "eviction";          // a node left out for a silence shorter than evict_after
+inline constexpr std::string_view healing = "healing";            // with views, the ring not judged ok again without a dead node in time
 }  // namespace rule
 
 struct Violation {

@@ -112,6 +112,8 @@ TEST_CASE("dashboard: node states are up, silent, paused or down, and a message 
     gone.address = NodeAddress::port_closed;
     f.on_node_event(t0 + 1100ms, gone);
     CHECK(f.state(NodeId{1}) == DashboardNodeState::down);
+    // What the page is sent with the event (no tick changes anything to carry it).
+    CHECK(Json::parse(f.states_message())["states"]["1"] == "down");
 
     f.on_node_event(t0 + 2000ms, NodeEvent{NodeEventKind::node_up, NodeId{1}, t0 + 2000ms});
     heard[NodeId{0}] = heard[NodeId{1}] = heard[NodeId{2}] = t0 + 2000ms;

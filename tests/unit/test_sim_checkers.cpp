@@ -234,3 +234,29 @@ TEST_CASE("checkers: over the sweep's seeds, a monitor that hides alarms fails e
     }
     CHECK(with_alarms > 8);
 }
+
+// Views: the monitor leaves a dead node out and the ring goes on without it. Node 3 killed for good.
+SimConfig crash_for_good(Mutant m, Duration run) {
+    SimConfig c = scenario(m);
+    c.evict_after = 5s;
+    c.duration = run;
+    c.crashes.push_back({2s, 3, std::nullopt});
+    return c;
+}
+
+TEST_CASE("checkers: a view whose token is ordered from two members breaks the birth rule", "[sim][checkers][views]") {
+    require_caught(crash_for_good(Mutant::monitor_issues_twice, 6s), rule::birth);
+}
+
+TEST_CASE("checkers: a monitor that never sends its views breaks the healing rule", "[sim][checkers][views]") {
+    require_caught(crash_for_good(Mutant::monitor_orders_no_views, 12s), rule::healing);
+}
+
+TEST_CASE("checkers: a monitor that leaves a node out as soon as it is silent breaks the eviction rule", "[sim][checkers][views]") {
+    // A 2 s pause, well under evict_after: reported down, never left out.
+    SimConfig c = scenario(Mutant::monitor_evicts_at_once);
+    c.evict_after = 5s;
+    c.duration = 6s;
+    c.node_pauses.push_back({2s, 2, 2s});
+    require_caught(c, rule::eviction);
+}

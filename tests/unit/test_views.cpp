@@ -3,6 +3,8 @@
 // and only then is the epoch's one token ordered (IssueToken).
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include "ring/core/node.h"
 #include "ring/core/node_process.h"
 #include "ring/core/view.h"
@@ -165,6 +167,27 @@ TEST_CASE("views: the epoch's token is refused for another epoch and to a node l
     CHECK(n.view().neighbours == Neighbours{NodeId{1}, NodeId{3}});
 }
 
+namespace {
+// Twenty 1 ms rounds between a node's process and a monitor's endpoint (what the monitor sent is
+// delivered, the process stepped, its datagrams for the monitor handed back), each step's Ready shown
+// to `seen`, until it says stop.
+void exchange(NodeProcess& p, Endpoint& monitor, const std::function<bool(const NodeReady&)>& seen) {
+    Instant now = t0;
+    for (int round = 0; round < 20; ++round) {
+        now += 1ms;
+        monitor.flush(now);
+        EndpointOutput out;
+        monitor.take_output(out);
+        for (auto& d : out.datagrams) p.on_datagram(now, d.bytes);
+        p.on_timer(now);
+        const NodeReady r = p.step(now);
+        for (const auto& d : r.datagrams)
+            if (d.peer == kMonitorId) monitor.on_datagram(now, d.bytes);
+        if (seen(r)) return;
+    }
+}
+}  // namespace
+
 TEST_CASE("views: the member's process opens a link to a new neighbour before the token goes to it", "[views][process]") {
     NodeConfig c = member(1);
     c.incarnation = Incarnation{0x11};
@@ -178,21 +201,11 @@ TEST_CASE("views: the member's process opens a link to a new neighbour before th
     monitor.add_peer(NodeId{1}, t0);
     REQUIRE(monitor.send(NodeId{1}, encode_message(view(1, 2, {NodeId{0}, NodeId{1}, NodeId{3}}))));
     REQUIRE(monitor.send(NodeId{1}, encode_message(IssueToken{2, Epoch{2}})));
-    Instant now = t0;
     std::vector<NodeId> datagrams_to;
-    for (int round = 0; round < 20; ++round) {
-        now += 1ms;
-        monitor.flush(now);
-        EndpointOutput out;
-        monitor.take_output(out);
-        for (auto& d : out.datagrams) p.on_datagram(now, d.bytes);
-        p.on_timer(now);
-        NodeReady r = p.step(now);
-        for (auto& d : r.datagrams) {
-            datagrams_to.push_back(d.peer);
-            if (d.peer == kMonitorId) monitor.on_datagram(now, d.bytes);
-        }
-    }
+    exchange(p, monitor, [&](const NodeReady& r) {
+        for (const auto& d : r.datagrams) datagrams_to.push_back(d.peer);
+        return false;
+    });
     CHECK(p.endpoint().has_peer(NodeId{3}));
     CHECK(std::find(datagrams_to.begin(), datagrams_to.end(), NodeId{3}) != datagrams_to.end());  // the token's (and the hello's)
     CHECK(std::find(datagrams_to.begin(), datagrams_to.end(), NodeId{2}) != datagrams_to.end());  // the old successor: its link stays
@@ -225,19 +238,10 @@ TEST_CASE("views: a process keeps sessions two places away on either side, and n
     REQUIRE(
         monitor.send(NodeId{1}, encode_message(ViewOrder{1, Epoch{2}, view_bitmap(six, {NodeId{0}, NodeId{1}, NodeId{3}, NodeId{4}, NodeId{5}})})));
     std::optional<NodeView> taken;
-    Instant now = t0;
-    for (int round = 0; round < 20 && !taken; ++round) {
-        now += 1ms;
-        monitor.flush(now);
-        EndpointOutput out;
-        monitor.take_output(out);
-        for (auto& d : out.datagrams) p.on_datagram(now, d.bytes);
-        p.on_timer(now);
-        NodeReady r = p.step(now);
+    exchange(p, monitor, [&](const NodeReady& r) {
         if (r.view) taken = r.view;
-        for (auto& d : r.datagrams)
-            if (d.peer == kMonitorId) monitor.on_datagram(now, d.bytes);
-    }
+        return taken.has_value();
+    });
     REQUIRE(taken);
     CHECK(taken->neighbours == Neighbours{NodeId{0}, NodeId{3}});
     CHECK(p.endpoint().has_peer(NodeId{4}));
