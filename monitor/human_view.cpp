@@ -193,6 +193,11 @@ void HumanView::on_membership_event(const MembershipEvent& e) {
         case MembershipEventKind::node_rejoined:
             event_line(fmt::format("NODE REJOINED {}: back in the ring at epoch {}", e.node, e.epoch), kGood);
             break;
+        case MembershipEventKind::link_fault:
+            event_line(
+                fmt::format("LINK FAULT {} -> {}: nothing crosses it while both are heard; the ring goes round node {}", e.from, e.node, e.node),
+                kBad);
+            break;
     }
     draw_status();
     std::fflush(out_);

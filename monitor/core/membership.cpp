@@ -13,6 +13,7 @@ std::string_view to_string(MembershipEventKind k) {
         case MembershipEventKind::view: return "view";
         case MembershipEventKind::node_evicted: return "node_evicted";
         case MembershipEventKind::node_rejoined: return "node_rejoined";
+        case MembershipEventKind::link_fault: return "link_fault";
     }
     return "unknown";
 }
@@ -51,6 +52,13 @@ void Membership::heard(Instant now, NodeId n, Instant at) {
 
 void Membership::rejoin(NodeId n) {
     if (evicted_.erase(n) > 0) silent_.erase(n);
+}
+
+void Membership::link_fault(Instant now, NodeId from, NodeId to) {
+    if (!member(to) || evicted_.contains(to)) return;
+    events_.push_back(MembershipEvent{.kind = MembershipEventKind::link_fault, .at = now, .epoch = epoch_, .members = {}, .node = to, .from = from});
+    evict(now, to, NodeAddress::no_answer, true);
+    reconsider(now);
 }
 
 void Membership::restarted(NodeId n) {

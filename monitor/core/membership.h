@@ -41,13 +41,14 @@ struct MembershipConfig {
     std::uint64_t first_command_id = std::uint64_t{1} << 61;  // apart from the monitor's other commands
 };
 
-enum class MembershipEventKind : std::uint8_t { view, node_evicted, node_rejoined };
+enum class MembershipEventKind : std::uint8_t { view, node_evicted, node_rejoined, link_fault };
 struct MembershipEvent {
     MembershipEventKind kind = MembershipEventKind::view;
     Instant at;
-    Epoch epoch{0};                                // view: its epoch; evicted / rejoined: the view that did it
-    std::vector<NodeId> members;                   // view: its members, in ring order
-    NodeId node{0};                                // evicted / rejoined: that node; view: the member that issues its token
+    Epoch epoch{0};               // view: its epoch; evicted / rejoined: the view that did it
+    std::vector<NodeId> members;  // view: its members, in ring order
+    NodeId node{0};               // evicted / rejoined: that node; view: the member that issues its token; link_fault: the link's receiver
+    NodeId from{0};               // link_fault: the link's sender
     NodeAddress address = NodeAddress::no_answer;  // evicted: what its silence was
     bool unacknowledged = false;                   // evicted: it did not acknowledge a view in time (rather than silent)
 };
@@ -71,6 +72,10 @@ public:
     // A member's process is new (it restarted before anyone noticed it gone): it starts in the
     // configured ring, so it is told the current view (an order it acknowledges; nothing waits).
     void restarted(NodeId n);
+    // The link from `from` to member `to` carries nothing while both are heard (a one-way fault):
+    // said as a link_fault, and `to` is left out as if it had not acknowledged a view (it rejoins
+    // after the back-off, and is left out again for longer if the link is still broken).
+    void link_fault(Instant now, NodeId from, NodeId to);
     // Whether a command id is one of this tracker's (its acknowledgement belongs to on_ack()).
     bool owns(std::uint64_t command_id) const { return command_id >= config_.first_command_id; }
     void raise_floor(Epoch e) { floor_ = std::max(floor_, e); }

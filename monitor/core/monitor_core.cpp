@@ -274,6 +274,7 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
     }
     count_tokens(p, v);
     v.restarted = p.restarted;
+    if (membership_) watch_links(now, p, v);
     // No node has an epoch: a ring still forming (or every node restarted and not yet told the
     // ring's epoch), with no token to lose. If it never ran while this monitor watched, its first
     // token is the monitor's to order; otherwise the nodes are told the epoch, and the next cut judges.
@@ -302,6 +303,27 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
         }
     }
     out_.verdicts.push_back(std::move(v));
+}
+
+void MonitorCore::watch_links(Instant now, const Pending& p, const Verdict& v) {
+    const auto heard = [this](NodeId x) { return !silent_.contains(x) && !liveness_.down(x); };
+    const std::size_t n = p.members.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const NodeId m = p.members[i], pred = p.members[(i + n - 1) % n];
+        const bool stuck = std::find(v.missing.begin(), v.missing.end(), m) != v.missing.end() && p.reports.contains(pred) && heard(m) &&
+                           heard(pred) && std::find(v.restarted.begin(), v.restarted.end(), m) == v.restarted.end();
+        Stuck& s = stuck_[m];
+        if (!stuck) {
+            s.snapshots = 0;
+            continue;
+        }
+        if (s.snapshots++ == 0) s.since = p.started;
+        if (p.started - s.since >= kLinkFaultTimeouts * config_.timeout && !membership_->changing()) {
+            s.snapshots = 0;
+            membership_->raise_floor(epoch_);
+            membership_->link_fault(now, pred, m);
+        }
+    }
 }
 
 // Counts the cut's tokens of its newest epoch; older ones are stale (every node discards them). A

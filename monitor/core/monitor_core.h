@@ -169,6 +169,17 @@ private:
     // Lateness below this is the timer's own slop, not a stall.
     static constexpr Duration kStallMin{std::chrono::milliseconds(10)};
     void order_first_token(Instant now, Verdict& v);
+    // A one-way fault: the snapshot timed out waiting for a member that is heard, whose predecessor
+    // is heard and reported (so sent its marker). Every snapshot in a row that started over
+    // kLinkFaultTimeouts snapshot timeouts did so: the link into it is said faulty, and the ring goes
+    // round it (membership.h). A lossy link whose retransmissions back off can make a few snapshots
+    // in a row time out together; not for seconds on end.
+    void watch_links(Instant now, const Pending& p, const Verdict& v);
+    static constexpr int kLinkFaultTimeouts = 3;
+    struct Stuck {
+        int snapshots = 0;
+        Instant since;  // the first one's start
+    };
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
     void count_tokens(const Pending& p, Verdict& v) const;
     bool regenerate(Instant now, const Verdict& cause, bool by_hand = false, std::string note = {});
@@ -212,6 +223,7 @@ private:
     NodeLiveness liveness_;
     std::optional<Membership> membership_;
     std::optional<Epoch> changing_to_;               // the epoch of the view being ordered
+    std::map<NodeId, Stuck> stuck_;                  // per member: snapshots in a row that its inbound link failed
     std::vector<std::pair<NodeId, Instant>> heard_;  // on_heard() since the last settle()
     MonitorStats stats_;
 };

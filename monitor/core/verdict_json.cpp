@@ -112,6 +112,8 @@ std::string membership_event_json(const MembershipEvent& e) {
                         {"epoch", e.epoch.value}}
                 .dump();
         case MembershipEventKind::node_rejoined: return Json{{"event", "node_rejoined"}, {"node", e.node.value}, {"epoch", e.epoch.value}}.dump();
+        case MembershipEventKind::link_fault:
+            return Json{{"event", "link_fault"}, {"from", e.from.value}, {"to", e.node.value}, {"epoch", e.epoch.value}}.dump();
     }
     return {};
 }

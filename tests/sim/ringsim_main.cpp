@@ -81,6 +81,7 @@ void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
                                        {"views", s.views},
                                        {"evictions", s.evictions},
                                        {"rejoins", s.rejoins},
+                                       {"link_faults", s.link_faults},
                                        {"invariants_hold", s.ok_run()},
                                        {"violation_counts", std::move(counts)},
                                        {"violations", std::move(violations)}};
@@ -94,7 +95,9 @@ void print_summary(const SimSummary& s, const RunCost& cost, bool json) {
             s.seed, s.snapshots, s.ok, s.token_lost, s.token_duplicated, s.inconclusive, s.incidents, s.incidents_resolved, s.faults_taken_effect,
             s.faults_detected, m.sent, m.delivered, m.queued, m.lost_to_faults, s.datagrams_lost, s.datagrams_duplicated, s.datagrams_reordered,
             (s.walks == 0 ? std::string() : fmt::format("by-hand regenerates {} ({} done); ", s.walks, s.walks_regenerated)) +
-                (s.views + s.evictions == 0 ? std::string() : fmt::format("views {}, evictions {}, rejoins {}; ", s.views, s.evictions, s.rejoins)),
+                (s.views + s.evictions == 0
+                     ? std::string()
+                     : fmt::format("views {}, evictions {}, rejoins {}, link faults {}; ", s.views, s.evictions, s.rejoins, s.link_faults)),
             s.events, std::chrono::duration<double>(s.virtual_time).count(), cost.wall_s, s.ok_run() ? "all invariants hold" : "INVARIANTS BROKEN");
         for (const auto& v : s.violations) fmt::print("  violation [{}]: {}\n", v.rule, v.what);
         for (const auto& [rule, n] : s.violation_counts)
@@ -308,7 +311,9 @@ int main(int argc, char** argv) {
                 return;
             }
             const double at = std::chrono::duration<double>(e.at.time_since_epoch()).count();
-            if (e.kind == MembershipEventKind::view) {
+            if (e.kind == MembershipEventKind::link_fault) {
+                fmt::print("LINK FAULT {} -> {} at {:.3f}s\n", e.from, e.node, at);
+            } else if (e.kind == MembershipEventKind::view) {
                 fmt::print("VIEW epoch {} at {:.3f}s: {} (token from node {})\n", e.epoch, at, fmt::join(e.members, " "), e.node);
             } else {
                 fmt::print("{} {} at {:.3f}s{}\n", e.kind == MembershipEventKind::node_evicted ? "EVICTED" : "REJOINED", e.node, at,

@@ -414,7 +414,10 @@ void SimCluster::pump_monitor(std::optional<Source> source) {
     for (auto& d : ready.datagrams) net_.send(kMonitorId, 1, d.peer, std::move(d.bytes));
     for (const auto& e : ready.membership_events) {
         checker_.membership_event(e);
-        ++(e.kind == MembershipEventKind::view ? counts_.views : e.kind == MembershipEventKind::node_evicted ? counts_.evictions : counts_.rejoins);
+        if (e.kind == MembershipEventKind::view) ++counts_.views;
+        if (e.kind == MembershipEventKind::node_evicted) ++counts_.evictions;
+        if (e.kind == MembershipEventKind::node_rejoined) ++counts_.rejoins;
+        if (e.kind == MembershipEventKind::link_fault) ++counts_.link_faults;
         if (on_membership_event) on_membership_event(e);
     }
     // A probe crosses the network; the node's host refuses it if no process of the node is up.

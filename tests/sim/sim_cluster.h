@@ -100,8 +100,8 @@ struct SimSummary {
     std::uint64_t snapshots = 0, ok = 0, token_lost = 0, token_duplicated = 0, inconclusive = 0;
     std::uint64_t incidents = 0, incidents_resolved = 0;
     std::uint64_t faults_taken_effect = 0, faults_detected = 0;
-    std::uint64_t walks = 0, walks_regenerated = 0;       // by-hand regenerates started, and said done
-    std::uint64_t views = 0, evictions = 0, rejoins = 0;  // the monitor's membership events
+    std::uint64_t walks = 0, walks_regenerated = 0;                        // by-hand regenerates started, and said done
+    std::uint64_t views = 0, evictions = 0, rejoins = 0, link_faults = 0;  // the monitor's membership events
     MessageTally messages;
     std::uint64_t link_retransmits = 0;
     std::uint64_t datagrams_lost = 0, datagrams_duplicated = 0, datagrams_reordered = 0;

@@ -235,3 +235,35 @@ TEST_CASE("monitor views: without evict_after the ring is always the configured 
     m.on_timer(t0 + 100ms);
     CHECK(started_at(m) == kRing);
 }
+
+TEST_CASE("monitor views: a link that carries nothing while both ends are heard is a link_fault; the ring goes round it", "[monitor][views]") {
+    test::TappedMonitor m(views_config(), t0);
+    // Node 2 receives nothing (its predecessor's markers never arrive) but is heard; every other
+    // node reports. Each snapshot times out missing node 2 alone.
+    Instant now = t0;
+    std::vector<MembershipEvent> events;
+    while (now < t0 + 6s && events.empty()) {
+        now += 100ms;
+        hear_all(m, now);
+        m.on_timer(now);
+        for (const auto& s : m.take_commands())
+            if (s.node != NodeId{2}) {
+                const NodeId pred{static_cast<std::uint16_t>((s.node.value + 3) % 4)};
+                m.on_report(now, s.node, report(s.start.id, s.node, pred, s.node == NodeId{0} ? 1 : 0, Epoch{1}));
+            }
+        events = m.take_membership_events();
+    }
+    REQUIRE(events.size() >= 2);
+    CHECK(events[0].kind == MembershipEventKind::link_fault);
+    CHECK(events[0].from == NodeId{1});
+    CHECK(events[0].node == NodeId{2});
+    CHECK(events[1].kind == MembershipEventKind::node_evicted);
+    CHECK(events[1].unacknowledged);
+    // Not before the snapshots had been stuck for three snapshot timeouts (a lossy link's backed-off
+    // retransmissions make a few time out together), and not much after.
+    CHECK(now >= t0 + 4s);
+    CHECK(now <= t0 + 4s + 300ms);
+    const Orders o = orders(m);
+    REQUIRE(o.views.size() == 3);
+    CHECK(view_members(kRing, o.views[0].second.members) == std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{3}});
+}
