@@ -148,10 +148,18 @@ int run_status(const std::string& config_path, bool json) {
         const Figures& m = *monitor.figures;
         fmt::print(
             "monitor at {}: up {}; epoch {}; snapshots {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
-            "{} incident(s), {} open; {} recovery(ies); {} node(s) down\n",
+            "{} incident(s), {} open; {} recovery(ies); {} node(s) down{}\n",
             config.monitor_address_text, age(get(m, "incarnation")), get(m, "epoch"), get(m, "snapshots_ok"), get(m, "snapshots_token_lost"),
             get(m, "snapshots_token_duplicated"), get(m, "snapshots_inconclusive"), get(m, "incidents"), get(m, "incidents_open"),
-            get(m, "recoveries"), get(m, "nodes_down"));
+            get(m, "recoveries"), get(m, "nodes_down"),
+            get(m, "view_epoch") > 0
+                ? fmt::format("; view epoch {}: {} of {} node(s) in the ring", get(m, "view_epoch"), get(m, "view_members"), config.nodes.size())
+                : std::string());
+        // Nodes whose last view left them out (they pass nothing on until a view names them again).
+        for (std::size_t i = 0; i < config.nodes.size(); ++i)
+            if (answers[i].figures && get(*answers[i].figures, "view_epoch") > 0 && get(*answers[i].figures, "in_view") == 0)
+                fmt::print("node {}: left out of the ring since view epoch {} (it rejoins when the monitor hears it again)\n", config.nodes[i].id,
+                           get(*answers[i].figures, "view_epoch"));
     } else if (monitor.busy) {
         fmt::print("monitor at {}: busy (it answered, but gave this tool no session: its tool slots are taken; try again)\n",
                    config.monitor_address_text);

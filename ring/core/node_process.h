@@ -243,6 +243,7 @@ StatusReply BasicNodeProcess<Core>::status(std::uint64_t command_id) const {
     const NodeView& view = core_.view();
     add("view_epoch", view.epoch.value);
     add("view_members", static_cast<std::int64_t>(view.members.size()));
+    add("in_view", view.neighbours ? 1 : 0);  // 0: left out of the view it took
     const Neighbours n = view.neighbours.value_or(Neighbours{config_.node.predecessor, config_.node.successor});
     const std::pair<const char*, NodeId> links[] = {{"pred", n.predecessor}, {"succ", n.successor}, {"mon", kMonitorId}};
     for (const auto& [prefix, peer] : links) {

@@ -214,6 +214,8 @@ def test_kill_heals(e2e):
     assert all(s.get("members") == [0, 1, 3, 4] for s in healed), f"an ok snapshot not of the four: {json.dumps(healed[0])}"
     send(e2e, 1, 3, "across the gap")
     await_delivered(e2e, 3, 1, "across the gap", 10)
+    _, out = e2e.ring("status", e2e.config, timeout=5, ok=False)  # exits 1: node 2 does not answer
+    assert re.search(rf"view epoch {view['epoch']}: 4 of 5 node\(s\) in the ring", out), f"ring status does not show the view: {out}"
     procs[2] = e2e.start_node(2)
     m.await_event(10, "node 2 back in the ring", event="node_rejoined", node=2)
     m.await_event(10, "a view of all five", event="view", members=[0, 1, 2, 3, 4])
