@@ -105,6 +105,8 @@ Setup resolve(const Options& o) {
     mc.evict_after = s.ring.evict_after;
     if (o.evict_after_ms)
         mc.evict_after = *o.evict_after_ms == 0 ? std::nullopt : std::optional<Duration>(std::chrono::milliseconds(*o.evict_after_ms));
+    if (!o.evict_after_ms && mc.evict_after && *mc.evict_after < mc.liveness.node_timeout)
+        mc.evict_after = mc.liveness.node_timeout;  // --node-timeout raised above the config's: a node is reported down first
     if (mc.evict_after && *mc.evict_after < mc.liveness.node_timeout)
         throw ConfigError(fmt::format("--evict-after {} is below the node timeout ({} ms): a silent node is reported down before it is left out",
                                       mc.evict_after->count() / 1000, mc.liveness.node_timeout.count() / 1000));

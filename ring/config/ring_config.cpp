@@ -154,9 +154,11 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     c.interval = std::chrono::milliseconds(integer(path, *mon, "monitor", "interval_ms", 1, 3'600'000, 100));
     c.timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "timeout_ms", 1, 3'600'000, 1000));
     c.node_timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "node_timeout_ms", 1, 3'600'000, 1000));
-    const auto evict_ms = integer(path, *mon, "monitor", "evict_after_ms", 0, 3'600'000, 5000);
+    // Unset: 5 s, or the node timeout when that is longer (a node is reported down before it is left out).
+    const std::int64_t node_timeout_ms = c.node_timeout.count() / 1000;
+    const auto evict_ms = integer(path, *mon, "monitor", "evict_after_ms", 0, 3'600'000, std::max<std::int64_t>(5000, node_timeout_ms));
     c.evict_after = evict_ms == 0 ? std::nullopt : std::optional<Duration>(std::chrono::milliseconds(evict_ms));
-    if (c.evict_after && *c.evict_after < c.node_timeout)
+    if (c.evict_after && *c.evict_after < c.node_timeout && mon->contains("evict_after_ms"))
         fail(path, fmt::format("{}: 'monitor.evict_after_ms' = {} is below node_timeout_ms = {}: a silent node is reported down before it is "
                                "left out (or set 0: never)",
                                where(*mon->get("evict_after_ms")), evict_ms, c.node_timeout.count() / 1000));

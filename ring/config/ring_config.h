@@ -47,7 +47,8 @@ struct RingConfig {
     Duration timeout{std::chrono::milliseconds(1000)};
     Duration node_timeout{std::chrono::milliseconds(1000)};  // silent this long: node_down
     // A silent node is left out of the ring (a new view) after this much silence; a node whose port
-    // is closed at once. Unset (evict_after_ms = 0): never; the ring waits for a dead node.
+    // is closed at once. Unset (evict_after_ms = 0): never; the ring waits for a dead node. Not
+    // given: 5 s, or node_timeout when that is longer.
     std::optional<Duration> evict_after{std::chrono::milliseconds(5000)};
     std::optional<std::string> metrics_address;  // the monitor serves /metrics here (HOST:PORT)
     std::optional<std::string> http_address;     // the monitor serves its dashboard here (HOST:PORT)

@@ -93,6 +93,10 @@ TEST_CASE("config: evict_after_ms leaves silent nodes out after it; 0 never; nev
     CHECK(error_of(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nnode_timeout_ms = 3000\nevict_after_ms = 2000")) ==
           "c.toml: line 11: 'monitor.evict_after_ms' = 2000 is below node_timeout_ms = 3000: a silent node is reported down before it is left "
           "out (or set 0: never)");
+    // Not given: 5 s, or the node timeout when that is longer (found by fuzz_config: the check named a
+    // key the file did not have).
+    CHECK(parse_config(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nnode_timeout_ms = 7000"), "c.toml").evict_after ==
+          std::optional<Duration>(std::chrono::milliseconds(7000)));
     CHECK(error_of(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nevict_after_ms = -5")) ==
           "c.toml: line 10: 'monitor.evict_after_ms' = -5 is out of range (0..3600000)");
 }
