@@ -31,8 +31,7 @@ MonitorCore::MonitorCore(MonitorConfig config, Instant now)
         MembershipConfig m;
         m.ring = config_.ring;
         m.evict_after = *config_.evict_after;
-        // A view's acknowledgements are a round trip on healthy links: as long as a snapshot may take.
-        m.ack_timeout = std::max<Duration>(2 * config_.timeout, std::chrono::seconds(2));
+        m.ack_timeout = view_ack_timeout(config_.timeout);
         membership_.emplace(std::move(m), now);
     }
 }

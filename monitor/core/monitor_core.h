@@ -50,6 +50,10 @@ struct MonitorConfig {
     std::optional<Duration> evict_after{std::chrono::seconds(5)};
 };
 
+// How long a new view waits for its members' acknowledgements: a round trip on healthy links, as
+// long as a snapshot may take (twice its timeout), and never under 2 s.
+inline Duration view_ack_timeout(Duration snapshot_timeout) { return std::max<Duration>(2 * snapshot_timeout, std::chrono::seconds(2)); }
+
 // What the core decided, one kind per field, each in decision order.
 struct MonitorOutput {
     struct Start {

@@ -93,7 +93,7 @@ SimCluster::SimCluster(SimConfig config)
       checker_(ring_ids(config_.nodes), DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, oracle_, violations_),
       ledger_(violations_) {
     checker_.set_liveness(liveness_for(config_.interval, config_.node_timeout), config_.net.loss == 0.0, net_.max_delay());
-    checker_.set_views(config_.evict_after, std::max<Duration>(2 * config_.timeout, std::chrono::seconds(2)));  // the monitor's ack timeout
+    checker_.set_views(config_.evict_after, view_ack_timeout(config_.timeout));
     oracle_.set_observer(config_.space_time);
     // Only a rollback restores a reported cut (at 1000 nodes, keeping them all costs 100 MB a minute).
     oracle_.keep_cuts_for_rollback(config_.recover == RecoveryMode::rollback);
