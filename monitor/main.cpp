@@ -139,6 +139,7 @@ public:
         std::fflush(stdout);
     }
     void on_membership_event(const MembershipEvent& e) {
+        if (metrics) metrics->on_membership_event(e);
         if (!json_) return view_.on_membership_event(e);
         fmt::print("{}\n", membership_event_json(e));
         std::fflush(stdout);

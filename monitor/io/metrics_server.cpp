@@ -1,6 +1,8 @@
 // The monitor's Prometheus metrics (see metrics_server.h).
 #include "monitor/io/metrics_server.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace ringwatch::io {
@@ -69,8 +71,19 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                         .Name("ringwatch_node_datagrams_dropped")
                         .Help("Datagrams the node received and dropped, by reason (as last learned)")
                         .Register(*registry_)),
-      node_tokens_passed_(
-          BuildGauge().Name("ringwatch_node_tokens_passed").Help("Tokens the node passed on (as last learned)").Register(*registry_)) {
+      node_tokens_passed_(BuildGauge().Name("ringwatch_node_tokens_passed").Help("Tokens the node passed on (as last learned)").Register(*registry_)),
+      membership_events_(BuildCounter()
+                             .Name("ringwatch_membership_events_total")
+                             .Help("Membership events, by kind (view, node_evicted, node_rejoined, link_fault)")
+                             .Register(*registry_)),
+      view_epoch_(
+          BuildGauge().Name("ringwatch_view_epoch").Help("The epoch of the ring's current view (absent: no view yet)").Register(*registry_).Add({})),
+      view_members_(BuildGauge().Name("ringwatch_view_members").Help("How many nodes the current view has in the ring").Register(*registry_).Add({})),
+      node_in_view_(BuildGauge().Name("ringwatch_node_in_view").Help("1: the node is in the current view; 0: left out").Register(*registry_)),
+      ring_(ring) {
+    for (MembershipEventKind k :
+         {MembershipEventKind::view, MembershipEventKind::node_evicted, MembershipEventKind::node_rejoined, MembershipEventKind::link_fault})
+        membership_events_.Add({{"kind", std::string(to_string(k))}});
     for (const char* v : {"ok", "token_lost", "token_duplicated", "inconclusive"}) snapshots_.Add({{"verdict", v}});
     for (const char* k : {"token_lost", "token_duplicated", "node_down"}) incidents_.Add({{"kind", k}});
     for (RecoverMode m : {RecoverMode::regenerate, RecoverMode::rollback}) recoveries_.Add({{"mode", std::string(to_string(m))}});
@@ -113,6 +126,17 @@ void MetricsServer::on_incident_event(const IncidentEvent& e) {
 
 void MetricsServer::on_node_event(const NodeEvent& e) {
     if (e.kind == NodeEventKind::node_down) incidents_.Add({{"kind", "node_down"}}).Increment();
+}
+
+void MetricsServer::on_membership_event(const MembershipEvent& e) {
+    membership_events_.Add({{"kind", std::string(to_string(e.kind))}}).Increment();
+    if (e.kind != MembershipEventKind::view) return;
+    view_epoch_.Set(e.epoch.value);
+    view_members_.Set(static_cast<double>(e.members.size()));
+    for (NodeId n : ring_) {
+        const bool in = std::find(e.members.begin(), e.members.end(), n) != e.members.end();
+        node_in_view_.Add({{"node", std::to_string(n.value)}}).Set(in ? 1 : 0);
+    }
 }
 
 void MetricsServer::on_node_figures(NodeId node, const std::vector<std::pair<std::string, std::int64_t>>& figures) {

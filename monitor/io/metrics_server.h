@@ -14,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/membership.h"
 #include "monitor/core/node_liveness.h"
 
 namespace ringwatch::io {
@@ -27,6 +28,9 @@ public:
     void on_verdict(const Verdict& v);
     void on_incident_event(const IncidentEvent& e);
     void on_node_event(const NodeEvent& e);
+    // Views (membership.h): the current view's epoch and members, which nodes are in it, and the
+    // count of each kind of membership event.
+    void on_membership_event(const MembershipEvent& e);
     // A node's figures as the monitor learns them (its answer to a StatusQuery).
     void on_node_figures(NodeId node, const std::vector<std::pair<std::string, std::int64_t>>& figures);
     // Seconds since each node's last report (nullopt: never heard), refreshed by the monitor's timer.
@@ -50,6 +54,11 @@ private:
     prometheus::Family<prometheus::Gauge>& node_retransmits_;
     prometheus::Family<prometheus::Gauge>& node_dropped_;
     prometheus::Family<prometheus::Gauge>& node_tokens_passed_;
+    prometheus::Family<prometheus::Counter>& membership_events_;
+    prometheus::Gauge& view_epoch_;
+    prometheus::Gauge& view_members_;
+    prometheus::Family<prometheus::Gauge>& node_in_view_;
+    std::vector<NodeId> ring_;
     Instant last_ok_start_{};  // the start of the newest snapshot judged ok: detection latency is measured from it
     bool seen_ok_ = false;
 };
