@@ -18,9 +18,24 @@ std::string_view to_string(MembershipEventKind k) {
     return "unknown";
 }
 
-Membership::Membership(MembershipConfig config, Instant)
+// A new tracker takes the ring over at once: a view of every configured node in an epoch of its
+// own (above the ring's, which the nodes that refuse it tell), in which alone it grants leases.
+Membership::Membership(MembershipConfig config, Instant now)
     : config_(std::move(config)), members_(config_.ring), next_command_id_(config_.first_command_id) {
     RW_ASSERT(config_.ring.size() >= 2);
+    for (NodeId n : config_.ring) lease_over_[n] = now + lease_margin(config_.lease);
+    order_view(now, config_.ring);
+}
+
+std::optional<LeaseGrant> Membership::grant(Instant now, NodeId n, const LeaseRequest& r) {
+    const auto over = lease_over_.find(n);
+    if (over == lease_over_.end() || evicted_.contains(n)) return std::nullopt;
+    const auto in = [n](const std::vector<NodeId>& m) { return std::find(m.begin(), m.end(), n) != m.end(); };
+    const bool adopted_change = change_ && r.view_epoch == change_->epoch && in(change_->members);
+    const bool in_current = ordered_a_view_ && r.view_epoch == epoch_ && in(members_);
+    if (!adopted_change && !in_current) return std::nullopt;
+    over->second = std::max(over->second, now + lease_margin(config_.lease));
+    return LeaseGrant{r.stamp, static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(config_.lease).count())};
 }
 
 bool Membership::member(NodeId n) const { return std::find(members_.begin(), members_.end(), n) != members_.end(); }
@@ -100,7 +115,19 @@ void Membership::on_ack(Instant now, NodeId from, std::uint64_t command_id, bool
         return;
     }
     change_->awaiting.erase(from);
-    if (change_->awaiting.empty()) complete(now);
+    complete_when_due(now);
+}
+
+Instant Membership::token_due() const {
+    RW_ASSERT(change_);
+    Instant due = change_->ordered_at;
+    for (const auto& [n, over] : lease_over_)
+        if (std::find(change_->members.begin(), change_->members.end(), n) == change_->members.end()) due = std::max(due, over);
+    return due;
+}
+
+void Membership::complete_when_due(Instant now) {
+    if (change_ && change_->awaiting.empty() && now >= token_due()) complete(now);
 }
 
 void Membership::on_epoch_heard(Instant now, NodeId from, Epoch e) {
@@ -124,6 +151,7 @@ void Membership::on_timer(Instant now) {
         for (NodeId n : late) evict(now, n, NodeAddress::no_answer, true);
     }
     reconsider(now);
+    complete_when_due(now);
 }
 
 void Membership::excuse(Duration stall) {
@@ -137,12 +165,14 @@ std::optional<Instant> Membership::next_deadline() const {
         if (!d || t < *d) d = t;
     };
     for (const auto& [n, s] : silent_) earliest(s.since + config_.evict_after);
-    if (change_) earliest(change_->ordered_at + config_.ack_timeout);
+    if (change_) earliest(change_->awaiting.empty() ? token_due() : change_->ordered_at + config_.ack_timeout);
     return d;
 }
 
 void Membership::evict(Instant now, NodeId n, NodeAddress address, bool unacknowledged) {
     silent_.erase(n);
+    // Its process is gone: whatever it was granted went with it (a new one starts with no lease).
+    if (address == NodeAddress::port_closed) lease_over_[n] = std::min(lease_over_[n], now);
     Instant rejoin_from = now;
     if (unacknowledged) {
         Duration& b = backoff_[n];
@@ -196,6 +226,7 @@ void Membership::complete(Instant now) {
     members_ = std::move(change_->members);
     epoch_ = change_->epoch;
     change_.reset();
+    ordered_a_view_ = true;
     refused_.clear();
     for (NodeId n : members_) backoff_.erase(n);
     const NodeId issuer = members_[epoch_.value % members_.size()];

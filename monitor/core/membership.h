@@ -39,7 +39,20 @@ struct MembershipConfig {
     Duration rejoin_backoff{std::chrono::seconds(2)};
     Duration max_rejoin_backoff{std::chrono::seconds(64)};
     std::uint64_t first_command_id = std::uint64_t{1} << 61;  // apart from the monitor's other commands
+    // The lease granted to members (LeaseRequest, ring/core/messages.h): a node passes tokens on
+    // only while it holds one. A view that leaves a node out has its token made only once every
+    // lease granted to that node is surely over; this well under evict_after, a node left out for
+    // silence is past its lease by then and the ring waits for nothing.
+    Duration lease{std::chrono::seconds(3)};
 };
+
+// The lease a view of `evict_after` grants: three fifths of it (3 s by default). A 2 s pause of
+// the monitor or of a node passes under it (asked again every quarter of it), and with its margin
+// for clock rates it is over before a silent node is evicted.
+inline Duration lease_for(Duration evict_after) { return evict_after * 3 / 5; }
+// How long after a grant the monitor counts the lease as surely over: an eighth more for clocks
+// that run at other rates (a node's clock slower than the monitor's makes its lease last longer).
+inline Duration lease_margin(Duration lease) { return lease + lease / 8; }
 
 enum class MembershipEventKind : std::uint8_t { view, node_evicted, node_rejoined, link_fault };
 struct MembershipEvent {
@@ -84,6 +97,12 @@ public:
     // in a later epoch than any it has seen learns it so).
     void on_epoch_heard(Instant now, NodeId from, Epoch e);
     void on_timer(Instant now);
+    // A member asks for the lease: granted (and remembered, so that no view that leaves it out has
+    // its token made before the lease is over) only to a node in the view being ordered that has
+    // adopted it, or in the current view if this tracker ordered it. Nothing else is granted: a
+    // monitor that has just started takes the ring over with a view of its own first (ordered at
+    // once), since it cannot know what an earlier monitor granted or ordered.
+    std::optional<LeaseGrant> grant(Instant now, NodeId n, const LeaseRequest& r);
     // The monitor did not run for `stall` (stopped, starved): an acknowledgement or a node's voice
     // may be waiting at its socket, so that time counts toward no timeout here.
     void excuse(Duration stall);
@@ -110,6 +129,9 @@ private:
         std::map<NodeId, std::uint64_t> command_ids;
         Instant ordered_at;
     };
+    // Every member acknowledged: the token may be ordered once the leases of the nodes left out are over.
+    Instant token_due() const;
+    void complete_when_due(Instant now);
     struct Silent {
         Instant since;  // last heard (node_down's at - silent_for)
     };
@@ -142,6 +164,10 @@ private:
     static constexpr int kMaxRefusals = 3;
     std::map<NodeId, int> refused_;  // refusals of the views being ordered, by member
     std::uint64_t next_command_id_;
+    // By when each configured node's lease is surely over: from this monitor's start (an earlier
+    // monitor's grants), from its latest grant here, or now when its process is gone.
+    std::map<NodeId, Instant> lease_over_;
+    bool ordered_a_view_ = false;  // this tracker completed a view: it may grant in it
     std::vector<std::pair<NodeId, Message>> orders_;
     std::vector<MembershipEvent> events_;
     MembershipStats stats_;

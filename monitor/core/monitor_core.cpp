@@ -32,7 +32,10 @@ MonitorCore::MonitorCore(MonitorConfig config, Instant now)
         m.ring = config_.ring;
         m.evict_after = *config_.evict_after;
         m.ack_timeout = view_ack_timeout(config_.timeout);
+        m.lease = lease_for(*config_.evict_after);
         membership_.emplace(std::move(m), now);
+        for (auto& o : membership_->take_orders()) out_.view_orders.push_back(std::move(o));  // the take-over view
+        view_ordered();
     }
 }
 
@@ -130,6 +133,23 @@ void MonitorCore::on_ack(Instant now, NodeId from, std::uint64_t command_id, boo
 void MonitorCore::on_epoch_heard(Instant now, NodeId from, Epoch e) {
     account_stall(now);
     if (membership_) membership_->on_epoch_heard(now, from, std::max(e, epoch_));
+    settle(now);
+}
+
+void MonitorCore::on_lease_request(Instant now, NodeId from, const LeaseRequest& r) {
+    account_stall(now);
+    if (!in_ring(from)) {
+        ++stats_.unexpected_reports;
+    } else if (!membership_) {
+        // No views: no token is ever replaced without a node, so any member may have one.
+        out_.view_orders.emplace_back(from, LeaseGrant{r.stamp, kLeaseWithoutViewsMs});
+        ++stats_.leases_granted;
+    } else if (auto g = membership_->grant(now, from, r)) {
+        out_.view_orders.emplace_back(from, *g);
+        ++stats_.leases_granted;
+    } else {
+        ++stats_.leases_refused;
+    }
     settle(now);
 }
 
@@ -278,7 +298,7 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
     // ring's epoch), with no token to lose. If it never ran while this monitor watched, its first
     // token is the monitor's to order; otherwise the nodes are told the epoch, and the next cut judges.
     v.forming = v.tokens == 0 && v.stale == 0 && v.missing.empty() && v.epoch == Epoch{0};
-    if (v.forming && !ring_ran_) order_first_token(now, v);
+    if (v.forming && !ring_ran_ && !membership_) order_first_token(now, v);  // with views, a view's token is the first
     v.kind = !v.missing.empty() || !v.restarted.empty() || v.forming || v.epoch_change ? VerdictKind::inconclusive : verdict_for(v.tokens);
     switch (v.kind) {
         case VerdictKind::ok: ++stats_.ok; break;

@@ -68,7 +68,7 @@ struct MonitorOutput {
     std::vector<NodeEvent> node_events;  // node_down / node_up
     std::vector<Verdict> verdicts;
     std::vector<IncidentEvent> incident_events;           // alarms and their resolution, one pair per incident (incidents.h)
-    std::vector<std::pair<NodeId, Message>> view_orders;  // ViewOrder / IssueToken, to their nodes (membership.h)
+    std::vector<std::pair<NodeId, Message>> view_orders;  // ViewOrder / IssueToken / LeaseGrant, to their nodes (membership.h)
     std::vector<MembershipEvent> membership_events;       // view, node_evicted, node_rejoined
     void clear() { *this = MonitorOutput{}; }
     bool empty() const {
@@ -93,6 +93,8 @@ struct MonitorStats {
     Duration stalled{0};                     // their total
     std::uint64_t abandoned_for_view = 0;    // snapshots under way when a new view was ordered: no verdict
     std::uint64_t skipped_view_change = 0;   // starts not made while a view was being ordered (the ring has no token on purpose)
+    std::uint64_t leases_granted = 0;
+    std::uint64_t leases_refused = 0;  // asked by a node left out, or in a view other than the monitor's
 };
 
 class MonitorCore {
@@ -123,6 +125,10 @@ public:
     }
     // A node's acknowledgement of a command this core gave (a view's, its token order's).
     void on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok);
+    // A node asks for its lease (LeaseRequest): a LeaseGrant among the view orders when it may
+    // have one (membership.h says when), every member when views are off.
+    void on_lease_request(Instant now, NodeId from, const LeaseRequest& r);
+    static constexpr std::uint32_t kLeaseWithoutViewsMs = 3000;
     // A node's answer to the monitor's RingQuery: its epoch (a node that refused a view says so).
     void on_epoch_heard(Instant now, NodeId from, Epoch e);
     // An operator asks for a recovery now (`ring recover`), whatever the configured mode; a

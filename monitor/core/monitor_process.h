@@ -248,6 +248,9 @@ void BasicMonitorProcess<Core>::deliver(Instant now, NodeId from, const Bytes& m
             core_.on_ack(now, from, a->command_id, a->ok);  // the core's own orders (a view's)
             drain_core();
         }
+    } else if (const auto* lr = std::get_if<LeaseRequest>(&m); lr && !tool) {
+        core_.on_lease_request(now, from, *lr);
+        drain_core();
     } else if (const auto* rs = std::get_if<RingState>(&m); rs && !tool) {
         core_.on_epoch_heard(now, from, rs->epoch);
         drain_core();

@@ -70,6 +70,10 @@ template <>
 struct wire_type<ViewOrder> : type_byte<18> {};
 template <>
 struct wire_type<IssueToken> : type_byte<19> {};
+template <>
+struct wire_type<LeaseRequest> : type_byte<20> {};
+template <>
+struct wire_type<LeaseGrant> : type_byte<21> {};
 
 // What a list longer than its bound does on encode.
 enum class Excess { cut, forbidden /* a bug: RW_ASSERT */ };
@@ -235,6 +239,19 @@ template <typename Io, fields_of<IssueToken> T>
 void describe(Io& io, T& c) {
     io.u64(c.command_id);
     io.id(c.epoch);
+}
+
+template <typename Io, fields_of<LeaseRequest> T>
+void describe(Io& io, T& r) {
+    io.i64(r.stamp);
+    io.id(r.view_epoch);
+}
+
+template <typename Io, fields_of<LeaseGrant> T>
+void describe(Io& io, T& g) {
+    io.i64(g.stamp);
+    io.u32(g.lease_ms);
+    io.require(g.lease_ms <= kMaxLeaseMs);
 }
 
 // Every alternative of Message has a type byte and a description (for both directions), and no two

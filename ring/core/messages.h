@@ -162,6 +162,26 @@ struct IssueToken {
     bool operator==(const IssueToken&) const = default;
 };
 
+// Leases (views on): a ring member passes tokens on only while it holds the monitor's lease, so
+// that a node cut off from the monitor (paused, partitioned) stops passing its token before the
+// monitor can replace that token in a view without it. The node asks with its own clock's reading
+// `stamp` (microseconds, its own epoch) and its view's epoch; the monitor grants it, echoing the
+// stamp, and the node holds the lease until `stamp` + `lease_ms` on its own clock. Counting from
+// when it asked, not when the grant came, a grant that waited in a socket or a paused process
+// extends nothing: the monitor knows every lease it granted ends within `lease_ms` (and a margin
+// for clock rates) of when it granted it.
+struct LeaseRequest {
+    std::int64_t stamp = 0;
+    Epoch view_epoch{0};
+    bool operator==(const LeaseRequest&) const = default;
+};
+inline constexpr std::uint32_t kMaxLeaseMs = 3'600'000;
+struct LeaseGrant {
+    std::int64_t stamp = 0;
+    std::uint32_t lease_ms = 0;
+    bool operator==(const LeaseGrant&) const = default;
+};
+
 // `ring recover`: an operator asks the monitor to recover now, in `mode` (acknowledged ok when the
 // recovery was ordered, not ok when it cannot be done; the monitor says why).
 struct RecoverRequest {
@@ -215,7 +235,8 @@ struct CommandAck {
 };
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck, ImpairCommand, RingQuery,
-                             RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand, StatusQuery, StatusReply, ViewOrder, IssueToken>;
+                             RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand, StatusQuery, StatusReply, ViewOrder, IssueToken,
+                             LeaseRequest, LeaseGrant>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

@@ -49,6 +49,12 @@ struct NodeConfig {
     // NodeOutput::deliveries (a copy of the record per delivery is not free).
     std::optional<DeliveryRecord> deliveries_at_start;
     bool keep_delivery_record = false;
+    // Views on (the monitor may leave nodes out): tokens are passed on only under the monitor's
+    // lease (LeaseRequest in messages.h). A node cut off from the monitor, or paused past its
+    // lease, holds what it has until a grant comes: by then the monitor may have replaced that
+    // token in a view without this node, and its successor (or a minority cut off with it) must not
+    // be handed a second usable one.
+    bool lease_required = false;
 };
 
 struct NodeStats {
@@ -62,6 +68,9 @@ struct NodeStats {
     std::uint64_t views_adopted = 0;
     std::uint64_t views_refused = 0;   // an older epoch, a bitmap not of our ring, a ring of one
     std::uint64_t passed_outside = 0;  // tokens to pass while in no view's ring: dropped
+    std::uint64_t lease_requests = 0;
+    std::uint64_t lease_grants = 0;
+    std::uint64_t lease_waits = 0;  // times a token was due to go on and waited for a lease
 };
 
 // The ring as this node now takes it: the view it adopted last (epoch 0: the configured ring, as
@@ -120,7 +129,7 @@ public:
 
     // Appends everything produced since the last call.
     void take_output(NodeOutput& out);
-    std::optional<Instant> next_deadline() const { return token_.next_deadline(); }
+    std::optional<Instant> next_deadline() const;
 
     const NodeConfig& config() const { return config_; }
     const TokenProtocol& token() const { return token_; }
@@ -128,6 +137,9 @@ public:
     const NodeStats& stats() const { return stats_; }
     const KeptSnapshots& kept() const { return kept_; }
     const NodeView& view() const { return view_; }
+    // Whether tokens may go on now: no lease is required, or the monitor's holds (LeaseRequest).
+    bool leased(Instant now) const { return !config_.lease_required || (lease_until_ && now < *lease_until_); }
+    std::optional<Instant> lease_until() const { return lease_until_; }
     // Whom tokens and markers come from now (none: out of the ring).
     std::optional<NodeId> predecessor() const { return view_.neighbours ? std::optional<NodeId>(view_.neighbours->predecessor) : std::nullopt; }
 
@@ -146,6 +158,10 @@ private:
     // A fresh participant for the channels of the ring as it is now (snapshots under way dropped).
     Participant fresh_participant() const;
     void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
+    void on_grant(Instant now, const LeaseGrant& g);
+    void ask_lease(Instant now);
+    // A lease is asked for again after a quarter of the last one granted; without one, this often.
+    static constexpr Duration kLeaseRetry{std::chrono::milliseconds(100)};
 
     NodeConfig config_;
     NodeView view_;
@@ -156,6 +172,10 @@ private:
     KeptSnapshots kept_;
     NodeOutput out_;
     NodeStats stats_;
+    std::optional<Instant> lease_until_;
+    Duration granted_{0};       // the last lease's length
+    Instant next_lease_ask_{};  // when to ask again (a view adopted: at once)
+    bool waiting_lease_ = false;
 };
 
 using Node = BasicNode<DefaultParticipant>;

@@ -114,6 +114,8 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
     } else if (auto* it = std::get_if<IssueToken>(&m); it && from == kMonitorId) {
         ++stats_.commands;
         send(from, CommandAck{it->command_id, issue_token(now, *it)});
+    } else if (auto* g = std::get_if<LeaseGrant>(&m); g && from == kMonitorId) {
+        on_grant(now, *g);
     } else {
         ++stats_.unexpected;
     }
@@ -140,7 +142,16 @@ template <typename Participant>
 bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
     const auto members = view_members(config_.ring, v.members);
     if (members && v.epoch == view_.epoch && v.epoch != Epoch{0} && *members == view_.members) return true;  // a repeat
-    if (!members || members->size() < 2 || v.epoch <= view_.epoch || v.epoch < token_.epoch()) {             // other members for the same epoch too
+    // Refused: a view's epoch that tokens of ours already had (a recovery's, which this view's
+    // adoption would not purge: its own token would be a second); a process that only knows the
+    // epoch (from its state directory, or a recovery's order) has no token of it to keep. An epoch
+    // older than ours: the view was ordered without knowing of a recovery since, so the monitor is
+    // told to order it again above; but a process that has taken no view yet (a new one, told the
+    // ring's current view) takes it: the view's token was made long ago (its order would be refused,
+    // being of another epoch than ours), and the recovery's epoch since is the ring's, in that view.
+    const bool older = v.epoch < token_.epoch() && view_.epoch != Epoch{0};
+    const bool epoch_used = older || (v.epoch == token_.epoch() && token_.held_in() == v.epoch);
+    if (!members || members->size() < 2 || v.epoch <= view_.epoch || epoch_used) {  // other members for the same epoch too
         ++stats_.views_refused;
         return false;
     }
@@ -152,7 +163,40 @@ bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
     participant_.reconnect({n.predecessor}, {n.successor});
     ++stats_.views_adopted;
     out_.view_changed = true;
+    next_lease_ask_ = Instant{};  // the monitor grants leases to the members of its newest view: ask in this one
     return true;
+}
+
+// A grant counts from when this process asked (its stamp), never from when it arrived: a grant
+// that waited (in a socket, or while this process was stopped) may already be over.
+template <typename Participant>
+void BasicNode<Participant>::on_grant(Instant now, const LeaseGrant& g) {
+    if (g.stamp > to_us(now)) {
+        ++stats_.unexpected;  // no request of ours was made then
+        return;
+    }
+    ++stats_.lease_grants;
+    granted_ = std::chrono::milliseconds(g.lease_ms);
+    const Instant until = instant_us(g.stamp) + granted_;
+    if (!lease_until_ || until > *lease_until_) lease_until_ = until;
+}
+
+template <typename Participant>
+void BasicNode<Participant>::ask_lease(Instant now) {
+    if (!config_.lease_required || now < next_lease_ask_) return;
+    send(kMonitorId, LeaseRequest{to_us(now), view_.epoch});
+    ++stats_.lease_requests;
+    const bool holds = leased(now) && granted_ > Duration{0};
+    next_lease_ask_ = now + (holds ? std::max<Duration>(granted_ / 4, kLeaseRetry) : kLeaseRetry);
+}
+
+template <typename Participant>
+std::optional<Instant> BasicNode<Participant>::next_deadline() const {
+    const std::optional<Instant> token = token_.next_deadline();
+    if (!config_.lease_required) return token;
+    // A token waiting for a lease waits for the next ask (and its grant), not its own release.
+    if (token && !waiting_lease_ && *token < next_lease_ask_) return token;
+    return next_lease_ask_;
 }
 
 // The one token of the view's epoch, made once by this process however often it is ordered.
@@ -209,7 +253,14 @@ inline std::vector<EpochCount> epoch_counts(const std::vector<TokenSummary>& tok
 template <typename Participant>
 void BasicNode<Participant>::collect(Instant now) {
     for (auto& mk : participant_.take_markers()) send(mk.to, MarkerMessage{mk.id});
-    token_.on_timer(now);
+    ask_lease(now);
+    if (leased(now)) {
+        waiting_lease_ = false;
+        token_.on_timer(now);
+    } else if (const auto due = token_.next_deadline(); due && *due <= now && !waiting_lease_) {
+        waiting_lease_ = true;  // held (and counted by the snapshots as held) until a grant comes
+        ++stats_.lease_waits;
+    }
     for (auto& t : token_.take_forward()) {
         if (view_.neighbours) {
             send(view_.neighbours->successor, t);

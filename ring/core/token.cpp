@@ -37,6 +37,7 @@ void TokenProtocol::issue(Instant now, Epoch epoch) {
 void TokenProtocol::hold(Token token, Instant release_at) {
     RW_ASSERT(token.epoch == epoch_);                                   // a node holds tokens of its own epoch only (older ones are purged)
     RW_ASSERT(held_.empty() || held_.back().release_at <= release_at);  // released in arrival order
+    held_in_ = epoch_;
     held_.push_back(Held{std::move(token), release_at});
 }
 
@@ -271,6 +272,7 @@ bool TokenProtocol::restore(Instant now, const TokenSavedState& saved, const std
     for (auto& h : held_) h.token.epoch = epoch;
     // Those arrived before now: released first (release times never decrease).
     for (auto it = kept.rbegin(); it != kept.rend(); ++it) held_.push_front(std::move(*it));
+    if (!held_.empty()) held_in_ = epoch;
     return true;
 }
 

@@ -180,6 +180,8 @@ public:
     Epoch epoch() const { return epoch_; }
     // Whether this process has ever held a token.
     bool had_token() const { return had_token_; }
+    // The epoch of the last token this process held (0: none).
+    Epoch held_in() const { return held_in_; }
     bool fault_armed() const { return armed_lose_ > 0 || armed_duplicate_ > 0; }
 
 private:
@@ -213,6 +215,7 @@ private:
     std::uint64_t delivered_count_ = 0;
     DeliveryLog delivered_;
     bool had_token_ = false;  // ever, in this process: a rollback does not make a ring "fresh" again
+    Epoch held_in_{0};
     Epoch restored_epoch_{0};
     // Since the oldest saved state kept: the messages accepted (a rollback queues again those
     // accepted after its cut) and the deliveries made (a rollback undoes those after its cut, and

@@ -290,7 +290,7 @@ def test_restart_pair(e2e):
     procs = e2e.start_each_node()
     m = e2e.start_monitor("--recover", "regenerate")
     m.await_ok(10)
-    e2e.await_event(e2e.nodes, 5, "node 0 making the first token", event="issued", node=0, epoch=1)
+    e2e.await_event(e2e.nodes, 5, "the first token made (the monitor's first view's)", event="issued", epoch=1)
     for timing in ("together", "node1_first", "node0_first"):
         if timing == "together":
             before = [e2e.nodes.count(event="link", node=i, peer="monitor", state="connected") for i in (0, 1)]
@@ -308,8 +308,8 @@ def test_restart_pair(e2e):
         m.await_more(10, 30, f"10 ok snapshots after the {timing} restart", verdict="ok")
     m.no_alarm("token_duplicated")
     made = e2e.nodes.count(event="issued")
-    ordered = 1 + m.count(event="recovery")
-    assert made == ordered, f"{made} token(s) made, {ordered} ordered (the first and one per recovery)"
+    ordered = m.count(event="view") + m.count(event="recovery")
+    assert made == ordered, f"{made} token(s) made, {ordered} ordered (one per view, the first included, and one per recovery)"
     print(f"ok: no second token; {made} token(s) made, each ordered; "
           f"{m.count(event='alarm', kind='token_lost')} token_lost alarm(s)")
 
@@ -359,6 +359,7 @@ def pause_node(e2e, mode):
     procs = e2e.start_each_node()
     m = e2e.start_monitor("--recover", mode)
     m.await_ok(10)
+    views = m.where(event="view")  # the monitor's own, taking the ring over as it starts
     procs[2].signal(signal.SIGSTOP)
     down = m.await_event(10, "node 2 reported down", event="node_down", node=2)
     time.sleep(2)  # the pause itself (what is tested), not a wait for a condition
@@ -371,7 +372,7 @@ def pause_node(e2e, mode):
     assert m.count(event="recovery") == 0, f"a recovery for a paused node: {m.where(event='recovery')}"
     # A 2 s pause is below evict_after_ms: the node is never left out, no view is ordered.
     assert not m.where(event="node_evicted"), f"a paused node left out: {m.where(event='node_evicted')}"
-    assert not m.where(event="view"), f"a view for a paused node: {m.where(event='view')}"
+    assert m.where(event="view") == views, f"a view for a paused node: {m.where(event='view')[len(views):]}"
 
 
 def test_pause(e2e):
@@ -411,7 +412,8 @@ def recovery_story(e2e, mode, state_dir=None):
     send_message(4, 2)
     inject(e2e, 3, "duplicate")
     repaired(m, 2)
-    # A new monitor learns the ring's epoch from the nodes' reports and recovers into the next one.
+    # A new monitor takes the ring over with a view of its own, above the ring's epoch (3) which the
+    # nodes that refuse its first order tell it, and recovers into the next one.
     m.proc.signal(signal.SIGTERM)
     e2e.await_process_exit(m.proc, 10, "the monitor to stop on SIGTERM")
     m = e2e.start_monitor("--recover", mode)
@@ -419,7 +421,9 @@ def recovery_story(e2e, mode, state_dir=None):
     inject(e2e, 1, "lose")
     repaired(m, 1)
     recovery = m.where(event="recovery")[0]
-    assert recovery["epoch"] == 4, f"the new monitor did not recover into epoch 4: {json.dumps(recovery)}"
+    view = m.where(event="view")[-1]
+    assert view["epoch"] > 3, f"the new monitor's view is not above the ring's epoch 3: {json.dumps(view)}"
+    assert recovery["epoch"] == view["epoch"] + 1, f"the new monitor did not recover into the epoch after its view's: {json.dumps(recovery)}"
     send_message(2, 0)
     for victim in (2, 0):
         e2e.restart_node(procs, victim)
@@ -1081,7 +1085,8 @@ def test_terminal(e2e):
     assert len([s for s in shown if s.startswith("ALARM")]) == 1, f"not exactly one ALARM line: {shown}"
     scrolled = [s for s in shown if s.startswith("snapshot ")]
     assert not scrolled, f"snapshot lines scrolled on the terminal: {scrolled[0]}"
-    assert any(re.match(r"^FIRST TOKEN ordered at snapshot \d+: a fresh ring", s) for s in shown), f"no line for the first token's order: {shown}"
+    # The ring's first token is the monitor's first view's (it takes the ring over as it starts).
+    assert any(re.match(r"^VIEW epoch 1: ring of 5 .*token issued by node \d", s) for s in shown), f"no line for the first view and its token: {shown}"
     assert len(shown) <= 4, f"more than the settings, the first token's order, the alarm and the status on the screen: {shown}"
     assert b"\x1b[38;2;" in tty.read_bytes(), "the alarm is not coloured on a terminal"
     stop_monitor()
@@ -1200,6 +1205,11 @@ def test_metrics(e2e):
     assert last.get("ringwatch_snapshot_duration_seconds_count{}", 0) >= 1, "no snapshot durations observed"
     assert "ringwatch_node_last_report_age_seconds{node=4}" in last, "no report age for node 4"
     assert "ringwatch_late_reports_total{}" in last, "no late reports counter"
+    # The monitor's own view (it takes the ring over as it starts): all five in it.
+    assert sample("ringwatch_view_epoch{}") == 1, f"view epoch is not 1: {last.get('ringwatch_view_epoch{}')}"
+    assert sample("ringwatch_view_members{}") == 5, "the view does not have 5 members"
+    assert all(last.get(f"ringwatch_node_in_view{{node={n}}}") == 1 for n in range(5)), "a node not in the view"
+    assert sample("ringwatch_membership_events_total{kind=view}") == 1, "not one view counted"
     e2e.await_value(lambda: sample("ringwatch_node_tokens_passed{node=2}"), 1, 10, "node 2's tokens passed, learned by the monitor")
     inject(e2e, 2, "lose")
     m.await_event(10, "the token_lost alarm", event="alarm", kind="token_lost")
@@ -1211,6 +1221,12 @@ def test_metrics(e2e):
     os.kill(node_pid(e2e, 4), signal.SIGKILL)
     m.await_event(10, "node 4 reported down", event="node_down", node=4)
     e2e.await_value(lambda: sample("ringwatch_incidents_total{kind=node_down}"), 1, 10, "the node_down incident in the metrics")
+    # Its port closed: left out at once, a view of four.
+    e2e.await_value(lambda: sample("ringwatch_view_members{}"), 4, 10, "a view of four in the metrics")
+    assert sample("ringwatch_node_in_view{node=4}") == 0, "node 4 still in the view"
+    assert sample("ringwatch_node_in_view{node=3}") == 1, "node 3 not in the view"
+    assert sample("ringwatch_membership_events_total{kind=node_evicted}") == 1, "node 4's eviction not counted"
+    assert sample("ringwatch_view_epoch{}") > 1, "the view's epoch did not move"
 
 
 def test_dashboard(e2e):

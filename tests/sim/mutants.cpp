@@ -154,6 +154,7 @@ constexpr std::array kNames{
     std::pair{Mutant::monitor_issues_twice, "monitor_issues_twice"},
     std::pair{Mutant::monitor_orders_no_views, "monitor_orders_no_views"},
     std::pair{Mutant::monitor_evicts_at_once, "monitor_evicts_at_once"},
+    std::pair{Mutant::node_ignores_lease, "node_ignores_lease"},
 };
 
 }  // namespace
@@ -189,6 +190,7 @@ std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfi
             case Mutant::node_conjures_token: return std::make_unique<TokenMeddler>(config, now, true);
             case Mutant::node_swallows_token: return std::make_unique<TokenMeddler>(config, now, false);
             case Mutant::node_forgets_deliveries: config.deliveries_at_start.reset(); break;
+            case Mutant::node_ignores_lease: config.lease_required = false; break;
             default: break;
         }
     }

@@ -39,6 +39,7 @@ enum class Mutant : std::uint8_t {
     monitor_issues_twice,           // a view's token ordered from its issuer and from every other node too
     monitor_orders_no_views,        // decides views but never sends them (the ring waits for a dead node forever)
     monitor_evicts_at_once,         // leaves a silent node out as soon as it is reported down (evict_after ignored)
+    node_ignores_lease,             // passes tokens on without the monitor's lease (cut off or paused, it uses a replaced token)
 };
 
 inline constexpr std::size_t kMutatedNode = 1;

@@ -132,6 +132,7 @@ void SimCluster::boot_node(std::size_t pos) {
     nc.saved_at_start = n.disk;
     nc.deliveries_at_start = n.deliveries_on_disk;
     nc.keep_delivery_record = true;
+    nc.lease_required = config_.evict_after.has_value();
     SimCoreHandle core(make_node_core(config_.mutant, pos, nc, now));
     nc.saved_at_start.clear();  // the core has them
     nc.deliveries_at_start.reset();

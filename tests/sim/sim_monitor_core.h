@@ -29,6 +29,7 @@ public:
     bool recover_by_hand(Instant now, RecoverMode mode) { return core_.recover_by_hand(now, mode); }
     void on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok) { core_.on_ack(now, from, command_id, ok); }
     void on_epoch_heard(Instant now, NodeId from, Epoch e) { core_.on_epoch_heard(now, from, e); }
+    void on_lease_request(Instant now, NodeId from, const LeaseRequest& r) { core_.on_lease_request(now, from, r); }
     // The process hands an empty `out` (it clears it before each call).
     void take_output(MonitorOutput& out) {
         core_.take_output(out);

@@ -325,6 +325,10 @@ void TokenOracle::issue_ordered(Instant now, NodeTruth& t, NodeId id, const orac
                                                  "birth: two tokens born in one epoch",
                                                  to_us(now), id, m.epoch));
     t.held.push_back(born(now, m.epoch));
+    if (m.epoch > born_view_epoch_) {
+        born_view_epoch_ = m.epoch;
+        born_view_members_ = t.members;
+    }
 }
 
 void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {
@@ -338,6 +342,10 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
         return;
     }
     if (m.kind != oracle_wire::Kind::token) return;
+    if (born_view_epoch_ != 0 && std::find(born_view_members_.begin(), born_view_members_.end(), from) == born_view_members_.end())
+        violations_.add(rule::partition, fmt::format("at {} us node {} passed on a token of epoch {} although the view of epoch {}, which left "
+                                                     "it out, had its token: two usable tokens",
+                                                     to_us(now), from, m.epoch, born_view_epoch_));
     NodeTruth& t = nodes_.at(from);
     Uid uid;
     if (t.copy_next) {

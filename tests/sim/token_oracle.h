@@ -172,6 +172,10 @@ private:
     std::map<Uid, std::uint32_t> epoch_of_;
     std::uint32_t current_ = 0;
     std::set<std::uint32_t> ordered_births_;  // epochs whose token an order has made
+    // The newest view whose token was born: a node it left out passes no token from then on (its
+    // lease is over: a minority or a paused node cannot use the token that view replaced).
+    std::uint32_t born_view_epoch_ = 0;
+    std::vector<NodeId> born_view_members_;
     TokenCount count_;
     std::vector<std::pair<Instant, TokenCount>> timeline_;
     std::vector<FaultEffect> effects_;

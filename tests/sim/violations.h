@@ -27,6 +27,7 @@ inline constexpr std::string_view recovery = "recovery";          // with recove
 inline constexpr std::string_view node_events = "node-events";    // a node_down that is not true, or a dead node not reported
 inline constexpr std::string_view eviction = "eviction";          // a node left out for a silence shorter than evict_after
 inline constexpr std::string_view healing = "healing";            // with views, the ring not judged ok again without a dead node in time
+inline constexpr std::string_view partition = "partition";        // a token passed by a node the newest view with a token left out
 }  // namespace rule
 
 struct Violation {

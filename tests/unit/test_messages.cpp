@@ -79,6 +79,8 @@ const std::vector<Golden>& goldens() {
         {StatusReply{84, {{"epoch", 3}, {"queue", -1}}}, "110000000000000054020565706f63680000000000000003057175657565ffffffffffffffff"},
         {ViewOrder{85, Epoch{9}, Bytes{0x0b, 0x01}}, "1200000000000000550000000900020b01"},
         {IssueToken{86, Epoch{9}}, "13000000000000005600000009"},
+        {LeaseRequest{0x1234, Epoch{9}}, "14000000000000123400000009"},
+        {LeaseGrant{-2, 3000}, "15fffffffffffffffe00000bb8"},
     };
     return g;
 }
@@ -139,7 +141,9 @@ TEST_CASE("messages: malformed input gets the same error as before", "[messages]
         {"empty", "", E::empty},
         {"type 0", "00", E::unknown_type},
         {"type 9, retired", "09", E::unknown_type},
-        {"type 20", "14", E::unknown_type},
+        {"type 22", "16", E::unknown_type},
+        {"lease request cut short", "140000000000001234000000", E::truncated},
+        {"lease grant: over an hour", "1500000000000012340036ee81", E::bad_value},
         {"view: no members, cut", "120000000000000055000000090002", E::truncated},
         {"view: 513 bytes of members", "1200000000000000550000000902010b", E::too_long},
         {"issue token: the epoch cut", "130000000000000056000000", E::truncated},

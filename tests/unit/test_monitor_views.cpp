@@ -64,10 +64,26 @@ void hear_all(test::TappedMonitor& m, Instant at, std::optional<NodeId> dead = s
         if (n != dead) m.on_heard(n, at);
 }
 
+// A new monitor first takes the ring over: a view of every configured node, in an epoch of its own
+// (it cannot know what an earlier monitor ordered or granted). Every node acknowledges it here.
+void take_over(test::TappedMonitor& m, Instant at) {
+    const Orders o = orders(m);
+    REQUIRE(o.views.size() == kRing.size());
+    for (const auto& [n, v] : o.views) {
+        CHECK(view_members(kRing, v.members) == kRing);
+        m.on_ack(at, n, v.command_id, true);
+    }
+    REQUIRE(orders(m).issues.size() == 1);
+    const auto ev = m.take_membership_events();
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].kind == MembershipEventKind::view);
+}
+
 }  // namespace
 
 TEST_CASE("monitor views: a node whose port is closed is left out; the ring is judged over the view's members", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
+    take_over(m, t0);
     hear_all(m, t0);
     m.on_timer(t0 + 100ms);
     REQUIRE(started_at(m) == kRing);
@@ -128,6 +144,7 @@ TEST_CASE("monitor views: a node whose port is closed is left out; the ring is j
 
 TEST_CASE("monitor views: a silent node (perhaps paused) is left out only after evict_after", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
+    take_over(m, t0);
     // Node 1 is silent from the start; the others are heard every 100 ms.
     Instant now = t0;
     std::optional<Instant> evicted_at;
@@ -148,6 +165,7 @@ TEST_CASE("monitor views: a silent node (perhaps paused) is left out only after 
 
 TEST_CASE("monitor views: a node heard again before evict_after stays in; one left out and heard again rejoins", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
+    take_over(m, t0);
     Instant now = t0;
     auto run_until = [&](Instant end, bool node1_speaks) {
         while (now < end) {
@@ -186,6 +204,7 @@ TEST_CASE("monitor views: a node heard again before evict_after stays in; one le
 
 TEST_CASE("monitor views: a view refused for its epoch is ordered again above the epoch the node says it has", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
+    take_over(m, t0);
     hear_all(m, t0);
     m.on_probe_refused(t0 + 10ms, NodeId{3});
     Orders o = orders(m);
@@ -207,6 +226,7 @@ TEST_CASE("monitor views: a view refused for its epoch is ordered again above th
 
 TEST_CASE("monitor views: a member's new process is told the current view", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
+    take_over(m, t0);
     hear_all(m, t0);
     for (NodeId n : kRing) m.on_link_event(t0, n, LinkEvent{LinkEventKind::connected, Incarnation{10u + n.value}});
     m.on_probe_refused(t0 + 10ms, NodeId{3});
@@ -238,6 +258,7 @@ TEST_CASE("monitor views: without evict_after the ring is always the configured 
 
 TEST_CASE("monitor views: a link that carries nothing while both ends are heard is a link_fault; the ring goes round it", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
+    take_over(m, t0);
     // Node 2 receives nothing (its predecessor's markers never arrive) but is heard; every other
     // node reports. Each snapshot times out missing node 2 alone.
     Instant now = t0;
@@ -266,4 +287,96 @@ TEST_CASE("monitor views: a link that carries nothing while both ends are heard 
     const Orders o = orders(m);
     REQUIRE(o.views.size() == 3);
     CHECK(view_members(kRing, o.views[0].second.members) == std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{3}});
+}
+
+namespace {
+
+std::vector<std::pair<NodeId, LeaseGrant>> grants(test::TappedMonitor& m) {
+    std::vector<std::pair<NodeId, LeaseGrant>> g;
+    for (auto& [n, msg] : m.take_view_orders())
+        if (auto* lg = std::get_if<LeaseGrant>(&msg)) g.emplace_back(n, *lg);
+    return g;
+}
+
+}  // namespace
+
+TEST_CASE("monitor views: leases go only to members of a view this monitor ordered, in its epoch", "[monitor][views][lease]") {
+    test::TappedMonitor m(views_config(), t0);
+    const Orders o = orders(m);
+    REQUIRE(o.views.size() == 4);
+    // Before its own view is complete a new monitor grants nothing: an earlier one may have left
+    // some node out and given the ring a token without it.
+    m.on_lease_request(t0 + 1ms, NodeId{1}, LeaseRequest{111, Epoch{0}});
+    CHECK(grants(m).empty());
+    // A node that has adopted the view being ordered may hold the lease (it purged older tokens).
+    const Epoch e = o.views[0].second.epoch;
+    m.on_lease_request(t0 + 2ms, NodeId{1}, LeaseRequest{222, e});
+    auto g = grants(m);
+    REQUIRE(g.size() == 1);
+    CHECK(g[0].first == NodeId{1});
+    CHECK(g[0].second.stamp == 222);  // the node's own clock, echoed: its lease counts from when it asked
+    CHECK(g[0].second.lease_ms == 3000);
+    for (const auto& [n, v] : o.views) m.on_ack(t0 + 3ms, n, v.command_id, true);
+    m.on_lease_request(t0 + 4ms, NodeId{2}, LeaseRequest{333, e});
+    CHECK(grants(m).size() == 1);
+    // An older view's member is not granted (it may still hold that view's token).
+    m.on_lease_request(t0 + 5ms, NodeId{2}, LeaseRequest{444, Epoch{e.value - 1}});
+    CHECK(grants(m).empty());
+    CHECK(m.stats().leases_refused == 2);
+}
+
+TEST_CASE("monitor views: a view that leaves a node out has its token only once that node's lease is over", "[monitor][views][lease]") {
+    test::TappedMonitor m(views_config(), t0);
+    take_over(m, t0);
+    const Epoch e = m.membership()->epoch();
+    hear_all(m, t0 + 1ms);
+    // Node 3 holds a lease granted at t0 + 10 ms (3 s, counted over by the monitor 3.375 s later).
+    m.on_lease_request(t0 + 10ms, NodeId{3}, LeaseRequest{1, e});
+    REQUIRE(grants(m).size() == 1);
+    // Node 0 dies: a view of 1, 2, 3, which node 3 never acknowledges (it is cut off from the
+    // monitor): left out after the ack timeout, a view of 1 and 2.
+    m.on_probe_refused(t0 + 20ms, NodeId{0});
+    Orders o = orders(m);
+    REQUIRE(o.views.size() == 3);
+    for (const auto& [n, v] : o.views)
+        if (n != NodeId{3}) m.on_ack(t0 + 30ms, n, v.command_id, true);
+    Instant now = t0 + 30ms;
+    std::optional<Instant> second_view, issued;
+    while (now < t0 + 5s && !issued) {
+        now += 10ms;
+        hear_all(m, now, NodeId{0});
+        m.on_timer(now);
+        o = orders(m);
+        if (!o.issues.empty()) issued = now;
+        for (const auto& [n, v] : o.views) {
+            CHECK(n != NodeId{3});
+            second_view = now;
+            m.on_ack(now, n, v.command_id, true);
+        }
+        o = orders(m);
+        if (!o.issues.empty()) issued = now;
+        m.take_commands();
+    }
+    REQUIRE(second_view);
+    CHECK(*second_view >= t0 + 2s);  // the ack timeout
+    REQUIRE(issued);
+    // Not before node 3's lease is surely over; at once after (the next timer).
+    CHECK(*issued >= t0 + 10ms + 3375ms);
+    CHECK(*issued <= t0 + 10ms + 3375ms + 20ms);
+}
+
+TEST_CASE("monitor views: a node whose port is closed holds no lease: the view without it has its token at once", "[monitor][views][lease]") {
+    test::TappedMonitor m(views_config(), t0);
+    take_over(m, t0);
+    hear_all(m, t0 + 1ms);
+    m.on_lease_request(t0 + 10ms, NodeId{2}, LeaseRequest{1, m.membership()->epoch()});
+    REQUIRE(grants(m).size() == 1);
+    m.on_probe_refused(t0 + 20ms, NodeId{2});
+    Orders o = orders(m);
+    REQUIRE(o.views.size() == 3);
+    for (const auto& [n, v] : o.views) m.on_ack(t0 + 30ms, n, v.command_id, true);
+    CHECK(orders(m).issues.size() == 1);
+    // Left out, it is granted nothing (a new process of it neither).
+    m.on_lease_request(t0 + 40ms, NodeId{2}, LeaseRequest{2, Epoch{0}});
+    CHECK(grants(m).empty());
 }

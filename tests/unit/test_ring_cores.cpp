@@ -507,6 +507,7 @@ SnapshotReport report(std::uint64_t id, std::uint16_t node, std::size_t held, st
 
 TEST_CASE("monitor: verdicts count held and in-flight tokens and say where they were", "[monitor]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
     test::TappedMonitor m(c, t0);
     m.on_timer(t0 + 100ms);
@@ -534,6 +535,7 @@ TEST_CASE("monitor: verdicts count held and in-flight tokens and say where they 
 
 TEST_CASE("monitor: zero tokens is token_lost, a timeout is inconclusive naming the silent", "[monitor]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}};
     c.timeout = 500ms;
     test::TappedMonitor m(c, t0);
@@ -575,6 +577,7 @@ std::vector<std::pair<NodeId, Epoch>> births(const std::vector<std::pair<NodeId,
 
 TEST_CASE("monitor: a fresh ring's first token is ordered by the monitor, once, in a new epoch", "[monitor]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
     c.timeout = 500ms;
     test::TappedMonitor m(c, t0);
@@ -643,6 +646,7 @@ TEST_CASE("monitor: a fresh ring's first token is ordered by the monitor, once, 
 
 TEST_CASE("monitor: its own stall is not the nodes' silence; fresh evidence still counts", "[monitor][liveness]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};
     c.liveness = liveness_for(c.interval, 1000ms);
     test::TappedMonitor m(c, t0);
@@ -700,6 +704,7 @@ TEST_CASE("monitor: its own stall is not the nodes' silence; fresh evidence stil
 
 TEST_CASE("monitor: more tokens than a report lists are counted right and the verdict says it is truncated", "[monitor]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}};
     test::TappedMonitor m(c, t0);
     m.on_timer(t0 + 100ms);
@@ -719,6 +724,7 @@ TEST_CASE("monitor: more tokens than a report lists are counted right and the ve
 
 TEST_CASE("monitor: a snapshot reported by a process that started after it began is inconclusive, naming it", "[monitor]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}};
     test::TappedMonitor m(c, t0);
     m.on_link_event(t0, NodeId{0}, LinkEvent{LinkEventKind::connected, Incarnation{10}});
@@ -752,6 +758,7 @@ TEST_CASE("monitor: a snapshot reported by a process that started after it began
 
 TEST_CASE("monitor: single-initiator mode asks the first node only, in-flight snapshots are bounded", "[monitor]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{4}, NodeId{5}};
     c.single_initiator = true;
     c.max_in_flight = 2;
@@ -767,6 +774,7 @@ TEST_CASE("monitor: single-initiator mode asks the first node only, in-flight sn
 
 TEST_CASE("monitor regenerate: one recovery per fault, verdicts of the replaced epoch ignored, the new epoch's ok ends it", "[monitor][recovery]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}};
     c.recover = RecoveryMode::regenerate;
     test::TappedMonitor m(c, t0);
@@ -831,6 +839,7 @@ TEST_CASE("monitor regenerate: one recovery per fault, verdicts of the replaced 
 
 TEST_CASE("monitor: with recovery off, an alarm orders nothing, a stale token is counted apart", "[monitor]") {
     MonitorConfig c;
+    c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}};
     test::TappedMonitor m(c, t0);
     m.on_timer(t0 + 100ms);

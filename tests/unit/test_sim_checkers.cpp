@@ -260,3 +260,15 @@ TEST_CASE("checkers: a monitor that leaves a node out as soon as it is silent br
     c.node_pauses.push_back({2s, 2, 2s});
     require_caught(c, rule::eviction);
 }
+
+TEST_CASE("checkers: a node that passes tokens on without the monitor's lease breaks the partition rule", "[sim][checkers][views]") {
+    // Node 1 stopped for 7 s while it holds the token (at 2.008 s in this run), past evict_after:
+    // the ring goes on without it in a new view with a token of its own. Back, under the lease it
+    // holds the old view's token until the monitor takes it back in a later view (which purges
+    // it); the mutant passes it on at once, to a ring that has another.
+    SimConfig c = scenario(Mutant::node_ignores_lease);
+    c.evict_after = 5s;
+    c.duration = 14s;
+    c.node_pauses.push_back({2008ms, 1, 7s});
+    require_caught(c, rule::partition);
+}

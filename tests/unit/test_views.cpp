@@ -167,6 +167,89 @@ TEST_CASE("views: the epoch's token is refused for another epoch and to a node l
     CHECK(n.view().neighbours == Neighbours{NodeId{1}, NodeId{3}});
 }
 
+TEST_CASE("views: a view in an epoch a token of ours already had is refused (its adoption would purge nothing)", "[views][node]") {
+    // A regenerate made epoch 5 (this node issued its token) while a monitor that did not know it
+    // orders a view of epoch 5: adopting it would keep the regenerate's token beside the view's own.
+    Node n(member(1), t0);
+    n.on_message(t0, kMonitorId, encode_message(RecoverCommand{1, RecoverMode::regenerate, Epoch{5}, NodeId{1}}));
+    said(n);
+    REQUIRE(n.token().held() == 1);
+    n.on_message(t0, kMonitorId, encode_message(view(2, 5, kRing)));
+    CHECK(ack_of(said(n), 2) == std::optional<bool>(false));
+    CHECK(n.token().held() == 1);
+    // A process that only knows the epoch (told it, holding nothing of it) takes such a view.
+    Node m(member(2), t0);
+    m.on_message(t0, kMonitorId, encode_message(RecoverCommand{3, RecoverMode::regenerate, Epoch{5}, kNoIssuer}));
+    said(m);
+    m.on_message(t0, kMonitorId, encode_message(view(4, 5, kRing)));
+    CHECK(ack_of(said(m), 4) == std::optional<bool>(true));
+    // A new process (no view taken yet) started at epoch 6 from its state directory is told the
+    // ring's current view, of epoch 5 (a rollback made epoch 6 since, in that view): it takes it,
+    // and refuses that view's token order (of an epoch other than its own).
+    NodeConfig restarted = member(3);
+    restarted.initial_epoch = Epoch{6};
+    Node r(restarted, t0);
+    r.on_message(t0, kMonitorId, encode_message(view(5, 5, {NodeId{0}, NodeId{2}, NodeId{3}})));
+    CHECK(ack_of(said(r), 5) == std::optional<bool>(true));
+    CHECK(r.view().epoch == Epoch{5});
+    CHECK(r.view().neighbours == Neighbours{NodeId{2}, NodeId{0}});
+    r.on_message(t0, kMonitorId, encode_message(IssueToken{6, Epoch{5}}));
+    CHECK(ack_of(said(r), 6) == std::optional<bool>(false));
+    CHECK(r.token().stats().tokens_issued == 0);
+}
+
+TEST_CASE("views: under leases a node passes tokens on only while its lease, counted from its request, holds", "[views][node][lease]") {
+    NodeConfig c = member(1);
+    c.lease_required = true;
+    Node n(c, t0);
+    auto requests = [](const std::vector<std::pair<NodeId, Message>>& out) {
+        std::vector<LeaseRequest> r;
+        for (const auto& [to, m] : out)
+            if (const auto* q = std::get_if<LeaseRequest>(&m); q && to == kMonitorId) r.push_back(*q);
+        return r;
+    };
+    // It asks at once, with its own clock's reading and its view's epoch.
+    auto out = said(n);
+    auto r = requests(out);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].stamp == to_us(t0));
+    CHECK(r[0].view_epoch == Epoch{0});
+    // A token arrives: held past its 1 ms hold, without a lease (counted as held by any snapshot).
+    n.on_message(t0 + 1ms, NodeId{0}, encode_message(token_of(1)));
+    n.on_timer(t0 + 5ms);
+    out = said(n);
+    CHECK(token_sent_to(out).empty());
+    CHECK(n.token().held() == 1);
+    CHECK(n.stats().lease_waits == 1);
+    CHECK(n.next_deadline() == t0 + 100ms);  // the next ask, not the held token's release (no busy loop)
+    // A grant that waited too long (its request is 3 s old) gives nothing; a grant from a tool neither.
+    n.on_message(t0 + 10ms, kMonitorId, encode_message(LeaseGrant{to_us(t0 - 3s), 3000}));
+    n.on_message(t0 + 10ms, NodeId{0xF001}, encode_message(LeaseGrant{to_us(t0), 3000}));
+    CHECK(token_sent_to(said(n)).empty());
+    // The grant of its request: the token goes on, and the lease holds 3 s from the request.
+    n.on_message(t0 + 11ms, kMonitorId, encode_message(LeaseGrant{r[0].stamp, 3000}));
+    CHECK(token_sent_to(said(n)) == std::vector<NodeId>{NodeId{2}});
+    CHECK(n.lease_until() == t0 + 3s);
+    // Asked again each quarter of the lease while it holds.
+    n.on_timer(t0 + 100ms);
+    r = requests(said(n));
+    REQUIRE(r.size() == 1);
+    CHECK(n.next_deadline() == t0 + 100ms + 750ms);
+    // Never answered (the monitor is cut off): past the lease, the next token is held.
+    n.on_message(t0 + 3s, NodeId{0}, encode_message(token_of(1)));
+    n.on_timer(t0 + 3s + 5ms);
+    CHECK(token_sent_to(said(n)).empty());
+    CHECK(n.token().held() == 1);
+    CHECK(n.stats().lease_waits == 2);
+    // A node that needs no lease (views off) passes on as before.
+    Node free_node(member(1), t0);
+    free_node.on_message(t0, NodeId{0}, encode_message(token_of(1)));
+    free_node.on_timer(t0 + 5ms);
+    const auto free_out = said(free_node);
+    CHECK(token_sent_to(free_out) == std::vector<NodeId>{NodeId{2}});
+    CHECK(requests(free_out).empty());
+}
+
 namespace {
 // Twenty 1 ms rounds between a node's process and a monitor's endpoint (what the monitor sent is
 // delivered, the process stepped, its datagrams for the monitor handed back), each step's Ready shown
