@@ -140,6 +140,7 @@ public:
     }
     void on_membership_event(const MembershipEvent& e) {
         if (metrics) metrics->on_membership_event(e);
+        if (dashboard) dashboard->on_membership_event(e);
         if (!json_) return view_.on_membership_event(e);
         fmt::print("{}\n", membership_event_json(e));
         std::fflush(stdout);

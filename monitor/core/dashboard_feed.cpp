@@ -88,6 +88,11 @@ std::string DashboardFeed::on_node_event(Instant now, const NodeEvent& e) {
     return event(now, node_event_json(e), "node");
 }
 
+std::string DashboardFeed::on_membership_event(Instant now, const MembershipEvent& e) {
+    if (e.kind == MembershipEventKind::view) view_ = e;
+    return event(now, membership_event_json(e), "membership");
+}
+
 std::string DashboardFeed::on_control(Instant now, std::string_view action, std::string_view what, bool ok) {
     std::string m = Json{{"type", "control"}, {"at_ms", ms_since_start(now)}, {"action", action}, {"what", what}, {"ok", ok}}.dump();
     keep(events_, m, kEventsKept);
@@ -127,14 +132,12 @@ std::vector<std::string> DashboardFeed::greeting() const {
     Json nodes = Json::array();
     for (const auto& n : info_.nodes) nodes.push_back(Json{{"id", n.id.value}, {"address", n.address}});
     std::vector<std::string> out;
-    out.push_back(Json{{"type", "hello"},
-                       {"ring", info_.ring_name},
-                       {"nodes", std::move(nodes)},
-                       {"interval_ms", ms(info_.interval)},
-                       {"recover", info_.recover},
-                       {"single_initiator", info_.single_initiator},
-                       {"epoch", epoch_.value}}
-                      .dump());
+    Json hello{{"type", "hello"},           {"ring", info_.ring_name},
+               {"nodes", std::move(nodes)}, {"interval_ms", ms(info_.interval)},
+               {"recover", info_.recover},  {"single_initiator", info_.single_initiator},
+               {"epoch", epoch_.value}};
+    if (view_) hello["view"] = Json::parse(membership_event_json(*view_));
+    out.push_back(hello.dump());
     // Snapshots and events interleaved as they happened would need timestamps compared; the page
     // orders by at_ms itself. Events first: the snapshot strip is drawn last and wins the screen.
     out.insert(out.end(), events_.begin(), events_.end());

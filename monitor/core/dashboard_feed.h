@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/membership.h"
 #include "monitor/core/node_liveness.h"
 
 namespace ringwatch {
@@ -46,6 +47,9 @@ public:
     std::string on_verdict(Instant now, const Verdict& v);
     std::string on_incident(Instant now, const IncidentEvent& e);
     std::string on_node_event(Instant now, const NodeEvent& e);
+    // Views (membership.h): a view, an eviction, a rejoin, a link fault ({"type":"membership"}); the
+    // page draws the ring as the current view has it (the nodes left out bypassed).
+    std::string on_membership_event(Instant now, const MembershipEvent& e);
     // A control the page asked for, and what became of it ("sent", "acknowledged", "refused", ...).
     std::string on_control(Instant now, std::string_view action, std::string_view what, bool ok);
     // The nodes' states from their last reports; a message only when some state changed.
@@ -73,6 +77,7 @@ private:
     std::deque<std::string> events_;
     std::optional<Instant> last_ok_start_;  // detection latency runs from the newest snapshot judged ok
     Epoch epoch_{0};
+    std::optional<MembershipEvent> view_;  // the current view, once there is one
 };
 
 }  // namespace ringwatch

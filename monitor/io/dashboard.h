@@ -25,6 +25,7 @@ public:
     void on_verdict(const Verdict& v, const std::vector<IncidentEvent>& incidents);
     void on_incidents(const std::vector<IncidentEvent>& events);
     void on_node_event(const NodeEvent& e);
+    void on_membership_event(const MembershipEvent& e);
 
 private:
     ControlAnswer control(const ControlRequest& r);

@@ -13,6 +13,7 @@ const state = {
   selected: null,       // snapshot id whose cut is shown
   open: new Map(),      // open incidents: "token_lost" or "node 3 down" -> since (ms)
   epoch: null,
+  view: null,           // the current view: {epoch, members} (null: none yet, the configured ring)
 };
 // The per-run secret travels in the URL's fragment (never sent to the server, never in a log or a
 // Referer), and from the page to the monitor in a header, never in a URL.
@@ -50,7 +51,22 @@ function drawRing() {
   const n = state.nodes.length;
   if (n === 0) return;
   const R = 150, index = new Map(state.nodes.map((node, i) => [node.id, i]));
-  ring.appendChild(svg("circle", { class: "link", cx: 0, cy: 0, r: R }));
+  // The ring as its current view has it: a link from each member to the next, straight across
+  // (dashed) where it bypasses nodes left out; before any view, the configured ring.
+  const members = state.view ? state.view.members.filter((id) => index.has(id)) : null;
+  if (!members) {
+    ring.appendChild(svg("circle", { class: "link", cx: 0, cy: 0, r: R }));
+  } else {
+    members.forEach((from, k) => {
+      const to = members[(k + 1) % members.length];
+      const i = index.get(from), j = index.get(to);
+      const [x1, y1] = position(i, n, R), [x2, y2] = position(j, n, R);
+      const bypass = (j - i + n) % n !== 1;
+      const line = svg("line", { class: bypass ? "link bypass" : "link", "data-from": from, "data-to": to, x1, y1, x2, y2 });
+      line.appendChild(svg("title", {}, bypass ? `node ${from} passes to node ${to}, bypassing the nodes left out` : `node ${from} → node ${to}`));
+      ring.appendChild(line);
+    });
+  }
   const shown = latestConclusive();
   const verdict = shown ? shown.verdict : "inconclusive";
   // Tokens recorded in flight: on the arc between the channel's two nodes.
@@ -63,11 +79,13 @@ function drawRing() {
   state.nodes.forEach((node, i) => {
     const [x, y] = position(i, n, R);
     const st = state.states[node.id] || "silent";
-    const g = svg("g", { class: `node ${st}`, "data-node": node.id, "data-state": st, transform: `translate(${x},${y})` });
-    g.appendChild(svg("title", {}, `node ${node.id} at ${node.address}: ${st}`));
+    const inView = !members || members.includes(node.id);
+    const g = svg("g", { class: `node ${st}${inView ? "" : " out"}`, "data-node": node.id, "data-state": st, "data-in-view": String(inView),
+                         transform: `translate(${x},${y})` });
+    g.appendChild(svg("title", {}, `node ${node.id} at ${node.address}: ${st}${inView ? "" : `, left out of view epoch ${state.view.epoch}`}`));
     g.appendChild(svg("circle", { r: 24 }));
     g.appendChild(svg("text", { y: -2 }, String(node.id)));
-    g.appendChild(svg("text", { class: "state", y: 13 }, st));
+    g.appendChild(svg("text", { class: "state", y: 13 }, inView ? st : `${st}, out`));
     ring.appendChild(g);
   });
   const seen = new Map();
@@ -140,6 +158,10 @@ function describe(m) {
     case "recovered": return `recovered from ${m.kind} by ${m.mode}, ${m.since_alarm_ms} ms after the alarm (epoch ${m.epoch})`;
     case "node_down": return `node ${m.node} down (${m.address === "port_closed" ? "port closed" : "no answer"}, silent ${m.silent_ms} ms)`;
     case "node_up": return `node ${m.node} up${m.restarted ? " (restarted)" : ""} after ${m.down_ms} ms`;
+    case "view": return `view epoch ${m.epoch}: ${m.members.length} node(s) (${m.members.join(" → ")}), token issued by node ${m.issuer}`;
+    case "node_evicted": return `node ${m.node} left out of the ring (${m.address === "port_closed" ? "port closed" : m.unacknowledged ? "did not acknowledge a view" : "silent"})`;
+    case "node_rejoined": return `node ${m.node} back in the ring (view epoch ${m.epoch})`;
+    case "link_fault": return `link ${m.from} → ${m.to} carries nothing while both are heard: the ring goes round it`;
     default: return m.what || JSON.stringify(m);
   }
 }
@@ -170,6 +192,7 @@ function onMessage(m) {
     case "hello":
       state.nodes = m.nodes;
       state.epoch = m.epoch || null;
+      state.view = m.view ? { epoch: m.view.epoch, members: m.view.members } : null;
       $("ring-name").textContent = `ring '${m.ring}' · ${m.nodes.length} nodes · a snapshot every ${m.interval_ms} ms · recovery ${m.recover}`;
       $("events").replaceChildren();
       state.open.clear();
@@ -189,6 +212,13 @@ function onMessage(m) {
     case "incident": case "node": case "control":
       addEvent(m);
       drawFigures();
+      break;
+    case "membership":
+      addEvent(m);
+      if (m.event === "view") {
+        state.view = { epoch: m.epoch, members: m.members };
+        scheduleDraw();
+      }
       break;
     case "nodes":
       state.states = m.states;

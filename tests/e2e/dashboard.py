@@ -4,7 +4,8 @@ with five nodes up and an ok verdict; without the secret the controls are hidden
 it, the page streams even while anonymous pages hold every other slot; "inject lose" at node 2 brings the alarm and, the monitor recovering, the recovered event; the
 alarm's snapshot shows its cut; no JavaScript errors. Saves a screenshot.
 
-Finally node 4 is killed (VICTIM_PID): drawn down, an open incident.
+Finally node 4 is killed (VICTIM_PID): drawn down, an open incident, left out of the view (the ring
+drawn going round it).
 
 Usage: dashboard.py URL_WITH_SECRET SCREENSHOT.png VICTIM_PID CHROMEDRIVER_PORT"""
 import os
@@ -209,6 +210,11 @@ try:
     os.kill(victim, signal.SIGKILL)
     await_css('#ring g.node[data-node="4"][data-state="down"]', "node 4 drawn down")
     await_css('#events li[data-event="node_down"]', "the node_down event")
+    # Its port closed, it is left out at once: the ring drawn as the new view has it, node 3
+    # passing straight to node 0 past it.
+    await_css('#ring g.node[data-node="4"][data-in-view="false"]', "node 4 drawn out of the view")
+    await_css('#ring line.link.bypass[data-from="3"][data-to="0"]', "the bypass from node 3 to node 0")
+    await_css('#events li[data-event="node_evicted"]', "the node_evicted event")
     if "node 4 down since" not in (open_now := driver.find_element(By.ID, "open-incidents").text):
         fail(f"open incidents with node 4 killed: {open_now!r}")
 

@@ -140,3 +140,25 @@ TEST_CASE("dashboard: the explanation names who held what and why a snapshot was
           "inconclusive: nodes 0, 1 did not report before the timeout (node 1 silent on the links). Not judged: 1 token = 1 held (node 2) + 0 "
           "recorded in flight. 1 stale token of an older epoch not counted (discarded where it arrives).");
 }
+
+TEST_CASE("dashboard: views are told as membership events, and a page connecting late gets the current view", "[dashboard][views]") {
+    DashboardFeed f = feed();
+    CHECK_FALSE(Json::parse(f.greeting().front()).contains("view"));  // none yet: the configured ring
+    MembershipEvent evicted{.kind = MembershipEventKind::node_evicted, .at = t0, .epoch = Epoch{1}, .members = {}, .node = NodeId{1}};
+    const Json e = Json::parse(f.on_membership_event(t0 + 1s, evicted));
+    CHECK(e["type"] == "membership");
+    CHECK(e["event"] == "node_evicted");
+    CHECK(e["node"] == 1);
+    MembershipEvent view{.kind = MembershipEventKind::view, .at = t0, .epoch = Epoch{2}, .members = {NodeId{0}, NodeId{2}}, .node = NodeId{2}};
+    const Json v = Json::parse(f.on_membership_event(t0 + 2s, view));
+    CHECK(v["event"] == "view");
+    CHECK(v["members"] == Json::array({0, 2}));
+    const auto greeting = f.greeting();
+    const Json hello = Json::parse(greeting.front());
+    CHECK(hello["view"]["epoch"] == 2);
+    CHECK(hello["view"]["members"] == Json::array({0, 2}));
+    // Both events are in the history a late page gets.
+    std::size_t membership = 0;
+    for (const auto& m : greeting) membership += Json::parse(m)["type"] == "membership" ? 1 : 0;
+    CHECK(membership == 2);
+}
