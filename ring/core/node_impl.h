@@ -141,7 +141,9 @@ void BasicNode<Participant>::rollback(Instant now, NodeId from, const RecoverCom
 template <typename Participant>
 bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
     const auto members = view_members(config_.ring, v.members);
-    if (members && v.epoch == view_.epoch && v.epoch != Epoch{0} && *members == view_.members) return true;  // a repeat
+    // A repeat of the view it holds is refused too: only a new monitor orders an epoch again (it
+    // cannot know the ring's), and its order is followed by the epoch's token order, whose token
+    // the ring already has. Refused, it is ordered again above the epoch this node then tells.
     // Refused: a view's epoch that tokens of ours already had (a recovery's, which this view's
     // adoption would not purge: its own token would be a second); a process that only knows the
     // epoch (from its state directory, or a recovery's order) has no token of it to keep. An epoch
@@ -161,6 +163,10 @@ bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
     token_.set_members(view_.members);
     const Neighbours n = view_.neighbours.value_or(Neighbours{config_.predecessor, config_.successor});
     participant_.reconnect({n.predecessor}, {n.successor});
+    // A view comes from the monitor that runs now: markers of its snapshots are taken even here,
+    // where no start of its era may ever come (with a single initiator, only the view's first
+    // member gets starts; this node may have been that, for an earlier monitor).
+    era_.reset();
     ++stats_.views_adopted;
     out_.view_changed = true;
     next_lease_ask_ = Instant{};  // the monitor grants leases to the members of its newest view: ask in this one

@@ -238,7 +238,9 @@ void SimCluster::NodeWatch::passed(NodeId to, std::span<const std::uint8_t> mess
 
 void SimCluster::NodeWatch::link_event(NodeId peer, const LinkEvent& e) {
     SimCluster& c = *cluster;
-    if (e.kind != LinkEventKind::session_reset || peer.value >= c.config_.nodes) return;
+    if (peer.value >= c.config_.nodes) return;
+    if (e.kind == LinkEventKind::connected) c.oracle_.link_connected(c.nodes_[pos]->id, peer);
+    if (e.kind != LinkEventKind::session_reset) return;
     c.oracle_.link_reset(c.events_.now(), c.nodes_[pos]->id, peer);
     if (c.config_.space_time) c.config_.space_time->link_reset(c.nodes_[pos]->id, peer);
 }

@@ -80,6 +80,7 @@ void TokenOracle::booted(NodeId n, std::uint32_t epoch) {
     ++t.gen;
     // A new process's links start new sessions with the current processes of its peers, or, where
     // a peer's process is dead, with the next one to start.
+    std::erase_if(connected_, [n](const auto& kv) { return kv.first.first == n; });  // its links meet their peers anew
     for (auto& [key, g] : session_gen_) {
         if (key.first != n) continue;
         const NodeTruth& peer = nodes_.at(key.second);
@@ -87,6 +88,7 @@ void TokenOracle::booted(NodeId n, std::uint32_t epoch) {
     }
     t.up = true;
     t.held.clear();
+    pending_orders_[n].clear();  // orders to the dead process: never acknowledged
     t.armed_lose = t.armed_duplicate = 0;
     t.copy_next = false;
     // It starts in the configured ring, whatever view its predecessor took.
@@ -110,9 +112,16 @@ void TokenOracle::crashed(Instant now, NodeId n) {
     t.held.clear();
     for (auto& [key, q] : links_) {
         if (key.second == n) {
-            // On a link to the dead process: its links will never hand these to a later generation.
+            // On a link to the dead process: if the sender's link had a session with it, it will
+            // never hand these to a later generation; if it had none yet (the sender's process is
+            // new and the handshake never completed), the next process it meets gets them.
+            const auto met = connected_.find(key);
+            const bool session = met != connected_.end() && met->second == t.gen;
             for (auto it = q.begin(); it != q.end();) {
-                if (it->to_gen == t.gen) {
+                if (it->to_gen == t.gen && !session && nodes_.at(key.first).up && it->from_gen == nodes_.at(key.first).gen) {
+                    it->to_gen = t.gen + 1;
+                    ++it;
+                } else if (it->to_gen == t.gen) {
                     died(now, it->uid, it->open);
                     it = q.erase(it);
                 } else {
@@ -154,6 +163,15 @@ void TokenOracle::link_reset(Instant now, NodeId from, NodeId to) {
     for (const Entry& e : q) died(now, e.uid, e.open);
     q.clear();
     session_gen_[{from, to}] = nodes_.at(to).gen;
+    connected_[{from, to}] = nodes_.at(to).gen;
+}
+
+void TokenOracle::link_connected(NodeId from, NodeId to) {
+    const std::uint32_t gen = nodes_.at(to).gen, from_gen = nodes_.at(from).gen;
+    session_gen_[{from, to}] = gen;
+    connected_[{from, to}] = gen;
+    for (Entry& e : links_[{from, to}])
+        if (e.from_gen == from_gen && e.to_gen < gen) e.to_gen = gen;
 }
 
 void TokenOracle::armed(NodeId n, InjectKind kind) {
@@ -216,12 +234,16 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
                                                              "birth: two tokens born in one epoch",
                                                              to_us(now), to, m.epoch));
                 t.held.push_back(born(now, m.epoch));
+                born_in_view_of(t);
             }
         }
         return;
     }
-    if (m.kind == oracle_wire::Kind::view && from == kMonitorId) return view_ordered(now, t, to, m);
-    if (m.kind == oracle_wire::Kind::issue && from == kMonitorId) return issue_ordered(now, t, to, m);
+    if (m.kind == oracle_wire::Kind::view && from == kMonitorId) return view_ordered(to, m);
+    if (m.kind == oracle_wire::Kind::issue && from == kMonitorId) {
+        pending_orders_[to][m.command] = PendingOrder{false, m.epoch, std::nullopt};
+        return;
+    }
     if (from != t.pred || !t.in_view) {
         // Not from its predecessor in its view (a node it no longer follows, or any node while it is
         // in no view): a token is dropped where it arrives.
@@ -293,7 +315,7 @@ std::optional<TokenOracle::Entry> TokenOracle::arrived(Instant now, NodeId from,
 // or names fewer than two nodes, or its epoch is not above the node's view and token epochs (a
 // repeat of the view it holds is no change). Taking it discards the older epochs' tokens and the
 // snapshots under way; it then follows its predecessor in the view, or nobody when left out.
-void TokenOracle::view_ordered(Instant now, NodeTruth& t, NodeId id, const oracle_wire::Read& m) {
+void TokenOracle::view_ordered(NodeId id, const oracle_wire::Read& m) {
     std::vector<NodeId> members;
     bool fits = m.members.size() == (ring_.size() + 7) / 8;
     for (std::size_t i = 0; fits && i < m.members.size() * 8; ++i) {
@@ -304,10 +326,15 @@ void TokenOracle::view_ordered(Instant now, NodeTruth& t, NodeId id, const oracl
             members.push_back(ring_[i]);
         }
     }
-    if (fits && m.epoch == t.view_epoch && m.epoch != 0 && members == t.members) return;
-    if (!fits || members.size() < 2 || m.epoch <= t.view_epoch || m.epoch < t.epoch) return;
-    adopt(now, t, m.epoch);
-    t.view_epoch = m.epoch;
+    pending_orders_[id][m.command] = PendingOrder{true, m.epoch, fits ? std::optional(members) : std::nullopt};
+}
+
+// Taken (acknowledged ok): the view's epoch adopted as a regenerate's (older tokens purged), its
+// neighbours followed. A view not of our ring, or of fewer than two, taken: the node is wrong.
+void TokenOracle::view_taken(Instant now, NodeTruth& t, NodeId id, const std::vector<NodeId>& members, std::uint32_t epoch) {
+    if (epoch == t.view_epoch && members == t.members) return;  // a repeat
+    if (epoch > t.epoch) adopt(now, t, epoch);
+    t.view_epoch = epoch;
     t.members = members;
     const auto at = std::find(members.begin(), members.end(), id);
     t.in_view = at != members.end();
@@ -316,23 +343,39 @@ void TokenOracle::view_ordered(Instant now, NodeTruth& t, NodeId id, const oracl
     for (auto& [snap, r] : recordings_[{id, t.gen}]) r.channel_open = false;
 }
 
-// The view's one token, made by the member named, once per process, only in the view it holds.
-void TokenOracle::issue_ordered(Instant now, NodeTruth& t, NodeId id, const oracle_wire::Read& m) {
-    if (m.epoch != t.view_epoch || m.epoch != t.epoch || !t.in_view || t.issued_in == m.epoch) return;
-    t.issued_in = m.epoch;
-    if (!ordered_births_.insert(m.epoch).second)
+// The view's one token, made by the member named, once per process.
+void TokenOracle::issue_taken(Instant now, NodeTruth& t, NodeId id, std::uint32_t epoch) {
+    if (t.issued_in == epoch) return;
+    t.issued_in = epoch;
+    if (!ordered_births_.insert(epoch).second)
         violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make the token of view epoch {}, which already had its "
                                                  "birth: two tokens born in one epoch",
-                                                 to_us(now), id, m.epoch));
-    t.held.push_back(born(now, m.epoch));
-    if (m.epoch > born_view_epoch_) {
-        born_view_epoch_ = m.epoch;
-        born_view_members_ = t.members;
-    }
+                                                 to_us(now), id, epoch));
+    t.held.push_back(born(now, epoch));
+    born_in_view_of(t);
+}
+
+// A token born by order, in the view its issuer holds: the nodes that view leaves out may pass
+// nothing on from now on (the partition rule).
+void TokenOracle::born_in_view_of(const NodeTruth& issuer) {
+    if (issuer.view_epoch <= born_view_epoch_ || issuer.members.empty()) return;
+    born_view_epoch_ = issuer.view_epoch;
+    born_view_members_ = issuer.members;
 }
 
 void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {
     if (m.kind == oracle_wire::Kind::ack) {
+        if (auto& orders = pending_orders_[from]; orders.contains(m.command)) {
+            const PendingOrder o = orders[m.command];
+            orders.erase(m.command);
+            NodeTruth& t = nodes_.at(from);
+            if (!m.ok) return;
+            if (!o.view) return issue_taken(now, t, from, o.epoch);
+            if (!o.members || o.members->size() < 2)
+                violations_.add(rule::birth, fmt::format("at {} us node {} took a view that is no ring of ours", to_us(now), from));
+            if (o.members) view_taken(now, t, from, *o.members, o.epoch);
+            return;
+        }
         auto& pending = pending_rollbacks_[from];
         auto it = std::find_if(pending.begin(), pending.end(), [&](const PendingRollback& p) { return p.command == m.command; });
         if (it == pending.end()) return;

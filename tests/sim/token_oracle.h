@@ -77,6 +77,10 @@ public:
     // The sender's link reset its session with `to` (it met a new process there): what it held for
     // `to` was dropped, as the link's contract says, and it now speaks to to's current process.
     void link_reset(Instant now, NodeId from, NodeId to);
+    // The sender's link made its first session with `to`'s process (none before: the sender's
+    // process is new): what it queued before goes to that process, whichever generation the
+    // boot assumed (the process it met at its start may have died before answering).
+    void link_connected(NodeId from, NodeId to);
     std::uint32_t generation(NodeId n) const { return nodes_.at(n).gen; }
     bool up(NodeId n) const { return nodes_.at(n).up; }
 
@@ -145,9 +149,19 @@ private:
     void note(Instant now);
     void record(Instant now, NodeTruth& n, NodeId id, SnapshotId snap, bool by_marker);
     void took_effect(const FaultEffect& e);
-    // A view ordered to a node (ViewOrder), and its token ordered (IssueToken).
-    void view_ordered(Instant now, NodeTruth& t, NodeId id, const oracle_wire::Read& m);
-    void issue_ordered(Instant now, NodeTruth& t, NodeId id, const oracle_wire::Read& m);
+    // A view ordered to a node (ViewOrder), and its token ordered (IssueToken): what the node does
+    // with each is known from its acknowledgement (ok: taken; not ok: refused), which it sends
+    // before anything the order made it do reaches a link.
+    void view_ordered(NodeId id, const oracle_wire::Read& m);
+    void view_taken(Instant now, NodeTruth& t, NodeId id, const std::vector<NodeId>& members, std::uint32_t epoch);
+    void issue_taken(Instant now, NodeTruth& t, NodeId id, std::uint32_t epoch);
+    void born_in_view_of(const NodeTruth& issuer);
+    struct PendingOrder {
+        bool view = true;  // a ViewOrder; else an IssueToken
+        std::uint32_t epoch = 0;
+        std::optional<std::vector<NodeId>> members;  // a view's (none: not a list of our ring)
+    };
+    std::map<NodeId, std::map<std::uint64_t, PendingOrder>> pending_orders_;
 
     std::vector<NodeId> ring_;  // configured, in order: what a view's bitmap names
     std::map<NodeId, NodeTruth> nodes_;
@@ -156,6 +170,9 @@ private:
     // a restart counts once the sender's link has reset). A token passed to a newer generation
     // before that is undecided: queued for the old process, it is dropped at the reset.
     std::map<std::pair<NodeId, NodeId>, std::uint32_t> session_gen_;
+    // Per link, the receiver's generation the sender's current process has actually met (its
+    // link connected or reset with it); none: no handshake completed yet.
+    std::map<std::pair<NodeId, NodeId>, std::uint32_t> connected_;
     std::map<std::pair<NodeId, std::uint32_t>, std::map<SnapshotId, Recording>> recordings_;
     // Rollback. Per node (any process of it: a restarted one restores what an earlier one saved),
     // the cuts it reported; and the rollback ordered to it, decided by its acknowledgement.
