@@ -46,8 +46,10 @@ Faults, in one run:
   0. baseline: 10 s with no fault (any detection there is noise of the machine, not of a fault);
   1. SIGKILL of node 2, 3 times: corosync's token loss declared (first "A processor failed" on a
      survivor), knet link down, new membership without node 2 on both survivors; ringwatch's
-     node_down for node 2. Then both restarted and awaited back (corosync: Members[3] on all
-     three; ringwatch: node_up and ok snapshots);
+     node_down for node 2, its new membership (the monitor's view without node 2: at once when
+     the port is seen closed, else after evict_after_ms = 5000 of silence) and the first ok
+     verdict of the two others (the view's token circulates). Then both restarted and awaited
+     back (corosync: Members[3] on all three; ringwatch: node_up, the view of three, ok snapshots);
   2. SIGSTOP of node 2 for 2 s then SIGCONT, 3 times, each followed by 10 s: counted from the
      SIGSTOP to 10 s after the SIGCONT;
   3. 20% outgoing UDP loss in node 3's namespace (nftables: `meta l4proto udp numgen random mod 5
@@ -593,6 +595,7 @@ nodelist {{
         if KILLS < 1:
             return
         rw_det, cs_loss, cs_memb, cs_link, cs_rejoin, rw_rejoin, rw_up, rw_alarms, rw_addr = [], [], [], [], [], [], [], 0, []
+        rw_view, rw_healed, rw_view_back = [], [], []
         for i in range(KILLS):
             self.wait_healthy(60, f"before SIGKILL {i + 1}")
             first, second = (self.cs[VICTIM], self.rw[VICTIM]) if i % 2 == 0 else (self.rw[VICTIM], self.cs[VICTIM])
@@ -604,6 +607,16 @@ nodelist {{
                 self.monitor.first(lambda e: is_node_down(e) and e.get("node") == VICTIM, t0)), 15, f"ringwatch's node_down for node {VICTIM}")
             rw_det.append((t - t0) / 1e6)
             rw_addr.append(ev.get("address"))
+            # The ring heals (views on, evict_after_ms 5000): the view of the others (at once when
+            # the port is seen closed, else after evict_after_ms of silence), and its first ok verdict.
+            tv, _ = self.wait_until(lambda: (lambda r: r if r[0] else None)(
+                self.monitor.first(lambda e: e.get("event") == "view" and e.get("members") == survivors, t0)), 30,
+                f"ringwatch's view without node {VICTIM}")
+            rw_view.append((tv - t0) / 1e6)
+            th, _ = self.wait_until(lambda: (lambda r: r if r[0] else None)(
+                self.monitor.first(lambda e: is_ok(e) and e.get("members") == survivors, t0)), 30,
+                f"ringwatch's first ok verdict of the ring without node {VICTIM}")
+            rw_healed.append((th - t0) / 1e6)
 
             def left_on_all():
                 ts = []
@@ -640,6 +653,10 @@ nodelist {{
                 self.monitor.first(lambda e: e.get("event") == "node_up" and e.get("node") == VICTIM, t1)), 30,
                 f"ringwatch's node_up for node {VICTIM} after its restart")
             rw_up.append((tup - t1) / 1e6)
+            tb, _ = self.wait_until(lambda: (lambda r: r if r[0] else None)(
+                self.monitor.first(lambda e: e.get("event") == "view" and e.get("members") == list(NODES), t1)), 30,
+                f"ringwatch's view of 3 after node {VICTIM}'s restart")
+            rw_view_back.append((tb - t1) / 1e6)
             self.wait_until(lambda: self.monitor.count(is_ok, tup) >= 5, 30, "5 ok ringwatch snapshots after node_up")
             tok, _ = self.monitor.first(is_ok, tup)
             rw_rejoin.append((tok - t1) / 1e6)
@@ -649,6 +666,8 @@ nodelist {{
                 return "none" if x is None else f"{x:.0f}"
             note(f"SIGKILL {i + 1}: ringwatch node_down {rw_det[-1]:.1f} ms ({rw_addr[-1]}); corosync knet link down {f(cs_link[-1])} ms, "
                  f"token loss declared {f(cs_loss[-1])} ms, membership without node {VICTIM} on both survivors {cs_memb[-1]:.0f} ms; "
+                 f"ringwatch view without it {rw_view[-1]:.0f} ms, its ok verdict {rw_healed[-1]:.0f} ms, view of 3 after the restart "
+                 f"{rw_view_back[-1]:.0f} ms; "
                  f"back after restart: corosync {cs_rejoin[-1]:.0f} ms, ringwatch node_up {rw_up[-1]:.0f} ms, ok again {rw_rejoin[-1]:.0f} ms; "
                  f"ringwatch token alarms since the kill (the token died with the node): {n_alarms}")
 
@@ -667,11 +686,20 @@ nodelist {{
         p50m, mxm, _ = stats(cs_memb)
         self.figure("SIGKILL to new membership p50", "corosync", p50m, "ms",
                     what="'A new membership ... Members left' on both survivors", trials=KILLS, values_ms=[round(x, 1) for x in cs_memb], max_ms=mxm)
+        self.figure("SIGKILL to new membership p50", "ringwatch", stats(rw_view)[0], "ms",
+                    what="the monitor's view without the node (line received): at once when its port is seen closed, else after "
+                    "evict_after_ms (5000) of silence", trials=KILLS, values_ms=[round(x, 1) for x in rw_view], max_ms=stats(rw_view)[1],
+                    address=rw_addr)
+        self.figure("SIGKILL to the ring judged ok without the node p50", "ringwatch", stats(rw_healed)[0], "ms",
+                    what="first ok verdict whose members are the survivors: the new view's token circulates", trials=KILLS,
+                    values_ms=[round(x, 1) for x in rw_healed], max_ms=stats(rw_healed)[1])
         p50l, _, nl = stats(cs_link)
         self.figure("SIGKILL to knet link down p50", "corosync", p50l, "ms", what="first 'link: host: 2 link: 0 is down' on a survivor",
                     trials=KILLS, values_ms=[None if x is None else round(x, 1) for x in cs_link])
         self.figure("restart to back in p50", "corosync", stats(cs_rejoin)[0], "ms", what="restart to 'Members[3]' on all three",
                     trials=KILLS, values_ms=[round(x, 1) for x in cs_rejoin])
+        self.figure("restart to back in the ring's view p50", "ringwatch", stats(rw_view_back)[0], "ms",
+                    what="restart to the monitor's view of all 3", trials=KILLS, values_ms=[round(x, 1) for x in rw_view_back])
         self.figure("restart to back in p50", "ringwatch", stats(rw_rejoin)[0], "ms",
                     what="restart to the first ok snapshot after node_up (the token regenerated if it died)",
                     trials=KILLS, values_ms=[round(x, 1) for x in rw_rejoin], node_up_ms=[round(x, 1) for x in rw_up],
