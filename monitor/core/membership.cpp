@@ -53,17 +53,22 @@ void Membership::on_node_event(Instant now, const NodeEvent& e) {
         silent_.erase(e.node);
         // Back: the next view names it again (one left out for not acknowledging, once its
         // back-off has passed: heard() then).
-        if (const auto it = evicted_.find(e.node); it != evicted_.end() && now >= it->second.rejoin_from) rejoin(e.node);
+        if (const auto it = evicted_.find(e.node); it != evicted_.end() && may_rejoin(it->second, now)) rejoin(e.node);
     }
     reconsider(now);
 }
 
 void Membership::heard(Instant now, NodeId n, Instant at) {
     const auto it = evicted_.find(n);
-    if (it == evicted_.end() || at <= it->second.at || now < it->second.rejoin_from) return;
+    if (it == evicted_.end() || at <= it->second.at || !may_rejoin(it->second, now)) return;
     rejoin(n);
     reconsider(now);
 }
+
+// Left out for not acknowledging: not before a view without it is complete and its back-off has
+// run from then (a view that took it back while the one leaving it out waited for its lease would
+// supersede that one, and the ring would never have a token without it).
+bool Membership::may_rejoin(const Evicted& e, Instant now) const { return now >= e.rejoin_from && (e.backoff == Duration{0} || e.view_done); }
 
 void Membership::rejoin(NodeId n) {
     if (evicted_.erase(n) > 0) silent_.erase(n);
@@ -179,7 +184,7 @@ void Membership::evict(Instant now, NodeId n, NodeAddress address, bool unacknow
         b = b == Duration{0} ? config_.rejoin_backoff : std::min(2 * b, config_.max_rejoin_backoff);
         rejoin_from = now + b;
     }
-    if (!evicted_.try_emplace(n, Evicted{now, rejoin_from}).second) return;
+    if (!evicted_.try_emplace(n, Evicted{now, rejoin_from, rejoin_from - now}).second) return;
     left_out_.insert(n);
     ++stats_.evicted;
     events_.push_back(MembershipEvent{.kind = MembershipEventKind::node_evicted,
@@ -199,6 +204,7 @@ void Membership::reconsider(Instant now) {
     // back makes one again. A view being ordered is given up: it waits for nobody.
     if (target.size() < 2) {
         change_.reset();
+        for (auto& [n, e] : evicted_) e.view_done = true;  // no view without them can come: nothing to wait for
         return;
     }
     if (change_ ? target == change_->members : target == members_) return;
@@ -227,6 +233,12 @@ void Membership::complete(Instant now) {
     epoch_ = change_->epoch;
     change_.reset();
     ordered_a_view_ = true;
+    // The back-off of a node left out runs from here too: the ring has had a token without it.
+    for (auto& [n, e] : evicted_) {
+        if (e.view_done || member(n)) continue;
+        e.view_done = true;
+        e.rejoin_from = std::max(e.rejoin_from, now + e.backoff);
+    }
     refused_.clear();
     for (NodeId n : members_) backoff_.erase(n);
     const NodeId issuer = members_[epoch_.value % members_.size()];

@@ -34,8 +34,9 @@ struct MembershipConfig {
     // one (they are down or cut off: a view waits for nobody forever).
     Duration ack_timeout{std::chrono::seconds(2)};
     // A node left out for not acknowledging is heard again: it rejoins no sooner than this after its
-    // eviction, doubled each time it is left out again (up to max_rejoin_backoff), so a node that can
-    // send but not receive costs the ring one stalled change per back-off, not one per ack_timeout.
+    // eviction and of the completion of the view without it (which may wait for its lease), doubled
+    // each time it is left out again (up to max_rejoin_backoff), so a node that can send but not receive costs the ring one stalled
+    // change per back-off, not one per ack_timeout.
     Duration rejoin_backoff{std::chrono::seconds(2)};
     Duration max_rejoin_backoff{std::chrono::seconds(64)};
     std::uint64_t first_command_id = std::uint64_t{1} << 61;  // apart from the monitor's other commands
@@ -119,6 +120,8 @@ public:
     bool changing() const { return change_.has_value(); }
     std::optional<Epoch> changing_to() const { return change_ ? std::optional<Epoch>(change_->epoch) : std::nullopt; }
     bool evicted(NodeId n) const { return evicted_.contains(n); }
+    // The nodes left out now: said evicted and not yet back in a completed view.
+    std::size_t left_out() const { return left_out_.size(); }
     const MembershipStats& stats() const { return stats_; }
 
 private:
@@ -138,6 +141,8 @@ private:
     struct Evicted {
         Instant at;
         Instant rejoin_from;  // heard after this, it rejoins
+        Duration backoff{0};  // left out for not acknowledging: counted again from the view without it
+        bool view_done = false;
     };
     struct Issue {  // the token order of the current view, until its issuer acknowledges it
         NodeId issuer;
@@ -150,6 +155,7 @@ private:
     void complete(Instant now);
     void evict(Instant now, NodeId n, NodeAddress address, bool unacknowledged = false);
     void rejoin(NodeId n);
+    bool may_rejoin(const Evicted& e, Instant now) const;
 
     MembershipConfig config_;
     Epoch epoch_{0};

@@ -316,7 +316,7 @@ StatusReply BasicMonitorProcess<Core>::status(std::uint64_t command_id) const {
         add("view_epoch", m->epoch().value);
         add("view_members", m->members().size());
         add("views", m->stats().views);
-        add("nodes_evicted", m->stats().evicted - m->stats().rejoined);
+        add("nodes_evicted", m->left_out());
     }
     add("late_reports", s.late_reports);
     return r;

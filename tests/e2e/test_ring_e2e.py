@@ -5,6 +5,7 @@ line, `ring status`'s table, the monitor on a terminal, the demo's story) is mat
 contract; a node's log never is. Run through ctest (e2e_ring_<scenario>) or:
     python3 -m pytest -q -p no:cacheprovider tests/e2e/test_ring_e2e.py --bin build/bin
 """
+import contextlib
 import json
 import os
 import re
@@ -653,9 +654,11 @@ def test_json_events(e2e):
 
 # --- across network namespaces -------------------------------------------------------------------
 
-def test_netns(e2e):
-    # The 5-node ring across network namespaces: one per node and one for the monitor, joined by
-    # veth pairs to a bridge in a hub namespace, on addresses this test assigns.
+@contextlib.contextmanager
+def namespaces(e2e, names):
+    """Network namespaces, one per name, joined by veth pairs to a bridge in a hub namespace; name i
+    at 10.213.0.(10 + i). Yields each name's namespace; skips the test without root or usable
+    namespaces, and deletes everything made (after the test's processes are gone)."""
     if os.geteuid() != 0 or not shutil.which("ip") or subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
         pytest.skip("needs root and 'ip netns' (iproute2) to create network namespaces")
     tag = f"rw{os.getpid()}"
@@ -677,7 +680,7 @@ def test_netns(e2e):
             pytest.skip(f"cannot enter a network namespace here: {r.stderr.strip().splitlines()[0]}")
         ip("-n", hub, "link", "add", "br0", "type", "bridge")
         ip("-n", hub, "link", "set", "br0", "up")
-        names = ["n0", "n1", "n2", "n3", "n4", "mon"]
+        spaces = {}
         for idx, name in enumerate(names):
             ns = tag + name
             ip("netns", "add", ns)
@@ -691,16 +694,33 @@ def test_netns(e2e):
             ip("-n", ns, "link", "set", "lo", "up")
             ip("-n", hub, "link", "set", p, "master", "br0")
             ip("-n", hub, "link", "set", p, "up")
-        # No key on addresses beyond loopback: refused unless said explicitly, then warned about.
-        text = ('[ring]\nname = "netns"\nhold_ms = 20\ninsecure = true\n\n[monitor]\naddress = "10.213.0.15:7100"\n'
-                "interval_ms = 100\ntimeout_ms = 1000\n")
-        text += "".join(f'\n[[nodes]]\nid = {i}\naddress = "10.213.0.{i + 10}:7101"\n' for i in range(5))
-        e2e.config.write_text(text)
-        nodes = [e2e.start_node(i, prefix=("ip", "netns", "exec", f"{tag}n{i}")) for i in range(5)]
-        m = e2e.start_monitor(prefix=("ip", "netns", "exec", f"{tag}mon"))
+            spaces[name] = ns
+        yield spaces
+    finally:
+        e2e.teardown()
+        for ns in made:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def netns_ring(e2e, spaces, count):
+    """A ring of `count` nodes, node i in namespace n<i> (10.213.0.(10 + i)), the monitor in `mon`;
+    no key beyond loopback (insecure = true). Returns the nodes' processes and the monitor."""
+    text = ('[ring]\nname = "netns"\nhold_ms = 20\ninsecure = true\n\n[monitor]\naddress = "10.213.0.15:7100"\n'
+            "interval_ms = 100\ntimeout_ms = 1000\n")
+    text += "".join(f'\n[[nodes]]\nid = {i}\naddress = "10.213.0.{i + 10}:7101"\n' for i in range(count))
+    e2e.config.write_text(text)
+    nodes = [e2e.start_node(i, prefix=("ip", "netns", "exec", spaces[f"n{i}"])) for i in range(count)]
+    return nodes, e2e.start_monitor(prefix=("ip", "netns", "exec", spaces["mon"]))
+
+
+def test_netns(e2e):
+    # The 5-node ring across network namespaces: one per node and one for the monitor, joined by
+    # veth pairs to a bridge in a hub namespace, on addresses this test assigns.
+    with namespaces(e2e, ["n0", "n1", "n2", "n3", "n4", "mon"]) as spaces:
+        nodes, m = netns_ring(e2e, spaces, 5)
         m.await_ok(10, 30)
         m.no_alarm()
-        rc, out = e2e.run("ip", "netns", "exec", f"{tag}mon", e2e.bin / "ring", "inject", e2e.config, "--node", 2, "lose")
+        rc, out = e2e.run("ip", "netns", "exec", spaces["mon"], e2e.bin / "ring", "inject", e2e.config, "--node", 2, "lose")
         assert rc == 0, f"inject across namespaces failed: {out}"
         caught = m.fault_caught("lose", node=2)
         unauthenticated = e2e.nodes.where(event="started", authenticated=False)
@@ -713,10 +733,40 @@ def test_netns(e2e):
         rc, out = e2e.run(e2e.bin / "ring", "node", secure, "--id", 0)
         assert rc == 2 and "is not loopback" in out, f"a keyless ring beyond loopback was not refused: exit {rc}: {out}"
         print("ok: 5 nodes in 5 namespaces (no key, insecure = true: every program warned):", caught)
-    finally:
-        e2e.teardown()
-        for ns in made:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_link_fault(e2e):
+    # A one-way link fault: node 2's namespace drops every datagram from node 1 (nftables), while
+    # both are heard by the monitor and node 2 still reaches node 1. The token and the markers stop
+    # on the link 1 -> 2, which retransmits for nothing: every snapshot would call that token "in
+    # flight". The monitor says link_fault (1 -> 2) once the snapshots have been stuck there for
+    # three snapshot timeouts, leaves node 2 out, and the four others go on (no token alarm). The
+    # link repaired, node 2 is taken back after its back-off.
+    if not shutil.which("nft"):
+        pytest.skip("needs nft (nftables) to break one direction of a link")
+    with namespaces(e2e, ["n0", "n1", "n2", "n3", "n4", "mon"]) as spaces:
+        nodes, m = netns_ring(e2e, spaces, 5)
+        m.await_ok(10, 30)
+        rule = ("table inet rwlinkfault {\n chain in {\n  type filter hook input priority 0; policy accept;\n"
+                "  ip saddr 10.213.0.11 udp dport 7101 drop\n }\n}\n")
+        r = subprocess.run(["ip", "netns", "exec", spaces["n2"], "nft", "-f", "-"], input=rule, capture_output=True, text=True)
+        assert r.returncode == 0, f"nft in node 2's namespace: {r.stderr.strip()}"
+        fault = m.await_event(20, "the link fault 1 -> 2", event="link_fault")
+        assert (fault["from"], fault["to"]) == (1, 2), f"the wrong link named: {json.dumps(fault)}"
+        evicted = m.await_event(10, "node 2 left out", event="node_evicted", node=2)
+        assert evicted["unacknowledged"] is True, f"node 2 not left out as for a view it could not take: {json.dumps(evicted)}"
+        four = [0, 1, 3, 4]
+        m.await_event(10, "a view of the four others", event="view", members=four)
+        m.await_event(10, "an ok verdict of the four", event="snapshot", verdict="ok", members=four)
+        m.no_alarm()
+        assert not m.where(event="node_down"), f"a node called down for a link fault: {m.where(event='node_down')}"
+        r = subprocess.run(["ip", "netns", "exec", spaces["n2"], "nft", "delete", "table", "inet", "rwlinkfault"], capture_output=True, text=True)
+        assert r.returncode == 0, f"nft delete: {r.stderr.strip()}"
+        back = m.await_event(20, "node 2 back in the ring", event="node_rejoined", node=2)
+        m.await_more(1, 10, "an ok verdict of the five", verdict="ok", members=[0, 1, 2, 3, 4])
+        m.no_alarm()
+        print(f"ok: one-way fault on the link 1 -> 2: link_fault named it, node 2 left out, the four others judged ok, "
+              f"no token alarm; repaired, node 2 rejoined in view epoch {back['epoch']}")
 
 
 # --- monitors ------------------------------------------------------------------------------------

@@ -138,9 +138,11 @@ TEST_CASE("membership: an evicted node heard again rejoins in a later view", "[m
     ack_all(m, t0 + 10ms, o);
     const Epoch first = take(m).issues.at(0).second.epoch;
     m.take_events();
+    CHECK(m.left_out() == 1);
     m.on_node_event(t0 + 3s, up(1, t0 + 3s));  // restarted
     o = take(m);
     REQUIRE(o.views.size() == 5);  // the returning node is told too, and must acknowledge
+    CHECK(m.left_out() == 1);      // until the view with it is complete
     CHECK(o.views[0].second.epoch > first);
     CHECK(members_of(o.views[0].second) == kRing);
     ack_all(m, t0 + 3010ms, o, NodeId{1});
@@ -153,6 +155,16 @@ TEST_CASE("membership: an evicted node heard again rejoins in a later view", "[m
     CHECK(ev[1].kind == MembershipEventKind::node_rejoined);
     CHECK(ev[1].node == NodeId{1});
     CHECK(m.stats().rejoined == 1);
+    CHECK(m.left_out() == 0);
+    // Left out again, back, and out again before the view with it completes: one node out, though
+    // two evictions and no rejoin were counted.
+    m.on_node_event(t0 + 4s, down(1, t0 + 4s, NodeAddress::port_closed));
+    ack_all(m, t0 + 4010ms, take(m));
+    m.on_node_event(t0 + 5s, up(1, t0 + 5s));
+    take(m);
+    m.on_node_event(t0 + 5001ms, down(1, t0 + 5001ms, NodeAddress::port_closed));
+    CHECK(m.stats().evicted - m.stats().rejoined == 2);
+    CHECK(m.left_out() == 1);
 }
 
 TEST_CASE("membership: a member that does not acknowledge is left out of the next view; a newer change supersedes", "[membership]") {
@@ -230,4 +242,31 @@ TEST_CASE("membership: when too few are left for a ring, the view being ordered 
         if (e.kind == MembershipEventKind::node_rejoined) rejoined.push_back(e.node);
     std::sort(rejoined.begin(), rejoined.end());
     CHECK(rejoined == std::vector<NodeId>{NodeId{0}, NodeId{2}});
+}
+
+TEST_CASE("membership: a node left out for not acknowledging rejoins only after its back-off from the view without it", "[membership][lease]") {
+    // Node 3 is heard throughout but never acknowledges (a one-way fault): the view without it
+    // waits for its lease, and a rejoin meanwhile would supersede that view before it has a token.
+    Membership m(config(), t0);
+    take_over(m, t0);
+    m.on_node_event(t0, down(4, t0, NodeAddress::port_closed));  // some change, which node 3 cannot take
+    ack_all(m, t0 + 10ms, take(m), NodeId{3});
+    // Granted a lease just before (it still asks in the view it holds), over 3.375 s later.
+    REQUIRE(m.grant(t0 + 1900ms, NodeId{3}, LeaseRequest{1, m.epoch()}));
+    m.on_timer(t0 + 2s);  // its ack timeout: left out, back-off 2 s
+    const Ordered without = take(m);
+    REQUIRE(without.views.size() == 3);
+    ack_all(m, t0 + 2010ms, without);
+    CHECK(take(m).issues.empty());
+    m.heard(t0 + 4500ms, NodeId{3}, t0 + 4500ms);  // past its back-off from the eviction: not yet
+    CHECK(take(m).views.empty());
+    const Instant done = t0 + 1900ms + lease_margin(config().lease);
+    m.on_timer(done);
+    CHECK(take(m).issues.size() == 1);
+    m.heard(done + 1999ms, NodeId{3}, done + 1999ms);
+    CHECK(take(m).views.empty());
+    m.heard(done + 2s, NodeId{3}, done + 2s);
+    const Ordered back = take(m);
+    REQUIRE(back.views.size() == 4);
+    CHECK(members_of(back.views[0].second) == std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{2}, NodeId{3}});
 }
