@@ -207,7 +207,9 @@ void Membership::reconsider(Instant now) {
         for (auto& [n, e] : evicted_) e.view_done = true;  // no view without them can come: nothing to wait for
         return;
     }
-    if (change_ ? target == change_->members : target == members_) return;
+    // Until a view of its own is complete (its take-over came to nothing: too few were left, say),
+    // the configured ring is no view this tracker ordered: it grants no lease in it, so it orders one.
+    if (change_ ? target == change_->members : (ordered_a_view_ && target == members_)) return;
     order_view(now, std::move(target));
 }
 

@@ -270,3 +270,22 @@ TEST_CASE("membership: a node left out for not acknowledging rejoins only after 
     REQUIRE(back.views.size() == 4);
     CHECK(members_of(back.views[0].second) == std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{2}, NodeId{3}});
 }
+
+TEST_CASE("membership: a take-over that came to nothing is ordered again once there is a ring to order", "[membership][lease]") {
+    // A monitor starting while one of two nodes is dead: its view of both is given up (a ring of
+    // one is none). The node back, the configured ring is what the tracker wants, but it never
+    // ordered it: it orders it now (it grants leases only in a view of its own).
+    MembershipConfig c = config();
+    c.ring = {NodeId{0}, NodeId{1}};
+    Membership m(c, t0);
+    REQUIRE(take(m).views.size() == 2);
+    m.on_node_event(t0 + 10ms, down(1, t0 + 10ms, NodeAddress::port_closed));
+    CHECK_FALSE(m.changing());
+    CHECK_FALSE(m.grant(t0 + 20ms, NodeId{0}, LeaseRequest{1, Epoch{0}}));
+    m.on_node_event(t0 + 1s, up(1, t0 + 1s));
+    const Ordered o = take(m);
+    REQUIRE(o.views.size() == 2);
+    ack_all(m, t0 + 1010ms, o);
+    CHECK(take(m).issues.size() == 1);
+    CHECK(m.grant(t0 + 1020ms, NodeId{0}, LeaseRequest{2, m.epoch()}));
+}
