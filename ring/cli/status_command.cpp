@@ -155,11 +155,20 @@ int run_status(const std::string& config_path, bool json) {
             get(m, "view_epoch") > 0
                 ? fmt::format("; view epoch {}: {} of {} node(s) in the ring", get(m, "view_epoch"), get(m, "view_members"), config.nodes.size())
                 : std::string());
-        // Nodes whose last view left them out (they pass nothing on until a view names them again).
-        for (std::size_t i = 0; i < config.nodes.size(); ++i)
-            if (answers[i].figures && get(*answers[i].figures, "view_epoch") > 0 && get(*answers[i].figures, "in_view") == 0)
+        // Which view each node is in, where that is not simply the monitor's: nodes whose last view
+        // left them out (they pass nothing on until a view names them again), and nodes that have
+        // not taken the monitor's newest view yet (or that a new monitor has not taken over yet).
+        for (std::size_t i = 0; i < config.nodes.size(); ++i) {
+            if (!answers[i].figures) continue;
+            const Figures& f = *answers[i].figures;
+            if (get(f, "view_epoch") > 0 && get(f, "in_view") == 0) {
                 fmt::print("node {}: left out of the ring since view epoch {} (it rejoins when the monitor hears it again)\n", config.nodes[i].id,
-                           get(*answers[i].figures, "view_epoch"));
+                           get(f, "view_epoch"));
+            } else if (get(m, "view_epoch") > 0 && get(f, "view_epoch") != get(m, "view_epoch")) {
+                fmt::print("node {}: in view epoch {}, not the monitor's {} (it has not taken the newest view yet)\n", config.nodes[i].id,
+                           get(f, "view_epoch"), get(m, "view_epoch"));
+            }
+        }
     } else if (monitor.busy) {
         fmt::print("monitor at {}: busy (it answered, but gave this tool no session: its tool slots are taken; try again)\n",
                    config.monitor_address_text);
@@ -167,8 +176,9 @@ int run_status(const std::string& config_path, bool json) {
         fmt::print("monitor at {}: not answering (not running?)\n", config.monitor_address_text);
     }
     if (no_epoch) {
-        fmt::print("no token yet: no node has an epoch, and a token is born only by the monitor's order{}\n",
-                   monitor.figures ? " (it orders the first at its first complete snapshot)" : ": start the monitor (`monitor CONFIG`)");
+        fmt::print(
+            "no token yet: no node has an epoch, and a token is born only by the monitor's order{}\n",
+            monitor.figures ? " (its first view brings it; with views off, its first complete snapshot)" : ": start the monitor (`monitor CONFIG`)");
     }
     std::size_t busy = 0;
     for (std::size_t i = 0; i < config.nodes.size(); ++i) busy += answers[i].busy;
