@@ -35,8 +35,8 @@ struct MembershipConfig {
     Duration ack_timeout{std::chrono::seconds(2)};
     // A node left out for not acknowledging is heard again: it rejoins no sooner than this after its
     // eviction and of the completion of the view without it (which may wait for its lease), doubled
-    // each time it is left out again (up to max_rejoin_backoff), so a node that can send but not receive costs the ring one stalled
-    // change per back-off, not one per ack_timeout.
+    // each time it is left out again (up to max_rejoin_backoff), so a node that can send but not
+    // receive costs the ring one stalled change per back-off, not one per ack_timeout.
     Duration rejoin_backoff{std::chrono::seconds(2)};
     Duration max_rejoin_backoff{std::chrono::seconds(64)};
     std::uint64_t first_command_id = std::uint64_t{1} << 61;  // apart from the monitor's other commands

@@ -139,7 +139,7 @@ void MonitorCore::on_epoch_heard(Instant now, NodeId from, Epoch e) {
 void MonitorCore::on_lease_request(Instant now, NodeId from, const LeaseRequest& r) {
     account_stall(now);
     if (!in_ring(from)) {
-        ++stats_.unexpected_reports;
+        ++stats_.leases_refused;
     } else if (!membership_) {
         // No views: no token is ever replaced without a node, so any member may have one.
         out_.view_orders.emplace_back(from, LeaseGrant{r.stamp, kLeaseWithoutViewsMs});
@@ -331,14 +331,13 @@ void MonitorCore::watch_links(Instant now, const Pending& p, const Verdict& v) {
         const NodeId m = p.members[i], pred = p.members[(i + n - 1) % n];
         const bool stuck = std::find(v.missing.begin(), v.missing.end(), m) != v.missing.end() && p.reports.contains(pred) && heard(m) &&
                            heard(pred) && std::find(v.restarted.begin(), v.restarted.end(), m) == v.restarted.end();
-        Stuck& s = stuck_[m];
         if (!stuck) {
-            s.snapshots = 0;
+            stuck_since_.erase(m);
             continue;
         }
-        if (s.snapshots++ == 0) s.since = p.started;
-        if (p.started - s.since >= kLinkFaultTimeouts * config_.timeout && !membership_->changing()) {
-            s.snapshots = 0;
+        const Instant since = stuck_since_.try_emplace(m, p.started).first->second;
+        if (p.started - since >= kLinkFaultTimeouts * config_.timeout && !membership_->changing()) {
+            stuck_since_.erase(m);
             membership_->raise_floor(epoch_);
             membership_->link_fault(now, pred, m);
         }

@@ -94,7 +94,7 @@ struct MonitorStats {
     std::uint64_t abandoned_for_view = 0;    // snapshots under way when a new view was ordered: no verdict
     std::uint64_t skipped_view_change = 0;   // starts not made while a view was being ordered (the ring has no token on purpose)
     std::uint64_t leases_granted = 0;
-    std::uint64_t leases_refused = 0;  // asked by a node left out, or in a view other than the monitor's
+    std::uint64_t leases_refused = 0;  // asked by a node left out or not in the ring, or in a view other than the monitor's
 };
 
 class MonitorCore {
@@ -186,10 +186,6 @@ private:
     // in a row time out together; not for seconds on end.
     void watch_links(Instant now, const Pending& p, const Verdict& v);
     static constexpr int kLinkFaultTimeouts = 3;
-    struct Stuck {
-        int snapshots = 0;
-        Instant since;  // the first one's start
-    };
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
     void count_tokens(const Pending& p, Verdict& v) const;
     bool regenerate(Instant now, const Verdict& cause, bool by_hand = false, std::string note = {});
@@ -233,7 +229,7 @@ private:
     NodeLiveness liveness_;
     std::optional<Membership> membership_;
     std::optional<Epoch> changing_to_;               // the epoch of the view being ordered
-    std::map<NodeId, Stuck> stuck_;                  // per member: snapshots in a row that its inbound link failed
+    std::map<NodeId, Instant> stuck_since_;          // per member: the start of the first snapshot in a row that its inbound link failed
     std::vector<std::pair<NodeId, Instant>> heard_;  // on_heard() since the last settle()
     MonitorStats stats_;
 };

@@ -57,10 +57,10 @@ void Dashboard::on_incidents(const std::vector<IncidentEvent>& events) {
     for (const auto& e : events) server_.broadcast(feed_.on_incident(monotonic_now(), e));
 }
 
-// The node's state changes with its event: the page is told both (no later tick may change a
-// state again to carry it: a ring that heals without the node keeps every other node up).
 void Dashboard::on_membership_event(const MembershipEvent& e) { server_.broadcast(feed_.on_membership_event(monotonic_now(), e)); }
 
+// The node's state changes with its event: the page is told both (no later tick may change a
+// state again to carry it: a ring that heals without the node keeps every other node up).
 void Dashboard::on_node_event(const NodeEvent& e) {
     server_.broadcast(feed_.on_node_event(monotonic_now(), e));
     server_.broadcast(feed_.states_message());

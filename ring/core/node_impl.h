@@ -141,16 +141,16 @@ void BasicNode<Participant>::rollback(Instant now, NodeId from, const RecoverCom
 template <typename Participant>
 bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
     const auto members = view_members(config_.ring, v.members);
-    // A repeat of the view it holds is refused too: only a new monitor orders an epoch again (it
-    // cannot know the ring's), and its order is followed by the epoch's token order, whose token
-    // the ring already has. Refused, it is ordered again above the epoch this node then tells.
-    // Refused: a view's epoch that tokens of ours already had (a recovery's, which this view's
-    // adoption would not purge: its own token would be a second); a process that only knows the
-    // epoch (from its state directory, or a recovery's order) has no token of it to keep. An epoch
-    // older than ours: the view was ordered without knowing of a recovery since, so the monitor is
-    // told to order it again above; but a process that has taken no view yet (a new one, told the
-    // ring's current view) takes it: the view's token was made long ago (its order would be refused,
-    // being of another epoch than ours), and the recovery's epoch since is the ring's, in that view.
+    // Refused (the monitor then orders it again above the epoch this node tells):
+    // - an epoch not above the view's it holds, a repeat included: only a new monitor orders an
+    //   epoch again (it cannot know the ring's), and the token order that follows would make a
+    //   second token of an epoch that has one;
+    // - an epoch a token of ours already had (a recovery's, which this view's adoption would not
+    //   purge); a process that only knows the epoch (its state directory, a recovery's order) has
+    //   no token of it to keep;
+    // - an epoch older than ours (a recovery came since), unless this process has taken no view
+    //   yet: a new one told the ring's current view takes it, as that view's token was made long
+    //   ago (its order would be refused, being of another epoch) and the recovery's is the ring's.
     const bool older = v.epoch < token_.epoch() && view_.epoch != Epoch{0};
     const bool epoch_used = older || (v.epoch == token_.epoch() && token_.held_in() == v.epoch);
     if (!members || members->size() < 2 || v.epoch <= view_.epoch || epoch_used) {  // other members for the same epoch too
@@ -192,8 +192,7 @@ void BasicNode<Participant>::ask_lease(Instant now) {
     if (!config_.lease_required || now < next_lease_ask_) return;
     send(kMonitorId, LeaseRequest{to_us(now), view_.epoch});
     ++stats_.lease_requests;
-    const bool holds = leased(now) && granted_ > Duration{0};
-    next_lease_ask_ = now + (holds ? std::max<Duration>(granted_ / 4, kLeaseRetry) : kLeaseRetry);
+    next_lease_ask_ = now + (leased(now) ? std::max<Duration>(granted_ / 4, kLeaseRetry) : kLeaseRetry);
 }
 
 template <typename Participant>

@@ -252,13 +252,18 @@ TEST_CASE("checkers: a monitor that never sends its views breaks the healing rul
     require_caught(crash_for_good(Mutant::monitor_orders_no_views, 12s), rule::healing);
 }
 
+// Views on (evict_after 5 s), one node stopped for a while.
+SimConfig node_paused(Mutant m, Duration run, SimConfig::NodePause pause) {
+    SimConfig c = scenario(m);
+    c.evict_after = 5s;
+    c.duration = run;
+    c.node_pauses.push_back(pause);
+    return c;
+}
+
 TEST_CASE("checkers: a monitor that leaves a node out as soon as it is silent breaks the eviction rule", "[sim][checkers][views]") {
     // A 2 s pause, well under evict_after: reported down, never left out.
-    SimConfig c = scenario(Mutant::monitor_evicts_at_once);
-    c.evict_after = 5s;
-    c.duration = 6s;
-    c.node_pauses.push_back({2s, 2, 2s});
-    require_caught(c, rule::eviction);
+    require_caught(node_paused(Mutant::monitor_evicts_at_once, 6s, {2s, 2, 2s}), rule::eviction);
 }
 
 TEST_CASE("checkers: a node that passes tokens on without the monitor's lease breaks the partition rule", "[sim][checkers][views]") {
@@ -266,9 +271,5 @@ TEST_CASE("checkers: a node that passes tokens on without the monitor's lease br
     // the ring goes on without it in a new view with a token of its own. Back, under the lease it
     // holds the old view's token until the monitor takes it back in a later view (which purges
     // it); the mutant passes it on at once, to a ring that has another.
-    SimConfig c = scenario(Mutant::node_ignores_lease);
-    c.evict_after = 5s;
-    c.duration = 14s;
-    c.node_pauses.push_back({2008ms, 1, 7s});
-    require_caught(c, rule::partition);
+    require_caught(node_paused(Mutant::node_ignores_lease, 14s, {2008ms, 1, 7s}), rule::partition);
 }
