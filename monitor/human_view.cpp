@@ -203,6 +203,29 @@ void HumanView::on_membership_event(const MembershipEvent& e) {
     std::fflush(out_);
 }
 
+// A claim is said only by what came of it.
+void HumanView::on_leader_event(const LeaderEvent& e) {
+    switch (e.kind) {
+        case LeaderEventKind::claimed: return;
+        case LeaderEventKind::leading:
+            event_line(fmt::format("LEADING term {}: {} node(s) promised it; this monitor orders the ring", e.term, e.promises), kGood);
+            break;
+        case LeaderEventKind::claim_failed:
+            event_line(e.later == kNoTerm ? fmt::format("claim of term {} not promised by a majority in time: tried again", e.term)
+                                          : fmt::format("claim of term {} refused: node {} promised term {}", e.term, e.by, e.later),
+                       kBad);
+            break;
+        case LeaderEventKind::stepped_down:
+            event_line(e.later == kNoTerm
+                           ? fmt::format("term {} has made all its epochs: claiming the next", e.term)
+                           : fmt::format("STEPPED DOWN from term {}: node {} promised term {} (another monitor leads)", e.term, e.by, e.later),
+                       kBad);
+            break;
+    }
+    draw_status();
+    std::fflush(out_);
+}
+
 void HumanView::on_summary_tick() {
     if (o_.terminal) return;
     plain_line("summary: " + status());

@@ -13,6 +13,7 @@
 #include <fmt/color.h>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/leadership.h"
 #include "monitor/core/membership.h"
 #include "monitor/core/node_liveness.h"
 
@@ -31,6 +32,7 @@ public:
     void on_incidents(const std::vector<IncidentEvent>& events);  // with no verdict of theirs (a recovery by hand)
     void on_node_event(const NodeEvent& e);
     void on_membership_event(const MembershipEvent& e);
+    void on_leader_event(const LeaderEvent& e);
     // Every 10 s: the summary line when not on a terminal.
     void on_summary_tick();
     // Before anything else is printed on stdout (the totals at exit): end the status line.

@@ -145,6 +145,16 @@ public:
         fmt::print("{}\n", membership_event_json(e));
         std::fflush(stdout);
     }
+    // On a terminal, a lone monitor's first term goes unsaid (it always leads it); what goes wrong
+    // with a claim is always said.
+    void on_leader_event(const LeaderEvent& e, bool lone_monitor) {
+        if (!json_) {
+            if (lone_monitor && e.kind == LeaderEventKind::leading && e.term == Term{1}) return;
+            return view_.on_leader_event(e);
+        }
+        fmt::print("{}\n", leader_event_json(e));
+        std::fflush(stdout);
+    }
     // Incidents no verdict caused (a recovery asked for by hand).
     void on_other_incidents(const std::vector<IncidentEvent>& events) {
         if (metrics)
@@ -210,6 +220,7 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
         [&](const NodeEvent& e) { out.on_node_event(e); }, s.link);
     monitor.on_other_incidents([&](const std::vector<IncidentEvent>& events) { out.on_other_incidents(events); });
     monitor.on_membership_event([&](const MembershipEvent& e) { out.on_membership_event(e); });
+    monitor.on_leader_event([&](const LeaderEvent& e) { out.on_leader_event(e, s.mc.leadership.monitors.size() == 1); });
     if (s.http_at) out.dashboard = std::make_unique<io::Dashboard>(&loop, *s.http_at, s.ring, s.mc, monitor);  // before a word is said: it may fail
 
     io::UvHandle<uv_signal_t> sigint(&loop, uv_signal_init), sigterm(&loop, uv_signal_init);

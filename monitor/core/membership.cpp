@@ -18,13 +18,22 @@ std::string_view to_string(MembershipEventKind k) {
     return "unknown";
 }
 
-// A new tracker takes the ring over at once: a view of every configured node in an epoch of its
-// own (above the ring's, which the nodes that refuse it tell), in which alone it grants leases.
-Membership::Membership(MembershipConfig config, Instant now)
-    : config_(std::move(config)), members_(config_.ring), next_command_id_(config_.first_command_id) {
+// A new tracker takes the ring over at once: a view of every configured node not known gone, in
+// an epoch of its own term (above the ring's), in which alone it grants leases. It cannot know what
+// an earlier leader granted: every lease counts as running for one more lease from now.
+Membership::Membership(MembershipConfig config, Instant now, Epoch floor, const std::vector<NodeEvent>& down)
+    : config_(std::move(config)), members_(config_.ring), floor_(floor), next_command_id_(config_.first_command_id) {
     RW_ASSERT(config_.ring.size() >= 2);
     for (NodeId n : config_.ring) lease_over_[n] = now + lease_margin(config_.lease);
-    order_view(now, config_.ring);
+    for (const NodeEvent& e : down) {
+        if (e.kind != NodeEventKind::node_down || std::find(config_.ring.begin(), config_.ring.end(), e.node) == config_.ring.end()) continue;
+        if (e.address == NodeAddress::port_closed) {
+            evict(now, e.node, NodeAddress::port_closed);
+        } else {
+            silent_.try_emplace(e.node, Silent{e.at - e.silent_for});
+        }
+    }
+    reconsider(now);
 }
 
 std::optional<LeaseGrant> Membership::grant(Instant now, NodeId n, const LeaseRequest& r) {
@@ -35,7 +44,8 @@ std::optional<LeaseGrant> Membership::grant(Instant now, NodeId n, const LeaseRe
     const bool in_current = ordered_a_view_ && r.view_epoch == epoch_ && in(members_);
     if (!adopted_change && !in_current) return std::nullopt;
     over->second = std::max(over->second, now + lease_margin(config_.lease));
-    return LeaseGrant{r.stamp, static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(config_.lease).count())};
+    return LeaseGrant{r.stamp, static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(config_.lease).count()),
+                      config_.term};
 }
 
 bool Membership::member(NodeId n) const { return std::find(members_.begin(), members_.end(), n) != members_.end(); }
@@ -84,7 +94,7 @@ void Membership::link_fault(Instant now, NodeId from, NodeId to) {
 void Membership::restarted(NodeId n) {
     if (epoch_ == Epoch{0} || !member(n)) return;  // it starts in the configured ring, which is the ring's
     ++stats_.resent;
-    orders_.emplace_back(n, ViewOrder{next_command_id_++, epoch_, view_bitmap(config_.ring, members_)});
+    orders_.emplace_back(n, ViewOrder{next_command_id_++, epoch_, view_bitmap(config_.ring, members_), config_.term});
 }
 
 void Membership::on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok) {
@@ -214,7 +224,13 @@ void Membership::reconsider(Instant now) {
 }
 
 void Membership::order_view(Instant now, std::vector<NodeId> members) {
-    const Epoch epoch{std::max({floor_, epoch_, change_ ? change_->epoch : Epoch{0}}).value + 1};
+    const std::optional<Epoch> next = next_epoch_in(config_.term, std::max({floor_, epoch_, change_ ? change_->epoch : Epoch{0}}));
+    if (!next) {
+        term_spent_ = true;
+        change_.reset();
+        return;
+    }
+    const Epoch epoch = *next;
     floor_ = epoch;
     Change c{epoch, std::move(members), {}, {}, now};
     const Bytes bitmap = view_bitmap(config_.ring, c.members);
@@ -222,7 +238,7 @@ void Membership::order_view(Instant now, std::vector<NodeId> members) {
         const std::uint64_t id = next_command_id_++;
         c.awaiting.insert(m);
         c.command_ids[m] = id;
-        orders_.emplace_back(m, ViewOrder{id, epoch, bitmap});
+        orders_.emplace_back(m, ViewOrder{id, epoch, bitmap, config_.term});
     }
     change_ = std::move(c);
 }
@@ -245,7 +261,7 @@ void Membership::complete(Instant now) {
     for (NodeId n : members_) backoff_.erase(n);
     const NodeId issuer = members_[epoch_.value % members_.size()];
     issue_ = Issue{issuer, next_command_id_++};
-    orders_.emplace_back(issuer, IssueToken{issue_->command_id, epoch_});
+    orders_.emplace_back(issuer, IssueToken{issue_->command_id, epoch_, config_.term});
     ++stats_.views;
     events_.push_back(
         MembershipEvent{.kind = MembershipEventKind::view, .at = now, .epoch = epoch_, .members = members_, .node = issuer, .address = {}});

@@ -12,6 +12,8 @@
 // cut's, a recovery's); restarted() when a member's process is a new one; on_timer() once
 // next_deadline() has passed. After each call send take_orders() to their nodes and publish
 // take_events(). While changing() is true the ring has no token on purpose: no verdict about it.
+// A tracker is made when its monitor starts to lead a term (it takes the ring over with a view of
+// its own) and dropped when the monitor stops leading.
 #pragma once
 
 #include <map>
@@ -45,6 +47,9 @@ struct MembershipConfig {
     // lease granted to that node is surely over; this well under evict_after, a node left out for
     // silence is past its lease by then and the ring waits for nothing.
     Duration lease{std::chrono::seconds(3)};
+    // The term the monitor leads (leadership.h): every order carries it, and every epoch is one of
+    // its own (term.h). A tracker lives as long as its monitor leads that term.
+    Term term{1};
 };
 
 // The lease a view of `evict_after` grants: three fifths of it (3 s by default). A 2 s pause of
@@ -78,7 +83,10 @@ struct MembershipStats {
 
 class Membership {
 public:
-    Membership(MembershipConfig config, Instant now);
+    // Takes the ring over at once: a view of the configured nodes but those `down` says are gone
+    // (their node_down events: a closed port is left out at once, a silent node after evict_after).
+    // `floor`: the newest epoch the monitor knows of (its first view's is above it).
+    Membership(MembershipConfig config, Instant now, Epoch floor = Epoch{0}, const std::vector<NodeEvent>& down = {});
 
     void on_node_event(Instant now, const NodeEvent& e);
     void heard(Instant now, NodeId n, Instant at);
@@ -112,6 +120,9 @@ public:
     std::vector<std::pair<NodeId, Message>> take_orders() { return std::exchange(orders_, {}); }
     std::vector<MembershipEvent> take_events() { return std::exchange(events_, {}); }
 
+    // The term has no epoch left above the ones known (term.h): nothing more is ordered in it; the
+    // monitor claims the next term, and a new tracker takes over.
+    bool term_spent() const { return term_spent_; }
     // The ring as it now is: the last view every member acknowledged (epoch 0: the configured ring).
     Epoch epoch() const { return epoch_; }
     const std::vector<NodeId>& members() const { return members_; }
@@ -174,6 +185,7 @@ private:
     // monitor's grants), from its latest grant here, or now when its process is gone.
     std::map<NodeId, Instant> lease_over_;
     bool ordered_a_view_ = false;  // this tracker completed a view: it may grant in it
+    bool term_spent_ = false;
     std::vector<std::pair<NodeId, Message>> orders_;
     std::vector<MembershipEvent> events_;
     MembershipStats stats_;

@@ -26,17 +26,50 @@ MonitorCore::MonitorCore(MonitorConfig config, Instant now)
       }()),
       next_start_(now + config_.interval),
       next_id_(first_snapshot_of_era(config_.era)),
-      liveness_(config_.ring, config_.liveness, now) {
-    if (config_.evict_after && config_.ring.size() >= 2) {
-        MembershipConfig m;
-        m.ring = config_.ring;
-        m.evict_after = *config_.evict_after;
-        m.ack_timeout = view_ack_timeout(config_.timeout);
-        m.lease = lease_for(*config_.evict_after);
-        membership_.emplace(std::move(m), now);
-        for (auto& o : membership_->take_orders()) out_.view_orders.push_back(std::move(o));  // the take-over view
-        view_ordered();
+      liveness_(config_.ring, config_.liveness, now),
+      leadership_(
+          [this] {
+              LeadershipConfig l = config_.leadership;
+              l.ring = config_.ring;
+              l.leader_timeout = config_.liveness.node_timeout;
+              l.hello_every = config_.interval;
+              return l;
+          }(),
+          now) {
+    follow_leadership(now);
+}
+
+// A monitor that starts to lead takes the ring over (a view of its own, when views are on); one
+// that stops drops its views (the new leader orders its own). Its snapshots go on either way.
+void MonitorCore::follow_leadership(Instant now) {
+    for (auto& o : leadership_.take_orders()) out_.term_orders.push_back(std::move(o));
+    for (auto& e : leadership_.take_events()) out_.leader_events.push_back(std::move(e));
+    if (!leadership_.leading()) {
+        if (membership_) {
+            membership_.reset();
+            changing_to_.reset();
+        }
+        return;
     }
+    epoch_ = std::max(epoch_, leadership_.floor());
+    if (membership_ && membership_->term_spent()) {
+        membership_.reset();
+        leadership_.claim_next(now);
+        return follow_leadership(now);
+    }
+    if (membership_ || !config_.evict_after || config_.ring.size() < 2) return;
+    MembershipConfig m;
+    m.ring = config_.ring;
+    m.evict_after = *config_.evict_after;
+    m.ack_timeout = view_ack_timeout(config_.timeout);
+    m.lease = lease_for(*config_.evict_after);
+    m.term = leadership_.term();
+    std::vector<NodeEvent> down;
+    for (const auto& [n, e] : down_) down.push_back(e);
+    membership_.emplace(std::move(m), now, epoch_, down);
+    for (auto& o : membership_->take_orders()) out_.view_orders.push_back(std::move(o));  // the take-over view
+    for (auto& e : membership_->take_events()) out_.membership_events.push_back(std::move(e));
+    view_ordered();
 }
 
 bool MonitorCore::in_ring(NodeId n) const { return std::binary_search(members_.begin(), members_.end(), n); }
@@ -76,6 +109,7 @@ void MonitorCore::account_stall(Instant now) {
     ++stats_.stalls;
     stats_.stalled += stall;
     liveness_.excuse(now, stall);
+    leadership_.excuse(stall);
     if (membership_) membership_->excuse(stall);
 }
 
@@ -92,6 +126,11 @@ void MonitorCore::settle(Instant now) {
     heard_.clear();
     auto events = liveness_.take_events();
     for (auto& e : events) {
+        if (e.kind == NodeEventKind::node_down) {
+            down_.insert_or_assign(e.node, e);
+        } else {
+            down_.erase(e.node);
+        }
         if (membership_) {
             membership_->raise_floor(epoch_);
             membership_->on_node_event(now, e);
@@ -103,6 +142,7 @@ void MonitorCore::settle(Instant now) {
         for (auto& e : membership_->take_events()) out_.membership_events.push_back(std::move(e));
         view_ordered();
     }
+    follow_leadership(now);
     note_due(now);
 }
 
@@ -136,13 +176,26 @@ void MonitorCore::on_epoch_heard(Instant now, NodeId from, Epoch e) {
     settle(now);
 }
 
+void MonitorCore::on_promise(Instant now, NodeId from, const TermPromise& p) {
+    account_stall(now);
+    leadership_.on_promise(now, from, p);
+    settle(now);
+}
+
+void MonitorCore::on_hello(Instant now, NodeId from, const MonitorHello& h) {
+    account_stall(now);
+    leadership_.on_hello(now, from, h);
+    settle(now);
+}
+
 void MonitorCore::on_lease_request(Instant now, NodeId from, const LeaseRequest& r) {
     account_stall(now);
-    if (!in_ring(from)) {
+    leadership_.heard_term(now, from, r.term);
+    if (!in_ring(from) || !leadership_.leading()) {
         ++stats_.leases_refused;
     } else if (!membership_) {
         // No views: no token is ever replaced without a node, so any member may have one.
-        out_.view_orders.emplace_back(from, LeaseGrant{r.stamp, kLeaseWithoutViewsMs});
+        out_.view_orders.emplace_back(from, LeaseGrant{r.stamp, kLeaseWithoutViewsMs, leadership_.term()});
         ++stats_.leases_granted;
     } else if (auto g = membership_->grant(now, from, r)) {
         out_.view_orders.emplace_back(from, *g);
@@ -250,13 +303,16 @@ void MonitorCore::take_output(MonitorOutput& out) {
     append(out.incident_events, incident_events);
     append(out.view_orders, out_.view_orders);
     append(out.membership_events, out_.membership_events);
+    append(out.term_orders, out_.term_orders);
+    append(out.leader_events, out_.leader_events);
 }
 
 void MonitorCore::on_timer(Instant now) {
     account_stall(now);
     liveness_.on_timer(now);
+    leadership_.on_timer(now);
+    if (membership_) settle(now);  // node events first: an eviction they cause is due now (settling may end our leadership)
     if (membership_) {
-        settle(now);  // node events first: an eviction they cause is due now
         membership_->raise_floor(epoch_);
         membership_->on_timer(now);
         settle(now);
@@ -318,7 +374,8 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
         if (v.kind == VerdictKind::ok && v.stale == 0 && (restorable_ok_.empty() || restorable_ok_.back() < v.id)) {
             restorable_ok_.push_back(v.id);
             if (restorable_ok_.size() > kRestorableRemembered) restorable_ok_.pop_front();
-            for (NodeId n : ring_now()) out_.keeps.push_back({n, KeepSnapshot{v.id}});
+            if (leading())
+                for (NodeId n : ring_now()) out_.keeps.push_back({n, KeepSnapshot{v.id, leadership_.term()}});
         }
     }
     out_.verdicts.push_back(std::move(v));
@@ -388,10 +445,13 @@ void MonitorCore::count_tokens(const Pending& p, Verdict& v) const {
 // forming (the order reached nobody, or its issuer died); the new epoch fences the older order.
 void MonitorCore::order_first_token(Instant now, Verdict& v) {
     if (first_token_ordered_ && now - *first_token_ordered_ < config_.timeout) return;
+    if (!leading()) {
+        ++stats_.not_leading;
+        return;
+    }
     const auto& members = ring_now();
     const auto issuer = std::find_if(members.begin(), members.end(), [this](NodeId n) { return !liveness_.down(n); });
-    if (issuer == members.end()) return;
-    order_everyone(RecoverMode::regenerate, *issuer, SnapshotId{0});
+    if (issuer == members.end() || !order_everyone(now, RecoverMode::regenerate, *issuer, SnapshotId{0})) return;
     first_token_ordered_ = now;
     ++stats_.first_tokens_ordered;
     v.first_token = FirstTokenOrder{epoch_, *issuer};
@@ -405,15 +465,33 @@ void MonitorCore::catch_up(NodeId node, const SnapshotReport& r) {
     epoch_ = std::max(epoch_, r.state.epoch);
     if (r.state.epoch >= epoch_) return;
     if (membership_ && (membership_->changing() || !membership_->member(node))) return;  // the view brings it
+    if (!leading()) return;                                                              // the leader tells it
     auto& told = told_epoch_[node];
     if (told == std::pair{r.incarnation, epoch_}) return;  // already told this process
     told = {r.incarnation, epoch_};
     ++stats_.catch_up_orders;
-    out_.recover_commands.push_back({node, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, kNoIssuer}});
+    out_.recover_commands.push_back(
+        {node, RecoverCommand{next_command_id_++, RecoverMode::regenerate, epoch_, kNoIssuer, SnapshotId{0}, leadership_.term()}});
+}
+
+// Whether this monitor may recover now: the leader does; a standby leaves it to the leader (said
+// only when a person asked: a standby's own verdicts are the leader's to act on).
+bool MonitorCore::may_recover(Instant now, const Verdict& cause, RecoverMode mode, bool by_hand) {
+    if (leading()) return true;
+    ++stats_.not_leading;
+    if (by_hand) {
+        const auto leader = leadership_.leader();
+        incidents_.on_recovery(now, cause, mode, epoch_, std::nullopt, std::nullopt,
+                               leader ? fmt::format("this monitor does not lead: the monitor {} leads term {}", *leader, leadership_.term())
+                                      : std::string("no monitor leads yet (a majority of the nodes has promised none a term)"),
+                               by_hand);
+    }
+    return false;
 }
 
 // Purge and reissue: a new epoch everywhere, one new token at the first node that is up.
 bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, std::string note) {
+    if (!may_recover(now, cause, RecoverMode::regenerate, by_hand)) return false;
     if (membership_ && membership_->changing()) {
         incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, std::nullopt, std::nullopt,
                                "a new view is being ordered: its token comes with it", by_hand);
@@ -430,20 +508,32 @@ bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, st
         incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, std::nullopt, std::nullopt, "no node is up to issue a token", by_hand);
         return false;
     }
-    order_everyone(RecoverMode::regenerate, *issuer, SnapshotId{0});
+    if (!order_everyone(now, RecoverMode::regenerate, *issuer, SnapshotId{0})) {
+        incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, std::nullopt, std::nullopt,
+                               "this term has made all its epochs: the next term is being claimed", by_hand);
+        return false;
+    }
     incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, issuer, std::nullopt, std::move(note), by_hand);
     return true;
 }
 
-// A new epoch, ordered to every node (none of them needs a catch-up order for it afterwards).
-void MonitorCore::order_everyone(RecoverMode mode, NodeId issuer, SnapshotId snapshot) {
-    epoch_ = Epoch{epoch_.value + 1};
+// A new epoch of this leader's term, ordered to every node (none of them needs a catch-up order
+// for it afterwards).
+bool MonitorCore::order_everyone(Instant now, RecoverMode mode, NodeId issuer, SnapshotId snapshot) {
+    const std::optional<Epoch> next = next_epoch();
+    if (!next) {
+        membership_.reset();
+        leadership_.claim_next(now);
+        return false;
+    }
+    epoch_ = *next;
     if (membership_) membership_->raise_floor(epoch_);
     for (NodeId n : ring_now()) {
-        out_.recover_commands.push_back({n, RecoverCommand{next_command_id_++, mode, epoch_, issuer, snapshot}});
+        out_.recover_commands.push_back({n, RecoverCommand{next_command_id_++, mode, epoch_, issuer, snapshot, leadership_.term()}});
         const auto inc = incarnations_.find(n);
         told_epoch_[n] = {inc == incarnations_.end() ? kUnknownIncarnation : inc->second, epoch_};
     }
+    return true;
 }
 
 // The newest snapshot judged ok (with no stale token) that every node's current process says it
@@ -470,6 +560,7 @@ std::optional<SnapshotId> MonitorCore::restorable() const {
 
 // Restore: every node puts back its state of the newest snapshot judged ok that all of them keep.
 bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
+    if (!may_recover(now, cause, RecoverMode::rollback, by_hand)) return false;
     if (membership_ && membership_->changing()) {
         incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt,
                                "a new view is being ordered: its token comes with it", by_hand);
@@ -493,7 +584,11 @@ bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
                                by_hand);
         return false;
     }
-    order_everyone(RecoverMode::rollback, kNoIssuer, *snapshot);
+    if (!order_everyone(now, RecoverMode::rollback, kNoIssuer, *snapshot)) {
+        incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt,
+                               "this term has made all its epochs: the next term is being claimed", by_hand);
+        return false;
+    }
     incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, snapshot, {}, by_hand);
     return true;
 }
@@ -508,6 +603,7 @@ std::optional<Instant> MonitorCore::next_deadline() const {
     if (auto l = liveness_.next_deadline()) d = std::min(d, *l);
     if (membership_)
         if (auto m = membership_->next_deadline()) d = std::min(d, *m);
+    if (auto l = leadership_.next_deadline()) d = std::min(d, *l);
     for (const auto& [id, p] : pending_) d = std::min(d, p.started + config_.timeout);
     return d;
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/leadership.h"
 #include "monitor/core/membership.h"
 #include "monitor/core/node_liveness.h"
 #include "monitor/core/verdict.h"
@@ -48,6 +49,10 @@ struct MonitorConfig {
     // one after this much silence, and the ring goes on without it in a new epoch. Unset: the ring
     // is always the configured one (a dead node stops it until it is back).
     std::optional<Duration> evict_after{std::chrono::seconds(5)};
+    // Which monitor this is among the configured ones (leadership.h): only the leader acts. Its
+    // `ring` is the ring above; its leader_timeout follows the liveness's node_timeout and its
+    // hellos the interval, unless set.
+    LeadershipConfig leadership;
 };
 
 // How long a new view waits for its members' acknowledgements: a round trip on healthy links, as
@@ -70,10 +75,13 @@ struct MonitorOutput {
     std::vector<IncidentEvent> incident_events;           // alarms and their resolution, one pair per incident (incidents.h)
     std::vector<std::pair<NodeId, Message>> view_orders;  // ViewOrder / IssueToken / LeaseGrant, to their nodes (membership.h)
     std::vector<MembershipEvent> membership_events;       // view, node_evicted, node_rejoined
+    // Claims to nodes and hellos to the other monitors (leadership.h), and what came of them.
+    std::vector<std::pair<NodeId, Message>> term_orders;
+    std::vector<LeaderEvent> leader_events;
     void clear() { *this = MonitorOutput{}; }
     bool empty() const {
         return starts.empty() && recover_commands.empty() && keeps.empty() && probes.empty() && node_events.empty() && verdicts.empty() &&
-               incident_events.empty() && view_orders.empty() && membership_events.empty();
+               incident_events.empty() && view_orders.empty() && membership_events.empty() && term_orders.empty() && leader_events.empty();
     }
 };
 
@@ -94,7 +102,9 @@ struct MonitorStats {
     std::uint64_t abandoned_for_view = 0;    // snapshots under way when a new view was ordered: no verdict
     std::uint64_t skipped_view_change = 0;   // starts not made while a view was being ordered (the ring has no token on purpose)
     std::uint64_t leases_granted = 0;
-    std::uint64_t leases_refused = 0;  // asked by a node left out or not in the ring, or in a view other than the monitor's
+    std::uint64_t leases_refused =
+        0;                          // asked by a node left out or not in the ring, or in a view other than the monitor's, or of a monitor not leading
+    std::uint64_t not_leading = 0;  // recoveries, first tokens and catch-up orders left to the leader
 };
 
 class MonitorCore {
@@ -131,6 +141,10 @@ public:
     static constexpr std::uint32_t kLeaseWithoutViewsMs = 3000;
     // A node's answer to the monitor's RingQuery: its epoch (a node that refused a view says so).
     void on_epoch_heard(Instant now, NodeId from, Epoch e);
+    // A node's answer to a claim of a term, or its refusal of an order of an older one.
+    void on_promise(Instant now, NodeId from, const TermPromise& p);
+    // Another monitor's hello: its term, and whether it leads.
+    void on_hello(Instant now, NodeId from, const MonitorHello& h);
     // An operator asks for a recovery now (`ring recover`), whatever the configured mode; a
     // `recovery` event says what was done (or why it cannot be). False when it cannot be done.
     bool recover_by_hand(Instant now, RecoverMode mode);
@@ -151,6 +165,8 @@ public:
     // The ring's members now: the current view's, or the configured ring's, in ring order.
     const std::vector<NodeId>& ring_now() const { return membership_ ? membership_->members() : config_.ring; }
     const IncidentStats& incident_stats() const { return incidents_.stats(); }
+    const Leadership& leadership() const { return leadership_; }
+    bool leading() const { return leadership_.leading(); }
     std::optional<Instant> next_deadline() const;
 
     const MonitorStats& stats() const { return stats_; }
@@ -188,10 +204,16 @@ private:
     static constexpr int kLinkFaultTimeouts = 3;
     void decide(Instant now, SnapshotId id, Pending& p, bool timed_out);
     void count_tokens(const Pending& p, Verdict& v) const;
+    bool may_recover(Instant now, const Verdict& cause, RecoverMode mode, bool by_hand);
     bool regenerate(Instant now, const Verdict& cause, bool by_hand = false, std::string note = {});
     bool rollback(Instant now, const Verdict& cause, bool by_hand = false);
     std::optional<SnapshotId> restorable() const;
-    void order_everyone(RecoverMode mode, NodeId issuer, SnapshotId snapshot);
+    // False (and the next term claimed) when this term has no epoch left.
+    bool order_everyone(Instant now, RecoverMode mode, NodeId issuer, SnapshotId snapshot);
+    // Leadership's orders and events out; a membership made when this monitor starts to lead, and
+    // dropped when it stops (or claims the next term).
+    void follow_leadership(Instant now);
+    std::optional<Epoch> next_epoch() const { return next_epoch_in(leadership_.term(), std::max(epoch_, leadership_.floor())); }
     void catch_up(NodeId node, const SnapshotReport& r);
     bool in_ring(NodeId n) const;
 
@@ -227,6 +249,8 @@ private:
     Instant last_input_;  // when the last input was taken (the process ran then)
     IncidentTracker incidents_;
     NodeLiveness liveness_;
+    Leadership leadership_;
+    std::map<NodeId, NodeEvent> down_;  // each node's node_down while it is down: a new leader's first view leaves out the gone
     std::optional<Membership> membership_;
     std::optional<Epoch> changing_to_;               // the epoch of the view being ordered
     std::map<NodeId, Instant> stuck_since_;          // per member: the start of the first snapshot in a row that its inbound link failed

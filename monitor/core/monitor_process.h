@@ -15,7 +15,7 @@
 //      and act on what it returns, in this order: send `datagrams` to their peers; probe each node
 //      of `probes`; publish `node_events`, then `verdicts` (each with the incident events it
 //      caused), then `other_incidents`; hand each of `answers` to whoever gave that command;
-//      hand `figures` to the metrics; answer each of `requests` with answer() (a status needs the
+//      publish `leader_events`; hand `figures` to the metrics; answer each of `requests` with answer() (a status needs the
 //      runtime's own figures, a rekey its files); forget the addresses of `tools_gone`.
 //   3. Call step() again while pending(); else sleep until next_deadline() or the next datagram.
 #pragma once
@@ -69,6 +69,7 @@ struct MonitorReady {
     std::vector<NodeId> probes;
     std::vector<NodeEvent> node_events;
     std::vector<MembershipEvent> membership_events;  // view, node_evicted, node_rejoined
+    std::vector<LeaderEvent> leader_events;          // claimed, leading, claim_failed, stepped_down
     std::vector<JudgedVerdict> verdicts;
     std::vector<IncidentEvent> other_incidents;  // no verdict of this step caused them: a recovery asked for by hand
     std::vector<CommandAnswer> answers;
@@ -88,6 +89,7 @@ class MonitorProcessObserver {
 public:
     virtual ~MonitorProcessObserver() = default;
     virtual void passed(NodeId to, std::span<const std::uint8_t> message, bool taken) = 0;  // the core's order, sent
+    virtual void link_event(NodeId, const LinkEvent&) {}                                    // of the monitor's link to a peer
 };
 
 template <typename Core>
@@ -95,8 +97,13 @@ class BasicMonitorProcess {
 public:
     // `core` is made from config.monitor (the simulator's may be a mutant).
     BasicMonitorProcess(MonitorProcessConfig config, Core core, Instant now, MonitorProcessObserver* observer = nullptr)
-        : config_(std::move(config)), endpoint_(config_.link, kMonitorId, config_.incarnation), core_(std::move(core)), observer_(observer) {
+        : config_(std::move(config)),
+          endpoint_(config_.link, config_.monitor.leadership.self, config_.incarnation),
+          core_(std::move(core)),
+          observer_(observer) {
         for (NodeId n : core_.config().ring) endpoint_.add_peer(n, now);
+        for (NodeId m : config_.monitor.leadership.monitors)
+            if (m != config_.monitor.leadership.self) endpoint_.add_peer(m, now);
         endpoint_.accept_tools(config_.max_tool_links);
         drain_core();
     }
@@ -208,10 +215,12 @@ MonitorReady BasicMonitorProcess<Core>::step(Instant now) {
         for (auto& m : eout_.delivered) deliver(now, m.peer, m.bytes);
         for (const auto& e : eout_.events) {
             backlog_.on_link_event(endpoint_, e.peer, e.event);
+            if (observer_) observer_->link_event(e.peer, e.event);
             if (is_tool_id(e.peer)) {
                 if (!endpoint_.has_peer(e.peer)) ready_.tools_gone.push_back(e.peer);
                 continue;  // a tool's session is no node's liveness
             }
+            if (is_monitor_id(e.peer)) continue;  // another monitor: its hellos say how it is
             core_.on_link_event(now, e.peer, e.event);
             drain_core();
         }
@@ -251,6 +260,12 @@ void BasicMonitorProcess<Core>::deliver(Instant now, NodeId from, const Bytes& m
     } else if (const auto* lr = std::get_if<LeaseRequest>(&m); lr && !tool) {
         core_.on_lease_request(now, from, *lr);
         drain_core();
+    } else if (const auto* tp = std::get_if<TermPromise>(&m); tp && !tool) {
+        core_.on_promise(now, from, *tp);
+        drain_core();
+    } else if (const auto* h = std::get_if<MonitorHello>(&m); h && is_monitor_id(from)) {
+        core_.on_hello(now, from, *h);
+        drain_core();
     } else if (const auto* rs = std::get_if<RingState>(&m); rs && !tool) {
         core_.on_epoch_heard(now, from, rs->epoch);
         drain_core();
@@ -285,7 +300,9 @@ void BasicMonitorProcess<Core>::drain_core() {
     for (const auto& s : cout_.starts) order(s.node, s.start);
     for (const auto& [n, rc] : cout_.recover_commands) order(n, rc);
     for (const auto& [n, k] : cout_.keeps) order(n, k);
+    for (const auto& [n, o] : cout_.term_orders) order(n, o);
     for (const auto& [n, o] : cout_.view_orders) order(n, o);
+    for (auto& e : cout_.leader_events) ready_.leader_events.push_back(std::move(e));
     for (auto& e : cout_.membership_events) ready_.membership_events.push_back(std::move(e));
     for (NodeId n : cout_.probes) ready_.probes.push_back(n);
     for (auto& e : cout_.node_events) ready_.node_events.push_back(std::move(e));
@@ -304,6 +321,8 @@ StatusReply BasicMonitorProcess<Core>::status(std::uint64_t command_id) const {
     const LivenessStats& nodes = core_.liveness().stats();
     add("incarnation", endpoint_.incarnation().value);
     add("epoch", core_.epoch().value);
+    add("term", core_.leadership().term().value);
+    add("leading", core_.leading() ? 1 : 0);
     add("snapshots_ok", s.ok);
     add("snapshots_token_lost", s.token_lost);
     add("snapshots_token_duplicated", s.token_duplicated);

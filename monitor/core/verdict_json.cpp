@@ -118,4 +118,12 @@ std::string membership_event_json(const MembershipEvent& e) {
     return {};
 }
 
+std::string leader_event_json(const LeaderEvent& e) {
+    Json j{{"event", "leadership"}, {"kind", text(to_string(e.kind))}, {"term", e.term.value}};
+    if (e.kind == LeaderEventKind::leading) j["promises"] = e.promises;
+    if (e.later != kNoTerm) j["later_term"] = e.later.value;
+    if (e.kind == LeaderEventKind::stepped_down || (e.kind == LeaderEventKind::claim_failed && e.later != kNoTerm)) j["told_by"] = e.by.value;
+    return j.dump();
+}
+
 }  // namespace ringwatch

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/leadership.h"
 #include "monitor/core/membership.h"
 #include "monitor/core/node_liveness.h"
 
@@ -22,5 +23,7 @@ std::string incident_event_json(const IncidentEvent& e);
 std::string node_event_json(const NodeEvent& e);
 // A `view`, `node_evicted` or `node_rejoined` event (monitor/core/membership.h).
 std::string membership_event_json(const MembershipEvent& e);
+// {"event":"leadership","kind":"leading","term":2,"promises":3}: this monitor's claims and terms.
+std::string leader_event_json(const LeaderEvent& e);
 
 }  // namespace ringwatch

@@ -66,6 +66,8 @@ void MonitorDriver::act(MonitorReady& ready) {
         if (on_node_event_) on_node_event_(e);
     for (const auto& e : ready.membership_events)
         if (on_membership_event_) on_membership_event_(e);
+    for (const auto& e : ready.leader_events)
+        if (on_leader_event_) on_leader_event_(e);
     for (const auto& v : ready.verdicts)
         if (on_verdict_) on_verdict_(v.verdict, v.incidents);
     if (!ready.other_incidents.empty() && on_other_incidents_) on_other_incidents_(ready.other_incidents);

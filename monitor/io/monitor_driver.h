@@ -35,6 +35,7 @@ public:
     // Incident events no verdict caused (a recovery an operator asked for with `ring recover`).
     void on_other_incidents(std::function<void(const std::vector<IncidentEvent>&)> f) { on_other_incidents_ = std::move(f); }
     void on_membership_event(std::function<void(const MembershipEvent&)> f) { on_membership_event_ = std::move(f); }
+    void on_leader_event(std::function<void(const LeaderEvent&)> f) { on_leader_event_ = std::move(f); }
 
     // Commands a person gives on the dashboard, carried by the monitor's own authenticated links
     // (the page never holds the ring's key). `done` hears the node's acknowledgement, if it comes.
@@ -62,6 +63,7 @@ private:
     OnNodeEvent on_node_event_;
     std::function<void(const std::vector<IncidentEvent>&)> on_other_incidents_;
     std::function<void(const MembershipEvent&)> on_membership_event_;
+    std::function<void(const LeaderEvent&)> on_leader_event_;
     std::function<void(NodeId, const StatusReply&)> on_figures_;
     std::map<std::uint64_t, std::function<void(bool)>> awaiting_;  // by command id, as long as the process awaits it
     DatagramPort port_;

@@ -94,8 +94,21 @@ bool is_loopback(const sockaddr_storage& a) {
 
 bool RingConfig::unauthenticated_beyond_loopback() const {
     if (key_file) return false;
-    if (!is_loopback(monitor_address)) return true;
+    if (std::any_of(monitors.begin(), monitors.end(), [](const MonitorEntry& m) { return !is_loopback(m.address); })) return true;
     return std::any_of(nodes.begin(), nodes.end(), [](const NodeEntry& n) { return !is_loopback(n.address); });
+}
+
+std::vector<NodeId> RingConfig::monitor_ids() const {
+    std::vector<NodeId> ids;
+    for (const auto& m : monitors) ids.push_back(m.id);
+    return ids;
+}
+
+const MonitorEntry& RingConfig::monitor(std::size_t index) const {
+    if (index >= monitors.size())
+        throw ConfigError(
+            fmt::format("{}: there is no monitor {} (the config names {}: 0 to {})", path, index, monitors.size(), monitors.size() - 1));
+    return monitors[index];
 }
 
 std::string RingConfig::insecure_warning() const {
@@ -129,7 +142,7 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     }
     RingConfig c;
     c.path = path;
-    reject_unknown(path, root, "", {"ring", "monitor", "nodes"});
+    reject_unknown(path, root, "", {"ring", "monitor", "monitors", "nodes"});
 
     if (const toml::table* ring = root["ring"].as_table()) {
         reject_unknown(path, *ring, "ring", {"name", "hold_ms", "key_file", "state_dir", "insecure"});
@@ -145,12 +158,54 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
         fail(path, "'ring' must be a table: [ring]");
     }
 
+    // The monitors: [monitor]'s address (one), or one [[monitors]] table each (its own metrics and
+    // dashboard addresses); [monitor] holds the settings they share, and may be left out then.
+    const toml::array* many = root["monitors"].as_array();
+    if (root.contains("monitors") && !many) fail(path, "'monitors' must be tables: [[monitors]] with an address each");
+    static const toml::table kNoSettings;
     const toml::table* mon = root["monitor"].as_table();
-    if (!mon) fail(path, "missing table [monitor] (address, interval_ms, timeout_ms)");
+    if (root.contains("monitor") && !mon) fail(path, "'monitor' must be a table: [monitor]");
+    if (!mon && !many) fail(path, "missing table [monitor] (address, interval_ms, timeout_ms)");
+    if (!mon) mon = &kNoSettings;
     reject_unknown(path, *mon, "monitor",
                    {"address", "interval_ms", "timeout_ms", "node_timeout_ms", "evict_after_ms", "recover", "metrics", "http", "http_names"});
-    c.monitor_address_text = string(path, *mon, "monitor", "address", true);
-    c.monitor_address = address(path, "monitor.address", c.monitor_address_text, *mon->get("address"));
+    if (many) {
+        if (const toml::node* a = mon->get("address"))
+            fail(path, fmt::format("{}: 'monitor.address' and [[monitors]] both name monitors: name them all in [[monitors]]", where(*a)));
+        for (const char* key : {"metrics", "http"})
+            if (const toml::node* a = mon->get(key))
+                fail(path, fmt::format("{}: 'monitor.{}' with [[monitors]]: give each monitor its own in its [[monitors]] table", where(*a), key));
+        if (many->empty() || many->size() > kMaxMonitors)
+            fail(path, fmt::format("[[monitors]] names {} monitors: 1 to {} may be configured", many->size(), kMaxMonitors));
+        std::size_t i = 0;
+        for (const toml::node& n : *many) {
+            const toml::table* t = n.as_table();
+            const std::string table = fmt::format("monitors[{}]", i + 1);
+            if (!t) fail(path, fmt::format("{}: [[monitors]] entry {} must be a table", where(n), i + 1));
+            reject_unknown(path, *t, table, {"address", "metrics", "http"});
+            MonitorEntry e;
+            e.id = monitor_id(i++);
+            e.address_text = string(path, *t, table, "address", true);
+            e.address = address(path, table + ".address", e.address_text, *t->get("address"));
+            if (t->contains("metrics")) {
+                e.metrics_address = string(path, *t, table, "metrics", true);
+                address(path, table + ".metrics", *e.metrics_address, *t->get("metrics"));
+            }
+            if (t->contains("http")) {
+                e.http_address = string(path, *t, table, "http", true);
+                address(path, table + ".http", *e.http_address, *t->get("http"));
+            }
+            c.monitors.push_back(std::move(e));
+        }
+    } else {
+        MonitorEntry e;
+        e.id = kMonitorId;
+        e.address_text = string(path, *mon, "monitor", "address", true);
+        e.address = address(path, "monitor.address", e.address_text, *mon->get("address"));
+        c.monitors.push_back(std::move(e));
+    }
+    c.monitor_address_text = c.monitors.front().address_text;
+    c.monitor_address = c.monitors.front().address;
     c.interval = std::chrono::milliseconds(integer(path, *mon, "monitor", "interval_ms", 1, 3'600'000, 100));
     c.timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "timeout_ms", 1, 3'600'000, 1000));
     c.node_timeout = std::chrono::milliseconds(integer(path, *mon, "monitor", "node_timeout_ms", 1, 3'600'000, 1000));
@@ -172,13 +227,15 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     if (mon->contains("metrics")) {
         const std::string metrics = string(path, *mon, "monitor", "metrics", true);
         address(path, "monitor.metrics", metrics, *mon->get("metrics"));  // HOST:PORT, checked here
-        c.metrics_address = metrics;
+        c.monitors.front().metrics_address = metrics;
     }
     if (mon->contains("http")) {
         const std::string http = string(path, *mon, "monitor", "http", true);
         address(path, "monitor.http", http, *mon->get("http"));  // HOST:PORT, checked here
-        c.http_address = http;
+        c.monitors.front().http_address = http;
     }
+    c.metrics_address = c.monitors.front().metrics_address;
+    c.http_address = c.monitors.front().http_address;
     if (const toml::node* names = mon->get("http_names")) {
         const toml::array* list = names->as_array();
         if (!list) fail(path, fmt::format("{}: 'monitor.http_names' must be a list of DNS names, e.g. [\"ringwatch.example.org\"]", where(*names)));
@@ -200,7 +257,10 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     if (!nodes) fail(path, "missing [[nodes]] tables (a ring needs at least 2)");
     std::set<std::uint16_t> ids;
     // Compared as parsed (printed back canonically): "127.0.0.1:07001" is "127.0.0.1:7001".
-    std::set<std::string> addresses{io::format_address(c.monitor_address)};
+    std::set<std::string> addresses;
+    for (const auto& m : c.monitors)
+        if (!addresses.insert(io::format_address(m.address)).second)
+            fail(path, fmt::format("monitor {}'s address \"{}\" is used twice (each monitor needs its own)", monitor_index(m.id), m.address_text));
     std::size_t i = 0;
     for (const toml::node& n : *nodes) {
         ++i;
@@ -222,11 +282,13 @@ RingConfig parse_config(const std::string& text, const std::string& path) {
     // Without a key anyone who can reach an address can command the ring: fine on loopback, a
     // mistake elsewhere unless the operator says so.
     if (!c.key_file && !c.insecure) {
-        if (!is_loopback(c.monitor_address))
-            fail(path, fmt::format("no 'ring.key_file', and 'monitor.address' = \"{}\" is not loopback: anyone who can reach it could command the "
-                                   "ring; make a key (ring keygen ring.key) and set key_file, or set 'ring.insecure = true' to run "
-                                   "unauthenticated anyway",
-                                   c.monitor_address_text));
+        for (const auto& m : c.monitors)
+            if (!is_loopback(m.address))
+                fail(path, fmt::format("no 'ring.key_file', and '{}' = \"{}\" is not loopback: anyone who can reach it could command the "
+                                       "ring; make a key (ring keygen ring.key) and set key_file, or set 'ring.insecure = true' to run "
+                                       "unauthenticated anyway",
+                                       many ? fmt::format("monitors[{}].address", monitor_index(m.id) + 1) : std::string("monitor.address"),
+                                       m.address_text));
         for (const auto& n : c.nodes)
             if (!is_loopback(n.address))
                 fail(path, fmt::format("no 'ring.key_file', and node {}'s address \"{}\" is not loopback: anyone who can reach it could "

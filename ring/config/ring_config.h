@@ -1,5 +1,6 @@
-// The ring's TOML config: [ring], [monitor] and one [[nodes]] table per member, in ring order (the
-// last one's successor is the first). Every problem is one ConfigError naming the file, the key and
+// The ring's TOML config: [ring], [monitor] (the monitors' settings, and the address of the only
+// one) or several [[monitors]] tables, and one [[nodes]] table per member, in ring order (the last
+// one's successor is the first). Every problem is one ConfigError naming the file, the key and
 // the value; the programs print it and exit 2.
 #pragma once
 
@@ -31,6 +32,17 @@ struct NodeEntry {
     sockaddr_storage address{};
 };
 
+// One monitor process ([monitor]'s address, or one [[monitors]] table each): its id follows its
+// place in the list (types.h: the first is kMonitorId), and where it serves metrics and its
+// dashboard, if anywhere.
+struct MonitorEntry {
+    NodeId id;
+    std::string address_text;
+    sockaddr_storage address{};
+    std::optional<std::string> metrics_address;  // HOST:PORT
+    std::optional<std::string> http_address;     // HOST:PORT
+};
+
 struct RingConfig {
     std::string path;
     std::string name = "ring";
@@ -41,6 +53,9 @@ struct RingConfig {
     // Without key_file, addresses beyond loopback are refused unless this is set (then every
     // program warns at start).
     bool insecure = false;
+    // Every monitor, in order: each takes snapshots and judges; one at a time leads (ring/core/term.h).
+    std::vector<MonitorEntry> monitors;
+    // The first monitor's address (the only one's, in most configs).
     std::string monitor_address_text;
     sockaddr_storage monitor_address{};
     Duration interval{std::chrono::milliseconds(100)};
@@ -50,8 +65,8 @@ struct RingConfig {
     // is closed at once. Unset (evict_after_ms = 0): never; the ring waits for a dead node. Not
     // given: 5 s, or node_timeout when that is longer.
     std::optional<Duration> evict_after{std::chrono::milliseconds(5000)};
-    std::optional<std::string> metrics_address;  // the monitor serves /metrics here (HOST:PORT)
-    std::optional<std::string> http_address;     // the monitor serves its dashboard here (HOST:PORT)
+    std::optional<std::string> metrics_address;  // the first monitor serves /metrics here (HOST:PORT)
+    std::optional<std::string> http_address;     // the first monitor serves its dashboard here (HOST:PORT)
     // DNS names the dashboard answers to besides its address and localhost (lowercase), e.g. the
     // name operators reach it by through a proxy; a Host naming anything else gets 403.
     std::vector<std::string> http_names;
@@ -64,6 +79,9 @@ struct RingConfig {
     const NodeEntry& predecessor(NodeId id) const { return nodes[(position_of(id) + nodes.size() - 1) % nodes.size()]; }
     const NodeEntry& successor(NodeId id) const { return nodes[(position_of(id) + 1) % nodes.size()]; }
     std::vector<NodeId> ring() const;
+    std::vector<NodeId> monitor_ids() const;
+    // Throws ConfigError when the config names no monitor of that index.
+    const MonitorEntry& monitor(std::size_t index) const;
     // insecure = true let through a config whose datagrams anyone on the network could forge.
     bool unauthenticated_beyond_loopback() const;
     // The warning every program prints at start for such a config (empty otherwise).

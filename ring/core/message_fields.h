@@ -74,6 +74,12 @@ template <>
 struct wire_type<LeaseRequest> : type_byte<20> {};
 template <>
 struct wire_type<LeaseGrant> : type_byte<21> {};
+template <>
+struct wire_type<TermClaim> : type_byte<22> {};
+template <>
+struct wire_type<TermPromise> : type_byte<23> {};
+template <>
+struct wire_type<MonitorHello> : type_byte<24> {};
 
 // What a list longer than its bound does on encode.
 enum class Excess { cut, forbidden /* a bug: RW_ASSERT */ };
@@ -193,11 +199,13 @@ void describe(Io& io, T& c) {
     io.id(c.epoch);
     io.id(c.issuer);
     io.id(c.snapshot);
+    io.id(c.term);
 }
 
 template <typename Io, fields_of<KeepSnapshot> T>
 void describe(Io& io, T& k) {
     io.id(k.id);
+    io.id(k.term);
 }
 
 template <typename Io, fields_of<RecoverRequest> T>
@@ -232,6 +240,7 @@ template <typename Io, fields_of<ViewOrder> T>
 void describe(Io& io, T& v) {
     io.u64(v.command_id);
     io.id(v.epoch);
+    io.id(v.term);
     io.bytes(v.members, kMaxViewBitmapBytes);
 }
 
@@ -239,19 +248,44 @@ template <typename Io, fields_of<IssueToken> T>
 void describe(Io& io, T& c) {
     io.u64(c.command_id);
     io.id(c.epoch);
+    io.id(c.term);
 }
 
 template <typename Io, fields_of<LeaseRequest> T>
 void describe(Io& io, T& r) {
     io.i64(r.stamp);
     io.id(r.view_epoch);
+    io.id(r.term);
 }
 
 template <typename Io, fields_of<LeaseGrant> T>
 void describe(Io& io, T& g) {
     io.i64(g.stamp);
     io.u32(g.lease_ms);
+    io.id(g.term);
     io.require(g.lease_ms <= kMaxLeaseMs);
+}
+
+template <typename Io, fields_of<TermClaim> T>
+void describe(Io& io, T& c) {
+    io.id(c.term);
+    io.u64(c.round);
+}
+
+template <typename Io, fields_of<TermPromise> T>
+void describe(Io& io, T& p) {
+    io.id(p.term);
+    io.u64(p.round);
+    io.flag(p.ok);
+    io.id(p.promised);
+    io.id(p.promised_to);
+    io.id(p.epoch);
+}
+
+template <typename Io, fields_of<MonitorHello> T>
+void describe(Io& io, T& h) {
+    io.id(h.term);
+    io.flag(h.leading);
 }
 
 // Every alternative of Message has a type byte and a description (for both directions), and no two

@@ -11,12 +11,14 @@
 #include <variant>
 #include <vector>
 
+#include "ring/core/term.h"
 #include "ring/core/types.h"
 
 namespace ringwatch {
 
-// Reserved ids: the monitor, and the range for one-shot tools (ring inject, ring send).
-inline constexpr NodeId kMonitorId{0xFFFF};
+// Reserved ids: the monitors (the first, or only, one is kMonitorId; types.h), and the range for
+// one-shot tools (ring inject, ring send).
+inline constexpr NodeId kMonitorId = monitor_id(0);
 inline constexpr std::uint16_t kMaxNodeId = 0xEFFF;
 
 inline constexpr std::size_t kMaxPayloadBytes = 1024;
@@ -85,6 +87,7 @@ struct SnapshotStart {
 inline constexpr std::size_t kMaxKeptSnapshots = 32;
 struct KeepSnapshot {
     SnapshotId id;
+    Term term{0};  // the leader's (term.h): a node obeys no order of a term below the one it promised
     bool operator==(const KeepSnapshot&) const = default;
 };
 struct SnapshotReport {
@@ -136,6 +139,7 @@ struct RecoverCommand {
     Epoch epoch;
     NodeId issuer;
     SnapshotId snapshot{0};  // rollback: the snapshot to restore
+    Term term{0};            // the leader's; 0 from a tool (`ring recover` without a monitor)
     bool operator==(const RecoverCommand&) const = default;
 };
 
@@ -151,6 +155,7 @@ struct ViewOrder {
     std::uint64_t command_id;
     Epoch epoch;
     Bytes members;  // one bit per configured position (view_bitmap)
+    Term term{0};
     bool operator==(const ViewOrder&) const = default;
 };
 // The monitor's order to make the one token of `epoch`, the view every member has acknowledged.
@@ -159,6 +164,7 @@ struct ViewOrder {
 struct IssueToken {
     std::uint64_t command_id;
     Epoch epoch;
+    Term term{0};
     bool operator==(const IssueToken&) const = default;
 };
 
@@ -173,13 +179,45 @@ struct IssueToken {
 struct LeaseRequest {
     std::int64_t stamp = 0;
     Epoch view_epoch{0};
+    Term term{0};  // the term the node promised: a leader that sees a later one has been replaced
     bool operator==(const LeaseRequest&) const = default;
 };
 inline constexpr std::uint32_t kMaxLeaseMs = 3'600'000;
 struct LeaseGrant {
     std::int64_t stamp = 0;
     std::uint32_t lease_ms = 0;
+    Term term{0};
     bool operator==(const LeaseGrant&) const = default;
+};
+
+// Terms (term.h). A monitor claims `term` from every node in round 0: a node promises a term above
+// the one it promised, and refuses any other (a monitor process never claims a term again, even
+// one promised to its own id: a restarted monitor cannot know what its earlier process ordered).
+// Later rounds ask again for the term promised to this monitor (a leader checking that it still
+// leads), confirmed by the nodes that promised it and refused by the rest. The answer names the
+// term the node has promised now and to whom (what a refused claimant must beat, and whether a
+// leader is up), and its epoch (the new leader's epochs are above it).
+struct TermClaim {
+    Term term{0};
+    std::uint64_t round = 0;
+    bool operator==(const TermClaim&) const = default;
+};
+struct TermPromise {
+    Term term{0};
+    std::uint64_t round = 0;
+    bool ok = false;
+    Term promised{0};
+    NodeId promised_to{0};
+    Epoch epoch{0};
+    bool operator==(const TermPromise&) const = default;
+};
+// Monitors tell each other, every snapshot interval, the newest term they know and whether they
+// lead it: a standby claims a term only when no monitor before it in the configured list is up,
+// and no leader has been heard for a while.
+struct MonitorHello {
+    Term term{0};
+    bool leading = false;
+    bool operator==(const MonitorHello&) const = default;
 };
 
 // `ring recover`: an operator asks the monitor to recover now, in `mode` (acknowledged ok when the
@@ -236,7 +274,7 @@ struct CommandAck {
 
 using Message = std::variant<Token, MarkerMessage, SnapshotStart, SnapshotReport, InjectCommand, SendCommand, CommandAck, ImpairCommand, RingQuery,
                              RingState, RecoverCommand, KeepSnapshot, RecoverRequest, RekeyCommand, StatusQuery, StatusReply, ViewOrder, IssueToken,
-                             LeaseRequest, LeaseGrant>;
+                             LeaseRequest, LeaseGrant, TermClaim, TermPromise, MonitorHello>;
 
 enum class MessageError : std::uint8_t { none, empty, unknown_type, truncated, bad_value, too_long, trailing_bytes };
 std::string_view to_string(MessageError e);

@@ -13,6 +13,7 @@
 // Snapshot reports go to the monitor (kMonitorId) as soon as the participant completes.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -55,6 +56,11 @@ struct NodeConfig {
     // token in a view without this node, and its successor (or a minority cut off with it) must not
     // be handed a second usable one.
     bool lease_required = false;
+    // The monitors (the configured list's ids, types.h): each starts its own snapshots, which
+    // are reported to it; orders are obeyed from the one whose term this node promised last.
+    std::vector<NodeId> monitors{kMonitorId};
+    // What an earlier process of this node promised (its state directory), if kept.
+    PromisedTerm promised_at_start;
 };
 
 struct NodeStats {
@@ -70,7 +76,10 @@ struct NodeStats {
     std::uint64_t passed_outside = 0;  // tokens to pass while in no view's ring: dropped
     std::uint64_t lease_requests = 0;
     std::uint64_t lease_grants = 0;
-    std::uint64_t lease_waits = 0;  // times a token was due to go on and waited for a lease
+    std::uint64_t lease_waits = 0;        // times a token was due to go on and waited for a lease
+    std::uint64_t promises = 0;           // terms promised (TermClaim)
+    std::uint64_t claims_refused = 0;     // a claim of a term not above the one promised
+    std::uint64_t stale_term_orders = 0;  // orders of a term below the one promised: not obeyed
 };
 
 // The ring as this node now takes it: the view it adopted last (epoch 0: the configured ring, as
@@ -94,8 +103,11 @@ struct NodeOutput {
     // A view was adopted: the process's links follow it (links to the new neighbours, and to the
     // successor's successor, opened before they are needed).
     bool view_changed = false;
+    // A term promised: for the state directory, before the promise is sent when the disk allows.
+    std::optional<PromisedTerm> promised;
     void clear() {
         view_changed = false;
+        promised.reset();
         deliveries.reset();
         saved.clear();
         erased.clear();
@@ -140,6 +152,8 @@ public:
     // Whether tokens may go on now: no lease is required, or the monitor's holds (LeaseRequest).
     bool leased(Instant now) const { return !config_.lease_required || (lease_until_ && now < *lease_until_); }
     std::optional<Instant> lease_until() const { return lease_until_; }
+    // The term this node promised last, and to which monitor: the one whose orders it obeys.
+    const PromisedTerm& promised() const { return promised_; }
     // Whom tokens and markers come from now (none: out of the ring).
     std::optional<NodeId> predecessor() const { return view_.neighbours ? std::optional<NodeId>(view_.neighbours->predecessor) : std::nullopt; }
 
@@ -158,8 +172,21 @@ private:
     // A fresh participant for the channels of the ring as it is now (snapshots under way dropped).
     Participant fresh_participant() const;
     void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
-    void on_grant(Instant now, const LeaseGrant& g);
+    void on_grant(NodeId from, Instant now, const LeaseGrant& g);
     void ask_lease(Instant now);
+    bool is_monitor(NodeId n) const;
+    void on_claim(NodeId from, const TermClaim& c);
+    // An order of `term` from monitor `from`: false (and the monitor told the term to beat) when
+    // this node promised a later term, or this one to another monitor; a later term than the one
+    // promised is taken as promised (a majority promised it to that leader).
+    bool obeys(NodeId from, Term term);
+    void promise(NodeId to, Term term);
+    // The leader of the term this node promised. (Term 0 is no term: a test's order, taken from any
+    // monitor while no term is promised.)
+    bool from_leader(NodeId from, Term term) const { return term == promised_.term && (from == promised_.monitor || term == kNoTerm); }
+    // Where a completed snapshot's report goes: the monitor whose era it is; all of them when no
+    // start of it came here (single initiator: only the first member gets starts).
+    std::vector<NodeId> report_to(SnapshotId id) const;
     // A lease is asked for again after a quarter of the last one granted; without one, this often.
     static constexpr Duration kLeaseRetry{std::chrono::milliseconds(100)};
 
@@ -168,8 +195,9 @@ private:
     std::optional<Epoch> issued_in_;  // the view epoch this process made the token of, on order
     TokenProtocol token_;
     Participant participant_;
-    std::optional<std::uint32_t> era_;  // of the monitor whose snapshots we take part in
+    std::map<NodeId, std::uint32_t> eras_;  // per monitor: the era of the snapshots we take part in
     KeptSnapshots kept_;
+    PromisedTerm promised_;
     NodeOutput out_;
     NodeStats stats_;
     std::optional<Instant> lease_until_;

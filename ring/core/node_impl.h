@@ -25,7 +25,8 @@ BasicNode<Participant>::BasicNode(NodeConfig config, Instant now)
       view_{Epoch{0}, config.ring, Neighbours{config.predecessor, config.successor}},
       token_(config.self, config.token, config.incarnation, starting_epoch(config)),
       participant_({config.predecessor}, {config.successor}, config.snapshots),
-      kept_(config.keep_snapshots) {
+      kept_(config.keep_snapshots),
+      promised_(config.promised_at_start) {
     // Deliveries are numbered on from the record, and past every saved state's count (a record
     // lost while snapshots were kept must not make their counts look ahead of this process).
     DeliveryRecord record = config_.deliveries_at_start.value_or(DeliveryRecord{});
@@ -46,7 +47,7 @@ void BasicNode<Participant>::on_message(Instant now, NodeId from, std::span<cons
     }
     if (const auto pred = predecessor(); pred && from == *pred) {
         handle_ring(now, m);
-    } else if (from == kMonitorId || is_tool_id(from)) {
+    } else if (is_monitor(from) || is_tool_id(from)) {
         handle_control(now, from, m);
     } else {
         ++stats_.unexpected;
@@ -60,7 +61,8 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
         participant_.on_message(*predecessor(), *t);
         token_.on_token(now, std::move(*t));
     } else if (auto* mk = std::get_if<MarkerMessage>(&m)) {
-        if (era_ && snapshot_era(mk->id) != *era_) {
+        const std::uint32_t era = snapshot_era(mk->id);
+        if (!eras_.empty() && std::none_of(eras_.begin(), eras_.end(), [era](const auto& e) { return e.second == era; })) {
             ++stats_.other_era_markers;  // a snapshot of a monitor that is gone (or not yet ours)
             return;
         }
@@ -72,23 +74,28 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
 
 template <typename Participant>
 void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m) {
-    if (auto* s = std::get_if<SnapshotStart>(&m); s && from == kMonitorId) {
+    const bool monitor = is_monitor(from);
+    if (auto* s = std::get_if<SnapshotStart>(&m); s && monitor) {
         if (!view_.neighbours) return;  // out of the ring: no part in its snapshots
-        if (const std::uint32_t era = snapshot_era(s->id); era_ != era) {
+        const std::uint32_t era = snapshot_era(s->id);
+        if (const auto known = eras_.find(from); known == eras_.end() || known->second != era) {
             // A restarted monitor: its predecessor's snapshots will never be gathered, and its own
-            // ids must not be mistaken for finished ones.
-            if (era_) {
+            // ids must not be mistaken for finished ones. (Another monitor's go on.)
+            if (known != eras_.end()) {
                 ++stats_.monitor_restarts;
-                participant_ = fresh_participant();
+                const std::uint32_t gone = known->second;
+                participant_.abandon_if([gone](SnapshotId id) { return snapshot_era(id) == gone; });
             }
-            era_ = era;
+            eras_[from] = era;
         }
-        participant_.abandon_before(s->abandon_before);
+        participant_.abandon_if([&](SnapshotId id) { return snapshot_era(id) == era && id < s->abandon_before; });
         participant_.start(s->id, state_if_begins(s->id));
     } else if (std::holds_alternative<RingQuery>(m)) {
         send(from, RingState{token_.had_token(), token_.epoch()});  // `ring recover` without a monitor asks every node
-    } else if (auto* k = std::get_if<KeepSnapshot>(&m); k && from == kMonitorId) {
-        kept_.pin(k->id);
+    } else if (auto* c = std::get_if<TermClaim>(&m); c && monitor) {
+        on_claim(from, *c);
+    } else if (auto* k = std::get_if<KeepSnapshot>(&m); k && monitor) {
+        if (obeys(from, k->term)) kept_.pin(k->id);
     } else if (auto* inj = std::get_if<InjectCommand>(&m)) {
         ++stats_.commands;
         token_.inject(inj->kind);
@@ -103,19 +110,21 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
         send(from, CommandAck{im->command_id, true});
     } else if (auto* rc = std::get_if<RecoverCommand>(&m)) {
         ++stats_.commands;
+        // A tool's (`ring recover` without a monitor) has no term: its walk is its own fence.
+        if (monitor && !obeys(from, rc->term)) return send(from, CommandAck{rc->command_id, false});
         if (rc->mode == RecoverMode::rollback) return rollback(now, from, *rc);
         // Purge and reissue: adopt the new epoch; the issuer makes its one token. A repeat of the
         // command (or one older than what we hold) changes nothing.
         if (token_.adopt_epoch(rc->epoch) && rc->issuer == config_.self) token_.issue(now, rc->epoch);
         send(from, CommandAck{rc->command_id, true});
-    } else if (auto* v = std::get_if<ViewOrder>(&m); v && from == kMonitorId) {
+    } else if (auto* v = std::get_if<ViewOrder>(&m); v && monitor) {
         ++stats_.commands;
-        send(from, CommandAck{v->command_id, adopt_view(*v)});
-    } else if (auto* it = std::get_if<IssueToken>(&m); it && from == kMonitorId) {
+        send(from, CommandAck{v->command_id, obeys(from, v->term) && adopt_view(*v)});
+    } else if (auto* it = std::get_if<IssueToken>(&m); it && monitor) {
         ++stats_.commands;
-        send(from, CommandAck{it->command_id, issue_token(now, *it)});
-    } else if (auto* g = std::get_if<LeaseGrant>(&m); g && from == kMonitorId) {
-        on_grant(now, *g);
+        send(from, CommandAck{it->command_id, obeys(from, it->term) && issue_token(now, *it)});
+    } else if (auto* g = std::get_if<LeaseGrant>(&m); g && monitor) {
+        on_grant(from, now, *g);
     } else {
         ++stats_.unexpected;
     }
@@ -166,7 +175,7 @@ bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
     // A view comes from the monitor that runs now: markers of its snapshots are taken even here,
     // where no start of its era may ever come (with a single initiator, only the view's first
     // member gets starts; this node may have been that, for an earlier monitor).
-    era_.reset();
+    eras_.clear();
     ++stats_.views_adopted;
     out_.view_changed = true;
     next_lease_ask_ = Instant{};  // the monitor grants leases to the members of its newest view: ask in this one
@@ -176,9 +185,15 @@ bool BasicNode<Participant>::adopt_view(const ViewOrder& v) {
 // A grant counts from when this process asked (its stamp), never from when it arrived: a grant
 // that waited (in a socket, or while this process was stopped) may already be over.
 template <typename Participant>
-void BasicNode<Participant>::on_grant(Instant now, const LeaseGrant& g) {
+void BasicNode<Participant>::on_grant(NodeId from, Instant now, const LeaseGrant& g) {
     if (g.stamp > to_us(now)) {
         ++stats_.unexpected;  // no request of ours was made then
+        return;
+    }
+    // Only the leader we promised grants: a lease of an earlier term (a deposed leader's, late or
+    // replayed) would let this node pass a token the new leader may already have replaced.
+    if (!from_leader(from, g.term)) {
+        ++stats_.stale_term_orders;
         return;
     }
     ++stats_.lease_grants;
@@ -190,7 +205,12 @@ void BasicNode<Participant>::on_grant(Instant now, const LeaseGrant& g) {
 template <typename Participant>
 void BasicNode<Participant>::ask_lease(Instant now) {
     if (!config_.lease_required || now < next_lease_ask_) return;
-    send(kMonitorId, LeaseRequest{to_us(now), view_.epoch});
+    const LeaseRequest r{to_us(now), view_.epoch, promised_.term};
+    if (promised_.term != kNoTerm) {
+        send(promised_.monitor, r);
+    } else {
+        for (NodeId m : config_.monitors) send(m, r);  // no leader known yet: whichever leads grants
+    }
     ++stats_.lease_requests;
     next_lease_ask_ = now + (leased(now) ? std::max<Duration>(granted_ / 4, kLeaseRetry) : kLeaseRetry);
 }
@@ -202,6 +222,57 @@ std::optional<Instant> BasicNode<Participant>::next_deadline() const {
     // A token waiting for a lease waits for the next ask (and its grant), not its own release.
     if (token && !waiting_lease_ && *token < next_lease_ask_) return token;
     return next_lease_ask_;
+}
+
+template <typename Participant>
+bool BasicNode<Participant>::is_monitor(NodeId n) const {
+    return is_monitor_id(n) && std::find(config_.monitors.begin(), config_.monitors.end(), n) != config_.monitors.end();
+}
+
+// A term is promised once, to one monitor: a claim (round 0) of a later term is promised, and a
+// lease of the earlier one given up (the new leader may replace the token without this node). A
+// later round asks again for the term promised to that monitor (a leader checking it still
+// leads): confirmed. Anything else is refused.
+template <typename Participant>
+void BasicNode<Participant>::on_claim(NodeId from, const TermClaim& c) {
+    bool ok = false;
+    if (c.round == 0 && c.term > promised_.term) {
+        promise(from, c.term);
+        ok = true;
+    } else {
+        ok = c.round > 0 && c.term == promised_.term && from == promised_.monitor;
+        if (!ok) ++stats_.claims_refused;
+    }
+    send(from, TermPromise{c.term, c.round, ok, promised_.term, promised_.monitor, token_.epoch()});
+}
+
+template <typename Participant>
+bool BasicNode<Participant>::obeys(NodeId from, Term term) {
+    if (term > promised_.term) {
+        promise(from, term);  // a leader this node did not hear claim: a majority promised it
+        return true;
+    }
+    if (from_leader(from, term)) return true;
+    ++stats_.stale_term_orders;
+    send(from, TermPromise{term, 0, false, promised_.term, promised_.monitor, token_.epoch()});  // the claimant's term is past
+    return false;
+}
+
+template <typename Participant>
+void BasicNode<Participant>::promise(NodeId to, Term term) {
+    promised_ = PromisedTerm{term, to};
+    out_.promised = promised_;
+    ++stats_.promises;
+    lease_until_.reset();
+    next_lease_ask_ = Instant{};  // ask the new leader at once
+}
+
+template <typename Participant>
+std::vector<NodeId> BasicNode<Participant>::report_to(SnapshotId id) const {
+    std::vector<NodeId> to;
+    for (const auto& [monitor, era] : eras_)
+        if (era == snapshot_era(id)) to.push_back(monitor);
+    return to.empty() ? config_.monitors : to;
 }
 
 // The one token of the view's epoch, made once by this process however often it is ordered.
@@ -294,7 +365,7 @@ void BasicNode<Participant>::collect(Instant now) {
         r.in_flight_count = static_cast<std::uint32_t>(r.in_flight.size());
         if (r.in_flight.size() > kMaxTokensInReport) r.in_flight.resize(kMaxTokensInReport);
         if (r.state.held.size() > kMaxTokensInReport) r.state.held.resize(kMaxTokensInReport);
-        send(kMonitorId, r);
+        for (NodeId m : report_to(r.id)) send(m, r);
         ++stats_.snapshots_reported;
     }
     for (auto& s : kept_.take_written()) out_.saved.push_back(std::move(s));
@@ -310,6 +381,7 @@ void BasicNode<Participant>::take_output(NodeOutput& out) {
     for (auto id : out_.erased) out.erased.push_back(id);
     if (out_.deliveries) out.deliveries = std::move(out_.deliveries);
     out.view_changed |= out_.view_changed;
+    if (out_.promised) out.promised = out_.promised;
     out_.clear();
 }
 

@@ -49,6 +49,7 @@ struct NodeReady {
     std::vector<SavedSnapshot> saved;
     std::vector<SnapshotId> erased;
     std::optional<DeliveryRecord> deliveries;
+    std::optional<PromisedTerm> promised;  // a term promised: on disk before the datagrams go, when the disk allows
     std::vector<Addressed> datagrams;
     std::vector<TokenEvent> token_events;
     std::vector<PeerEvent> link_events;  // window_open left out
@@ -78,7 +79,8 @@ public:
           core_(std::move(core)),
           observer_(observer) {
         RW_ASSERT(config_.node.predecessor != config_.node.self && config_.node.successor != config_.node.self);
-        for (NodeId peer : {config_.node.predecessor, config_.node.successor, kMonitorId}) endpoint_.add_peer(peer, now);
+        for (NodeId peer : {config_.node.predecessor, config_.node.successor}) endpoint_.add_peer(peer, now);
+        for (NodeId m : config_.node.monitors) endpoint_.add_peer(m, now);
         follow_view(now);
         endpoint_.accept_tools(config_.max_tool_links);
         drain_core(now);
@@ -171,7 +173,7 @@ void BasicNodeProcess<Core>::deliver(Instant now, NodeId from, Bytes message) {
     if (observer_) observer_->handed(from, message);
     // Questions for the runtime: a status from a tool or the monitor (its metrics read the links'
     // counters), a rekey step from a tool only. Anything else goes to the node.
-    if (is_driver_message(message) && (is_tool_id(from) || from == kMonitorId)) {
+    if (is_driver_message(message) && (is_tool_id(from) || is_monitor_id(from))) {
         Message m;
         if (decode_message(message, m) != MessageError::none) return core_.on_message(now, from, message);  // counted there
         if (const auto* q = std::get_if<StatusQuery>(&m)) {
@@ -220,6 +222,7 @@ void BasicNodeProcess<Core>::drain_core(Instant now) {
     for (auto& s : nout_.saved) ready_.saved.push_back(std::move(s));
     for (SnapshotId id : nout_.erased) ready_.erased.push_back(id);  // the StateWriter knows one saved and gone in a step
     if (nout_.deliveries) ready_.deliveries = std::move(nout_.deliveries);
+    if (nout_.promised) ready_.promised = nout_.promised;
     for (auto& e : nout_.token_events) ready_.token_events.push_back(std::move(e));
     for (const auto& im : nout_.impair) ready_.impair.push_back(im);
 }
@@ -245,7 +248,10 @@ StatusReply BasicNodeProcess<Core>::status(std::uint64_t command_id) const {
     add("view_members", static_cast<std::int64_t>(view.members.size()));
     add("in_view", view.neighbours ? 1 : 0);  // 0: left out of the view it took
     const Neighbours n = view.neighbours.value_or(Neighbours{config_.node.predecessor, config_.node.successor});
-    const std::pair<const char*, NodeId> links[] = {{"pred", n.predecessor}, {"succ", n.successor}, {"mon", kMonitorId}};
+    const PromisedTerm& promised = core_.promised();
+    add("term", promised.term.value);
+    const NodeId leader = promised.term == kNoTerm ? config_.node.monitors.front() : promised.monitor;
+    const std::pair<const char*, NodeId> links[] = {{"pred", n.predecessor}, {"succ", n.successor}, {"mon", leader}};
     for (const auto& [prefix, peer] : links) {
         const Link* l = endpoint_.link(peer);
         RW_ASSERT(l != nullptr);  // made at the start, never let go

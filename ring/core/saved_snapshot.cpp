@@ -9,6 +9,7 @@ namespace {
 
 constexpr std::uint8_t kMagic[4] = {'R', 'W', 'S', 'S'};
 constexpr std::uint8_t kDeliveriesMagic[4] = {'R', 'W', 'D', 'L'};
+constexpr std::uint8_t kPromiseMagic[4] = {'R', 'W', 'P', 'T'};
 constexpr std::uint8_t kVersion = 1;
 // Bounds a corrupt file cannot exceed (a node never holds more).
 constexpr std::uint32_t kMaxItems = 1 << 20;
@@ -219,6 +220,25 @@ std::optional<DeliveryRecord> decode_deliveries(std::span<const std::uint8_t> by
     for (auto& k : d.undone) k = get_key(r);
     if (!r.ok() || r.remaining() != 0) return std::nullopt;
     return d;
+}
+
+Bytes encode_promise(const PromisedTerm& p) {
+    Bytes out;
+    ByteWriter w(out);
+    put_header(w, kPromiseMagic);
+    w.u32(p.term.value);
+    w.u16(p.monitor.value);
+    return out;
+}
+
+std::optional<PromisedTerm> decode_promise(std::span<const std::uint8_t> bytes) {
+    ByteReader r(bytes);
+    if (!has_header(r, kPromiseMagic)) return std::nullopt;
+    PromisedTerm p;
+    p.term = Term{r.u32()};
+    p.monitor = NodeId{r.u16()};
+    if (!r.ok() || r.remaining() != 0) return std::nullopt;
+    return p;
 }
 
 }  // namespace ringwatch

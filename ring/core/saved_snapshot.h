@@ -1,5 +1,5 @@
 // A node's saved state for one snapshot (what a rollback to it restores), and the byte formats of
-// the node's state directory (those states, and its delivery record). Decoding never throws and
+// the node's state directory (those states, its delivery record, the term it promised). Decoding never throws and
 // rejects anything malformed or out of bounds.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "ring/core/term.h"
 #include "ring/core/token.h"
 
 namespace ringwatch {
@@ -25,5 +26,9 @@ std::optional<SavedSnapshot> decode_saved(std::span<const std::uint8_t> bytes);
 // Bytes: "RWDL", version 1, then the record's fields.
 Bytes encode_deliveries(const DeliveryRecord& r);
 std::optional<DeliveryRecord> decode_deliveries(std::span<const std::uint8_t> bytes);
+
+// Bytes: "RWPT", version 1, then the term and the monitor it was promised to.
+Bytes encode_promise(const PromisedTerm& p);
+std::optional<PromisedTerm> decode_promise(std::span<const std::uint8_t> bytes);
 
 }  // namespace ringwatch

@@ -44,7 +44,8 @@ struct SnapshotStats {
 
 struct SnapshotLimits {
     std::size_t max_in_flight = 16;
-    std::size_t remembered_finished = 4096;  // ids remembered as finished, to recognise late markers
+    std::size_t remembered_finished = 4096;  // ids remembered as finished per era, to recognise late markers
+    std::size_t remembered_eras = 64;        // monitor processes (eras) whose finished ids are remembered
 };
 
 template <typename State, typename Message, typename Channel = NodeId>
@@ -120,7 +121,16 @@ public:
 
     // Drops every snapshot in flight with an id below `id` (the monitor has given up on them).
     void abandon_before(SnapshotId id) {
-        for (auto it = active_.begin(); it != active_.end() && it->first < id;) {
+        abandon_if([id](SnapshotId x) { return x < id; });
+    }
+    // Drops every snapshot in flight whose id `drop` names (a monitor gave up on them, or is gone).
+    template <typename Pred>
+    void abandon_if(Pred drop) {
+        for (auto it = active_.begin(); it != active_.end();) {
+            if (!drop(it->first)) {
+                ++it;
+                continue;
+            }
             remember_finished(it->first);
             ++stats_.abandoned;
             it = active_.erase(it);
@@ -143,7 +153,10 @@ public:
     std::vector<Completed> take_completed() { return std::exchange(completed_, {}); }
 
     bool recording(SnapshotId id) const { return active_.contains(id); }
-    bool finished(SnapshotId id) const { return id < forgotten_below_ || finished_.contains(id); }
+    bool finished(SnapshotId id) const {
+        const auto era = eras_.find(snapshot_era(id));
+        return era != eras_.end() && (id < era->second.forgotten_below || era->second.finished.contains(id));
+    }
     std::size_t in_flight() const { return active_.size(); }
     const SnapshotStats& stats() const { return stats_; }
     const std::vector<Channel>& inbound() const { return inbound_; }
@@ -194,12 +207,23 @@ private:
         ++stats_.completed;
     }
 
+    // Ids are remembered per era (each monitor process numbers its own from 1): one monitor's ids
+    // running ahead must not make another's count as finished.
     void remember_finished(SnapshotId id) {
-        finished_.insert(id);
-        while (finished_.size() > limits_.remembered_finished) {
+        auto [at, fresh] = eras_.try_emplace(snapshot_era(id));
+        at->second.touched = ++touches_;
+        if (fresh && eras_.size() > limits_.remembered_eras) {
+            // The era not heard of longest is a monitor process long gone: forget it whole.
+            const auto stalest =
+                std::min_element(eras_.begin(), eras_.end(), [](const auto& a, const auto& b) { return a.second.touched < b.second.touched; });
+            eras_.erase(stalest);
+        }
+        Finished& f = at->second;
+        f.finished.insert(id);
+        while (f.finished.size() > limits_.remembered_finished) {
             // Forget the oldest; anything at or below it now counts as finished for good.
-            forgotten_below_ = std::max(forgotten_below_, SnapshotId{finished_.begin()->value + 1});
-            finished_.erase(finished_.begin());
+            f.forgotten_below = std::max(f.forgotten_below, SnapshotId{f.finished.begin()->value + 1});
+            f.finished.erase(f.finished.begin());
         }
     }
 
@@ -207,8 +231,13 @@ private:
     std::vector<Channel> outbound_;
     SnapshotLimits limits_;
     std::map<SnapshotId, Recording> active_;
-    std::set<SnapshotId> finished_;
-    SnapshotId forgotten_below_{0};
+    struct Finished {
+        std::set<SnapshotId> finished;
+        SnapshotId forgotten_below{0};
+        std::uint64_t touched = 0;
+    };
+    std::map<std::uint32_t, Finished> eras_;
+    std::uint64_t touches_ = 0;
     std::vector<Marker> markers_;
     std::vector<Completed> completed_;
     SnapshotStats stats_;

@@ -36,7 +36,9 @@ using Seq = StrongInt<SeqTag, std::uint64_t>;
 // One process start of a node, the monitor or a tool: its start time in microseconds, so it grows
 // from one start to the next (see Link). 0 means "not known yet".
 using Incarnation = StrongInt<IncarnationTag, std::uint64_t>;
-// Token generation, bumped by recovery.
+// Token generation, bumped by recovery and by every view. Its top 20 bits are the term of the
+// monitor that made it, less one (ring/core/term.h): two leaders never make the same epoch, and
+// every epoch of a later term is newer than all of an earlier one.
 using Epoch = StrongInt<EpochTag, std::uint32_t>;
 using SnapshotId = StrongInt<SnapshotIdTag, std::uint64_t>;
 
@@ -56,8 +58,14 @@ inline constexpr SnapshotId first_snapshot_of_era(std::uint32_t era) {
 
 // One-shot tools (ring inject, ring send) talk to nodes from ids in this range.
 inline constexpr std::uint16_t kToolIdFirst = 0xF000;
-inline constexpr std::uint16_t kToolIdLast = 0xFFFE;
+inline constexpr std::uint16_t kToolIdLast = 0xFFEF;
 inline constexpr bool is_tool_id(NodeId id) { return id.value >= kToolIdFirst && id.value <= kToolIdLast; }
+// The monitors: the configured list's first is 0xFFFF, the next 0xFFFE, and so on (16 at most).
+inline constexpr std::size_t kMaxMonitors = 16;
+inline constexpr std::uint16_t kFirstMonitorId = 0xFFFF;
+inline constexpr bool is_monitor_id(NodeId id) { return id.value > kToolIdLast; }
+inline constexpr NodeId monitor_id(std::size_t index) { return NodeId{static_cast<std::uint16_t>(kFirstMonitorId - index)}; }
+inline constexpr std::size_t monitor_index(NodeId id) { return static_cast<std::size_t>(kFirstMonitorId - id.value); }
 
 // Time inside the cores is a value handed in by the caller: microseconds since an arbitrary origin.
 // The tag clock has no now(): a core cannot read the time by itself.

@@ -25,6 +25,7 @@ NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation
     nc.deliveries_at_start = std::move(loaded.deliveries);
     nc.keep_delivery_record = c.state_dir.has_value();
     nc.lease_required = c.evict_after.has_value();  // views on: the monitor may replace a token without us
+    nc.promised_at_start = loaded.promised;
     return nc;
 }
 

@@ -24,6 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kDeliveriesName = "deliveries.bin";
+constexpr const char* kPromiseName = "promise.bin";
 
 [[noreturn]] void fail(std::string_view what, const std::string& path) {
     throw std::runtime_error(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
@@ -129,6 +130,17 @@ StateStore::Loaded StateStore::load() {
             unreadable(kDeliveriesName, "not a delivery record this version can read");
         }
     }
+    if (std::find(names.begin(), names.end(), kPromiseName) != names.end()) {
+        const SmallFile f = read_small_file_at(dir_fd_, kPromiseName, kMaxFileBytes);
+        std::optional<PromisedTerm> p;
+        if (f.problem != SmallFile::Problem::none) {
+            unreadable(kPromiseName, reason(f, kMaxFileBytes));
+        } else if (!(p = decode_promise(std::span(reinterpret_cast<const std::uint8_t*>(f.bytes.data()), f.bytes.size())))) {
+            unreadable(kPromiseName, "not a promised term this version can read");
+        } else {
+            out.promised = *p;
+        }
+    }
     for (const auto& f : found) {
         const SmallFile file = read_small_file_at(dir_fd_, f.name, kMaxFileBytes);
         if (file.problem != SmallFile::Problem::none) {
@@ -154,6 +166,7 @@ void StateStore::write(const SavedSnapshot& s) {
 }
 
 void StateStore::write_deliveries(const DeliveryRecord& r) { write_file(kDeliveriesName, encode_deliveries(r)); }
+void StateStore::write_promise(const PromisedTerm& p) { write_file(kPromiseName, encode_promise(p)); }
 
 void StateStore::write_file(const std::string& name, const Bytes& bytes) {
     // A name nobody can guess, created exclusively: whatever is planted there makes the write fail.

@@ -1,7 +1,8 @@
 // A node's state directory (`state_dir` in the config's [ring] table, one subdirectory per node):
 // the saved states of the snapshots it keeps for rollback, one file each, so that a node restarted
 // after a crash can restore too; and its delivery record (`deliveries.bin`), so that a restarted
-// node knows what its earlier processes delivered.
+// node knows what its earlier processes delivered; and the term it promised last (`promise.bin`), so
+// that a restarted node never promises an older term again.
 //
 // Nobody else's files: the directory must belong to this user and be writable by nobody else
 // (refused with one line otherwise, as the key file is), and every file is reached through the
@@ -38,11 +39,13 @@ public:
         std::vector<SavedSnapshot> snapshots;  // in completion order
         std::vector<std::string> unreadable;   // "PATH (why)": files left alone, never restored
         std::optional<DeliveryRecord> deliveries;
+        PromisedTerm promised;  // none (term 0) when no promise was kept
     };
     Loaded load();
     // Throw std::runtime_error naming the file and the call that failed; nothing is half written.
     void write(const SavedSnapshot& s) override;
     void write_deliveries(const DeliveryRecord& r) override;
+    void write_promise(const PromisedTerm& p) override;
     void erase(SnapshotId id) override;
     const std::string& dir() const { return dir_; }
 

@@ -7,8 +7,10 @@
 namespace ringwatch::io {
 
 StateWriter::Outcome StateWriter::put(Instant now, std::vector<SavedSnapshot>& saved, std::vector<SnapshotId>& erased,
-                                      std::optional<DeliveryRecord>& deliveries) {
+                                      std::optional<DeliveryRecord>& deliveries, std::optional<PromisedTerm>& promised) {
     if (deliveries) deliveries_ = std::move(deliveries);
+    if (promised) promised_ = promised;
+    promised.reset();
     for (auto& s : saved) saved_.push_back(std::move(s));
     for (SnapshotId id : erased) {
         // Not written yet: never will be. Written: its file goes.
@@ -26,6 +28,10 @@ StateWriter::Outcome StateWriter::put(Instant now, std::vector<SavedSnapshot>& s
 StateWriter::Outcome StateWriter::flush(Instant now) {
     Outcome o;
     try {
+        if (promised_) {
+            sink_.write_promise(*promised_);
+            promised_.reset();
+        }
         if (deliveries_) {
             sink_.write_deliveries(*deliveries_);
             deliveries_.reset();

@@ -152,6 +152,10 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
             // its process whenever it can again, perhaps during this snapshot.
             bool first_heard = monitor_new;
             for (Instant t : monitor_starts_) first_heard |= t <= from && unreachable_at_some_point(n, t, from);
+            // Or its link first connected after the snapshot began (a lossy network can hold the
+            // first handshake back for seconds): the monitor had no process of it to compare.
+            const auto connected = first_connected_.find(n);
+            first_heard |= connected == first_connected_.end() || connected->second >= from - kRestartNoticed;
             if (!first_heard && !restarted_within(n, from - kRestartNoticed, now)) {
                 violations_.add(rule::naming, fmt::format("snapshot {} names node {} as restarted, but no new process of it (or of the "
                                                           "monitor) started between {} and {} us",

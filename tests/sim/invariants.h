@@ -35,7 +35,11 @@ public:
     void monitor_up(Instant now) {
         if (!monitor_outages_.empty() && !monitor_outages_.back().second) monitor_outages_.back().second = now;
         monitor_starts_.push_back(now);
+        first_connected_.clear();
     }
+    // The monitor's link to node n connected: the first time since the monitor started, the
+    // monitor knows its process from then on (a snapshot begun before may name it restarted).
+    void monitor_connected(Instant now, NodeId n) { first_connected_.try_emplace(n, now); }
     // The monitor process was stopped (SIGSTOP) from `from` to `to`: the same process, so its
     // incident stays open, but no verdict or node event can come meanwhile.
     void monitor_paused(Instant from, Instant to) { monitor_pauses_.push_back({from, to}); }
@@ -132,6 +136,7 @@ private:
     bool unreachable_at_some_point(NodeId n, Instant a, Instant b) const;
     std::vector<std::pair<Instant, std::optional<Instant>>> monitor_outages_;
     std::vector<Instant> monitor_starts_;
+    std::map<NodeId, Instant> first_connected_;  // since the monitor's latest start
     std::vector<std::pair<Instant, std::optional<Instant>>> monitor_pauses_;
     std::map<NodeId, Instant> reached_monitor_;
     Duration jitter_{0};

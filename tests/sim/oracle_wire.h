@@ -10,10 +10,10 @@
 //   start (3):  snapshot id u64, abandon_before u64
 //   ack (7):    command id u64, ok u8
 //   ring state (11): had_token u8, epoch u32 (the successor's answer to the first node's query)
-//   recover (12): command id u64, mode u8 (1 regenerate, 2 rollback), epoch u32, issuer u16, snapshot u64
-//   view (18): command id u64, epoch u32, members length u16, members (bit i of byte i/8, least
-//              significant first: the configured ring's i-th node)
-//   issue token (19): command id u64, epoch u32
+//   recover (12): command id u64, mode u8 (1 regenerate, 2 rollback), epoch u32, issuer u16, snapshot u64, term u32
+//   view (18): command id u64, epoch u32, term u32, members length u16, members (bit i of byte i/8,
+//              least significant first: the configured ring's i-th node)
+//   issue token (19): command id u64, epoch u32, term u32
 #pragma once
 
 #include <cstdint>
@@ -88,7 +88,7 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.ok = m[9] == 1;
             return r;
         case 12:
-            if (m.size() != 24 || (m[9] != 1 && m[9] != 2)) return r;
+            if (m.size() != 28 || (m[9] != 1 && m[9] != 2)) return r;
             r.kind = Kind::recover;
             r.command = be(m, 1, 8);
             r.rollback = m[9] == 2;
@@ -97,14 +97,14 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.issuer = static_cast<std::uint16_t>(be(m, 14, 2));
             return r;
         case 18:
-            if (m.size() < 15 || m.size() != 15 + be(m, 13, 2)) return r;
+            if (m.size() < 19 || m.size() != 19 + be(m, 17, 2)) return r;
             r.kind = Kind::view;
             r.command = be(m, 1, 8);
             r.epoch = static_cast<std::uint32_t>(be(m, 9, 4));
-            r.members = m.subspan(15);
+            r.members = m.subspan(19);
             return r;
         case 19:
-            if (m.size() != 13) return r;
+            if (m.size() != 17) return r;
             r.kind = Kind::issue;
             r.command = be(m, 1, 8);
             r.epoch = static_cast<std::uint32_t>(be(m, 9, 4));

@@ -46,6 +46,9 @@ struct SimCluster::SimNode {
 struct SimCluster::MonitorWatch : MonitorProcessObserver {
     SimCluster* cluster = nullptr;
     void passed(NodeId to, std::span<const std::uint8_t> message, bool taken) override;
+    void link_event(NodeId peer, const LinkEvent& e) override {
+        if (e.kind == LinkEventKind::connected) cluster->checker_.monitor_connected(cluster->events_.now(), peer);
+    }
 };
 
 struct SimCluster::SimMonitor {

@@ -30,6 +30,8 @@ public:
     void on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok) { core_.on_ack(now, from, command_id, ok); }
     void on_epoch_heard(Instant now, NodeId from, Epoch e) { core_.on_epoch_heard(now, from, e); }
     void on_lease_request(Instant now, NodeId from, const LeaseRequest& r) { core_.on_lease_request(now, from, r); }
+    void on_promise(Instant now, NodeId from, const TermPromise& p) { core_.on_promise(now, from, p); }
+    void on_hello(Instant now, NodeId from, const MonitorHello& h) { core_.on_hello(now, from, h); }
     // The process hands an empty `out` (it clears it before each call).
     void take_output(MonitorOutput& out) {
         core_.take_output(out);
@@ -43,6 +45,8 @@ public:
     const NodeLiveness& liveness() const { return core_.liveness(); }
     Epoch epoch() const { return core_.epoch(); }
     const Membership* membership() const { return core_.membership(); }
+    const Leadership& leadership() const { return core_.leadership(); }
+    bool leading() const { return core_.leading(); }
 
 private:
     MonitorCore core_;

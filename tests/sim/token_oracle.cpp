@@ -213,35 +213,23 @@ void TokenOracle::took_effect(const FaultEffect& e) {
 
 void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from_gen, const oracle_wire::Read& m) {
     NodeTruth& t = nodes_.at(to);
-    if (m.kind == oracle_wire::Kind::start && from == kMonitorId) {
+    if (m.kind == oracle_wire::Kind::start && is_monitor_id(from)) {
         record(now, t, to, SnapshotId{m.snapshot}, false);
         return;
     }
-    if (m.kind == oracle_wire::Kind::recover && m.rollback && (from == kMonitorId || is_tool_id(from))) {
+    if (m.kind == oracle_wire::Kind::recover && m.rollback && (is_monitor_id(from) || is_tool_id(from))) {
         // Restore: what happens depends on whether the node keeps that snapshot; its answer says.
         pending_rollbacks_[to].push_back({m.command, SnapshotId{m.snapshot}, m.epoch});
         return;
     }
-    if (m.kind == oracle_wire::Kind::recover && (from == kMonitorId || is_tool_id(from))) {
-        // Purge and reissue: a newer epoch is adopted (what is held is discarded) and its issuer
-        // makes the one new token; an order for an epoch not newer changes nothing.
-        if (m.epoch > t.epoch) {
-            adopt(now, t, m.epoch);
-            if (m.issuer == to.value) {
-                // The only birth there is: one token per epoch, where the order names.
-                if (!ordered_births_.insert(m.epoch).second)
-                    violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make a token of epoch {}, which already had its "
-                                                             "birth: two tokens born in one epoch",
-                                                             to_us(now), to, m.epoch));
-                t.held.push_back(born(now, m.epoch));
-                born_in_view_of(t);
-            }
-        }
+    if (m.kind == oracle_wire::Kind::recover && (is_monitor_id(from) || is_tool_id(from))) {
+        // Purge and reissue, if the node obeys it (its answer says).
+        pending_orders_[to][{from, m.command}] = PendingOrder{PendingOrder::Kind::regenerate, m.epoch, std::nullopt, m.issuer};
         return;
     }
-    if (m.kind == oracle_wire::Kind::view && from == kMonitorId) return view_ordered(to, m);
-    if (m.kind == oracle_wire::Kind::issue && from == kMonitorId) {
-        pending_orders_[to][m.command] = PendingOrder{false, m.epoch, std::nullopt};
+    if (m.kind == oracle_wire::Kind::view && is_monitor_id(from)) return view_ordered(from, to, m);
+    if (m.kind == oracle_wire::Kind::issue && is_monitor_id(from)) {
+        pending_orders_[to][{from, m.command}] = PendingOrder{PendingOrder::Kind::issue, m.epoch, std::nullopt};
         return;
     }
     if (from != t.pred || !t.in_view) {
@@ -315,7 +303,7 @@ std::optional<TokenOracle::Entry> TokenOracle::arrived(Instant now, NodeId from,
 // or names fewer than two nodes, or its epoch is not above the node's view and token epochs (a
 // repeat of the view it holds is no change). Taking it discards the older epochs' tokens and the
 // snapshots under way; it then follows its predecessor in the view, or nobody when left out.
-void TokenOracle::view_ordered(NodeId id, const oracle_wire::Read& m) {
+void TokenOracle::view_ordered(NodeId monitor, NodeId id, const oracle_wire::Read& m) {
     std::vector<NodeId> members;
     bool fits = m.members.size() == (ring_.size() + 7) / 8;
     for (std::size_t i = 0; fits && i < m.members.size() * 8; ++i) {
@@ -326,7 +314,22 @@ void TokenOracle::view_ordered(NodeId id, const oracle_wire::Read& m) {
             members.push_back(ring_[i]);
         }
     }
-    pending_orders_[id][m.command] = PendingOrder{true, m.epoch, fits ? std::optional(members) : std::nullopt};
+    pending_orders_[id][{monitor, m.command}] = PendingOrder{PendingOrder::Kind::view, m.epoch, fits ? std::optional(members) : std::nullopt};
+}
+
+// Purge and reissue, obeyed: a newer epoch is adopted (what is held is discarded) and its issuer
+// makes the one new token; an order for an epoch not newer changes nothing.
+void TokenOracle::regenerated(Instant now, NodeTruth& t, NodeId id, const PendingOrder& o) {
+    if (o.epoch <= t.epoch) return;
+    adopt(now, t, o.epoch);
+    if (o.issuer != id.value) return;
+    // The only birth there is: one token per epoch, where the order names.
+    if (!ordered_births_.insert(o.epoch).second)
+        violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make a token of epoch {}, which already had its "
+                                                 "birth: two tokens born in one epoch",
+                                                 to_us(now), id, o.epoch));
+    t.held.push_back(born(now, o.epoch));
+    born_in_view_of(t);
 }
 
 // Taken (acknowledged ok): the view's epoch adopted as a regenerate's (older tokens purged), its
@@ -365,12 +368,13 @@ void TokenOracle::born_in_view_of(const NodeTruth& issuer) {
 
 void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {
     if (m.kind == oracle_wire::Kind::ack) {
-        if (auto& orders = pending_orders_[from]; orders.contains(m.command)) {
-            const PendingOrder o = orders[m.command];
-            orders.erase(m.command);
+        if (auto& orders = pending_orders_[from]; orders.contains({to, m.command})) {
+            const PendingOrder o = orders[{to, m.command}];
+            orders.erase({to, m.command});
             NodeTruth& t = nodes_.at(from);
             if (!m.ok) return;
-            if (!o.view) return issue_taken(now, t, from, o.epoch);
+            if (o.kind == PendingOrder::Kind::regenerate) return regenerated(now, t, from, o);
+            if (o.kind == PendingOrder::Kind::issue) return issue_taken(now, t, from, o.epoch);
             if (!o.members || o.members->size() < 2)
                 violations_.add(rule::birth, fmt::format("at {} us node {} took a view that is no ring of ours", to_us(now), from));
             if (o.members) view_taken(now, t, from, *o.members, o.epoch);

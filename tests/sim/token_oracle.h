@@ -152,16 +152,21 @@ private:
     // A view ordered to a node (ViewOrder), and its token ordered (IssueToken): what the node does
     // with each is known from its acknowledgement (ok: taken; not ok: refused), which it sends
     // before anything the order made it do reaches a link.
-    void view_ordered(NodeId id, const oracle_wire::Read& m);
+    void view_ordered(NodeId monitor, NodeId id, const oracle_wire::Read& m);
     void view_taken(Instant now, NodeTruth& t, NodeId id, const std::vector<NodeId>& members, std::uint32_t epoch);
     void issue_taken(Instant now, NodeTruth& t, NodeId id, std::uint32_t epoch);
     void born_in_view_of(const NodeTruth& issuer);
+    // An order whose effect the node's acknowledgement tells (a node obeys no order of a term
+    // below the one it promised, and says so by refusing it).
     struct PendingOrder {
-        bool view = true;  // a ViewOrder; else an IssueToken
+        enum class Kind : std::uint8_t { view, issue, regenerate } kind = Kind::view;
         std::uint32_t epoch = 0;
         std::optional<std::vector<NodeId>> members;  // a view's (none: not a list of our ring)
+        std::uint16_t issuer = 0;                    // a regenerate's
     };
-    std::map<NodeId, std::map<std::uint64_t, PendingOrder>> pending_orders_;
+    // Per node, by who gave the order and its command id (a tool's ids and the monitor's may meet).
+    std::map<NodeId, std::map<std::pair<NodeId, std::uint64_t>, PendingOrder>> pending_orders_;
+    void regenerated(Instant now, NodeTruth& t, NodeId id, const PendingOrder& o);
 
     std::vector<NodeId> ring_;  // configured, in order: what a view's bitmap names
     std::map<NodeId, NodeTruth> nodes_;

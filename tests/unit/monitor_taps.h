@@ -8,9 +8,21 @@
 
 namespace ringwatch::test {
 
+// A monitor that leads: at its start every node promises it the term it claims (a test of the
+// claims themselves reads term_orders itself, with `elected` false).
 class TappedMonitor : public MonitorCore {
 public:
-    using MonitorCore::MonitorCore;
+    TappedMonitor(MonitorConfig config, Instant now, bool elected = true) : MonitorCore(std::move(config), now) {
+        if (elected) promise_all(now);
+    }
+    // Every node answers every claim read so far: promised.
+    void promise_all(Instant now) {
+        for (const auto& [n, m] : take(&MonitorOutput::term_orders))
+            if (const auto* c = std::get_if<TermClaim>(&m))
+                on_promise(now, n, TermPromise{c->term, c->round, true, c->term, config().leadership.self, epoch()});
+    }
+    std::vector<std::pair<NodeId, Message>> take_term_orders() { return take(&MonitorOutput::term_orders); }
+    std::vector<LeaderEvent> take_leader_events() { return take(&MonitorOutput::leader_events); }
     std::vector<MonitorOutput::Start> take_commands() { return take(&MonitorOutput::starts); }
     std::vector<std::pair<NodeId, RecoverCommand>> take_recover_commands() { return take(&MonitorOutput::recover_commands); }
     std::vector<std::pair<NodeId, KeepSnapshot>> take_keeps() { return take(&MonitorOutput::keeps); }

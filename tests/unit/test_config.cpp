@@ -119,6 +119,53 @@ TEST_CASE("config: the dashboard's names are DNS names, kept in lowercase", "[co
           std::string::npos);
 }
 
+TEST_CASE("config: several monitors in [[monitors]], each with its own address, metrics and dashboard", "[config][monitors]") {
+    const std::string two = replaced(kValid, "[monitor]\naddress = \"127.0.0.1:7000\"\n",
+                                     "[monitor]\n"
+                                     "[[monitors]]\naddress = \"127.0.0.1:7000\"\nmetrics = \"127.0.0.1:9100\"\n"
+                                     "[[monitors]]\naddress = \"127.0.0.1:7010\"\nhttp = \"127.0.0.1:8081\"\n"
+                                     "[monitor]\n");
+    // (the settings come after the list: a second [monitor] header would be a TOML error)
+    const std::string text = replaced(two, "[monitor]\n[[monitors]]", "[[monitors]]");
+    const RingConfig c = parse_config(text, "c.toml");
+    REQUIRE(c.monitors.size() == 2);
+    CHECK(c.monitor_ids() == std::vector<NodeId>{kMonitorId, NodeId{0xFFFE}});
+    CHECK(c.monitors[0].address_text == "127.0.0.1:7000");
+    CHECK(c.monitors[0].metrics_address == std::optional<std::string>("127.0.0.1:9100"));
+    CHECK_FALSE(c.monitors[0].http_address);
+    CHECK(c.monitors[1].address_text == "127.0.0.1:7010");
+    CHECK(c.monitors[1].http_address == std::optional<std::string>("127.0.0.1:8081"));
+    CHECK(c.interval == std::chrono::milliseconds(50));  // the shared settings
+    CHECK(c.monitor(1).id == NodeId{0xFFFE});
+    CHECK_THROWS_WITH(c.monitor(2), "c.toml: there is no monitor 2 (the config names 2: 0 to 1)");
+    // One [monitor] with an address is one monitor, the first id.
+    const RingConfig one = parse_config(kValid, "c.toml");
+    REQUIRE(one.monitors.size() == 1);
+    CHECK(one.monitors[0].id == kMonitorId);
+    // [[monitors]] alone, without [monitor]: the default settings.
+    const std::string bare = "[[monitors]]\naddress = \"127.0.0.1:7000\"\n" + text.substr(text.find("[[nodes]]"));
+    CHECK(parse_config(bare, "c.toml").interval == std::chrono::milliseconds(100));
+}
+
+TEST_CASE("config: monitors named twice, or wrongly, are refused naming the key", "[config][monitors]") {
+    const std::string list = "[[monitors]]\naddress = \"127.0.0.1:7000\"\n";
+    CHECK(error_of(list + kValid) == "c.toml: line 9: 'monitor.address' and [[monitors]] both name monitors: name them all in [[monitors]]");
+    const std::string with_metrics =
+        replaced(replaced(kValid, "address = \"127.0.0.1:7000\"\n", "metrics = \"127.0.0.1:9100\"\n"), "[ring]", list + "[ring]");
+    CHECK(error_of(with_metrics) == "c.toml: line 9: 'monitor.metrics' with [[monitors]]: give each monitor its own in its [[monitors]] table");
+    const std::string nodes = kValid.substr(kValid.find("[[nodes]]"));
+    CHECK(error_of("[[monitors]]\naddress = \"127.0.0.1:7000\"\n[[monitors]]\naddress = \"127.0.0.1:7000\"\n" + nodes) ==
+          "c.toml: monitor 1's address \"127.0.0.1:7000\" is used twice (each monitor needs its own)");
+    CHECK(error_of("[[monitors]]\naddress = \"127.0.0.1:7001\"\n" + nodes) ==
+          "c.toml: line 5: 'nodes[1].address' = \"127.0.0.1:7001\" is used twice (nodes and monitor need their own)");
+    CHECK(error_of("[[monitors]]\nadress = \"127.0.0.1:7000\"\n" + nodes) ==
+          "c.toml: line 2: unknown key 'monitors[1].adress' (address, metrics, http)");
+    std::string seventeen;
+    for (int i = 0; i < 17; ++i) seventeen += fmt::format("[[monitors]]\naddress = \"127.0.0.1:{}\"\n", 7100 + i);
+    CHECK(error_of(seventeen + nodes) == "c.toml: [[monitors]] names 17 monitors: 1 to 16 may be configured");
+    CHECK(error_of("monitors = 3\n" + nodes) == "c.toml: 'monitors' must be tables: [[monitors]] with an address each");
+}
+
 TEST_CASE("config: an error stays one line whatever the file holds", "[config]") {
     // toml++ echoes the character it choked on; here a newline (found by fuzz_config).
     const std::string e = error_of("[ring]\nname = \"x\"\nhold_ms = n\n\n");

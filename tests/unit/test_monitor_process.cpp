@@ -36,6 +36,11 @@ struct World {
             peers[n]->add_peer(kMonitorId, now);
         }
         settle();
+        // The nodes promise the monitor the term it claims: it leads.
+        for (NodeId n : {NodeId{0}, NodeId{1}})
+            for (const TermClaim& c : received<TermClaim>(n)) send(n, TermPromise{c.term, c.round, true, c.term, kMonitorId, Epoch{0}});
+        settle();
+        REQUIRE(process.core().leading());
     }
     void send(NodeId from, const Message& m) { REQUIRE(peers.at(from)->send(kMonitorId, encode_message(m))); }
     void send_bytes(NodeId from, const Bytes& b) { REQUIRE(peers.at(from)->send(kMonitorId, b)); }

@@ -163,7 +163,9 @@ TEST_CASE("ringsim rollback: adjacent crashes, then a rollback to a cut before t
     const SimSummary s = run_simulation(c);
     INFO("replay: build/bin/ringsim " << replay_flags(c, true) << why(s));
     CHECK(s.ok_run());
-    CHECK(s.messages.delivered == s.messages.sent);
+    // Every message delivered but those a crash took with it (the seed's timing has moved since
+    // the monitor claims a term before it orders anything: one message now dies with a crash).
+    CHECK(s.messages.delivered + s.messages.lost_to_faults == s.messages.sent);
 }
 
 TEST_CASE("ringsim rollback: a restarted monitor restores the snapshot its predecessor judged ok", "[sim][recovery]") {

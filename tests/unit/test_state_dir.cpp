@@ -132,6 +132,10 @@ struct FlakySink : StateSink {
         fail_maybe();
         done.push_back(fmt::format("deliveries {}", r.seq));
     }
+    void write_promise(const PromisedTerm& p) override {
+        fail_maybe();
+        done.push_back(fmt::format("promise {}", p.term.value));
+    }
     void erase(SnapshotId id) override { done.push_back(fmt::format("erase {}", id.value)); }
 };
 }  // namespace

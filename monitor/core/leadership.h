@@ -1,0 +1,121 @@
+// Which monitor acts, sans I/O. Every configured monitor takes snapshots and judges them; one, the
+// leader, acts (recovery, views, token births, keep orders, leases), in a term (ring/core/term.h)
+// a majority of the configured nodes has promised it. A monitor claims a term only when every
+// monitor before it in the configured list is down and no leader has been heard of for
+// leader_timeout (its hellos, or a node's answer naming it); a claim is a
+// TermClaim of round 0 to every node, won by a majority of promises, lost to any answer naming a
+// later term. A leader steps down as soon as it hears of a later term (a node's refusal or lease
+// request, another monitor's hello): the nodes that promised it obey none of its orders anyway.
+//
+// Caller's contract (MonitorCore): on_promise() for every TermPromise a node sends this monitor;
+// on_hello() for every MonitorHello from another monitor; heard_term() for the term a node's lease
+// request names; monitor_down() for the liveness of the other monitors; on_timer()
+// once next_deadline() has passed. After each call send take_orders() (claims to nodes, hellos to
+// monitors) and publish take_events().
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ring/core/messages.h"
+
+namespace ringwatch {
+
+struct LeadershipConfig {
+    NodeId self = kMonitorId;
+    std::vector<NodeId> monitors{kMonitorId};  // configured, in order (self among them)
+    std::vector<NodeId> ring;                  // configured nodes: a majority of them makes a leader
+    // No leader heard of this long: the first monitor that is up claims a term. The monitors'
+    // node_timeout: a leader paused this long is as good as down.
+    Duration leader_timeout{std::chrono::seconds(1)};
+    // A claim with no majority of promises by then (nodes down or cut off) is made again.
+    Duration claim_timeout{std::chrono::milliseconds(500)};
+    Duration hello_every{std::chrono::milliseconds(100)};
+};
+
+enum class LeaderEventKind : std::uint8_t { claimed, leading, claim_failed, stepped_down };
+std::string_view to_string(LeaderEventKind k);
+struct LeaderEvent {
+    LeaderEventKind kind = LeaderEventKind::claimed;
+    Instant at;
+    Term term{0};
+    std::uint32_t promises = 0;  // leading: how many nodes promised
+    Term later{0};               // stepped_down / claim_failed: the later term heard of (0: none, the claim timed out)
+    NodeId by{0};                // stepped_down: who told it (a node, or a monitor's hello)
+};
+
+struct LeadershipStats {
+    std::uint64_t claims = 0;
+    std::uint64_t terms_led = 0;
+    std::uint64_t stepped_down = 0;
+    std::uint64_t promises = 0;  // ok answers to this monitor's claims
+    std::uint64_t refusals = 0;  // not ok
+};
+
+class Leadership {
+public:
+    Leadership(LeadershipConfig config, Instant now);
+
+    void on_promise(Instant now, NodeId from, const TermPromise& p);
+    void on_hello(Instant now, NodeId from, const MonitorHello& h);
+    // A node's lease request or refusal names the term it promised: a later one deposes us.
+    void heard_term(Instant now, NodeId from, Term term);
+    void monitor_down(NodeId m, bool down);
+    // The leader has made every epoch its term allows (term.h): it claims the next term at once.
+    void claim_next(Instant now);
+    void on_timer(Instant now);
+    // This monitor did not run for `stall`: a leader's silence over it is not the leader's.
+    void excuse(Duration stall);
+    std::optional<Instant> next_deadline() const;
+
+    bool leading() const { return leading_; }
+    // The term this monitor leads, or the newest it knows of.
+    Term term() const { return term_; }
+    // The monitor that leads the newest term known (self when leading), if known.
+    std::optional<NodeId> leader() const { return leader_; }
+    // The newest epoch the promises told: a new leader's epochs are above it.
+    Epoch floor() const { return floor_; }
+    const LeadershipStats& stats() const { return stats_; }
+    const LeadershipConfig& config() const { return config_; }
+    std::size_t majority() const { return config_.ring.size() / 2 + 1; }
+
+    std::vector<std::pair<NodeId, Message>> take_orders() { return std::exchange(orders_, {}); }
+    std::vector<LeaderEvent> take_events() { return std::exchange(events_, {}); }
+
+private:
+    struct Claim {
+        Term term;
+        Instant at;
+        std::set<NodeId> promised;
+        std::set<NodeId> refused;
+    };
+    std::optional<Instant> claim_at() const;
+    void claim(Instant now);
+    void step_down(Instant now, Term later, NodeId by);
+    void learn(Term t, std::optional<NodeId> leader, Instant now);
+    void hello(Instant now);
+    bool in_ring(NodeId n) const;
+
+    LeadershipConfig config_;
+    Term term_{0};
+    bool leading_ = false;
+    std::optional<NodeId> leader_;
+    std::optional<Instant> leader_heard_;  // the last sign of a live leader (not self)
+    std::optional<Claim> claim_;
+    Instant next_claim_{};
+    Duration claim_backoff_ = config_.claim_timeout;  // doubled by each claim that times out
+    static constexpr Duration kMaxClaimBackoff{std::chrono::seconds(8)};
+    Instant next_hello_{};
+    std::uint64_t next_round_ = 0;
+    Epoch floor_{0};
+    std::set<NodeId> down_;  // other monitors known down
+    std::vector<std::pair<NodeId, Message>> orders_;
+    std::vector<LeaderEvent> events_;
+    LeadershipStats stats_;
+};
+
+}  // namespace ringwatch

@@ -1,0 +1,201 @@
+// Which monitor acts (monitor/core/leadership.h): a term claimed from every node, led once a
+// majority promised it, given up as soon as a later term is heard of; standbys claim only when
+// every monitor before them is down and no leader is heard of. And the monitor core acts only
+// while it leads: views, token births, recoveries and keep orders carry its term.
+#include <catch2/catch.hpp>
+
+#include "monitor/core/leadership.h"
+#include "tests/unit/monitor_taps.h"
+
+using namespace ringwatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const Instant t0 = instant_us(1'000'000);
+const std::vector<NodeId> kRing{NodeId{0}, NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}};
+const NodeId kFirst = monitor_id(0), kSecond = monitor_id(1), kThird = monitor_id(2);
+
+LeadershipConfig config(NodeId self, std::vector<NodeId> monitors = {kMonitorId}) {
+    LeadershipConfig c;
+    c.self = self;
+    c.monitors = std::move(monitors);
+    c.ring = kRing;
+    return c;
+}
+
+std::vector<std::pair<NodeId, TermClaim>> claims(Leadership& l) {
+    std::vector<std::pair<NodeId, TermClaim>> v;
+    for (const auto& [to, m] : l.take_orders())
+        if (const auto* c = std::get_if<TermClaim>(&m)) v.emplace_back(to, *c);
+    return v;
+}
+
+std::vector<LeaderEventKind> kinds(Leadership& l) {
+    std::vector<LeaderEventKind> v;
+    for (const auto& e : l.take_events()) v.push_back(e.kind);
+    return v;
+}
+
+TermPromise promised(Term t, NodeId to, Epoch e = Epoch{0}) { return TermPromise{t, 0, true, t, to, e}; }
+TermPromise refused(Term claimed, Term later, NodeId to) { return TermPromise{claimed, 0, false, later, to, Epoch{0}}; }
+
+}  // namespace
+
+TEST_CASE("leadership: a lone monitor claims term 1 of every node at start and leads once a majority promised it", "[leadership]") {
+    Leadership l(config(kMonitorId), t0);
+    const auto c = claims(l);
+    REQUIRE(c.size() == kRing.size());
+    for (const auto& [to, claim] : c) CHECK(claim == TermClaim{Term{1}, 0});
+    CHECK_FALSE(l.leading());
+    l.on_promise(t0, NodeId{0}, promised(Term{1}, kMonitorId, Epoch{12}));
+    l.on_promise(t0, NodeId{1}, promised(Term{1}, kMonitorId));
+    l.on_promise(t0, NodeId{1}, promised(Term{1}, kMonitorId));  // a repeat is one promise
+    CHECK_FALSE(l.leading());
+    l.on_promise(t0, NodeId{9}, promised(Term{1}, kMonitorId));  // no node of the ring
+    CHECK_FALSE(l.leading());
+    l.on_promise(t0, NodeId{4}, promised(Term{1}, kMonitorId));
+    CHECK(l.leading());
+    CHECK(l.term() == Term{1});
+    CHECK(l.leader() == kMonitorId);
+    CHECK(l.floor() == Epoch{12});  // the newest epoch a promise told
+    CHECK(kinds(l) == std::vector<LeaderEventKind>{LeaderEventKind::claimed, LeaderEventKind::leading});
+}
+
+TEST_CASE("leadership: a claim refused for a term promised to our own earlier process is made again above it at once", "[leadership]") {
+    Leadership l(config(kMonitorId), t0);
+    claims(l);
+    l.on_promise(t0, NodeId{2}, refused(Term{1}, Term{6}, kMonitorId));
+    CHECK_FALSE(l.leading());
+    CHECK(l.term() == Term{6});
+    CHECK(kinds(l) == std::vector<LeaderEventKind>{LeaderEventKind::claimed, LeaderEventKind::claim_failed});
+    l.on_timer(t0);
+    const auto c = claims(l);
+    REQUIRE(c.size() == kRing.size());
+    CHECK(c[0].second.term == Term{7});
+    for (NodeId n : {NodeId{0}, NodeId{1}, NodeId{2}}) l.on_promise(t0, n, promised(Term{7}, kMonitorId));
+    CHECK(l.leading());
+    CHECK(l.term() == Term{7});
+}
+
+TEST_CASE("leadership: a claim without a majority in time is made again in the next term, each time after twice as long", "[leadership]") {
+    Leadership l(config(kMonitorId), t0);
+    claims(l);
+    l.on_promise(t0, NodeId{0}, promised(Term{1}, kMonitorId));
+    l.on_promise(t0, NodeId{1}, promised(Term{1}, kMonitorId));  // two of five: no majority
+    CHECK(l.next_deadline() == t0 + 500ms);
+    l.on_timer(t0 + 499ms);
+    CHECK(claims(l).empty());
+    l.on_timer(t0 + 500ms);
+    auto c = claims(l);
+    REQUIRE(c.size() == kRing.size());
+    CHECK(c[0].second.term == Term{2});  // term 1 may be promised to us by some: never claimed again
+    CHECK(l.next_deadline() == t0 + 1500ms);
+    l.on_timer(t0 + 1500ms);
+    c = claims(l);
+    REQUIRE(c.size() == kRing.size());
+    CHECK(c[0].second.term == Term{3});
+    CHECK(l.next_deadline() == t0 + 3500ms);
+}
+
+TEST_CASE("leadership: a leader steps down when a node names a later term, and does not claim while that leader is heard of", "[leadership]") {
+    Leadership l(config(kFirst, {kFirst, kSecond}), t0);
+    CHECK(claims(l).empty());  // with peers: it listens for a leader first
+    l.on_timer(t0 + 200ms);
+    REQUIRE(claims(l).size() == kRing.size());
+    for (NodeId n : {NodeId{0}, NodeId{1}, NodeId{2}}) l.on_promise(t0 + 200ms, n, promised(Term{1}, kFirst));
+    REQUIRE(l.leading());
+    kinds(l);
+    // A node refuses an order: it promised term 2 to the second monitor.
+    l.on_promise(t0 + 300ms, NodeId{3}, refused(Term{1}, Term{2}, kSecond));
+    CHECK_FALSE(l.leading());
+    CHECK(l.term() == Term{2});
+    CHECK(l.leader() == kSecond);
+    CHECK(kinds(l) == std::vector<LeaderEventKind>{LeaderEventKind::stepped_down});
+    // The first monitor is first in the list, but a leader is heard of: no claim for leader_timeout.
+    l.on_timer(t0 + 1299ms);
+    CHECK(claims(l).empty());
+    l.on_hello(t0 + 1200ms, kSecond, MonitorHello{Term{2}, true});  // and its hellos keep it so
+    l.on_timer(t0 + 2199ms);
+    CHECK(claims(l).empty());
+    l.on_timer(t0 + 2200ms);
+    const auto c = claims(l);
+    REQUIRE(c.size() == kRing.size());
+    CHECK(c[0].second.term == Term{3});
+    // A lease request naming a later term deposes a leader as well.
+    for (NodeId n : {NodeId{0}, NodeId{1}, NodeId{2}}) l.on_promise(t0 + 2200ms, n, promised(Term{3}, kFirst));
+    REQUIRE(l.leading());
+    l.heard_term(t0 + 2300ms, NodeId{4}, Term{4});
+    CHECK_FALSE(l.leading());
+    CHECK(l.term() == Term{4});
+}
+
+TEST_CASE("leadership: a standby claims only when every monitor before it is down and no leader is heard of", "[leadership]") {
+    Leadership l(config(kThird, {kFirst, kSecond, kThird}), t0);
+    l.on_timer(t0 + 5s);
+    CHECK(claims(l).empty());
+    l.monitor_down(kFirst, true);
+    l.on_timer(t0 + 5s);
+    CHECK(claims(l).empty());                     // the second is up
+    CHECK(l.next_deadline() == t0 + 5s + 100ms);  // its hellos only
+    l.on_hello(t0 + 5s, kSecond, MonitorHello{Term{4}, true});
+    l.monitor_down(kSecond, true);  // the leader's death is known: no leader_timeout to wait
+    l.on_timer(t0 + 5s + 1ms);
+    const auto c = claims(l);
+    REQUIRE(c.size() == kRing.size());
+    CHECK(c[0].second.term == Term{5});
+    // Its hellos say its term, and then that it leads.
+    for (NodeId n : {NodeId{0}, NodeId{1}, NodeId{2}}) l.on_promise(t0 + 5s + 2ms, n, promised(Term{5}, kThird));
+    REQUIRE(l.leading());
+    std::vector<std::pair<NodeId, MonitorHello>> hellos;
+    for (const auto& [to, m] : l.take_orders())
+        if (const auto* h = std::get_if<MonitorHello>(&m)) hellos.emplace_back(to, *h);
+    REQUIRE(hellos.size() == 2);
+    CHECK(hellos[0] == std::pair{kFirst, MonitorHello{Term{5}, true}});
+    CHECK(hellos[1] == std::pair{kSecond, MonitorHello{Term{5}, true}});
+    // A hello of a later term from a monitor back up: stepped down.
+    l.on_hello(t0 + 6s, kFirst, MonitorHello{Term{6}, true});
+    CHECK_FALSE(l.leading());
+    CHECK(l.leader() == kFirst);
+}
+
+TEST_CASE("leadership: the monitor core orders nothing until it leads, then every order carries its term", "[leadership][monitor]") {
+    MonitorConfig c;
+    c.ring = kRing;
+    c.liveness = liveness_for(c.interval, 1000ms);
+    c.evict_after = 5s;
+    test::TappedMonitor m(c, t0, false);
+    // Claimed, not led: no take-over view yet, and a recovery by hand is refused, saying why.
+    CHECK(m.take_view_orders().empty());
+    CHECK_FALSE(m.leading());
+    CHECK_FALSE(m.recover_by_hand(t0, RecoverMode::regenerate));
+    const auto said = m.take_incident_events();
+    REQUIRE(said.size() == 1);
+    CHECK(said[0].note.find("no monitor leads yet") != std::string::npos);
+    CHECK(m.take_recover_commands().empty());
+    // A majority promises (one with a newer epoch than any this monitor knew): it leads, takes the
+    // ring over with a view in its own term's first epoch, every order carrying the term.
+    const auto claims_made = m.take_term_orders();
+    REQUIRE(claims_made.size() == kRing.size());
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto* claim = std::get_if<TermClaim>(&claims_made[i].second);
+        REQUIRE(claim);
+        m.on_promise(t0, claims_made[i].first, TermPromise{claim->term, 0, true, claim->term, kMonitorId, Epoch{7}});
+    }
+    CHECK(m.leading());
+    const auto views = m.take_view_orders();
+    REQUIRE(views.size() == kRing.size());
+    for (const auto& [to, o] : views) {
+        const auto* v = std::get_if<ViewOrder>(&o);
+        REQUIRE(v);
+        CHECK(v->term == Term{1});
+        CHECK(v->epoch == Epoch{8});  // above the newest epoch the promises told
+    }
+    // Deposed: the view is dropped, and nothing more is ordered.
+    m.on_promise(t0 + 1ms, NodeId{3}, TermPromise{Term{1}, 0, false, Term{2}, kSecond, Epoch{0}});
+    CHECK_FALSE(m.leading());
+    CHECK(m.membership() == nullptr);
+    CHECK_FALSE(m.recover_by_hand(t0 + 2ms, RecoverMode::regenerate));
+    CHECK(m.take_recover_commands().empty());
+    CHECK(m.stats().not_leading == 2);
+}
