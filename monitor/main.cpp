@@ -37,11 +37,15 @@ struct Options {
     std::uint32_t summary_every_s = 10;
     std::optional<std::string> metrics_at, http_at;
     std::optional<std::string> recover;
+    std::size_t monitor = 0;
 };
 
 std::optional<int> parse_options(int argc, char** argv, Options& o) {
     CLI::App app{"monitor: periodic Chandy-Lamport snapshots of a token ring; alarms when tokens held + in flight != 1"};
     app.add_option("config", o.config_path, "ring config (TOML)")->required();
+    app.add_option("--monitor", o.monitor,
+                   "which of the config's [[monitors]] this is, from 0 (default: 0, the first; a config's [monitor] names only one)")
+        ->check(CLI::Range(0, static_cast<int>(kMaxMonitors) - 1));
     app.add_flag("--json", o.json, "one JSON object per line on stdout (every snapshot and every event)");
     app.add_flag("--verbose", o.verbose, "a line per snapshot too (default: incident events only, and on a terminal a status line)");
     app.add_option("--interval", o.interval_ms, "ms between snapshot starts (default: the config's monitor.interval_ms)")
@@ -90,10 +94,11 @@ Setup resolve(const Options& o) {
     Setup s;
     s.ring = load_config(o.config_path);
     s.link.key = load_key(s.ring);
-    s.http_at = listen_address(o.http_at, s.ring.http_address);
+    const MonitorEntry& me = s.ring.monitor(o.monitor);
+    s.http_at = listen_address(o.http_at, me.http_address);
     if (s.http_at && !io::parse_address(*s.http_at))
         throw ConfigError(fmt::format("--http {}: not an IPv4 HOST:PORT (e.g. 127.0.0.1:8080)", *s.http_at));
-    s.metrics_at = listen_address(o.metrics_at, s.ring.metrics_address);
+    s.metrics_at = listen_address(o.metrics_at, me.metrics_address);
     MonitorConfig& mc = s.mc;
     mc.ring = s.ring.ring();
     mc.interval = o.interval_ms ? std::chrono::milliseconds(*o.interval_ms) : s.ring.interval;
@@ -102,6 +107,8 @@ Setup resolve(const Options& o) {
     mc.recover = o.recover ? *parse_recovery_mode(*o.recover) : s.ring.recover;
     mc.liveness = liveness_for(mc.interval, o.node_timeout_ms ? std::chrono::milliseconds(*o.node_timeout_ms) : s.ring.node_timeout);
     mc.era = static_cast<std::uint32_t>(io::random_u64()) & kSnapshotEraMask;
+    mc.leadership.self = me.id;
+    mc.leadership.monitors = s.ring.monitor_ids();
     mc.evict_after = s.ring.evict_after;
     if (o.evict_after_ms)
         mc.evict_after = *o.evict_after_ms == 0 ? std::nullopt : std::optional<Duration>(std::chrono::milliseconds(*o.evict_after_ms));
@@ -176,11 +183,14 @@ void print_settings(const Setup& s, const Options& o, const Outputs& out) {
     const MonitorConfig& mc = s.mc;
     fmt::print(
         out.notes(), "monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, {}, recovery {}, {}{}\n",
-        s.ring.name, s.ring.monitor_address_text, s.ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
-        mc.liveness.node_timeout.count() / 1000,
+        s.ring.name, s.ring.monitor(monitor_index(mc.leadership.self)).address_text, s.ring.nodes.size(), mc.interval.count() / 1000,
+        mc.timeout.count() / 1000, mc.liveness.node_timeout.count() / 1000,
         mc.evict_after ? fmt::format("a silent node left out after {} ms", mc.evict_after->count() / 1000) : std::string("no node ever left out"),
         to_string(mc.recover), o.single ? "first node initiates" : "every node initiates",
         s.link.key ? ", datagrams authenticated" : ", datagrams not authenticated (no key_file)");
+    if (const std::size_t n = mc.leadership.monitors.size(); n > 1)
+        fmt::print(out.notes(), "monitor {} of {}: every monitor judges the ring; the one a majority of the nodes promised a term leads\n",
+                   monitor_index(mc.leadership.self), n);
     if (const std::string w = s.ring.insecure_warning(); !w.empty()) fmt::print(stderr, "monitor: {}\n", w);
     if (out.dashboard) fmt::print(out.notes(), "dashboard at {}\n", out.dashboard->url());
     if (out.metrics)

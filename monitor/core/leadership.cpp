@@ -163,7 +163,8 @@ void Leadership::on_timer(Instant now) {
 void Leadership::hello(Instant now) {
     next_hello_ = now + config_.hello_every;
     for (NodeId m : config_.monitors)
-        if (m != config_.self) orders_.emplace_back(m, MonitorHello{term_, leading_});
+        if (m != config_.self)
+            orders_.emplace_back(m, leading_ ? MonitorHello{term_, true, view_epoch_, members_, born_} : MonitorHello{term_, false, {}, {}, {}});
 }
 
 void Leadership::excuse(Duration stall) {

@@ -67,6 +67,12 @@ public:
     void monitor_down(NodeId m, bool down);
     // The leader has made every epoch its term allows (term.h): it claims the next term at once.
     void claim_next(Instant now);
+    // What this monitor's hellos say of the ring while it leads (MonitorHello).
+    void set_view(Epoch view_epoch, Bytes members, Epoch born) {
+        view_epoch_ = view_epoch;
+        members_ = std::move(members);
+        born_ = born;
+    }
     void on_timer(Instant now);
     // This monitor did not run for `stall`: a leader's silence over it is not the leader's.
     void excuse(Duration stall);
@@ -112,6 +118,9 @@ private:
     Instant next_hello_{};
     std::uint64_t next_round_ = 0;
     Epoch floor_{0};
+    Epoch view_epoch_{0};
+    Bytes members_;
+    Epoch born_{0};
     std::set<NodeId> down_;  // other monitors known down
     std::vector<std::pair<NodeId, Message>> orders_;
     std::vector<LeaderEvent> events_;

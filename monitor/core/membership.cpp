@@ -100,6 +100,7 @@ void Membership::restarted(NodeId n) {
 void Membership::on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok) {
     if (issue_ && issue_->issuer == from && issue_->command_id == command_id) {
         issue_.reset();
+        if (ok) born_ = std::max(born_, epoch_);
         if (!ok && !change_) {
             // The issuer's epoch moved past the view's before it could make the token (a recovery
             // raced it): the same members in a newer epoch, whose token it may then make.

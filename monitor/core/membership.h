@@ -131,6 +131,8 @@ public:
     bool changing() const { return change_.has_value(); }
     std::optional<Epoch> changing_to() const { return change_ ? std::optional<Epoch>(change_->epoch) : std::nullopt; }
     bool evicted(NodeId n) const { return evicted_.contains(n); }
+    // The newest view whose token its issuer has said it made (0: none yet).
+    Epoch born() const { return born_; }
     // The nodes left out now: said evicted and not yet back in a completed view.
     std::size_t left_out() const { return left_out_.size(); }
     const MembershipStats& stats() const { return stats_; }
@@ -186,6 +188,7 @@ private:
     std::map<NodeId, Instant> lease_over_;
     bool ordered_a_view_ = false;  // this tracker completed a view: it may grant in it
     bool term_spent_ = false;
+    Epoch born_{0};
     std::vector<std::pair<NodeId, Message>> orders_;
     std::vector<MembershipEvent> events_;
     MembershipStats stats_;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "ring/core/view.h"
+
 #include <fmt/format.h>
 
 namespace ringwatch {
@@ -36,12 +38,34 @@ MonitorCore::MonitorCore(MonitorConfig config, Instant now)
               return l;
           }(),
           now) {
+    std::vector<NodeId> others;
+    for (NodeId m : config_.leadership.monitors)
+        if (m != config_.leadership.self) others.push_back(m);
+    if (!others.empty()) monitors_.emplace(others, config_.liveness, now);
     follow_leadership(now);
+}
+
+void MonitorCore::on_monitor_link_event(Instant now, NodeId monitor, const LinkEvent& e) {
+    account_stall(now);
+    if (monitors_ && e.kind != LinkEventKind::peer_silent && e.kind != LinkEventKind::window_open) monitors_->heard(now, monitor, e.peer_incarnation);
+    settle(now);
+}
+
+// A leader's hellos say its view and the newest epoch whose token it knows is born: told to the
+// leadership when they change (a bitmap per input would cost a large ring dearly).
+void MonitorCore::tell_hello_view() {
+    if (!leading() || !monitors_) return;
+    const Epoch view = membership_ ? membership_->epoch() : Epoch{0};
+    if (membership_) born_ = std::max(born_, membership_->born());
+    if (told_view_ == std::pair{view, born_}) return;
+    told_view_ = {view, born_};
+    leadership_.set_view(view, view == Epoch{0} ? Bytes{} : view_bitmap(config_.ring, membership_->members()), born_);
 }
 
 // A monitor that starts to lead takes the ring over (a view of its own, when views are on); one
 // that stops drops its views (the new leader orders its own). Its snapshots go on either way.
 void MonitorCore::follow_leadership(Instant now) {
+    tell_hello_view();
     for (auto& o : leadership_.take_orders()) out_.term_orders.push_back(std::move(o));
     for (auto& e : leadership_.take_events()) out_.leader_events.push_back(std::move(e));
     if (!leadership_.leading()) {
@@ -52,6 +76,7 @@ void MonitorCore::follow_leadership(Instant now) {
         return;
     }
     epoch_ = std::max(epoch_, leadership_.floor());
+    leader_view_.clear();  // its own, from now on
     if (membership_ && membership_->term_spent()) {
         membership_.reset();
         leadership_.claim_next(now);
@@ -86,7 +111,7 @@ void MonitorCore::start_snapshot(Instant now) {
     const SnapshotId id = next_id_;
     ++next_id_.value;
     const std::vector<NodeId>& members = ring_now();
-    pending_.emplace(id, Pending{now, members, {}, incarnations_, {}});
+    pending_.emplace(id, Pending{now, members, {}, incarnations_, {}, leading() || !monitors_ ? std::nullopt : std::optional(leader_born_)});
     ++stats_.started;
     const SnapshotId abandon_before = pending_.begin()->first;
     if (config_.single_initiator) {
@@ -109,6 +134,7 @@ void MonitorCore::account_stall(Instant now) {
     ++stats_.stalls;
     stats_.stalled += stall;
     liveness_.excuse(now, stall);
+    if (monitors_) monitors_->excuse(now, stall);
     leadership_.excuse(stall);
     if (membership_) membership_->excuse(stall);
 }
@@ -124,6 +150,8 @@ void MonitorCore::settle(Instant now) {
     if (membership_)
         for (const auto& [n, at] : heard_) membership_->heard(now, n, at);
     heard_.clear();
+    if (monitors_)
+        for (const NodeEvent& e : monitors_->take_events()) leadership_.monitor_down(e.node, e.kind == NodeEventKind::node_down);
     auto events = liveness_.take_events();
     for (auto& e : events) {
         if (e.kind == NodeEventKind::node_down) {
@@ -184,7 +212,13 @@ void MonitorCore::on_promise(Instant now, NodeId from, const TermPromise& p) {
 
 void MonitorCore::on_hello(Instant now, NodeId from, const MonitorHello& h) {
     account_stall(now);
+    if (monitors_) monitors_->heard(now, from, kUnknownIncarnation);
     leadership_.on_hello(now, from, h);
+    if (h.leading && !leading() && leadership_.leader() == from) {
+        const auto members = h.members.empty() ? std::optional(config_.ring) : view_members(config_.ring, h.members);
+        if (members) leader_view_ = *members;
+        leader_born_ = std::max(leader_born_, h.born);
+    }
     settle(now);
 }
 
@@ -297,6 +331,10 @@ void MonitorCore::take_output(MonitorOutput& out) {
     append(out.keeps, out_.keeps);
     auto probes = liveness_.take_probes();
     append(out.probes, probes);
+    if (monitors_) {
+        auto monitor_probes = monitors_->take_probes();
+        append(out.probes, monitor_probes);
+    }
     append(out.node_events, out_.node_events);
     append(out.verdicts, out_.verdicts);
     auto incident_events = incidents_.take_events();
@@ -310,6 +348,7 @@ void MonitorCore::take_output(MonitorOutput& out) {
 void MonitorCore::on_timer(Instant now) {
     account_stall(now);
     liveness_.on_timer(now);
+    if (monitors_) monitors_->on_timer(now);
     leadership_.on_timer(now);
     if (membership_) settle(now);  // node events first: an eviction they cause is due now (settling may end our leadership)
     if (membership_) {
@@ -355,7 +394,12 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
     // token is the monitor's to order; otherwise the nodes are told the epoch, and the next cut judges.
     v.forming = v.tokens == 0 && v.stale == 0 && v.missing.empty() && v.epoch == Epoch{0};
     if (v.forming && !ring_ran_ && !membership_) order_first_token(now, v);  // with views, a view's token is the first
-    v.kind = !v.missing.empty() || !v.restarted.empty() || v.forming || v.epoch_change ? VerdictKind::inconclusive : verdict_for(v.tokens);
+    // A standby cannot know whether a view's token has been ordered yet: a cut with no token in an
+    // epoch the leader had not said was born is not judged (the leader's next hello says so).
+    v.unborn = p.born && v.tokens == 0 && v.epoch > *p.born;
+    v.kind =
+        !v.missing.empty() || !v.restarted.empty() || v.forming || v.epoch_change || v.unborn ? VerdictKind::inconclusive : verdict_for(v.tokens);
+    if (v.kind != VerdictKind::inconclusive && v.tokens > 0) born_ = std::max(born_, v.epoch);  // a token of it was seen
     switch (v.kind) {
         case VerdictKind::ok: ++stats_.ok; break;
         case VerdictKind::token_lost: ++stats_.token_lost; break;
@@ -527,6 +571,7 @@ bool MonitorCore::order_everyone(Instant now, RecoverMode mode, NodeId issuer, S
         return false;
     }
     epoch_ = *next;
+    born_ = std::max(born_, epoch_);  // made where the order names, or restored, as each node adopts it
     if (membership_) membership_->raise_floor(epoch_);
     for (NodeId n : ring_now()) {
         out_.recover_commands.push_back({n, RecoverCommand{next_command_id_++, mode, epoch_, issuer, snapshot, leadership_.term()}});
@@ -604,6 +649,8 @@ std::optional<Instant> MonitorCore::next_deadline() const {
     if (membership_)
         if (auto m = membership_->next_deadline()) d = std::min(d, *m);
     if (auto l = leadership_.next_deadline()) d = std::min(d, *l);
+    if (monitors_)
+        if (auto m = monitors_->next_deadline()) d = std::min(d, *m);
     for (const auto& [id, p] : pending_) d = std::min(d, p.started + config_.timeout);
     return d;
 }

@@ -127,12 +127,19 @@ public:
         liveness_.heard(at, node, kUnknownIncarnation);
         if (membership_ && membership_->evicted(node)) heard_.emplace_back(node, at);  // may rejoin: settle() tells it
     }
-    // The kernel refused a probe of `node`'s address (no process holds its port).
+    // The kernel refused a probe of `node`'s address (no process holds its port); or of another
+    // monitor's.
     void on_probe_refused(Instant now, NodeId node) {
         account_stall(now);
-        liveness_.probe_refused(now, node);
+        if (is_monitor_id(node)) {
+            if (monitors_) monitors_->probe_refused(now, node);
+        } else {
+            liveness_.probe_refused(now, node);
+        }
         settle(now);
     }
+    // Every event of the monitor's link to another monitor: it is heard (or not).
+    void on_monitor_link_event(Instant now, NodeId monitor, const LinkEvent& e);
     // A node's acknowledgement of a command this core gave (a view's, its token order's).
     void on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok);
     // A node asks for its lease (LeaseRequest): a LeaseGrant among the view orders when it may
@@ -162,8 +169,12 @@ public:
     const NodeLiveness& liveness() const { return liveness_; }
     // The ring's views, when the core orders them (MonitorConfig::evict_after).
     const Membership* membership() const { return membership_ ? &*membership_ : nullptr; }
-    // The ring's members now: the current view's, or the configured ring's, in ring order.
-    const std::vector<NodeId>& ring_now() const { return membership_ ? membership_->members() : config_.ring; }
+    // The ring's members now: the current view's (this monitor's, or the leader's as its hellos
+    // say), or the configured ring's, in ring order.
+    const std::vector<NodeId>& ring_now() const {
+        if (membership_) return membership_->members();
+        return leader_view_.empty() ? config_.ring : leader_view_;
+    }
     const IncidentStats& incident_stats() const { return incidents_.stats(); }
     const Leadership& leadership() const { return leadership_; }
     bool leading() const { return leadership_.leading(); }
@@ -180,6 +191,7 @@ private:
         std::map<NodeId, SnapshotReport> reports;
         std::map<NodeId, Incarnation> incarnations;  // as the links knew them when it started
         std::vector<NodeId> restarted;               // reported from another incarnation
+        std::optional<Epoch> born;                   // a standby's: the newest epoch whose token the leader had said was born
         void mark_restarted(NodeId n) {
             if (std::find(restarted.begin(), restarted.end(), n) == restarted.end()) restarted.push_back(n);
         }
@@ -250,6 +262,14 @@ private:
     IncidentTracker incidents_;
     NodeLiveness liveness_;
     Leadership leadership_;
+    // The other monitors' liveness (with several configured), which a claim waits on; and what
+    // the leader's hellos said of the ring (a standby's snapshots ask the view's members).
+    std::optional<NodeLiveness> monitors_;
+    std::vector<NodeId> leader_view_;
+    Epoch leader_born_{0};
+    Epoch born_{0};  // leading: the newest epoch whose token is known to exist
+    std::pair<Epoch, Epoch> told_view_{Epoch{0}, Epoch{0}};
+    void tell_hello_view();
     std::map<NodeId, NodeEvent> down_;  // each node's node_down while it is down: a new leader's first view leaves out the gone
     std::optional<Membership> membership_;
     std::optional<Epoch> changing_to_;               // the epoch of the view being ordered

@@ -220,7 +220,11 @@ MonitorReady BasicMonitorProcess<Core>::step(Instant now) {
                 if (!endpoint_.has_peer(e.peer)) ready_.tools_gone.push_back(e.peer);
                 continue;  // a tool's session is no node's liveness
             }
-            if (is_monitor_id(e.peer)) continue;  // another monitor: its hellos say how it is
+            if (is_monitor_id(e.peer)) {
+                core_.on_monitor_link_event(now, e.peer, e.event);
+                drain_core();
+                continue;
+            }
             core_.on_link_event(now, e.peer, e.event);
             drain_core();
         }

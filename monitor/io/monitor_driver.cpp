@@ -25,7 +25,8 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
       on_verdict_(std::move(on_verdict)),
       on_node_event_(std::move(on_node_event)),
       port_(
-          loop, ring.monitor_address, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); }, [this] { pass(); }),
+          loop, ring.monitor(monitor_index(process_.config().monitor.leadership.self)).address,
+          [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); }, [this] { pass(); }),
       probe_(loop,
              [this](NodeId n) {
                  process_.on_probe_refused(monotonic_now(), n);
@@ -41,6 +42,13 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
     for (const auto& n : ring.nodes) {
         port_.set_address(n.id, n.address);
         probe_.add(n.id, n.address);
+    }
+    // The other monitors: their hellos, and a probe when they fall silent (a closed port is a
+    // monitor whose death is known: the next one claims a term at once).
+    for (const auto& m : ring.monitors) {
+        if (m.id == process_.config().monitor.leadership.self) continue;
+        port_.set_address(m.id, m.address);
+        probe_.add(m.id, m.address);
     }
     dirty();
     port_.settle();

@@ -61,7 +61,7 @@ int run_rekey(const std::string& config_path, const std::string& new_key_path) {
     }
     std::vector<Participant> everyone;
     for (const auto& n : config.nodes) everyone.push_back({n.id, n.address, fmt::format("node {} at {}", n.id, n.address_text)});
-    everyone.push_back({kMonitorId, config.monitor_address, fmt::format("the monitor at {}", config.monitor_address_text)});
+    for (const auto& m : config.monitors) everyone.push_back({m.id, m.address, fmt::format("the monitor at {}", m.address_text)});
     fmt::print("rotating ring '{}' from key {:016x} to key {:016x} ({}): every node reads {}\n", config.name, old_fp, new_fp, new_key_path, resolved);
 
     // One step to everyone; returns the ones that acknowledged it.

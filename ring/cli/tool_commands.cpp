@@ -1,5 +1,6 @@
 // `ring inject` and `ring send`: one command to one node over its control link, acknowledged.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "ring/cli/commands.h"
 #include "ring/config/ring_config.h"
@@ -140,14 +141,20 @@ int run_recover(const std::string& config_path, const std::string& mode) {
     const LinkConfig link = keyed(config);
     const RecoverMode m = parse_recover_mode(mode).value();  // the command line allows only the two
     constexpr Duration kMonitorWait = std::chrono::seconds(2);
-    const auto ack = io::run_command(kMonitorId, config.monitor_address, RecoverRequest{0, m}, kMonitorWait, link);
-    if (ack && *ack) {
-        fmt::print("the monitor at {} ordered a {} (its output shows the recovery, then recovered when the ring is healthy)\n",
-                   config.monitor_address_text, mode);
-        return 0;
+    // Each monitor in turn: the leader orders it; a standby says it cannot (it does not lead).
+    std::vector<std::string> refused;
+    for (const auto& monitor : config.monitors) {
+        const auto ack = io::run_command(monitor.id, monitor.address, RecoverRequest{0, m}, kMonitorWait, link);
+        if (ack && *ack) {
+            fmt::print("the monitor at {} ordered a {} (its output shows the recovery, then recovered when the ring is healthy)\n",
+                       monitor.address_text, mode);
+            return 0;
+        }
+        if (ack) refused.push_back(monitor.address_text);
     }
-    if (ack) {
-        fmt::print(stderr, "ring recover: the monitor at {} cannot {} now; its recovery event says why\n", config.monitor_address_text, mode);
+    if (!refused.empty()) {
+        fmt::print(stderr, "ring recover: the monitor{} at {} cannot {} now; {} recovery event says why\n", refused.size() == 1 ? "" : "s",
+                   fmt::join(refused, ", "), mode, refused.size() == 1 ? "its" : "their");
         return 1;
     }
     if (m == RecoverMode::rollback) {

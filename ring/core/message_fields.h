@@ -286,6 +286,9 @@ template <typename Io, fields_of<MonitorHello> T>
 void describe(Io& io, T& h) {
     io.id(h.term);
     io.flag(h.leading);
+    io.id(h.view_epoch);
+    io.id(h.born);
+    io.bytes(h.members, kMaxViewBitmapBytes);
 }
 
 // Every alternative of Message has a type byte and a description (for both directions), and no two

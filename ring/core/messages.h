@@ -213,10 +213,16 @@ struct TermPromise {
 };
 // Monitors tell each other, every snapshot interval, the newest term they know and whether they
 // lead it: a standby claims a term only when no monitor before it in the configured list is up,
-// and no leader has been heard for a while.
+// and no leader has been heard for a while. A leader also says the ring's view (whose members a
+// standby's snapshots ask) and the newest epoch whose token it knows is born: a standby judges a
+// cut that finds no token only in an epoch it was told of before the snapshot began (a view's
+// members hold its epoch before its token is ordered: no token then is no loss).
 struct MonitorHello {
     Term term{0};
     bool leading = false;
+    Epoch view_epoch{0};  // 0: the configured ring
+    Bytes members;        // the view's (view_bitmap); empty: the configured ring
+    Epoch born{0};
     bool operator==(const MonitorHello&) const = default;
 };
 

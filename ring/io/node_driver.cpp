@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include <fmt/ranges.h>
+
 #include "ring/io/clock.h"
 
 namespace ringwatch::io {
@@ -26,6 +28,7 @@ NodeConfig node_config(const RingConfig& c, NodeId self, Incarnation incarnation
     nc.keep_delivery_record = c.state_dir.has_value();
     nc.lease_required = c.evict_after.has_value();  // views on: the monitor may replace a token without us
     nc.promised_at_start = loaded.promised;
+    nc.monitors = c.monitor_ids();
     return nc;
 }
 
@@ -59,12 +62,14 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     // Every member's address: a view may make any of them a neighbour.
     for (const auto& n : config.nodes)
         if (n.id != self) port_.set_address(n.id, n.address);
-    port_.set_address(kMonitorId, config.monitor_address);
+    for (const auto& m : config.monitors) port_.set_address(m.id, m.address);
     const Node& node = process_.core();
     log_.log("ring '{}' at {}: {}; datagrams {}", config.name, config.node(self).address_text, settings(),
              link.key ? "authenticated with the ring's key" : "not authenticated (no key_file)");
-    log_.log("predecessor node {} at {}, successor node {} at {}, monitor at {}", pred, config.predecessor(self).address_text, succ,
-             config.successor(self).address_text, config.monitor_address_text);
+    std::vector<std::string> monitors;
+    for (const auto& m : config.monitors) monitors.push_back(m.address_text);
+    log_.log("predecessor node {} at {}, successor node {} at {}, {} at {}", pred, config.predecessor(self).address_text, succ,
+             config.successor(self).address_text, monitors.size() == 1 ? "monitor" : "monitors", fmt::join(monitors, ", "));
     if (const std::string w = config.insecure_warning(); !w.empty()) log_.log("{}", w);
     if (store_) {
         log_.log("state directory {}: {} saved snapshot(s) kept for rollback", store_->dir(), node.kept().size());

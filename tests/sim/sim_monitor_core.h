@@ -32,6 +32,7 @@ public:
     void on_lease_request(Instant now, NodeId from, const LeaseRequest& r) { core_.on_lease_request(now, from, r); }
     void on_promise(Instant now, NodeId from, const TermPromise& p) { core_.on_promise(now, from, p); }
     void on_hello(Instant now, NodeId from, const MonitorHello& h) { core_.on_hello(now, from, h); }
+    void on_monitor_link_event(Instant now, NodeId m, const LinkEvent& e) { core_.on_monitor_link_event(now, m, e); }
     // The process hands an empty `out` (it clears it before each call).
     void take_output(MonitorOutput& out) {
         core_.take_output(out);

@@ -42,4 +42,17 @@ private:
     MonitorOutput unread_;
 };
 
+// A node's report of snapshot `id`: it held `held` tokens in `epoch`, none in flight from `from`.
+inline SnapshotReport report(SnapshotId id, NodeId node, NodeId from, std::uint32_t held, Epoch epoch) {
+    SnapshotReport r;
+    r.id = id;
+    r.node = node;
+    r.state.held.resize(held);
+    r.state.held_count = held;
+    r.state.had_token = true;
+    r.state.epoch = epoch;
+    r.channel_from = from;
+    return r;
+}
+
 }  // namespace ringwatch::test

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "monitor/core/leadership.h"
+#include "ring/core/view.h"
 #include "tests/unit/monitor_taps.h"
 
 using namespace ringwatch;
@@ -36,6 +37,8 @@ std::vector<LeaderEventKind> kinds(Leadership& l) {
     for (const auto& e : l.take_events()) v.push_back(e.kind);
     return v;
 }
+
+MonitorHello leader_hello(Term t) { return MonitorHello{t, true, Epoch{0}, {}, Epoch{0}}; }
 
 TermPromise promised(Term t, NodeId to, Epoch e = Epoch{0}) { return TermPromise{t, 0, true, t, to, e}; }
 TermPromise refused(Term claimed, Term later, NodeId to) { return TermPromise{claimed, 0, false, later, to, Epoch{0}}; }
@@ -115,7 +118,7 @@ TEST_CASE("leadership: a leader steps down when a node names a later term, and d
     // The first monitor is first in the list, but a leader is heard of: no claim for leader_timeout.
     l.on_timer(t0 + 1299ms);
     CHECK(claims(l).empty());
-    l.on_hello(t0 + 1200ms, kSecond, MonitorHello{Term{2}, true});  // and its hellos keep it so
+    l.on_hello(t0 + 1200ms, kSecond, leader_hello(Term{2}));  // and its hellos keep it so
     l.on_timer(t0 + 2199ms);
     CHECK(claims(l).empty());
     l.on_timer(t0 + 2200ms);
@@ -138,7 +141,7 @@ TEST_CASE("leadership: a standby claims only when every monitor before it is dow
     l.on_timer(t0 + 5s);
     CHECK(claims(l).empty());                     // the second is up
     CHECK(l.next_deadline() == t0 + 5s + 100ms);  // its hellos only
-    l.on_hello(t0 + 5s, kSecond, MonitorHello{Term{4}, true});
+    l.on_hello(t0 + 5s, kSecond, leader_hello(Term{4}));
     l.monitor_down(kSecond, true);  // the leader's death is known: no leader_timeout to wait
     l.on_timer(t0 + 5s + 1ms);
     const auto c = claims(l);
@@ -151,10 +154,10 @@ TEST_CASE("leadership: a standby claims only when every monitor before it is dow
     for (const auto& [to, m] : l.take_orders())
         if (const auto* h = std::get_if<MonitorHello>(&m)) hellos.emplace_back(to, *h);
     REQUIRE(hellos.size() == 2);
-    CHECK(hellos[0] == std::pair{kFirst, MonitorHello{Term{5}, true}});
-    CHECK(hellos[1] == std::pair{kSecond, MonitorHello{Term{5}, true}});
+    CHECK(hellos[0] == std::pair{kFirst, leader_hello(Term{5})});
+    CHECK(hellos[1] == std::pair{kSecond, leader_hello(Term{5})});
     // A hello of a later term from a monitor back up: stepped down.
-    l.on_hello(t0 + 6s, kFirst, MonitorHello{Term{6}, true});
+    l.on_hello(t0 + 6s, kFirst, leader_hello(Term{6}));
     CHECK_FALSE(l.leading());
     CHECK(l.leader() == kFirst);
 }
@@ -198,4 +201,62 @@ TEST_CASE("leadership: the monitor core orders nothing until it leads, then ever
     CHECK_FALSE(m.recover_by_hand(t0 + 2ms, RecoverMode::regenerate));
     CHECK(m.take_recover_commands().empty());
     CHECK(m.stats().not_leading == 2);
+}
+
+TEST_CASE("leadership: a standby judges the leader's view, and no cut without a token in an epoch not yet said born", "[leadership][monitor]") {
+    MonitorConfig c;
+    c.ring = {NodeId{0}, NodeId{1}, NodeId{2}, NodeId{3}};
+    c.liveness = liveness_for(c.interval, 1000ms);
+    c.evict_after = 5s;
+    c.recover = RecoveryMode::regenerate;
+    c.leadership.self = kSecond;
+    c.leadership.monitors = {kFirst, kSecond};
+    test::TappedMonitor m(c, t0, false);
+    Instant now = t0;
+    auto heard_all = [&] {
+        for (NodeId n : c.ring) m.on_heard(n, now);
+    };
+    // The leader says its view (node 2 left out, epoch 4098) and that epoch 4097's token is born.
+    MonitorHello hello{Term{2}, true, Epoch{4098}, view_bitmap(c.ring, {NodeId{0}, NodeId{1}, NodeId{3}}), Epoch{4097}};
+    m.on_hello(now, kFirst, hello);
+    CHECK(m.ring_now() == std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{3}});
+    CHECK(m.leadership().leader() == kFirst);
+    // A cut with no token in 4098 (its token not yet said born): not judged. The leader then says
+    // it is born: the next such cut is a loss; the standby raises the alarm but orders nothing.
+    auto cut = [&](Epoch e) {
+        now += 100ms;
+        heard_all();
+        m.on_hello(now, kFirst, hello);
+        m.on_timer(now);
+        const auto starts = m.take_commands();
+        REQUIRE(starts.size() == 3);
+        const SnapshotId id = starts[0].start.id;
+        m.on_report(now, NodeId{0}, test::report(id, NodeId{0}, NodeId{3}, 0, e));
+        m.on_report(now, NodeId{1}, test::report(id, NodeId{1}, NodeId{0}, 0, e));
+        m.on_report(now, NodeId{3}, test::report(id, NodeId{3}, NodeId{1}, 0, e));
+        const auto v = m.take_verdicts();
+        REQUIRE(v.size() == 1);
+        return v[0];
+    };
+    const Verdict unborn = cut(Epoch{4098});
+    CHECK(unborn.kind == VerdictKind::inconclusive);
+    CHECK(unborn.unborn);
+    CHECK(unborn.members == std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{3}});
+    hello.born = Epoch{4098};
+    const Verdict lost = cut(Epoch{4098});
+    CHECK(lost.kind == VerdictKind::token_lost);
+    CHECK_FALSE(lost.unborn);
+    CHECK(m.take_recover_commands().empty());  // the leader's to repair
+    CHECK(m.stats().not_leading >= 1);
+    CHECK_FALSE(m.leading());
+    CHECK(m.take_term_orders().size() >= 1);  // its hellos; no claim while the first monitor is up
+    // The first monitor's port is closed: its death is known, and the standby claims at once.
+    m.on_probe_refused(now, kFirst);
+    now += 1ms;
+    m.on_timer(now);
+    std::vector<TermClaim> claimed;
+    for (const auto& [to, o] : m.take_term_orders())
+        if (const auto* tc = std::get_if<TermClaim>(&o)) claimed.push_back(*tc);
+    REQUIRE(claimed.size() == c.ring.size());
+    CHECK(claimed[0].term == Term{3});
 }

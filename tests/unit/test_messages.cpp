@@ -86,7 +86,9 @@ const std::vector<Golden>& goldens() {
         {LeaseGrant{-2, 3000, Term{3}}, "15fffffffffffffffe00000bb800000003"},
         {TermClaim{Term{5}, 7}, "16000000050000000000000007"},
         {TermPromise{Term{5}, 7, true, Term{6}, NodeId{0xFFFE}, Epoch{9}}, "170000000500000000000000070100000006fffe00000009"},
-        {MonitorHello{Term{5}, true}, "180000000501"},
+        {MonitorHello{Term{5}, true, Epoch{4098}, Bytes{0x07}, Epoch{4097}},
+         "18000000050100001002000010010001"
+         "07"},
     };
     return g;
 }

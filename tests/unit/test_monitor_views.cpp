@@ -24,17 +24,7 @@ MonitorConfig views_config() {
     return c;
 }
 
-SnapshotReport report(SnapshotId id, NodeId node, NodeId from, std::uint32_t held, Epoch epoch) {
-    SnapshotReport r;
-    r.id = id;
-    r.node = node;
-    r.state.held.resize(held);
-    r.state.held_count = held;
-    r.state.had_token = true;
-    r.state.epoch = epoch;
-    r.channel_from = from;
-    return r;
-}
+using test::report;
 
 struct Orders {
     std::vector<std::pair<NodeId, ViewOrder>> views;
