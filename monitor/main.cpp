@@ -123,7 +123,7 @@ Setup resolve(const Options& o) {
 // Where verdicts and events go: metrics, the dashboard, and either JSON lines or the human view.
 class Outputs {
 public:
-    Outputs(bool json, HumanView& view) : json_(json), view_(view) {}
+    Outputs(bool json, HumanView& view, std::string ring) : json_(json), view_(view), ring_(std::move(ring)) {}
     std::unique_ptr<io::MetricsServer> metrics;
     std::unique_ptr<io::Dashboard> dashboard;
 
@@ -135,7 +135,7 @@ public:
         if (dashboard) dashboard->on_verdict(v, incidents);
         if (!json_) return view_.on_verdict(v, incidents);
         fmt::print("{}\n", snapshot_event_json(v));
-        for (const auto& e : incidents) fmt::print("{}\n", incident_event_json(e));
+        for (const auto& e : incidents) fmt::print("{}\n", incident_event_json(e, ring_));
         std::fflush(stdout);
     }
     void on_node_event(const NodeEvent& e) {
@@ -155,6 +155,7 @@ public:
     // On a terminal, a lone monitor's first term goes unsaid (it always leads it); what goes wrong
     // with a claim is always said.
     void on_leader_event(const LeaderEvent& e, bool lone_monitor) {
+        if (metrics) metrics->on_leader_event(e);
         if (!json_) {
             if (lone_monitor && e.kind == LeaderEventKind::leading && e.term == Term{1}) return;
             return view_.on_leader_event(e);
@@ -168,7 +169,7 @@ public:
             for (const auto& e : events) metrics->on_incident_event(e);
         if (dashboard) dashboard->on_incidents(events);
         if (!json_) return view_.on_incidents(events);
-        for (const auto& e : events) fmt::print("{}\n", incident_event_json(e));
+        for (const auto& e : events) fmt::print("{}\n", incident_event_json(e, ring_));
         std::fflush(stdout);
     }
     // Lines about the run itself: stdout, or stderr when stdout carries JSON.
@@ -177,6 +178,7 @@ public:
 private:
     bool json_;
     HumanView& view_;
+    std::string ring_;  // its name, in incident ids
 };
 
 void print_settings(const Setup& s, const Options& o, const Outputs& out) {
@@ -218,9 +220,9 @@ void print_totals(const io::MonitorDriver& monitor, const Outputs& out) {
 // Runs the monitor on `loop` until Ctrl-C, SIGTERM or --snapshots verdicts. Throws on a failure to
 // start (a port in use).
 void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
-    Outputs out(o.json, view);
+    Outputs out(o.json, view, s.ring.name);
     std::uint64_t seen = 0;
-    if (s.metrics_at) out.metrics = std::make_unique<io::MetricsServer>(*s.metrics_at, s.mc.ring);
+    if (s.metrics_at) out.metrics = std::make_unique<io::MetricsServer>(*s.metrics_at, s.mc.ring, s.ring.name);
     io::MonitorDriver monitor(
         &loop, s.ring, s.mc,
         [&](const Verdict& v, const std::vector<IncidentEvent>& incidents) {

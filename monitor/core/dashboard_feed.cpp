@@ -74,7 +74,7 @@ std::string DashboardFeed::event(Instant now, const std::string& documented, std
 
 std::string DashboardFeed::on_incident(Instant now, const IncidentEvent& e) {
     if (e.kind == IncidentEventKind::recovery) epoch_ = std::max(epoch_, e.epoch);
-    return event(now, incident_event_json(e), "incident");
+    return event(now, incident_event_json(e, info_.ring_name), "incident");
 }
 
 std::string DashboardFeed::on_node_event(Instant now, const NodeEvent& e) {

@@ -24,6 +24,10 @@ std::string how(const IncidentEvent& e) {
     return "unknown";
 }
 
+std::string incident_id(std::string_view ring, const IncidentEvent& e) {
+    return fmt::format("{}/{}/{}", ring, e.incident_epoch.value, to_string(e.fault));
+}
+
 void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
     if (v.kind == VerdictKind::inconclusive) return;
     if (last_change_ && v.id <= *last_change_) return;  // about an earlier moment than the last change
@@ -37,7 +41,8 @@ void IncidentTracker::on_verdict(Instant now, const Verdict& v) {
                                             .lasted = now - open_->since,
                                             .mode = open_->recovering->first,
                                             .epoch = open_->recovering->second,
-                                            .by_hand = open_->by_hand});
+                                            .by_hand = open_->by_hand,
+                                            .incident_epoch = open_->epoch});
             ++stats_.recovered;
             end(now, v, IncidentEnd::by_recovery);
         } else if (open_) {
@@ -79,15 +84,17 @@ void IncidentTracker::on_recovery(Instant now, const Verdict& cause, RecoverMode
                                     .issuer = issuer,
                                     .restored = restored,
                                     .note = std::move(note),
-                                    .by_hand = by_hand});
+                                    .by_hand = by_hand,
+                                    .incident_epoch = open_ ? open_->epoch : cause.epoch});
 }
 
 void IncidentTracker::raise(Instant now, const Verdict& v) {
-    open_ = Open{v.kind, v.id, v.id, now, std::nullopt, false};
+    open_ = Open{v.kind, v.id, v.id, v.epoch, now, std::nullopt, false};
     last_change_ = v.id;
     ++stats_.opened;
     ++(v.kind == VerdictKind::token_lost ? stats_.token_lost : stats_.token_duplicated);
-    events_.push_back(IncidentEvent{.kind = IncidentEventKind::alarm, .fault = v.kind, .verdict = v, .first = v.id, .last = v.id});
+    events_.push_back(
+        IncidentEvent{.kind = IncidentEventKind::alarm, .fault = v.kind, .verdict = v, .first = v.id, .last = v.id, .incident_epoch = v.epoch});
 }
 
 void IncidentTracker::end(Instant now, const Verdict& v, IncidentEnd ended) {
@@ -99,7 +106,8 @@ void IncidentTracker::end(Instant now, const Verdict& v, IncidentEnd ended) {
                                     .lasted = now - open_->since,
                                     .ended = ended,
                                     .mode = open_->recovering ? open_->recovering->first : RecoverMode::regenerate,
-                                    .by_hand = open_->by_hand});
+                                    .by_hand = open_->by_hand,
+                                    .incident_epoch = open_->epoch});
     ++stats_.resolved;
     open_.reset();
     last_change_ = v.id;

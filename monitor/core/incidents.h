@@ -39,7 +39,12 @@ struct IncidentEvent {
     std::optional<SnapshotId> restored{};  // rollback: the snapshot every node restores
     std::string note{};                    // recovery: why it cannot be done (nothing ordered), or what was done instead
     bool by_hand = false;                  // recovery, recovered, resolved: asked for by an operator (`ring recover`)
+    // The epoch of the verdict that opened the incident: with the ring and the fault it names the
+    // incident the same on every monitor (incident_id()), so alerts from several are one.
+    Epoch incident_epoch{0};
 };
+// "RING/EPOCH/KIND", e.g. "ring5/4097/token_lost".
+std::string incident_id(std::string_view ring, const IncidentEvent& e);
 // A resolved event's ending as its JSON and log name: "by_itself", "by_regenerate",
 // "by_hand_rollback", "became_token_duplicated".
 std::string how(const IncidentEvent& e);
@@ -78,6 +83,7 @@ private:
     struct Open {
         VerdictKind fault;
         SnapshotId first, last;
+        Epoch epoch;  // the alarm's
         Instant since;
         std::optional<std::pair<RecoverMode, Epoch>> recovering;
         bool by_hand = false;

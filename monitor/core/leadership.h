@@ -32,8 +32,9 @@ struct LeadershipConfig {
     // No leader heard of this long: the first monitor that is up claims a term. The monitors'
     // node_timeout: a leader paused this long is as good as down.
     Duration leader_timeout{std::chrono::seconds(1)};
-    // A claim with no majority of promises by then (nodes down or cut off) is made again.
-    Duration claim_timeout{std::chrono::milliseconds(500)};
+    // A claim with no majority of promises by then (nodes down or cut off, or links still
+    // forming at start under load) is made again, in the next term.
+    Duration claim_timeout{std::chrono::seconds(2)};
     Duration hello_every{std::chrono::milliseconds(100)};
 };
 
@@ -113,10 +114,9 @@ private:
     std::optional<Instant> leader_heard_;  // the last sign of a live leader (not self)
     std::optional<Claim> claim_;
     Instant next_claim_{};
-    Duration claim_backoff_ = config_.claim_timeout;  // doubled by each claim that times out
-    static constexpr Duration kMaxClaimBackoff{std::chrono::seconds(8)};
+    Duration claim_backoff_ = config_.claim_timeout;                      // doubled by each claim that times out
+    static constexpr Duration kMaxClaimBackoff{std::chrono::seconds(8)};  // a claim at least every 8 s while none wins
     Instant next_hello_{};
-    std::uint64_t next_round_ = 0;
     Epoch floor_{0};
     Epoch view_epoch_{0};
     Bytes members_;

@@ -52,12 +52,20 @@ std::string alarm_event_json(const Verdict& v) {
     return j.dump();
 }
 
-std::string incident_event_json(const IncidentEvent& e) {
-    if (e.kind == IncidentEventKind::alarm) return alarm_event_json(e.verdict);
+std::string incident_event_json(const IncidentEvent& e, std::string_view ring) {
+    if (e.kind == IncidentEventKind::alarm) {
+        Json j{{"event", "alarm"},
+               {"kind", text(to_string(e.verdict.kind))},
+               {"incident", incident_id(ring, e)},
+               {"snapshot", snapshot_number(e.verdict.id)}};
+        add_common(j, e.verdict);
+        return j.dump();
+    }
     const std::string fault = text(to_string(e.fault));
     if (e.kind == IncidentEventKind::recovery) {
         return Json{{"event", "recovery"},
                     {"kind", fault},
+                    {"incident", incident_id(ring, e)},
                     {"mode", text(to_string(e.mode))},
                     {"epoch", e.epoch.value},
                     {"issuer", e.issuer ? Json(e.issuer->value) : Json(nullptr)},
@@ -70,6 +78,7 @@ std::string incident_event_json(const IncidentEvent& e) {
     if (e.kind == IncidentEventKind::recovered) {
         return Json{{"event", "recovered"},
                     {"kind", fault},
+                    {"incident", incident_id(ring, e)},
                     {"mode", text(to_string(e.mode))},
                     {"epoch", e.epoch.value},
                     {"snapshot", snapshot_number(e.verdict.id)},
@@ -78,6 +87,7 @@ std::string incident_event_json(const IncidentEvent& e) {
     }
     return Json{{"event", "resolved"},
                 {"kind", fault},
+                {"incident", incident_id(ring, e)},
                 {"first_snapshot", snapshot_number(e.first)},
                 {"last_snapshot", snapshot_number(e.last)},
                 {"snapshot", snapshot_number(e.verdict.id)},

@@ -17,7 +17,8 @@ std::string snapshot_event_json(const Verdict& v);
 std::string alarm_event_json(const Verdict& v);
 // An incident event: the alarm that opened it ({"event":"alarm",...}), or
 // {"event":"resolved","kind":...,"first_snapshot":...,"last_snapshot":...,"snapshot":...,"duration_ms":...,"how":...}.
-std::string incident_event_json(const IncidentEvent& e);
+// `ring`: the ring's name, in the incident's id (incident_id()).
+std::string incident_event_json(const IncidentEvent& e, std::string_view ring);
 // {"event":"node_down","node":3,"silent_ms":210,"address":"port_closed","ever_heard":true} or
 // {"event":"node_up","node":3,"down_ms":2300,"restarted":true}.
 std::string node_event_json(const NodeEvent& e);

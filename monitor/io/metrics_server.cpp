@@ -33,7 +33,7 @@ prometheus::Exposer listen(const std::string& address) {
 }
 }  // namespace
 
-MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<NodeId>& ring)
+MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<NodeId>& ring, std::string ring_name)
     : registry_(make_registry()),
       exposer_(listen(bind_address)),
       snapshots_(BuildCounter().Name("ringwatch_snapshots_total").Help("Snapshots decided, by verdict").Register(*registry_)),
@@ -42,6 +42,11 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                      .Help("Incidents opened, by kind (token_lost, token_duplicated, node_down)")
                      .Register(*registry_)),
       open_incidents_(BuildGauge().Name("ringwatch_incidents_open").Help("Token incidents open now").Register(*registry_).Add({})),
+      incident_open_(BuildGauge()
+                         .Name("ringwatch_incident_open")
+                         .Help("1 while the token incident (ring, epoch, kind) is open: the same labels on every monitor")
+                         .Register(*registry_)),
+      ring_name_(std::move(ring_name)),
       snapshot_seconds_(BuildHistogram()
                             .Name("ringwatch_snapshot_duration_seconds")
                             .Help("From a snapshot's start to its verdict")
@@ -80,6 +85,12 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
           BuildGauge().Name("ringwatch_view_epoch").Help("The epoch of the ring's current view (absent: no view yet)").Register(*registry_).Add({})),
       view_members_(BuildGauge().Name("ringwatch_view_members").Help("How many nodes the current view has in the ring").Register(*registry_).Add({})),
       node_in_view_(BuildGauge().Name("ringwatch_node_in_view").Help("1: the node is in the current view; 0: left out").Register(*registry_)),
+      leader_(BuildGauge()
+                  .Name("ringwatch_monitor_leader")
+                  .Help("1 while this monitor leads (a majority of the nodes promised it its term); 0: a standby")
+                  .Register(*registry_)
+                  .Add({})),
+      term_(BuildGauge().Name("ringwatch_monitor_term").Help("The newest term this monitor led or claimed").Register(*registry_).Add({})),
       ring_(ring) {
     for (MembershipEventKind k :
          {MembershipEventKind::view, MembershipEventKind::node_evicted, MembershipEventKind::node_rejoined, MembershipEventKind::link_fault})
@@ -106,11 +117,16 @@ void MetricsServer::on_verdict(const Verdict& v) {
     if (v.kind != VerdictKind::inconclusive) epoch_.Set(v.epoch.value);
 }
 
+std::map<std::string, std::string> MetricsServer::incident_labels(const IncidentEvent& e) const {
+    return {{"ring", ring_name_}, {"epoch", std::to_string(e.incident_epoch.value)}, {"kind", std::string(to_string(e.fault))}};
+}
+
 void MetricsServer::on_incident_event(const IncidentEvent& e) {
     switch (e.kind) {
         case IncidentEventKind::alarm:
             incidents_.Add({{"kind", std::string(to_string(e.fault))}}).Increment();
             open_incidents_.Increment();
+            incident_open_.Add(incident_labels(e)).Set(1);
             if (seen_ok_) detection_seconds_.Observe(std::chrono::duration<double>(e.verdict.started + e.verdict.duration - last_ok_start_).count());
             break;
         case IncidentEventKind::recovery:
@@ -120,12 +136,19 @@ void MetricsServer::on_incident_event(const IncidentEvent& e) {
         case IncidentEventKind::recovered: break;
         case IncidentEventKind::resolved:
             if (open_incidents_.Value() > 0) open_incidents_.Decrement();
+            incident_open_.Remove(&incident_open_.Add(incident_labels(e)));
             break;
     }
 }
 
 void MetricsServer::on_node_event(const NodeEvent& e) {
     if (e.kind == NodeEventKind::node_down) incidents_.Add({{"kind", "node_down"}}).Increment();
+}
+
+void MetricsServer::on_leader_event(const LeaderEvent& e) {
+    term_.Set(std::max(term_.Value(), static_cast<double>(std::max(e.term, e.later).value)));
+    if (e.kind == LeaderEventKind::leading) leader_.Set(1);
+    if (e.kind == LeaderEventKind::stepped_down) leader_.Set(0);
 }
 
 void MetricsServer::on_membership_event(const MembershipEvent& e) {

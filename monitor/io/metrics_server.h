@@ -14,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include "monitor/core/incidents.h"
+#include "monitor/core/leadership.h"
 #include "monitor/core/membership.h"
 #include "monitor/core/node_liveness.h"
 
@@ -22,7 +23,8 @@ namespace ringwatch::io {
 class MetricsServer {
 public:
     // Throws std::runtime_error naming the address when it cannot listen there.
-    MetricsServer(const std::string& bind_address, const std::vector<NodeId>& ring);
+    // `ring_name`: in the incident ids (ringwatch_incident_open's labels).
+    MetricsServer(const std::string& bind_address, const std::vector<NodeId>& ring, std::string ring_name);
     int port() const;
 
     void on_verdict(const Verdict& v);
@@ -31,6 +33,8 @@ public:
     // Views (membership.h): the current view's epoch and members, which nodes are in it, and the
     // count of each kind of membership event.
     void on_membership_event(const MembershipEvent& e);
+    // This monitor's leadership: ringwatch_monitor_leader (1 while it leads) and ringwatch_monitor_term.
+    void on_leader_event(const LeaderEvent& e);
     // A node's figures as the monitor learns them (its answer to a StatusQuery).
     void on_node_figures(NodeId node, const std::vector<std::pair<std::string, std::int64_t>>& figures);
     // Seconds since each node's last report (nullopt: never heard), refreshed by the monitor's timer.
@@ -40,11 +44,16 @@ public:
     void set_late_reports(std::uint64_t total);
 
 private:
+    std::map<std::string, std::string> incident_labels(const IncidentEvent& e) const;
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Exposer exposer_;
     prometheus::Family<prometheus::Counter>& snapshots_;
     prometheus::Family<prometheus::Counter>& incidents_;
     prometheus::Gauge& open_incidents_;
+    // One series per open token incident, labelled as every monitor labels it (ring, epoch, kind):
+    // Alertmanager takes the alerts of several monitors for one.
+    prometheus::Family<prometheus::Gauge>& incident_open_;
+    std::string ring_name_;
     prometheus::Histogram& snapshot_seconds_;
     prometheus::Histogram& detection_seconds_;
     prometheus::Family<prometheus::Counter>& recoveries_;
@@ -58,6 +67,8 @@ private:
     prometheus::Gauge& view_epoch_;
     prometheus::Gauge& view_members_;
     prometheus::Family<prometheus::Gauge>& node_in_view_;
+    prometheus::Gauge& leader_;
+    prometheus::Gauge& term_;
     std::vector<NodeId> ring_;
     Instant last_ok_start_{};  // the start of the newest snapshot judged ok: detection latency is measured from it
     bool seen_ok_ = false;

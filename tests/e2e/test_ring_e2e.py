@@ -1320,11 +1320,17 @@ def test_metrics(e2e):
     assert sample("ringwatch_view_members{}") == 5, "the view does not have 5 members"
     assert all(last.get(f"ringwatch_node_in_view{{node={n}}}") == 1 for n in range(5)), "a node not in the view"
     assert sample("ringwatch_membership_events_total{kind=view}") == 1, "not one view counted"
+    # The lone monitor leads the ring's first term.
+    assert sample("ringwatch_monitor_leader{}") == 1 and last.get("ringwatch_monitor_term{}") == 1, \
+        f"not leading term 1: {last.get('ringwatch_monitor_leader{}')}, {last.get('ringwatch_monitor_term{}')}"
     e2e.await_value(lambda: sample("ringwatch_node_tokens_passed{node=2}"), 1, 10, "node 2's tokens passed, learned by the monitor")
     inject(e2e, 2, "lose")
     m.await_event(10, "the token_lost alarm", event="alarm", kind="token_lost")
     e2e.await_value(lambda: sample("ringwatch_incidents_total{kind=token_lost}"), 1, 10, "the token_lost incident in the metrics")
     assert sample("ringwatch_incidents_open{}") == 1, f"not 1 incident open: {last.get('ringwatch_incidents_open{}')}"
+    # Labelled as every monitor labels it (ring, epoch, kind): one alert from any number of monitors.
+    assert last.get("ringwatch_incident_open{epoch=1,kind=token_lost,ring=e2e}") == 1, \
+        f"no ringwatch_incident_open for e2e/1/token_lost: {[k for k in last if k.startswith('ringwatch_incident_open')]}"
     assert sample("ringwatch_detection_latency_seconds_count{}") == 1, "no detection latency observed for the alarm"
     assert sample("ringwatch_snapshots_total{verdict=token_lost}") >= 1, "no token_lost snapshot counted"
     # A node killed: a node_down incident.

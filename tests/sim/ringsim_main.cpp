@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
         auto incident_printer = [&](const IncidentEvent& e) {
             if (sweep > 0) return;
             if (json) {
-                fmt::print("{}\n", incident_event_json(e));
+                fmt::print("{}\n", incident_event_json(e, "ringsim"));
             } else if (e.kind == IncidentEventKind::alarm) {
                 fmt::print("ALARM {} at snapshot {}\n", to_string(e.fault), e.verdict.id);
             } else if (e.kind == IncidentEventKind::recovery) {

@@ -15,6 +15,7 @@ Verdict verdict(std::uint64_t id, VerdictKind kind) {
     v.id = SnapshotId{id};
     v.kind = kind;
     v.tokens = kind == VerdictKind::ok ? 1 : kind == VerdictKind::token_duplicated ? 2 : 0;
+    v.epoch = Epoch{1};
     return v;
 }
 }  // namespace
@@ -29,7 +30,8 @@ TEST_CASE("incidents: one alarm while the fault lasts, one resolved when the rin
     CHECK(e[0].kind == IncidentEventKind::alarm);
     CHECK(e[0].fault == VerdictKind::token_lost);
     CHECK(e[0].verdict.id == SnapshotId{2});
-    CHECK(incident_event_json(e[0]).starts_with("{\"event\":\"alarm\",\"kind\":\"token_lost\",\"snapshot\":2,"));
+    CHECK(
+        incident_event_json(e[0], "r5").starts_with("{\"event\":\"alarm\",\"kind\":\"token_lost\",\"incident\":\"r5/1/token_lost\",\"snapshot\":2,"));
     for (std::uint64_t id = 3; id <= 9; ++id)
         t.on_verdict(t0 + id * 100ms, verdict(id, id == 5 ? VerdictKind::inconclusive : VerdictKind::token_lost));
     CHECK(t.take_events().empty());  // no storm: the same condition lasts
@@ -42,8 +44,9 @@ TEST_CASE("incidents: one alarm while the fault lasts, one resolved when the rin
     CHECK(e[0].last == SnapshotId{9});
     CHECK(e[0].lasted == 900ms);
     CHECK(how(e[0]) == "by_itself");
-    CHECK(incident_event_json(e[0]) ==
-          "{\"event\":\"resolved\",\"kind\":\"token_lost\",\"first_snapshot\":2,\"last_snapshot\":9,\"snapshot\":10,\"duration_ms\":900,"
+    CHECK(incident_event_json(e[0], "r5") ==
+          "{\"event\":\"resolved\",\"kind\":\"token_lost\",\"incident\":\"r5/1/"
+          "token_lost\",\"first_snapshot\":2,\"last_snapshot\":9,\"snapshot\":10,\"duration_ms\":900,"
           "\"how\":\"by_itself\"}");
     CHECK_FALSE(t.open());
     CHECK(t.stats().opened == 1);
