@@ -44,8 +44,7 @@ std::optional<Instant> Leadership::claim_at() const {
 
 void Leadership::claim(Instant now) {
     if (term_ >= kMaxTerm) return;  // every term spent: nobody leads again (a million claims)
-    claim_ = Claim{Term{term_.value + 1}, now, {}, {}};
-    ++stats_.claims;
+    claim_ = Claim{Term{term_.value + 1}, now, {}};
     for (NodeId n : config_.ring) orders_.emplace_back(n, TermClaim{claim_->term, 0});
     events_.push_back({.kind = LeaderEventKind::claimed, .at = now, .term = claim_->term});
 }
@@ -55,7 +54,6 @@ void Leadership::on_promise(Instant now, NodeId from, const TermPromise& p) {
     floor_ = std::max(floor_, p.epoch);
     if (p.ok) {
         if (!claim_ || p.term != claim_->term || p.round != 0) return;
-        ++stats_.promises;
         claim_->promised.insert(from);
         if (claim_->promised.size() < majority()) return;
         const auto promises = static_cast<std::uint32_t>(claim_->promised.size());
@@ -64,12 +62,10 @@ void Leadership::on_promise(Instant now, NodeId from, const TermPromise& p) {
         leading_ = true;
         leader_ = config_.self;
         claim_backoff_ = config_.claim_timeout;
-        ++stats_.terms_led;
         events_.push_back({.kind = LeaderEventKind::leading, .at = now, .term = term_, .promises = promises});
         hello(now);  // the standbys hear of it at once
         return;
     }
-    ++stats_.refusals;
     // A node promised a later term (or this one, to another monitor's process, or to an earlier
     // process of ours). Leading: we are deposed. Claiming: the claim is lost, and made again above
     // it at once when nobody else can be leading it (our own earlier process, or a monitor known
@@ -126,7 +122,6 @@ void Leadership::on_hello(Instant now, NodeId from, const MonitorHello& h) {
 void Leadership::step_down(Instant now, Term later, NodeId by) {
     leading_ = false;
     if (leader_ == config_.self) leader_.reset();
-    ++stats_.stepped_down;
     events_.push_back({.kind = LeaderEventKind::stepped_down, .at = now, .term = term_, .later = later, .by = by});
     if (!leader_heard_ || *leader_heard_ < now) leader_heard_ = now;
 }

@@ -49,14 +49,6 @@ struct LeaderEvent {
     NodeId by{0};                // stepped_down: who told it (a node, or a monitor's hello)
 };
 
-struct LeadershipStats {
-    std::uint64_t claims = 0;
-    std::uint64_t terms_led = 0;
-    std::uint64_t stepped_down = 0;
-    std::uint64_t promises = 0;  // ok answers to this monitor's claims
-    std::uint64_t refusals = 0;  // not ok
-};
-
 class Leadership {
 public:
     Leadership(LeadershipConfig config, Instant now);
@@ -86,8 +78,6 @@ public:
     std::optional<NodeId> leader() const { return leader_; }
     // The newest epoch the promises told: a new leader's epochs are above it.
     Epoch floor() const { return floor_; }
-    const LeadershipStats& stats() const { return stats_; }
-    const LeadershipConfig& config() const { return config_; }
     std::size_t majority() const { return config_.ring.size() / 2 + 1; }
 
     std::vector<std::pair<NodeId, Message>> take_orders() { return std::exchange(orders_, {}); }
@@ -98,7 +88,6 @@ private:
         Term term;
         Instant at;
         std::set<NodeId> promised;
-        std::set<NodeId> refused;
     };
     std::optional<Instant> claim_at() const;
     void claim(Instant now);
@@ -124,7 +113,6 @@ private:
     std::set<NodeId> down_;  // other monitors known down
     std::vector<std::pair<NodeId, Message>> orders_;
     std::vector<LeaderEvent> events_;
-    LeadershipStats stats_;
 };
 
 }  // namespace ringwatch

@@ -533,6 +533,9 @@ bool MonitorCore::may_recover(Instant now, const Verdict& cause, RecoverMode mod
     return false;
 }
 
+// A recovery's note when order_everyone() found this term's epochs spent.
+constexpr const char* kTermSpent = "this term has made all its epochs: the next term is being claimed";
+
 // Purge and reissue: a new epoch everywhere, one new token at the first node that is up.
 bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, std::string note) {
     if (!may_recover(now, cause, RecoverMode::regenerate, by_hand)) return false;
@@ -553,8 +556,7 @@ bool MonitorCore::regenerate(Instant now, const Verdict& cause, bool by_hand, st
         return false;
     }
     if (!order_everyone(now, RecoverMode::regenerate, *issuer, SnapshotId{0})) {
-        incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, std::nullopt, std::nullopt,
-                               "this term has made all its epochs: the next term is being claimed", by_hand);
+        incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, std::nullopt, std::nullopt, kTermSpent, by_hand);
         return false;
     }
     incidents_.on_recovery(now, cause, RecoverMode::regenerate, epoch_, issuer, std::nullopt, std::move(note), by_hand);
@@ -630,8 +632,7 @@ bool MonitorCore::rollback(Instant now, const Verdict& cause, bool by_hand) {
         return false;
     }
     if (!order_everyone(now, RecoverMode::rollback, kNoIssuer, *snapshot)) {
-        incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt,
-                               "this term has made all its epochs: the next term is being claimed", by_hand);
+        incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, std::nullopt, kTermSpent, by_hand);
         return false;
     }
     incidents_.on_recovery(now, cause, RecoverMode::rollback, epoch_, std::nullopt, snapshot, {}, by_hand);

@@ -104,7 +104,7 @@ struct MonitorStats {
     std::uint64_t leases_granted = 0;
     std::uint64_t leases_refused =
         0;                          // asked by a node left out or not in the ring, or in a view other than the monitor's, or of a monitor not leading
-    std::uint64_t not_leading = 0;  // recoveries, first tokens and catch-up orders left to the leader
+    std::uint64_t not_leading = 0;  // recoveries and first tokens left to the leader
 };
 
 class MonitorCore {

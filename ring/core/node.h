@@ -169,8 +169,6 @@ private:
     void rollback(Instant now, NodeId from, const RecoverCommand& rc);
     bool adopt_view(const ViewOrder& v);
     bool issue_token(Instant now, const IssueToken& c);
-    // A fresh participant for the channels of the ring as it is now (snapshots under way dropped).
-    Participant fresh_participant() const;
     void send(NodeId to, const Message& m) { out_.messages.push_back({to, encode_message(m)}); }
     void on_grant(NodeId from, Instant now, const LeaseGrant& g);
     void ask_lease(Instant now);

@@ -286,12 +286,6 @@ bool BasicNode<Participant>::issue_token(Instant now, const IssueToken& c) {
 }
 
 template <typename Participant>
-Participant BasicNode<Participant>::fresh_participant() const {
-    const Neighbours n = view_.neighbours.value_or(Neighbours{config_.predecessor, config_.successor});
-    return Participant({n.predecessor}, {n.successor}, config_.snapshots);
-}
-
-template <typename Participant>
 void BasicNode<Participant>::on_timer(Instant now) {
     collect(now);
 }
