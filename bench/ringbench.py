@@ -30,17 +30,22 @@ class Ring:
     processes print are kept per process tag ("node3", "monitor"); the monitor's JSON events are
     parsed into `events`."""
 
-    def __init__(self, bin_dir, nodes, hold_ms=20, monitor=None, name="bench"):
+    def __init__(self, bin_dir, nodes, hold_ms=20, monitor=None, name="bench", monitors=1):
         self.bin = bin_dir
         self.work = tempfile.mkdtemp(prefix=f"ringwatch-{name}-")
-        ports = subprocess.run([f"{bin_dir}/free_ports", str(nodes + 1)], capture_output=True, text=True, check=True).stdout.split()
+        ports = subprocess.run([f"{bin_dir}/free_ports", str(nodes + monitors)], capture_output=True, text=True, check=True).stdout.split()
         self.config = f"{self.work}/ring.toml"
         with open(self.config, "w") as f:
-            f.write(f'[ring]\nname = "{name}"\nhold_ms = {hold_ms}\n\n[monitor]\naddress = "127.0.0.1:{ports[0]}"\n')
+            f.write(f'[ring]\nname = "{name}"\nhold_ms = {hold_ms}\n\n[monitor]\n')
+            if monitors == 1:
+                f.write(f'address = "127.0.0.1:{ports[0]}"\n')
             for key, value in (monitor or {}).items():
                 f.write(f"{key} = {value}\n")
+            if monitors > 1:
+                for k in range(monitors):
+                    f.write(f'\n[[monitors]]\naddress = "127.0.0.1:{ports[k]}"\n')
             for i in range(nodes):
-                f.write(f'\n[[nodes]]\nid = {i}\naddress = "127.0.0.1:{ports[i + 1]}"\n')
+                f.write(f'\n[[nodes]]\nid = {i}\naddress = "127.0.0.1:{ports[i + monitors]}"\n')
         self.nodes = nodes
         self.procs = {}
         self.lines = {}
@@ -63,8 +68,11 @@ class Ring:
     def start_node(self, i, prefix=()):
         return self.start(f"node{i}", [*prefix, f"{self.bin}/ring", "node", self.config, "--id", str(i), "--json"])
 
-    def start_monitor(self, *flags):
-        return self.start("monitor", [f"{self.bin}/monitor", self.config, "--json", *flags])
+    def start_monitor(self, *flags, index=None):
+        """The monitor (or, with several configured, monitor `index`, tagged "monitor<index>")."""
+        if index is None:
+            return self.start("monitor", [f"{self.bin}/monitor", self.config, "--json", *flags])
+        return self.start(f"monitor{index}", [f"{self.bin}/monitor", self.config, "--json", "--monitor", str(index), *flags])
 
     def first_token(self, bench):
         """A ring has no token until a monitor orders one: a monitor runs until its first ok
@@ -104,7 +112,12 @@ class Ring:
                 line = raw.decode(errors="replace")
                 self.lines[tag].append(line)
                 if line.startswith("{"):
-                    (self.events if tag == "monitor" else self.node_events).append(json.loads(line))
+                    e = json.loads(line)
+                    if tag.startswith("monitor"):
+                        e["_monitor"] = tag  # which monitor said it ("monitor", or "monitor1" ... with several)
+                        self.events.append(e)
+                    else:
+                        self.node_events.append(e)
 
     def wait_until(self, bench, what, cond, seconds=10):
         deadline = time.monotonic() + seconds

@@ -128,6 +128,20 @@ std::string DashboardFeed::states_message() const {
     return Json{{"type", "nodes"}, {"states", std::move(states)}}.dump();
 }
 
+namespace {
+Json leadership_json(const DashboardLeadership& l) {
+    Json j{{"type", "leadership"}, {"leading", l.leading}, {"term", l.term}, {"leader", nullptr}};
+    if (l.leader) j["leader"] = *l.leader;
+    return j;
+}
+}  // namespace
+
+std::optional<std::string> DashboardFeed::on_leadership(const DashboardLeadership& l) {
+    if (leadership_ == l) return std::nullopt;
+    leadership_ = l;
+    return leadership_json(l).dump();
+}
+
 std::vector<std::string> DashboardFeed::greeting() const {
     Json nodes = Json::array();
     for (const auto& n : info_.nodes) nodes.push_back(Json{{"id", n.id.value}, {"address", n.address}});
@@ -137,7 +151,9 @@ std::vector<std::string> DashboardFeed::greeting() const {
                {"recover", info_.recover},  {"single_initiator", info_.single_initiator},
                {"epoch", epoch_.value}};
     if (view_) hello["view"] = Json::parse(membership_event_json(*view_));
+    hello["monitor"] = Json{{"index", info_.monitor_index}, {"of", info_.monitors}};
     out.push_back(hello.dump());
+    if (leadership_) out.push_back(leadership_json(*leadership_).dump());
     // Snapshots and events interleaved as they happened would need timestamps compared; the page
     // orders by at_ms itself. Events first: the snapshot strip is drawn last and wins the screen.
     out.insert(out.end(), events_.begin(), events_.end());

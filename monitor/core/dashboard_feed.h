@@ -31,6 +31,16 @@ struct DashboardInfo {
     Duration interval{std::chrono::milliseconds(100)};
     std::string recover = "off";
     bool single_initiator = false;
+    std::size_t monitor_index = 0;  // which of the configured monitors serves this page
+    std::size_t monitors = 1;       // how many are configured
+};
+
+// Which monitor leads, as this one knows it (its own leadership, or the leader's hellos).
+struct DashboardLeadership {
+    bool leading = false;
+    std::uint32_t term = 0;
+    std::optional<std::size_t> leader;  // the leading monitor's place in the config's list, if known
+    bool operator==(const DashboardLeadership&) const = default;
 };
 
 enum class DashboardNodeState : std::uint8_t { up, silent, paused, down };
@@ -55,6 +65,8 @@ public:
     // The nodes' states from their last reports; a message only when some state changed.
     std::optional<std::string> on_tick(Instant now, const std::function<std::optional<Instant>(NodeId)>& last_report);
 
+    // Who leads now ({"type":"leadership"}); a message only when that changed.
+    std::optional<std::string> on_leadership(const DashboardLeadership& l);
     // A page connecting now: hello, then the history, oldest first, then the node states.
     std::vector<std::string> greeting() const;
 
@@ -78,6 +90,7 @@ private:
     std::optional<Instant> last_ok_start_;  // detection latency runs from the newest snapshot judged ok
     Epoch epoch_{0};
     std::optional<MembershipEvent> view_;  // the current view, once there is one
+    std::optional<DashboardLeadership> leadership_;
 };
 
 }  // namespace ringwatch

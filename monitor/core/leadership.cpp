@@ -52,6 +52,17 @@ void Leadership::claim(Instant now) {
 void Leadership::on_promise(Instant now, NodeId from, const TermPromise& p) {
     if (!in_ring(from)) return;
     floor_ = std::max(floor_, p.epoch);
+    if (p.ok && p.round > 0) {
+        if (!leading_ || p.term != term_) return;
+        const auto open = confirming_.find(p.round);
+        if (open == confirming_.end()) return;
+        open->second.insert(from);
+        if (open->second.size() < majority()) return;
+        confirmed_ = std::max(confirmed_, p.round);
+        confirming_.erase(confirming_.begin(), std::next(open));  // older rounds are confirmed with it
+        if (wanted_ > round_) start_round(now);
+        return;
+    }
     if (p.ok) {
         if (!claim_ || p.term != claim_->term || p.round != 0) return;
         claim_->promised.insert(from);
@@ -61,6 +72,7 @@ void Leadership::on_promise(Instant now, NodeId from, const TermPromise& p) {
         claim_.reset();
         leading_ = true;
         leader_ = config_.self;
+        end_rounds();
         claim_backoff_ = config_.claim_timeout;
         events_.push_back({.kind = LeaderEventKind::leading, .at = now, .term = term_, .promises = promises});
         hello(now);  // the standbys hear of it at once
@@ -121,6 +133,7 @@ void Leadership::on_hello(Instant now, NodeId from, const MonitorHello& h) {
 
 void Leadership::step_down(Instant now, Term later, NodeId by) {
     leading_ = false;
+    end_rounds();
     if (leader_ == config_.self) leader_.reset();
     events_.push_back({.kind = LeaderEventKind::stepped_down, .at = now, .term = term_, .later = later, .by = by});
     if (!leader_heard_ || *leader_heard_ < now) leader_heard_ = now;
@@ -129,9 +142,30 @@ void Leadership::step_down(Instant now, Term later, NodeId by) {
 void Leadership::claim_next(Instant now) {
     if (!leading_) return;
     leading_ = false;
+    end_rounds();
     leader_.reset();
     events_.push_back({.kind = LeaderEventKind::stepped_down, .at = now, .term = term_});
     claim(now);
+}
+
+std::uint64_t Leadership::confirm_after(Instant now) {
+    RW_ASSERT(leading_);
+    wanted_ = round_ + 1;
+    if (confirming_.empty()) start_round(now);  // begun after what asked for it: it counts
+    return wanted_;
+}
+
+void Leadership::start_round(Instant now) {
+    ++round_;
+    round_at_ = now;
+    confirming_[round_];
+    while (confirming_.size() > kRoundsOpen) confirming_.erase(confirming_.begin());
+    for (NodeId n : config_.ring) orders_.emplace_back(n, TermClaim{term_, round_});
+}
+
+void Leadership::end_rounds() {
+    round_ = confirmed_ = wanted_ = 0;
+    confirming_.clear();
 }
 
 void Leadership::monitor_down(NodeId m, bool down) {
@@ -153,6 +187,7 @@ void Leadership::on_timer(Instant now) {
         claim_backoff_ = std::min(2 * claim_backoff_, kMaxClaimBackoff);
     }
     if (const auto at = claim_at(); at && now >= *at) claim(now);
+    if (leading_ && wanted_ > confirmed_ && now >= round_at_ + kRoundRetry) start_round(now);  // the open ones stay open
 }
 
 void Leadership::hello(Instant now) {
@@ -175,6 +210,7 @@ std::optional<Instant> Leadership::next_deadline() const {
     if (config_.monitors.size() > 1) earliest(next_hello_);
     if (claim_) earliest(claim_->at + claim_backoff_);
     if (const auto at = claim_at()) earliest(*at);
+    if (leading_ && wanted_ > confirmed_) earliest(round_at_ + kRoundRetry);
     return d;
 }
 

@@ -7,6 +7,13 @@
 // later term. A leader steps down as soon as it hears of a later term (a node's refusal or lease
 // request, another monitor's hello): the nodes that promised it obey none of its orders anyway.
 //
+// A leader cut off from the majority learns of a later term only when it hears from the other
+// side. So what it grants that lets a node act on its own (a lease) waits for a confirmation: a
+// round (TermClaim round > 0) begun after the request, to which a majority answered that our term
+// is still the one they promised. Once a majority promised a later term, no such round can
+// succeed (the two majorities share a node), so every lease a deposed leader granted was asked for
+// before the new leader won: the new leader waits one lease from its win, and is safe.
+//
 // Caller's contract (MonitorCore): on_promise() for every TermPromise a node sends this monitor;
 // on_hello() for every MonitorHello from another monitor; heard_term() for the term a node's lease
 // request names; monitor_down() for the liveness of the other monitors; on_timer()
@@ -60,6 +67,11 @@ public:
     void monitor_down(NodeId m, bool down);
     // The leader has made every epoch its term allows (term.h): it claims the next term at once.
     void claim_next(Instant now);
+    // Confirmation rounds (leading only). Something arrived that needs our term confirmed by a
+    // round begun after it: the round that must confirm it (begun now, or next if one is under way).
+    std::uint64_t confirm_after(Instant now);
+    // The newest round a majority confirmed in this term (0: none).
+    std::uint64_t confirmed() const { return confirmed_; }
     // What this monitor's hellos say of the ring while it leads (MonitorHello).
     void set_view(Epoch view_epoch, Bytes members, Epoch born) {
         view_epoch_ = view_epoch;
@@ -95,6 +107,8 @@ private:
     void learn(Term t, std::optional<NodeId> leader, Instant now);
     void hello(Instant now);
     bool in_ring(NodeId n) const;
+    void start_round(Instant now);
+    void end_rounds();  // leadership lost or changed: rounds under way count for nothing
 
     LeadershipConfig config_;
     Term term_{0};
@@ -111,6 +125,17 @@ private:
     Bytes members_;
     Epoch born_{0};
     std::set<NodeId> down_;  // other monitors known down
+    // Confirmation rounds of the term we lead: the newest started, the newest a majority
+    // confirmed, the newest some request waits for, and the answers to those still open (a few:
+    // one that is slow may still end before the next).
+    std::uint64_t round_ = 0;
+    std::uint64_t confirmed_ = 0;
+    std::uint64_t wanted_ = 0;
+    Instant round_at_{};
+    std::map<std::uint64_t, std::set<NodeId>> confirming_;
+    static constexpr std::size_t kRoundsOpen = 4;
+    // A round with no majority by then is followed by the next one if some request waits.
+    static constexpr Duration kRoundRetry{std::chrono::milliseconds(250)};
     std::vector<std::pair<NodeId, Message>> orders_;
     std::vector<LeaderEvent> events_;
 };

@@ -99,6 +99,18 @@ void MonitorCore::follow_leadership(Instant now) {
 
 bool MonitorCore::in_ring(NodeId n) const { return std::binary_search(members_.begin(), members_.end(), n); }
 
+// The newest epoch whose token is known born when a snapshot starts: a cut without a token in a
+// later epoch may have been taken before its birth (a view's issuer records on a marker that
+// overtook the order to make the token), so it is judged inconclusive, not a loss. A standby knows
+// it from the leader's hellos; a leader with views from its issuers' acknowledgements (a view's
+// order and its token's are apart). A recovery's issuer adopts the epoch and makes its token in
+// one step, so a cut wholly in that epoch has it: no such doubt without views.
+std::optional<Epoch> MonitorCore::born_at_start() const {
+    if (!leading()) return monitors_ ? std::optional(leader_born_) : std::nullopt;
+    if (!membership_) return std::nullopt;
+    return std::max(born_, membership_->born());
+}
+
 void MonitorCore::start_snapshot(Instant now) {
     if (pending_.size() >= config_.max_in_flight) {
         ++stats_.skipped_in_flight_bound;
@@ -111,7 +123,7 @@ void MonitorCore::start_snapshot(Instant now) {
     const SnapshotId id = next_id_;
     ++next_id_.value;
     const std::vector<NodeId>& members = ring_now();
-    pending_.emplace(id, Pending{now, members, {}, incarnations_, {}, leading() || !monitors_ ? std::nullopt : std::optional(leader_born_)});
+    pending_.emplace(id, Pending{now, members, {}, incarnations_, {}, born_at_start()});
     ++stats_.started;
     const SnapshotId abandon_before = pending_.begin()->first;
     if (config_.single_initiator) {
@@ -171,6 +183,7 @@ void MonitorCore::settle(Instant now) {
         view_ordered();
     }
     follow_leadership(now);
+    grant_confirmed_leases(now);
     note_due(now);
 }
 
@@ -222,22 +235,44 @@ void MonitorCore::on_hello(Instant now, NodeId from, const MonitorHello& h) {
     settle(now);
 }
 
+// A lease is granted once a confirmation round begun after the request has shown that a
+// majority still promises our term (leadership.h): a leader deposed behind a partition grants none
+// that the new leader does not wait out.
 void MonitorCore::on_lease_request(Instant now, NodeId from, const LeaseRequest& r) {
     account_stall(now);
     leadership_.heard_term(now, from, r.term);
     if (!in_ring(from) || !leadership_.leading()) {
         ++stats_.leases_refused;
-    } else if (!membership_) {
-        // No views: no token is ever replaced without a node, so any member may have one.
-        out_.view_orders.emplace_back(from, LeaseGrant{r.stamp, kLeaseWithoutViewsMs, leadership_.term()});
-        ++stats_.leases_granted;
-    } else if (auto g = membership_->grant(now, from, r)) {
-        out_.view_orders.emplace_back(from, *g);
-        ++stats_.leases_granted;
     } else {
-        ++stats_.leases_refused;
+        lease_asked_.insert_or_assign(from, LeaseAsked{r, leadership_.confirm_after(now)});  // a node's newest request stands
     }
     settle(now);
+}
+
+void MonitorCore::grant_confirmed_leases(Instant now) {
+    if (!leadership_.leading()) {
+        stats_.leases_refused += lease_asked_.size();
+        lease_asked_.clear();
+        return;
+    }
+    for (auto it = lease_asked_.begin(); it != lease_asked_.end();) {
+        if (it->second.round > leadership_.confirmed()) {
+            ++it;
+            continue;
+        }
+        const auto [from, r] = std::pair{it->first, it->second.request};
+        it = lease_asked_.erase(it);
+        if (!membership_) {
+            // No views: no token is ever replaced without a node, so any member may have one.
+            out_.view_orders.emplace_back(from, LeaseGrant{r.stamp, kLeaseWithoutViewsMs, leadership_.term()});
+            ++stats_.leases_granted;
+        } else if (auto g = membership_->grant(now, from, r)) {
+            out_.view_orders.emplace_back(from, *g);
+            ++stats_.leases_granted;
+        } else {
+            ++stats_.leases_refused;
+        }
+    }
 }
 
 void MonitorCore::on_report(Instant now, NodeId from, const SnapshotReport& report) {

@@ -143,7 +143,8 @@ public:
     // A node's acknowledgement of a command this core gave (a view's, its token order's).
     void on_ack(Instant now, NodeId from, std::uint64_t command_id, bool ok);
     // A node asks for its lease (LeaseRequest): a LeaseGrant among the view orders when it may
-    // have one (membership.h says when), every member when views are off.
+    // have one (membership.h says when; every member when views are off), once a confirmation
+    // round begun after the request has shown this monitor still leads (leadership.h).
     void on_lease_request(Instant now, NodeId from, const LeaseRequest& r);
     static constexpr std::uint32_t kLeaseWithoutViewsMs = 3000;
     // A node's answer to the monitor's RingQuery: its epoch (a node that refused a view says so).
@@ -191,12 +192,13 @@ private:
         std::map<NodeId, SnapshotReport> reports;
         std::map<NodeId, Incarnation> incarnations;  // as the links knew them when it started
         std::vector<NodeId> restarted;               // reported from another incarnation
-        std::optional<Epoch> born;                   // a standby's: the newest epoch whose token the leader had said was born
+        std::optional<Epoch> born;                   // the newest epoch whose token was known born (born_at_start)
         void mark_restarted(NodeId n) {
             if (std::find(restarted.begin(), restarted.end(), n) == restarted.end()) restarted.push_back(n);
         }
     };
     void start_snapshot(Instant now);
+    std::optional<Epoch> born_at_start() const;
     void on_report_after_stall(Instant now, NodeId from, const SnapshotReport& report);
     void account_stall(Instant now);
     void note_due(Instant now);
@@ -225,6 +227,13 @@ private:
     // Leadership's orders and events out; a membership made when this monitor starts to lead, and
     // dropped when it stops (or claims the next term).
     void follow_leadership(Instant now);
+    // The leases asked for whose confirmation round has succeeded: granted (or refused).
+    void grant_confirmed_leases(Instant now);
+    struct LeaseAsked {
+        LeaseRequest request;
+        std::uint64_t round;  // the confirmation round that must succeed first
+    };
+    std::map<NodeId, LeaseAsked> lease_asked_;
     std::optional<Epoch> next_epoch() const { return next_epoch_in(leadership_.term(), std::max(epoch_, leadership_.floor())); }
     void catch_up(NodeId node, const SnapshotReport& r);
     bool in_ring(NodeId n) const;

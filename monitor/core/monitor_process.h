@@ -327,6 +327,7 @@ StatusReply BasicMonitorProcess<Core>::status(std::uint64_t command_id) const {
     add("epoch", core_.epoch().value);
     add("term", core_.leadership().term().value);
     add("leading", core_.leading() ? 1 : 0);
+    if (const auto leader = core_.leadership().leader()) add("leader", monitor_index(*leader));  // its place in the config's list
     add("snapshots_ok", s.ok);
     add("snapshots_token_lost", s.token_lost);
     add("snapshots_token_duplicated", s.token_duplicated);

@@ -45,7 +45,8 @@ std::string explain_verdict(const Verdict& v) {
                                               v.silent.empty() ? "" : fmt::format(" ({} silent on the links)", nodes(v.silent))));
             if (!v.restarted.empty()) reasons.push_back(fmt::format("{} restarted during the snapshot", nodes(v.restarted)));
             if (v.forming) reasons.push_back("the ring is still forming: no node has held a token yet");
-            if (v.unborn) reasons.push_back(fmt::format("the leader had not said that epoch {}'s token was born when it began", v.epoch.value));
+            if (v.unborn)
+                reasons.push_back(fmt::format("epoch {}'s token was not known born when it began (the cut may precede its birth)", v.epoch.value));
             if (v.epoch_change) reasons.push_back(fmt::format("some nodes recorded their state before adopting epoch {}", v.epoch.value));
             why = fmt::format("inconclusive: {}. Not judged: {}.", fmt::join(reasons, "; "), count(v));
             break;

@@ -134,6 +134,7 @@ std::string leader_event_json(const LeaderEvent& e) {
     if (e.kind == LeaderEventKind::leading) j["promises"] = e.promises;
     if (e.later != kNoTerm) j["later_term"] = e.later.value;
     if (e.kind == LeaderEventKind::stepped_down || (e.kind == LeaderEventKind::claim_failed && e.later != kNoTerm)) j["told_by"] = e.by.value;
+    j["at_us"] = to_us(e.at);  // the monitor's monotonic clock, as decided_us
     return j.dump();
 }
 

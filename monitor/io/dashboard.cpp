@@ -19,6 +19,8 @@ DashboardInfo info_for(const RingConfig& ring, const MonitorConfig& mc) {
     info.interval = mc.interval;
     info.recover = std::string(to_string(mc.recover));
     info.single_initiator = mc.single_initiator;
+    info.monitor_index = monitor_index(mc.leadership.self);
+    info.monitors = mc.leadership.monitors.size();
     return info;
 }
 }  // namespace
@@ -40,6 +42,10 @@ Dashboard::Dashboard(uv_loop_t* loop, const std::string& bind_address, const Rin
             auto* self = static_cast<Dashboard*>(t->data);
             const auto changed = self->feed_.on_tick(monotonic_now(), [self](NodeId n) { return self->monitor_.core().last_report(n); });
             if (changed) self->server_.broadcast(*changed);
+            const Leadership& l = self->monitor_.core().leadership();
+            const auto leader = l.leader();
+            const DashboardLeadership now{l.leading(), l.term().value, leader ? std::optional(monitor_index(*leader)) : std::nullopt};
+            if (const auto told = self->feed_.on_leadership(now)) self->server_.broadcast(*told);
         },
         kTickMs, kTickMs);
     uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));

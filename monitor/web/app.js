@@ -186,6 +186,15 @@ function addEvent(m) {
   if (m.type === "incident" && m.event === "recovery" && typeof m.epoch === "number") state.epoch = Math.max(state.epoch || 0, m.epoch);
 }
 
+// Which monitor this page is served by, and who leads: "monitor 1 of 3 · standby · monitor 0 leads term 2".
+function describeLeadership(m) {
+  const self = state.monitor || { index: 0, of: 1 };
+  const me = self.of > 1 ? `monitor ${self.index} of ${self.of}` : "this monitor";
+  if (m.leading) return `${me} · leads term ${m.term}`;
+  if (m.leader !== null && m.leader !== undefined) return `${me} · standby · monitor ${m.leader} leads term ${m.term}`;
+  return `${me} · standby · no leader known (term ${m.term})`;
+}
+
 // ---- the stream ----
 function onMessage(m) {
   switch (m.type) {
@@ -194,6 +203,8 @@ function onMessage(m) {
       state.epoch = m.epoch || null;
       state.view = m.view ? { epoch: m.view.epoch, members: m.view.members } : null;
       $("ring-name").textContent = `ring '${m.ring}' · ${m.nodes.length} nodes · a snapshot every ${m.interval_ms} ms · recovery ${m.recover}`;
+      state.monitor = m.monitor || { index: 0, of: 1 };
+      $("leadership").textContent = "";
       $("events").replaceChildren();
       state.open.clear();
       state.snapshots = [];
@@ -208,6 +219,10 @@ function onMessage(m) {
       if (typeof m.detection_ms === "number") $("detection").textContent = millis(m.detection_ms);
       drawFigures(m);
       scheduleDraw();
+      break;
+    case "leadership":
+      $("leadership").textContent = describeLeadership(m);
+      $("leadership").className = m.leading ? "leading" : "standby";
       break;
     case "incident": case "node": case "control":
       addEvent(m);

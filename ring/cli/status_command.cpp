@@ -63,6 +63,38 @@ std::string age(std::int64_t incarnation_us) {
     if (s < 7200) return fmt::format("{:.0f}m", s / 60);
     return fmt::format("{:.1f}h", s / 3600);
 }
+
+// One line per monitor: its role in the newest term it knows (the leader, or a standby and whom it
+// follows), then its own figures. A ring with one monitor calls it "monitor", as before.
+void print_monitor(const RingConfig& config, std::size_t k, const Answer& a) {
+    const std::string name = config.monitors.size() > 1 ? fmt::format("monitor {}", k) : std::string("monitor");
+    const std::string& address = config.monitors[k].address_text;
+    if (!a.figures) {
+        if (a.busy)
+            fmt::print("{} at {}: busy (it answered, but gave this tool no session: its tool slots are taken; try again)\n", name, address);
+        else
+            fmt::print("{} at {}: not answering (not running?)\n", name, address);
+        return;
+    }
+    const Figures& m = *a.figures;
+    std::string role;
+    if (get(m, "leading") != 0) {
+        role = fmt::format("leads term {}", get(m, "term"));
+    } else if (const std::int64_t leader = get(m, "leader", -1); leader >= 0) {
+        role = fmt::format("standby in term {} (monitor {} leads)", get(m, "term"), leader);
+    } else {
+        role = fmt::format("standby in term {} (no leader known)", get(m, "term"));
+    }
+    fmt::print(
+        "{} at {}: up {}; {}; epoch {}; snapshots {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
+        "{} incident(s), {} open; {} recovery(ies); {} node(s) down{}\n",
+        name, address, age(get(m, "incarnation")), role, get(m, "epoch"), get(m, "snapshots_ok"), get(m, "snapshots_token_lost"),
+        get(m, "snapshots_token_duplicated"), get(m, "snapshots_inconclusive"), get(m, "incidents"), get(m, "incidents_open"), get(m, "recoveries"),
+        get(m, "nodes_down"),
+        get(m, "view_epoch") > 0
+            ? fmt::format("; view epoch {}: {} of {} node(s) in the ring", get(m, "view_epoch"), get(m, "view_members"), config.nodes.size())
+            : std::string());
+}
 }  // namespace
 
 int run_status(const std::string& config_path, bool json) {
@@ -73,7 +105,8 @@ int run_status(const std::string& config_path, bool json) {
 
     // Everyone at once, on one loop: the whole answer takes at most one timeout.
     io::UvLoop loop;
-    std::vector<Answer> answers(config.nodes.size() + 1);
+    const std::size_t monitors = config.monitors.size();
+    std::vector<Answer> answers(config.nodes.size() + monitors);
     std::vector<std::unique_ptr<io::ToolClient>> clients;
     std::size_t pending = answers.size();
     auto ask = [&](std::size_t i, NodeId id, const sockaddr_storage& address, std::string name) {
@@ -86,12 +119,23 @@ int run_status(const std::string& config_path, bool json) {
     };
     for (std::size_t i = 0; i < config.nodes.size(); ++i)
         ask(i, config.nodes[i].id, config.nodes[i].address, fmt::format("node {}", config.nodes[i].id));
-    ask(config.nodes.size(), kMonitorId, config.monitor_address, "monitor");
+    for (std::size_t k = 0; k < monitors; ++k) ask(config.nodes.size() + k, config.monitors[k].id, config.monitors[k].address, "monitor");
     uv_run(loop.get(), UV_RUN_DEFAULT);
     for (std::size_t i = 0; i < answers.size(); ++i) answers[i].busy = !answers[i].figures && clients[i]->heard();
     clients.clear();
 
-    const Answer& monitor = answers.back();
+    // The monitor whose figures stand for the ring's: the one that leads (the newest term, should
+    // two answer that they lead: the other has not heard it is deposed yet), else the first answering.
+    auto monitor_answer = [&](std::size_t k) -> const Answer& { return answers[config.nodes.size() + k]; };
+    std::optional<std::size_t> lead;
+    for (std::size_t k = 0; k < monitors; ++k) {
+        const auto& f = monitor_answer(k).figures;
+        if (!f || get(*f, "leading") == 0) continue;
+        if (!lead || get(*f, "term") > get(*monitor_answer(*lead).figures, "term")) lead = k;
+    }
+    for (std::size_t k = 0; k < monitors && !lead; ++k)
+        if (monitor_answer(k).figures) lead = k;
+    const Answer& monitor = monitor_answer(lead.value_or(0));
     std::size_t up = 0;
     for (std::size_t i = 0; i < config.nodes.size(); ++i) up += answers[i].figures ? 1 : 0;
     // No node answering has an epoch: no token was ever born in this ring (only the monitor orders one).
@@ -112,11 +156,17 @@ int run_status(const std::string& config_path, bool json) {
             }
             j["nodes"].push_back(std::move(node));
         }
+        // "monitor": the leader's figures (or the first answering monitor's); "monitors": each one's.
         j["monitor"] = nullptr;
-        if (monitor.figures) {
-            nlohmann::ordered_json m{{"address", config.monitor_address_text}};
-            for (const auto& [k, v] : *monitor.figures) m[k] = v;
-            j["monitor"] = std::move(m);
+        j["monitors"] = nlohmann::ordered_json::array();
+        for (std::size_t k = 0; k < monitors; ++k) {
+            const Answer& a = monitor_answer(k);
+            nlohmann::ordered_json m{{"index", k}, {"address", config.monitors[k].address_text}, {"up", a.figures.has_value()}};
+            if (a.busy) m["busy"] = true;
+            if (a.figures)
+                for (const auto& [key, v] : *a.figures) m[key] = v;
+            if (a.figures && lead == k) j["monitor"] = m;
+            j["monitors"].push_back(std::move(m));
         }
         j["awaiting_first_token"] = no_epoch;
         fmt::print("{}\n", j.dump());
@@ -144,20 +194,12 @@ int run_status(const std::string& config_path, bool json) {
             fmt::print("node {}: its state directory cannot be written for {:.1f} s (see its log): a restart now would load an older state\n",
                        config.nodes[i].id, static_cast<double>(ms) / 1000);
     }
+    for (std::size_t k = 0; k < monitors; ++k) print_monitor(config, k, monitor_answer(k));
     if (monitor.figures) {
+        // Which view each node is in, where that is not simply the leading monitor's: nodes whose
+        // last view left them out (they pass nothing on until a view names them again), and nodes
+        // that have not taken its newest view yet (or that a new leader has not taken over yet).
         const Figures& m = *monitor.figures;
-        fmt::print(
-            "monitor at {}: up {}; epoch {}; snapshots {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
-            "{} incident(s), {} open; {} recovery(ies); {} node(s) down{}\n",
-            config.monitor_address_text, age(get(m, "incarnation")), get(m, "epoch"), get(m, "snapshots_ok"), get(m, "snapshots_token_lost"),
-            get(m, "snapshots_token_duplicated"), get(m, "snapshots_inconclusive"), get(m, "incidents"), get(m, "incidents_open"),
-            get(m, "recoveries"), get(m, "nodes_down"),
-            get(m, "view_epoch") > 0
-                ? fmt::format("; view epoch {}: {} of {} node(s) in the ring", get(m, "view_epoch"), get(m, "view_members"), config.nodes.size())
-                : std::string());
-        // Which view each node is in, where that is not simply the monitor's: nodes whose last view
-        // left them out (they pass nothing on until a view names them again), and nodes that have
-        // not taken the monitor's newest view yet (or that a new monitor has not taken over yet).
         for (std::size_t i = 0; i < config.nodes.size(); ++i) {
             if (!answers[i].figures) continue;
             const Figures& f = *answers[i].figures;
@@ -169,11 +211,6 @@ int run_status(const std::string& config_path, bool json) {
                            get(f, "view_epoch"), get(m, "view_epoch"));
             }
         }
-    } else if (monitor.busy) {
-        fmt::print("monitor at {}: busy (it answered, but gave this tool no session: its tool slots are taken; try again)\n",
-                   config.monitor_address_text);
-    } else {
-        fmt::print("monitor at {}: not answering (not running?)\n", config.monitor_address_text);
     }
     if (no_epoch) {
         fmt::print(

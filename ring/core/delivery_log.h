@@ -1,7 +1,9 @@
-// Which application messages a node has delivered, so that it delivers each one once: per source,
-// its last few processes (a restarted source numbers its messages from 1 again), and per process
-// a window of message ids above a floor below which everything counts as delivered (ids may arrive
-// out of order after a purge). Part of the state a rollback restores.
+// Which application messages a node has delivered, so that it delivers each one once and in order:
+// per source, its last few processes (a restarted source numbers its messages from 1 again), and
+// per process a window of message ids above a floor below which everything counts as delivered.
+// An id below the highest delivered from its process was overtaken (two tokens, a duplication
+// fault, carried a later message faster): it is dropped, as delivering it would break the order.
+// Part of the state a rollback restores.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +28,11 @@ public:
     };
     using PerSource = std::deque<std::pair<Incarnation, Window>>;
 
-    // True the first time (src, inc, id) is offered; false for a repeat.
-    bool first_time(NodeId src, Incarnation inc, std::uint64_t id);
+    enum class Offer : std::uint8_t { deliver, repeat, overtaken };
+    // deliver: (src, inc, id) is new and above every id delivered from that process; repeat: it
+    // was delivered already; overtaken: a later one was.
+    Offer offer(NodeId src, Incarnation inc, std::uint64_t id);
+    bool first_time(NodeId src, Incarnation inc, std::uint64_t id) { return offer(src, inc, id) == Offer::deliver; }
 
     const std::map<NodeId, PerSource>& sources() const { return sources_; }
     // For the codec that reads a saved state back.

@@ -21,6 +21,7 @@ std::string_view to_string(TokenEventKind k) {
         case TokenEventKind::requeued: return "requeued";
         case TokenEventKind::rolled_back: return "rolled_back";
         case TokenEventKind::redelivered: return "redelivered";
+        case TokenEventKind::overtaken_message_dropped: return "overtaken_message_dropped";
     }
     return "unknown";
 }
@@ -83,7 +84,8 @@ void TokenProtocol::receive(Instant now, Token token, bool faults_apply) {
     }
     if (token.kind == TokenKind::busy && token.dst == self_ && !token.copied) {
         token.copied = true;
-        if (delivered_.first_time(token.src, token.src_incarnation, token.msg_id)) {
+        const DeliveryLog::Offer offer = delivered_.offer(token.src, token.src_incarnation, token.msg_id);
+        if (offer == DeliveryLog::Offer::deliver) {
             ++stats_.messages_delivered;
             ++delivered_count_;
             const MessageKey name{token.src, token.src_incarnation, token.msg_id};
@@ -96,6 +98,9 @@ void TokenProtocol::receive(Instant now, Token token, bool faults_apply) {
                 ++stats_.redelivered;
             }
             events_.push_back({again ? TokenEventKind::redelivered : TokenEventKind::delivered, token.src, token.dst, token.msg_id, token.payload});
+        } else if (offer == DeliveryLog::Offer::overtaken) {
+            ++stats_.overtaken_messages_dropped;
+            events_.push_back({TokenEventKind::overtaken_message_dropped, token.src, token.dst, token.msg_id, {}});
         } else {
             ++stats_.duplicate_messages_dropped;
             events_.push_back({TokenEventKind::duplicate_message_dropped, token.src, token.dst, token.msg_id, {}});

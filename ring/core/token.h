@@ -55,6 +55,7 @@ enum class TokenEventKind : std::uint8_t {
     requeued,                   // one of our messages goes round again (its token was purged, or came back uncopied)
     rolled_back,                // a saved state was restored (epoch: the new one)
     redelivered,                // a delivery undone by a rollback happened again (src, msg_id, payload)
+    overtaken_message_dropped,  // a message older than one delivered from its process (a token fault let it be overtaken)
 };
 std::string_view to_string(TokenEventKind k);
 
@@ -75,8 +76,9 @@ struct TokenStats {
     std::uint64_t messages_undeliverable = 0;
     std::uint64_t queue_full = 0;
     std::uint64_t duplicate_messages_dropped = 0;
-    std::uint64_t tokens_issued = 0;    // made here (the ring's first, a recovery's)
-    std::uint64_t stale_discarded = 0;  // tokens of older epochs, held at an adoption or arriving
+    std::uint64_t overtaken_messages_dropped = 0;  // delivering them would break the order (DeliveryLog)
+    std::uint64_t tokens_issued = 0;               // made here (the ring's first, a recovery's)
+    std::uint64_t stale_discarded = 0;             // tokens of older epochs, held at an adoption or arriving
     std::uint64_t requeued = 0;
     std::uint64_t rollbacks = 0;    // saved states restored
     std::uint64_t redelivered = 0;  // deliveries undone by a rollback that happened again

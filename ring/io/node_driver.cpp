@@ -230,6 +230,10 @@ void NodeDriver::log_token_event(const TokenEvent& e) {
             // delivery record, an earlier process of it) had delivered.
             log_.log("message #{} from node {} came again: delivered here before, not handed over twice", e.msg_id, e.src);
             break;
+        case TokenEventKind::overtaken_message_dropped:
+            log_.log("message #{} from node {} came after a later one of its sender's: dropped, not delivered out of order (a token fault)", e.msg_id,
+                     e.src);
+            break;
         case TokenEventKind::returned: break;
     }
 }

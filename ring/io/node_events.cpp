@@ -45,6 +45,7 @@ std::string token_event_json(NodeId self, Instant now, const TokenEvent& e) {
             j["payload"] = printable(e.payload);
             break;
         case TokenEventKind::duplicate_message_dropped:
+        case TokenEventKind::overtaken_message_dropped:
             j["src"] = e.src.value;
             j["msg_id"] = e.msg_id;
             break;

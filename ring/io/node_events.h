@@ -9,7 +9,7 @@
 //   issued       epoch (a new token, as ordered)          epoch_adopted  epoch
 //   requeued     dst, msg_id                 undeliverable  dst, msg_id
 //   stale_discarded  epoch                   rolled_back    epoch
-//   duplicate_message_dropped  src, msg_id
+//   duplicate_message_dropped  src, msg_id     overtaken_message_dropped  src, msg_id
 //   link         peer ("monitor", "tool" or a node id), state (connected, session_reset, peer_silent, peer_alive)
 //   impaired     loss, duplicate (fractions), delay_us (an `ring inject --link-*` took effect)
 //   key_rotation step, ok, fingerprint (a `ring rekey` step, done or refused)

@@ -14,9 +14,9 @@ NodeId random_tool_id() {
 sockaddr_storage any_address_like(const sockaddr_storage& a) { return *parse_address(a.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0"); }
 }  // namespace
 
-ToolClient::ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address, LinkConfig link)
+ToolClient::ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address, LinkConfig link, std::optional<NodeId> self)
     : node_(node),
-      link_(loop, random_tool_id(), any_address_like(node_address), link, new_incarnation()),
+      link_(loop, self.value_or(random_tool_id()), any_address_like(node_address), link, new_incarnation()),
       timer_(loop, uv_timer_init),
       no_wait_(loop, uv_idle_init),
       last_look_(loop, uv_check_init) {

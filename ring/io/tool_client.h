@@ -15,7 +15,8 @@ public:
     // Called once: nullopt when no acknowledgement came in time, else the node's ok flag.
     using Done = std::function<void(std::optional<bool>)>;
 
-    ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address, LinkConfig link = {});
+    // `self`: the tool id this client speaks as (random in the tool range unless given).
+    ToolClient(uv_loop_t* loop, NodeId node, const sockaddr_storage& node_address, LinkConfig link = {}, std::optional<NodeId> self = std::nullopt);
     // One command at a time. `m` is a command (InjectCommand, SendCommand, ImpairCommand,
     // RecoverCommand); its command_id is set here.
     void command(Message m, Duration timeout, Done done);

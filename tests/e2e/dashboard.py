@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The dashboard in a real browser (headless Chromium driven by chromium-driver): a live 5-node ring
-with five nodes up and an ok verdict; without the secret the controls are hidden and refused; with
+with five nodes up and an ok verdict, the header saying this monitor leads term 1; without the secret the controls are hidden and refused; with
 it, the page streams even while anonymous pages hold every other slot; "inject lose" at node 2 brings the alarm and, the monitor recovering, the recovered event; the
 alarm's snapshot shows its cut; no JavaScript errors. Saves a screenshot.
 
@@ -171,6 +171,11 @@ try:
     await_css('#verdict-strip .verdict[data-verdict="ok"]', "ok verdicts in the strip", 5)
     if not driver.find_element(By.ID, "controls").is_displayed():
         fail("no controls with the secret")
+    # The header says which monitor serves the page and who leads (a lone monitor: itself, term 1).
+    try:
+        wait.until(lambda d: "leads term 1" in d.find_element(By.ID, "leadership").text)
+    except Exception:
+        fail(f"the header does not say this monitor leads term 1: {driver.find_element(By.ID, 'leadership').text!r}")
     nodes = sorted(int(n) for n in texts("#ring g.node", "data-node"))
     if nodes != [0, 1, 2, 3, 4]:
         fail(f"nodes drawn: {nodes}")

@@ -14,6 +14,12 @@
 //       valid MAC of the ring's key (replays: the receiver must drop or merely answer them) and
 //       every other one must be dropped by the decoder for exactly the reason named.
 //
+//   hostile hold CONFIG SESSIONS
+//       Takes SESSIONS tool slots on every node of CONFIG (under its key) and keeps them: each
+//       session asks the node's status once, then stays alive on its link's keep-alives. Prints
+//       "held N" once every session was answered (or "unanswered: node X" and exits 1), then
+//       runs until SIGTERM or SIGINT. Makes "every slot taken" a state a test can wait for.
+//
 // Sending is paced (a few datagrams per millisecond) so that the receiver's socket buffer does not
 // overflow while the receiver runs; one starved of CPU may still drop some, which the kernel counts
 // per socket (the e2e script reads those counts and allows for them). The storm's seed is printed
@@ -33,6 +39,7 @@
 #include "ring/core/wire.h"
 #include "ring/io/address.h"
 #include "ring/io/clock.h"
+#include "ring/io/tool_client.h"
 #include "ring/io/udp_socket.h"
 #include "ring/io/uv_handle.h"
 
@@ -220,6 +227,40 @@ int storm(const std::string& config_path, const std::string& port, int count, co
     return 0;
 }
 
+int hold(const std::string& config_path, int sessions) {
+    const RingConfig config = load_config(config_path);
+    LinkConfig link;
+    link.key = load_key(config);
+    io::UvLoop owner;
+    uv_loop_t* loop = owner.get();
+    std::vector<std::unique_ptr<io::ToolClient>> clients;
+    std::size_t pending = config.nodes.size() * static_cast<std::size_t>(sessions);
+    int failed = 0;
+    for (const auto& n : config.nodes)
+        for (int k = 0; k < sessions; ++k) {
+            // Distinct ids per node (random ones could collide and share a slot).
+            const NodeId self{static_cast<std::uint16_t>(kToolIdFirst + k)};
+            clients.push_back(std::make_unique<io::ToolClient>(loop, n.id, n.address, link, self));
+            clients.back()->query(StatusQuery{0}, std::chrono::seconds(5), [&, id = n.id](std::optional<Message> m) {
+                if (!m || !std::holds_alternative<StatusReply>(*m)) {
+                    fmt::print("unanswered: node {}\n", id.value);
+                    failed = 1;
+                    uv_stop(loop);
+                } else if (--pending == 0) {
+                    fmt::print("held {}\n", clients.size());
+                    std::fflush(stdout);
+                }
+            });
+        }
+    io::UvHandle<uv_signal_t> sigterm(loop, uv_signal_init), sigint(loop, uv_signal_init);
+    auto stop = [](uv_signal_t* s, int) { uv_stop(s->loop); };
+    uv_signal_start(sigterm.get(), stop, SIGTERM);
+    uv_signal_start(sigint.get(), stop, SIGINT);
+    uv_run(loop, UV_RUN_DEFAULT);
+    std::fflush(stdout);
+    return failed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -229,10 +270,13 @@ int main(int argc, char** argv) {
         if (args.size() == 3 && args[0] == "replay") return replay(args[1], args[2]);
         if (args.size() >= 5 && args[0] == "storm")
             return storm(args[1], args[2], std::stoi(args[3]), std::vector<std::string>(args.begin() + 4, args.end()));
+        if (args.size() == 3 && args[0] == "hold") return hold(args[1], std::stoi(args[2]));
     } catch (const std::exception& e) {
         fmt::print(stderr, "hostile: {}\n", e.what());
         return 1;
     }
-    fmt::print(stderr, "usage: hostile relay LISTEN_PORT TARGET_PORT CAPTURE | replay CAPTURE PORT | storm CONFIG PORT COUNT CAPTURE...\n");
+    fmt::print(
+        stderr,
+        "usage: hostile relay LISTEN_PORT TARGET_PORT CAPTURE | replay CAPTURE PORT | storm CONFIG PORT COUNT CAPTURE... | hold CONFIG SESSIONS\n");
     return 2;
 }

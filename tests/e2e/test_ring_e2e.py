@@ -815,6 +815,11 @@ def monitors_config(e2e, n, recover="off"):
     e2e.config.write_text(text.replace(one, many + f'[monitor]\nrecover = "{recover}"\n'))
 
 
+def status_text(e2e):
+    _, out = e2e.ring("status", e2e.config, timeout=5, ok=False)
+    return out
+
+
 def test_monitors(e2e):
     # Three monitors on a five-node ring (recovery off: only a new leader's take-over repairs):
     # every one judges, one leads. Healthy, none raises an alarm and one term is led. The leader
@@ -832,6 +837,11 @@ def test_monitors(e2e):
         m.no_alarm()
     leading = [(i, e) for i, m in enumerate(ms) for e in m.where(event="leadership", kind="leading")]
     assert [(i, e["term"]) for i, e in leading] == [(0, 1)], f"not one term led, by the first monitor: {leading}"
+    # ring status shows every monitor, which leads, and its term (standbys hear it in the hellos).
+    e2e.await_true(lambda: all(re.search(rf"^monitor {k} at 127\.0\.0\.1:\d+: up .*; standby in term 1 \(monitor 0 leads\);", status_text(e2e), re.M)
+                               for k in (1, 2)), 10, "ring status naming monitor 0 the leader at both standbys")
+    out = status_text(e2e)
+    assert re.search(r"^monitor 0 at 127\.0\.0\.1:\d+: up .*; leads term 1; epoch \d+; snapshots", out, re.M), f"ring status: {out}"
 
     ms[0].proc.signal(signal.SIGSTOP)
     e2e.await_event(ms[1], 10, "the second monitor leading a later term while the first is stopped", event="leadership", kind="leading")
@@ -857,6 +867,14 @@ def test_monitors(e2e):
         m.await_event(20, "the loss resolved", event="resolved", kind="token_lost")
     recoveries = [e for m in survivors for e in m.where(event="recovery")]
     assert not recoveries, f"a recovery was ordered with recovery off: {recoveries}"
+    _, out = e2e.ring("status", e2e.config, "--json", timeout=5, ok=False)
+    status = json.loads(out)
+    by_index = {m["index"]: m for m in status["monitors"]}
+    assert by_index[1]["up"] is False, f"the killed monitor answered: {json.dumps(by_index[1])}"
+    leaders = [k for k, m in by_index.items() if m.get("leading") == 1]
+    assert len(leaders) == 1 and by_index[leaders[0]]["term"] >= 3, f"not one leader of a later term: {json.dumps(status['monitors'])}"
+    assert status["monitor"]["index"] == leaders[0], f"'monitor' is not the leader's figures: {json.dumps(status['monitor'])}"
+    print(status_text(e2e))
     print(f"ok: three monitors, one term led at a time; the paused leader stepped down ({down}); "
           "a loss alarmed by all three, the leader killed, the loss resolved at both survivors by the new leader's take-over view")
 
@@ -1255,20 +1273,19 @@ def test_status(e2e):
         [{k: n.get(k) for k in ("id", "rotations", "rotation_p50_us", "rotation_p99_us")} for n in status["nodes"]])
     assert re.fullmatch(r"127\.0\.0\.1:\d+", status["monitor"]["address"]) and status["monitor"]["snapshots_ok"] >= 1, \
         f"monitor in --json: {json.dumps(status['monitor'])}"
-    # 24 runs at once, more than a node's 16 tool slots: a run that finds no slot names the nodes that
-    # answered but had none for it ("busy"); none blames the key.
-    crowd = [e2e.spawn(f"status {i}", [e2e.bin / "ring", "status", e2e.config], stderr=e2e.work / f"crowd.{i}",
-                       stdout=e2e.work / f"crowd.{i}") for i in range(24)]
-    for p in crowd:
-        e2e.await_process_exit(p, 15, f"{p.name} to end")
-    said = [p.stdout.read_text() for p in crowd]
-    blamed = [s for s in said if "key_file" in s]
-    assert not blamed, f"a run refused for want of a slot blamed the key: {blamed[0]}"
-    busy = [s for s in said if "node(s) busy" in s]
-    assert busy, "24 ring status runs at once and none was short of a slot"
-    assert any(re.search(r"^ +[0-4]  127\.0\.0\.1:\d+ +busy", s, re.M) for s in busy), f"no node row says busy: {busy[0]}"
-    # The crowd's slots are freed as its tools fall silent (1 s): a run then answers in full again.
-    e2e.await_value(lambda: answering_nodes(e2e), 5, 10, "a ring status answered in full after the crowd")
+    # Every node's 16 tool slots taken and kept by another tool: a run then finds no slot, names the
+    # nodes that answered but had none for it ("busy"), and does not blame the key.
+    holder = e2e.spawn("slot holder", [e2e.bin / "hostile", "hold", e2e.config, "16"], stdout=e2e.work / "holder.out")
+    e2e.await_true(lambda: (e2e.work / "holder.out").read_text().strip(), 15, "the holder to take 16 slots on each node")
+    assert (e2e.work / "holder.out").read_text().startswith("held "), f"the holder: {(e2e.work / 'holder.out').read_text()}"
+    rc, out = e2e.ring("status", e2e.config, timeout=5, ok=False)
+    assert "key_file" not in out, f"a run refused for want of a slot blamed the key: {out}"
+    assert rc == 1 and "5 node(s) busy" in out, f"ring status with every slot taken: exit {rc}: {out}"
+    assert len(re.findall(r"^ +[0-4]  127\.0\.0\.1:\d+ +busy", out, re.M)) == 5, f"not every node row says busy: {out}"
+    # The holder gone, its sessions fall silent (1 s) and free their slots: a run answers in full again.
+    holder.signal(signal.SIGTERM)
+    assert holder.wait() == 0, "the holder did not end cleanly on SIGTERM"
+    e2e.await_value(lambda: answering_nodes(e2e), 5, 10, "a ring status answered in full after the holder")
     # One node killed: named unreachable within the bounded wait, exit 1.
     procs[3].kill_and_reap()
     rc, out = e2e.ring("status", e2e.config, timeout=5, ok=False)

@@ -117,8 +117,8 @@ private:
     };
     std::optional<Duration> evict_after_;
     Duration ack_timeout_{0};
-    // Node n could not be heard (down, stopped, cut off) throughout [a, b].
-    bool silent_throughout(NodeId n, Instant a, Instant b) const;
+    // Cut off (down or unreachable) for `length` in one stretch that ended at `ended_by` or later.
+    bool silenced(NodeId n, Duration length, Instant ended_by, Instant at) const;
     std::optional<TokenCount> constant_over(Instant a, Instant b) const;
     bool exactly_one_at_some_point(Instant a, Instant b) const;
     bool down_throughout(NodeId n, Instant a, Instant b) const;

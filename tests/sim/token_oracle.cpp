@@ -324,6 +324,7 @@ void TokenOracle::regenerated(Instant now, NodeTruth& t, NodeId id, const Pendin
     adopt(now, t, o.epoch);
     if (o.issuer != id.value) return;
     // The only birth there is: one token per epoch, where the order names.
+    birth_at_.emplace(o.epoch, now);
     if (!ordered_births_.insert(o.epoch).second)
         violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make a token of epoch {}, which already had its "
                                                  "birth: two tokens born in one epoch",
@@ -350,6 +351,7 @@ void TokenOracle::view_taken(Instant now, NodeTruth& t, NodeId id, const std::ve
 void TokenOracle::issue_taken(Instant now, NodeTruth& t, NodeId id, std::uint32_t epoch) {
     if (t.issued_in == epoch) return;
     t.issued_in = epoch;
+    birth_at_.emplace(epoch, now);
     if (!ordered_births_.insert(epoch).second)
         violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make the token of view epoch {}, which already had its "
                                                  "birth: two tokens born in one epoch",

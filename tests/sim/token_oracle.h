@@ -104,6 +104,11 @@ public:
     std::uint32_t current_epoch() const { return current_; }
     // An order made the token of `epoch` (at most one does).
     bool born_by_order(std::uint32_t epoch) const { return ordered_births_.contains(epoch); }
+    // When an order made the token of `epoch`, if one has.
+    std::optional<Instant> born_at(std::uint32_t epoch) const {
+        const auto it = birth_at_.find(epoch);
+        return it == birth_at_.end() ? std::nullopt : std::optional(it->second);
+    }
 
     TokenCount count() const { return count_; }
     // (since, count) each time the count changed.
@@ -193,7 +198,8 @@ private:
     Uid next_uid_ = 1;
     std::map<Uid, std::uint32_t> epoch_of_;
     std::uint32_t current_ = 0;
-    std::set<std::uint32_t> ordered_births_;  // epochs whose token an order has made
+    std::set<std::uint32_t> ordered_births_;     // epochs whose token an order has made
+    std::map<std::uint32_t, Instant> birth_at_;  // and when
     // The newest view whose token was born: a node it left out passes no token from then on (its
     // lease is over: a minority or a paused node cannot use the token that view replaced).
     std::uint32_t born_view_epoch_ = 0;

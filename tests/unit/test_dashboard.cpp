@@ -162,3 +162,33 @@ TEST_CASE("dashboard: views are told as membership events, and a page connecting
     for (const auto& m : greeting) membership += Json::parse(m)["type"] == "membership" ? 1 : 0;
     CHECK(membership == 2);
 }
+
+TEST_CASE("dashboard: the page is told which monitor it is and who leads, when that changes and on connecting", "[dashboard][leadership]") {
+    DashboardInfo info;
+    info.ring_name = "five";
+    info.nodes.push_back({NodeId{0}, "127.0.0.1:7000"});
+    info.monitor_index = 1;
+    info.monitors = 3;
+    DashboardFeed f(info, t0);
+    CHECK(Json::parse(f.greeting().front())["monitor"] == Json{{"index", 1}, {"of", 3}});
+    CHECK(f.greeting().size() == 2);  // hello and the node states: no leader known yet
+    const auto first = f.on_leadership({false, 1, 0});
+    REQUIRE(first);
+    const Json l = Json::parse(*first);
+    CHECK(l["type"] == "leadership");
+    CHECK(l["leading"] == false);
+    CHECK(l["term"] == 1);
+    CHECK(l["leader"] == 0);
+    CHECK_FALSE(f.on_leadership({false, 1, 0}));  // unchanged: nothing to send
+    const auto self = f.on_leadership({true, 2, 1});
+    REQUIRE(self);
+    CHECK(Json::parse(*self)["leading"] == true);
+    const auto unknown = f.on_leadership({false, 3, std::nullopt});
+    REQUIRE(unknown);
+    CHECK(Json::parse(*unknown)["leader"].is_null());
+    // A page connecting late is told the latest, right after the hello.
+    const auto greeting = f.greeting();
+    REQUIRE(greeting.size() >= 2);
+    CHECK(Json::parse(greeting[1])["type"] == "leadership");
+    CHECK(Json::parse(greeting[1])["term"] == 3);
+}

@@ -260,3 +260,64 @@ TEST_CASE("leadership: a standby judges the leader's view, and no cut without a 
     REQUIRE(claimed.size() == c.ring.size());
     CHECK(claimed[0].term == Term{3});
 }
+
+TEST_CASE("leadership: a lease is granted only after a majority confirmed the term in a round begun after the request",
+          "[leadership][monitor][lease]") {
+    MonitorConfig c;
+    c.ring = kRing;
+    c.liveness = liveness_for(c.interval, 1000ms);
+    c.evict_after.reset();  // no views: any member may hold a lease
+    test::TappedMonitor m(c, t0);
+    REQUIRE(m.leading());
+    m.confirm_leases = false;
+    auto rounds = [&m] {
+        std::vector<std::pair<NodeId, TermClaim>> v;
+        for (const auto& [to, o] : m.take_term_orders())
+            if (const auto* claim = std::get_if<TermClaim>(&o)) v.emplace_back(to, *claim);
+        return v;
+    };
+    auto grants = [&m] {
+        std::vector<NodeId> to;
+        for (const auto& [n, o] : m.take_view_orders())
+            if (std::holds_alternative<LeaseGrant>(o)) to.push_back(n);
+        return to;
+    };
+    auto confirm = [&m](Instant at, NodeId n, std::uint64_t round) {
+        m.on_promise(at, n, TermPromise{Term{1}, round, true, Term{1}, kMonitorId, Epoch{0}});
+    };
+    // Node 0 asks: a round (1) begins to every node, and nothing is granted until a majority confirms it.
+    m.on_lease_request(t0 + 1ms, NodeId{0}, LeaseRequest{100, Epoch{0}, Term{1}});
+    auto r = rounds();
+    REQUIRE(r.size() == kRing.size());
+    for (const auto& [to, claim] : r) CHECK(claim == TermClaim{Term{1}, 1});
+    CHECK(grants().empty());
+    // Node 1 asks while round 1 is open: round 1 began before its request, so it waits for round 2.
+    m.on_lease_request(t0 + 2ms, NodeId{1}, LeaseRequest{200, Epoch{0}, Term{1}});
+    CHECK(rounds().empty());  // one round at a time
+    confirm(t0 + 3ms, NodeId{0}, 1);
+    confirm(t0 + 3ms, NodeId{1}, 1);
+    CHECK(grants().empty());  // two of five
+    confirm(t0 + 3ms, NodeId{2}, 1);
+    CHECK(grants() == std::vector<NodeId>{NodeId{0}});
+    r = rounds();  // the next round, for node 1's request
+    REQUIRE(r.size() == kRing.size());
+    CHECK(r[0].second.round == 2);
+    for (NodeId n : {NodeId{2}, NodeId{3}, NodeId{4}}) confirm(t0 + 4ms, n, 2);
+    CHECK(grants() == std::vector<NodeId>{NodeId{1}});
+    // A round no majority answers (cut off): begun again after a while, nothing granted meanwhile.
+    m.on_lease_request(t0 + 5ms, NodeId{2}, LeaseRequest{300, Epoch{0}, Term{1}});
+    REQUIRE(rounds().size() == kRing.size());
+    m.on_timer(t0 + 300ms);
+    r = rounds();
+    REQUIRE(r.size() == kRing.size());
+    CHECK(r[0].second.round == 4);
+    CHECK(grants().empty());
+    // A majority has promised a later term to another monitor: the round is refused, the leader
+    // steps down, and the lease waiting for it is never granted.
+    m.on_promise(t0 + 301ms, NodeId{3}, TermPromise{Term{1}, 4, false, Term{2}, kSecond, Epoch{0}});
+    CHECK_FALSE(m.leading());
+    for (NodeId n : {NodeId{0}, NodeId{1}}) confirm(t0 + 302ms, n, 3);  // late answers to an earlier round
+    CHECK(grants().empty());
+    CHECK(m.stats().leases_granted == 2);
+    CHECK(m.stats().leases_refused == 1);
+}
