@@ -297,7 +297,12 @@ void MonitorCore::on_report_after_stall(Instant now, NodeId from, const Snapshot
         return;
     }
     const auto& members = it->second.members;
-    if (std::find(members.begin(), members.end(), from) == members.end() || !it->second.reports.emplace(from, report).second) {
+    if (std::find(members.begin(), members.end(), from) == members.end()) {
+        it->second.outsider = true;  // it recorded: it was a member of the ring the snapshot ran in
+        ++stats_.unexpected_reports;
+        return;
+    }
+    if (!it->second.reports.emplace(from, report).second) {
         ++stats_.unexpected_reports;
         return;
     }
@@ -432,8 +437,12 @@ void MonitorCore::decide(Instant now, SnapshotId id, Pending& p, bool timed_out)
     // A standby cannot know whether a view's token has been ordered yet: a cut with no token in an
     // epoch the leader had not said was born is not judged (the leader's next hello says so).
     v.unborn = p.born && v.tokens == 0 && v.epoch > *p.born;
-    v.kind =
-        !v.missing.empty() || !v.restarted.empty() || v.forming || v.epoch_change || v.unborn ? VerdictKind::inconclusive : verdict_for(v.tokens);
+    // A node outside the members it asked took part: the ring's view changed while this monitor
+    // thought otherwise (a standby's view is the leader's, as its hellos last said), so the cut
+    // may lack a member, and that member's token.
+    v.stale_view = p.outsider;
+    v.kind = !v.missing.empty() || !v.restarted.empty() || v.forming || v.epoch_change || v.unborn || v.stale_view ? VerdictKind::inconclusive
+                                                                                                                   : verdict_for(v.tokens);
     if (v.kind != VerdictKind::inconclusive && v.tokens > 0) born_ = std::max(born_, v.epoch);  // a token of it was seen
     switch (v.kind) {
         case VerdictKind::ok: ++stats_.ok; break;

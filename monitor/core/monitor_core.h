@@ -193,6 +193,7 @@ private:
         std::map<NodeId, Incarnation> incarnations;  // as the links knew them when it started
         std::vector<NodeId> restarted;               // reported from another incarnation
         std::optional<Epoch> born;                   // the newest epoch whose token was known born (born_at_start)
+        bool outsider = false;                       // a ring node not among `members` reported it (stale_view)
         void mark_restarted(NodeId n) {
             if (std::find(restarted.begin(), restarted.end(), n) == restarted.end()) restarted.push_back(n);
         }

@@ -42,16 +42,17 @@ struct Verdict {
     std::uint32_t tokens = 0;
     std::uint32_t held = 0;
     std::uint32_t in_flight = 0;
-    std::vector<NodeId> holders;                 // one entry per held token
-    std::vector<ChannelTokens> channels;         // channels that carried tokens
-    std::vector<NodeId> missing;                 // inconclusive: who did not report
-    std::vector<NodeId> silent;                  // of those, the ones the monitor's links hear nothing from
-    std::vector<NodeId> restarted;               // inconclusive: a process the snapshot did not begin with (restarted, or first heard of during it)
-    Epoch epoch{0};                              // the newest epoch in the cut: only its tokens are counted
-    std::uint32_t stale = 0;                     // tokens of older epochs in the cut (discarded where they arrive)
-    bool epoch_change = false;                   // inconclusive: some nodes recorded before adopting `epoch`, and the count is not 1
-    bool forming = false;                        // inconclusive: no token and no node has an epoch (a ring starting, or every node restarted)
-    bool unborn = false;                         // inconclusive: no token, in an epoch whose token was not known born when the snapshot began
+    std::vector<NodeId> holders;          // one entry per held token
+    std::vector<ChannelTokens> channels;  // channels that carried tokens
+    std::vector<NodeId> missing;          // inconclusive: who did not report
+    std::vector<NodeId> silent;           // of those, the ones the monitor's links hear nothing from
+    std::vector<NodeId> restarted;        // inconclusive: a process the snapshot did not begin with (restarted, or first heard of during it)
+    Epoch epoch{0};                       // the newest epoch in the cut: only its tokens are counted
+    std::uint32_t stale = 0;              // tokens of older epochs in the cut (discarded where they arrive)
+    bool epoch_change = false;            // inconclusive: some nodes recorded before adopting `epoch`, and the count is not 1
+    bool forming = false;                 // inconclusive: no token and no node has an epoch (a ring starting, or every node restarted)
+    bool unborn = false;                  // inconclusive: no token, in an epoch whose token was not known born when the snapshot began
+    bool stale_view = false;  // inconclusive: a node outside the members it asked took part (the view had changed: a standby's lags the leader's)
     std::optional<FirstTokenOrder> first_token;  // forming: the monitor ordered the first token on this verdict
     bool truncated = false;                      // a report listed fewer tokens than it counted: holders/channels are partial
     std::vector<NodeRecord> cut;                 // every report's record, in ring order

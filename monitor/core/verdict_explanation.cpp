@@ -47,6 +47,7 @@ std::string explain_verdict(const Verdict& v) {
             if (v.forming) reasons.push_back("the ring is still forming: no node has held a token yet");
             if (v.unborn)
                 reasons.push_back(fmt::format("epoch {}'s token was not known born when it began (the cut may precede its birth)", v.epoch.value));
+            if (v.stale_view) reasons.push_back("a node outside the members it asked took part: the ring's view had changed");
             if (v.epoch_change) reasons.push_back(fmt::format("some nodes recorded their state before adopting epoch {}", v.epoch.value));
             why = fmt::format("inconclusive: {}. Not judged: {}.", fmt::join(reasons, "; "), count(v));
             break;

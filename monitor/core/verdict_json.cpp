@@ -30,6 +30,7 @@ void add_common(Json& j, const Verdict& v) {
     j["truncated"] = v.truncated;
     j["forming"] = v.forming;
     if (v.unborn) j["unborn"] = true;
+    if (v.stale_view) j["stale_view"] = true;
     if (v.first_token) j["first_token"] = Json{{"epoch", v.first_token->epoch.value}, {"issuer", v.first_token->issuer.value}};
     j["epoch"] = v.epoch.value;
     j["stale"] = v.stale;

@@ -13,6 +13,7 @@
 // Snapshot reports go to the monitor (kMonitorId) as soon as the participant completes.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <vector>
@@ -69,7 +70,7 @@ struct NodeStats {
     std::uint64_t snapshots_reported = 0;
     std::uint64_t commands = 0;
     std::uint64_t monitor_restarts = 0;   // a start from a new monitor era: the old one's snapshots dropped
-    std::uint64_t other_era_markers = 0;  // markers of another monitor's snapshots, ignored
+    std::uint64_t other_era_markers = 0;  // markers of a replaced monitor process's snapshots, ignored
     std::uint64_t rollbacks_refused = 0;  // a rollback to a snapshot not kept (or an epoch not newer)
     std::uint64_t views_adopted = 0;
     std::uint64_t views_refused = 0;   // an older epoch, a bitmap not of our ring, a ring of one
@@ -193,7 +194,9 @@ private:
     std::optional<Epoch> issued_in_;  // the view epoch this process made the token of, on order
     TokenProtocol token_;
     Participant participant_;
-    std::map<NodeId, std::uint32_t> eras_;  // per monitor: the era of the snapshots we take part in
+    std::map<NodeId, std::uint32_t> eras_;    // per monitor: the era of the snapshots we take part in
+    std::deque<std::uint32_t> retired_eras_;  // eras of monitor processes since replaced: their markers are ignored
+    static constexpr std::size_t kRetiredEras = 64;
     KeptSnapshots kept_;
     PromisedTerm promised_;
     NodeOutput out_;

@@ -61,9 +61,12 @@ void BasicNode<Participant>::handle_ring(Instant now, Message& m) {
         participant_.on_message(*predecessor(), *t);
         token_.on_token(now, std::move(*t));
     } else if (auto* mk = std::get_if<MarkerMessage>(&m)) {
+        // A snapshot of a monitor process that has been replaced: never gathered. A marker of an
+        // era this node has not seen start is anyone's (with one initiator, only the view's first
+        // member gets the starts, and each monitor may think another node first).
         const std::uint32_t era = snapshot_era(mk->id);
-        if (!eras_.empty() && std::none_of(eras_.begin(), eras_.end(), [era](const auto& e) { return e.second == era; })) {
-            ++stats_.other_era_markers;  // a snapshot of a monitor that is gone (or not yet ours)
+        if (std::find(retired_eras_.begin(), retired_eras_.end(), era) != retired_eras_.end()) {
+            ++stats_.other_era_markers;
             return;
         }
         participant_.on_marker(mk->id, *predecessor(), state_if_begins(mk->id));
@@ -85,6 +88,8 @@ void BasicNode<Participant>::handle_control(Instant now, NodeId from, Message& m
                 ++stats_.monitor_restarts;
                 const std::uint32_t gone = known->second;
                 participant_.abandon_if([gone](SnapshotId id) { return snapshot_era(id) == gone; });
+                retired_eras_.push_back(gone);
+                if (retired_eras_.size() > kRetiredEras) retired_eras_.pop_front();
             }
             eras_[from] = era;
         }

@@ -163,7 +163,15 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
             }
         }
         if (v.forming) forming_verdict(v, from, now);
-        if (v.epoch_change) {
+        if (v.stale_view) {
+            // Only when a node outside the members it asked did take part (its cut lacks it).
+            const bool outsider = std::any_of(node_reports.begin(), node_reports.end(),
+                                              [&ring](const auto& r) { return std::find(ring.begin(), ring.end(), r.first) == ring.end(); });
+            if (!outsider)
+                violations_.add(rule::verdict,
+                                fmt::format("snapshot {} says its view was stale, but only its members {} reported it", v.id, ids(ring)));
+        }
+        if (v.epoch_change && !v.stale_view) {
             // Only a cut that truly straddles an epoch change and does not find one token.
             const auto cc = count_cut(node_reports);
             if (cc && (!cc->straddles || cc->tokens == 1)) {

@@ -155,6 +155,9 @@ constexpr std::array kNames{
     std::pair{Mutant::monitor_orders_no_views, "monitor_orders_no_views"},
     std::pair{Mutant::monitor_evicts_at_once, "monitor_evicts_at_once"},
     std::pair{Mutant::node_ignores_lease, "node_ignores_lease"},
+    std::pair{Mutant::monitor_orders_old_term, "monitor_orders_old_term"},
+    std::pair{Mutant::monitor_standby_recovers, "monitor_standby_recovers"},
+    std::pair{Mutant::monitor_standby_blind, "monitor_standby_blind"},
 };
 
 }  // namespace
@@ -265,6 +268,21 @@ void mutate_view_orders(Mutant m, std::size_t nodes, std::vector<std::pair<NodeI
             for (std::size_t n = 0; n < nodes; ++n)
                 if (n != to.value) copies.emplace_back(NodeId{static_cast<std::uint16_t>(n)}, msg);
     for (auto& c : copies) orders.push_back(std::move(c));
+}
+
+void mutate_order_terms(Mutant m, MonitorOutput& out) {
+    if (m != Mutant::monitor_orders_old_term) return;
+    auto back = [](Term& t) {
+        if (t.value > 1) --t.value;
+    };
+    for (auto& [n, o] : out.view_orders)
+        std::visit(
+            [&back](auto& v) {
+                if constexpr (requires { v.term; }) back(v.term);
+            },
+            o);
+    for (auto& [n, rc] : out.recover_commands) back(rc.term);
+    for (auto& [n, k] : out.keeps) back(k.term);
 }
 
 void mutate_monitor_config(Mutant m, MonitorConfig& c) {

@@ -40,6 +40,9 @@ enum class Mutant : std::uint8_t {
     monitor_orders_no_views,        // decides views but never sends them (the ring waits for a dead node forever)
     monitor_evicts_at_once,         // leaves a silent node out as soon as it is reported down (evict_after ignored)
     node_ignores_lease,             // passes tokens on without the monitor's lease (cut off or paused, it uses a replaced token)
+    monitor_orders_old_term,        // a leader of a later term gives its orders in the term before its own
+    monitor_standby_recovers,       // a standby that sees an alarm orders a recovery too, in the term it knows
+    monitor_standby_blind,          // a standby decides nothing (its verdicts are dropped): detection waits for a leader
 };
 
 inline constexpr std::size_t kMutatedNode = 1;
@@ -57,6 +60,8 @@ bool mutant_drops_starts(Mutant m, bool alarm_seen);
 void mutate_recover_command(Mutant m, RecoverCommand& c);
 void mutate_node_events(Mutant m, std::vector<NodeEvent>& events);
 void mutate_view_orders(Mutant m, std::size_t nodes, std::vector<std::pair<NodeId, Message>>& orders);
+// A leader's orders in the term before its own (monitor_orders_old_term).
+void mutate_order_terms(Mutant m, MonitorOutput& out);
 // A mutant's edit of the monitor's own config (before the core is made).
 void mutate_monitor_config(Mutant m, MonitorConfig& c);
 // A walk mutant rewrites the by-hand regenerate's order to `to`.

@@ -39,6 +39,7 @@ struct Read {
     bool ok = false;                        // ack
     std::optional<std::uint64_t> app_seq;   // a busy token carrying one of the simulator's messages
     std::span<const std::uint8_t> members;  // view: the bitmap (valid as long as the message)
+    std::uint32_t term = 0;                 // recover, view, issue
 };
 
 inline std::uint64_t be(std::span<const std::uint8_t> m, std::size_t at, std::size_t n) {
@@ -95,12 +96,14 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.snapshot = be(m, 16, 8);
             r.epoch = static_cast<std::uint32_t>(be(m, 10, 4));
             r.issuer = static_cast<std::uint16_t>(be(m, 14, 2));
+            r.term = static_cast<std::uint32_t>(be(m, 24, 4));
             return r;
         case 18:
             if (m.size() < 19 || m.size() != 19 + be(m, 17, 2)) return r;
             r.kind = Kind::view;
             r.command = be(m, 1, 8);
             r.epoch = static_cast<std::uint32_t>(be(m, 9, 4));
+            r.term = static_cast<std::uint32_t>(be(m, 13, 4));
             r.members = m.subspan(19);
             return r;
         case 19:
@@ -108,6 +111,7 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.kind = Kind::issue;
             r.command = be(m, 1, 8);
             r.epoch = static_cast<std::uint32_t>(be(m, 9, 4));
+            r.term = static_cast<std::uint32_t>(be(m, 13, 4));
             return r;
         default: return r;
     }

@@ -146,8 +146,8 @@ int main(int argc, char** argv) {
     CLI::App app{"ringsim: a ring of nodes and the monitor in the deterministic simulator (virtual time, seeded faults)"};
     SimConfig c;
     std::uint64_t seed = 1, sweep = 0;
-    std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, by_hand, hold = "20ms", interval = "100ms", timeout = "1000ms",
-                mutant = "none", recover = "off", diagram_file, window, evict_after, node_pause, partition;
+    std::string duration = "20s", inject, crash, monitor_restart, monitor_pause, monitor_kill, by_hand, hold = "20ms", interval = "100ms",
+                timeout = "1000ms", mutant = "none", recover = "off", diagram_file, window, evict_after, node_pause, partition;
     bool json = false, random_faults = false;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, kMaxRingNodes));
     app.add_option("--seed", seed, "the seed that decides every choice")->capture_default_str();
@@ -157,8 +157,13 @@ int main(int argc, char** argv) {
     app.add_option("--reorder", c.net.reorder, "chance a datagram is delayed past later ones")->check(CLI::Range(0.0, 0.9));
     app.add_option("--inject", inject, "token faults, e.g. lose@10s,duplicate:3@30s (node 1 unless :N)");
     app.add_option("--crash", crash, "crashes, e.g. 2@5s+3s (node 2 at 5 s, restarted 3 s later)");
-    app.add_option("--monitor-restart", monitor_restart, "monitor restarts, e.g. 5s+200ms (stops at 5 s, a new one 200 ms later)");
-    app.add_option("--monitor-pause", monitor_pause, "monitor pauses, e.g. 5s+2s (stopped at 5 s, continues 2 s later)");
+    app.add_option("--monitors", c.monitors, "monitors configured: each judges, one leads a term (also with --sweep)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, kMaxMonitors));
+    app.add_option("--monitor-restart", monitor_restart,
+                   "monitor restarts, e.g. 5s+200ms (stops at 5 s, a new one 200 ms later; 1:5s+200ms: monitor 1)");
+    app.add_option("--monitor-pause", monitor_pause, "monitor pauses, e.g. 5s+2s (stopped at 5 s, continues 2 s later; 1:5s+2s: monitor 1)");
+    app.add_option("--monitor-kill", monitor_kill, "monitors killed for good, e.g. 0@5s (monitor 0 at 5 s)");
     app.add_option(
         "--regenerate-by-hand", by_hand,
         "`ring recover` with no monitor answering: a regenerate walked by hand by a tool, e.g. 3s,5s (stop or pause the monitor meanwhile)");
@@ -210,6 +215,13 @@ int main(int argc, char** argv) {
     if (auto e = parse_monitor_restarts(monitor_restart, c.monitor_restarts); !monitor_restart.empty() && !e.empty())
         return fail("--monitor-restart " + e);
     if (auto e = parse_monitor_pauses(monitor_pause, c.monitor_pauses); !monitor_pause.empty() && !e.empty()) return fail("--monitor-pause " + e);
+    if (auto e = parse_monitor_kills(monitor_kill, c.monitor_kills); !monitor_kill.empty() && !e.empty()) return fail("--monitor-kill " + e);
+    for (const auto& r : c.monitor_restarts)
+        if (r.monitor >= c.monitors) return fail(fmt::format("--monitor-restart: monitor {} of {}", r.monitor, c.monitors));
+    for (const auto& p : c.monitor_pauses)
+        if (p.monitor >= c.monitors) return fail(fmt::format("--monitor-pause: monitor {} of {}", p.monitor, c.monitors));
+    for (const auto& k : c.monitor_kills)
+        if (k.monitor >= c.monitors) return fail(fmt::format("--monitor-kill: monitor {} of {}", k.monitor, c.monitors));
     if (auto e = parse_times(by_hand, c.regenerates_by_hand); !by_hand.empty() && !e.empty()) return fail("--regenerate-by-hand " + e);
     const auto win = parse_window(window);
     if (!window.empty() && !win) return fail(fmt::format("--window '{}': use START..END with START before END, e.g. 2s..2.5s", window));
@@ -239,7 +251,7 @@ int main(int argc, char** argv) {
     const std::uint64_t runs = sweep > 0 ? sweep : 1;
     int failures = 0;
     for (std::uint64_t i = 0; i < runs; ++i) {
-        SimConfig run = random ? random_scenario(seed + i, c.duration) : c;
+        SimConfig run = random ? random_scenario(seed + i, c.duration, c.monitors) : c;
         run.seed = seed + i;
         run.mutant = c.mutant;
         run.recover = c.recover;
@@ -261,13 +273,16 @@ int main(int argc, char** argv) {
                 faults += fmt::format(" crash:{}@{}{}", cr.node % run.nodes, format_duration(cr.at),
                                       cr.restart_after ? "+" + format_duration(*cr.restart_after) : std::string());
             for (const auto& r : run.monitor_restarts)
-                faults += fmt::format(" monitor-restart@{}+{}", format_duration(r.at), format_duration(r.down));
-            for (const auto& p : run.monitor_pauses) faults += fmt::format(" monitor-pause@{}+{}", format_duration(p.at), format_duration(p.length));
+                faults += fmt::format(" monitor-restart:{}@{}+{}", r.monitor, format_duration(r.at), format_duration(r.down));
+            for (const auto& p : run.monitor_pauses)
+                faults += fmt::format(" monitor-pause:{}@{}+{}", p.monitor, format_duration(p.at), format_duration(p.length));
+            for (const auto& k : run.monitor_kills) faults += fmt::format(" monitor-kill:{}@{}", k.monitor, format_duration(k.at));
             for (Duration at : run.regenerates_by_hand) faults += fmt::format(" regenerate-by-hand@{}", format_duration(at));
             for (const auto& p : run.node_pauses)
                 faults += fmt::format(" node-pause:{}@{}+{}", p.node % run.nodes, format_duration(p.at), format_duration(p.length));
             for (const auto& p : run.partitions) faults += " partition:" + format_partition(p);
             if (run.evict_after) faults += fmt::format(" (views: evict after {})", format_duration(*run.evict_after));
+            if (run.monitors > 1) faults += fmt::format(" ({} monitors)", run.monitors);
             fmt::print("scenario: seed {}, {} nodes, hold {}, network loss {:.2f} dup {:.2f} reorder {:.2f}, {} initiator(s), faults:{}{}\n",
                        run.seed, run.nodes, format_duration(run.hold), run.net.loss, run.net.duplicate, run.net.reorder,
                        run.single_initiator ? "one" : "all", faults.empty() ? " none" : faults,

@@ -5,7 +5,7 @@
 
 namespace ringwatch::sim {
 
-SimConfig random_scenario(std::uint64_t seed, Duration duration) {
+SimConfig random_scenario(std::uint64_t seed, Duration duration, std::size_t monitors) {
     Prng p(seed ^ 0x5eed5eed5eedULL);
     SimConfig c;
     c.seed = seed;
@@ -59,6 +59,20 @@ SimConfig random_scenario(std::uint64_t seed, Duration duration) {
         part.length = Duration{p.chance(0.6) ? p.between(100'000, 3'000'000) : p.between(5'500'000, 8'000'000)};
         c.partitions.push_back(std::move(part));
     }
+    // Several monitors (drawn last, so that a seed's single-monitor scenario stays what it was): a
+    // restart or pause falls on any of them, the first (the leader at start) may be killed or
+    // stopped, and sometimes another is killed (one always lives on).
+    c.monitors = monitors;
+    if (monitors > 1) {
+        for (auto& r : c.monitor_restarts) r.monitor = p.below(monitors);
+        for (auto& q : c.monitor_pauses) q.monitor = p.below(monitors);
+        if (p.chance(0.35)) c.monitor_kills.push_back({Duration{p.between(dur_us / 10, dur_us * 6 / 10)}, 0});
+        if (p.chance(0.2))
+            c.monitor_pauses.push_back({Duration{p.between(dur_us / 10, dur_us * 6 / 10)}, Duration{p.between(300'000, 3'000'000)}, 0});
+        // Another killed only when a third remains: with views on, a ring with no monitor left
+        // stops passing its token a lease later (README, Leases).
+        if (monitors > 2 && p.chance(0.15)) c.monitor_kills.push_back({Duration{p.between(dur_us / 10, dur_us * 6 / 10)}, 1 + p.below(monitors - 1)});
+    }
     return c;
 }
 
@@ -109,6 +123,10 @@ bool parse_index(std::string_view t, std::size_t& out) {
     auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
     return ec == std::errc{} && end == t.data() + t.size();
 }
+std::optional<std::size_t> parse_uint(std::string_view t) {
+    std::size_t v = 0;
+    return parse_index(t, v) ? std::optional(v) : std::nullopt;
+}
 }  // namespace
 
 std::string parse_injects(std::string_view text, std::vector<TimedInject>& out) {
@@ -139,25 +157,45 @@ std::string parse_injects(std::string_view text, std::vector<TimedInject>& out) 
 namespace {
 // "A+B,C+D": pairs of durations (a monitor event's time and how long it lasts), one error message
 // naming the item and the expected form, empty on success.
+// "[K:]A+B,...": pairs of durations, each for monitor K (0 unless named).
 template <typename Pair>
 std::string parse_time_pairs(std::string_view text, std::string_view form, std::vector<Pair>& out) {
     for (auto item : split(text, ',')) {
-        const auto plus = item.find('+');
-        const auto a = parse_duration(item.substr(0, plus));
-        const auto b = plus == std::string_view::npos ? std::nullopt : parse_duration(item.substr(plus + 1));
+        std::size_t monitor = 0;
+        std::string_view rest = item;
+        if (const auto colon = item.find(':'); colon != std::string_view::npos) {
+            const auto k = parse_uint(item.substr(0, colon));
+            if (!k) return fmt::format("'{}': expected {}", item, form);
+            monitor = static_cast<std::size_t>(*k);
+            rest = item.substr(colon + 1);
+        }
+        const auto plus = rest.find('+');
+        const auto a = parse_duration(rest.substr(0, plus));
+        const auto b = plus == std::string_view::npos ? std::nullopt : parse_duration(rest.substr(plus + 1));
         if (!a || !b) return fmt::format("'{}': expected {}", item, form);
-        out.push_back({*a, *b});
+        out.push_back({*a, *b, monitor});
     }
     return {};
 }
 }  // namespace
 
 std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out) {
-    return parse_time_pairs(text, "TIME+DOWN, e.g. 5s+200ms", out);
+    return parse_time_pairs(text, "[MONITOR:]TIME+DOWN, e.g. 5s+200ms or 1:5s+200ms", out);
 }
 
 std::string parse_monitor_pauses(std::string_view text, std::vector<SimConfig::MonitorPause>& out) {
-    return parse_time_pairs(text, "TIME+LENGTH, e.g. 5s+2s", out);
+    return parse_time_pairs(text, "[MONITOR:]TIME+LENGTH, e.g. 5s+2s or 1:5s+2s", out);
+}
+
+std::string parse_monitor_kills(std::string_view text, std::vector<SimConfig::MonitorKill>& out) {
+    for (auto item : split(text, ',')) {
+        const auto at = item.find('@');
+        const auto k = at == std::string_view::npos ? std::nullopt : parse_uint(item.substr(0, at));
+        const auto t = at == std::string_view::npos ? std::nullopt : parse_duration(item.substr(at + 1));
+        if (!k || !t) return fmt::format("'{}': expected MONITOR@TIME, e.g. 0@5s", item);
+        out.push_back({*t, static_cast<std::size_t>(*k)});
+    }
+    return {};
 }
 
 std::string parse_times(std::string_view text, std::vector<Duration>& out) {
@@ -248,6 +286,7 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
     std::string s = fmt::format("--seed {}", c.seed);
     if (random_faults) {
         s += fmt::format(" --random-faults --duration {}", format_duration(c.duration));
+        if (c.monitors > 1) s += fmt::format(" --monitors {}", c.monitors);
     } else {
         s += fmt::format(" --nodes {} --duration {} --loss {} --dup {} --reorder {} --hold {} --interval {} --timeout {} --app-rate {}", c.nodes,
                          format_duration(c.duration), c.net.loss, c.net.duplicate, c.net.reorder, format_duration(c.hold),
@@ -262,13 +301,18 @@ std::string replay_flags(const SimConfig& c, bool random_faults) {
         if (!injects.empty()) s += " --inject " + injects;
         if (!crashes.empty()) s += " --crash " + crashes;
         std::string restarts;
+        if (c.monitors > 1) s += fmt::format(" --monitors {}", c.monitors);
+        auto which = [](std::size_t k) { return k == 0 ? std::string() : fmt::format("{}:", k); };
         for (const auto& r : c.monitor_restarts)
-            restarts += fmt::format("{}{}+{}", restarts.empty() ? "" : ",", format_duration(r.at), format_duration(r.down));
+            restarts += fmt::format("{}{}{}+{}", restarts.empty() ? "" : ",", which(r.monitor), format_duration(r.at), format_duration(r.down));
         if (!restarts.empty()) s += " --monitor-restart " + restarts;
         std::string pauses;
         for (const auto& p : c.monitor_pauses)
-            pauses += fmt::format("{}{}+{}", pauses.empty() ? "" : ",", format_duration(p.at), format_duration(p.length));
+            pauses += fmt::format("{}{}{}+{}", pauses.empty() ? "" : ",", which(p.monitor), format_duration(p.at), format_duration(p.length));
         if (!pauses.empty()) s += " --monitor-pause " + pauses;
+        std::string kills;
+        for (const auto& k : c.monitor_kills) kills += fmt::format("{}{}@{}", kills.empty() ? "" : ",", k.monitor, format_duration(k.at));
+        if (!kills.empty()) s += " --monitor-kill " + kills;
         std::string walks;
         for (Duration at : c.regenerates_by_hand) walks += fmt::format("{}{}", walks.empty() ? "" : ",", format_duration(at));
         if (!walks.empty()) s += " --regenerate-by-hand " + walks;

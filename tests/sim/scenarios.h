@@ -9,16 +9,20 @@ namespace ringwatch::sim {
 // Network faults always; about half the seeds also get token faults; some a crash and restart of
 // one node or of two adjacent ones (the first and its successor most often: the ring's riskiest
 // pair once), some a monitor restart or a monitor pause.
-SimConfig random_scenario(std::uint64_t seed, Duration duration);
+// With several monitors, drawn after everything else: monitor restarts and pauses on any of them,
+// and the first (the leader at start) sometimes killed or stopped, another sometimes killed.
+SimConfig random_scenario(std::uint64_t seed, Duration duration, std::size_t monitors = 1);
 
 // "lose@10s,duplicate:2@30s" -> injects (node defaults to 1); "3@5s+2s" -> crash node 3 at 5 s,
 // restart 2 s later. Return an error message, empty on success.
 std::string parse_injects(std::string_view text, std::vector<TimedInject>& out);
 std::string parse_crashes(std::string_view text, std::vector<TimedCrash>& out);
-// "5s+200ms": the monitor stops at 5 s and a new one starts 200 ms later.
+// "5s+200ms": the monitor stops at 5 s and a new one starts 200 ms later ("1:5s+200ms": monitor 1).
 std::string parse_monitor_restarts(std::string_view text, std::vector<SimConfig::MonitorRestart>& out);
-// "5s+2s": the monitor is stopped at 5 s for 2 s (SIGSTOP, then SIGCONT).
+// "5s+2s": the monitor is stopped at 5 s for 2 s (SIGSTOP, then SIGCONT); "1:5s+2s": monitor 1.
 std::string parse_monitor_pauses(std::string_view text, std::vector<SimConfig::MonitorPause>& out);
+// "0@5s,2@8s": monitors killed for good (kill -9), each at its time.
+std::string parse_monitor_kills(std::string_view text, std::vector<SimConfig::MonitorKill>& out);
 // "4s,6.5s": times (by-hand regenerates).
 std::string parse_times(std::string_view text, std::vector<Duration>& out);
 // NODE@TIME+LENGTH, e.g. 2@5s+2s (node 2 stopped at 5 s for 2 s).

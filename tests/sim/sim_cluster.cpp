@@ -36,6 +36,7 @@ struct SimCluster::SimNode {
     // tears a file, and before the node's output goes anywhere.
     std::vector<SavedSnapshot> disk;
     std::optional<DeliveryRecord> deliveries_on_disk;
+    std::optional<PromisedTerm> promise_on_disk;
     // Stopped (SIGSTOP): what reaches its socket waits, in arrival order.
     bool paused = false;
     std::vector<std::tuple<NodeId, std::uint32_t, Bytes>> waiting;
@@ -45,13 +46,16 @@ struct SimCluster::SimNode {
 // space-time diagram).
 struct SimCluster::MonitorWatch : MonitorProcessObserver {
     SimCluster* cluster = nullptr;
+    std::size_t index = 0;
     void passed(NodeId to, std::span<const std::uint8_t> message, bool taken) override;
     void link_event(NodeId peer, const LinkEvent& e) override {
-        if (e.kind == LinkEventKind::connected) cluster->checker_.monitor_connected(cluster->events_.now(), peer);
+        if (e.kind == LinkEventKind::connected && !is_monitor_id(peer)) cluster->checkers_[index]->monitor_connected(cluster->events_.now(), peer);
     }
 };
 
 struct SimCluster::SimMonitor {
+    std::size_t index = 0;
+    NodeId id = kMonitorId;
     bool up = false;
     // Stopped (SIGSTOP): what reaches its socket meanwhile waits, in arrival order, as does the
     // kernel's refusal of a probe it sent.
@@ -93,10 +97,19 @@ SimCluster::SimCluster(SimConfig config)
       prng_(config_.seed),
       net_(events_, prng_, config_.net),
       oracle_(ring_ids(config_.nodes), violations_),
-      checker_(ring_ids(config_.nodes), DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, oracle_, violations_),
+      leadership_rules_(violations_),
       ledger_(violations_) {
-    checker_.set_liveness(liveness_for(config_.interval, config_.node_timeout), config_.net.loss == 0.0, net_.max_delay());
-    checker_.set_views(config_.evict_after, view_ack_timeout(config_.timeout));
+    RW_ASSERT(config_.monitors >= 1 && config_.monitors <= kMaxMonitors);
+    if (config_.monitors > 1) oracle_.expect_several_reports();
+    for (std::size_t k = 0; k < config_.monitors; ++k) {
+        checkers_.push_back(std::make_unique<InvariantChecker>(
+            ring_ids(config_.nodes), DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, oracle_, violations_));
+        checkers_.back()->set_liveness(liveness_for(config_.interval, config_.node_timeout), config_.net.loss == 0.0, net_.max_delay());
+        checkers_.back()->set_views(config_.evict_after, view_ack_timeout(config_.timeout));
+        monitors_.push_back(std::make_unique<SimMonitor>());
+        monitors_.back()->index = k;
+        monitors_.back()->id = monitor_id(k);
+    }
     oracle_.set_observer(config_.space_time);
     // Only a rollback restores a reported cut (at 1000 nodes, keeping them all costs 100 MB a minute).
     oracle_.keep_cuts_for_rollback(config_.recover == RecoveryMode::rollback);
@@ -108,10 +121,15 @@ SimCluster::SimCluster(SimConfig config)
         nodes_.push_back(std::make_unique<SimNode>());
         nodes_.back()->id = id_of(i);
     }
-    monitor_ = std::make_unique<SimMonitor>();
 }
 
 SimCluster::~SimCluster() = default;
+
+std::vector<NodeId> SimCluster::monitor_ids() const {
+    std::vector<NodeId> ids;
+    for (std::size_t k = 0; k < config_.monitors; ++k) ids.push_back(monitor_id(k));
+    return ids;
+}
 
 void SimCluster::boot_node(std::size_t pos) {
     SimNode& n = *nodes_[pos];
@@ -124,7 +142,7 @@ void SimCluster::boot_node(std::size_t pos) {
     for (const auto& saved : n.disk) kept_epoch = std::max(kept_epoch, saved.token.epoch.value);
     oracle_.booted(n.id, kept_epoch);
     n.gen = oracle_.generation(n.id);
-    checker_.node_up(now, n.id, n.gen);
+    each_checker([&](InvariantChecker& c) { c.node_up(now, n.id, n.gen); });
     NodeConfig nc;
     nc.self = n.id;
     nc.predecessor = pred;
@@ -136,6 +154,8 @@ void SimCluster::boot_node(std::size_t pos) {
     nc.deliveries_at_start = n.deliveries_on_disk;
     nc.keep_delivery_record = true;
     nc.lease_required = config_.evict_after.has_value();
+    nc.monitors = monitor_ids();
+    nc.promised_at_start = n.promise_on_disk.value_or(PromisedTerm{});
     SimCoreHandle core(make_node_core(config_.mutant, pos, nc, now));
     nc.saved_at_start.clear();  // the core has them
     nc.deliveries_at_start.reset();
@@ -191,7 +211,7 @@ void SimCluster::resume_node(std::size_t pos) {
 void SimCluster::cut(const SimConfig::Partition& p, bool on) {
     std::vector<NodeId> side, rest;
     for (std::size_t i = 0; i < config_.nodes; ++i) (std::find(p.side.begin(), p.side.end(), i) != p.side.end() ? side : rest).push_back(id_of(i));
-    (p.monitor_on_side ? side : rest).push_back(kMonitorId);
+    for (std::size_t k = 0; k < config_.monitors; ++k) (k == 0 && p.monitor_on_side ? side : rest).push_back(monitor_id(k));
     for (NodeId a : side) {
         for (NodeId b : rest) {
             if (p.one_way) {
@@ -214,7 +234,7 @@ void SimCluster::crash_node(std::size_t pos) {
     n.process.reset();
     n.wakeup.cancel();
     oracle_.crashed(now, n.id);
-    checker_.node_down(now, n.id);
+    each_checker([&](InvariantChecker& c) { c.node_down(now, n.id); });
     // Once the network cannot hold its datagrams any more, what it sent and was not delivered is gone
     // (a paused receiver's socket still holds what reached it: that waits for its resume).
     sender_gone_later(now + net_.max_delay() + Duration{1}, n.id, n.gen);
@@ -261,6 +281,7 @@ void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
     for (auto& saved : ready.saved) n.disk.push_back(std::move(saved));
     for (SnapshotId id : ready.erased) std::erase_if(n.disk, [id](const SavedSnapshot& s) { return s.id == id; });
     if (ready.deliveries) n.deliveries_on_disk = std::move(ready.deliveries);
+    if (ready.promised) n.promise_on_disk = ready.promised;
     for (auto& d : ready.datagrams) net_.send(n.id, n.gen, d.peer, std::move(d.bytes));
     for (const auto& e : ready.token_events) {
         if (e.kind == TokenEventKind::rolled_back) ledger_.rolled_back();
@@ -275,8 +296,8 @@ void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
     });
 }
 
-void SimCluster::start_monitor() {
-    SimMonitor& m = *monitor_;
+void SimCluster::start_monitor(std::size_t k) {
+    SimMonitor& m = *monitors_[k];
     const Instant start = events_.now();
     m.up = true;
     m.config = MonitorConfig{};
@@ -289,50 +310,96 @@ void SimCluster::start_monitor() {
     m.config.liveness = liveness_for(config_.interval, config_.node_timeout);
     m.config.recover = config_.recover;
     m.config.evict_after = config_.evict_after;
+    m.config.leadership.self = m.id;
+    m.config.leadership.monitors = monitor_ids();
     mutate_monitor_config(config_.mutant, m.config);
     // The ground truth learns of each report as the core is handed it, and of each decision as it
     // is made; a mutant edits the decisions before the process acts on them.
     SimMonitorCore::Hooks hooks{
         .report =
-            [this](NodeId from, const SnapshotReport& r) {
-                const std::optional<Source>& source = monitor_->source;
+            [this, k](NodeId from, const SnapshotReport& r) {
+                const std::optional<Source>& source = monitors_[k]->source;
                 const std::uint32_t gen = source && source->from == from ? source->gen : 0;
-                checker_.report_handed(r.id, from, gen, oracle_.reported(from, gen, r));
+                checkers_[k]->report_handed(r.id, from, gen, oracle_.reported(from, gen, r));
             },
-        .decided = [this](MonitorOutput& out) { decided(out); },
+        .decided = [this, k](MonitorOutput& out) { decided(k, out); },
     };
     m.watch.cluster = this;
+    m.watch.index = k;
     m.process = std::make_unique<SimMonitorProcess>(MonitorProcessConfig{.monitor = m.config, .link = LinkConfig{}, .incarnation = incarnation},
                                                     SimMonitorCore(m.config, start, std::move(hooks)), start, &m.watch);
-    net_.attach(kMonitorId, [this](NodeId from, std::uint32_t from_gen, Bytes d) { monitor_datagram(from, from_gen, std::move(d)); });
-    checker_.monitor_up(start);
-    pump_monitor();
+    net_.attach(m.id, [this, k](NodeId from, std::uint32_t from_gen, Bytes d) { monitor_datagram(k, from, from_gen, std::move(d)); });
+    checkers_[k]->monitor_up(start);
+    pump_monitor(k);
 }
 
 void SimCluster::MonitorWatch::passed(NodeId to, std::span<const std::uint8_t> message, bool taken) {
     SpaceTimeRecorder* diagram = cluster->config_.space_time;
     if (!diagram || !taken) return;
     if (Message m; decode_message(message, m) == MessageError::none && std::holds_alternative<SnapshotStart>(m))
-        diagram->sent(cluster->events_.now(), kMonitorId, 1, to, oracle_wire::read(message));
+        diagram->sent(cluster->events_.now(), monitor_id(index), 1, to, oracle_wire::read(message));
 }
 
-// What the monitor core decided, as it decides it: a mutant's edits (none unless a mutant runs),
+namespace {
+// The term an order carries, and what to call it (a view, a token order, a lease ...): none for
+// what is not an order.
+std::optional<std::pair<Term, std::string_view>> order_term(const Message& m) {
+    if (const auto* v = std::get_if<ViewOrder>(&m)) return std::pair{v->term, std::string_view("view")};
+    if (const auto* i = std::get_if<IssueToken>(&m)) return std::pair{i->term, std::string_view("token order")};
+    if (const auto* g = std::get_if<LeaseGrant>(&m)) return std::pair{g->term, std::string_view("lease")};
+    if (const auto* r = std::get_if<RecoverCommand>(&m)) return std::pair{r->term, std::string_view("recovery")};
+    return std::nullopt;
+}
+}  // namespace
+
+// What a monitor core decided, as it decides it: a mutant's edits (none unless a mutant runs),
 // then the rules' checks at once, in the order things happen (a report handed to the core a moment
 // after a verdict is not part of it), and the run's counts.
-void SimCluster::decided(MonitorOutput& out) {
+void SimCluster::decided(std::size_t k, MonitorOutput& out) {
+    const NodeId self = monitor_id(k);
+    InvariantChecker& checker = *checkers_[k];
     if (mutant_drops_starts(config_.mutant, alarm_seen_)) out.starts.clear();
     for (auto& [n, rc] : out.recover_commands) mutate_recover_command(config_.mutant, rc);
     mutate_node_events(config_.mutant, out.node_events);
     mutate_view_orders(config_.mutant, config_.nodes, out.view_orders);
-    mutate_verdicts(config_.mutant, monitor_->config, out.verdicts);
+    mutate_verdicts(config_.mutant, monitors_[k]->config, out.verdicts);
     mutate_incidents(config_.mutant, out.verdicts, out.incident_events);
+    mutate_order_terms(config_.mutant, out);
     const Instant now = events_.now();
+    // (The process is not there yet while its core is being made.)
+    const SimMonitorCore* core = monitors_[k]->process ? &monitors_[k]->process->core() : nullptr;
+    if (core && !core->leading() && config_.mutant == Mutant::monitor_standby_blind) {
+        out.verdicts.clear();
+        out.incident_events.clear();
+    }
+    if (core && !core->leading() && config_.mutant == Mutant::monitor_standby_recovers) {
+        for (const auto& v : out.verdicts) {
+            if (!v.alarm()) continue;
+            for (std::size_t i = 0; i < config_.nodes; ++i)
+                out.recover_commands.push_back(
+                    {id_of(i), RecoverCommand{(std::uint64_t{1} << 62) + v.id.value, RecoverMode::regenerate, Epoch{v.epoch.value + 1}, id_of(0),
+                                              SnapshotId{0}, core->leadership().term()}});
+            break;
+        }
+    }
+    for (const auto& e : out.leader_events)
+        if (e.kind == LeaderEventKind::leading) leadership_rules_.leading(now, self, e.term);
+    for (const auto& [n, o] : out.view_orders)
+        if (const auto t = order_term(o)) leadership_rules_.acted(now, self, t->first, t->second);
+    for (const auto& [n, k2] : out.keeps) leadership_rules_.acted(now, self, k2.term, "keep order");
+    std::set<Epoch> recoveries;
+    for (const auto& [n, rc] : out.recover_commands) {
+        leadership_rules_.acted(now, self, rc.term, "recovery");
+        recoveries.insert(rc.epoch);
+    }
+    if (const auto& effects = oracle_.fault_effects(); !recoveries.empty() && !effects.empty() && !checker.crashed_since(effects.back().at))
+        leadership_rules_.recovered(now, self, effects.back().at);  // a crash since the fault may call for a repair of its own
     for (const auto& e : out.node_events) {
-        checker_.node_event(e);
+        checker.node_event(e);
         if (on_node_event) on_node_event(e);
     }
     for (const auto& v : out.verdicts) {
-        checker_.verdict(v, now);
+        checker.verdict(v, now);
         alarm_seen_ |= v.alarm();
         ++counts_.snapshots;
         switch (v.kind) {
@@ -343,7 +410,7 @@ void SimCluster::decided(MonitorOutput& out) {
         }
         if (on_verdict) on_verdict(v);
         for (const auto& e : caused_by(v, out.incident_events)) {
-            checker_.incident(e);
+            checker.incident(e);
             if (e.kind == IncidentEventKind::alarm) ++counts_.incidents;
             if (e.kind == IncidentEventKind::resolved) ++counts_.incidents_resolved;
             if (on_incident) on_incident(e);
@@ -351,25 +418,25 @@ void SimCluster::decided(MonitorOutput& out) {
     }
 }
 
-void SimCluster::monitor_datagram(NodeId from, std::uint32_t from_gen, Bytes d) {
-    SimMonitor& m = *monitor_;
+void SimCluster::monitor_datagram(std::size_t k, NodeId from, std::uint32_t from_gen, Bytes d) {
+    SimMonitor& m = *monitors_[k];
     if (!m.up) return;
     // What proves a node alive to the monitor's link: a datagram of its current process made for
     // this monitor process (addressed to its incarnation; a hello or a replay proves nothing).
     if (wire::Frame f; from.value < config_.nodes && nodes_[from.value]->up && nodes_[from.value]->gen == from_gen &&
                        wire::decode_frame(d, f) == wire::DecodeError::none && f.header.dst_incarnation == m.process->endpoint().incarnation())
-        checker_.reached_monitor(events_.now(), from);
+        checkers_[k]->reached_monitor(events_.now(), from);
     if (m.paused) {
         m.waiting.push_back({from, from_gen, std::move(d), std::nullopt});
         return;
     }
     m.process->on_datagram(events_.now(), d);
-    pump_monitor(Source{from, from_gen});
+    pump_monitor(k, Source{from, from_gen});
 }
 
 // SIGSTOP: nothing of the monitor runs, not even its timers.
-void SimCluster::pause_monitor() {
-    SimMonitor& m = *monitor_;
+void SimCluster::pause_monitor(std::size_t k) {
+    SimMonitor& m = *monitors_[k];
     if (!m.up || m.paused) return;
     m.paused = true;
     m.wakeup.cancel();
@@ -378,8 +445,8 @@ void SimCluster::pause_monitor() {
 // SIGCONT: the poll the process was stopped in fails with EINTR (Linux does that to epoll_wait after
 // a stop signal), so the loop runs its overdue timers first, late, and only then reads the socket's
 // backlog.
-void SimCluster::resume_monitor() {
-    SimMonitor& m = *monitor_;
+void SimCluster::resume_monitor(std::size_t k) {
+    SimMonitor& m = *monitors_[k];
     if (!m.up || !m.paused) return;
     m.paused = false;
     m.process->on_timer(events_.now());
@@ -390,61 +457,63 @@ void SimCluster::resume_monitor() {
             continue;
         }
         m.process->on_datagram(events_.now(), w.datagram);
-        pump_monitor(Source{w.from, w.gen});
+        pump_monitor(k, Source{w.from, w.gen});
     }
-    pump_monitor();
+    pump_monitor(k);
 }
 
 // The monitor process dies: its snapshots in flight are never decided.
-void SimCluster::stop_monitor() {
-    SimMonitor& m = *monitor_;
+void SimCluster::stop_monitor(std::size_t k) {
+    SimMonitor& m = *monitors_[k];
     if (!m.up) return;
     m.up = false;
     m.paused = false;
     m.waiting.clear();
-    net_.detach(kMonitorId);
+    net_.detach(m.id);
     m.wakeup.cancel();
     m.process.reset();
-    checker_.monitor_down(events_.now());
+    checkers_[k]->monitor_down(events_.now());
 }
 
 // One step of the monitor's process: its datagrams and probes go out (its verdicts and events were
 // checked as the core decided them).
-void SimCluster::pump_monitor(std::optional<Source> source) {
-    SimMonitor& m = *monitor_;
+void SimCluster::pump_monitor(std::size_t k, std::optional<Source> source) {
+    SimMonitor& m = *monitors_[k];
     if (!m.up || m.paused) return;
     const Instant now = events_.now();
     m.source = source;
     MonitorReady ready = m.process->step(now);
     m.source.reset();
-    for (auto& d : ready.datagrams) net_.send(kMonitorId, 1, d.peer, std::move(d.bytes));
+    for (auto& d : ready.datagrams) net_.send(m.id, 1, d.peer, std::move(d.bytes));
     for (const auto& e : ready.membership_events) {
-        checker_.membership_event(e);
+        checkers_[k]->membership_event(e);
         if (e.kind == MembershipEventKind::view) ++counts_.views;
         if (e.kind == MembershipEventKind::node_evicted) ++counts_.evictions;
         if (e.kind == MembershipEventKind::node_rejoined) ++counts_.rejoins;
         if (e.kind == MembershipEventKind::link_fault) ++counts_.link_faults;
         if (on_membership_event) on_membership_event(e);
     }
-    // A probe crosses the network; the node's host refuses it if no process of the node is up.
+    // A probe crosses the network; the peer's host refuses it if no process of it is up (a node's,
+    // or another monitor's).
     for (NodeId n : ready.probes) {
-        events_.at(now + net_.max_delay() / 4, [this, n, era = m.config.era] {
-            SimMonitor& mon = *monitor_;
-            if (!mon.up || mon.config.era != era || nodes_[n.value]->up) return;
+        events_.at(now + net_.max_delay() / 4, [this, k, n, era = m.config.era] {
+            SimMonitor& mon = *monitors_[k];
+            if (!mon.up || mon.config.era != era) return;
+            if (is_monitor_id(n) ? monitors_[monitor_index(n)]->up : nodes_[n.value]->up) return;
             if (mon.paused) {
                 mon.waiting.push_back({n, 0, {}, n});
                 return;
             }
             mon.process->on_probe_refused(events_.now(), n);
-            pump_monitor();
+            pump_monitor(k);
         });
     }
     // One wake-up for the links' deadlines and the core's (the process runs the core's timer work
     // only when its deadline has come); at once when the step stopped short.
     const std::optional<Instant> next = m.process->pending() ? std::optional<Instant>(now) : m.process->next_deadline();
-    m.wakeup.arm(events_, next, [this] {
-        monitor_->process->on_timer(events_.now());
-        pump_monitor();
+    m.wakeup.arm(events_, next, [this, k] {
+        monitors_[k]->process->on_timer(events_.now());
+        pump_monitor(k);
     });
 }
 
@@ -475,14 +544,16 @@ Instant SimCluster::settle_deadline(Instant healed_at, bool lossy) const {
     const std::uint64_t waiting = ledger_.undelivered();
     const Duration hop = config_.hold + net_.max_delay() + std::chrono::milliseconds(1);
     const Duration rotation = static_cast<std::int64_t>(config_.nodes) * hop;
-    Instant until = healed_at + static_cast<std::int64_t>(2 * waiting + 2) * rotation + checker_.bound().value();
-    if (auto d = checker_.last_deadline(healed_at, lossy)) until = std::max(until, *d);
+    const Duration bound = checkers_.front()->bound().value();
+    Instant until = healed_at + static_cast<std::int64_t>(2 * waiting + 2) * rotation + bound;
+    for (const auto& c : checkers_)
+        if (auto d = c->last_deadline(healed_at, lossy)) until = std::max(until, *d);
     // A restart scheduled after the healing opens its own window.
-    for (const auto& r : config_.monitor_restarts) until = std::max(until, Instant{} + r.at + r.down + checker_.bound().value());
-    for (const auto& p : config_.monitor_pauses) until = std::max(until, Instant{} + p.at + p.length + checker_.bound().value());
-    for (const auto& p : config_.node_pauses) until = std::max(until, Instant{} + p.at + p.length + checker_.bound().value() + 2 * rotation);
+    for (const auto& r : config_.monitor_restarts) until = std::max(until, Instant{} + r.at + r.down + bound);
+    for (const auto& p : config_.monitor_pauses) until = std::max(until, Instant{} + p.at + p.length + bound);
+    for (const auto& p : config_.node_pauses) until = std::max(until, Instant{} + p.at + p.length + bound + 2 * rotation);
     for (const auto& c : config_.crashes)
-        if (c.restart_after) until = std::max(until, Instant{} + c.at + *c.restart_after + checker_.bound().value() + 2 * rotation);
+        if (c.restart_after) until = std::max(until, Instant{} + c.at + *c.restart_after + bound + 2 * rotation);
     // A walk: a timeout for the queries and one per round of orders.
     for (Duration at : config_.regenerates_by_hand)
         until = std::max(until, Instant{} + at + (1 + RegenerateWalk::kMaxOrderRounds) * SimRegenerateTool::kAnswerTimeout + 2 * rotation);
@@ -492,7 +563,7 @@ Instant SimCluster::settle_deadline(Instant healed_at, bool lossy) const {
 SimSummary SimCluster::run() {
     const Instant start = events_.now();
     // The monitor and every node start at time 0; the monitor orders the ring's first token.
-    start_monitor();
+    for (std::size_t k = 0; k < config_.monitors; ++k) start_monitor(k);
     for (std::size_t i = 0; i < config_.nodes; ++i) boot_node(i);
     for (const auto& inj : config_.injects) {
         events_.at(start + inj.at, [this, inj] {
@@ -514,19 +585,28 @@ SimSummary SimCluster::run() {
         }
     }
     for (const auto& r : config_.monitor_restarts) {
-        events_.at(start + r.at, [this] { stop_monitor(); });
-        events_.at(start + r.at + r.down, [this] {
-            if (!monitor_->up) start_monitor();
+        const std::size_t k = r.monitor % config_.monitors;
+        events_.at(start + r.at, [this, k] { stop_monitor(k); });
+        events_.at(start + r.at + r.down, [this, k] {
+            if (!monitors_[k]->up && !killed_.contains(k)) start_monitor(k);
+        });
+    }
+    for (const auto& kill : config_.monitor_kills) {
+        const std::size_t k = kill.monitor % config_.monitors;
+        events_.at(start + kill.at, [this, k] {
+            killed_.insert(k);
+            stop_monitor(k);
         });
     }
     for (const auto& p : config_.monitor_pauses) {
-        events_.at(start + p.at, [this, p] {
-            if (!monitor_->up || monitor_->paused) return;
+        const std::size_t k = p.monitor % config_.monitors;
+        events_.at(start + p.at, [this, p, k] {
+            if (!monitors_[k]->up || monitors_[k]->paused) return;
             const Instant from = events_.now();
-            pause_monitor();
-            events_.at(from + p.length, [this, from] {
-                checker_.monitor_paused(from, events_.now());
-                resume_monitor();
+            pause_monitor(k);
+            events_.at(from + p.length, [this, from, k] {
+                checkers_[k]->monitor_paused(from, events_.now());
+                resume_monitor(k);
             });
         });
     }
@@ -536,9 +616,9 @@ SimSummary SimCluster::run() {
             if (!nodes_[pos]->up || nodes_[pos]->paused) return;
             const Instant from = events_.now();
             pause_node(pos);
-            checker_.unreachable(nodes_[pos]->id, from, std::nullopt);
+            each_checker([&](InvariantChecker& c) { c.unreachable(nodes_[pos]->id, from, std::nullopt); });
             events_.at(from + p.length, [this, pos] {
-                checker_.reachable_again(nodes_[pos]->id, events_.now());
+                each_checker([&](InvariantChecker& c) { c.reachable_again(nodes_[pos]->id, events_.now()); });
                 resume_node(pos);  // unless it crashed meanwhile
             });
         });
@@ -549,11 +629,14 @@ SimSummary SimCluster::run() {
             if (healed_) return;  // the healing lifted it already
             cut(p, false);
         });
-        // Nodes that cannot reach the monitor (both ways cut, or the side cannot hear it) are
-        // silent to it; with the monitor on the side, the others are.
-        for (std::size_t i = 0; i < config_.nodes; ++i) {
-            const bool on_side = std::find(p.side.begin(), p.side.end(), i) != p.side.end();
-            if (on_side != p.monitor_on_side) checker_.unreachable(id_of(i), start + p.at, start + p.at + p.length);
+        // Nodes that cannot reach a monitor (both ways cut, or the side cannot hear it) are silent
+        // to it; with the first monitor on the side, the others are to it.
+        for (std::size_t k = 0; k < config_.monitors; ++k) {
+            const bool monitor_on_side = k == 0 && p.monitor_on_side;
+            for (std::size_t i = 0; i < config_.nodes; ++i) {
+                const bool on_side = std::find(p.side.begin(), p.side.end(), i) != p.side.end();
+                if (on_side != monitor_on_side) checkers_[k]->unreachable(id_of(i), start + p.at, start + p.at + p.length);
+            }
         }
     }
     for (Duration at : config_.regenerates_by_hand) events_.at(start + at, [this] { regenerate_by_hand(); });
@@ -575,14 +658,18 @@ SimSummary SimCluster::run() {
     // memory); token faults cannot.
     const bool recovering = config_.recover != RecoveryMode::off;
     const auto disturbed = [this, recovering](Instant t) {
-        return recovering ? checker_.crashed_since(t) || checker_.unseen_fault_since(t) : checker_.disturbed_since(t);
+        // A fault is unseen when no monitor alarmed after it.
+        const bool unseen = std::all_of(checkers_.begin(), checkers_.end(), [t](const auto& c) { return c->unseen_fault_since(t); });
+        return recovering ? checkers_.front()->crashed_since(t) || unseen : checkers_.front()->disturbed_since(t);
     };
     // Stop early once every due verdict has had its chance and nothing is waiting any more.
     Instant next_look = healed_at;
     while (events_.now() < settle_until) {
         if (events_.now() >= next_look) {
             next_look = events_.now() + config_.interval;
-            const auto due = checker_.last_deadline(healed_at, lossy);
+            std::optional<Instant> due;
+            for (const auto& c : checkers_)
+                if (const auto d = c->last_deadline(healed_at, lossy)) due = due ? std::max(*due, *d) : *d;
             if (due && events_.now() >= *due && ledger_.waiting(disturbed) == 0) break;
         }
         if (!events_.step()) break;
@@ -591,15 +678,21 @@ SimSummary SimCluster::run() {
     const Instant end = events_.now();
     bool all_up = true;
     for (const auto& n : nodes_) all_up &= n->up;
-    checker_.finish(end, healed_at, lossy);
-    checker_.finish_liveness(end);
-    checker_.finish_healing(end, lossy);
-    if (recovering) checker_.finish_recovery(end, healed_at, lossy, all_up);
+    for (std::size_t k = 0; k < checkers_.size(); ++k) {
+        InvariantChecker& c = *checkers_[k];
+        c.finish(end, healed_at, lossy);
+        c.finish_liveness(end);
+        c.finish_healing(end, lossy);
+        // The ring whole again after every fault: asked of each monitor that is up at the end (one
+        // of them leads, and repairs), and of a lone monitor whatever became of it (its outages
+        // excuse what they must).
+        if (recovering && (config_.monitors == 1 || monitors_[k]->up)) c.finish_recovery(end, healed_at, lossy, all_up);
+    }
     SimSummary s = counts_;
     s.seed = config_.seed;
     s.messages = ledger_.finish(disturbed, all_up && oracle_.count().exactly(1), settle_until - healed_at);
     s.faults_taken_effect = oracle_.fault_effects().size();
-    s.faults_detected = checker_.faults_detected();
+    for (const auto& c : checkers_) s.faults_detected = std::max(s.faults_detected, c->faults_detected());
     s.tokens_at_end = oracle_.count();
     for (const auto& n : nodes_)
         if (n->up) s.link_retransmits += n->process->endpoint().total_link_stats().retransmits;

@@ -10,12 +10,14 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "monitor/core/monitor_core.h"
 #include "tests/sim/event_queue.h"
 #include "tests/sim/invariants.h"
+#include "tests/sim/leadership_rules.h"
 #include "tests/sim/message_ledger.h"
 #include "tests/sim/mutants.h"
 #include "tests/sim/prng.h"
@@ -54,19 +56,29 @@ struct SimConfig {
     double app_messages_per_s = 5;
     std::vector<TimedInject> injects;
     std::vector<TimedCrash> crashes;
-    // The monitor process stops at `at` and a new one (new incarnation, new era) starts after `down`.
+    // Monitors configured (ids monitor_id(0), monitor_id(1), ...): each judges, one leads a term.
+    std::size_t monitors = 1;
+    // A monitor process stops at `at` and a new one (new incarnation, new era) starts after `down`.
     struct MonitorRestart {
         Duration at;
         Duration down;
+        std::size_t monitor = 0;  // which one
     };
     std::vector<MonitorRestart> monitor_restarts;
-    // The monitor process is stopped (SIGSTOP) at `at` for `length`, then continues: the same
+    // A monitor process is stopped (SIGSTOP) at `at` for `length`, then continues: the same
     // process, its datagrams waiting at its socket meanwhile.
     struct MonitorPause {
         Duration at;
         Duration length;
+        std::size_t monitor = 0;
     };
     std::vector<MonitorPause> monitor_pauses;
+    // A monitor killed for good (kill -9, never restarted).
+    struct MonitorKill {
+        Duration at;
+        std::size_t monitor = 0;
+    };
+    std::vector<MonitorKill> monitor_kills;
     // A node process stopped (SIGSTOP) at `at` for `length`: what reaches its socket waits, its
     // timers wait, then it carries on (the same process).
     struct NodePause {
@@ -76,7 +88,7 @@ struct SimConfig {
     };
     std::vector<NodePause> node_pauses;
     // The network cut in two from `at` for `length`: the nodes at `side` (ring positions; with the
-    // monitor if `monitor_on_side`) from the others. One-way: only datagrams into the side are lost
+    // first monitor if `monitor_on_side`, the others never) from the others. One-way: only datagrams into the side are lost
     // (it still speaks, and is heard).
     struct Partition {
         Duration at;
@@ -151,13 +163,19 @@ private:
     void resume_node(std::size_t pos);
     void cut(const SimConfig::Partition& p, bool on);
     void pump_node(std::size_t pos, std::optional<Source> source = std::nullopt);
-    void start_monitor();
-    void stop_monitor();
-    void pause_monitor();
-    void resume_monitor();
-    void monitor_datagram(NodeId from, std::uint32_t from_gen, Bytes d);
-    void decided(MonitorOutput& out);
-    void pump_monitor(std::optional<Source> source = std::nullopt);
+    void start_monitor(std::size_t k);
+    void stop_monitor(std::size_t k);
+    void pause_monitor(std::size_t k);
+    void resume_monitor(std::size_t k);
+    void monitor_datagram(std::size_t k, NodeId from, std::uint32_t from_gen, Bytes d);
+    void decided(std::size_t k, MonitorOutput& out);
+    void pump_monitor(std::size_t k, std::optional<Source> source = std::nullopt);
+    std::vector<NodeId> monitor_ids() const;
+    // Every monitor's checker (the per-monitor rules), for what concerns them all (a node's crash).
+    template <typename F>
+    void each_checker(F f) {
+        for (auto& c : checkers_) f(*c);
+    }
     void send_app_message();
     void regenerate_by_hand();  // sim_tool.cpp
     Instant settle_deadline(Instant healed_at, bool lossy) const;
@@ -172,13 +190,18 @@ private:
     SimNetwork net_;
     Violations violations_;
     TokenOracle oracle_;
-    InvariantChecker checker_;
+    // One checker per monitor: each monitor's verdicts, incidents and node events kept to the rules
+    // while it runs (detection goes on while any monitor lives); the rules between monitors (one
+    // leader acts per term, no old term obeyed, one repair per fault) in leadership_rules_.
+    std::vector<std::unique_ptr<InvariantChecker>> checkers_;
+    LeadershipRules leadership_rules_;
     MessageLedger ledger_;
     std::vector<std::unique_ptr<SimNode>> nodes_;
-    std::unique_ptr<SimMonitor> monitor_;
+    std::vector<std::unique_ptr<SimMonitor>> monitors_;
     std::vector<std::unique_ptr<SimRegenerateTool>> tools_;  // kept to the end: their events may still be queued
     SimSummary counts_;
-    bool alarm_seen_ = false;
+    bool alarm_seen_ = false;       // by any monitor
+    std::set<std::size_t> killed_;  // monitors killed for good
     std::map<std::pair<NodeId, NodeId>, std::uint64_t> app_sent_;
     bool healed_ = false;
 };

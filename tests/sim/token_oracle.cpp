@@ -224,12 +224,12 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
     }
     if (m.kind == oracle_wire::Kind::recover && (is_monitor_id(from) || is_tool_id(from))) {
         // Purge and reissue, if the node obeys it (its answer says).
-        pending_orders_[to][{from, m.command}] = PendingOrder{PendingOrder::Kind::regenerate, m.epoch, std::nullopt, m.issuer};
+        pending_orders_[to][{from, m.command}] = PendingOrder{PendingOrder::Kind::regenerate, m.epoch, std::nullopt, m.issuer, m.term};
         return;
     }
     if (m.kind == oracle_wire::Kind::view && is_monitor_id(from)) return view_ordered(from, to, m);
     if (m.kind == oracle_wire::Kind::issue && is_monitor_id(from)) {
-        pending_orders_[to][{from, m.command}] = PendingOrder{PendingOrder::Kind::issue, m.epoch, std::nullopt};
+        pending_orders_[to][{from, m.command}] = PendingOrder{PendingOrder::Kind::issue, m.epoch, std::nullopt, 0, m.term};
         return;
     }
     if (from != t.pred || !t.in_view) {
@@ -314,7 +314,8 @@ void TokenOracle::view_ordered(NodeId monitor, NodeId id, const oracle_wire::Rea
             members.push_back(ring_[i]);
         }
     }
-    pending_orders_[id][{monitor, m.command}] = PendingOrder{PendingOrder::Kind::view, m.epoch, fits ? std::optional(members) : std::nullopt};
+    pending_orders_[id][{monitor, m.command}] =
+        PendingOrder{PendingOrder::Kind::view, m.epoch, fits ? std::optional(members) : std::nullopt, 0, m.term};
 }
 
 // Purge and reissue, obeyed: a newer epoch is adopted (what is held is discarded) and its issuer
@@ -368,6 +369,16 @@ void TokenOracle::born_in_view_of(const NodeTruth& issuer) {
     born_view_members_ = issuer.members;
 }
 
+// Terms fence the monitors: once a node obeyed an order of term t, it obeys none of an older term
+// (README, Terms). A node's promise is on disk: this holds across its restarts.
+void TokenOracle::obeyed(Instant now, NodeId node, NodeId monitor, const PendingOrder& o) {
+    std::uint32_t& newest = obeyed_term_[node];
+    if (o.term < newest)
+        violations_.add(rule::old_term, fmt::format("at {} us node {} obeyed an order of term {} from monitor {}, after one of term {}", to_us(now),
+                                                    node, o.term, monitor_index(monitor), newest));
+    newest = std::max(newest, o.term);
+}
+
 void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {
     if (m.kind == oracle_wire::Kind::ack) {
         if (auto& orders = pending_orders_[from]; orders.contains({to, m.command})) {
@@ -375,6 +386,7 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
             orders.erase({to, m.command});
             NodeTruth& t = nodes_.at(from);
             if (!m.ok) return;
+            if (is_monitor_id(to)) obeyed(now, from, to, o);
             if (o.kind == PendingOrder::Kind::regenerate) return regenerated(now, t, from, o);
             if (o.kind == PendingOrder::Kind::issue) return issue_taken(now, t, from, o.epoch);
             if (!o.members || o.members->size() < 2)
@@ -456,7 +468,7 @@ std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t
         return std::nullopt;
     }
     const Recording rec = it->second;
-    recs.erase(it);
+    if (!several_reports_) recs.erase(it);
     if (keep_reported_cuts_) {
         auto& cuts = reported_cuts_[node];
         cuts[r.id] = rec;

@@ -101,6 +101,9 @@ public:
     // A report from generation `gen` of `node` reached the monitor core: checked against the cut the
     // node recorded. Returns that cut, or nothing when the node never recorded that snapshot.
     std::optional<Cut> reported(NodeId node, std::uint32_t gen, const SnapshotReport& r);
+    // With several monitors a node may send one report to each (it does not know whose snapshot it
+    // was): a recording is kept after its first report (the bound on recordings still holds).
+    void expect_several_reports() { several_reports_ = true; }
     std::uint32_t current_epoch() const { return current_; }
     // An order made the token of `epoch` (at most one does).
     bool born_by_order(std::uint32_t epoch) const { return ordered_births_.contains(epoch); }
@@ -168,7 +171,13 @@ private:
         std::uint32_t epoch = 0;
         std::optional<std::vector<NodeId>> members;  // a view's (none: not a list of our ring)
         std::uint16_t issuer = 0;                    // a regenerate's
+        std::uint32_t term = 0;                      // a monitor's order's (0: a tool's)
     };
+    // The newest term whose order each node obeyed (its promise is kept on disk, so across its
+    // processes): an order of an older one obeyed breaks the fencing (rule old-term).
+    std::map<NodeId, std::uint32_t> obeyed_term_;
+    bool several_reports_ = false;
+    void obeyed(Instant now, NodeId node, NodeId monitor, const PendingOrder& o);
     // Per node, by who gave the order and its command id (a tool's ids and the monitor's may meet).
     std::map<NodeId, std::map<std::pair<NodeId, std::uint64_t>, PendingOrder>> pending_orders_;
     void regenerated(Instant now, NodeTruth& t, NodeId id, const PendingOrder& o);
