@@ -53,6 +53,31 @@ private:
 
 using RingNode = NodeCoreOf<DefaultParticipant>;
 
+// Confirms any term a monitor asks again about (a claim of round > 0), older than its promise too:
+// a deposed leader's confirmation round succeeds, and it may grant leases.
+class ConfirmsOldTerms : public RingNode {
+public:
+    using RingNode::RingNode;
+    void on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes) override {
+        Message m;
+        const PromisedTerm p = node_.promised();
+        if (decode_message(bytes, m) == MessageError::none && is_monitor_id(from))
+            if (const auto* c = std::get_if<TermClaim>(&m); c && c->round > 0 && c->term < p.term) {
+                extra_.push_back({from, encode_message(TermPromise{c->term, c->round, true, c->term, from, Epoch{0}})});
+                return;
+            }
+        RingNode::on_message(now, from, bytes);
+    }
+    void take_output(NodeOutput& out) override {
+        RingNode::take_output(out);
+        for (auto& a : extra_) out.messages.push_back(std::move(a));
+        extra_.clear();
+    }
+
+private:
+    std::vector<Addressed> extra_;
+};
+
 class DeliversTwice : public RingNode {
 public:
     using RingNode::RingNode;
@@ -155,6 +180,7 @@ constexpr std::array kNames{
     std::pair{Mutant::monitor_orders_no_views, "monitor_orders_no_views"},
     std::pair{Mutant::monitor_evicts_at_once, "monitor_evicts_at_once"},
     std::pair{Mutant::node_ignores_lease, "node_ignores_lease"},
+    std::pair{Mutant::node_confirms_old_terms, "node_confirms_old_terms"},
     std::pair{Mutant::monitor_orders_old_term, "monitor_orders_old_term"},
     std::pair{Mutant::monitor_standby_recovers, "monitor_standby_recovers"},
     std::pair{Mutant::monitor_standby_blind, "monitor_standby_blind"},
@@ -194,6 +220,7 @@ std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfi
             case Mutant::node_swallows_token: return std::make_unique<TokenMeddler>(config, now, false);
             case Mutant::node_forgets_deliveries: config.deliveries_at_start.reset(); break;
             case Mutant::node_ignores_lease: config.lease_required = false; break;
+            case Mutant::node_confirms_old_terms: return std::make_unique<ConfirmsOldTerms>(config, now);
             default: break;
         }
     }

@@ -40,6 +40,7 @@ enum class Mutant : std::uint8_t {
     monitor_orders_no_views,        // decides views but never sends them (the ring waits for a dead node forever)
     monitor_evicts_at_once,         // leaves a silent node out as soon as it is reported down (evict_after ignored)
     node_ignores_lease,             // passes tokens on without the monitor's lease (cut off or paused, it uses a replaced token)
+    node_confirms_old_terms,        // confirms a leader's term (a claim round > 0) older than the one it promised
     monitor_orders_old_term,        // a leader of a later term gives its orders in the term before its own
     monitor_standby_recovers,       // a standby that sees an alarm orders a recovery too, in the term it knows
     monitor_standby_blind,          // a standby decides nothing (its verdicts are dropped): detection waits for a leader

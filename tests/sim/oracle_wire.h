@@ -23,7 +23,7 @@
 
 namespace ringwatch::sim::oracle_wire {
 
-enum class Kind : std::uint8_t { other, token, marker, start, ring_state, recover, ack, view, issue };
+enum class Kind : std::uint8_t { other, token, marker, start, ring_state, recover, ack, view, issue, promise };
 
 struct Read {
     Kind kind = Kind::other;
@@ -39,7 +39,8 @@ struct Read {
     bool ok = false;                        // ack
     std::optional<std::uint64_t> app_seq;   // a busy token carrying one of the simulator's messages
     std::span<const std::uint8_t> members;  // view: the bitmap (valid as long as the message)
-    std::uint32_t term = 0;                 // recover, view, issue
+    std::uint32_t term = 0;                 // recover, view, issue, promise
+    std::uint64_t round = 0;                // promise (0: a claim's; later: a leader asking again)
 };
 
 inline std::uint64_t be(std::span<const std::uint8_t> m, std::size_t at, std::size_t n) {
@@ -112,6 +113,13 @@ inline Read read(std::span<const std::uint8_t> m) {
             r.command = be(m, 1, 8);
             r.epoch = static_cast<std::uint32_t>(be(m, 9, 4));
             r.term = static_cast<std::uint32_t>(be(m, 13, 4));
+            return r;
+        case 23:
+            if (m.size() != 24) return r;
+            r.kind = Kind::promise;
+            r.term = static_cast<std::uint32_t>(be(m, 1, 4));
+            r.round = be(m, 5, 8);
+            r.ok = m[13] == 1;
             return r;
         default: return r;
     }

@@ -380,6 +380,16 @@ void TokenOracle::obeyed(Instant now, NodeId node, NodeId monitor, const Pending
 }
 
 void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {
+    if (m.kind == oracle_wire::Kind::promise && m.ok && is_monitor_id(to)) {
+        // A promise (round 0) makes its term the node's; a confirmation (a later round) of a term
+        // older than one it obeyed would let a deposed leader act (grant leases).
+        std::uint32_t& newest = obeyed_term_[from];
+        if (m.round > 0 && m.term < newest)
+            violations_.add(rule::old_term, fmt::format("at {} us node {} confirmed term {} to monitor {}, after obeying term {}", to_us(now), from,
+                                                        m.term, monitor_index(to), newest));
+        newest = std::max(newest, m.term);
+        return;
+    }
     if (m.kind == oracle_wire::Kind::ack) {
         if (auto& orders = pending_orders_[from]; orders.contains({to, m.command})) {
             const PendingOrder o = orders[{to, m.command}];

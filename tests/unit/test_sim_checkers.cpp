@@ -329,3 +329,12 @@ TEST_CASE("checkers: standbys that judge nothing break the detection rule (detec
     c.injects.push_back({2100ms, 1, InjectKind::lose});
     require_caught(c, rule::detection);
 }
+
+TEST_CASE("checkers: a node that confirms a term older than its promise breaks the old-term rule", "[sim][checkers][monitors]") {
+    // The first monitor stopped 2 s: the second leads term 2 and the nodes obey it. Resumed, the
+    // first runs its overdue timers before it reads of term 2: a confirmation round of term 1 for
+    // the leases it was asked. A node that confirms it would let a deposed leader grant a lease.
+    SimConfig c = three_monitors(Mutant::node_confirms_old_terms, 8s);
+    c.monitor_pauses.push_back({2s, 2s, 0});
+    require_caught(c, rule::old_term);
+}
