@@ -1,8 +1,10 @@
-/* DRAFT, not yet run by CI (issue 26 is open). As it stands: `spin -a` + `cc -DSAFETY -DCOLLAPSE`
- * explores 17.7 M states in 83 s and stops at an invalid end state (a deadlock of the bounded
- * channels: both monitors and a node blocked on full queues), not a protocol error. Next: sends
- * that cannot block (guarded by nfull, as the real links never refuse), a smaller scope for CI, then
- * the liveness run and the planted bug's counterexample.
+/* DRAFT, not yet run by CI (issue 26 is open). As it stands, with `spin -a` and
+ * `cc -DSAFETY -DCOLLAPSE`: with these queue sizes (2 and 3) it explores 17.7 M states in 83 s and
+ * stops at an invalid end state, a deadlock of the bounded queues (both monitors and a node blocked
+ * on full ones), not a protocol error; with queues of 6 and 8 no deadlock is reached, but 63 M states
+ * in 4 minutes do not finish it. Next: a smaller scope for CI (monitors that claim only when the
+ * one before them is down, as the real ones; the token's rounds bounded), then the liveness run
+ * and the planted bug's counterexample.
  *
  * The term / view / token-birth protocol of ringwatch, small enough for SPIN to check every
  * interleaving: 3 nodes, 2 monitors, terms up to 2, a node crash (losing what it held).
