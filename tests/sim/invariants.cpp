@@ -446,10 +446,12 @@ void InvariantChecker::finish_recovery(Instant end, Instant healed_at, bool loss
         }
         return c;
     };
-    // Another fault or crash in (a, b]: that one's own checkpoint covers it.
+    // Another fault or crash in (a, b], or a monitor's take-over: that one's own checkpoint covers it.
     const auto disturbed_within = [this](Instant a, Instant b) {
         for (const auto& e : oracle_.fault_effects())
             if (e.at > a && e.at <= b) return true;
+        for (Instant t : takeovers_)
+            if (t > a && t <= b) return true;
         for (const auto& [n, spans] : outages_)
             for (const auto& [down, up] : spans)
                 if ((down > a && down <= b) || (up && *up > a && *up <= b) || (!up && down <= b)) return true;

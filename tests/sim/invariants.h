@@ -43,6 +43,9 @@ public:
     // The monitor process was stopped (SIGSTOP) from `from` to `to`: the same process, so its
     // incident stays open, but no verdict or node event can come meanwhile.
     void monitor_paused(Instant from, Instant to) { monitor_pauses_.push_back({from, to}); }
+    // A monitor started to lead (any monitor's, with several): its take-over view purges the ring's
+    // token and makes the next one a lease later, a disturbance of the ring of its own.
+    void took_over(Instant at) { takeovers_.push_back(at); }
     // Node n could not be heard by the monitor from `from` to `to` (its process stopped, or a
     // partition between them): silence then is no lie, and no conclusive verdict is due meanwhile.
     // (`to` unset: until reachable_again()).
@@ -138,6 +141,7 @@ private:
     std::vector<Instant> monitor_starts_;
     std::map<NodeId, Instant> first_connected_;  // since the monitor's latest start
     std::vector<std::pair<Instant, std::optional<Instant>>> monitor_pauses_;
+    std::vector<Instant> takeovers_;  // took_over()
     std::map<NodeId, Instant> reached_monitor_;
     Duration jitter_{0};
     Duration paused_within(Instant a, Instant b) const;

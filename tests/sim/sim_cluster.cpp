@@ -383,7 +383,10 @@ void SimCluster::decided(std::size_t k, MonitorOutput& out) {
         }
     }
     for (const auto& e : out.leader_events)
-        if (e.kind == LeaderEventKind::leading) leadership_rules_.leading(now, self, e.term);
+        if (e.kind == LeaderEventKind::leading) {
+            leadership_rules_.leading(now, self, e.term);
+            if (config_.monitors > 1) each_checker([now](InvariantChecker& c) { c.took_over(now); });
+        }
     for (const auto& [n, o] : out.view_orders)
         if (const auto t = order_term(o)) leadership_rules_.acted(now, self, t->first, t->second);
     for (const auto& [n, k2] : out.keeps) leadership_rules_.acted(now, self, k2.term, "keep order");
