@@ -55,6 +55,15 @@ sockaddr_storage loopback(const std::string& port) {
     return *a;
 }
 
+// Runs the loop until SIGTERM or SIGINT.
+void run_until_stopped(uv_loop_t* loop) {
+    io::UvHandle<uv_signal_t> sigterm(loop, uv_signal_init), sigint(loop, uv_signal_init);
+    auto stop = [](uv_signal_t* s, int) { uv_stop(s->loop); };
+    uv_signal_start(sigterm.get(), stop, SIGTERM);
+    uv_signal_start(sigint.get(), stop, SIGINT);
+    uv_run(loop, UV_RUN_DEFAULT);
+}
+
 std::vector<Datagram> read_capture(const std::string& path) {
     std::vector<Datagram> out;
     std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -117,11 +126,7 @@ int relay(const std::string& listen_port, const std::string& target_port, const 
         std::fwrite(d.data(), 1, d.size(), out);
         std::fflush(out);
     });
-    io::UvHandle<uv_signal_t> sigterm(loop, uv_signal_init), sigint(loop, uv_signal_init);
-    auto stop = [](uv_signal_t* s, int) { uv_stop(s->loop); };
-    uv_signal_start(sigterm.get(), stop, SIGTERM);
-    uv_signal_start(sigint.get(), stop, SIGINT);
-    uv_run(loop, UV_RUN_DEFAULT);
+    run_until_stopped(loop);
     std::fclose(out);
     return 0;
 }
@@ -252,11 +257,7 @@ int hold(const std::string& config_path, int sessions) {
                 }
             });
         }
-    io::UvHandle<uv_signal_t> sigterm(loop, uv_signal_init), sigint(loop, uv_signal_init);
-    auto stop = [](uv_signal_t* s, int) { uv_stop(s->loop); };
-    uv_signal_start(sigterm.get(), stop, SIGTERM);
-    uv_signal_start(sigint.get(), stop, SIGINT);
-    uv_run(loop, UV_RUN_DEFAULT);
+    run_until_stopped(loop);
     std::fflush(stdout);
     return failed;
 }

@@ -30,12 +30,12 @@ void LeadershipRules::recovered(Instant now, NodeId monitor, Instant fault) {
         fault_ = fault;
         repaired_by_.clear();
     }
-    if (last_leading_ && fault_ && *last_leading_ > *fault_) return;
+    if (last_leading_ && *last_leading_ > fault) return;
     repaired_by_.insert(monitor);
     if (repaired_by_.size() > 1)
         violations_.add(rule::repaired_once, fmt::format("at {} us monitor {} ordered a recovery of the fault of {} us, which another monitor "
                                                          "had already ordered",
-                                                         to_us(now), monitor_index(monitor), fault_ ? to_us(*fault_) : 0));
+                                                         to_us(now), monitor_index(monitor), to_us(fault)));
 }
 
 }  // namespace ringwatch::sim

@@ -371,23 +371,20 @@ void TokenOracle::born_in_view_of(const NodeTruth& issuer) {
 
 // Terms fence the monitors: once a node obeyed an order of term t, it obeys none of an older term
 // (README, Terms). A node's promise is on disk: this holds across its restarts.
-void TokenOracle::obeyed(Instant now, NodeId node, NodeId monitor, const PendingOrder& o) {
+void TokenOracle::obeyed(Instant now, NodeId node, NodeId monitor, std::uint32_t term, std::string_view what) {
     std::uint32_t& newest = obeyed_term_[node];
-    if (o.term < newest)
-        violations_.add(rule::old_term, fmt::format("at {} us node {} obeyed an order of term {} from monitor {}, after one of term {}", to_us(now),
-                                                    node, o.term, monitor_index(monitor), newest));
-    newest = std::max(newest, o.term);
+    if (term < newest)
+        violations_.add(rule::old_term, fmt::format("at {} us node {} {} term {} from monitor {}, after obeying term {}", to_us(now), node, what,
+                                                    term, monitor_index(monitor), newest));
+    newest = std::max(newest, term);
 }
 
 void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire::Read& m, bool taken) {
     if (m.kind == oracle_wire::Kind::promise && m.ok && is_monitor_id(to)) {
         // A promise (round 0) makes its term the node's; a confirmation (a later round) of a term
         // older than one it obeyed would let a deposed leader act (grant leases).
-        std::uint32_t& newest = obeyed_term_[from];
-        if (m.round > 0 && m.term < newest)
-            violations_.add(rule::old_term, fmt::format("at {} us node {} confirmed term {} to monitor {}, after obeying term {}", to_us(now), from,
-                                                        m.term, monitor_index(to), newest));
-        newest = std::max(newest, m.term);
+        if (m.round > 0) return obeyed(now, from, to, m.term, "confirmed");
+        obeyed_term_[from] = std::max(obeyed_term_[from], m.term);
         return;
     }
     if (m.kind == oracle_wire::Kind::ack) {
@@ -396,7 +393,7 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
             orders.erase({to, m.command});
             NodeTruth& t = nodes_.at(from);
             if (!m.ok) return;
-            if (is_monitor_id(to)) obeyed(now, from, to, o);
+            if (is_monitor_id(to)) obeyed(now, from, to, o.term, "obeyed an order of");
             if (o.kind == PendingOrder::Kind::regenerate) return regenerated(now, t, from, o);
             if (o.kind == PendingOrder::Kind::issue) return issue_taken(now, t, from, o.epoch);
             if (!o.members || o.members->size() < 2)

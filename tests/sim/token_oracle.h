@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "ring/core/messages.h"
@@ -177,7 +178,7 @@ private:
     // processes): an order of an older one obeyed breaks the fencing (rule old-term).
     std::map<NodeId, std::uint32_t> obeyed_term_;
     bool several_reports_ = false;
-    void obeyed(Instant now, NodeId node, NodeId monitor, const PendingOrder& o);
+    void obeyed(Instant now, NodeId node, NodeId monitor, std::uint32_t term, std::string_view what);
     // Per node, by who gave the order and its command id (a tool's ids and the monitor's may meet).
     std::map<NodeId, std::map<std::pair<NodeId, std::uint64_t>, PendingOrder>> pending_orders_;
     void regenerated(Instant now, NodeTruth& t, NodeId id, const PendingOrder& o);
