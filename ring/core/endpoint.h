@@ -106,8 +106,18 @@ public:
     }
 
 private:
+    // Owns its link; a copy of the endpoint copies every link (the model checker copies whole
+    // processes: tests/sim/explorer.h).
+    struct LinkPtr : std::unique_ptr<Link> {
+        LinkPtr(std::unique_ptr<Link> p) : std::unique_ptr<Link>(std::move(p)) {}
+        LinkPtr(LinkPtr&&) = default;
+        LinkPtr& operator=(LinkPtr&&) = default;
+        LinkPtr(const LinkPtr& o) : std::unique_ptr<Link>(o ? std::make_unique<Link>(*o) : nullptr) {}
+        LinkPtr& operator=(const LinkPtr& o) { return *this = LinkPtr(o); }
+        ~LinkPtr() = default;
+    };
     struct Peer {
-        std::unique_ptr<Link> link;
+        LinkPtr link;
         std::optional<Instant> indexed;  // its entry in due_ (none: not in the index)
         bool stale = false;              // given an input since its last flush: listed in stale_, not in due_
         bool output = false;             // may hold output not taken yet: listed in with_output_

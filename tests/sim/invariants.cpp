@@ -19,7 +19,7 @@ std::string ids(const std::vector<NodeId>& v) {
 }  // namespace
 
 InvariantChecker::InvariantChecker(std::vector<NodeId> ring, DetectionBound bound, const TokenOracle& oracle, Violations& violations)
-    : ring_(std::move(ring)), bound_(bound), oracle_(oracle), violations_(violations) {}
+    : ring_(std::move(ring)), bound_(bound), oracle_(&oracle), violations_(&violations) {}
 
 void InvariantChecker::node_down(Instant now, NodeId n) {
     outages_[n].push_back({now, std::nullopt});
@@ -70,7 +70,7 @@ bool InvariantChecker::restarted_within(NodeId n, Instant a, Instant b) const {
 }
 
 std::optional<TokenCount> InvariantChecker::constant_over(Instant a, Instant b) const {
-    const auto& tl = oracle_.timeline();
+    const auto& tl = oracle_->timeline();
     std::optional<TokenCount> c;
     for (const auto& [since, count] : tl) {
         if (since <= a) {
@@ -85,7 +85,7 @@ std::optional<TokenCount> InvariantChecker::constant_over(Instant a, Instant b) 
 }
 
 bool InvariantChecker::exactly_one_at_some_point(Instant a, Instant b) const {
-    const auto& tl = oracle_.timeline();
+    const auto& tl = oracle_->timeline();
     for (std::size_t i = 0; i < tl.size(); ++i) {
         const Instant begin = tl[i].first;
         const bool ends_before_a = i + 1 < tl.size() && tl[i + 1].first <= a;
@@ -104,10 +104,10 @@ bool InvariantChecker::down_throughout(NodeId n, Instant a, Instant b) const {
 }
 
 bool InvariantChecker::disturbed_since(Instant t) const {
-    for (const auto& e : oracle_.fault_effects())
+    for (const auto& e : oracle_->fault_effects())
         if (e.at >= t) return true;
     if (crashed_since(t)) return true;
-    const auto& tl = oracle_.timeline();
+    const auto& tl = oracle_->timeline();
     for (std::size_t i = 0; i < tl.size(); ++i) {
         const bool ends_before = i + 1 < tl.size() && tl[i + 1].first <= t;
         if (!ends_before && !tl[i].second.exactly(1)) return true;
@@ -128,8 +128,8 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
     for (NodeId n : ring) {
         if (down_throughout(n, from, now) &&
             (v.kind != VerdictKind::inconclusive || std::find(v.missing.begin(), v.missing.end(), n) == v.missing.end())) {
-            violations_.add(rule::outage, fmt::format("snapshot {} is {} (missing {}) although node {} was down throughout", v.id, to_string(v.kind),
-                                                      ids(v.missing), n));
+            violations_->add(rule::outage, fmt::format("snapshot {} is {} (missing {}) although node {} was down throughout", v.id, to_string(v.kind),
+                                                       ids(v.missing), n));
         }
     }
     std::vector<NodeId> unreported;
@@ -140,8 +140,8 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
         std::vector<NodeId> named = v.missing;
         std::sort(named.begin(), named.end());
         if (named != unreported) {
-            violations_.add(rule::naming, fmt::format("snapshot {} is inconclusive naming {}; the nodes that did not report are {}", v.id,
-                                                      ids(v.missing), ids(unreported)));
+            violations_->add(rule::naming, fmt::format("snapshot {} is inconclusive naming {}; the nodes that did not report are {}", v.id,
+                                                       ids(v.missing), ids(unreported)));
         }
         // The monitor learns a process from its link: a restart (possibly noticed a little before
         // the snapshot), or every node anew when the monitor itself has just started.
@@ -157,9 +157,9 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
             const auto connected = first_connected_.find(n);
             first_heard |= connected == first_connected_.end() || connected->second >= from - kRestartNoticed;
             if (!first_heard && !restarted_within(n, from - kRestartNoticed, now)) {
-                violations_.add(rule::naming, fmt::format("snapshot {} names node {} as restarted, but no new process of it (or of the "
-                                                          "monitor) started between {} and {} us",
-                                                          v.id, n, to_us(from - kRestartNoticed), to_us(now)));
+                violations_->add(rule::naming, fmt::format("snapshot {} names node {} as restarted, but no new process of it (or of the "
+                                                           "monitor) started between {} and {} us",
+                                                           v.id, n, to_us(from - kRestartNoticed), to_us(now)));
             }
         }
         if (v.forming) forming_verdict(v, from, now);
@@ -168,108 +168,108 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
             const bool outsider = std::any_of(node_reports.begin(), node_reports.end(),
                                               [&ring](const auto& r) { return std::find(ring.begin(), ring.end(), r.first) == ring.end(); });
             if (!outsider)
-                violations_.add(rule::verdict,
-                                fmt::format("snapshot {} says its view was stale, but only its members {} reported it", v.id, ids(ring)));
+                violations_->add(rule::verdict,
+                                 fmt::format("snapshot {} says its view was stale, but only its members {} reported it", v.id, ids(ring)));
         }
         if (v.epoch_change && !v.stale_view) {
             // Only a cut that truly straddles an epoch change and does not find one token.
             const auto cc = count_cut(node_reports);
             if (cc && (!cc->straddles || cc->tokens == 1)) {
-                violations_.add(rule::verdict, fmt::format("snapshot {} is inconclusive for an epoch change, but its cut {} and counts {} token(s) "
-                                                           "of epoch {}",
-                                                           v.id, cc->straddles ? "straddles one" : "does not straddle one", cc->tokens, cc->epoch));
+                violations_->add(rule::verdict, fmt::format("snapshot {} is inconclusive for an epoch change, but its cut {} and counts {} token(s) "
+                                                            "of epoch {}",
+                                                            v.id, cc->straddles ? "straddles one" : "does not straddle one", cc->tokens, cc->epoch));
             }
         }
         return;
     }
     if (!unreported.empty()) {
-        violations_.add(rule::verdict, fmt::format("snapshot {} is {} without a report from {}", v.id, to_string(v.kind), ids(unreported)));
+        violations_->add(rule::verdict, fmt::format("snapshot {} is {} without a report from {}", v.id, to_string(v.kind), ids(unreported)));
         return;
     }
     const auto cc = count_cut(node_reports);
     const bool known = cc.has_value();
     const std::uint32_t expected = cc ? cc->tokens : 0;
     if (cc && cc->straddles && cc->tokens != 1) {
-        violations_.add(rule::verdict, fmt::format("snapshot {} says {} although its cut straddles the change to epoch {} and finds {} of its "
-                                                   "tokens (nodes that had not adopted it yet may have purged theirs)",
-                                                   v.id, to_string(v.kind), cc->epoch, cc->tokens));
+        violations_->add(rule::verdict, fmt::format("snapshot {} says {} although its cut straddles the change to epoch {} and finds {} of its "
+                                                    "tokens (nodes that had not adopted it yet may have purged theirs)",
+                                                    v.id, to_string(v.kind), cc->epoch, cc->tokens));
     }
     if (cc && v.epoch.value != cc->epoch) {
-        violations_.add(rule::verdict, fmt::format("snapshot {} counts epoch {}; its cut's newest epoch is {}", v.id, v.epoch, cc->epoch));
+        violations_->add(rule::verdict, fmt::format("snapshot {} counts epoch {}; its cut's newest epoch is {}", v.id, v.epoch, cc->epoch));
     }
     for (const auto& [n, r] : node_reports) {
         // A cut is taken against the processes alive when the snapshot began (a process started
         // later may have joined it afresh, on a delayed marker).
         if (const auto at_start = generation_at(n, from); at_start != 0 && r.gen != at_start) {
-            violations_.add(rule::verdict, fmt::format("snapshot {} is {} although node {}'s report came from a process started after "
-                                                       "the snapshot began",
-                                                       v.id, to_string(v.kind), n));
+            violations_->add(rule::verdict, fmt::format("snapshot {} is {} although node {}'s report came from a process started after "
+                                                        "the snapshot began",
+                                                        v.id, to_string(v.kind), n));
         }
     }
     const VerdictKind right_kind = verdict_for(v.tokens);
     if (known && v.tokens != expected) {
-        violations_.add(rule::verdict, fmt::format("snapshot {} counts {} token(s); its nodes' recorded cut holds {}", v.id, v.tokens, expected));
+        violations_->add(rule::verdict, fmt::format("snapshot {} counts {} token(s); its nodes' recorded cut holds {}", v.id, v.tokens, expected));
     } else if (v.kind != right_kind) {
-        violations_.add(rule::verdict, fmt::format("snapshot {} counts {} token(s) but says {}", v.id, v.tokens, to_string(v.kind)));
+        violations_->add(rule::verdict, fmt::format("snapshot {} counts {} token(s) but says {}", v.id, v.tokens, to_string(v.kind)));
     }
     // A cut may come before the birth of its epoch's token (a view's issuer records on a marker
     // that overtook the order to make it): no token in it, and none lost. An alarm then, while the
     // token has lived on since its birth, is false.
-    if (const auto born = oracle_.born_at(v.epoch.value); v.kind == VerdictKind::token_lost && born && *born > from) {
+    if (const auto born = oracle_->born_at(v.epoch.value); v.kind == VerdictKind::token_lost && born && *born > from) {
         if (auto c = constant_over(*born, now); c && c->open == 0 && c->certain == 1)
-            violations_.add(rule::false_alarm, fmt::format("snapshot {} says token_lost in epoch {}, whose token was born at {} us, after the "
-                                                           "snapshot began ({} us), and lived on: its cut came before the birth",
-                                                           v.id, v.epoch, to_us(*born), to_us(from)));
+            violations_->add(rule::false_alarm, fmt::format("snapshot {} says token_lost in epoch {}, whose token was born at {} us, after the "
+                                                            "snapshot began ({} us), and lived on: its cut came before the birth",
+                                                            v.id, v.epoch, to_us(*born), to_us(from)));
     }
     if (auto c = constant_over(from, now); c && c->open == 0 && v.tokens != c->certain) {
-        violations_.add(c->certain == 1 ? rule::false_alarm : rule::truth,
-                        fmt::format("snapshot {} says {} token(s) ({}); the true count was {} for its whole life ({} to {} us)", v.id, v.tokens,
-                                    to_string(v.kind), c->certain, to_us(from), to_us(now)));
+        violations_->add(c->certain == 1 ? rule::false_alarm : rule::truth,
+                         fmt::format("snapshot {} says {} token(s) ({}); the true count was {} for its whole life ({} to {} us)", v.id, v.tokens,
+                                     to_string(v.kind), c->certain, to_us(from), to_us(now)));
     }
 }
 
 // "Still forming" is only true of a ring that has no token: the count is 0 and stayed 0.
 void InvariantChecker::forming_verdict(const Verdict& v, Instant from, Instant now) {
     if (v.tokens != 0 || !v.missing.empty()) {
-        violations_.add(rule::verdict,
-                        fmt::format("snapshot {} says the ring is forming with {} token(s) and missing {}", v.id, v.tokens, ids(v.missing)));
+        violations_->add(rule::verdict,
+                         fmt::format("snapshot {} says the ring is forming with {} token(s) and missing {}", v.id, v.tokens, ids(v.missing)));
     }
     if (auto c = constant_over(from, now); c && !c->exactly(0)) {
-        violations_.add(rule::truth, fmt::format("snapshot {} says the ring is still forming (no token yet); the true count was {} (+{} "
-                                                 "undecided) for its whole life",
-                                                 v.id, c->certain, c->open));
+        violations_->add(rule::truth, fmt::format("snapshot {} says the ring is still forming (no token yet); the true count was {} (+{} "
+                                                  "undecided) for its whole life",
+                                                  v.id, c->certain, c->open));
     }
 }
 
 void InvariantChecker::incident(const IncidentEvent& e) {
     if (e.kind == IncidentEventKind::recovery || e.kind == IncidentEventKind::recovered) {
         if (!open_incident_) {
-            violations_.add(rule::incidents, fmt::format("a {} event (snapshot {}) with no incident open", to_string(e.kind), e.verdict.id));
+            violations_->add(rule::incidents, fmt::format("a {} event (snapshot {}) with no incident open", to_string(e.kind), e.verdict.id));
         }
         if (e.kind == IncidentEventKind::recovery && e.issuer) recoveries_.push_back(e);
         return;
     }
     if (e.kind == IncidentEventKind::alarm) {
         if (!e.verdict.alarm() || e.verdict.kind != e.fault) {
-            violations_.add(rule::incidents, fmt::format("an alarm {} raised by snapshot {}, whose verdict is {}", to_string(e.fault), e.verdict.id,
-                                                         to_string(e.verdict.kind)));
+            violations_->add(rule::incidents, fmt::format("an alarm {} raised by snapshot {}, whose verdict is {}", to_string(e.fault), e.verdict.id,
+                                                          to_string(e.verdict.kind)));
         }
         if (open_incident_) {
-            violations_.add(rule::incidents, fmt::format("a second alarm ({} at snapshot {}) while the incident raised at snapshot {} is "
-                                                         "still open",
-                                                         to_string(e.fault), e.verdict.id, open_incident_->verdict.id));
+            violations_->add(rule::incidents, fmt::format("a second alarm ({} at snapshot {}) while the incident raised at snapshot {} is "
+                                                          "still open",
+                                                          to_string(e.fault), e.verdict.id, open_incident_->verdict.id));
         }
         open_incident_ = e;
         return;
     }
     if (!open_incident_) {
-        violations_.add(rule::incidents, fmt::format("snapshot {} resolved an incident that was not open", e.verdict.id));
+        violations_->add(rule::incidents, fmt::format("snapshot {} resolved an incident that was not open", e.verdict.id));
         return;
     }
     const bool ends_it = e.verdict.kind == VerdictKind::ok || (e.verdict.alarm() && e.verdict.kind != open_incident_->fault);
     if (!ends_it || e.verdict.id <= open_incident_->verdict.id || e.fault != open_incident_->fault) {
-        violations_.add(rule::incidents, fmt::format("snapshot {} ({}) resolved the {} incident raised at snapshot {}", e.verdict.id,
-                                                     to_string(e.verdict.kind), to_string(e.fault), open_incident_->verdict.id));
+        violations_->add(rule::incidents, fmt::format("snapshot {} ({}) resolved the {} incident raised at snapshot {}", e.verdict.id,
+                                                      to_string(e.verdict.kind), to_string(e.fault), open_incident_->verdict.id));
     }
     open_incident_.reset();
 }
@@ -287,8 +287,8 @@ bool InvariantChecker::down_at_some_point(NodeId n, Instant a, Instant b) const 
 void InvariantChecker::node_event(const NodeEvent& e) {
     node_events_.push_back(e);
     if (e.kind == NodeEventKind::node_down && e.address == NodeAddress::port_closed && !down_at_some_point(e.node, e.at - e.silent_for, e.at)) {
-        violations_.add(rule::node_events, fmt::format("node {} reported down with its port closed at {} us, but it was up from {} us on", e.node,
-                                                       to_us(e.at), to_us(e.at - e.silent_for)));
+        violations_->add(rule::node_events, fmt::format("node {} reported down with its port closed at {} us, but it was up from {} us on", e.node,
+                                                        to_us(e.at), to_us(e.at - e.silent_for)));
     }
     // Silence is the node's, never the monitor's: a datagram from the node's current process reached
     // the monitor's socket less than a node timeout of the monitor's running time ago (its pauses
@@ -297,18 +297,18 @@ void InvariantChecker::node_event(const NodeEvent& e) {
         if (const auto it = reached_monitor_.find(e.node); it != reached_monitor_.end() && it->second <= e.at) {
             const Duration running = (e.at - it->second) - paused_within(it->second, e.at);
             if (running + jitter_ < liveness_.node_timeout) {
-                violations_.add(rule::node_events, fmt::format("node {} reported down ({}) at {} us, but a datagram of its process reached the "
-                                                               "monitor at {} us, {} ms of the monitor's running time before (node timeout {} ms)",
-                                                               e.node, to_string(e.address), to_us(e.at), to_us(it->second), running.count() / 1000,
-                                                               liveness_.node_timeout.count() / 1000));
+                violations_->add(rule::node_events, fmt::format("node {} reported down ({}) at {} us, but a datagram of its process reached the "
+                                                                "monitor at {} us, {} ms of the monitor's running time before (node timeout {} ms)",
+                                                                e.node, to_string(e.address), to_us(e.at), to_us(it->second), running.count() / 1000,
+                                                                liveness_.node_timeout.count() / 1000));
             }
         }
     }
     if (e.kind == NodeEventKind::node_down && lossless_ && !down_at_some_point(e.node, e.at - e.silent_for, e.at) &&
         !unreachable_at_some_point(e.node, e.at - e.silent_for, e.at)) {
-        violations_.add(rule::node_events, fmt::format("node {} reported down ({}) at {} us on a network that loses nothing, but it was up "
-                                                       "throughout its {} ms of silence",
-                                                       e.node, to_string(e.address), to_us(e.at), e.silent_for.count() / 1000));
+        violations_->add(rule::node_events, fmt::format("node {} reported down ({}) at {} us on a network that loses nothing, but it was up "
+                                                        "throughout its {} ms of silence",
+                                                        e.node, to_string(e.address), to_us(e.at), e.silent_for.count() / 1000));
     }
 }
 
@@ -321,10 +321,10 @@ void InvariantChecker::node_event(const NodeEvent& e) {
 void InvariantChecker::membership_event(const MembershipEvent& e) {
     if (e.kind != MembershipEventKind::node_evicted || e.address != NodeAddress::no_answer || e.unacknowledged || !evict_after_) return;
     if (!silenced(e.node, *evict_after_ / 2, e.at - liveness_.suspect_after, e.at)) {
-        violations_.add(rule::eviction, fmt::format("node {} left out for its silence at {} us, but it was not cut off for {} ms in one "
-                                                    "stretch ending after {} us (evict_after {} ms)",
-                                                    e.node, to_us(e.at), evict_after_->count() / 2000, to_us(e.at - liveness_.suspect_after),
-                                                    evict_after_->count() / 1000));
+        violations_->add(rule::eviction, fmt::format("node {} left out for its silence at {} us, but it was not cut off for {} ms in one "
+                                                     "stretch ending after {} us (evict_after {} ms)",
+                                                     e.node, to_us(e.at), evict_after_->count() / 2000, to_us(e.at - liveness_.suspect_after),
+                                                     evict_after_->count() / 1000));
     }
 }
 
@@ -364,16 +364,16 @@ void InvariantChecker::finish_healing(Instant end, bool lossy) {
                 quiet &= (o == outages_.end() || !overlaps(o->second, from, due)) && (u == unreachable_.end() || !overlaps(u->second, from, due));
                 ++live;
             }
-            for (const auto& e : oracle_.fault_effects()) quiet &= e.at < from || e.at > due;
+            for (const auto& e : oracle_->fault_effects()) quiet &= e.at < from || e.at > due;
             if (!quiet || live < 2) continue;
             const bool healed = std::any_of(decided_.begin(), decided_.end(), [&](const Decided& d) {
                 return d.kind == VerdictKind::ok && d.started > down && d.decided <= due &&
                        std::find(d.members.begin(), d.members.end(), n) == d.members.end();
             });
             if (!healed) {
-                violations_.add(rule::healing, fmt::format("node {} crashed at {} us and stayed down, but no ok verdict of a ring without it came "
-                                                           "by {} us ({} ms later)",
-                                                           n, to_us(down), to_us(due), heal.count() / 1000));
+                violations_->add(rule::healing, fmt::format("node {} crashed at {} us and stayed down, but no ok verdict of a ring without it came "
+                                                            "by {} us ({} ms later)",
+                                                            n, to_us(down), to_us(due), heal.count() / 1000));
             }
         }
     }
@@ -412,8 +412,8 @@ void InvariantChecker::finish_liveness(Instant end) {
             bool reported = false;
             for (const auto& e : node_events_) reported |= e.kind == NodeEventKind::node_down && e.node == n && e.at >= down && e.at <= down + slack;
             if (!reported) {
-                violations_.add(rule::node_events, fmt::format("node {} was down from {} to {} us and no node_down named it within {} ms", n,
-                                                               to_us(down), to_us(until), slack.count() / 1000));
+                violations_->add(rule::node_events, fmt::format("node {} was down from {} to {} us and no node_down named it within {} ms", n,
+                                                                to_us(down), to_us(until), slack.count() / 1000));
             }
         }
     }
@@ -427,7 +427,7 @@ bool InvariantChecker::crashed_since(Instant t) const {
 }
 
 bool InvariantChecker::unseen_fault_since(Instant t) const {
-    for (const auto& e : oracle_.fault_effects()) {
+    for (const auto& e : oracle_->fault_effects()) {
         if (e.at < t) continue;
         const bool alarmed = std::any_of(decided_.begin(), decided_.end(), [&](const Decided& d) {
             return d.decided >= e.at && (d.kind == VerdictKind::token_lost || d.kind == VerdictKind::token_duplicated);
@@ -440,7 +440,7 @@ bool InvariantChecker::unseen_fault_since(Instant t) const {
 void InvariantChecker::finish_recovery(Instant end, Instant healed_at, bool lossy, bool all_up) {
     const auto count_at = [this](Instant t) {
         TokenCount c;
-        for (const auto& [since, count] : oracle_.timeline()) {
+        for (const auto& [since, count] : oracle_->timeline()) {
             if (since > t) break;
             c = count;
         }
@@ -448,7 +448,7 @@ void InvariantChecker::finish_recovery(Instant end, Instant healed_at, bool loss
     };
     // Another fault or crash in (a, b], or a monitor's take-over: that one's own checkpoint covers it.
     const auto disturbed_within = [this](Instant a, Instant b) {
-        for (const auto& e : oracle_.fault_effects())
+        for (const auto& e : oracle_->fault_effects())
             if (e.at > a && e.at <= b) return true;
         for (Instant t : takeovers_)
             if (t > a && t <= b) return true;
@@ -458,7 +458,7 @@ void InvariantChecker::finish_recovery(Instant end, Instant healed_at, bool loss
         return false;
     };
     std::vector<std::pair<Instant, std::string>> checkpoints;
-    for (const auto& e : oracle_.fault_effects()) checkpoints.push_back({e.at, fmt::format("the {} fault at node {}", to_string(e.kind), e.node)});
+    for (const auto& e : oracle_->fault_effects()) checkpoints.push_back({e.at, fmt::format("the {} fault at node {}", to_string(e.kind), e.node)});
     for (const auto& [n, spans] : outages_)
         for (const auto& [down, up] : spans)
             if (up) checkpoints.push_back({*up, fmt::format("node {}'s restart", n)});
@@ -468,14 +468,14 @@ void InvariantChecker::finish_recovery(Instant end, Instant healed_at, bool loss
         const Instant due = *ready + 2 * bound_.value();
         if (due > end || disturbed_within(t, due)) continue;
         if (const TokenCount c = count_at(due); !c.exactly(1)) {
-            violations_.add(rule::recovery, fmt::format("after {} at {} us the ring held {} token(s) (+{} undecided) at {} us, two detection "
-                                                        "bounds after every node was up{}",
-                                                        what, to_us(t), c.certain, c.open, to_us(due), lossy ? " and the network healed" : ""));
+            violations_->add(rule::recovery, fmt::format("after {} at {} us the ring held {} token(s) (+{} undecided) at {} us, two detection "
+                                                         "bounds after every node was up{}",
+                                                         what, to_us(t), c.certain, c.open, to_us(due), lossy ? " and the network healed" : ""));
         }
     }
-    if (all_up && !oracle_.count().exactly(1)) {
-        violations_.add(rule::recovery, fmt::format("the run ended with {} token(s) (+{} undecided), every node up and recovery on",
-                                                    oracle_.count().certain, oracle_.count().open));
+    if (all_up && !oracle_->count().exactly(1)) {
+        violations_->add(rule::recovery, fmt::format("the run ended with {} token(s) (+{} undecided), every node up and recovery on",
+                                                     oracle_->count().certain, oracle_->count().open));
     }
 }
 
@@ -507,7 +507,7 @@ std::optional<Instant> InvariantChecker::last_deadline(Instant healed_at, bool l
     auto consider = [&](Instant t) {
         if (auto r = ready_after(t, healed_at, lossy)) last = std::max(last.value_or(*r), *r + bound_.value());
     };
-    for (const auto& e : oracle_.fault_effects()) consider(e.at);
+    for (const auto& e : oracle_->fault_effects()) consider(e.at);
     consider(healed_at);
     return last;
 }
@@ -522,20 +522,20 @@ void InvariantChecker::check_checkpoint(Instant t, std::string_view what, Instan
         const bool alarm = d.kind == VerdictKind::token_lost || d.kind == VerdictKind::token_duplicated;
         if (alarm && what != "healing") ++faults_detected_;
         if (!alarm && !exactly_one_at_some_point(d.started, d.decided)) {
-            violations_.add(rule::detection, fmt::format("{} at {} us was not caught by snapshot {}, the first conclusive one after it "
-                                                         "(it says {}; the true count was never 1 during it)",
-                                                         what, to_us(t), d.id, to_string(d.kind)));
+            violations_->add(rule::detection, fmt::format("{} at {} us was not caught by snapshot {}, the first conclusive one after it "
+                                                          "(it says {}; the true count was never 1 during it)",
+                                                          what, to_us(t), d.id, to_string(d.kind)));
         }
         return;
     }
-    violations_.add(rule::detection,
-                    fmt::format("{} at {} us: no conclusive verdict for a snapshot started after it by {} us (bound {} ms "
-                                "from {} us, when every node was up{})",
-                                what, to_us(t), to_us(due), bound_.value().count() / 1000, to_us(*ready), lossy ? " and the network healed" : ""));
+    violations_->add(rule::detection,
+                     fmt::format("{} at {} us: no conclusive verdict for a snapshot started after it by {} us (bound {} ms "
+                                 "from {} us, when every node was up{})",
+                                 what, to_us(t), to_us(due), bound_.value().count() / 1000, to_us(*ready), lossy ? " and the network healed" : ""));
 }
 
 void InvariantChecker::finish(Instant end, Instant healed_at, bool lossy) {
-    for (const auto& e : oracle_.fault_effects())
+    for (const auto& e : oracle_->fault_effects())
         check_checkpoint(e.at, fmt::format("the {} fault at node {}", to_string(e.kind), e.node), end, healed_at, lossy);
     check_checkpoint(healed_at, "healing", end, healed_at, lossy);
 }

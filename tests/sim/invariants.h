@@ -25,6 +25,12 @@ class InvariantChecker {
 public:
     InvariantChecker(std::vector<NodeId> ring, DetectionBound bound, const TokenOracle& oracle, Violations& violations);
 
+    // A copy checks against its own oracle and reports to its own list (ringcheck copies the
+    // whole simulated world).
+    void rebind(const TokenOracle& oracle, Violations& violations) {
+        oracle_ = &oracle;
+        violations_ = &violations;
+    }
     void node_down(Instant now, NodeId n);
     // The monitor process stopped / a new one started: no verdict can come while it is down.
     // A new monitor process knows nothing of its predecessor's incident: it reports what it finds.
@@ -132,8 +138,8 @@ private:
 
     std::vector<NodeId> ring_;
     DetectionBound bound_;
-    const TokenOracle& oracle_;
-    Violations& violations_;
+    const TokenOracle* oracle_;
+    Violations* violations_;
     std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> outages_;
     std::map<NodeId, std::vector<std::pair<Instant, std::optional<Instant>>>> unreachable_;
     bool unreachable_at_some_point(NodeId n, Instant a, Instant b) const;

@@ -208,23 +208,23 @@ std::vector<Mutant> all_mutants() {
 }
 
 std::unique_ptr<SimNodeCore> make_node_core(Mutant m, std::size_t pos, NodeConfig config, Instant now) {
-    if (m == Mutant::node_makes_first_token && pos == 0) return std::make_unique<MakesOwnToken>(config, now);
+    if (m == Mutant::node_makes_first_token && pos == 0) return std::make_unique<Cloned<MakesOwnToken>>(config, now);
     if (pos == kMutatedNode) {
         switch (m) {
-            case Mutant::participant_skips_channel: return std::make_unique<NodeCoreOf<SkipsChannel>>(config, now);
-            case Mutant::participant_closes_late: return std::make_unique<NodeCoreOf<ClosesLate>>(config, now);
-            case Mutant::participant_stale_state: return std::make_unique<NodeCoreOf<StaleState>>(config, now);
-            case Mutant::node_delivers_twice: return std::make_unique<DeliversTwice>(config, now);
-            case Mutant::node_drops_messages: return std::make_unique<DropsMessages>(config, now);
-            case Mutant::node_conjures_token: return std::make_unique<TokenMeddler>(config, now, true);
-            case Mutant::node_swallows_token: return std::make_unique<TokenMeddler>(config, now, false);
+            case Mutant::participant_skips_channel: return std::make_unique<Cloned<NodeCoreOf<SkipsChannel>>>(config, now);
+            case Mutant::participant_closes_late: return std::make_unique<Cloned<NodeCoreOf<ClosesLate>>>(config, now);
+            case Mutant::participant_stale_state: return std::make_unique<Cloned<NodeCoreOf<StaleState>>>(config, now);
+            case Mutant::node_delivers_twice: return std::make_unique<Cloned<DeliversTwice>>(config, now);
+            case Mutant::node_drops_messages: return std::make_unique<Cloned<DropsMessages>>(config, now);
+            case Mutant::node_conjures_token: return std::make_unique<Cloned<TokenMeddler>>(config, now, true);
+            case Mutant::node_swallows_token: return std::make_unique<Cloned<TokenMeddler>>(config, now, false);
             case Mutant::node_forgets_deliveries: config.deliveries_at_start.reset(); break;
             case Mutant::node_ignores_lease: config.lease_required = false; break;
-            case Mutant::node_confirms_old_terms: return std::make_unique<ConfirmsOldTerms>(config, now);
+            case Mutant::node_confirms_old_terms: return std::make_unique<Cloned<ConfirmsOldTerms>>(config, now);
             default: break;
         }
     }
-    return std::make_unique<RingNode>(config, now);
+    return std::make_unique<Cloned<RingNode>>(config, now);
 }
 
 void mutate_verdicts(Mutant m, const MonitorConfig& config, std::vector<Verdict>& verdicts) {
@@ -317,5 +317,29 @@ void mutate_monitor_config(Mutant m, MonitorConfig& c) {
 }
 
 bool mutant_drops_starts(Mutant m, bool alarm_seen) { return m == Mutant::monitor_stops_after_alarm && alarm_seen; }
+
+void mutate_decided(Mutant m, const MonitorConfig& config, std::size_t nodes, bool alarm_seen, const SimMonitorCore* core, MonitorOutput& out) {
+    if (mutant_drops_starts(m, alarm_seen)) out.starts.clear();
+    for (auto& [n, rc] : out.recover_commands) mutate_recover_command(m, rc);
+    mutate_node_events(m, out.node_events);
+    mutate_view_orders(m, nodes, out.view_orders);
+    mutate_verdicts(m, config, out.verdicts);
+    mutate_incidents(m, out.verdicts, out.incident_events);
+    mutate_order_terms(m, out);
+    if (core && !core->leading() && m == Mutant::monitor_standby_blind) {
+        out.verdicts.clear();
+        out.incident_events.clear();
+    }
+    if (core && !core->leading() && m == Mutant::monitor_standby_recovers) {
+        for (const auto& v : out.verdicts) {
+            if (!v.alarm()) continue;
+            for (std::size_t i = 0; i < nodes; ++i)
+                out.recover_commands.push_back({NodeId{static_cast<std::uint16_t>(i)},
+                                                RecoverCommand{(std::uint64_t{1} << 62) + v.id.value, RecoverMode::regenerate,
+                                                               Epoch{v.epoch.value + 1}, NodeId{0}, SnapshotId{0}, core->leadership().term()}});
+            break;
+        }
+    }
+}
 
 }  // namespace ringwatch::sim

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "monitor/core/monitor_core.h"
+#include "tests/sim/sim_monitor_core.h"
 #include "tests/sim/sim_node_core.h"
 
 namespace ringwatch::sim {
@@ -63,6 +64,10 @@ void mutate_node_events(Mutant m, std::vector<NodeEvent>& events);
 void mutate_view_orders(Mutant m, std::size_t nodes, std::vector<std::pair<NodeId, Message>>& orders);
 // A leader's orders in the term before its own (monitor_orders_old_term).
 void mutate_order_terms(Mutant m, MonitorOutput& out);
+// Every monitor mutant's edit of what a monitor core decided (the `decided` hook of
+// SimMonitorCore): `core` is that monitor's (none while it is being made), `alarm_seen` whether
+// any monitor has raised an alarm yet.
+void mutate_decided(Mutant m, const MonitorConfig& config, std::size_t nodes, bool alarm_seen, const SimMonitorCore* core, MonitorOutput& out);
 // A mutant's edit of the monitor's own config (before the core is made).
 void mutate_monitor_config(Mutant m, MonitorConfig& c);
 // A walk mutant rewrites the by-hand regenerate's order to `to`.

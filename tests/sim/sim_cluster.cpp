@@ -358,30 +358,10 @@ std::optional<std::pair<Term, std::string_view>> order_term(const Message& m) {
 void SimCluster::decided(std::size_t k, MonitorOutput& out) {
     const NodeId self = monitor_id(k);
     InvariantChecker& checker = *checkers_[k];
-    if (mutant_drops_starts(config_.mutant, alarm_seen_)) out.starts.clear();
-    for (auto& [n, rc] : out.recover_commands) mutate_recover_command(config_.mutant, rc);
-    mutate_node_events(config_.mutant, out.node_events);
-    mutate_view_orders(config_.mutant, config_.nodes, out.view_orders);
-    mutate_verdicts(config_.mutant, monitors_[k]->config, out.verdicts);
-    mutate_incidents(config_.mutant, out.verdicts, out.incident_events);
-    mutate_order_terms(config_.mutant, out);
-    const Instant now = events_.now();
     // (The process is not there yet while its core is being made.)
     const SimMonitorCore* core = monitors_[k]->process ? &monitors_[k]->process->core() : nullptr;
-    if (core && !core->leading() && config_.mutant == Mutant::monitor_standby_blind) {
-        out.verdicts.clear();
-        out.incident_events.clear();
-    }
-    if (core && !core->leading() && config_.mutant == Mutant::monitor_standby_recovers) {
-        for (const auto& v : out.verdicts) {
-            if (!v.alarm()) continue;
-            for (std::size_t i = 0; i < config_.nodes; ++i)
-                out.recover_commands.push_back(
-                    {id_of(i), RecoverCommand{(std::uint64_t{1} << 62) + v.id.value, RecoverMode::regenerate, Epoch{v.epoch.value + 1}, id_of(0),
-                                              SnapshotId{0}, core->leadership().term()}});
-            break;
-        }
-    }
+    mutate_decided(config_.mutant, monitors_[k]->config, config_.nodes, alarm_seen_, core, out);
+    const Instant now = events_.now();
     for (const auto& e : out.leader_events)
         if (e.kind == LeaderEventKind::leading) {
             leadership_rules_.leading(now, self, e.term);

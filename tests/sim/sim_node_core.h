@@ -19,6 +19,18 @@ public:
     virtual std::optional<Instant> next_deadline() const = 0;
     virtual const NodeView& view() const = 0;
     virtual std::optional<NodeId> predecessor() const = 0;
+    virtual const TokenProtocol& token() const = 0;
+    // A whole copy (ringcheck copies whole processes; explorer.h).
+    virtual std::unique_ptr<SimNodeCore> clone() const = 0;
+};
+
+// A core type made clonable: every core is made as Cloned<T> (make_node_core), so that a copy of
+// a process copies its core, mutant or not.
+template <typename T>
+class Cloned final : public T {
+public:
+    using T::T;
+    std::unique_ptr<SimNodeCore> clone() const override { return std::make_unique<Cloned>(*this); }
 };
 
 template <typename Participant>
@@ -33,6 +45,7 @@ public:
     std::optional<Instant> next_deadline() const override { return node_.next_deadline(); }
     const NodeView& view() const override { return node_.view(); }
     std::optional<NodeId> predecessor() const override { return node_.predecessor(); }
+    const TokenProtocol& token() const override { return node_.token(); }
 
 protected:
     BasicNode<Participant> node_;
@@ -43,6 +56,11 @@ protected:
 class SimCoreHandle {
 public:
     explicit SimCoreHandle(std::unique_ptr<SimNodeCore> core) : core_(std::move(core)) {}
+    SimCoreHandle(SimCoreHandle&&) = default;
+    SimCoreHandle& operator=(SimCoreHandle&&) = default;
+    SimCoreHandle(const SimCoreHandle& o) : core_(o.core_->clone()) {}
+    SimCoreHandle& operator=(const SimCoreHandle& o) { return *this = SimCoreHandle(o); }
+    ~SimCoreHandle() = default;
     void on_message(Instant now, NodeId from, std::span<const std::uint8_t> bytes) { core_->on_message(now, from, bytes); }
     void on_timer(Instant now) { core_->on_timer(now); }
     bool send_app(Instant now, NodeId to, Bytes payload) { return core_->send_app(now, to, std::move(payload)); }
@@ -51,6 +69,7 @@ public:
     std::optional<Instant> next_deadline() const { return core_->next_deadline(); }
     const NodeView& view() const { return core_->view(); }
     std::optional<NodeId> predecessor() const { return core_->predecessor(); }
+    const TokenProtocol& token() const { return core_->token(); }
 
 private:
     std::unique_ptr<SimNodeCore> core_;

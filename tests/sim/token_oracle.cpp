@@ -11,7 +11,7 @@ namespace {
 constexpr std::size_t kRecordingsKept = 4096;  // per node generation; older ones are never reported
 }
 
-TokenOracle::TokenOracle(std::vector<NodeId> ring, Violations& violations) : ring_(ring), violations_(violations) {
+TokenOracle::TokenOracle(std::vector<NodeId> ring, Violations& violations) : ring_(ring), violations_(&violations) {
     for (std::size_t i = 0; i < ring.size(); ++i) {
         nodes_[ring[i]].pred = ring[(i + ring.size() - 1) % ring.size()];
         nodes_[ring[i]].members = ring;
@@ -248,9 +248,9 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
     const std::optional<Entry> e = arrived(now, from, to, from_gen);
     Uid uid;
     if (!e) {
-        violations_.add(rule::conservation, fmt::format("at {} us node {} was handed a token from node {} that node {} never passed on "
-                                                        "(or that was already delivered)",
-                                                        to_us(now), to, from, from));
+        violations_->add(rule::conservation, fmt::format("at {} us node {} was handed a token from node {} that node {} never passed on "
+                                                         "(or that was already delivered)",
+                                                         to_us(now), to, from, from));
         uid = born(now, m.epoch);
     } else {
         uid = e->uid;
@@ -260,9 +260,9 @@ void TokenOracle::handed(Instant now, NodeId to, NodeId from, std::uint32_t from
             note(now);
         }
         if (e->to_gen != t.gen) {
-            violations_.add(rule::conservation, fmt::format("at {} us a token node {} passed on to incarnation {} of node {} reached its "
-                                                            "incarnation {}",
-                                                            to_us(now), from, e->to_gen, to, t.gen));
+            violations_->add(rule::conservation, fmt::format("at {} us a token node {} passed on to incarnation {} of node {} reached its "
+                                                             "incarnation {}",
+                                                             to_us(now), from, e->to_gen, to, t.gen));
         }
     }
     // Every snapshot still recording this channel records it in flight, whatever happens next.
@@ -327,9 +327,9 @@ void TokenOracle::regenerated(Instant now, NodeTruth& t, NodeId id, const Pendin
     // The only birth there is: one token per epoch, where the order names.
     birth_at_.emplace(o.epoch, now);
     if (!ordered_births_.insert(o.epoch).second)
-        violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make a token of epoch {}, which already had its "
-                                                 "birth: two tokens born in one epoch",
-                                                 to_us(now), id, o.epoch));
+        violations_->add(rule::birth, fmt::format("at {} us node {} was ordered to make a token of epoch {}, which already had its "
+                                                  "birth: two tokens born in one epoch",
+                                                  to_us(now), id, o.epoch));
     t.held.push_back(born(now, o.epoch));
     born_in_view_of(t);
 }
@@ -354,9 +354,9 @@ void TokenOracle::issue_taken(Instant now, NodeTruth& t, NodeId id, std::uint32_
     t.issued_in = epoch;
     birth_at_.emplace(epoch, now);
     if (!ordered_births_.insert(epoch).second)
-        violations_.add(rule::birth, fmt::format("at {} us node {} was ordered to make the token of view epoch {}, which already had its "
-                                                 "birth: two tokens born in one epoch",
-                                                 to_us(now), id, epoch));
+        violations_->add(rule::birth, fmt::format("at {} us node {} was ordered to make the token of view epoch {}, which already had its "
+                                                  "birth: two tokens born in one epoch",
+                                                  to_us(now), id, epoch));
     t.held.push_back(born(now, epoch));
     born_in_view_of(t);
 }
@@ -374,8 +374,8 @@ void TokenOracle::born_in_view_of(const NodeTruth& issuer) {
 void TokenOracle::obeyed(Instant now, NodeId node, NodeId monitor, std::uint32_t term, std::string_view what) {
     std::uint32_t& newest = obeyed_term_[node];
     if (term < newest)
-        violations_.add(rule::old_term, fmt::format("at {} us node {} {} term {} from monitor {}, after obeying term {}", to_us(now), node, what,
-                                                    term, monitor_index(monitor), newest));
+        violations_->add(rule::old_term, fmt::format("at {} us node {} {} term {} from monitor {}, after obeying term {}", to_us(now), node, what,
+                                                     term, monitor_index(monitor), newest));
     newest = std::max(newest, term);
 }
 
@@ -397,7 +397,7 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
             if (o.kind == PendingOrder::Kind::regenerate) return regenerated(now, t, from, o);
             if (o.kind == PendingOrder::Kind::issue) return issue_taken(now, t, from, o.epoch);
             if (!o.members || o.members->size() < 2)
-                violations_.add(rule::birth, fmt::format("at {} us node {} took a view that is no ring of ours", to_us(now), from));
+                violations_->add(rule::birth, fmt::format("at {} us node {} took a view that is no ring of ours", to_us(now), from));
             if (o.members) view_taken(now, t, from, *o.members, o.epoch);
             return;
         }
@@ -411,9 +411,9 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
     }
     if (m.kind != oracle_wire::Kind::token) return;
     if (born_view_epoch_ != 0 && std::find(born_view_members_.begin(), born_view_members_.end(), from) == born_view_members_.end())
-        violations_.add(rule::partition, fmt::format("at {} us node {} passed on a token of epoch {} although the view of epoch {}, which left "
-                                                     "it out, had its token: two usable tokens",
-                                                     to_us(now), from, m.epoch, born_view_epoch_));
+        violations_->add(rule::partition, fmt::format("at {} us node {} passed on a token of epoch {} although the view of epoch {}, which left "
+                                                      "it out, had its token: two usable tokens",
+                                                      to_us(now), from, m.epoch, born_view_epoch_));
     NodeTruth& t = nodes_.at(from);
     Uid uid;
     if (t.copy_next) {
@@ -428,14 +428,14 @@ void TokenOracle::passed(Instant now, NodeId from, NodeId to, const oracle_wire:
             t.copy_next = true;
         }
     } else {
-        violations_.add(rule::birth, fmt::format("at {} us node {} passed on a token it did not hold: a token born without the monitor's "
-                                                 "order",
-                                                 to_us(now), from));
+        violations_->add(rule::birth, fmt::format("at {} us node {} passed on a token it did not hold: a token born without the monitor's "
+                                                  "order",
+                                                  to_us(now), from));
         uid = born(now, m.epoch);
     }
     if (!taken) {
-        violations_.add(rule::conservation,
-                        fmt::format("at {} us node {}'s token for node {} was dropped: its link would not take it", to_us(now), from, to));
+        violations_->add(rule::conservation,
+                         fmt::format("at {} us node {}'s token for node {} was dropped: its link would not take it", to_us(now), from, to));
         died(now, uid, false);
         return;
     }
@@ -471,7 +471,7 @@ std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t
     auto& recs = recordings_[{node, gen}];
     auto it = recs.find(r.id);
     if (it == recs.end()) {
-        violations_.add(rule::cut, fmt::format("node {} reported snapshot {}, which it was never asked to record", node, r.id));
+        violations_->add(rule::cut, fmt::format("node {} reported snapshot {}, which it was never asked to record", node, r.id));
         return std::nullopt;
     }
     const Recording rec = it->second;
@@ -482,22 +482,22 @@ std::optional<TokenOracle::Cut> TokenOracle::reported(NodeId node, std::uint32_t
         if (cuts.size() > kRecordingsKept) cuts.erase(cuts.begin());
     }
     if (rec.channel_open) {
-        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} before its predecessor's marker arrived", node, r.id));
+        violations_->add(rule::cut, fmt::format("node {} reported snapshot {} before its predecessor's marker arrived", node, r.id));
     }
     if (r.state.held_count != rec.held || r.in_flight_count != rec.in_flight) {
-        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} with {} held and {} in flight; it held {} when it recorded "
-                                               "and {} arrived on its channel before the marker",
-                                               node, r.id, r.state.held_count, r.in_flight_count, rec.held, rec.in_flight));
+        violations_->add(rule::cut, fmt::format("node {} reported snapshot {} with {} held and {} in flight; it held {} when it recorded "
+                                                "and {} arrived on its channel before the marker",
+                                                node, r.id, r.state.held_count, r.in_flight_count, rec.held, rec.in_flight));
     }
     if (r.state.epoch.value != rec.epoch) {
-        violations_.add(rule::cut, fmt::format("node {} reported snapshot {} recorded in epoch {}; it was in epoch {} when it recorded", node, r.id,
-                                               r.state.epoch, rec.epoch));
+        violations_->add(rule::cut, fmt::format("node {} reported snapshot {} recorded in epoch {}; it was in epoch {} when it recorded", node, r.id,
+                                                r.state.epoch, rec.epoch));
     }
     std::map<std::uint32_t, std::uint32_t> reported_epochs;
     for (const auto& ec : r.in_flight_epochs) reported_epochs[ec.epoch.value] += ec.tokens;
     if (reported_epochs.size() <= kMaxEpochCounts && reported_epochs != rec.in_flight_by_epoch) {
-        violations_.add(rule::cut,
-                        fmt::format("node {} reported snapshot {} with its channel's tokens by epoch other than what arrived", node, r.id));
+        violations_->add(rule::cut,
+                         fmt::format("node {} reported snapshot {} with its channel's tokens by epoch other than what arrived", node, r.id));
     }
     return Cut{rec.epoch, rec.held, rec.in_flight_by_epoch};
 }
@@ -513,8 +513,8 @@ void TokenOracle::restored(Instant now, NodeId id, const PendingRollback& p) {
     const auto cuts = reported_cuts_.find(id);
     const auto cut = cuts == reported_cuts_.end() ? std::map<SnapshotId, Recording>::const_iterator{} : cuts->second.find(p.snapshot);
     if (cuts == reported_cuts_.end() || cut == cuts->second.end()) {
-        violations_.add(rule::conservation,
-                        fmt::format("at {} us node {} restored snapshot {}, which it never reported recording", to_us(now), id, p.snapshot));
+        violations_->add(rule::conservation,
+                         fmt::format("at {} us node {} restored snapshot {}, which it never reported recording", to_us(now), id, p.snapshot));
         return;
     }
     const Recording& rec = cut->second;

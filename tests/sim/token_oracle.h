@@ -61,6 +61,8 @@ class TokenOracle {
 public:
     TokenOracle(std::vector<NodeId> ring, Violations& violations);
     void set_observer(CutObserver* o) { observer_ = o; }
+    // A copy reports to its own list (ringcheck copies the whole simulated world).
+    void rebind(Violations& violations) { violations_ = &violations; }
     // Told when a node records its state for a snapshot, and when it restores one (the message
     // ledger re-bases its order there); unset by default.
     std::function<void(NodeId, SnapshotId)> on_recorded, on_restored;
@@ -217,7 +219,7 @@ private:
     TokenCount count_;
     std::vector<std::pair<Instant, TokenCount>> timeline_;
     std::vector<FaultEffect> effects_;
-    Violations& violations_;
+    Violations* violations_;
     CutObserver* observer_ = nullptr;
 };
 

@@ -1,0 +1,77 @@
+// ringcheck's explorer: every interleaving of a small ring, over the production process objects
+// (NodeProcess, MonitorProcess: links, backlog and core, as `ring node` and `monitor` run them).
+//
+// A state is every process plus the datagrams on every channel (one FIFO per ordered pair of
+// processes) and the virtual time. Its successors: the head datagram of any channel delivered
+// (or, within a budget, dropped or delivered twice), an armed token fault (within a budget), and
+// the next timer: time moves only to the earliest deadline of any process, and never past the
+// moment a datagram on the network must have arrived (`max_delay` after it was sent), so every
+// order of deliveries between two timers is tried, and every race of a delivery with a timer.
+//
+// States are merged when every process has been handed the same inputs at the same times (a
+// process is deterministic: its inputs are its state) and the channels and the ground truth agree:
+// interleavings that differ only in the order of independent steps are explored once.
+//
+// Ground truth, from what the explorer sees at each process's boundary (never a core's verdict):
+// the tokens of the newest epoch held (each node's token protocol) or on a link (passed by a core
+// and not yet handed to the next). Rules, checked in every state reached:
+//   one-birth       at most one token is made in any epoch;
+//   false-ok        a snapshot judged ok though the true count was exactly 1 in no state between
+//                   its start and its verdict (its cut is one of those states; a loss after the
+//                   cut is the next snapshot's to see);
+//   false-alarm     token_lost / token_duplicated with no such fault taken effect before;
+//   undetected      (at the horizon) a fault took effect, a snapshot started after it was decided,
+//                   and no alarm of its kind came.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ring/core/token.h"
+#include "ring/core/types.h"
+#include "tests/sim/mutants.h"
+
+namespace ringwatch::sim {
+
+struct ExploreConfig {
+    std::size_t nodes = 3;
+    Duration hold = std::chrono::milliseconds(1);
+    Duration interval = std::chrono::milliseconds(10);
+    Duration timeout = std::chrono::milliseconds(200);
+    Duration node_timeout = std::chrono::milliseconds(1000);
+    Duration max_delay = std::chrono::microseconds(500);  // a datagram arrives within this of its send
+    // The ring runs on one schedule (every datagram delivered at once, in a fixed order) until
+    // `settle`, then every interleaving is explored for `horizon` more.
+    Duration settle = std::chrono::milliseconds(50);
+    Duration horizon = std::chrono::milliseconds(5);
+    unsigned drops = 0, duplicates = 0;  // datagram faults, in all
+    std::vector<InjectKind> injects;     // token faults armed at any moment, each once
+    std::size_t max_states = 5'000'000;  // the search stops there (incomplete)
+    Mutant mutant = Mutant::none;        // a deliberately broken core (mutants.h)
+    // Follows one path instead of exploring: the step chosen at each depth (an index into the
+    // steps possible there, as a violation's `choices` gives them), each step and verdict traced.
+    std::optional<std::vector<std::size_t>> replay;
+};
+
+struct ExploreResult {
+    std::uint64_t states = 0;        // distinct states
+    std::uint64_t transitions = 0;   // steps taken (a step into a known state included)
+    std::uint64_t leaves = 0;        // states at the horizon
+    std::int64_t settled_count = 0;  // the true token count when the exploration began
+    std::size_t max_depth = 0;
+    bool complete = false;  // every state of the scope explored
+    struct Violation {
+        std::string rule;
+        std::string detail;
+        std::vector<std::string> trace;    // the steps from the start, one line each
+        std::vector<std::size_t> choices;  // the same steps for `replay`
+    };
+    std::optional<Violation> violation;
+    std::vector<std::string> replayed;  // with `replay`: every step and verdict of the path
+};
+
+ExploreResult explore(const ExploreConfig& config);
+
+}  // namespace ringwatch::sim
