@@ -3,7 +3,7 @@
 #include <deque>
 #include <map>
 #include <set>
-#include <unordered_set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -175,6 +175,9 @@ private:
     std::uint64_t digest(const World& w) const;
     std::string describe(const World& before, const Action& a) const;
     std::optional<Instant> next_timer(const World& w) const;
+    World settled();
+    static constexpr std::size_t kUnlimited = ~std::size_t{0};
+    void search(const World& start, std::size_t limit, ExploreResult& res);
 
     ExploreConfig config_;
     std::vector<std::unique_ptr<NodeWatch>> node_watches_;  // shared by every world (they report to g_world)
@@ -211,6 +214,7 @@ World Explorer::initial() {
     mc.interval = config_.interval;
     mc.timeout = config_.timeout;
     mc.liveness = liveness_for(config_.interval, config_.node_timeout);
+    mc.recover = config_.recover;
     mc.leadership.self = monitor_id(0);
     mc.leadership.monitors = {monitor_id(0)};
     mutate_monitor_config(config_.mutant, mc);
@@ -483,15 +487,7 @@ std::string Explorer::describe(const World& before, const Action& a) const {
     return {};
 }
 
-ExploreResult Explorer::run() {
-    ExploreResult res;
-    std::unordered_set<std::uint64_t> seen;
-    struct Frame {
-        World world;
-        std::vector<Action> todo;
-        std::size_t next = 0;
-    };
-    std::vector<Frame> stack;
+World Explorer::settled() {
     World start = initial();
     // One schedule up to `settle`: the datagrams in flight delivered in channel order, then the
     // next timer.
@@ -508,9 +504,21 @@ ExploreResult Explorer::run() {
             break;
         }
     }
-    res.settled_count = start.oracle.count().certain;
-    seen.insert(digest(start));
-    res.states = 1;
+    return start;
+}
+
+// Depth-first from `start`, at most `limit` steps deep. Unlimited, a state is explored once;
+// limited, again when reached in fewer steps than before (so that nothing within the limit is
+// missed). Stops at the first broken rule, or (`res.complete` false) at the state limit.
+void Explorer::search(const World& start, std::size_t limit, ExploreResult& res) {
+    const bool limited = limit != kUnlimited;
+    std::unordered_map<std::uint64_t, std::size_t> seen;  // a state's digest, and the fewest steps it was reached in
+    struct Frame {
+        World world;
+        std::vector<Action> todo;
+        std::size_t next = 0;
+    };
+    std::vector<Frame> stack;
     auto push = [&](World w) {
         std::vector<Action> todo = actions(w);
         if (todo.empty()) {
@@ -518,6 +526,7 @@ ExploreResult Explorer::run() {
             g_world = &w;
             at_horizon(w);
         }
+        if (stack.size() == limit) todo.clear();  // at the limit: checked, not expanded
         stack.push_back({std::move(w), std::move(todo), 0});
         res.max_depth = std::max(res.max_depth, stack.size() - 1);
     };
@@ -528,9 +537,40 @@ ExploreResult Explorer::run() {
             res.violation->choices.push_back(stack[d].next - 1);
         }
     };
+    seen.emplace(digest(start), 0);
+    res.states = 1;
+    push(start);
+    if (stack.back().world.violation) return fail(stack.back().world);
+    while (!stack.empty()) {
+        Frame& top = stack.back();
+        if (top.next == top.todo.size()) {
+            stack.pop_back();
+            continue;
+        }
+        if (res.states >= config_.max_states) return;  // incomplete
+        const Action a = top.todo[top.next++];
+        World w = top.world;
+        apply(w, a);
+        ++res.transitions;
+        const auto [it, fresh] = seen.emplace(digest(w), stack.size());
+        if (!fresh) {
+            if (!limited || it->second <= stack.size()) continue;
+            it->second = stack.size();
+        }
+        ++res.states;
+        push(std::move(w));
+        if (stack.back().world.violation) return fail(stack.back().world);
+    }
+    res.complete = true;
+}
+
+ExploreResult Explorer::run() {
+    ExploreResult res;
+    const World start = settled();
+    res.settled_count = start.oracle.count().certain;
     if (config_.replay) {
         g_log = &res.replayed;
-        World w = std::move(start);
+        World w = start;
         for (std::size_t d = 0; d < config_.replay->size() && !w.violation; ++d) {
             const std::vector<Action> todo = actions(w);
             const std::size_t pick = (*config_.replay)[d];
@@ -546,31 +586,24 @@ ExploreResult Explorer::run() {
         if (w.violation) res.violation = *w.violation;
         return res;
     }
-    push(std::move(start));
-    if (stack.back().world.violation) {
-        fail(stack.back().world);
-        return res;
-    }
-    while (!stack.empty()) {
-        Frame& top = stack.back();
-        if (top.next == top.todo.size()) {
-            stack.pop_back();
-            continue;
-        }
-        if (res.states >= config_.max_states) return res;  // incomplete
-        const Action a = top.todo[top.next++];
-        World w = top.world;
-        apply(w, a);
-        ++res.transitions;
-        if (!seen.insert(digest(w)).second) continue;
-        ++res.states;
-        push(std::move(w));
-        if (stack.back().world.violation) {
-            fail(stack.back().world);
-            return res;
+    search(start, kUnlimited, res);
+    if (!res.violation || !config_.shortest) return res;
+    // The shortest trace: the fewest steps within which some rule breaks, by bisection over
+    // depth-limited searches (a rule broken within n steps is broken within n + 1).
+    std::size_t lo = 0, hi = res.violation->trace.size();  // none within lo; one within hi
+    while (hi - lo > 1) {
+        const std::size_t mid = lo + (hi - lo) / 2;
+        ExploreResult probe;
+        search(start, mid, probe);
+        if (probe.violation) {
+            hi = probe.violation->trace.size();
+            res.violation = probe.violation;
+        } else if (probe.complete) {
+            lo = mid;
+        } else {
+            break;  // the state limit: keep the trace found
         }
     }
-    res.complete = true;
     return res;
 }
 

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "ring/core/recovery_mode.h"
 #include "ring/core/token.h"
 #include "ring/core/types.h"
 #include "tests/sim/mutants.h"
@@ -46,13 +47,15 @@ struct ExploreConfig {
     // `settle`, then every interleaving is explored for `horizon` more.
     Duration settle = std::chrono::milliseconds(50);
     Duration horizon = std::chrono::milliseconds(5);
-    unsigned drops = 0, duplicates = 0;  // datagram faults, in all
-    std::vector<InjectKind> injects;     // token faults armed at any moment, each once
-    std::size_t max_states = 5'000'000;  // the search stops there (incomplete)
-    Mutant mutant = Mutant::none;        // a deliberately broken core (mutants.h)
+    unsigned drops = 0, duplicates = 0;        // datagram faults, in all
+    std::vector<InjectKind> injects;           // token faults armed at any moment, each once
+    std::size_t max_states = 5'000'000;        // the search stops there (incomplete)
+    Mutant mutant = Mutant::none;              // a deliberately broken core (mutants.h)
+    RecoveryMode recover = RecoveryMode::off;  // the monitor's repair of a token fault
     // Follows one path instead of exploring: the step chosen at each depth (an index into the
     // steps possible there, as a violation's `choices` gives them), each step and verdict traced.
     std::optional<std::vector<std::size_t>> replay;
+    bool shortest = true;  // after a broken rule, find the fewest steps that break one
 };
 
 struct ExploreResult {

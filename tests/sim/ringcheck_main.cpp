@@ -32,7 +32,10 @@ int main(int argc, char** argv) {
     app.add_option("--drops", c.drops, "datagrams that may be lost, in all")->capture_default_str();
     app.add_option("--dups", c.duplicates, "datagrams that may be delivered twice, in all")->capture_default_str();
     app.add_option("--inject", inject, "token faults armed at any quiet moment at any node, each once: lose, duplicate or lose,duplicate");
-    std::string mutant = "none", replay;
+    std::string mutant = "none", replay, recover = "off";
+    bool first = false;
+    app.add_flag("--first", first, "print the first trace found, not the shortest (no bisection: faster)");
+    app.add_option("--recover", recover, "the monitor's repair of a token fault: off, regenerate or rollback")->capture_default_str();
     app.add_option("--replay", replay, "follow one path (a violation prints it) and trace its steps and verdicts");
     app.add_option("--mutant", mutant, "run a deliberately broken core (ringsim --help lists them)")->capture_default_str();
     app.add_option("--max-states", c.max_states, "stop (incomplete, exit 3) after this many states")->capture_default_str();
@@ -77,24 +80,29 @@ int main(int argc, char** argv) {
             at = dot + 1;
         }
     }
+    c.shortest = !first;
+    const auto mode = parse_recovery_mode(recover);
+    if (!mode) return fail(fmt::format("--recover '{}': off, regenerate or rollback", recover));
+    c.recover = *mode;
     const auto m = parse_mutant(mutant);
     if (!m) return fail(fmt::format("--mutant '{}': no such mutant", mutant));
     c.mutant = *m;
     std::string faults = fmt::format("{} drop(s), {} duplicate(s)", c.drops, c.duplicates);
     for (InjectKind k : c.injects) faults += fmt::format(", a {}", to_string(k));
-    fmt::print("scope: {} nodes, 1 monitor, hold {}, interval {}, settled {} then explored {}, max delay {}; faults: {}\n", c.nodes,
-               format_duration(c.hold), format_duration(c.interval), format_duration(c.settle), format_duration(c.horizon),
+    fmt::print("scope: {} nodes, 1 monitor (recovery {}), hold {}, interval {}, settled {} then explored {}, max delay {}; faults: {}\n", c.nodes,
+               recover, format_duration(c.hold), format_duration(c.interval), format_duration(c.settle), format_duration(c.horizon),
                format_duration(c.max_delay), faults);
     const auto t0 = std::chrono::steady_clock::now();
     const ExploreResult r = explore(c);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (c.mutant != Mutant::none) fmt::print("mutant: {}\n", to_string(c.mutant));
     fmt::print("tokens when the exploration began: {}\n", r.settled_count);
-    fmt::print("states {} transitions {} leaves {} depth {} wall {:.1f}s: {}\n", r.states, r.transitions, r.leaves, r.max_depth, wall,
-               r.violation  ? "RULE BROKEN"
-               : r.complete ? "complete, every rule holds"
-                            : "INCOMPLETE (state limit)");
     for (const auto& line : r.replayed) fmt::print("  {}\n", line);
+    if (!c.replay)
+        fmt::print("states {} transitions {} leaves {} depth {} wall {:.1f}s: {}\n", r.states, r.transitions, r.leaves, r.max_depth, wall,
+                   r.violation  ? "RULE BROKEN"
+                   : r.complete ? "complete, every rule holds"
+                                : "INCOMPLETE (state limit)");
     if (r.violation) {
         fmt::print("{}: {}\n", r.violation->rule, r.violation->detail);
         if (c.replay) return 1;
