@@ -62,42 +62,31 @@ struct Truth {
     std::map<InjectKind, Instant> effect_at;  // the first time each fault took effect
 };
 
-// One state of the whole system, with the simulator's ground truth (token_oracle.h) and rules
-// (invariants.h) of its own: a copy is a whole copy, its oracle and checker report to its own list.
-struct World {
-    World(std::vector<NodeId> ring, DetectionBound bound) : oracle(ring, violations), checker(std::move(ring), bound, oracle, violations) {}
-    World(const World& o)
-        : now(o.now),
-          nodes(o.nodes),
-          monitors(o.monitors),
-          alarm_seen(o.alarm_seen),
-          channels(o.channels),
-          history(o.history),
-          drops_left(o.drops_left),
-          duplicates_left(o.duplicates_left),
-          injects_left(o.injects_left),
-          truth(o.truth),
-          violation(o.violation),
-          control(o.control),
-          violations(o.violations),
-          oracle(o.oracle),
-          checker(o.checker) {
-        oracle.rebind(violations);
-        checker.rebind(oracle, violations);
-    }
-    World& operator=(const World&) = delete;
-
+// Everything of a state but the rules' own objects: copied member by member.
+struct Processes {
     Instant now{};
     std::vector<SimNodeProcess> nodes;
     std::vector<SimMonitorProcess> monitors;
     bool alarm_seen = false;  // a mutant's trigger (monitor_stops_after_alarm)
     std::map<ChannelKey, std::deque<InFlight>> channels;
-    std::vector<std::uint64_t> history;  // per process (nodes, then monitors): its inputs so far, hashed
+    std::map<ChannelKey, std::deque<Bytes>> control;  // frames without messages, waiting for the next quiet moment or timer
+    std::vector<std::uint64_t> history;               // per process (nodes, then monitors): its inputs so far, hashed
     unsigned drops_left = 0, duplicates_left = 0;
     std::vector<InjectKind> injects_left;
     Truth truth;
     std::optional<ExploreResult::Violation> violation;
-    std::map<ChannelKey, std::deque<Bytes>> control;  // frames without messages, waiting for the next quiet moment or timer
+};
+
+// One state of the whole system, with the simulator's ground truth (token_oracle.h) and rules
+// (invariants.h) of its own: a copy is a whole copy, its oracle and checker report to its own list.
+struct World : Processes {
+    World(std::vector<NodeId> ring, DetectionBound bound) : oracle(ring, violations), checker(std::move(ring), bound, oracle, violations) {}
+    World(const World& o) : Processes(o), violations(o.violations), oracle(o.oracle), checker(o.checker) {
+        oracle.rebind(violations);
+        checker.rebind(oracle, violations);
+    }
+    World& operator=(const World&) = delete;
+
     Violations violations;
     TokenOracle oracle;
     InvariantChecker checker;
@@ -218,7 +207,6 @@ World Explorer::initial() {
     mc.leadership.self = monitor_id(0);
     mc.leadership.monitors = {monitor_id(0)};
     mutate_monitor_config(config_.mutant, mc);
-    // A monitor mutant edits what the core decided, as in the simulator.
     // The ground truth checks each report as the core is handed it; a monitor mutant edits what the
     // core decided, and the checker judges what is left, as in the simulator.
     SimMonitorCore::Hooks hooks{
@@ -292,10 +280,10 @@ void Explorer::pump(World& w, std::size_t i) {
                 g_log->push_back(
                     fmt::format("{:>8} us    verdict: snapshot {} {} ({} token(s))", to_us(w.now), v.id.value, to_string(v.kind), v.tokens));
             const auto it = w.truth.windows.find(v.id.value);
+            // (A snapshot whose start was never seen is judged by the checker alone.)
             const Truth::Window win = it != w.truth.windows.end() ? it->second : Truth::Window{0, true, true, true};
-            const std::uint8_t before = it != w.truth.windows.end() ? it->second.effects_before : 0;
             if (it != w.truth.windows.end()) w.truth.windows.erase(it);
-            w.truth.judged.insert({before, v.kind});
+            w.truth.judged.insert({win.effects_before, v.kind});
             // The cut is one of the states between the start and the verdict: what it says was true then.
             if ((v.kind == VerdictKind::ok && !win.was_one) || (v.kind == VerdictKind::token_lost && !win.was_zero) ||
                 (v.kind == VerdictKind::token_duplicated && !win.was_many))
