@@ -38,9 +38,6 @@ using ChannelKey = std::pair<std::uint16_t, std::uint16_t>;  // from, to
 
 // What the explorer's own rules remember (the simulator's oracle and checker hold the rest).
 struct Truth {
-    // Token faults taken effect so far (a bit per InjectKind): ordered by steps, not by time (a
-    // start and a fault at the same instant happen in some order, and the cut follows it).
-    std::uint8_t effects = 0;
     struct Window {
         std::uint8_t effects_before = 0;  // faults taken effect before it started
         // The true count in some state since the start: exactly 1, 0, 2 or more (the cut is one of
@@ -60,6 +57,9 @@ struct Truth {
     };
     std::set<Judged> judged;                  // what the rules at the horizon read: which verdicts came after which faults
     std::map<InjectKind, Instant> effect_at;  // the first time each fault took effect
+    // The faults taken effect so far, a bit per InjectKind: ordered by steps, not by time (a start
+    // and a fault at the same instant happen in some order, and the cut follows it).
+    std::uint8_t effects() const;
 };
 
 // Everything of a state but the rules' own objects: copied member by member.
@@ -102,6 +102,12 @@ struct Action {
 
 std::uint8_t bit(InjectKind k) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(k)); }
 
+std::uint8_t Truth::effects() const {
+    std::uint8_t b = 0;
+    for (const auto& [k, at] : effect_at) b |= bit(k);
+    return b;
+}
+
 // With `replay`: where the steps and verdicts are written.
 thread_local std::vector<std::string>* g_log = nullptr;
 
@@ -138,7 +144,7 @@ struct MonitorWatch : MonitorProcessObserver {
         Message m;
         if (!taken || decode_message(message, m) != MessageError::none) return;
         if (const auto* s = std::get_if<SnapshotStart>(&m))
-            g_world->truth.windows.try_emplace(s->id.value, Truth::Window{g_world->truth.effects}).first->second.saw(g_world->oracle.count());
+            g_world->truth.windows.try_emplace(s->id.value, Truth::Window{g_world->truth.effects()}).first->second.saw(g_world->oracle.count());
     }
     void link_event(NodeId peer, const LinkEvent& e) override {
         if (e.kind == LinkEventKind::connected && !is_monitor_id(peer)) g_world->checker.monitor_connected(g_world->now, peer);
@@ -263,7 +269,6 @@ void Explorer::pump(World& w, std::size_t i) {
                 if (e.kind == TokenEventKind::lost_by_fault) fault = InjectKind::lose;
                 if (e.kind == TokenEventKind::duplicated_by_fault) fault = InjectKind::duplicate;
                 if (!fault) continue;
-                w.truth.effects |= bit(*fault);
                 w.truth.effect_at.try_emplace(*fault, w.now);
             }
         } while (p.pending());
@@ -456,7 +461,6 @@ std::uint64_t Explorer::digest(const World& w) const {
     // The ground truth's memory (what a rule checked later reads): in-flight counts follow from
     // the histories, but when a fault took effect and how each snapshot's count went do not.
     for (const auto& [id, win] : w.truth.windows) h = mix(mix(mix(h, id), win.was_one + 2 * win.was_zero + 4 * win.was_many), win.effects_before);
-    h = mix(h, w.truth.effects);
     for (const auto& [k, at] : w.truth.effect_at) h = mix(mix(h, static_cast<std::uint64_t>(k)), static_cast<std::uint64_t>(to_us(at)));
     for (const auto& j : w.truth.judged) h = mix(mix(h, j.effects_before), static_cast<std::uint64_t>(j.kind));
     return h;

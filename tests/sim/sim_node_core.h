@@ -19,7 +19,6 @@ public:
     virtual std::optional<Instant> next_deadline() const = 0;
     virtual const NodeView& view() const = 0;
     virtual std::optional<NodeId> predecessor() const = 0;
-    virtual const TokenProtocol& token() const = 0;
     // A whole copy (ringcheck copies whole processes; explorer.h).
     virtual std::unique_ptr<SimNodeCore> clone() const = 0;
 };
@@ -45,7 +44,6 @@ public:
     std::optional<Instant> next_deadline() const override { return node_.next_deadline(); }
     const NodeView& view() const override { return node_.view(); }
     std::optional<NodeId> predecessor() const override { return node_.predecessor(); }
-    const TokenProtocol& token() const override { return node_.token(); }
 
 protected:
     BasicNode<Participant> node_;
@@ -69,7 +67,6 @@ public:
     std::optional<Instant> next_deadline() const { return core_->next_deadline(); }
     const NodeView& view() const { return core_->view(); }
     std::optional<NodeId> predecessor() const { return core_->predecessor(); }
-    const TokenProtocol& token() const { return core_->token(); }
 
 private:
     std::unique_ptr<SimNodeCore> core_;
