@@ -28,7 +28,6 @@ Link::Link(LinkConfig config, NodeId self, Incarnation self_incarnation, NodeId 
       self_incarnation_(self_incarnation),
       peer_(peer),
       rto_(config.rto_initial),
-      reorder_(config.window_messages),
       hello_deadline_(now),
       hello_backoff_(config.rto_initial),
       last_sent_(now),
@@ -138,10 +137,7 @@ void Link::reset_session(Incarnation new_incarnation) {
     rto_deadline_.reset();
     rack_xmit_ = 0;
     rack_seq_ = Seq{0};
-    for (auto& slot : reorder_) {
-        slot.present = false;
-        slot.data.clear();
-    }
+    reorder_.clear();
     rcv_next_ = Seq{0};
     rcv_highest_ = Seq{0};
     ts_recent_ = 0;
@@ -250,7 +246,9 @@ void Link::process_messages(const wire::Frame& frame) {
             ++stats_.out_of_window_dropped;
             continue;
         }
-        Incoming& slot = reorder_[s.value % window];
+        const std::size_t at = static_cast<std::size_t>(s.value - rcv_next_.value);
+        if (at >= reorder_.size()) reorder_.resize(at + 1);
+        Incoming& slot = reorder_[at];
         if (slot.present) {
             ++stats_.duplicates_dropped;
             continue;
@@ -262,18 +260,18 @@ void Link::process_messages(const wire::Frame& frame) {
         // Enough for one ack (never more than half the window: the sender must not stall on it).
         if (++unacked_received_ >= std::min(config_.ack_every, std::max(1u, config_.window_messages / 2))) ack_deadline_ = Instant{};
     }
-    for (;;) {
-        Incoming& slot = reorder_[rcv_next_.value % window];
-        if (!slot.present) break;
-        out_.delivered.push_back(std::move(slot.data));
-        slot.data = Bytes{};
-        slot.present = false;
-        ++rcv_next_.value;
-        ++stats_.messages_delivered;
+    std::size_t ready = 0;
+    while (ready < reorder_.size() && reorder_[ready].present) {
+        out_.delivered.push_back(std::move(reorder_[ready].data));
+        ++ready;
     }
+    reorder_.erase(reorder_.begin(), reorder_.begin() + static_cast<std::ptrdiff_t>(ready));
+    rcv_next_.value += ready;
+    stats_.messages_delivered += ready;
     rcv_highest_ = std::max(rcv_highest_, rcv_next_);
-    RW_ASSERT(rcv_highest_.value - rcv_next_.value <= window);  // what is buffered fits the reorder ring
-    if (rcv_highest_ > rcv_next_) ack_deadline_ = Instant{};    // a hole: tell the sender at once
+    RW_ASSERT(rcv_highest_.value - rcv_next_.value <= window);  // what is buffered fits the window
+    RW_ASSERT(reorder_.size() == rcv_highest_.value - rcv_next_.value);
+    if (rcv_highest_ > rcv_next_) ack_deadline_ = Instant{};  // a hole: tell the sender at once
 }
 
 wire::FrameHeader Link::base_header(Instant now) const {
@@ -290,12 +288,11 @@ wire::FrameHeader Link::base_header(Instant now) const {
 
 void Link::fill_ack_fields(wire::FrameHeader& h) const {
     h.ack = rcv_next_;
-    const std::uint64_t window = config_.window_messages;
     const std::uint64_t span = rcv_highest_.value - rcv_next_.value;  // < window
     const std::size_t bits = static_cast<std::size_t>(std::min<std::uint64_t>(span > 0 ? span - 1 : 0, wire::kMaxSackBits));
     std::size_t highest = 0;
     for (std::size_t i = 0; i < bits; ++i) {
-        if (reorder_[(rcv_next_.value + 1 + i) % window].present) {
+        if (1 + i < reorder_.size() && reorder_[1 + i].present) {
             h.sack[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
             highest = i + 1;
         }

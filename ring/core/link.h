@@ -212,7 +212,9 @@ private:
     std::uint64_t rack_xmit_ = 0;
     Seq rack_seq_{0};
 
-    // Receiver: a ring of window_messages slots indexed by seq % window.
+    // Receiver: reorder_[i] holds seq rcv_next_+i once it arrived, for seqs below rcv_highest_ (at
+    // most window_messages). Sized by what is buffered, usually nothing: a link costs no memory for a
+    // window it does not use, and copies cheaply (the model checker copies whole processes).
     std::vector<Incoming> reorder_;
     Seq rcv_next_{0};
     Seq rcv_highest_{0};  // one past the highest seq buffered
@@ -229,7 +231,6 @@ private:
 
     LinkStats stats_;
     LinkOutput out_;
-    Bytes scratch_;
 };
 
 }  // namespace ringwatch

@@ -2,8 +2,10 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -62,11 +64,30 @@ struct Truth {
     std::uint8_t effects() const;
 };
 
+// A process shared by the states that have not stepped it since they parted: a state's copy copies
+// pointers, and a step copies only the process it hands an input to (most of a copy's cost was
+// the processes its step left alone).
+template <typename P>
+class Shared {
+public:
+    template <typename... Args>
+    explicit Shared(std::in_place_t, Args&&... args) : p_(std::make_shared<P>(std::forward<Args>(args)...)) {}
+    const P& operator*() const { return *p_; }
+    const P* operator->() const { return p_.get(); }
+    P& mut() {
+        if (p_.use_count() > 1) p_ = std::make_shared<P>(*p_);
+        return *p_;
+    }
+
+private:
+    std::shared_ptr<P> p_;
+};
+
 // Everything of a state but the rules' own objects: copied member by member.
 struct Processes {
     Instant now{};
-    std::vector<SimNodeProcess> nodes;
-    std::vector<SimMonitorProcess> monitors;
+    std::vector<Shared<SimNodeProcess>> nodes;
+    std::vector<Shared<SimMonitorProcess>> monitors;
     bool alarm_seen = false;  // a mutant's trigger (monitor_stops_after_alarm)
     std::map<ChannelKey, std::deque<InFlight>> channels;
     std::map<ChannelKey, std::deque<Bytes>> control;  // frames without messages, waiting for the next quiet moment or timer
@@ -200,7 +221,7 @@ World Explorer::initial() {
         nc.token.hold = config_.hold;
         nc.incarnation = Incarnation{(std::uint64_t{1} << 16) | (i + 1)};
         nc.monitors = {monitor_id(0)};
-        w.nodes.emplace_back(NodeProcessConfig{nc, LinkConfig{}}, SimCoreHandle(make_node_core(config_.mutant, i, nc, w.now)), w.now,
+        w.nodes.emplace_back(std::in_place, NodeProcessConfig{nc, LinkConfig{}}, SimCoreHandle(make_node_core(config_.mutant, i, nc, w.now)), w.now,
                              node_watches_[i].get());
     }
     MonitorConfig mc;
@@ -224,7 +245,7 @@ World Explorer::initial() {
         .decided =
             [this, mc](MonitorOutput& out) {
                 World& cur = *g_world;
-                const SimMonitorCore* core = cur.monitors.empty() ? nullptr : &cur.monitors[0].core();
+                const SimMonitorCore* core = cur.monitors.empty() ? nullptr : &cur.monitors[0]->core();
                 mutate_decided(config_.mutant, mc, config_.nodes, cur.alarm_seen, core, out);
                 for (const auto& e : out.node_events) cur.checker.node_event(e);
                 for (const auto& v : out.verdicts) {
@@ -233,7 +254,8 @@ World Explorer::initial() {
                 }
             },
     };
-    w.monitors.emplace_back(MonitorProcessConfig{.monitor = mc, .link = LinkConfig{}, .incarnation = Incarnation{(std::uint64_t{1} << 16) | 100}},
+    w.monitors.emplace_back(std::in_place,
+                            MonitorProcessConfig{.monitor = mc, .link = LinkConfig{}, .incarnation = Incarnation{(std::uint64_t{1} << 16) | 100}},
                             SimMonitorCore(mc, w.now, std::move(hooks)), w.now, &monitor_watch_);
     w.history.assign(config_.nodes + 1, 0);
     w.drops_left = config_.drops;
@@ -260,7 +282,7 @@ void Explorer::pump(World& w, std::size_t i) {
         }
     };
     if (i < config_.nodes) {
-        SimNodeProcess& p = w.nodes[i];
+        SimNodeProcess& p = w.nodes[i].mut();
         do {
             NodeReady r = p.step(w.now);
             send(r.datagrams);
@@ -274,7 +296,7 @@ void Explorer::pump(World& w, std::size_t i) {
         } while (p.pending());
         return;
     }
-    SimMonitorProcess& m = w.monitors[i - config_.nodes];
+    SimMonitorProcess& m = w.monitors[i - config_.nodes].mut();
     do {
         MonitorReady r = m.step(w.now);
         send(r.datagrams);
@@ -345,8 +367,8 @@ std::optional<Instant> Explorer::next_timer(const World& w) const {
     auto take = [&](std::optional<Instant> d) {
         if (d && (!t || *d < *t)) t = d;
     };
-    for (const auto& n : w.nodes) take(n.next_deadline());
-    for (const auto& m : w.monitors) take(m.next_deadline());
+    for (const auto& n : w.nodes) take(n->next_deadline());
+    for (const auto& m : w.monitors) take(m->next_deadline());
     return t;
 }
 
@@ -364,9 +386,9 @@ std::vector<Action> Explorer::actions(const World& w) const {
     const Instant end = Instant{} + config_.settle + config_.horizon;
     if (const auto t = next_timer(w); t && *t <= end && (!must_arrive || *t <= *must_arrive)) {
         for (std::size_t i = 0; i < config_.nodes; ++i)
-            if (w.nodes[i].next_deadline() == t) out.push_back({Act::timer, {}, i});
+            if (w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
         for (std::size_t k = 0; k < w.monitors.size(); ++k)
-            if (w.monitors[k].next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
+            if (w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
     }
     // Token faults are armed in quiet moments (nothing on the network): arming is local to a node
     // and takes effect on the next token it is handed, which no delivery then can race.
@@ -406,16 +428,16 @@ void Explorer::apply(World& w, const Action& a) {
             // The acknowledgements may have moved deadlines (a retransmission no longer due): the
             // process chosen fires if it is still among the first due, else the first of those.
             auto due = [&](std::size_t i) {
-                return (i < config_.nodes ? w.nodes[i].next_deadline() : w.monitors[i - config_.nodes].next_deadline()) == t;
+                return (i < config_.nodes ? w.nodes[i]->next_deadline() : w.monitors[i - config_.nodes]->next_deadline()) == t;
             };
             std::size_t fire = a.process;
             for (std::size_t i = 0; !due(fire) && i < config_.nodes + w.monitors.size(); ++i) fire = i;
             w.now = std::max(w.now, *t);
             w.history[fire] = mix(mix(w.history[fire], 2), static_cast<std::uint64_t>(to_us(w.now)));
             if (fire < config_.nodes) {
-                w.nodes[fire].on_timer(w.now);
+                w.nodes[fire].mut().on_timer(w.now);
             } else {
-                w.monitors[fire - config_.nodes].on_timer(w.now);
+                w.monitors[fire - config_.nodes].mut().on_timer(w.now);
             }
             pump(w, fire);
             break;
@@ -425,7 +447,7 @@ void Explorer::apply(World& w, const Action& a) {
             w.injects_left.erase(std::find(w.injects_left.begin(), w.injects_left.end(), a.kind));
             w.history[a.process] =
                 mix(mix(mix(w.history[a.process], 3), static_cast<std::uint64_t>(a.kind)), static_cast<std::uint64_t>(to_us(w.now)));
-            w.nodes[a.process].inject(w.now, a.kind);
+            w.nodes[a.process].mut().inject(w.now, a.kind);
             pump(w, a.process);
             break;
         }
@@ -437,10 +459,10 @@ void Explorer::receive(World& w, ChannelKey channel, const Bytes& datagram) {
     const std::size_t to = index_of(NodeId{channel.second});
     w.history[to] = mix(mix(mix(w.history[to], 1), channel.first), mix(hash_bytes(datagram), static_cast<std::uint64_t>(to_us(w.now))));
     if (to < config_.nodes) {
-        w.nodes[to].on_datagram(w.now, datagram);
+        w.nodes[to].mut().on_datagram(w.now, datagram);
     } else {
         if (channel.first < config_.nodes) w.checker.reached_monitor(w.now, NodeId{channel.first});
-        w.monitors[to - config_.nodes].on_datagram(w.now, datagram);
+        w.monitors[to - config_.nodes].mut().on_datagram(w.now, datagram);
     }
     pump(w, to);
 }
