@@ -3,7 +3,7 @@
 # processes and SPIN's liveness run with three claims. One JSON line per run:
 # {"bench": "check", "case", "states", "transitions", "wall_s", "result"}.
 #
-# Usage: bench/check_bench.sh [BUILD_DIR=build]     (about 11 minutes on 2 cores)
+# Usage: bench/check_bench.sh [BUILD_DIR=build]     (about 10 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -18,10 +18,16 @@ ringcheck() {
     result = $0; sub(/.*: /, "", result); wall = $10; sub(/s:$/, "", wall);
     printf("{\"bench\": \"check\", \"case\": \"%s\", \"states\": %s, \"transitions\": %s, \"wall_s\": %s, \"result\": \"%s\"}\n", name, $2, $4, wall, result) }'
 }
+ringcheck ringcheck_no_fault --settle 55ms --horizon 8ms
 ringcheck ringcheck_lose --settle 55ms --horizon 8ms --inject lose
 ringcheck ringcheck_duplicate --settle 55ms --horizon 8ms --inject duplicate
-ringcheck ringcheck_lose_regenerate --settle 55ms --horizon 8ms --inject lose --recover regenerate
-ringcheck ringcheck_lose_and_duplicate --settle 55ms --horizon 8ms --inject lose,duplicate --max-states 1000000
+ringcheck ringcheck_lose_and_duplicate --settle 55ms --horizon 8ms --inject lose,duplicate
+ringcheck ringcheck_lose_regenerate --settle 55ms --horizon 12ms --inject lose --recover regenerate
+ringcheck ringcheck_lose_rollback --settle 55ms --horizon 12ms --inject lose --recover rollback
+ringcheck ringcheck_crash --settle 55ms --horizon 8ms --crashes 1
+ringcheck ringcheck_message --settle 55ms --horizon 8ms --messages 1
+ringcheck ringcheck_monitor_pause --settle 55ms --horizon 8ms --monitor-pauses 1 --max-states 3000000
+ringcheck ringcheck_2_nodes_message_crash_rollback --nodes 2 --settle 55ms --horizon 12ms --messages 1 --crashes 1 --recover rollback
 
 keep=$(mktemp -d)
 trap 'rm -rf "$keep"' EXIT

@@ -11,6 +11,7 @@
 
 #include "ring/core/wire.h"
 #include "tests/sim/invariants.h"
+#include "tests/sim/message_ledger.h"
 #include "tests/sim/oracle_wire.h"
 #include "tests/sim/sim_monitor_core.h"
 #include "tests/sim/sim_node_core.h"
@@ -35,6 +36,7 @@ std::uint64_t hash_bytes(std::span<const std::uint8_t> b) {
 struct InFlight {
     Bytes bytes;
     Instant sent;
+    std::uint32_t gen = 1;  // of the sender's process
 };
 using ChannelKey = std::pair<std::uint16_t, std::uint16_t>;  // from, to
 
@@ -59,6 +61,8 @@ struct Truth {
     };
     std::set<Judged> judged;                  // what the rules at the horizon read: which verdicts came after which faults
     std::map<InjectKind, Instant> effect_at;  // the first time each fault took effect
+    std::optional<Instant> alarmed_at;        // the latest alarm (a verdict token_lost or token_duplicated)
+    std::optional<Instant> crashed_at;        // the latest node crash
     // The faults taken effect so far, a bit per InjectKind: ordered by steps, not by time (a start
     // and a fault at the same instant happen in some order, and the cut follows it).
     std::uint8_t effects() const;
@@ -78,22 +82,49 @@ public:
         if (p_.use_count() > 1) p_ = std::make_shared<P>(*p_);
         return *p_;
     }
+    bool alive() const { return p_ != nullptr; }
+    void reset() { p_.reset(); }
 
 private:
     std::shared_ptr<P> p_;
 };
 
+// A node's life outside its process: whether one runs, which generation, and its state directory
+// (written atomically, before the node's output goes anywhere, as the simulator's).
+struct NodeLife {
+    bool up = true;
+    std::uint32_t gen = 1;
+    std::vector<SavedSnapshot> disk;
+    std::optional<DeliveryRecord> deliveries;
+    std::optional<PromisedTerm> promise;
+};
+
 // Everything of a state but the rules' own objects: copied member by member.
 struct Processes {
     Instant now{};
+    std::vector<NodeLife> life;
     std::vector<Shared<SimNodeProcess>> nodes;
     std::vector<Shared<SimMonitorProcess>> monitors;
     bool alarm_seen = false;  // a mutant's trigger (monitor_stops_after_alarm)
     std::map<ChannelKey, std::deque<InFlight>> channels;
-    std::map<ChannelKey, std::deque<Bytes>> control;  // frames without messages, waiting for the next quiet moment or timer
-    std::vector<std::uint64_t> history;               // per process (nodes, then monitors): its inputs so far, hashed
+    std::map<ChannelKey, std::deque<InFlight>> control;  // frames without messages, waiting for the next quiet moment or timer
+    std::vector<std::uint64_t> history;                  // per process (nodes, then monitors): its inputs so far, hashed
     unsigned drops_left = 0, duplicates_left = 0;
     std::vector<InjectKind> injects_left;
+    unsigned crashes_left = 0, pauses_left = 0, messages_left = 0;
+    std::vector<std::uint64_t> messages_sent;  // per source node
+    // Crashed processes (node, generation) whose datagrams may still be on the network.
+    std::vector<std::pair<std::uint16_t, std::uint32_t>> departed;
+    // The monitor stopped (SIGSTOP) since `paused_at`: what reaches its socket waits there, in order.
+    std::optional<Instant> paused_at;
+    std::vector<std::pair<ChannelKey, InFlight>> monitor_socket;
+    // The last datagram fault, crash or token fault: a message sent before it is excused from the
+    // delivery rule at the horizon.
+    std::optional<Instant> disturbed_at;
+    // The process the last step handed an input to (none: a drop, or a datagram for no process).
+    std::optional<std::size_t> stepped;
+    // The sender of the datagram being handed over, and its generation.
+    std::optional<std::pair<std::uint16_t, std::uint32_t>> source;
     Truth truth;
     std::optional<ExploreResult::Violation> violation;
 };
@@ -101,19 +132,22 @@ struct Processes {
 // One state of the whole system, with the simulator's ground truth (token_oracle.h) and rules
 // (invariants.h) of its own: a copy is a whole copy, its oracle and checker report to its own list.
 struct World : Processes {
-    World(std::vector<NodeId> ring, DetectionBound bound) : oracle(ring, violations), checker(std::move(ring), bound, oracle, violations) {}
-    World(const World& o) : Processes(o), violations(o.violations), oracle(o.oracle), checker(o.checker) {
+    World(std::vector<NodeId> ring, DetectionBound bound)
+        : oracle(ring, violations), checker(std::move(ring), bound, oracle, violations), ledger(violations) {}
+    World(const World& o) : Processes(o), violations(o.violations), oracle(o.oracle), checker(o.checker), ledger(o.ledger) {
         oracle.rebind(violations);
         checker.rebind(oracle, violations);
+        ledger.rebind(violations);
     }
     World& operator=(const World&) = delete;
 
     Violations violations;
     TokenOracle oracle;
     InvariantChecker checker;
+    MessageLedger ledger;
 };
 
-enum class Act : std::uint8_t { deliver, drop, duplicate, timer, inject };
+enum class Act : std::uint8_t { deliver, drop, duplicate, timer, inject, crash, restart, pause, resume, send };
 struct Action {
     Act act;
     ChannelKey channel{};     // deliver, drop, duplicate
@@ -139,18 +173,20 @@ void violate(World& w, std::string rule, std::string detail) {
     if (!w.violation) w.violation = ExploreResult::Violation{std::move(rule), std::move(detail), {}, {}};
 }
 
-// Every process of the ring is its first (generation 1): the explorer crashes none yet.
-constexpr std::uint32_t kGen = 1;
+// The generation of the datagram's sender being handed over to `self` from `from` (0: unknown).
+std::uint32_t source_gen(const World& w, NodeId from) { return w.source && w.source->first == from.value ? w.source->second : 0; }
 
 // What the ground truth sees at a node process's boundary (as the simulator's NodeWatch).
 struct NodeWatch : NodeProcessObserver {
     NodeId self;
     explicit NodeWatch(NodeId n) : self(n) {}
     void handed(NodeId from, std::span<const std::uint8_t> message) override {
-        g_world->oracle.handed(g_world->now, self, from, kGen, oracle_wire::read(message));
+        g_world->oracle.handed(g_world->now, self, from, source_gen(*g_world, from), oracle_wire::read(message));
     }
     void passed(NodeId to, std::span<const std::uint8_t> message, bool taken) override {
-        g_world->oracle.passed(g_world->now, self, to, oracle_wire::read(message), taken);
+        const oracle_wire::Read read = oracle_wire::read(message);
+        g_world->oracle.passed(g_world->now, self, to, read, taken);
+        if (read.kind == oracle_wire::Kind::token && read.app_seq) g_world->ledger.departed(NodeId{read.src}, NodeId{read.dst}, *read.app_seq);
     }
     void link_event(NodeId peer, const LinkEvent& e) override {
         if (is_monitor_id(peer) || is_tool_id(peer)) return;
@@ -164,8 +200,10 @@ struct MonitorWatch : MonitorProcessObserver {
     void passed(NodeId, std::span<const std::uint8_t> message, bool taken) override {
         Message m;
         if (!taken || decode_message(message, m) != MessageError::none) return;
-        if (const auto* s = std::get_if<SnapshotStart>(&m))
+        if (const auto* s = std::get_if<SnapshotStart>(&m)) {
+            g_world->checker.snapshot_started(s->id);
             g_world->truth.windows.try_emplace(s->id.value, Truth::Window{g_world->truth.effects()}).first->second.saw(g_world->oracle.count());
+        }
     }
     void link_event(NodeId peer, const LinkEvent& e) override {
         if (e.kind == LinkEventKind::connected && !is_monitor_id(peer)) g_world->checker.monitor_connected(g_world->now, peer);
@@ -179,15 +217,31 @@ public:
 
 private:
     World initial();
+    // Starts node i's process (again) from its state directory, as `ring node` starts.
+    void boot(World& w, std::size_t i);
+    void crash(World& w, std::size_t i);
+    void resume_monitor(World& w);
+    // Node i's next application message, to its predecessor (the longest ride), if it takes it.
+    NodeId destination(std::size_t i) const { return id_at((i + config_.nodes - 1) % config_.nodes); }
+    void send_message(World& w, std::size_t i);
+    std::vector<NodeId> ring() const {
+        std::vector<NodeId> r;
+        for (std::size_t i = 0; i < config_.nodes; ++i) r.push_back(id_at(i));
+        return r;
+    }
     std::size_t index_of(NodeId id) const { return is_monitor_id(id) ? config_.nodes + monitor_index(id) : id.value; }
     NodeId id_at(std::size_t i) const { return i < config_.nodes ? NodeId{static_cast<std::uint16_t>(i)} : monitor_id(i - config_.nodes); }
     std::vector<Action> actions(const World& w) const;
     void apply(World& w, const Action& a);
     void pump(World& w, std::size_t process);
-    void receive(World& w, ChannelKey channel, const Bytes& datagram);
+    void receive(World& w, ChannelKey channel, const InFlight& datagram);
     void deliver_control(World& w);
     void after_step(World& w);
     void at_horizon(World& w);
+    // How long a repair may take after its alarm: the monitor's view to every node and their
+    // acknowledgements, then the order that makes the token (three crossings of the network), a
+    // token hold, and a millisecond's slack for each.
+    Duration repair_time() const { return 3 * (config_.max_delay + std::chrono::milliseconds(1)) + config_.hold + std::chrono::milliseconds(1); }
     std::uint64_t digest(const World& w) const;
     std::string describe(const World& before, const Action& a) const;
     std::optional<Instant> next_timer(const World& w) const;
@@ -200,33 +254,95 @@ private:
     MonitorWatch monitor_watch_;
 };
 
+void Explorer::boot(World& w, std::size_t i) {
+    const std::vector<NodeId> ids = ring();
+    NodeLife& life = w.life[i];
+    // A new process starts at the epoch its state directory kept (the node reads it from its files).
+    std::uint32_t kept_epoch = 0;
+    for (const auto& saved : life.disk) kept_epoch = std::max(kept_epoch, saved.token.epoch.value);
+    w.oracle.booted(ids[i], kept_epoch);
+    life.up = true;
+    life.gen = w.oracle.generation(ids[i]);
+    w.checker.node_up(w.now, ids[i], life.gen);
+    NodeConfig nc;
+    nc.self = ids[i];
+    nc.predecessor = ids[(i + config_.nodes - 1) % config_.nodes];
+    nc.successor = ids[(i + 1) % config_.nodes];
+    nc.ring = ids;
+    nc.token.hold = config_.hold;
+    // Above every earlier process's (as a node's start time makes it), and distinct per node.
+    nc.incarnation = Incarnation{(static_cast<std::uint64_t>(to_us(w.now) + 1) << 16) | (life.gen << 8) | (i + 1)};
+    nc.monitors = {monitor_id(0)};
+    nc.saved_at_start = life.disk;
+    nc.deliveries_at_start = life.deliveries;
+    nc.keep_delivery_record = true;
+    nc.promised_at_start = life.promise.value_or(PromisedTerm{});
+    SimCoreHandle core(make_node_core(config_.mutant, i, nc, w.now));
+    nc.saved_at_start.clear();  // the core has them
+    nc.deliveries_at_start.reset();
+    Shared<SimNodeProcess> process(std::in_place, NodeProcessConfig{nc, LinkConfig{}}, std::move(core), w.now, node_watches_[i].get());
+    if (i < w.nodes.size()) {
+        w.nodes[i] = std::move(process);
+    } else {
+        w.nodes.push_back(std::move(process));
+    }
+}
+
+void Explorer::crash(World& w, std::size_t i) {
+    NodeLife& life = w.life[i];
+    life.up = false;
+    w.nodes[i].reset();
+    w.oracle.crashed(w.now, id_at(i));
+    w.checker.node_down(w.now, id_at(i));
+    w.departed.emplace_back(id_at(i).value, life.gen);
+    w.disturbed_at = w.now;
+    w.truth.crashed_at = w.now;
+}
+
+// SIGCONT, as the simulator's: the overdue timers first, then the socket's backlog in order.
+void Explorer::resume_monitor(World& w) {
+    const std::size_t m = config_.nodes;
+    w.checker.monitor_paused(*w.paused_at, w.now);
+    w.paused_at.reset();
+    w.history[m] = mix(mix(w.history[m], 6), static_cast<std::uint64_t>(to_us(w.now)));
+    w.monitors[0].mut().on_timer(w.now);
+    for (auto& [key, d] : std::exchange(w.monitor_socket, {})) {
+        w.history[m] = mix(mix(mix(w.history[m], 1), key.first), mix(hash_bytes(d.bytes), static_cast<std::uint64_t>(to_us(w.now))));
+        w.source = std::pair(key.first, d.gen);
+        w.monitors[0].mut().on_datagram(w.now, d.bytes);
+        pump(w, m);
+        w.source.reset();
+    }
+    pump(w, m);
+}
+
+void Explorer::send_message(World& w, std::size_t i) {
+    --w.messages_left;
+    w.history[i] = mix(mix(w.history[i], 7), static_cast<std::uint64_t>(to_us(w.now)));
+    if (w.nodes[i].mut().send_app(w.now, destination(i), app_payload(w.messages_sent[i] + 1))) {
+        ++w.messages_sent[i];
+        w.ledger.sent(w.now, id_at(i), w.life[i].gen, destination(i), w.messages_sent[i]);
+    }
+    pump(w, i);
+}
+
 World Explorer::initial() {
-    std::vector<NodeId> ring;
-    for (std::size_t i = 0; i < config_.nodes; ++i) ring.push_back(id_at(i));
-    World w(ring, DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max});
+    const std::vector<NodeId> ids = ring();
+    World w(ids, DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max});
     g_world = &w;
     w.checker.set_liveness(liveness_for(config_.interval, config_.node_timeout), true, config_.max_delay);
     w.checker.monitor_up(w.now);
-    for (std::size_t i = 0; i < config_.nodes; ++i) {
-        w.oracle.booted(ring[i], 0);
-        w.checker.node_up(w.now, ring[i], w.oracle.generation(ring[i]));
-        node_watches_.push_back(std::make_unique<NodeWatch>(ring[i]));
+    if (config_.recover == RecoveryMode::rollback) {
+        // The ledger re-bases its order where a node recorded, and restored, a cut.
+        w.oracle.on_recorded = [](NodeId n, SnapshotId s) { g_world->ledger.recorded(n, s); };
+        w.oracle.on_restored = [](NodeId n, SnapshotId s) { g_world->ledger.restored(n, s); };
     }
-    for (std::size_t i = 0; i < config_.nodes; ++i) {
-        NodeConfig nc;
-        nc.self = ring[i];
-        nc.predecessor = ring[(i + config_.nodes - 1) % config_.nodes];
-        nc.successor = ring[(i + 1) % config_.nodes];
-        nc.ring = ring;
-        nc.token.hold = config_.hold;
-        nc.incarnation = Incarnation{(std::uint64_t{1} << 16) | (i + 1)};
-        nc.monitors = {monitor_id(0)};
-        w.nodes.emplace_back(std::in_place, NodeProcessConfig{nc, LinkConfig{}}, SimCoreHandle(make_node_core(config_.mutant, i, nc, w.now)), w.now,
-                             node_watches_[i].get());
-    }
+    w.life.assign(config_.nodes, NodeLife{});
+    for (std::size_t i = 0; i < config_.nodes; ++i) node_watches_.push_back(std::make_unique<NodeWatch>(ids[i]));
+    for (std::size_t i = 0; i < config_.nodes; ++i) boot(w, i);
     MonitorConfig mc;
     mc.era = 1;
-    mc.ring = ring;
+    mc.ring = ids;
     mc.interval = config_.interval;
     mc.timeout = config_.timeout;
     mc.liveness = liveness_for(config_.interval, config_.node_timeout);
@@ -240,7 +356,8 @@ World Explorer::initial() {
         .report =
             [](NodeId from, const SnapshotReport& r) {
                 World& cur = *g_world;
-                cur.checker.report_handed(r.id, from, kGen, cur.oracle.reported(from, kGen, r));
+                const std::uint32_t gen = source_gen(cur, from);
+                cur.checker.report_handed(r.id, from, gen, cur.oracle.reported(from, gen, r));
             },
         .decided =
             [this, mc](MonitorOutput& out) {
@@ -261,6 +378,10 @@ World Explorer::initial() {
     w.drops_left = config_.drops;
     w.duplicates_left = config_.duplicates;
     w.injects_left = config_.injects;
+    w.crashes_left = config_.crashes;
+    w.pauses_left = config_.monitor_pauses;
+    w.messages_left = config_.messages;
+    w.messages_sent.assign(config_.nodes, 0);
     for (std::size_t i = 0; i < config_.nodes + 1; ++i) pump(w, i);
     after_step(w);
     return w;
@@ -275,27 +396,38 @@ void Explorer::pump(World& w, std::size_t i) {
         for (const auto& d : datagrams) {
             if (is_monitor_id(d.peer) ? monitor_index(d.peer) >= w.monitors.size() : d.peer.value >= config_.nodes) continue;
             if (wire::decode_frame(d.bytes, f) == wire::DecodeError::none && f.messages.empty()) {
-                w.control[{self.value, d.peer.value}].push_back(d.bytes);
+                w.control[{self.value, d.peer.value}].push_back({d.bytes, w.now, i < config_.nodes ? w.life[i].gen : 1});
             } else {
-                w.channels[{self.value, d.peer.value}].push_back({d.bytes, w.now});
+                w.channels[{self.value, d.peer.value}].push_back({d.bytes, w.now, i < config_.nodes ? w.life[i].gen : 1});
             }
         }
     };
     if (i < config_.nodes) {
+        if (!w.life[i].up) return;
         SimNodeProcess& p = w.nodes[i].mut();
+        NodeLife& life = w.life[i];
         do {
             NodeReady r = p.step(w.now);
+            for (auto& saved : r.saved) life.disk.push_back(std::move(saved));
+            for (SnapshotId id : r.erased) std::erase_if(life.disk, [id](const SavedSnapshot& s) { return s.id == id; });
+            if (r.deliveries) life.deliveries = std::move(r.deliveries);
+            if (r.promised) life.promise = r.promised;
             send(r.datagrams);
             for (const auto& e : r.token_events) {
+                if (e.kind == TokenEventKind::rolled_back) w.ledger.rolled_back();
+                if (e.kind == TokenEventKind::delivered || e.kind == TokenEventKind::redelivered)
+                    w.ledger.delivered(w.now, e.src, self, app_payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
                 std::optional<InjectKind> fault;
                 if (e.kind == TokenEventKind::lost_by_fault) fault = InjectKind::lose;
                 if (e.kind == TokenEventKind::duplicated_by_fault) fault = InjectKind::duplicate;
                 if (!fault) continue;
                 w.truth.effect_at.try_emplace(*fault, w.now);
+                w.disturbed_at = w.now;
             }
         } while (p.pending());
         return;
     }
+    if (w.paused_at) return;
     SimMonitorProcess& m = w.monitors[i - config_.nodes].mut();
     do {
         MonitorReady r = m.step(w.now);
@@ -303,6 +435,7 @@ void Explorer::pump(World& w, std::size_t i) {
         for (const auto& jv : r.verdicts) {
             const Verdict& v = jv.verdict;
             w.alarm_seen = w.alarm_seen || v.alarm();
+            if (v.alarm()) w.truth.alarmed_at = w.now;
             if (g_log)
                 g_log->push_back(
                     fmt::format("{:>8} us    verdict: snapshot {} {} ({} token(s))", to_us(w.now), v.id.value, to_string(v.kind), v.tokens));
@@ -324,8 +457,22 @@ void Explorer::pump(World& w, std::size_t i) {
 // After every step: the snapshots under way learn whether the count left 1; once nothing with a
 // message is on the network, the frames without one are delivered.
 void Explorer::after_step(World& w) {
+    // A crashed process's datagrams have all left the network (delivered, dropped, or waiting in a
+    // stopped receiver's socket no more): the tokens it passed on that did not arrive never will.
+    std::erase_if(w.departed, [&](const std::pair<std::uint16_t, std::uint32_t>& d) {
+        auto from_it = [&](const ChannelKey& key, const InFlight& f) { return key.first == d.first && f.gen == d.second; };
+        for (const auto& [key, q] : w.channels)
+            for (const auto& f : q)
+                if (from_it(key, f)) return false;
+        for (const auto& [key, f] : w.monitor_socket)
+            if (from_it(key, f)) return false;
+        w.oracle.sender_gone(w.now, NodeId{d.first}, d.second);
+        return true;
+    });
     for (auto& [id, win] : w.truth.windows) win.saw(w.oracle.count());
     if (w.channels.empty() && !w.control.empty()) deliver_control(w);
+    // A ring without exactly one token, or with a node down, owes no message its delivery.
+    if (!w.oracle.count().exactly(1) || std::any_of(w.life.begin(), w.life.end(), [](const NodeLife& l) { return !l.up; })) w.disturbed_at = w.now;
     // The checker's `truth` and `false-alarm` rules read the count over a stretch of virtual time;
     // here many steps share one instant, and the windows above judge the same by states instead.
     for (const Violation& v : w.violations.kept())
@@ -353,6 +500,28 @@ void Explorer::deliver_control(World& w) {
 // is decided a few deliveries later); what that verdict says is the checker's to judge.
 void Explorer::at_horizon(World& w) {
     const Instant end = Instant{} + config_.settle + config_.horizon;
+    // Exactly once: a message offered long enough before the end (two rotations of the token, as
+    // the simulator bounds a message's wait; a datagram's delay and a millisecond's slack per hop),
+    // with no datagram fault, crash or token fault since, every node up and one token in every
+    // state, was delivered (twice is the ledger's at once).
+    const Duration rotation = static_cast<std::int64_t>(config_.nodes) * (config_.hold + config_.max_delay + std::chrono::milliseconds(1));
+    const auto excused = [&](Instant sent) { return end - sent < 2 * rotation || (w.disturbed_at && *w.disturbed_at >= sent); };
+    if (const std::uint64_t waiting = w.ledger.waiting(excused); waiting > 0)
+        violate(w, std::string(rule::messages),
+                fmt::format("{} message(s) offered more than {} us before the end, with no fault since, not delivered", waiting,
+                            to_us(Instant{} + 2 * rotation)));
+    // Repair: with recovery on, an alarm decided long enough before the end (the monitor's orders and
+    // the nodes' answers, a few datagrams each way), with no fault or crash after it, left the ring
+    // with exactly one token.
+    if (config_.recover != RecoveryMode::off && w.truth.alarmed_at && end - *w.truth.alarmed_at >= repair_time()) {
+        const Instant a = *w.truth.alarmed_at;
+        const bool disturbed_after = (w.truth.crashed_at && *w.truth.crashed_at >= a) ||
+                                     std::any_of(w.truth.effect_at.begin(), w.truth.effect_at.end(), [a](const auto& e) { return e.second >= a; });
+        if (!disturbed_after && !w.oracle.count().exactly(1))
+            violate(w, "recovery",
+                    fmt::format("the alarm at {} us was not repaired: {} token(s) (and {} maybe) {} us later, with no fault since", to_us(a),
+                                w.oracle.count().certain, w.oracle.count().open, to_us(Instant{} + (end - a))));
+    }
     for (const auto& [kind, at] : w.truth.effect_at) {
         if (end - at < 2 * config_.interval) continue;
         const bool judged_after =
@@ -367,8 +536,10 @@ std::optional<Instant> Explorer::next_timer(const World& w) const {
     auto take = [&](std::optional<Instant> d) {
         if (d && (!t || *d < *t)) t = d;
     };
-    for (const auto& n : w.nodes) take(n->next_deadline());
-    for (const auto& m : w.monitors) take(m->next_deadline());
+    for (std::size_t i = 0; i < config_.nodes; ++i)
+        if (w.life[i].up) take(w.nodes[i]->next_deadline());
+    if (!w.paused_at)
+        for (const auto& m : w.monitors) take(m->next_deadline());
     return t;
 }
 
@@ -386,20 +557,41 @@ std::vector<Action> Explorer::actions(const World& w) const {
     const Instant end = Instant{} + config_.settle + config_.horizon;
     if (const auto t = next_timer(w); t && *t <= end && (!must_arrive || *t <= *must_arrive)) {
         for (std::size_t i = 0; i < config_.nodes; ++i)
-            if (w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
-        for (std::size_t k = 0; k < w.monitors.size(); ++k)
+            if (w.life[i].up && w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
+        for (std::size_t k = 0; k < w.monitors.size() && !w.paused_at; ++k)
             if (w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
     }
+    // A process's life: a node crashes (within the budget) right after any step of its own, or in
+    // any quiet moment, and restarts the same way (at once, or in any later quiet moment). Between
+    // two inputs a process does nothing, so a crash later in that stretch differs only in how it
+    // interleaves with the others' steps, which the quiet moments sample; the state space stays
+    // in reach (a crash at every step: over 5 M states for 8 ms).
+    const bool quiet = !must_arrive;
+    for (std::size_t i = 0; i < config_.nodes; ++i) {
+        const bool now_or_quiet = quiet || w.stepped == i;
+        if (w.life[i].up && w.crashes_left > 0 && now_or_quiet) out.push_back({Act::crash, {}, i});
+        if (!w.life[i].up && now_or_quiet) out.push_back({Act::restart, {}, i});
+    }
+    // The monitor stops the same way; it goes on in any later quiet moment (a datagram's arrival
+    // meanwhile waits in its socket either way).
+    if (!w.paused_at && w.pauses_left > 0 && (quiet || w.stepped == config_.nodes)) out.push_back({Act::pause, {}, config_.nodes});
+    if (w.paused_at && quiet) out.push_back({Act::resume, {}, config_.nodes});
+    // An application message, offered at any node in a quiet moment (as a token fault is armed).
+    if (!must_arrive && w.messages_left > 0)
+        for (std::size_t i = 0; i < config_.nodes; ++i)
+            if (w.life[i].up) out.push_back({Act::send, {}, i});
     // Token faults are armed in quiet moments (nothing on the network): arming is local to a node
     // and takes effect on the next token it is handed, which no delivery then can race.
     if (!must_arrive)
         for (std::size_t f = 0; f < w.injects_left.size(); ++f)
-            for (std::size_t i = 0; i < config_.nodes; ++i) out.push_back({Act::inject, {}, i, w.injects_left[f]});
+            for (std::size_t i = 0; i < config_.nodes; ++i)
+                if (w.life[i].up) out.push_back({Act::inject, {}, i, w.injects_left[f]});
     return out;
 }
 
 void Explorer::apply(World& w, const Action& a) {
     g_world = &w;
+    w.stepped.reset();
     switch (a.act) {
         case Act::deliver:
         case Act::duplicate: {
@@ -411,7 +603,8 @@ void Explorer::apply(World& w, const Action& a) {
             } else {
                 --w.duplicates_left;
             }
-            receive(w, a.channel, d.bytes);
+            receive(w, a.channel, d);
+            if (const std::size_t to = index_of(NodeId{a.channel.second}); to < config_.nodes ? w.life[to].up : !w.paused_at) w.stepped = to;
             break;
         }
         case Act::drop: {
@@ -419,6 +612,7 @@ void Explorer::apply(World& w, const Action& a) {
             q.pop_front();
             if (q.empty()) w.channels.erase(a.channel);
             --w.drops_left;
+            w.disturbed_at = w.now;
             break;
         }
         case Act::timer: {
@@ -430,10 +624,13 @@ void Explorer::apply(World& w, const Action& a) {
             auto due = [&](std::size_t i) {
                 return (i < config_.nodes ? w.nodes[i]->next_deadline() : w.monitors[i - config_.nodes]->next_deadline()) == t;
             };
+            auto can_fire = [&](std::size_t i) { return i < config_.nodes ? w.life[i].up : !w.paused_at; };
             std::size_t fire = a.process;
-            for (std::size_t i = 0; !due(fire) && i < config_.nodes + w.monitors.size(); ++i) fire = i;
+            for (std::size_t i = 0; !(can_fire(fire) && due(fire)) && i < config_.nodes + w.monitors.size(); ++i) fire = i;
+            if (!(can_fire(fire) && due(fire))) break;
             w.now = std::max(w.now, *t);
             w.history[fire] = mix(mix(w.history[fire], 2), static_cast<std::uint64_t>(to_us(w.now)));
+            w.stepped = fire;
             if (fire < config_.nodes) {
                 w.nodes[fire].mut().on_timer(w.now);
             } else {
@@ -448,23 +645,61 @@ void Explorer::apply(World& w, const Action& a) {
             w.history[a.process] =
                 mix(mix(mix(w.history[a.process], 3), static_cast<std::uint64_t>(a.kind)), static_cast<std::uint64_t>(to_us(w.now)));
             w.nodes[a.process].mut().inject(w.now, a.kind);
+            w.stepped = a.process;
             pump(w, a.process);
             break;
         }
+        case Act::crash: {
+            --w.crashes_left;
+            w.history[a.process] = mix(mix(w.history[a.process], 4), static_cast<std::uint64_t>(to_us(w.now)));
+            crash(w, a.process);
+            w.stepped = a.process;
+            break;
+        }
+        case Act::restart: {
+            w.history[a.process] = mix(mix(w.history[a.process], 5), static_cast<std::uint64_t>(to_us(w.now)));
+            boot(w, a.process);
+            w.stepped = a.process;
+            pump(w, a.process);
+            break;
+        }
+        case Act::pause: {
+            --w.pauses_left;
+            w.paused_at = w.now;
+            w.history[a.process] = mix(mix(w.history[a.process], 8), static_cast<std::uint64_t>(to_us(w.now)));
+            break;
+        }
+        case Act::resume:
+            resume_monitor(w);
+            w.stepped = config_.nodes;
+            break;
+        case Act::send:
+            send_message(w, a.process);
+            w.stepped = a.process;
+            break;
     }
     after_step(w);
 }
 
-void Explorer::receive(World& w, ChannelKey channel, const Bytes& datagram) {
+void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
     const std::size_t to = index_of(NodeId{channel.second});
-    w.history[to] = mix(mix(mix(w.history[to], 1), channel.first), mix(hash_bytes(datagram), static_cast<std::uint64_t>(to_us(w.now))));
+    if (to < config_.nodes && !w.life[to].up) return;  // no process there: the datagram is gone
+    if (to >= config_.nodes && w.paused_at) {
+        w.monitor_socket.emplace_back(channel, datagram);  // it waits in the stopped monitor's socket
+        return;
+    }
+    w.history[to] = mix(mix(mix(w.history[to], 1), channel.first), mix(hash_bytes(datagram.bytes), static_cast<std::uint64_t>(to_us(w.now))));
+    w.source = std::pair(channel.first, datagram.gen);
     if (to < config_.nodes) {
-        w.nodes[to].mut().on_datagram(w.now, datagram);
+        w.nodes[to].mut().on_datagram(w.now, datagram.bytes);
     } else {
-        if (channel.first < config_.nodes) w.checker.reached_monitor(w.now, NodeId{channel.first});
-        w.monitors[to - config_.nodes].mut().on_datagram(w.now, datagram);
+        // (What proves a node alive to the monitor: a datagram of its current process.)
+        if (channel.first < config_.nodes && w.life[channel.first].up && w.life[channel.first].gen == datagram.gen)
+            w.checker.reached_monitor(w.now, NodeId{channel.first});
+        w.monitors[to - config_.nodes].mut().on_datagram(w.now, datagram.bytes);
     }
     pump(w, to);
+    w.source.reset();
 }
 
 std::uint64_t Explorer::digest(const World& w) const {
@@ -476,14 +711,23 @@ std::uint64_t Explorer::digest(const World& w) const {
     }
     for (const auto& [key, frames] : w.control) {
         h = mix(mix(h, key.first + 0x10000), key.second);
-        for (const auto& f : frames) h = mix(h, hash_bytes(f));
+        for (const auto& f : frames) h = mix(mix(h, hash_bytes(f.bytes)), f.gen);
     }
     h = mix(mix(h, w.drops_left), w.duplicates_left);
+    h = mix(mix(mix(mix(h, w.crashes_left), w.pauses_left), w.messages_left), w.paused_at ? to_us(*w.paused_at) + 1 : 0);
+    for (const auto& [key, d] : w.monitor_socket) h = mix(mix(h, key.first + 0x20000), mix(hash_bytes(d.bytes), d.gen));
+    for (const auto& [node, gen] : w.departed) h = mix(mix(h, node + 0x30000), gen);
+    h = mix(h, w.disturbed_at ? to_us(*w.disturbed_at) + 1 : 0);
+    // The last step's process decides where a crash or restart may come next (nowhere else).
+    const bool lives_open =
+        w.crashes_left > 0 || w.pauses_left > 0 || std::any_of(w.life.begin(), w.life.end(), [](const NodeLife& l) { return !l.up; });
+    if (lives_open) h = mix(h, w.stepped ? *w.stepped + 1 : 0);
     for (InjectKind k : w.injects_left) h = mix(h, static_cast<std::uint64_t>(k) + 17);
     // The ground truth's memory (what a rule checked later reads): in-flight counts follow from
     // the histories, but when a fault took effect and how each snapshot's count went do not.
     for (const auto& [id, win] : w.truth.windows) h = mix(mix(mix(h, id), win.was_one + 2 * win.was_zero + 4 * win.was_many), win.effects_before);
     for (const auto& [k, at] : w.truth.effect_at) h = mix(mix(h, static_cast<std::uint64_t>(k)), static_cast<std::uint64_t>(to_us(at)));
+    h = mix(mix(h, w.truth.alarmed_at ? to_us(*w.truth.alarmed_at) + 1 : 0), w.truth.crashed_at ? to_us(*w.truth.crashed_at) + 1 : 0);
     for (const auto& j : w.truth.judged) h = mix(mix(h, j.effects_before), static_cast<std::uint64_t>(j.kind));
     return h;
 }
@@ -497,6 +741,13 @@ std::string Explorer::describe(const World& before, const Action& a) const {
         case Act::duplicate: return fmt::format("{:>8} us  dup     {} -> {}", to_us(before.now), name(a.channel.first), name(a.channel.second));
         case Act::timer: return fmt::format("{:>8} us  timer   {}", to_us(*next_timer(before)), pname(a.process));
         case Act::inject: return fmt::format("{:>8} us  inject  {} at {}", to_us(before.now), to_string(a.kind), pname(a.process));
+        case Act::crash: return fmt::format("{:>8} us  crash   {}", to_us(before.now), pname(a.process));
+        case Act::restart: return fmt::format("{:>8} us  restart {}", to_us(before.now), pname(a.process));
+        case Act::pause: return fmt::format("{:>8} us  stop    {} (SIGSTOP)", to_us(before.now), pname(a.process));
+        case Act::resume: return fmt::format("{:>8} us  resume  {} (SIGCONT)", to_us(before.now), pname(a.process));
+        case Act::send:
+            return fmt::format("{:>8} us  send    message {} from {} to {}", to_us(before.now), before.messages_sent[a.process] + 1, pname(a.process),
+                               destination(a.process).value);
     }
     return {};
 }

@@ -49,6 +49,9 @@ struct ExploreConfig {
     Duration horizon = std::chrono::milliseconds(5);
     unsigned drops = 0, duplicates = 0;        // datagram faults, in all
     std::vector<InjectKind> injects;           // token faults armed at any moment, each once
+    unsigned crashes = 0;                      // node crashes at any step, in all (a crashed node restarts at any later step, or not)
+    unsigned monitor_pauses = 0;               // times the monitor is stopped (SIGSTOP) at any step, and resumed at any later one
+    unsigned messages = 0;                     // application messages offered at quiet moments, at any node, to its predecessor
     std::size_t max_states = 5'000'000;        // the search stops there (incomplete)
     Mutant mutant = Mutant::none;              // a deliberately broken core (mutants.h)
     RecoveryMode recover = RecoveryMode::off;  // the monitor's repair of a token fault

@@ -32,6 +32,21 @@ void InvariantChecker::node_up(Instant now, NodeId n, std::uint32_t gen) {
     boots_[n].push_back({now, gen});
 }
 
+void InvariantChecker::snapshot_started(SnapshotId id) {
+    auto [it, fresh] = at_start_.try_emplace(id);
+    if (!fresh) return;
+    for (NodeId n : ring_) {
+        AtStart& a = it->second[n];
+        if (const auto b = boots_.find(n); b != boots_.end() && !b->second.empty()) {
+            a.gen = b->second.back().second;
+            a.boots = b->second.size();
+        }
+        const auto o = outages_.find(n);
+        a.up = a.boots > 0 && (o == outages_.end() || o->second.empty() || o->second.back().second.has_value());
+    }
+    if (id.value > kReportsKept) at_start_.erase(at_start_.begin(), at_start_.lower_bound(SnapshotId{id.value - kReportsKept}));
+}
+
 void InvariantChecker::report_handed(SnapshotId id, NodeId node, std::uint32_t gen, std::optional<TokenOracle::Cut> cut) {
     reports_[id].try_emplace(node, HandedReport{gen, std::move(cut)});  // the monitor keeps the first report of each node
 }
@@ -123,11 +138,28 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
     // Late reports of long-decided snapshots are not kept forever.
     if (v.id.value > kReportsKept) reports_.erase(reports_.begin(), reports_.lower_bound(SnapshotId{v.id.value - kReportsKept}));
 
+    // Each node's process when the snapshot began, by the order of events when the start was seen.
+    std::optional<std::map<NodeId, AtStart>> at_start;
+    if (const auto started = at_start_.find(v.id); started != at_start_.end()) {
+        at_start = std::move(started->second);
+        at_start_.erase(started);
+    }
+    auto gen_at_start = [&](NodeId n) {
+        if (at_start && at_start->contains(n)) return at_start->at(n).gen;
+        return generation_at(n, from);
+    };
+    auto down_all_along = [&](NodeId n) {
+        if (at_start && at_start->contains(n)) {
+            const AtStart& a = at_start->at(n);
+            const auto b = boots_.find(n);
+            return !a.up && (b == boots_.end() ? 0 : b->second.size()) == a.boots;
+        }
+        return down_throughout(n, from, now);
+    };
     // The ring it was taken in: the view's members (a node left out of the view owes no report).
     const std::vector<NodeId>& ring = v.members.empty() ? ring_ : v.members;
     for (NodeId n : ring) {
-        if (down_throughout(n, from, now) &&
-            (v.kind != VerdictKind::inconclusive || std::find(v.missing.begin(), v.missing.end(), n) == v.missing.end())) {
+        if (down_all_along(n) && (v.kind != VerdictKind::inconclusive || std::find(v.missing.begin(), v.missing.end(), n) == v.missing.end())) {
             violations_->add(rule::outage, fmt::format("snapshot {} is {} (missing {}) although node {} was down throughout", v.id, to_string(v.kind),
                                                        ids(v.missing), n));
         }
@@ -200,7 +232,7 @@ void InvariantChecker::verdict(const Verdict& v, Instant now) {
     for (const auto& [n, r] : node_reports) {
         // A cut is taken against the processes alive when the snapshot began (a process started
         // later may have joined it afresh, on a delayed marker).
-        if (const auto at_start = generation_at(n, from); at_start != 0 && r.gen != at_start) {
+        if (const auto gen = gen_at_start(n); gen != 0 && r.gen != gen) {
             violations_->add(rule::verdict, fmt::format("snapshot {} is {} although node {}'s report came from a process started after "
                                                         "the snapshot began",
                                                         v.id, to_string(v.kind), n));

@@ -68,6 +68,10 @@ public:
     // A report from generation `gen` of `node` reached the monitor core, with the count the oracle
     // says it must carry.
     void report_handed(SnapshotId id, NodeId node, std::uint32_t gen, std::optional<TokenOracle::Cut> cut);
+    // The monitor sent snapshot `id`'s first start: which process of each node was the latest then,
+    // and whether it was up, is taken from the order of events, not from their times (ringcheck
+    // runs many steps in one instant; without this, times alone say).
+    void snapshot_started(SnapshotId id);
     // Checks a verdict at the moment the monitor decided it.
     void verdict(const Verdict& v, Instant now);
     // Checks an incident event (after the verdict that caused it).
@@ -168,6 +172,12 @@ private:
     };
     static std::optional<CutCount> count_cut(const std::map<NodeId, HandedReport>& reports);
     std::map<SnapshotId, std::map<NodeId, HandedReport>> reports_;
+    struct AtStart {
+        std::uint32_t gen = 0;  // the latest process started (0: none yet)
+        bool up = false;
+        std::size_t boots = 0;  // processes started so far
+    };
+    std::map<SnapshotId, std::map<NodeId, AtStart>> at_start_;
     std::map<NodeId, std::vector<std::pair<Instant, std::uint32_t>>> boots_;
     std::vector<Decided> decided_;
     std::uint64_t faults_detected_ = 0;

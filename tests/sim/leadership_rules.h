@@ -16,7 +16,9 @@ namespace ringwatch::sim {
 
 class LeadershipRules {
 public:
-    explicit LeadershipRules(Violations& violations) : violations_(violations) {}
+    explicit LeadershipRules(Violations& violations) : violations_(&violations) {}
+    // A copy reports to its own list (ringcheck copies the whole simulated world).
+    void rebind(Violations& violations) { violations_ = &violations; }
 
     // A monitor's `leading` event.
     void leading(Instant now, NodeId monitor, Term term);
@@ -29,7 +31,7 @@ public:
     std::size_t terms_led() const { return leaders_.size(); }
 
 private:
-    Violations& violations_;
+    Violations* violations_;
     std::map<Term, NodeId> leaders_;
     // The recoveries since the latest fault: who ordered them, and whether a new leader came meanwhile.
     std::optional<Instant> fault_;

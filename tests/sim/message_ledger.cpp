@@ -21,26 +21,26 @@ void MessageLedger::departed(NodeId src, NodeId dst, std::uint64_t seq) {
 void MessageLedger::delivered(Instant now, NodeId src, NodeId dst, std::uint64_t seq, bool redelivery) {
     auto& v = msgs_[{src, dst}];
     if (seq < 1 || seq > v.size()) {
-        violations_.add(rule::messages,
-                        fmt::format("at {} us node {} delivered message #{} from node {}, which was never sent", to_us(now), dst, seq, src));
+        violations_->add(rule::messages,
+                         fmt::format("at {} us node {} delivered message #{} from node {}, which was never sent", to_us(now), dst, seq, src));
         return;
     }
     Msg& m = v[seq - 1];
     m.departed = true;
     if (redelivery) {
         if (!rollbacks_ || m.deliveries == 0) {
-            violations_.add(rule::messages, fmt::format("at {} us node {} redelivered message #{} from node {}, which {}", to_us(now), dst, seq, src,
-                                                        rollbacks_ ? "it had never delivered" : "no rollback undid"));
+            violations_->add(rule::messages, fmt::format("at {} us node {} redelivered message #{} from node {}, which {}", to_us(now), dst, seq, src,
+                                                         rollbacks_ ? "it had never delivered" : "no rollback undid"));
         }
         return;
     }
     if (++m.deliveries > 1) {
-        violations_.add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} a second time", to_us(now), dst, seq, src));
+        violations_->add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} a second time", to_us(now), dst, seq, src));
     }
     auto& last = last_delivered_[dst][{src, m.src_gen}];
     if (seq <= last && m.deliveries == 1) {
-        violations_.add(rule::messages,
-                        fmt::format("at {} us node {} delivered message #{} from node {} after #{} (out of order)", to_us(now), dst, seq, src, last));
+        violations_->add(rule::messages, fmt::format("at {} us node {} delivered message #{} from node {} after #{} (out of order)", to_us(now), dst,
+                                                     seq, src, last));
     }
     last = std::max(last, seq);
 }
@@ -88,16 +88,16 @@ MessageTally MessageLedger::finish(const std::function<bool(Instant)>& disturbed
                 ++t.queued;
             } else {
                 ++lost;
-                violations_.add(rule::messages, fmt::format("message #{} from node {} to node {}, sent at {} us with one token in the ring "
-                                                            "and no fault after it, left its source and was never delivered",
-                                                            i + 1, key.first, key.second, to_us(m.sent)));
+                violations_->add(rule::messages, fmt::format("message #{} from node {} to node {}, sent at {} us with one token in the ring "
+                                                             "and no fault after it, left its source and was never delivered",
+                                                             i + 1, key.first, key.second, to_us(m.sent)));
             }
         }
     }
     if (healthy_at_end && t.queued > 0) {
-        violations_.add(rule::liveness, fmt::format("{} message(s) still queued at their sources {} ms after the network healed, "
-                                                    "with one token in the ring",
-                                                    t.queued, settle_bound.count() / 1000));
+        violations_->add(rule::liveness, fmt::format("{} message(s) still queued at their sources {} ms after the network healed, "
+                                                     "with one token in the ring",
+                                                     t.queued, settle_bound.count() / 1000));
     }
     return t;
 }

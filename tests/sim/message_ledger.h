@@ -3,6 +3,7 @@
 // busy token (oracle_wire), reported delivered by the destination's core.
 #pragma once
 
+#include <cstring>
 #include <functional>
 #include <map>
 #include <vector>
@@ -11,6 +12,19 @@
 #include "tests/sim/violations.h"
 
 namespace ringwatch::sim {
+
+// A simulated application message's payload: its sequence number per (source, destination), which
+// the ledger follows (8 bytes; anything else reads as 0).
+inline Bytes app_payload(std::uint64_t seq) {
+    Bytes b(8);
+    std::memcpy(b.data(), &seq, 8);
+    return b;
+}
+inline std::uint64_t app_payload_seq(const Bytes& b) {
+    std::uint64_t v = 0;
+    if (b.size() == 8) std::memcpy(&v, b.data(), 8);
+    return v;
+}
 
 struct MessageTally {
     std::uint64_t sent = 0;
@@ -21,7 +35,9 @@ struct MessageTally {
 
 class MessageLedger {
 public:
-    explicit MessageLedger(Violations& v) : violations_(v) {}
+    explicit MessageLedger(Violations& v) : violations_(&v) {}
+    // A copy reports to its own list (ringcheck copies the whole simulated world).
+    void rebind(Violations& v) { violations_ = &v; }
 
     // `src_gen`: the generation (process) of the source that accepted it.
     void sent(Instant now, NodeId src, std::uint32_t src_gen, NodeId dst, std::uint64_t seq);
@@ -63,7 +79,7 @@ private:
     static constexpr std::size_t kCutsKept = 4096;                      // per node, as the oracle keeps reported cuts
     std::map<NodeId, std::map<SnapshotId, std::map<Source, std::uint64_t>>> at_cut_;
     bool rollbacks_ = false;
-    Violations& violations_;
+    Violations* violations_;
 };
 
 }  // namespace ringwatch::sim

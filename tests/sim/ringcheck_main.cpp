@@ -32,6 +32,13 @@ int main(int argc, char** argv) {
     app.add_option("--drops", c.drops, "datagrams that may be lost, in all")->capture_default_str();
     app.add_option("--dups", c.duplicates, "datagrams that may be delivered twice, in all")->capture_default_str();
     app.add_option("--inject", inject, "token faults armed at any quiet moment at any node, each once: lose, duplicate or lose,duplicate");
+    app.add_option("--crashes", c.crashes,
+                   "node crashes at any step, in all (a crashed node restarts from its state directory at any later step, or not)")
+        ->capture_default_str();
+    app.add_option("--monitor-pauses", c.monitor_pauses, "times the monitor is stopped (SIGSTOP) at any step and resumed at any later one")
+        ->capture_default_str();
+    app.add_option("--messages", c.messages, "application messages offered at quiet moments, at any node, to its predecessor (the longest ride)")
+        ->capture_default_str();
     std::string mutant = "none", replay, recover = "off";
     bool first = false;
     app.add_flag("--first", first, "print the first trace found, not the shortest (no bisection: faster)");
@@ -89,6 +96,9 @@ int main(int argc, char** argv) {
     c.mutant = *m;
     std::string faults = fmt::format("{} drop(s), {} duplicate(s)", c.drops, c.duplicates);
     for (InjectKind k : c.injects) faults += fmt::format(", a {}", to_string(k));
+    if (c.crashes > 0) faults += fmt::format(", {} crash(es) with restarts", c.crashes);
+    if (c.monitor_pauses > 0) faults += fmt::format(", {} monitor pause(s)", c.monitor_pauses);
+    if (c.messages > 0) faults += fmt::format("; {} message(s)", c.messages);
     fmt::print("scope: {} nodes, 1 monitor (recovery {}), hold {}, interval {}, settled {} then explored {}, max delay {}; faults: {}\n", c.nodes,
                recover, format_duration(c.hold), format_duration(c.interval), format_duration(c.settle), format_duration(c.horizon),
                format_duration(c.max_delay), faults);

@@ -75,16 +75,6 @@ struct SimCluster::SimMonitor {
 };
 
 namespace {
-Bytes seq_payload(std::uint64_t seq) {
-    Bytes b(8);
-    std::memcpy(b.data(), &seq, 8);
-    return b;
-}
-std::uint64_t payload_seq(const Bytes& b) {
-    std::uint64_t v = 0;
-    if (b.size() == 8) std::memcpy(&v, b.data(), 8);
-    return v;
-}
 std::vector<NodeId> ring_ids(std::size_t n) {
     std::vector<NodeId> v;
     for (std::size_t i = 0; i < n; ++i) v.push_back(NodeId{static_cast<std::uint16_t>(i)});
@@ -286,7 +276,7 @@ void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
     for (const auto& e : ready.token_events) {
         if (e.kind == TokenEventKind::rolled_back) ledger_.rolled_back();
         if (e.kind == TokenEventKind::delivered || e.kind == TokenEventKind::redelivered)
-            ledger_.delivered(now, e.src, n.id, payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
+            ledger_.delivered(now, e.src, n.id, app_payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
     }
     // A process that stopped short of quiescence goes on at once, not at its next deadline.
     const std::optional<Instant> next = n.process->pending() ? std::optional<Instant>(now) : n.process->next_deadline();
@@ -334,9 +324,13 @@ void SimCluster::start_monitor(std::size_t k) {
 }
 
 void SimCluster::MonitorWatch::passed(NodeId to, std::span<const std::uint8_t> message, bool taken) {
-    SpaceTimeRecorder* diagram = cluster->config_.space_time;
-    if (!diagram || !taken) return;
-    if (Message m; decode_message(message, m) == MessageError::none && std::holds_alternative<SnapshotStart>(m))
+    if (!taken) return;
+    Message m;
+    if (decode_message(message, m) != MessageError::none) return;
+    const auto* start = std::get_if<SnapshotStart>(&m);
+    if (!start) return;
+    cluster->checkers_[index]->snapshot_started(start->id);
+    if (SpaceTimeRecorder* diagram = cluster->config_.space_time)
         diagram->sent(cluster->events_.now(), monitor_id(index), 1, to, oracle_wire::read(message));
 }
 
@@ -509,7 +503,7 @@ void SimCluster::send_app_message() {
     SimNode& n = *nodes_[src];
     if (n.up && !n.paused) {
         auto& sent = app_sent_[{n.id, id_of(dst)}];
-        if (n.process->send_app(now, id_of(dst), seq_payload(sent + 1))) {
+        if (n.process->send_app(now, id_of(dst), app_payload(sent + 1))) {
             ++sent;
             ledger_.sent(now, n.id, n.gen, id_of(dst), sent);
         }
