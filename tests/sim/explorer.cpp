@@ -11,6 +11,7 @@
 
 #include "ring/core/wire.h"
 #include "tests/sim/invariants.h"
+#include "tests/sim/leadership_rules.h"
 #include "tests/sim/message_ledger.h"
 #include "tests/sim/oracle_wire.h"
 #include "tests/sim/sim_monitor_core.h"
@@ -132,19 +133,28 @@ struct Processes {
 // One state of the whole system, with the simulator's ground truth (token_oracle.h) and rules
 // (invariants.h) of its own: a copy is a whole copy, its oracle and checker report to its own list.
 struct World : Processes {
-    World(std::vector<NodeId> ring, DetectionBound bound)
-        : oracle(ring, violations), checker(std::move(ring), bound, oracle, violations), ledger(violations) {}
-    World(const World& o) : Processes(o), violations(o.violations), oracle(o.oracle), checker(o.checker), ledger(o.ledger) {
+    World(std::vector<NodeId> ring, DetectionBound bound, std::size_t monitor_count)
+        : oracle(ring, violations), ledger(violations), leadership(violations) {
+        for (std::size_t k = 0; k < monitor_count; ++k) checkers.emplace_back(ring, bound, oracle, violations);
+    }
+    World(const World& o)
+        : Processes(o), violations(o.violations), oracle(o.oracle), checkers(o.checkers), ledger(o.ledger), leadership(o.leadership) {
         oracle.rebind(violations);
-        checker.rebind(oracle, violations);
+        for (auto& c : checkers) c.rebind(oracle, violations);
         ledger.rebind(violations);
+        leadership.rebind(violations);
+    }
+    template <typename F>
+    void each_checker(F&& f) {
+        for (auto& c : checkers) f(c);
     }
     World& operator=(const World&) = delete;
 
     Violations violations;
     TokenOracle oracle;
-    InvariantChecker checker;
+    std::vector<InvariantChecker> checkers;  // one per monitor: its verdicts, incidents and node events
     MessageLedger ledger;
+    LeadershipRules leadership;
 };
 
 enum class Act : std::uint8_t { deliver, drop, duplicate, timer, inject, crash, restart, pause, resume, send };
@@ -197,16 +207,18 @@ struct NodeWatch : NodeProcessObserver {
 
 // The monitor's snapshot starts open the explorer's windows; its links' first sessions tell the checker.
 struct MonitorWatch : MonitorProcessObserver {
+    std::size_t k;
+    explicit MonitorWatch(std::size_t index) : k(index) {}
     void passed(NodeId, std::span<const std::uint8_t> message, bool taken) override {
         Message m;
         if (!taken || decode_message(message, m) != MessageError::none) return;
         if (const auto* s = std::get_if<SnapshotStart>(&m)) {
-            g_world->checker.snapshot_started(s->id);
+            g_world->checkers[k].snapshot_started(s->id);
             g_world->truth.windows.try_emplace(s->id.value, Truth::Window{g_world->truth.effects()}).first->second.saw(g_world->oracle.count());
         }
     }
     void link_event(NodeId peer, const LinkEvent& e) override {
-        if (e.kind == LinkEventKind::connected && !is_monitor_id(peer)) g_world->checker.monitor_connected(g_world->now, peer);
+        if (e.kind == LinkEventKind::connected && !is_monitor_id(peer)) g_world->checkers[k].monitor_connected(g_world->now, peer);
     }
 };
 
@@ -250,8 +262,16 @@ private:
     void search(const World& start, std::size_t limit, ExploreResult& res);
 
     ExploreConfig config_;
-    std::vector<std::unique_ptr<NodeWatch>> node_watches_;  // shared by every world (they report to g_world)
-    MonitorWatch monitor_watch_;
+    std::vector<std::unique_ptr<NodeWatch>> node_watches_;        // shared by every world (they report to g_world)
+    std::vector<std::unique_ptr<MonitorWatch>> monitor_watches_;  // likewise
+    std::vector<NodeId> monitor_ids() const {
+        std::vector<NodeId> ids;
+        for (std::size_t k = 0; k < config_.monitors; ++k) ids.push_back(monitor_id(k));
+        return ids;
+    }
+    // The first monitor may be stopped (--monitor-pauses).
+    bool stopped(const World& w, std::size_t process) const { return process == config_.nodes && w.paused_at.has_value(); }
+    void start_monitor(World& w, std::size_t k);
 };
 
 void Explorer::boot(World& w, std::size_t i) {
@@ -263,7 +283,7 @@ void Explorer::boot(World& w, std::size_t i) {
     w.oracle.booted(ids[i], kept_epoch);
     life.up = true;
     life.gen = w.oracle.generation(ids[i]);
-    w.checker.node_up(w.now, ids[i], life.gen);
+    w.each_checker([&](InvariantChecker& c) { c.node_up(w.now, ids[i], life.gen); });
     NodeConfig nc;
     nc.self = ids[i];
     nc.predecessor = ids[(i + config_.nodes - 1) % config_.nodes];
@@ -272,7 +292,7 @@ void Explorer::boot(World& w, std::size_t i) {
     nc.token.hold = config_.hold;
     // Above every earlier process's (as a node's start time makes it), and distinct per node.
     nc.incarnation = Incarnation{(static_cast<std::uint64_t>(to_us(w.now) + 1) << 16) | (life.gen << 8) | (i + 1)};
-    nc.monitors = {monitor_id(0)};
+    nc.monitors = monitor_ids();
     nc.saved_at_start = life.disk;
     nc.deliveries_at_start = life.deliveries;
     nc.keep_delivery_record = true;
@@ -293,7 +313,7 @@ void Explorer::crash(World& w, std::size_t i) {
     life.up = false;
     w.nodes[i].reset();
     w.oracle.crashed(w.now, id_at(i));
-    w.checker.node_down(w.now, id_at(i));
+    w.each_checker([&](InvariantChecker& c) { c.node_down(w.now, id_at(i)); });
     w.departed.emplace_back(id_at(i).value, life.gen);
     w.disturbed_at = w.now;
     w.truth.crashed_at = w.now;
@@ -302,7 +322,7 @@ void Explorer::crash(World& w, std::size_t i) {
 // SIGCONT, as the simulator's: the overdue timers first, then the socket's backlog in order.
 void Explorer::resume_monitor(World& w) {
     const std::size_t m = config_.nodes;
-    w.checker.monitor_paused(*w.paused_at, w.now);
+    w.checkers[0].monitor_paused(*w.paused_at, w.now);
     w.paused_at.reset();
     w.history[m] = mix(mix(w.history[m], 6), static_cast<std::uint64_t>(to_us(w.now)));
     w.monitors[0].mut().on_timer(w.now);
@@ -326,12 +346,59 @@ void Explorer::send_message(World& w, std::size_t i) {
     pump(w, i);
 }
 
+void Explorer::start_monitor(World& w, std::size_t k) {
+    MonitorConfig mc;
+    mc.era = static_cast<std::uint32_t>(k + 1);
+    mc.ring = ring();
+    mc.interval = config_.interval;
+    mc.timeout = config_.timeout;
+    mc.liveness = liveness_for(config_.interval, config_.node_timeout);
+    mc.recover = config_.recover;
+    mc.leadership.self = monitor_id(k);
+    mc.leadership.monitors = monitor_ids();
+    mutate_monitor_config(config_.mutant, mc);
+    // The ground truth checks each report as the core is handed it; a monitor mutant edits what the
+    // core decided, and the rules judge what is left, as in the simulator.
+    SimMonitorCore::Hooks hooks{
+        .report =
+            [k](NodeId from, const SnapshotReport& r) {
+                World& cur = *g_world;
+                const std::uint32_t gen = source_gen(cur, from);
+                cur.checkers[k].report_handed(r.id, from, gen, cur.oracle.reported(from, gen, r));
+            },
+        .decided =
+            [this, k, mc](MonitorOutput& out) {
+                World& cur = *g_world;
+                InvariantChecker& checker = cur.checkers[k];
+                const SimMonitorCore* core = k < cur.monitors.size() ? &cur.monitors[k]->core() : nullptr;
+                mutate_decided(config_.mutant, mc, config_.nodes, cur.alarm_seen, core, out);
+                // (A crash since the latest fault may call for a repair of its own.)
+                std::optional<Instant> repairable_fault;
+                if (const auto& effects = cur.oracle.fault_effects(); !effects.empty() && !checker.crashed_since(effects.back().at))
+                    repairable_fault = effects.back().at;
+                if (cur.leadership.decided(cur.now, monitor_id(k), out, repairable_fault) && config_.monitors > 1)
+                    cur.each_checker([&](InvariantChecker& c) { c.took_over(cur.now); });
+                for (const auto& e : out.node_events) checker.node_event(e);
+                for (const auto& v : out.verdicts) {
+                    checker.verdict(v, cur.now);
+                    for (const auto& e : caused_by(v, out.incident_events)) checker.incident(e);
+                }
+            },
+    };
+    w.monitors.emplace_back(
+        std::in_place, MonitorProcessConfig{.monitor = mc, .link = LinkConfig{}, .incarnation = Incarnation{(std::uint64_t{1} << 16) | (100 + k)}},
+        SimMonitorCore(mc, w.now, std::move(hooks)), w.now, monitor_watches_[k].get());
+}
+
 World Explorer::initial() {
     const std::vector<NodeId> ids = ring();
-    World w(ids, DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max});
+    World w(ids, DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, config_.monitors);
     g_world = &w;
-    w.checker.set_liveness(liveness_for(config_.interval, config_.node_timeout), true, config_.max_delay);
-    w.checker.monitor_up(w.now);
+    if (config_.monitors > 1) w.oracle.expect_several_reports();
+    w.each_checker([&](InvariantChecker& c) {
+        c.set_liveness(liveness_for(config_.interval, config_.node_timeout), true, config_.max_delay);
+        c.monitor_up(w.now);
+    });
     if (config_.recover == RecoveryMode::rollback) {
         // The ledger re-bases its order where a node recorded, and restored, a cut.
         w.oracle.on_recorded = [](NodeId n, SnapshotId s) { g_world->ledger.recorded(n, s); };
@@ -339,42 +406,10 @@ World Explorer::initial() {
     }
     w.life.assign(config_.nodes, NodeLife{});
     for (std::size_t i = 0; i < config_.nodes; ++i) node_watches_.push_back(std::make_unique<NodeWatch>(ids[i]));
+    for (std::size_t k = 0; k < config_.monitors; ++k) monitor_watches_.push_back(std::make_unique<MonitorWatch>(k));
     for (std::size_t i = 0; i < config_.nodes; ++i) boot(w, i);
-    MonitorConfig mc;
-    mc.era = 1;
-    mc.ring = ids;
-    mc.interval = config_.interval;
-    mc.timeout = config_.timeout;
-    mc.liveness = liveness_for(config_.interval, config_.node_timeout);
-    mc.recover = config_.recover;
-    mc.leadership.self = monitor_id(0);
-    mc.leadership.monitors = {monitor_id(0)};
-    mutate_monitor_config(config_.mutant, mc);
-    // The ground truth checks each report as the core is handed it; a monitor mutant edits what the
-    // core decided, and the checker judges what is left, as in the simulator.
-    SimMonitorCore::Hooks hooks{
-        .report =
-            [](NodeId from, const SnapshotReport& r) {
-                World& cur = *g_world;
-                const std::uint32_t gen = source_gen(cur, from);
-                cur.checker.report_handed(r.id, from, gen, cur.oracle.reported(from, gen, r));
-            },
-        .decided =
-            [this, mc](MonitorOutput& out) {
-                World& cur = *g_world;
-                const SimMonitorCore* core = cur.monitors.empty() ? nullptr : &cur.monitors[0]->core();
-                mutate_decided(config_.mutant, mc, config_.nodes, cur.alarm_seen, core, out);
-                for (const auto& e : out.node_events) cur.checker.node_event(e);
-                for (const auto& v : out.verdicts) {
-                    cur.checker.verdict(v, cur.now);
-                    for (const auto& e : caused_by(v, out.incident_events)) cur.checker.incident(e);
-                }
-            },
-    };
-    w.monitors.emplace_back(std::in_place,
-                            MonitorProcessConfig{.monitor = mc, .link = LinkConfig{}, .incarnation = Incarnation{(std::uint64_t{1} << 16) | 100}},
-                            SimMonitorCore(mc, w.now, std::move(hooks)), w.now, &monitor_watch_);
-    w.history.assign(config_.nodes + 1, 0);
+    for (std::size_t k = 0; k < config_.monitors; ++k) start_monitor(w, k);
+    w.history.assign(config_.nodes + config_.monitors, 0);
     w.drops_left = config_.drops;
     w.duplicates_left = config_.duplicates;
     w.injects_left = config_.injects;
@@ -382,7 +417,7 @@ World Explorer::initial() {
     w.pauses_left = config_.monitor_pauses;
     w.messages_left = config_.messages;
     w.messages_sent.assign(config_.nodes, 0);
-    for (std::size_t i = 0; i < config_.nodes + 1; ++i) pump(w, i);
+    for (std::size_t i = 0; i < config_.nodes + config_.monitors; ++i) pump(w, i);
     after_step(w);
     return w;
 }
@@ -427,7 +462,7 @@ void Explorer::pump(World& w, std::size_t i) {
         } while (p.pending());
         return;
     }
-    if (w.paused_at) return;
+    if (stopped(w, i)) return;
     SimMonitorProcess& m = w.monitors[i - config_.nodes].mut();
     do {
         MonitorReady r = m.step(w.now);
@@ -538,8 +573,8 @@ std::optional<Instant> Explorer::next_timer(const World& w) const {
     };
     for (std::size_t i = 0; i < config_.nodes; ++i)
         if (w.life[i].up) take(w.nodes[i]->next_deadline());
-    if (!w.paused_at)
-        for (const auto& m : w.monitors) take(m->next_deadline());
+    for (std::size_t k = 0; k < w.monitors.size(); ++k)
+        if (!stopped(w, config_.nodes + k)) take(w.monitors[k]->next_deadline());
     return t;
 }
 
@@ -558,8 +593,8 @@ std::vector<Action> Explorer::actions(const World& w) const {
     if (const auto t = next_timer(w); t && *t <= end && (!must_arrive || *t <= *must_arrive)) {
         for (std::size_t i = 0; i < config_.nodes; ++i)
             if (w.life[i].up && w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
-        for (std::size_t k = 0; k < w.monitors.size() && !w.paused_at; ++k)
-            if (w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
+        for (std::size_t k = 0; k < w.monitors.size(); ++k)
+            if (!stopped(w, config_.nodes + k) && w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
     }
     // A process's life: a node crashes (within the budget) right after any step of its own, or in
     // any quiet moment, and restarts the same way (at once, or in any later quiet moment). Between
@@ -604,7 +639,7 @@ void Explorer::apply(World& w, const Action& a) {
                 --w.duplicates_left;
             }
             receive(w, a.channel, d);
-            if (const std::size_t to = index_of(NodeId{a.channel.second}); to < config_.nodes ? w.life[to].up : !w.paused_at) w.stepped = to;
+            if (const std::size_t to = index_of(NodeId{a.channel.second}); to < config_.nodes ? w.life[to].up : !stopped(w, to)) w.stepped = to;
             break;
         }
         case Act::drop: {
@@ -624,7 +659,7 @@ void Explorer::apply(World& w, const Action& a) {
             auto due = [&](std::size_t i) {
                 return (i < config_.nodes ? w.nodes[i]->next_deadline() : w.monitors[i - config_.nodes]->next_deadline()) == t;
             };
-            auto can_fire = [&](std::size_t i) { return i < config_.nodes ? w.life[i].up : !w.paused_at; };
+            auto can_fire = [&](std::size_t i) { return i < config_.nodes ? w.life[i].up : !stopped(w, i); };
             std::size_t fire = a.process;
             for (std::size_t i = 0; !(can_fire(fire) && due(fire)) && i < config_.nodes + w.monitors.size(); ++i) fire = i;
             if (!(can_fire(fire) && due(fire))) break;
@@ -684,7 +719,7 @@ void Explorer::apply(World& w, const Action& a) {
 void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
     const std::size_t to = index_of(NodeId{channel.second});
     if (to < config_.nodes && !w.life[to].up) return;  // no process there: the datagram is gone
-    if (to >= config_.nodes && w.paused_at) {
+    if (stopped(w, to)) {
         w.monitor_socket.emplace_back(channel, datagram);  // it waits in the stopped monitor's socket
         return;
     }
@@ -695,7 +730,7 @@ void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
     } else {
         // (What proves a node alive to the monitor: a datagram of its current process.)
         if (channel.first < config_.nodes && w.life[channel.first].up && w.life[channel.first].gen == datagram.gen)
-            w.checker.reached_monitor(w.now, NodeId{channel.first});
+            w.checkers[to - config_.nodes].reached_monitor(w.now, NodeId{channel.first});
         w.monitors[to - config_.nodes].mut().on_datagram(w.now, datagram.bytes);
     }
     pump(w, to);

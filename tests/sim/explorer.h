@@ -38,6 +38,7 @@ namespace ringwatch::sim {
 
 struct ExploreConfig {
     std::size_t nodes = 3;
+    std::size_t monitors = 1;  // 2: each judges, one leads (terms; the leadership rules)
     Duration hold = std::chrono::milliseconds(1);
     Duration interval = std::chrono::milliseconds(10);
     Duration timeout = std::chrono::milliseconds(200);

@@ -5,6 +5,33 @@
 
 namespace ringwatch::sim {
 
+namespace {
+// The term an order carries, and what to call it (a view, a token order, a lease ...): none for
+// what is not an order.
+std::optional<std::pair<Term, std::string_view>> order_term(const Message& m) {
+    if (const auto* v = std::get_if<ViewOrder>(&m)) return std::pair{v->term, std::string_view("view")};
+    if (const auto* i = std::get_if<IssueToken>(&m)) return std::pair{i->term, std::string_view("token order")};
+    if (const auto* g = std::get_if<LeaseGrant>(&m)) return std::pair{g->term, std::string_view("lease")};
+    if (const auto* r = std::get_if<RecoverCommand>(&m)) return std::pair{r->term, std::string_view("recovery")};
+    return std::nullopt;
+}
+}  // namespace
+
+bool LeadershipRules::decided(Instant now, NodeId monitor, const MonitorOutput& out, std::optional<Instant> repairable_fault) {
+    bool leading_now = false;
+    for (const auto& e : out.leader_events)
+        if (e.kind == LeaderEventKind::leading) {
+            leading(now, monitor, e.term);
+            leading_now = true;
+        }
+    for (const auto& [n, o] : out.view_orders)
+        if (const auto t = order_term(o)) acted(now, monitor, t->first, t->second);
+    for (const auto& [n, k] : out.keeps) acted(now, monitor, k.term, "keep order");
+    for (const auto& [n, rc] : out.recover_commands) acted(now, monitor, rc.term, "recovery");
+    if (!out.recover_commands.empty() && repairable_fault) recovered(now, monitor, *repairable_fault);
+    return leading_now;
+}
+
 void LeadershipRules::leading(Instant now, NodeId monitor, Term term) {
     last_leading_ = now;
     const auto [it, first] = leaders_.try_emplace(term, monitor);

@@ -9,6 +9,7 @@
 #include <set>
 #include <string_view>
 
+#include "monitor/core/monitor_core.h"
 #include "ring/core/messages.h"
 #include "tests/sim/violations.h"
 
@@ -27,6 +28,11 @@ public:
     // A recovery a monitor ordered after the token fault that took effect at `fault` (the latest,
     // with no crash since).
     void recovered(Instant now, NodeId monitor, Instant fault);
+
+    // Everything of the above in what a monitor core just decided: its `leading` events, the terms of
+    // its orders, and its recoveries (of the fault that took effect at `repairable_fault`, the latest
+    // with no crash since, if any). Returns whether it began to lead a term.
+    bool decided(Instant now, NodeId monitor, const MonitorOutput& out, std::optional<Instant> repairable_fault);
 
     std::size_t terms_led() const { return leaders_.size(); }
 

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
     std::string hold = format_duration(c.hold), interval = format_duration(c.interval), timeout = format_duration(c.timeout),
                 horizon = format_duration(c.horizon), settle = format_duration(c.settle), max_delay = format_duration(c.max_delay), inject;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{5}));
+    app.add_option("--monitors", c.monitors, "monitors: with 2, each judges and one leads (the leadership rules)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{2}));
     app.add_option("--hold", hold, "token hold")->capture_default_str();
     app.add_option("--interval", interval, "snapshot interval")->capture_default_str();
     app.add_option("--timeout", timeout, "snapshot timeout")->capture_default_str();
@@ -99,8 +102,8 @@ int main(int argc, char** argv) {
     if (c.crashes > 0) faults += fmt::format(", {} crash(es) with restarts", c.crashes);
     if (c.monitor_pauses > 0) faults += fmt::format(", {} monitor pause(s)", c.monitor_pauses);
     if (c.messages > 0) faults += fmt::format("; {} message(s)", c.messages);
-    fmt::print("scope: {} nodes, 1 monitor (recovery {}), hold {}, interval {}, settled {} then explored {}, max delay {}; faults: {}\n", c.nodes,
-               recover, format_duration(c.hold), format_duration(c.interval), format_duration(c.settle), format_duration(c.horizon),
+    fmt::print("scope: {} nodes, {} monitor(s) (recovery {}), hold {}, interval {}, settled {} then explored {}, max delay {}; faults: {}\n", c.nodes,
+               c.monitors, recover, format_duration(c.hold), format_duration(c.interval), format_duration(c.settle), format_duration(c.horizon),
                format_duration(c.max_delay), faults);
     const auto t0 = std::chrono::steady_clock::now();
     const ExploreResult r = explore(c);

@@ -334,18 +334,6 @@ void SimCluster::MonitorWatch::passed(NodeId to, std::span<const std::uint8_t> m
         diagram->sent(cluster->events_.now(), monitor_id(index), 1, to, oracle_wire::read(message));
 }
 
-namespace {
-// The term an order carries, and what to call it (a view, a token order, a lease ...): none for
-// what is not an order.
-std::optional<std::pair<Term, std::string_view>> order_term(const Message& m) {
-    if (const auto* v = std::get_if<ViewOrder>(&m)) return std::pair{v->term, std::string_view("view")};
-    if (const auto* i = std::get_if<IssueToken>(&m)) return std::pair{i->term, std::string_view("token order")};
-    if (const auto* g = std::get_if<LeaseGrant>(&m)) return std::pair{g->term, std::string_view("lease")};
-    if (const auto* r = std::get_if<RecoverCommand>(&m)) return std::pair{r->term, std::string_view("recovery")};
-    return std::nullopt;
-}
-}  // namespace
-
 // What a monitor core decided, as it decides it: a mutant's edits (none unless a mutant runs),
 // then the rules' checks at once, in the order things happen (a report handed to the core a moment
 // after a verdict is not part of it), and the run's counts.
@@ -356,21 +344,12 @@ void SimCluster::decided(std::size_t k, MonitorOutput& out) {
     const SimMonitorCore* core = monitors_[k]->process ? &monitors_[k]->process->core() : nullptr;
     mutate_decided(config_.mutant, monitors_[k]->config, config_.nodes, alarm_seen_, core, out);
     const Instant now = events_.now();
-    for (const auto& e : out.leader_events)
-        if (e.kind == LeaderEventKind::leading) {
-            leadership_rules_.leading(now, self, e.term);
-            if (config_.monitors > 1) each_checker([now](InvariantChecker& c) { c.took_over(now); });
-        }
-    for (const auto& [n, o] : out.view_orders)
-        if (const auto t = order_term(o)) leadership_rules_.acted(now, self, t->first, t->second);
-    for (const auto& [n, k2] : out.keeps) leadership_rules_.acted(now, self, k2.term, "keep order");
-    std::set<Epoch> recoveries;
-    for (const auto& [n, rc] : out.recover_commands) {
-        leadership_rules_.acted(now, self, rc.term, "recovery");
-        recoveries.insert(rc.epoch);
-    }
-    if (const auto& effects = oracle_.fault_effects(); !recoveries.empty() && !effects.empty() && !checker.crashed_since(effects.back().at))
-        leadership_rules_.recovered(now, self, effects.back().at);  // a crash since the fault may call for a repair of its own
+    // (A crash since the latest fault may call for a repair of its own.)
+    std::optional<Instant> repairable_fault;
+    if (const auto& effects = oracle_.fault_effects(); !effects.empty() && !checker.crashed_since(effects.back().at))
+        repairable_fault = effects.back().at;
+    if (leadership_rules_.decided(now, self, out, repairable_fault) && config_.monitors > 1)
+        each_checker([now](InvariantChecker& c) { c.took_over(now); });
     for (const auto& e : out.node_events) {
         checker.node_event(e);
         if (on_node_event) on_node_event(e);
