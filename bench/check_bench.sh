@@ -27,6 +27,8 @@ ringcheck ringcheck_lose_rollback --settle 55ms --horizon 12ms --inject lose --r
 ringcheck ringcheck_crash --settle 55ms --horizon 8ms --crashes 1
 ringcheck ringcheck_message --settle 55ms --horizon 8ms --messages 1
 ringcheck ringcheck_monitor_pause --settle 55ms --horizon 8ms --monitor-pauses 1 --max-states 3000000
+ringcheck ringcheck_2_monitors --monitors 2 --settle 55ms --horizon 8ms
+ringcheck ringcheck_2_nodes_2_monitors_lose_regenerate --monitors 2 --nodes 2 --settle 50ms --horizon 8ms --inject lose --recover regenerate
 ringcheck ringcheck_2_nodes_message_crash_rollback --nodes 2 --settle 55ms --horizon 12ms --messages 1 --crashes 1 --recover rollback
 
 keep=$(mktemp -d)
