@@ -1,5 +1,5 @@
 // Command-line parsing with one-line errors: "<program>: <what is wrong>" on stderr and exit 2;
-// --help prints the help and exits 0. A program of subcommands names an unknown or missing one and
+// --help prints the help and exits 0, --version "<program> <version>" and exits 0. A program of subcommands names an unknown or missing one and
 // lists the valid ones.
 #pragma once
 
@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+
+#include "ring/io/version.h"
 
 namespace ringwatch::io {
 
@@ -32,6 +34,12 @@ inline bool is_subcommand(CLI::App& app, std::string_view name) {
 
 // Returns nullopt when parsing succeeded, else the exit code to return from main.
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, const char* program) {
+    app.set_version_flag("--version", fmt::format("{} {}", program, kVersion), "print the version and exit");
+    // (Before a program of subcommands asks for one.)
+    if (argc > 1 && std::string_view(argv[1]) == "--version") {
+        fmt::print("{} {}\n", program, kVersion);
+        return 0;
+    }
     if (const std::string names = subcommand_names(app); !names.empty()) {
         const std::string_view first = argc > 1 ? argv[1] : "";
         if (first.empty()) {
