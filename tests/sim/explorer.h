@@ -1,27 +1,32 @@
 // ringcheck's explorer: every interleaving of a small ring, over the production process objects
 // (NodeProcess, MonitorProcess: links, backlog and core, as `ring node` and `monitor` run them).
 //
-// A state is every process plus the datagrams on every channel (one FIFO per ordered pair of
-// processes) and the virtual time. Its successors: the head datagram of any channel delivered
-// (or, within a budget, dropped or delivered twice), an armed token fault (within a budget), and
-// the next timer: time moves only to the earliest deadline of any process, and never past the
-// moment a datagram on the network must have arrived (`max_delay` after it was sent), so every
-// order of deliveries between two timers is tried, and every race of a delivery with a timer.
+// A state is every process, each node's state directory, the datagrams on every channel (one FIFO
+// per ordered pair of processes) and the virtual time. Its successors: the head datagram of any
+// channel delivered (or, within a budget, dropped or delivered twice); the next timer (time moves
+// only to the earliest deadline, and never past the moment a datagram on the network must have
+// arrived, `max_delay` after it was sent, so every order of deliveries between two timers is tried,
+// and every race of a delivery with a timer); in quiet moments, a token fault armed or an
+// application message offered at any node; a node crash right after a step of its own or in a
+// quiet moment, and its restart from its state directory then or in a later quiet moment; the
+// first monitor stopped the same way and resumed in a later quiet moment (all within budgets).
 //
 // States are merged when every process has been handed the same inputs at the same times (a
-// process is deterministic: its inputs are its state) and the channels and the ground truth agree:
-// interleavings that differ only in the order of independent steps are explored once.
+// process is deterministic: its inputs are its state) and the channels and the rules' memory agree:
+// interleavings that differ only in the order of independent steps are explored once. A state's
+// copy shares the processes its step does not touch.
 //
-// Ground truth, from what the explorer sees at each process's boundary (never a core's verdict):
-// the tokens of the newest epoch held (each node's token protocol) or on a link (passed by a core
-// and not yet handed to the next). Rules, checked in every state reached:
-//   one-birth       at most one token is made in any epoch;
-//   false-ok        a snapshot judged ok though the true count was exactly 1 in no state between
-//                   its start and its verdict (its cut is one of those states; a loss after the
-//                   cut is the next snapshot's to see);
-//   false-alarm     token_lost / token_duplicated with no such fault taken effect before;
-//   undetected      (at the horizon) a fault took effect, a snapshot started after it was decided,
-//                   and no alarm of its kind came.
+// In every state the simulator's ground truth and rules run (TokenOracle, InvariantChecker per
+// monitor, MessageLedger, LeadershipRules), minus the checker's time-based truth and false-alarm
+// rules, replaced by the explorer's own:
+//   cut-truth   a verdict's count was the true count in some state between its start and its
+//               verdict (its cut is one of those states);
+//   detection   (at the horizon) a fault that took effect two intervals before the end was
+//               followed by a judged snapshot begun after it;
+//   messages    (at the horizon) a message offered two token rotations before the end, with every
+//               node up, one token in every state and no fault since, was delivered;
+//   recovery    (at the horizon, with a recovery mode) an alarm far enough before the end, with no
+//               fault or crash after it, left exactly one token.
 #pragma once
 
 #include <cstdint>
