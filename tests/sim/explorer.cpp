@@ -16,6 +16,7 @@
 #include "tests/sim/oracle_wire.h"
 #include "tests/sim/sim_monitor_core.h"
 #include "tests/sim/sim_node_core.h"
+#include "tests/sim/sim_state_dir.h"
 #include "tests/sim/token_oracle.h"
 
 namespace ringwatch::sim {
@@ -90,14 +91,11 @@ private:
     std::shared_ptr<P> p_;
 };
 
-// A node's life outside its process: whether one runs, which generation, and its state directory
-// (written atomically, before the node's output goes anywhere, as the simulator's).
+// A node's life outside its process: whether one runs, which generation, and its state directory.
 struct NodeLife {
     bool up = true;
     std::uint32_t gen = 1;
-    std::vector<SavedSnapshot> disk;
-    std::optional<DeliveryRecord> deliveries;
-    std::optional<PromisedTerm> promise;
+    SimStateDir state_dir;
 };
 
 // Everything of a state but the rules' own objects: copied member by member.
@@ -278,9 +276,7 @@ void Explorer::boot(World& w, std::size_t i) {
     const std::vector<NodeId> ids = ring();
     NodeLife& life = w.life[i];
     // A new process starts at the epoch its state directory kept (the node reads it from its files).
-    std::uint32_t kept_epoch = 0;
-    for (const auto& saved : life.disk) kept_epoch = std::max(kept_epoch, saved.token.epoch.value);
-    w.oracle.booted(ids[i], kept_epoch);
+    w.oracle.booted(ids[i], life.state_dir.kept_epoch());
     life.up = true;
     life.gen = w.oracle.generation(ids[i]);
     w.each_checker([&](InvariantChecker& c) { c.node_up(w.now, ids[i], life.gen); });
@@ -293,10 +289,8 @@ void Explorer::boot(World& w, std::size_t i) {
     // Above every earlier process's (as a node's start time makes it), and distinct per node.
     nc.incarnation = Incarnation{(static_cast<std::uint64_t>(to_us(w.now) + 1) << 16) | (life.gen << 8) | (i + 1)};
     nc.monitors = monitor_ids();
-    nc.saved_at_start = life.disk;
-    nc.deliveries_at_start = life.deliveries;
+    life.state_dir.read_into(nc);
     nc.keep_delivery_record = true;
-    nc.promised_at_start = life.promise.value_or(PromisedTerm{});
     SimCoreHandle core(make_node_core(config_.mutant, i, nc, w.now));
     nc.saved_at_start.clear();  // the core has them
     nc.deliveries_at_start.reset();
@@ -315,7 +309,6 @@ void Explorer::crash(World& w, std::size_t i) {
     w.oracle.crashed(w.now, id_at(i));
     w.each_checker([&](InvariantChecker& c) { c.node_down(w.now, id_at(i)); });
     w.departed.emplace_back(id_at(i).value, life.gen);
-    w.disturbed_at = w.now;
     w.truth.crashed_at = w.now;
 }
 
@@ -441,10 +434,7 @@ void Explorer::pump(World& w, std::size_t i) {
         NodeLife& life = w.life[i];
         do {
             NodeReady r = p.step(w.now);
-            for (auto& saved : r.saved) life.disk.push_back(std::move(saved));
-            for (SnapshotId id : r.erased) std::erase_if(life.disk, [id](const SavedSnapshot& s) { return s.id == id; });
-            if (r.deliveries) life.deliveries = std::move(r.deliveries);
-            if (r.promised) life.promise = r.promised;
+            life.state_dir.write(r);
             send(r.datagrams);
             for (const auto& e : r.token_events) {
                 if (e.kind == TokenEventKind::rolled_back) w.ledger.rolled_back();
@@ -455,7 +445,7 @@ void Explorer::pump(World& w, std::size_t i) {
                 if (e.kind == TokenEventKind::duplicated_by_fault) fault = InjectKind::duplicate;
                 if (!fault) continue;
                 w.truth.effect_at.try_emplace(*fault, w.now);
-                w.disturbed_at = w.now;
+                w.disturbed_at = w.now;  // (a loss of one of two tokens leaves the count at 1)
             }
         } while (p.pending());
         return;
@@ -504,7 +494,8 @@ void Explorer::after_step(World& w) {
     });
     for (auto& [id, win] : w.truth.windows) win.saw(w.oracle.count());
     if (w.channels.empty() && !w.control.empty()) deliver_control(w);
-    // A ring without exactly one token, or with a node down, owes no message its delivery.
+    // A ring without exactly one token or with a node down (a crashed one included) owes no
+    // message its delivery (token faults and lost datagrams mark it where they happen).
     if (!w.oracle.count().exactly(1) || std::any_of(w.life.begin(), w.life.end(), [](const NodeLife& l) { return !l.up; })) w.disturbed_at = w.now;
     // The checker's `truth` and `false-alarm` rules read the count over a stretch of virtual time;
     // here many steps share one instant, and the windows above judge the same by states instead.

@@ -4,6 +4,7 @@
 #include "tests/sim/sim_cluster.h"
 
 #include "ring/core/wire.h"
+#include "tests/sim/sim_state_dir.h"
 #include "tests/sim/sim_wakeup.h"
 
 #include <cstring>
@@ -32,11 +33,7 @@ struct SimCluster::SimNode {
     std::unique_ptr<SimNodeProcess> process;
     NodeWatch watch;
     SimWakeup wakeup;
-    // The node's state directory (rollback; deliveries): written atomically, so a crash never
-    // tears a file, and before the node's output goes anywhere.
-    std::vector<SavedSnapshot> disk;
-    std::optional<DeliveryRecord> deliveries_on_disk;
-    std::optional<PromisedTerm> promise_on_disk;
+    SimStateDir state_dir;
     // Stopped (SIGSTOP): what reaches its socket waits, in arrival order.
     bool paused = false;
     std::vector<std::tuple<NodeId, std::uint32_t, Bytes>> waiting;
@@ -128,9 +125,7 @@ void SimCluster::boot_node(std::size_t pos) {
     const NodeId pred = id_of((pos + count - 1) % count), succ = id_of((pos + 1) % count);
     n.up = true;
     // A new process starts at the epoch its state directory kept (the node reads it from its files).
-    std::uint32_t kept_epoch = 0;
-    for (const auto& saved : n.disk) kept_epoch = std::max(kept_epoch, saved.token.epoch.value);
-    oracle_.booted(n.id, kept_epoch);
+    oracle_.booted(n.id, n.state_dir.kept_epoch());
     n.gen = oracle_.generation(n.id);
     each_checker([&](InvariantChecker& c) { c.node_up(now, n.id, n.gen); });
     NodeConfig nc;
@@ -140,12 +135,10 @@ void SimCluster::boot_node(std::size_t pos) {
     nc.ring = ring_ids(count);
     nc.token.hold = config_.hold;
     nc.incarnation = start_incarnation(now);
-    nc.saved_at_start = n.disk;
-    nc.deliveries_at_start = n.deliveries_on_disk;
+    n.state_dir.read_into(nc);
     nc.keep_delivery_record = true;
     nc.lease_required = config_.evict_after.has_value();
     nc.monitors = monitor_ids();
-    nc.promised_at_start = n.promise_on_disk.value_or(PromisedTerm{});
     SimCoreHandle core(make_node_core(config_.mutant, pos, nc, now));
     nc.saved_at_start.clear();  // the core has them
     nc.deliveries_at_start.reset();
@@ -266,12 +259,7 @@ void SimCluster::pump_node(std::size_t pos, std::optional<Source> source) {
     n.watch.source = source;
     NodeReady ready = n.process->step(now);
     n.watch.source.reset();
-    // The state directory: written atomically, so a crash never tears a file, and before the
-    // node's output goes anywhere.
-    for (auto& saved : ready.saved) n.disk.push_back(std::move(saved));
-    for (SnapshotId id : ready.erased) std::erase_if(n.disk, [id](const SavedSnapshot& s) { return s.id == id; });
-    if (ready.deliveries) n.deliveries_on_disk = std::move(ready.deliveries);
-    if (ready.promised) n.promise_on_disk = ready.promised;
+    n.state_dir.write(ready);  // before the node's output goes anywhere
     for (auto& d : ready.datagrams) net_.send(n.id, n.gen, d.peer, std::move(d.bytes));
     for (const auto& e : ready.token_events) {
         if (e.kind == TokenEventKind::rolled_back) ledger_.rolled_back();
