@@ -24,12 +24,13 @@ ringcheck ringcheck_duplicate --settle 55ms --horizon 8ms --inject duplicate
 ringcheck ringcheck_lose_and_duplicate --settle 55ms --horizon 8ms --inject lose,duplicate
 ringcheck ringcheck_lose_regenerate --settle 55ms --horizon 12ms --inject lose --recover regenerate
 ringcheck ringcheck_lose_rollback --settle 55ms --horizon 12ms --inject lose --recover rollback
-ringcheck ringcheck_crash --settle 55ms --horizon 8ms --crashes 1
+ringcheck ringcheck_crash --settle 55ms --horizon 8ms --crashes 1 --evict-after 0
+ringcheck ringcheck_2_nodes_crash_leases --nodes 2 --settle 55ms --horizon 8ms --crashes 1
 ringcheck ringcheck_message --settle 55ms --horizon 8ms --messages 1
 ringcheck ringcheck_monitor_pause --settle 55ms --horizon 8ms --monitor-pauses 1 --max-states 3000000
 ringcheck ringcheck_2_monitors --monitors 2 --settle 55ms --horizon 8ms
 ringcheck ringcheck_2_nodes_2_monitors_lose_regenerate --monitors 2 --nodes 2 --settle 50ms --horizon 8ms --inject lose --recover regenerate
-ringcheck ringcheck_2_nodes_message_crash_rollback --nodes 2 --settle 55ms --horizon 12ms --messages 1 --crashes 1 --recover rollback
+ringcheck ringcheck_2_nodes_message_crash_rollback --nodes 2 --settle 55ms --horizon 12ms --messages 1 --crashes 1 --recover rollback --evict-after 0
 
 keep=$(mktemp -d)
 trap 'rm -rf "$keep"' EXIT

@@ -61,12 +61,17 @@ struct Truth {
         VerdictKind kind;
         bool operator<(const Judged& o) const { return std::pair(effects_before, kind) < std::pair(o.effects_before, o.kind); }
     };
-    std::set<Judged> judged;                  // what the rules at the horizon read: which verdicts came after which faults
-    std::map<InjectKind, Instant> effect_at;  // the first time each fault took effect
-    std::optional<Instant> alarmed_at;        // the latest alarm (a verdict token_lost or token_duplicated)
-    std::optional<Instant> crashed_at;        // the latest node crash
-    // The faults taken effect so far, a bit per InjectKind: ordered by steps, not by time (a start
-    // and a fault at the same instant happen in some order, and the cut follows it).
+    std::set<Judged> judged;  // what the rules at the horizon read: which verdicts came after which faults
+    struct Effect {
+        Instant at;              // the latest time this kind of fault took effect
+        std::uint8_t times = 0;  // how many times it has (a scripted one, then an explored one)
+    };
+    std::map<InjectKind, Effect> effect_at;
+    std::optional<Instant> alarmed_at;  // the latest alarm (a verdict token_lost or token_duplicated)
+    std::optional<Instant> crashed_at;  // the latest node crash
+    // How many faults of each kind have taken effect so far, a nibble per InjectKind: ordered by
+    // steps, not by time (a start and a fault at the same instant happen in some order, and the cut
+    // follows it).
     std::uint8_t effects() const;
 };
 
@@ -94,6 +99,7 @@ private:
 // A node's life outside its process: whether one runs, which generation, and its state directory.
 struct NodeLife {
     bool up = true;
+    bool for_good = false;  // crashed by the script: never restarted
     std::uint32_t gen = 1;
     SimStateDir state_dir;
 };
@@ -163,12 +169,13 @@ struct Action {
     InjectKind kind = InjectKind::lose;
 };
 
-std::uint8_t bit(InjectKind k) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(k)); }
+unsigned shift(InjectKind k) { return 4 * (static_cast<unsigned>(k) - 1); }  // lose: the low nibble, duplicate: the high
+unsigned times(std::uint8_t effects, InjectKind k) { return (effects >> shift(k)) & 0xf; }
 
 std::uint8_t Truth::effects() const {
-    std::uint8_t b = 0;
-    for (const auto& [k, at] : effect_at) b |= bit(k);
-    return b;
+    unsigned b = 0;
+    for (const auto& [k, e] : effect_at) b |= std::min<unsigned>(e.times, 0xf) << shift(k);
+    return static_cast<std::uint8_t>(b);
 }
 
 // With `replay`: where the steps and verdicts are written.
@@ -269,6 +276,11 @@ private:
     }
     // The first monitor may be stopped (--monitor-pauses).
     bool stopped(const World& w, std::size_t process) const { return process == config_.nodes && w.paused_at.has_value(); }
+    // A monitor process that takes inputs: neither killed (--script) nor stopped.
+    bool runs(const World& w, std::size_t process) const { return w.monitors[process - config_.nodes].alive() && !stopped(w, process); }
+    void kill_monitor(World& w);
+    void run_script(World& w);
+    ExploreConfig::Script script_;  // the settle phase's events not yet run
     void start_monitor(World& w, std::size_t k);
 };
 
@@ -291,6 +303,7 @@ void Explorer::boot(World& w, std::size_t i) {
     nc.monitors = monitor_ids();
     life.state_dir.read_into(nc);
     nc.keep_delivery_record = true;
+    nc.lease_required = config_.evict_after.has_value();
     SimCoreHandle core(make_node_core(config_.mutant, i, nc, w.now));
     nc.saved_at_start.clear();  // the core has them
     nc.deliveries_at_start.reset();
@@ -310,6 +323,57 @@ void Explorer::crash(World& w, std::size_t i) {
     w.each_checker([&](InvariantChecker& c) { c.node_down(w.now, id_at(i)); });
     w.departed.emplace_back(id_at(i).value, life.gen);
     w.truth.crashed_at = w.now;
+}
+
+// SIGKILL of the first monitor: what reaches its port is gone, and its checker knows it is down.
+void Explorer::kill_monitor(World& w) {
+    w.monitors[0].reset();
+    w.paused_at.reset();
+    w.monitor_socket.clear();
+    w.checkers[0].monitor_down(w.now);
+    w.history[config_.nodes] = mix(mix(w.history[config_.nodes], 9), static_cast<std::uint64_t>(to_us(w.now)));
+}
+
+// The settle phase's scripted events whose moment has come: before the schedule's next timer
+// moves time past it, or once time is there.
+void Explorer::run_script(World& w) {
+    const std::optional<Instant> timer = next_timer(w);
+    auto due = [&](std::optional<Duration>& at) {
+        if (!at) return false;
+        const Instant t = Instant{} + *at;
+        if (!(w.now >= t || (w.channels.empty() && (!timer || *timer >= t)))) return false;
+        w.now = std::max(w.now, t);
+        at.reset();
+        return true;
+    };
+    g_world = &w;
+    bool ran = false;
+    if (due(script_.kill_monitor)) {
+        kill_monitor(w);
+        ran = true;
+    }
+    if (due(script_.stop_monitor)) {
+        w.paused_at = w.now;
+        ran = true;
+    }
+    if (w.paused_at && due(script_.resume_monitor)) {
+        resume_monitor(w);
+        ran = true;
+    }
+    if (due(script_.crash_node)) {
+        crash(w, config_.nodes - 1);
+        w.life[config_.nodes - 1].for_good = true;
+        ran = true;
+    }
+    if (std::optional<Duration> at = script_.losses.empty() ? std::nullopt : std::optional(script_.losses.front()); due(at)) {
+        script_.losses.erase(script_.losses.begin());
+        w.oracle.armed(id_at(0), InjectKind::lose);
+        w.history[0] = mix(mix(w.history[0], 3), static_cast<std::uint64_t>(to_us(w.now)));
+        w.nodes[0].mut().inject(w.now, InjectKind::lose);
+        pump(w, 0);
+        ran = true;
+    }
+    if (ran) after_step(w);
 }
 
 // SIGCONT, as the simulator's: the overdue timers first, then the socket's backlog in order.
@@ -347,6 +411,7 @@ void Explorer::start_monitor(World& w, std::size_t k) {
     mc.timeout = config_.timeout;
     mc.liveness = liveness_for(config_.interval, config_.node_timeout);
     mc.recover = config_.recover;
+    mc.evict_after = config_.evict_after;
     mc.leadership.self = monitor_id(k);
     mc.leadership.monitors = monitor_ids();
     mutate_monitor_config(config_.mutant, mc);
@@ -389,7 +454,10 @@ World Explorer::initial() {
     World w(ids, DetectionBound{config_.interval, config_.timeout, LinkConfig{}.rto_max}, config_.monitors);
     g_world = &w;
     if (config_.monitors > 1) w.oracle.expect_several_reports();
-    w.each_checker([&](InvariantChecker& c) { c.set_liveness(liveness_for(config_.interval, config_.node_timeout), true, config_.max_delay); });
+    w.each_checker([&](InvariantChecker& c) {
+        c.set_liveness(liveness_for(config_.interval, config_.node_timeout), true, config_.max_delay);
+        c.set_views(config_.evict_after, view_ack_timeout(config_.timeout));
+    });
     if (config_.recover == RecoveryMode::rollback) {
         // The ledger re-bases its order where a node recorded, and restored, a cut.
         w.oracle.on_recorded = [](NodeId n, SnapshotId s) { g_world->ledger.recorded(n, s); };
@@ -421,6 +489,8 @@ void Explorer::pump(World& w, std::size_t i) {
         wire::Frame f;
         for (const auto& d : datagrams) {
             if (is_monitor_id(d.peer) ? monitor_index(d.peer) >= w.monitors.size() : d.peer.value >= config_.nodes) continue;
+            // (To a monitor killed for good: gone, wherever it would be dropped.)
+            if (is_monitor_id(d.peer) && !w.monitors[monitor_index(d.peer)].alive()) continue;
             if (wire::decode_frame(d.bytes, f) == wire::DecodeError::none && f.messages.empty()) {
                 w.control[{self.value, d.peer.value}].push_back({d.bytes, w.now, i < config_.nodes ? w.life[i].gen : 1});
             } else {
@@ -444,17 +514,20 @@ void Explorer::pump(World& w, std::size_t i) {
                 if (e.kind == TokenEventKind::lost_by_fault) fault = InjectKind::lose;
                 if (e.kind == TokenEventKind::duplicated_by_fault) fault = InjectKind::duplicate;
                 if (!fault) continue;
-                w.truth.effect_at.try_emplace(*fault, w.now);
+                Truth::Effect& effect = w.truth.effect_at[*fault];
+                effect.at = w.now;
+                ++effect.times;
                 w.disturbed_at = w.now;  // (a loss of one of two tokens leaves the count at 1)
             }
         } while (p.pending());
         return;
     }
-    if (stopped(w, i)) return;
+    if (!runs(w, i)) return;
     SimMonitorProcess& m = w.monitors[i - config_.nodes].mut();
     do {
         MonitorReady r = m.step(w.now);
         send(r.datagrams);
+        for (const auto& e : r.membership_events) w.checkers[i - config_.nodes].membership_event(e);
         for (const auto& jv : r.verdicts) {
             const Verdict& v = jv.verdict;
             w.alarm_seen = w.alarm_seen || v.alarm();
@@ -540,16 +613,29 @@ void Explorer::at_horizon(World& w) {
     if (config_.recover != RecoveryMode::off && w.truth.alarmed_at && end - *w.truth.alarmed_at >= repair_time()) {
         const Instant a = *w.truth.alarmed_at;
         const bool disturbed_after = (w.truth.crashed_at && *w.truth.crashed_at >= a) ||
-                                     std::any_of(w.truth.effect_at.begin(), w.truth.effect_at.end(), [a](const auto& e) { return e.second >= a; });
+                                     std::any_of(w.truth.effect_at.begin(), w.truth.effect_at.end(), [a](const auto& e) { return e.second.at >= a; });
         if (!disturbed_after && !w.oracle.count().exactly(1))
             violate(w, "recovery",
                     fmt::format("the alarm at {} us was not repaired: {} token(s) (and {} maybe) {} us later, with no fault since", to_us(a),
                                 w.oracle.count().certain, w.oracle.count().open, to_us(Instant{} + (end - a))));
     }
-    for (const auto& [kind, at] : w.truth.effect_at) {
+    // The checker's rules over long stretches (a scripted prefix reaches them): a node down for
+    // node_timeout was reported; with views, one crashed for good was left out in time.
+    if (w.paused_at) w.checkers[0].monitor_paused(*w.paused_at, end);  // (a leaf: never stepped again)
+    w.each_checker([&](InvariantChecker& c) {
+        c.finish_liveness(end);
+        c.finish_healing(end, false);
+    });
+    for (const Violation& v : w.violations.kept())
+        if (v.rule == rule::node_events || v.rule == rule::healing) {
+            violate(w, v.rule, v.what);
+            break;
+        }
+    for (const auto& [kind, effect] : w.truth.effect_at) {
+        const Instant at = effect.at;
         if (end - at < 2 * config_.interval) continue;
-        const bool judged_after =
-            std::any_of(w.truth.judged.begin(), w.truth.judged.end(), [&](const Truth::Judged& j) { return (j.effects_before & bit(kind)) != 0; });
+        const bool judged_after = std::any_of(w.truth.judged.begin(), w.truth.judged.end(),
+                                              [&](const Truth::Judged& j) { return times(j.effects_before, kind) >= effect.times; });
         if (!judged_after)
             violate(w, "detection", fmt::format("the {} at {} us was followed by no judged snapshot begun after it", to_string(kind), to_us(at)));
     }
@@ -563,7 +649,7 @@ std::optional<Instant> Explorer::next_timer(const World& w) const {
     for (std::size_t i = 0; i < config_.nodes; ++i)
         if (w.life[i].up) take(w.nodes[i]->next_deadline());
     for (std::size_t k = 0; k < w.monitors.size(); ++k)
-        if (!stopped(w, config_.nodes + k)) take(w.monitors[k]->next_deadline());
+        if (runs(w, config_.nodes + k)) take(w.monitors[k]->next_deadline());
     return t;
 }
 
@@ -583,7 +669,7 @@ std::vector<Action> Explorer::actions(const World& w) const {
         for (std::size_t i = 0; i < config_.nodes; ++i)
             if (w.life[i].up && w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
         for (std::size_t k = 0; k < w.monitors.size(); ++k)
-            if (!stopped(w, config_.nodes + k) && w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
+            if (runs(w, config_.nodes + k) && w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
     }
     // A process's life: a node crashes (within the budget) right after any step of its own, or in
     // any quiet moment, and restarts the same way (at once, or in any later quiet moment). Between
@@ -594,7 +680,7 @@ std::vector<Action> Explorer::actions(const World& w) const {
     for (std::size_t i = 0; i < config_.nodes; ++i) {
         const bool now_or_quiet = quiet || w.stepped == i;
         if (w.life[i].up && w.crashes_left > 0 && now_or_quiet) out.push_back({Act::crash, {}, i});
-        if (!w.life[i].up && now_or_quiet) out.push_back({Act::restart, {}, i});
+        if (!w.life[i].up && !w.life[i].for_good && now_or_quiet) out.push_back({Act::restart, {}, i});
     }
     // The monitor stops the same way; it goes on in any later quiet moment (a datagram's arrival
     // meanwhile waits in its socket either way).
@@ -628,7 +714,7 @@ void Explorer::apply(World& w, const Action& a) {
                 --w.duplicates_left;
             }
             receive(w, a.channel, d);
-            if (const std::size_t to = index_of(NodeId{a.channel.second}); to < config_.nodes ? w.life[to].up : !stopped(w, to)) w.stepped = to;
+            if (const std::size_t to = index_of(NodeId{a.channel.second}); to < config_.nodes ? w.life[to].up : runs(w, to)) w.stepped = to;
             break;
         }
         case Act::drop: {
@@ -645,10 +731,10 @@ void Explorer::apply(World& w, const Action& a) {
             if (!t) break;
             // The acknowledgements may have moved deadlines (a retransmission no longer due): the
             // process chosen fires if it is still among the first due, else the first of those.
+            auto can_fire = [&](std::size_t i) { return i < config_.nodes ? w.life[i].up : runs(w, i); };
             auto due = [&](std::size_t i) {
-                return (i < config_.nodes ? w.nodes[i]->next_deadline() : w.monitors[i - config_.nodes]->next_deadline()) == t;
+                return can_fire(i) && (i < config_.nodes ? w.nodes[i]->next_deadline() : w.monitors[i - config_.nodes]->next_deadline()) == t;
             };
-            auto can_fire = [&](std::size_t i) { return i < config_.nodes ? w.life[i].up : !stopped(w, i); };
             std::size_t fire = a.process;
             for (std::size_t i = 0; !(can_fire(fire) && due(fire)) && i < config_.nodes + w.monitors.size(); ++i) fire = i;
             if (!(can_fire(fire) && due(fire))) break;
@@ -707,7 +793,7 @@ void Explorer::apply(World& w, const Action& a) {
 
 void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
     const std::size_t to = index_of(NodeId{channel.second});
-    if (to < config_.nodes && !w.life[to].up) return;  // no process there: the datagram is gone
+    if (to < config_.nodes ? !w.life[to].up : !w.monitors[to - config_.nodes].alive()) return;  // no process there: the datagram is gone
     if (stopped(w, to)) {
         w.monitor_socket.emplace_back(channel, datagram);  // it waits in the stopped monitor's socket
         return;
@@ -744,13 +830,14 @@ std::uint64_t Explorer::digest(const World& w) const {
     h = mix(h, w.disturbed_at ? to_us(*w.disturbed_at) + 1 : 0);
     // The last step's process decides where a crash or restart may come next (nowhere else).
     const bool lives_open =
-        w.crashes_left > 0 || w.pauses_left > 0 || std::any_of(w.life.begin(), w.life.end(), [](const NodeLife& l) { return !l.up; });
+        w.crashes_left > 0 || w.pauses_left > 0 || std::any_of(w.life.begin(), w.life.end(), [](const NodeLife& l) { return !l.up && !l.for_good; });
     if (lives_open) h = mix(h, w.stepped ? *w.stepped + 1 : 0);
     for (InjectKind k : w.injects_left) h = mix(h, static_cast<std::uint64_t>(k) + 17);
     // The ground truth's memory (what a rule checked later reads): in-flight counts follow from
     // the histories, but when a fault took effect and how each snapshot's count went do not.
     for (const auto& [id, win] : w.truth.windows) h = mix(mix(mix(h, id), win.was_one + 2 * win.was_zero + 4 * win.was_many), win.effects_before);
-    for (const auto& [k, at] : w.truth.effect_at) h = mix(mix(h, static_cast<std::uint64_t>(k)), static_cast<std::uint64_t>(to_us(at)));
+    for (const auto& [k, e] : w.truth.effect_at)
+        h = mix(mix(mix(h, static_cast<std::uint64_t>(k)), static_cast<std::uint64_t>(to_us(e.at))), e.times);
     h = mix(mix(h, w.truth.alarmed_at ? to_us(*w.truth.alarmed_at) + 1 : 0), w.truth.crashed_at ? to_us(*w.truth.crashed_at) + 1 : 0);
     for (const auto& j : w.truth.judged) h = mix(mix(h, j.effects_before), static_cast<std::uint64_t>(j.kind));
     return h;
@@ -782,7 +869,9 @@ World Explorer::settled() {
     // next timer. A second monitor starts half an interval after the first, as monitors started
     // by hand do at some moment of their own: their snapshots take turns instead of overlapping
     // (two at once are every order of both at every node: over 3 M states on 2 nodes).
+    script_ = config_.script;
     while (!start.violation) {
+        run_script(start);
         const Instant second_start = Instant{} + config_.interval / 2;
         const bool quiet = start.channels.empty();
         if (start.monitors.size() < config_.monitors && (start.now >= second_start || (quiet && next_timer(start) >= second_start))) {
@@ -793,7 +882,7 @@ World Explorer::settled() {
             after_step(start);
         }
         const std::vector<Action> todo = actions(start);
-        if (todo.empty() || start.now >= Instant{} + config_.settle) break;
+        if (start.violation || todo.empty() || start.now >= Instant{} + config_.settle) break;
         const auto pick = std::find_if(todo.begin(), todo.end(), [](const Action& a) { return a.act == Act::deliver; });
         const auto timer = std::find_if(todo.begin(), todo.end(), [](const Action& a) { return a.act == Act::timer; });
         if (pick != todo.end()) {

@@ -10,6 +10,8 @@
 // application message offered at any node; a node crash right after a step of its own or in a
 // quiet moment, and its restart from its state directory then or in a later quiet moment; the
 // first monitor stopped the same way and resumed in a later quiet moment (all within budgets).
+// Before the exploration, one schedule runs up to `settle`; a script puts there what takes longer
+// than an exhaustive horizon reaches (a monitor killed or stopped, a node crashed for good, a loss).
 //
 // States are merged when every process has been handed the same inputs at the same times (a
 // process is deterministic: its inputs are its state) and the channels and the rules' memory agree:
@@ -26,7 +28,9 @@
 //   messages    (at the horizon) a message offered two token rotations before the end, with every
 //               node up, one token in every state and no fault since, was delivered;
 //   recovery    (at the horizon, with a recovery mode) an alarm far enough before the end, with no
-//               fault or crash after it, left exactly one token.
+//               fault or crash after it, left exactly one token;
+// and, at the horizon, the checker's rules over long stretches: liveness (a node down long enough
+// was named) and, with views, healing.
 #pragma once
 
 #include <cstdint>
@@ -53,11 +57,24 @@ struct ExploreConfig {
     // `settle`, then every interleaving is explored for `horizon` more.
     Duration settle = std::chrono::milliseconds(50);
     Duration horizon = std::chrono::milliseconds(5);
-    unsigned drops = 0, duplicates = 0;        // datagram faults, in all
-    std::vector<InjectKind> injects;           // token faults armed at any moment, each once
-    unsigned crashes = 0;                      // node crashes at any step, in all (a crashed node restarts at any later step, or not)
-    unsigned monitor_pauses = 0;               // times the monitor is stopped (SIGSTOP) at any step, and resumed at any later one
-    unsigned messages = 0;                     // application messages offered at quiet moments, at any node, to its predecessor
+    unsigned drops = 0, duplicates = 0;  // datagram faults, in all
+    std::vector<InjectKind> injects;     // token faults armed at any moment, each once
+    unsigned crashes = 0;                // node crashes at any step, in all (a crashed node restarts at any later step, or not)
+    unsigned monitor_pauses = 0;         // times the monitor is stopped (SIGSTOP) at any step, and resumed at any later one
+    unsigned messages = 0;               // application messages offered at quiet moments, at any node, to its predecessor
+    // Views: a node silent this long is left out of the ring, and the nodes pass tokens under the
+    // leader's lease; on by default, as `monitor` and `ring node` run (`--evict-after 0`: off).
+    std::optional<Duration> evict_after = std::chrono::seconds(5);
+    // A scripted prefix, for what takes longer than an exhaustive horizon reaches (a takeover after
+    // node_timeout, a second fault after a repair): events at fixed moments of the settle phase's
+    // single schedule, each before `settle`.
+    struct Script {
+        std::optional<Duration> kill_monitor;    // the first monitor killed, for good
+        std::optional<Duration> stop_monitor;    // the first monitor stopped (SIGSTOP); resumed at any quiet moment of the horizon, or not,
+        std::optional<Duration> resume_monitor;  // or resumed then (SIGCONT), at or before `settle`
+        std::optional<Duration> crash_node;      // the ring's last node crashed, for good
+        std::vector<Duration> losses;            // token losses armed at node 0 (a second one after the first is repaired)
+    } script;
     std::size_t max_states = 5'000'000;        // the search stops there (incomplete)
     Mutant mutant = Mutant::none;              // a deliberately broken core (mutants.h)
     RecoveryMode recover = RecoveryMode::off;  // the monitor's repair of a token fault

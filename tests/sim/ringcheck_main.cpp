@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
         "state"};
     ExploreConfig c;
     std::string hold = format_duration(c.hold), interval = format_duration(c.interval), timeout = format_duration(c.timeout),
-                horizon = format_duration(c.horizon), settle = format_duration(c.settle), max_delay = format_duration(c.max_delay), inject;
+                node_timeout = format_duration(c.node_timeout), horizon = format_duration(c.horizon), settle = format_duration(c.settle),
+                max_delay = format_duration(c.max_delay), inject;
     app.add_option("--nodes", c.nodes, "ring size")->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{5}));
     app.add_option("--monitors", c.monitors, "monitors: with 2, each judges and one leads (the leadership rules)")
         ->capture_default_str()
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
     app.add_option("--hold", hold, "token hold")->capture_default_str();
     app.add_option("--interval", interval, "snapshot interval")->capture_default_str();
     app.add_option("--timeout", timeout, "snapshot timeout")->capture_default_str();
+    app.add_option("--node-timeout", node_timeout,
+                   "the monitors' node_timeout: silent this long, a node is down; a leader unheard of this long is replaced")
+        ->capture_default_str();
     app.add_option("--settle", settle, "virtual time run on one schedule (every datagram at once) before the exploration")->capture_default_str();
     app.add_option("--horizon", horizon, "virtual time explored after --settle")->capture_default_str();
     app.add_option("--max-delay", max_delay, "a datagram arrives within this of its send")->capture_default_str();
@@ -42,6 +46,21 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--messages", c.messages, "application messages offered at quiet moments, at any node, to its predecessor (the longest ride)")
         ->capture_default_str();
+    // The scripted prefix (optional durations: empty when not given).
+    std::string evict_after, kill_monitor_at, stop_monitor_at, resume_monitor_at, crash_node_at;
+    std::vector<std::string> lose_at;
+    app.add_option("--evict-after", evict_after,
+                   "views: a node silent this long is left out, and nodes pass tokens under the leader's lease (0: no views)")
+        ->default_str("5s");
+    app.add_option("--kill-monitor-at", kill_monitor_at,
+                   "script: the first monitor killed at this moment of the settle phase (its single schedule), for good");
+    app.add_option("--stop-monitor-at", stop_monitor_at,
+                   "script: the first monitor stopped (SIGSTOP) at this moment of the settle phase; resumed at any quiet moment explored");
+    app.add_option("--resume-monitor-at", resume_monitor_at,
+                   "script: the stopped monitor resumed (SIGCONT) at this moment of the settle phase (its end at the latest)")
+        ->needs("--stop-monitor-at");
+    app.add_option("--crash-node-at", crash_node_at, "script: the ring's last node crashed at this moment of the settle phase, for good");
+    app.add_option("--lose-at", lose_at, "script: a token loss armed at node 0 at this moment of the settle phase (repeatable)");
     std::string mutant = "none", replay, recover = "off";
     bool first = false;
     app.add_flag("--first", first, "print the first trace found, not the shortest (no bisection: faster)");
@@ -59,13 +78,51 @@ int main(int argc, char** argv) {
         const char* flag;
         const std::string& text;
         Duration& into;
-    } durations[] = {{"--hold", hold, c.hold},          {"--interval", interval, c.interval}, {"--timeout", timeout, c.timeout},
-                     {"--horizon", horizon, c.horizon}, {"--settle", settle, c.settle},       {"--max-delay", max_delay, c.max_delay}};
+    } durations[] = {{"--hold", hold, c.hold},
+                     {"--interval", interval, c.interval},
+                     {"--timeout", timeout, c.timeout},
+                     {"--node-timeout", node_timeout, c.node_timeout},
+                     {"--horizon", horizon, c.horizon},
+                     {"--settle", settle, c.settle},
+                     {"--max-delay", max_delay, c.max_delay}};
     for (auto& d : durations) {
         const auto v = parse_duration(d.text);
         if (!v) return fail(fmt::format("{} '{}': use 1ms, 500us", d.flag, d.text));
         d.into = *v;
     }
+    struct {
+        const char* flag;
+        const std::string& text;
+        std::optional<Duration>& into;
+    } optional_durations[] = {{"--kill-monitor-at", kill_monitor_at, c.script.kill_monitor},
+                              {"--stop-monitor-at", stop_monitor_at, c.script.stop_monitor},
+                              {"--resume-monitor-at", resume_monitor_at, c.script.resume_monitor},
+                              {"--crash-node-at", crash_node_at, c.script.crash_node}};
+    if (!evict_after.empty()) {
+        const auto v = evict_after == "0" ? std::optional<Duration>(Duration{0}) : parse_duration(evict_after);
+        if (!v) return fail(fmt::format("--evict-after '{}': use 1ms, 500us, or 0 for no views", evict_after));
+        c.evict_after = v->count() == 0 ? std::nullopt : std::optional<Duration>(*v);
+    }
+    for (auto& d : optional_durations) {
+        if (d.text.empty()) continue;
+        const auto v = parse_duration(d.text);
+        if (!v) return fail(fmt::format("{} '{}': use 1ms, 500us", d.flag, d.text));
+        if ((*v > c.settle || (*v == c.settle && &d.into != &c.script.resume_monitor)))
+            return fail(fmt::format("{} {}: the script runs in the settle phase, before --settle {}", d.flag, d.text, format_duration(c.settle)));
+        d.into = *v;
+    }
+    for (const std::string& text : lose_at) {
+        const auto v = parse_duration(text);
+        if (!v) return fail(fmt::format("--lose-at '{}': use 1ms, 500us", text));
+        if (*v >= c.settle)
+            return fail(fmt::format("--lose-at {}: the script runs in the settle phase, before --settle {}", text, format_duration(c.settle)));
+        c.script.losses.push_back(*v);
+    }
+    std::sort(c.script.losses.begin(), c.script.losses.end());
+    if (c.script.resume_monitor && (!c.script.stop_monitor || *c.script.resume_monitor <= *c.script.stop_monitor))
+        return fail("--resume-monitor-at: after --stop-monitor-at");
+    if (c.script.kill_monitor && c.script.stop_monitor)
+        return fail("--kill-monitor-at and --stop-monitor-at: one or the other (both act on the first monitor)");
     for (std::size_t at = 0; !inject.empty() && at <= inject.size();) {
         const std::size_t comma = std::min(inject.find(',', at), inject.size());
         const std::string kind = inject.substr(at, comma - at);
@@ -101,10 +158,20 @@ int main(int argc, char** argv) {
     for (InjectKind k : c.injects) faults += fmt::format(", a {}", to_string(k));
     if (c.crashes > 0) faults += fmt::format(", {} crash(es) with restarts", c.crashes);
     if (c.monitor_pauses > 0) faults += fmt::format(", {} monitor pause(s)", c.monitor_pauses);
+    if (c.evict_after) faults += fmt::format("; views (evict_after {})", format_duration(*c.evict_after));
+    std::vector<std::string> script;
+    if (c.script.kill_monitor) script.push_back(fmt::format("first monitor killed at {}", format_duration(*c.script.kill_monitor)));
+    if (c.script.stop_monitor) script.push_back(fmt::format("first monitor stopped at {}", format_duration(*c.script.stop_monitor)));
+    if (c.script.resume_monitor) script.push_back(fmt::format("resumed at {}", format_duration(*c.script.resume_monitor)));
+    if (c.script.crash_node) script.push_back(fmt::format("node {} crashed at {}", c.nodes - 1, format_duration(*c.script.crash_node)));
+    for (Duration at : c.script.losses) script.push_back(fmt::format("a loss armed at node 0 at {}", format_duration(at)));
+    if (!script.empty()) faults += fmt::format("; script: {}", fmt::join(script, ", "));
     if (c.messages > 0) faults += fmt::format("; {} message(s)", c.messages);
-    fmt::print("scope: {} nodes, {} monitor(s) (recovery {}), hold {}, interval {}, settled {} then explored {}, max delay {}; faults: {}\n", c.nodes,
-               c.monitors, recover, format_duration(c.hold), format_duration(c.interval), format_duration(c.settle), format_duration(c.horizon),
-               format_duration(c.max_delay), faults);
+    fmt::print(
+        "scope: {} nodes, {} monitor(s) (recovery {}), hold {}, interval {}, node timeout {}, settled {} then explored {}, max delay {}; faults: "
+        "{}\n",
+        c.nodes, c.monitors, recover, format_duration(c.hold), format_duration(c.interval), format_duration(c.node_timeout),
+        format_duration(c.settle), format_duration(c.horizon), format_duration(c.max_delay), faults);
     const auto t0 = std::chrono::steady_clock::now();
     const ExploreResult r = explore(c);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
