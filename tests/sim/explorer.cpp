@@ -100,6 +100,9 @@ private:
 struct NodeLife {
     bool up = true;
     bool for_good = false;  // crashed by the script: never restarted
+    // Stopped (SIGSTOP) since then, by the script: what reaches its socket waits there, in order.
+    std::optional<Instant> stopped_since;
+    std::vector<std::pair<ChannelKey, InFlight>> socket;
     std::uint32_t gen = 1;
     SimStateDir state_dir;
 };
@@ -278,6 +281,9 @@ private:
     bool stopped(const World& w, std::size_t process) const { return process == config_.nodes && w.paused_at.has_value(); }
     // A monitor process that takes inputs: neither killed (--script) nor stopped.
     bool runs(const World& w, std::size_t process) const { return w.monitors[process - config_.nodes].alive() && !stopped(w, process); }
+    // A node process that takes inputs: up, and not stopped by the script.
+    static bool node_runs(const World& w, std::size_t i) { return w.life[i].up && !w.life[i].stopped_since; }
+    void resume_node(World& w, std::size_t i);
     void kill_monitor(World& w);
     void run_script(World& w);
     ExploreConfig::Script script_;  // the settle phase's events not yet run
@@ -360,6 +366,16 @@ void Explorer::run_script(World& w) {
         resume_monitor(w);
         ran = true;
     }
+    if (due(script_.stop_node)) {
+        w.life[kMutatedNode].stopped_since = w.now;
+        w.each_checker([&](InvariantChecker& c) { c.unreachable(id_at(kMutatedNode), w.now, std::nullopt); });
+        w.history[kMutatedNode] = mix(mix(w.history[kMutatedNode], 11), static_cast<std::uint64_t>(to_us(w.now)));
+        ran = true;
+    }
+    if (w.life[kMutatedNode].stopped_since && due(script_.resume_node)) {
+        resume_node(w, kMutatedNode);
+        ran = true;
+    }
     if (due(script_.crash_node)) {
         crash(w, config_.nodes - 1);
         w.life[config_.nodes - 1].for_good = true;
@@ -391,6 +407,23 @@ void Explorer::resume_monitor(World& w) {
         w.source.reset();
     }
     pump(w, m);
+}
+
+// SIGCONT of a node, as the simulator's: overdue timers first, then its socket's backlog in order.
+void Explorer::resume_node(World& w, std::size_t i) {
+    NodeLife& life = w.life[i];
+    life.stopped_since.reset();
+    w.each_checker([&](InvariantChecker& c) { c.reachable_again(id_at(i), w.now); });
+    w.history[i] = mix(mix(w.history[i], 10), static_cast<std::uint64_t>(to_us(w.now)));
+    w.nodes[i].mut().on_timer(w.now);
+    pump(w, i);
+    for (auto& [key, d] : std::exchange(life.socket, {})) {
+        w.history[i] = mix(mix(mix(w.history[i], 1), key.first), mix(hash_bytes(d.bytes), static_cast<std::uint64_t>(to_us(w.now))));
+        w.source = std::pair(key.first, d.gen);
+        w.nodes[i].mut().on_datagram(w.now, d.bytes);
+        pump(w, i);
+        w.source.reset();
+    }
 }
 
 void Explorer::send_message(World& w, std::size_t i) {
@@ -499,7 +532,7 @@ void Explorer::pump(World& w, std::size_t i) {
         }
     };
     if (i < config_.nodes) {
-        if (!w.life[i].up) return;
+        if (!node_runs(w, i)) return;
         SimNodeProcess& p = w.nodes[i].mut();
         NodeLife& life = w.life[i];
         do {
@@ -569,7 +602,8 @@ void Explorer::after_step(World& w) {
     if (w.channels.empty() && !w.control.empty()) deliver_control(w);
     // A ring without exactly one token or with a node down (a crashed one included) owes no
     // message its delivery (token faults and lost datagrams mark it where they happen).
-    if (!w.oracle.count().exactly(1) || std::any_of(w.life.begin(), w.life.end(), [](const NodeLife& l) { return !l.up; })) w.disturbed_at = w.now;
+    if (!w.oracle.count().exactly(1) || std::any_of(w.life.begin(), w.life.end(), [](const NodeLife& l) { return !l.up || l.stopped_since; }))
+        w.disturbed_at = w.now;
     // The checker's `truth` and `false-alarm` rules read the count over a stretch of virtual time;
     // here many steps share one instant, and the windows above judge the same by states instead.
     for (const Violation& v : w.violations.kept())
@@ -647,7 +681,7 @@ std::optional<Instant> Explorer::next_timer(const World& w) const {
         if (d && (!t || *d < *t)) t = d;
     };
     for (std::size_t i = 0; i < config_.nodes; ++i)
-        if (w.life[i].up) take(w.nodes[i]->next_deadline());
+        if (node_runs(w, i)) take(w.nodes[i]->next_deadline());
     for (std::size_t k = 0; k < w.monitors.size(); ++k)
         if (runs(w, config_.nodes + k)) take(w.monitors[k]->next_deadline());
     return t;
@@ -667,7 +701,7 @@ std::vector<Action> Explorer::actions(const World& w) const {
     const Instant end = Instant{} + config_.settle + config_.horizon;
     if (const auto t = next_timer(w); t && *t <= end && (!must_arrive || *t <= *must_arrive)) {
         for (std::size_t i = 0; i < config_.nodes; ++i)
-            if (w.life[i].up && w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
+            if (node_runs(w, i) && w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
         for (std::size_t k = 0; k < w.monitors.size(); ++k)
             if (runs(w, config_.nodes + k) && w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
     }
@@ -679,7 +713,9 @@ std::vector<Action> Explorer::actions(const World& w) const {
     const bool quiet = !must_arrive;
     for (std::size_t i = 0; i < config_.nodes; ++i) {
         const bool now_or_quiet = quiet || w.stepped == i;
-        if (w.life[i].up && w.crashes_left > 0 && now_or_quiet) out.push_back({Act::crash, {}, i});
+        if (node_runs(w, i) && w.crashes_left > 0 && now_or_quiet) out.push_back({Act::crash, {}, i});
+        // A node the script stopped goes on in any quiet moment (or when the script says).
+        if (w.life[i].stopped_since && !script_.resume_node && quiet) out.push_back({Act::resume, {}, i});
         if (!w.life[i].up && !w.life[i].for_good && now_or_quiet) out.push_back({Act::restart, {}, i});
     }
     // The monitor stops the same way; it goes on in any later quiet moment (a datagram's arrival
@@ -689,13 +725,13 @@ std::vector<Action> Explorer::actions(const World& w) const {
     // An application message, offered at any node in a quiet moment (as a token fault is armed).
     if (!must_arrive && w.messages_left > 0)
         for (std::size_t i = 0; i < config_.nodes; ++i)
-            if (w.life[i].up) out.push_back({Act::send, {}, i});
+            if (node_runs(w, i)) out.push_back({Act::send, {}, i});
     // Token faults are armed in quiet moments (nothing on the network): arming is local to a node
     // and takes effect on the next token it is handed, which no delivery then can race.
     if (!must_arrive)
         for (std::size_t f = 0; f < w.injects_left.size(); ++f)
             for (std::size_t i = 0; i < config_.nodes; ++i)
-                if (w.life[i].up) out.push_back({Act::inject, {}, i, w.injects_left[f]});
+                if (node_runs(w, i)) out.push_back({Act::inject, {}, i, w.injects_left[f]});
     return out;
 }
 
@@ -714,7 +750,7 @@ void Explorer::apply(World& w, const Action& a) {
                 --w.duplicates_left;
             }
             receive(w, a.channel, d);
-            if (const std::size_t to = index_of(NodeId{a.channel.second}); to < config_.nodes ? w.life[to].up : runs(w, to)) w.stepped = to;
+            if (const std::size_t to = index_of(NodeId{a.channel.second}); to < config_.nodes ? node_runs(w, to) : runs(w, to)) w.stepped = to;
             break;
         }
         case Act::drop: {
@@ -731,7 +767,7 @@ void Explorer::apply(World& w, const Action& a) {
             if (!t) break;
             // The acknowledgements may have moved deadlines (a retransmission no longer due): the
             // process chosen fires if it is still among the first due, else the first of those.
-            auto can_fire = [&](std::size_t i) { return i < config_.nodes ? w.life[i].up : runs(w, i); };
+            auto can_fire = [&](std::size_t i) { return i < config_.nodes ? node_runs(w, i) : runs(w, i); };
             auto due = [&](std::size_t i) {
                 return can_fire(i) && (i < config_.nodes ? w.nodes[i]->next_deadline() : w.monitors[i - config_.nodes]->next_deadline()) == t;
             };
@@ -780,8 +816,12 @@ void Explorer::apply(World& w, const Action& a) {
             break;
         }
         case Act::resume:
-            resume_monitor(w);
-            w.stepped = config_.nodes;
+            if (a.process < config_.nodes) {
+                resume_node(w, a.process);
+            } else {
+                resume_monitor(w);
+            }
+            w.stepped = a.process;
             break;
         case Act::send:
             send_message(w, a.process);
@@ -796,6 +836,10 @@ void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
     if (to < config_.nodes ? !w.life[to].up : !w.monitors[to - config_.nodes].alive()) return;  // no process there: the datagram is gone
     if (stopped(w, to)) {
         w.monitor_socket.emplace_back(channel, datagram);  // it waits in the stopped monitor's socket
+        return;
+    }
+    if (to < config_.nodes && w.life[to].stopped_since) {
+        w.life[to].socket.emplace_back(channel, datagram);  // likewise a stopped node's
         return;
     }
     w.history[to] = mix(mix(mix(w.history[to], 1), channel.first), mix(hash_bytes(datagram.bytes), static_cast<std::uint64_t>(to_us(w.now))));
@@ -827,6 +871,11 @@ std::uint64_t Explorer::digest(const World& w) const {
     h = mix(mix(mix(mix(h, w.crashes_left), w.pauses_left), w.messages_left), w.paused_at ? to_us(*w.paused_at) + 1 : 0);
     for (const auto& [key, d] : w.monitor_socket) h = mix(mix(h, key.first + 0x20000), mix(hash_bytes(d.bytes), d.gen));
     for (const auto& [node, gen] : w.departed) h = mix(mix(h, node + 0x30000), gen);
+    for (const NodeLife& l : w.life) {
+        if (!l.stopped_since) continue;
+        h = mix(h, to_us(*l.stopped_since) + 0x40000);
+        for (const auto& [key, d] : l.socket) h = mix(mix(h, key.first + 0x50000), mix(hash_bytes(d.bytes), d.gen));
+    }
     h = mix(h, w.disturbed_at ? to_us(*w.disturbed_at) + 1 : 0);
     // The last step's process decides where a crash or restart may come next (nowhere else).
     const bool lives_open =

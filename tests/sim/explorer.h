@@ -11,7 +11,8 @@
 // quiet moment, and its restart from its state directory then or in a later quiet moment; the
 // first monitor stopped the same way and resumed in a later quiet moment (all within budgets).
 // Before the exploration, one schedule runs up to `settle`; a script puts there what takes longer
-// than an exhaustive horizon reaches (a monitor killed or stopped, a node crashed for good, a loss).
+// than an exhaustive horizon reaches (a monitor killed or stopped, a node stopped or crashed for
+// good, a loss); a stopped process resumes at a scripted moment or at any quiet moment explored.
 //
 // States are merged when every process has been handed the same inputs at the same times (a
 // process is deterministic: its inputs are its state) and the channels and the rules' memory agree:
@@ -72,6 +73,8 @@ struct ExploreConfig {
         std::optional<Duration> kill_monitor;    // the first monitor killed, for good
         std::optional<Duration> stop_monitor;    // the first monitor stopped (SIGSTOP); resumed at any quiet moment of the horizon, or not,
         std::optional<Duration> resume_monitor;  // or resumed then (SIGCONT), at or before `settle`
+        std::optional<Duration> stop_node;       // node 1 (the mutants' node) stopped (SIGSTOP); resumed at any quiet moment explored,
+        std::optional<Duration> resume_node;     // or then (SIGCONT), at or before `settle`
         std::optional<Duration> crash_node;      // the ring's last node crashed, for good
         std::vector<Duration> losses;            // token losses armed at node 0 (a second one after the first is repaired)
     } script;
