@@ -23,6 +23,8 @@
 #include "ring/io/address.h"
 #include "ring/io/clock.h"
 #include "ring/io/drop_report.h"
+#include "ring/io/hangup.h"
+#include "ring/io/log.h"
 
 using namespace ringwatch;
 
@@ -239,6 +241,8 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
     auto stop = [](uv_signal_t* sig, int) { uv_stop(sig->loop); };
     uv_signal_start(sigint.get(), stop, SIGINT);
     uv_signal_start(sigterm.get(), stop, SIGTERM);
+    if (o.json) io::log_to_stderr();  // stdout carries JSON only
+    io::CarryOnAfterHangup hangup(&loop, "monitor");
     // Not on a terminal (piped, or under `ring up`): a summary line every --summary-every s.
     io::UvHandle<uv_timer_t> summary(&loop, uv_timer_init);
     summary.get()->data = &view;

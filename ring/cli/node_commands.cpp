@@ -7,6 +7,7 @@
 #include "ring/cli/commands.h"
 #include "ring/io/clock.h"
 #include "ring/io/drop_report.h"
+#include "ring/io/hangup.h"
 #include "ring/io/node_driver.h"
 #include "ring/io/node_events.h"
 #include "ring/io/process_group.h"
@@ -65,6 +66,7 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
         link_config.key = load_key(config);
         io::NodeDriver node(&loop, config, NodeId{id}, link_config, json);
         StopOnSignals stop(&loop);
+        io::CarryOnAfterHangup hangup(&loop, fmt::format("node {}", id));
         uv_run(&loop, UV_RUN_DEFAULT);
         const auto& t = node.node().token().stats();
         const Endpoint& endpoint = node.process().endpoint();
@@ -163,6 +165,8 @@ int run_up(const std::string& config_path, bool with_monitor, bool json) {
                 3000, 0);
             uv_unref(reinterpret_cast<uv_handle_t*>(kill_timer));
         });
+        // A hangup reaches the children too, which say so and carry on (`systemctl reload` signals ring up alone).
+        io::CarryOnAfterHangup hangup(&loop, "ring up", [&group] { group.terminate(SIGHUP); });
         uv_run(&loop, UV_RUN_DEFAULT);  // ends when every child has exited and its pipes closed
         stopping = nullptr;
         kill_timer = nullptr;

@@ -332,6 +332,26 @@ def test_monitor_pause(e2e):
     m.no_alarm()
 
 
+def test_hangup(e2e):
+    # SIGHUP (logrotate, `systemctl reload`, a closed terminal) to every node, three times, and to
+    # the monitor: each says so and carries on; the token keeps going, no alarm, no node event.
+    e2e.write_config(5)
+    procs = e2e.start_each_node()
+    m = e2e.start_monitor()
+    m.await_ok(10)
+    for _ in range(3):
+        for p in procs:
+            p.signal(signal.SIGHUP)
+        m.proc.signal(signal.SIGHUP)
+        m.await_more(5, 20, "5 ok snapshots after a round of SIGHUPs", verdict="ok")
+    for p in [*procs, m.proc]:
+        assert p.popen.poll() is None, f"{p.name} stopped on SIGHUP (exit {p.popen.returncode})"
+        await_lines(e2e, p.stderr, r"SIGHUP: carrying on", 3 if p in procs else 1, 10, f"{p.name}'s SIGHUP lines")
+    node_events = [e for e in m.poll() if e["event"].startswith("node_")]
+    assert not node_events, f"a node event after SIGHUPs: {json.dumps(node_events[0])}"
+    m.no_alarm()
+
+
 def test_node_down(e2e):
     # A killed node is reported down at once (its port is closed: the kernel refuses the monitor's
     # probe), named, and up again as a new process when it restarts.
