@@ -25,10 +25,12 @@ std::string drop_report(const UdpStats& udp, const EndpointStats& e, const LinkS
     std::string reasons;
     std::uint64_t total = 0;
     for (const auto& [name, n] : drop_counts(udp, e, l)) {
+        if (n == 0) continue;  // a closing line of zeros says nothing (JSON's `node_stopped` keeps them all)
         reasons += fmt::format(" {}={}", name, n);
         total += n;
     }
-    return fmt::format("dropped={}{} hellos_answered={}", total, reasons, l.hellos_answered + e.tool_challenges);
+    const std::uint64_t hellos = l.hellos_answered + e.tool_challenges;
+    return fmt::format("dropped={}{}{}", total, reasons, hellos > 0 ? fmt::format(" hellos_answered={}", hellos) : "");
 }
 
 }  // namespace ringwatch::io

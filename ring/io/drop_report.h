@@ -1,6 +1,6 @@
 // Every datagram a process received and did not use, by reason: as named counts (for `ring
-// status`) and as one line of key=value pairs (for the node's and the monitor's closing totals,
-// and for tests that account for hostile traffic).
+// status`, JSON events, and tests that account for hostile traffic) and as one line of key=value
+// pairs (the node's and the monitor's closing totals).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,8 @@ namespace ringwatch::io {
 
 // Every reason, in a fixed order, with its count (zeros included).
 std::vector<std::pair<std::string, std::uint64_t>> drop_counts(const UdpStats& udp, const EndpointStats& endpoint, const LinkStats& links);
-// "dropped=N reason=n ..." with every reason named, in a fixed order; then "hellos_answered=n".
+// "dropped=N reason=n ..." with each reason that counted any, in a fixed order; then
+// "hellos_answered=n" if any were.
 std::string drop_report(const UdpStats& udp, const EndpointStats& endpoint, const LinkStats& links);
 
 }  // namespace ringwatch::io
