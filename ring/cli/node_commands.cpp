@@ -62,11 +62,12 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
     io::UvLoop owner;
     uv_loop_t& loop = *owner.get();
     {
+        // First, so that a hangup while the node starts (one `ring up` passes on) cannot stop it.
+        io::CarryOnAfterHangup hangup(&loop, fmt::format("node {}", id));
         LinkConfig link_config;
         link_config.key = load_key(config);
         io::NodeDriver node(&loop, config, NodeId{id}, link_config, json);
         StopOnSignals stop(&loop);
-        io::CarryOnAfterHangup hangup(&loop, fmt::format("node {}", id));
         uv_run(&loop, UV_RUN_DEFAULT);
         const auto& t = node.node().token().stats();
         const Endpoint& endpoint = node.process().endpoint();

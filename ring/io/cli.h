@@ -35,9 +35,10 @@ inline bool is_subcommand(CLI::App& app, std::string_view name) {
 // Returns nullopt when parsing succeeded, else the exit code to return from main.
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, const char* program) {
     app.set_version_flag("--version", fmt::format("{} {}", program, kVersion), "print the version and exit");
-    // (Before a program of subcommands asks for one, and after a command too: `ring node --version`.)
-    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
-        if (std::string_view(argv[i]) != "--version") continue;
+    // (Before a program of subcommands asks for one, and right after a command: `ring node --version`.)
+    const bool version_asked = argc > 1 && (std::string_view(argv[1]) == "--version" ||
+                                            (argc > 2 && std::string_view(argv[2]) == "--version" && is_subcommand(app, argv[1])));
+    if (version_asked) {
         fmt::print("{} {}\n", program, kVersion);
         return 0;
     }

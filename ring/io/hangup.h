@@ -4,6 +4,7 @@
 #pragma once
 
 #include <csignal>
+#include <exception>
 #include <functional>
 #include <string>
 #include <utility>
@@ -32,7 +33,11 @@ public:
 
 private:
     void on_hangup() {
-        log_.log("SIGHUP: carrying on (logs go to stdout and stderr: nothing of ours to reopen)");
+        try {
+            log_.log("SIGHUP: carrying on (logs go to stdout and stderr: nothing of ours to reopen)");
+        } catch (const std::exception&) {
+            // A hung-up terminal takes no more output (EIO): the line is lost, the program is not.
+        }
         if (also_) also_();
     }
 

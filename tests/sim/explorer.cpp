@@ -340,56 +340,66 @@ void Explorer::kill_monitor(World& w) {
     w.history[config_.nodes] = mix(mix(w.history[config_.nodes], 9), static_cast<std::uint64_t>(to_us(w.now)));
 }
 
-// The settle phase's scripted events whose moment has come: before the schedule's next timer
-// moves time past it, or once time is there.
+// The settle phase's scripted events whose moment has come, earliest first: each before the
+// schedule's next timer moves time past it, or once time is there (never past `settle`).
 void Explorer::run_script(World& w) {
-    const std::optional<Instant> timer = next_timer(w);
-    auto due = [&](std::optional<Duration>& at) {
-        if (!at) return false;
-        const Instant t = Instant{} + *at;
-        if (!(w.now >= t || (w.channels.empty() && (!timer || *timer >= t)))) return false;
-        w.now = std::max(w.now, t);
-        at.reset();
-        return true;
-    };
     g_world = &w;
-    bool ran = false;
-    if (due(script_.kill_monitor)) {
-        kill_monitor(w);
-        ran = true;
+    enum class Ev { kill_monitor, stop_monitor, resume_monitor, stop_node, resume_node, crash_node, lose };
+    for (;;) {
+        std::optional<std::pair<Duration, Ev>> next;
+        auto consider = [&](const std::optional<Duration>& at, Ev e) {
+            if (at && (!next || *at < next->first)) next = std::pair(*at, e);
+        };
+        consider(script_.kill_monitor, Ev::kill_monitor);
+        consider(script_.stop_monitor, Ev::stop_monitor);
+        consider(script_.resume_monitor, Ev::resume_monitor);
+        consider(script_.stop_node, Ev::stop_node);
+        consider(script_.resume_node, Ev::resume_node);
+        consider(script_.crash_node, Ev::crash_node);
+        consider(script_.losses.empty() ? std::nullopt : std::optional(script_.losses.front()), Ev::lose);
+        if (!next || next->first > config_.settle) return;
+        const Instant t = Instant{} + next->first;
+        const std::optional<Instant> timer = next_timer(w);
+        if (!(w.now >= t || (w.channels.empty() && (!timer || *timer >= t)))) return;
+        w.now = std::max(w.now, t);
+        switch (next->second) {
+            case Ev::kill_monitor:
+                script_.kill_monitor.reset();
+                kill_monitor(w);
+                break;
+            case Ev::stop_monitor:
+                script_.stop_monitor.reset();
+                w.paused_at = w.now;
+                break;
+            case Ev::resume_monitor:
+                script_.resume_monitor.reset();
+                if (w.paused_at) resume_monitor(w);
+                break;
+            case Ev::stop_node:
+                script_.stop_node.reset();
+                w.life[kMutatedNode].stopped_since = w.now;
+                w.each_checker([&](InvariantChecker& c) { c.unreachable(id_at(kMutatedNode), w.now, std::nullopt); });
+                w.history[kMutatedNode] = mix(mix(w.history[kMutatedNode], 11), static_cast<std::uint64_t>(to_us(w.now)));
+                break;
+            case Ev::resume_node:
+                script_.resume_node.reset();
+                if (w.life[kMutatedNode].stopped_since) resume_node(w, kMutatedNode);
+                break;
+            case Ev::crash_node:
+                script_.crash_node.reset();
+                crash(w, config_.nodes - 1);
+                w.life[config_.nodes - 1].for_good = true;
+                break;
+            case Ev::lose:
+                script_.losses.erase(script_.losses.begin());
+                w.oracle.armed(id_at(0), InjectKind::lose);
+                w.history[0] = mix(mix(w.history[0], 3), static_cast<std::uint64_t>(to_us(w.now)));
+                w.nodes[0].mut().inject(w.now, InjectKind::lose);
+                pump(w, 0);
+                break;
+        }
+        after_step(w);
     }
-    if (due(script_.stop_monitor)) {
-        w.paused_at = w.now;
-        ran = true;
-    }
-    if (w.paused_at && due(script_.resume_monitor)) {
-        resume_monitor(w);
-        ran = true;
-    }
-    if (due(script_.stop_node)) {
-        w.life[kMutatedNode].stopped_since = w.now;
-        w.each_checker([&](InvariantChecker& c) { c.unreachable(id_at(kMutatedNode), w.now, std::nullopt); });
-        w.history[kMutatedNode] = mix(mix(w.history[kMutatedNode], 11), static_cast<std::uint64_t>(to_us(w.now)));
-        ran = true;
-    }
-    if (w.life[kMutatedNode].stopped_since && due(script_.resume_node)) {
-        resume_node(w, kMutatedNode);
-        ran = true;
-    }
-    if (due(script_.crash_node)) {
-        crash(w, config_.nodes - 1);
-        w.life[config_.nodes - 1].for_good = true;
-        ran = true;
-    }
-    if (std::optional<Duration> at = script_.losses.empty() ? std::nullopt : std::optional(script_.losses.front()); due(at)) {
-        script_.losses.erase(script_.losses.begin());
-        w.oracle.armed(id_at(0), InjectKind::lose);
-        w.history[0] = mix(mix(w.history[0], 3), static_cast<std::uint64_t>(to_us(w.now)));
-        w.nodes[0].mut().inject(w.now, InjectKind::lose);
-        pump(w, 0);
-        ran = true;
-    }
-    if (ran) after_step(w);
 }
 
 // SIGCONT, as the simulator's: the overdue timers first, then the socket's backlog in order.
@@ -595,6 +605,9 @@ void Explorer::after_step(World& w) {
                 if (from_it(key, f)) return false;
         for (const auto& [key, f] : w.monitor_socket)
             if (from_it(key, f)) return false;
+        for (const NodeLife& l : w.life)
+            for (const auto& [key, f] : l.socket)
+                if (from_it(key, f)) return false;
         w.oracle.sender_gone(w.now, NodeId{d.first}, d.second);
         return true;
     });
@@ -715,12 +728,13 @@ std::vector<Action> Explorer::actions(const World& w) const {
         const bool now_or_quiet = quiet || w.stepped == i;
         if (node_runs(w, i) && w.crashes_left > 0 && now_or_quiet) out.push_back({Act::crash, {}, i});
         // A node the script stopped goes on in any quiet moment (or when the script says).
-        if (w.life[i].stopped_since && !script_.resume_node && quiet) out.push_back({Act::resume, {}, i});
+        if (w.life[i].stopped_since && !config_.script.resume_node && quiet) out.push_back({Act::resume, {}, i});
         if (!w.life[i].up && !w.life[i].for_good && now_or_quiet) out.push_back({Act::restart, {}, i});
     }
     // The monitor stops the same way; it goes on in any later quiet moment (a datagram's arrival
     // meanwhile waits in its socket either way).
-    if (!w.paused_at && w.pauses_left > 0 && (quiet || w.stepped == config_.nodes)) out.push_back({Act::pause, {}, config_.nodes});
+    if (!w.paused_at && w.pauses_left > 0 && w.monitors[0].alive() && (quiet || w.stepped == config_.nodes))
+        out.push_back({Act::pause, {}, config_.nodes});
     if (w.paused_at && quiet) out.push_back({Act::resume, {}, config_.nodes});
     // An application message, offered at any node in a quiet moment (as a token fault is armed).
     if (!must_arrive && w.messages_left > 0)
