@@ -222,6 +222,8 @@ void print_totals(const io::MonitorDriver& monitor, const Outputs& out) {
 // Runs the monitor on `loop` until Ctrl-C, SIGTERM or --snapshots verdicts. Throws on a failure to
 // start (a port in use).
 void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
+    if (o.json) io::log_to_stderr();                  // stdout carries JSON only
+    io::CarryOnAfterHangup hangup(&loop, "monitor");  // first: a hangup while it starts cannot stop it
     Outputs out(o.json, view, s.ring.name);
     std::uint64_t seen = 0;
     if (s.metrics_at) out.metrics = std::make_unique<io::MetricsServer>(*s.metrics_at, s.mc.ring, s.ring.name);
@@ -241,8 +243,6 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
     auto stop = [](uv_signal_t* sig, int) { uv_stop(sig->loop); };
     uv_signal_start(sigint.get(), stop, SIGINT);
     uv_signal_start(sigterm.get(), stop, SIGTERM);
-    if (o.json) io::log_to_stderr();  // stdout carries JSON only
-    io::CarryOnAfterHangup hangup(&loop, "monitor");
     // Not on a terminal (piped, or under `ring up`): a summary line every --summary-every s.
     io::UvHandle<uv_timer_t> summary(&loop, uv_timer_init);
     summary.get()->data = &view;
