@@ -255,6 +255,8 @@ private:
     void apply(World& w, const Action& a);
     void pump(World& w, std::size_t process);
     void receive(World& w, ChannelKey channel, const InFlight& datagram);
+    void hand_over(World& w, std::size_t to, ChannelKey channel, const InFlight& datagram);
+    void arm(World& w, std::size_t i, InjectKind kind);
     void deliver_control(World& w);
     void after_step(World& w);
     void at_horizon(World& w);
@@ -392,10 +394,7 @@ void Explorer::run_script(World& w) {
                 break;
             case Ev::lose:
                 script_.losses.erase(script_.losses.begin());
-                w.oracle.armed(id_at(0), InjectKind::lose);
-                w.history[0] = mix(mix(w.history[0], 3), static_cast<std::uint64_t>(to_us(w.now)));
-                w.nodes[0].mut().inject(w.now, InjectKind::lose);
-                pump(w, 0);
+                arm(w, 0, InjectKind::lose);
                 break;
         }
         after_step(w);
@@ -409,13 +408,7 @@ void Explorer::resume_monitor(World& w) {
     w.paused_at.reset();
     w.history[m] = mix(mix(w.history[m], 6), static_cast<std::uint64_t>(to_us(w.now)));
     w.monitors[0].mut().on_timer(w.now);
-    for (auto& [key, d] : std::exchange(w.monitor_socket, {})) {
-        w.history[m] = mix(mix(mix(w.history[m], 1), key.first), mix(hash_bytes(d.bytes), static_cast<std::uint64_t>(to_us(w.now))));
-        w.source = std::pair(key.first, d.gen);
-        w.monitors[0].mut().on_datagram(w.now, d.bytes);
-        pump(w, m);
-        w.source.reset();
-    }
+    for (auto& [key, d] : std::exchange(w.monitor_socket, {})) hand_over(w, m, key, d);
     pump(w, m);
 }
 
@@ -427,13 +420,15 @@ void Explorer::resume_node(World& w, std::size_t i) {
     w.history[i] = mix(mix(w.history[i], 10), static_cast<std::uint64_t>(to_us(w.now)));
     w.nodes[i].mut().on_timer(w.now);
     pump(w, i);
-    for (auto& [key, d] : std::exchange(life.socket, {})) {
-        w.history[i] = mix(mix(mix(w.history[i], 1), key.first), mix(hash_bytes(d.bytes), static_cast<std::uint64_t>(to_us(w.now))));
-        w.source = std::pair(key.first, d.gen);
-        w.nodes[i].mut().on_datagram(w.now, d.bytes);
-        pump(w, i);
-        w.source.reset();
-    }
+    for (auto& [key, d] : std::exchange(life.socket, {})) hand_over(w, i, key, d);
+}
+
+// A token fault armed at node i (`ring inject`): it acts on the next token the node is handed.
+void Explorer::arm(World& w, std::size_t i, InjectKind kind) {
+    w.oracle.armed(id_at(i), kind);
+    w.history[i] = mix(mix(mix(w.history[i], 3), static_cast<std::uint64_t>(kind)), static_cast<std::uint64_t>(to_us(w.now)));
+    w.nodes[i].mut().inject(w.now, kind);
+    pump(w, i);
 }
 
 void Explorer::send_message(World& w, std::size_t i) {
@@ -800,13 +795,9 @@ void Explorer::apply(World& w, const Action& a) {
             break;
         }
         case Act::inject: {
-            w.oracle.armed(id_at(a.process), a.kind);
             w.injects_left.erase(std::find(w.injects_left.begin(), w.injects_left.end(), a.kind));
-            w.history[a.process] =
-                mix(mix(mix(w.history[a.process], 3), static_cast<std::uint64_t>(a.kind)), static_cast<std::uint64_t>(to_us(w.now)));
-            w.nodes[a.process].mut().inject(w.now, a.kind);
+            arm(w, a.process, a.kind);
             w.stepped = a.process;
-            pump(w, a.process);
             break;
         }
         case Act::crash: {
@@ -856,14 +847,20 @@ void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
         w.life[to].socket.emplace_back(channel, datagram);  // likewise a stopped node's
         return;
     }
+    // (What proves a node alive to the monitor: a datagram of its current process.)
+    if (to >= config_.nodes && channel.first < config_.nodes && w.life[channel.first].up && w.life[channel.first].gen == datagram.gen)
+        w.checkers[to - config_.nodes].reached_monitor(w.now, NodeId{channel.first});
+    hand_over(w, to, channel, datagram);
+}
+
+// A datagram handed to a running process: recorded in its inputs, its sender told to the ground
+// truth for the step, and the process stepped until quiet.
+void Explorer::hand_over(World& w, std::size_t to, ChannelKey channel, const InFlight& datagram) {
     w.history[to] = mix(mix(mix(w.history[to], 1), channel.first), mix(hash_bytes(datagram.bytes), static_cast<std::uint64_t>(to_us(w.now))));
     w.source = std::pair(channel.first, datagram.gen);
     if (to < config_.nodes) {
         w.nodes[to].mut().on_datagram(w.now, datagram.bytes);
     } else {
-        // (What proves a node alive to the monitor: a datagram of its current process.)
-        if (channel.first < config_.nodes && w.life[channel.first].up && w.life[channel.first].gen == datagram.gen)
-            w.checkers[to - config_.nodes].reached_monitor(w.now, NodeId{channel.first});
         w.monitors[to - config_.nodes].mut().on_datagram(w.now, datagram.bytes);
     }
     pump(w, to);
