@@ -18,6 +18,7 @@
 #include "tests/sim/sim_node_core.h"
 #include "tests/sim/sim_state_dir.h"
 #include "tests/sim/token_oracle.h"
+#include "tests/sim/tool_process.h"
 
 namespace ringwatch::sim {
 namespace {
@@ -69,6 +70,7 @@ struct Truth {
     std::map<InjectKind, Effect> effect_at;
     std::optional<Instant> alarmed_at;  // the latest alarm (a verdict token_lost or token_duplicated)
     std::optional<Instant> crashed_at;  // the latest node crash
+    std::optional<Instant> walked_at;   // the by-hand regenerate said it regenerated
     // How many faults of each kind have taken effect so far, a nibble per InjectKind: ordered by
     // steps, not by time (a start and a fault at the same instant happen in some order, and the cut
     // follows it).
@@ -81,6 +83,7 @@ struct Truth {
 template <typename P>
 class Shared {
 public:
+    Shared() = default;  // no process
     template <typename... Args>
     explicit Shared(std::in_place_t, Args&&... args) : p_(std::make_shared<P>(std::forward<Args>(args)...)) {}
     const P& operator*() const { return *p_; }
@@ -113,10 +116,11 @@ struct Processes {
     std::vector<NodeLife> life;
     std::vector<Shared<SimNodeProcess>> nodes;
     std::vector<Shared<SimMonitorProcess>> monitors;
-    bool alarm_seen = false;  // a mutant's trigger (monitor_stops_after_alarm)
+    Shared<RegenerateToolProcess> tool;  // `ring recover` walking a regenerate by hand (--walk-at), once started
+    bool alarm_seen = false;             // a mutant's trigger (monitor_stops_after_alarm)
     std::map<ChannelKey, std::deque<InFlight>> channels;
     std::map<ChannelKey, std::deque<InFlight>> control;  // frames without messages, waiting for the next quiet moment or timer
-    std::vector<std::uint64_t> history;                  // per process (nodes, then monitors): its inputs so far, hashed
+    std::vector<std::uint64_t> history;                  // per process (nodes, monitors, then the tool): its inputs so far, hashed
     unsigned drops_left = 0, duplicates_left = 0;
     std::vector<InjectKind> injects_left;
     unsigned crashes_left = 0, pauses_left = 0, messages_left = 0;
@@ -249,11 +253,16 @@ private:
         for (std::size_t i = 0; i < config_.nodes; ++i) r.push_back(id_at(i));
         return r;
     }
-    std::size_t index_of(NodeId id) const { return is_monitor_id(id) ? config_.nodes + monitor_index(id) : id.value; }
-    NodeId id_at(std::size_t i) const { return i < config_.nodes ? NodeId{static_cast<std::uint16_t>(i)} : monitor_id(i - config_.nodes); }
+    // Processes by index: the nodes, the monitors, then the tool.
+    std::size_t tool_index() const { return config_.nodes + config_.monitors; }
+    std::size_t index_of(NodeId id) const { return is_tool_id(id) ? tool_index() : is_monitor_id(id) ? config_.nodes + monitor_index(id) : id.value; }
+    NodeId id_at(std::size_t i) const {
+        return i < config_.nodes ? NodeId{static_cast<std::uint16_t>(i)} : i == tool_index() ? NodeId{kToolIdFirst} : monitor_id(i - config_.nodes);
+    }
     std::vector<Action> actions(const World& w) const;
     void apply(World& w, const Action& a);
     void pump(World& w, std::size_t process);
+    void route(World& w, std::size_t from, NodeId to, const Bytes& bytes);
     void receive(World& w, ChannelKey channel, const InFlight& datagram);
     void hand_over(World& w, std::size_t to, ChannelKey channel, const InFlight& datagram);
     void arm(World& w, std::size_t i, InjectKind kind);
@@ -285,6 +294,18 @@ private:
     bool runs(const World& w, std::size_t process) const { return w.monitors[process - config_.nodes].alive() && !stopped(w, process); }
     // A node process that takes inputs: up, and not stopped by the script.
     static bool node_runs(const World& w, std::size_t i) { return w.life[i].up && !w.life[i].stopped_since; }
+    // The tool process takes inputs from its start to the end of its walk.
+    static bool tool_runs(const World& w) { return w.tool.alive() && !w.tool->over(); }
+    // Any process that takes inputs, and its next deadline.
+    bool takes_inputs(const World& w, std::size_t i) const {
+        return i < config_.nodes ? node_runs(w, i) : i == tool_index() ? tool_runs(w) : i - config_.nodes < w.monitors.size() && runs(w, i);
+    }
+    std::optional<Instant> deadline_of(const World& w, std::size_t i) const {
+        return i < config_.nodes   ? w.nodes[i]->next_deadline()
+               : i == tool_index() ? w.tool->next_deadline()
+                                   : w.monitors[i - config_.nodes]->next_deadline();
+    }
+    void start_tool(World& w);
     void resume_node(World& w, std::size_t i);
     void kill_monitor(World& w);
     void run_script(World& w);
@@ -346,7 +367,7 @@ void Explorer::kill_monitor(World& w) {
 // schedule's next timer moves time past it, or once time is there (never past `settle`).
 void Explorer::run_script(World& w) {
     g_world = &w;
-    enum class Ev { kill_monitor, stop_monitor, resume_monitor, stop_node, resume_node, crash_node, lose };
+    enum class Ev { kill_monitor, stop_monitor, resume_monitor, stop_node, resume_node, crash_node, lose, walk };
     for (;;) {
         std::optional<std::pair<Duration, Ev>> next;
         auto consider = [&](const std::optional<Duration>& at, Ev e) {
@@ -358,6 +379,7 @@ void Explorer::run_script(World& w) {
         consider(script_.stop_node, Ev::stop_node);
         consider(script_.resume_node, Ev::resume_node);
         consider(script_.crash_node, Ev::crash_node);
+        consider(script_.walk, Ev::walk);
         consider(script_.losses.empty() ? std::nullopt : std::optional(script_.losses.front()), Ev::lose);
         if (!next || next->first > config_.settle) return;
         const Instant t = Instant{} + next->first;
@@ -396,6 +418,10 @@ void Explorer::run_script(World& w) {
                 script_.losses.erase(script_.losses.begin());
                 arm(w, 0, InjectKind::lose);
                 break;
+            case Ev::walk:
+                script_.walk.reset();
+                start_tool(w);
+                break;
         }
         after_step(w);
     }
@@ -429,6 +455,16 @@ void Explorer::arm(World& w, std::size_t i, InjectKind kind) {
     w.history[i] = mix(mix(mix(w.history[i], 3), static_cast<std::uint64_t>(kind)), static_cast<std::uint64_t>(to_us(w.now)));
     w.nodes[i].mut().inject(w.now, kind);
     pump(w, i);
+}
+
+// `ring recover` with no monitor to ask: a tool process walks a regenerate by hand. What it says
+// it did is checked as the simulator checks it: a walk done in epoch E made the token of E.
+void Explorer::start_tool(World& w) {
+    const std::size_t t = tool_index();
+    w.tool = Shared<RegenerateToolProcess>(std::in_place, id_at(t), Incarnation{(static_cast<std::uint64_t>(to_us(w.now) + 1) << 16) | 0xff}, ring(),
+                                           config_.mutant, w.now);
+    w.history[t] = mix(mix(w.history[t], 12), static_cast<std::uint64_t>(to_us(w.now)));
+    pump(w, t);
 }
 
 void Explorer::send_message(World& w, std::size_t i) {
@@ -506,7 +542,7 @@ World Explorer::initial() {
     for (std::size_t k = 0; k < config_.monitors; ++k) monitor_watches_.push_back(std::make_unique<MonitorWatch>(k));
     for (std::size_t i = 0; i < config_.nodes; ++i) boot(w, i);
     start_monitor(w, 0);  // a second one starts during the settle phase (settled())
-    w.history.assign(config_.nodes + config_.monitors, 0);
+    w.history.assign(config_.nodes + config_.monitors + 1, 0);
     w.drops_left = config_.drops;
     w.duplicates_left = config_.duplicates;
     w.injects_left = config_.injects;
@@ -519,22 +555,27 @@ World Explorer::initial() {
     return w;
 }
 
+// A datagram process i sent to `to`, on its way: on the channel between them, or with the frames
+// that carry no message.
+void Explorer::route(World& w, std::size_t i, NodeId to, const Bytes& bytes) {
+    if (is_tool_id(to) ? !tool_runs(w) : is_monitor_id(to) ? monitor_index(to) >= w.monitors.size() : to.value >= config_.nodes) return;
+    // (To a monitor killed for good: gone, wherever it would be dropped.)
+    if (is_monitor_id(to) && !w.monitors[monitor_index(to)].alive()) return;
+    const ChannelKey key{id_at(i).value, to.value};
+    const InFlight d{bytes, w.now, i < config_.nodes ? w.life[i].gen : 1};
+    wire::Frame f;
+    if (wire::decode_frame(bytes, f) == wire::DecodeError::none && f.messages.empty()) {
+        w.control[key].push_back(d);
+    } else {
+        w.channels[key].push_back(d);
+    }
+}
+
 // Steps a process until it is quiet, putting what it sends on the channels and telling the
 // ground truth what it made and what faults took effect.
 void Explorer::pump(World& w, std::size_t i) {
-    const NodeId self = id_at(i);
     auto send = [&](const std::vector<Addressed>& datagrams) {
-        wire::Frame f;
-        for (const auto& d : datagrams) {
-            if (is_monitor_id(d.peer) ? monitor_index(d.peer) >= w.monitors.size() : d.peer.value >= config_.nodes) continue;
-            // (To a monitor killed for good: gone, wherever it would be dropped.)
-            if (is_monitor_id(d.peer) && !w.monitors[monitor_index(d.peer)].alive()) continue;
-            if (wire::decode_frame(d.bytes, f) == wire::DecodeError::none && f.messages.empty()) {
-                w.control[{self.value, d.peer.value}].push_back({d.bytes, w.now, i < config_.nodes ? w.life[i].gen : 1});
-            } else {
-                w.channels[{self.value, d.peer.value}].push_back({d.bytes, w.now, i < config_.nodes ? w.life[i].gen : 1});
-            }
-        }
+        for (const auto& d : datagrams) route(w, i, d.peer, d.bytes);
     };
     if (i < config_.nodes) {
         if (!node_runs(w, i)) return;
@@ -547,7 +588,7 @@ void Explorer::pump(World& w, std::size_t i) {
             for (const auto& e : r.token_events) {
                 if (e.kind == TokenEventKind::rolled_back) w.ledger.rolled_back();
                 if (e.kind == TokenEventKind::delivered || e.kind == TokenEventKind::redelivered)
-                    w.ledger.delivered(w.now, e.src, self, app_payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
+                    w.ledger.delivered(w.now, e.src, id_at(i), app_payload_seq(e.payload), e.kind == TokenEventKind::redelivered);
                 std::optional<InjectKind> fault;
                 if (e.kind == TokenEventKind::lost_by_fault) fault = InjectKind::lose;
                 if (e.kind == TokenEventKind::duplicated_by_fault) fault = InjectKind::duplicate;
@@ -558,6 +599,24 @@ void Explorer::pump(World& w, std::size_t i) {
                 w.disturbed_at = w.now;  // (a loss of one of two tokens leaves the count at 1)
             }
         } while (p.pending());
+        return;
+    }
+    if (i == tool_index()) {
+        if (!tool_runs(w)) return;
+        ToolReady r = w.tool.mut().step(w.now);
+        send(r.datagrams);
+        if (g_log)
+            for (const auto& n : r.notes)
+                g_log->push_back(fmt::format("{:>8} us    tool: node {} {} (epoch {}, issuer {})", to_us(w.now), n.node.value,
+                                             static_cast<int>(n.kind), n.epoch.value, n.issuer.value));
+        if (r.outcome && (*r.outcome == WalkOutcome::regenerated || *r.outcome == WalkOutcome::regenerated_partly)) {
+            w.truth.walked_at = w.now;
+            const RegenerateWalk& walk = w.tool->walk();
+            if (!w.oracle.born_by_order(walk.epoch()->value))
+                violate(w, std::string(rule::recovery),
+                        fmt::format("the by-hand regenerate said {} in epoch {} (node {} issuing), but no token of epoch {} was born",
+                                    to_string(*r.outcome), *walk.epoch(), *walk.issuer(), *walk.epoch()));
+        }
         return;
     }
     if (!runs(w, i)) return;
@@ -661,6 +720,18 @@ void Explorer::at_horizon(World& w) {
                     fmt::format("the alarm at {} us was not repaired: {} token(s) (and {} maybe) {} us later, with no fault since", to_us(a),
                                 w.oracle.count().certain, w.oracle.count().open, to_us(Instant{} + (end - a))));
     }
+    // A by-hand regenerate that said it regenerated, with no fault or crash after it, left the ring
+    // with exactly one token (its issuer made it before acknowledging; the others purged theirs).
+    if (const auto done = w.truth.walked_at) {
+        const bool disturbed_after =
+            (w.truth.crashed_at && *w.truth.crashed_at >= *done) ||
+            std::any_of(w.truth.effect_at.begin(), w.truth.effect_at.end(), [&](const auto& e) { return e.second.at >= *done; });
+        if (!disturbed_after && !w.oracle.count().exactly(1))
+            violate(w, std::string(rule::recovery),
+                    fmt::format(
+                        "the by-hand regenerate said done at {} us, but the ring holds {} token(s) (and {} maybe) at the end, with no fault since",
+                        to_us(*done), w.oracle.count().certain, w.oracle.count().open));
+    }
     // The checker's rules over long stretches (a scripted prefix reaches them): a node down for
     // node_timeout was reported; with views, one crashed for good was left out in time.
     if (w.paused_at) w.checkers[0].monitor_paused(*w.paused_at, end);  // (a leaf: never stepped again)
@@ -673,9 +744,11 @@ void Explorer::at_horizon(World& w) {
             violate(w, v.rule, v.what);
             break;
         }
+    // (Every monitor killed: nothing left to detect a fault; `ring recover` is the operator's.)
+    const bool monitored = std::any_of(w.monitors.begin(), w.monitors.end(), [](const auto& m) { return m.alive(); });
     for (const auto& [kind, effect] : w.truth.effect_at) {
         const Instant at = effect.at;
-        if (end - at < 2 * config_.interval) continue;
+        if (!monitored || end - at < 2 * config_.interval) continue;
         const bool judged_after = std::any_of(w.truth.judged.begin(), w.truth.judged.end(),
                                               [&](const Truth::Judged& j) { return times(j.effects_before, kind) >= effect.times; });
         if (!judged_after)
@@ -692,6 +765,7 @@ std::optional<Instant> Explorer::next_timer(const World& w) const {
         if (node_runs(w, i)) take(w.nodes[i]->next_deadline());
     for (std::size_t k = 0; k < w.monitors.size(); ++k)
         if (runs(w, config_.nodes + k)) take(w.monitors[k]->next_deadline());
+    if (tool_runs(w)) take(w.tool->next_deadline());
     return t;
 }
 
@@ -712,6 +786,7 @@ std::vector<Action> Explorer::actions(const World& w) const {
             if (node_runs(w, i) && w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
         for (std::size_t k = 0; k < w.monitors.size(); ++k)
             if (runs(w, config_.nodes + k) && w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
+        if (tool_runs(w) && w.tool->next_deadline() == t) out.push_back({Act::timer, {}, tool_index()});
     }
     // A process's life: a node crashes (within the budget) right after any step of its own, or in
     // any quiet moment, and restarts the same way (at once, or in any later quiet moment). Between
@@ -759,7 +834,7 @@ void Explorer::apply(World& w, const Action& a) {
                 --w.duplicates_left;
             }
             receive(w, a.channel, d);
-            if (const std::size_t to = index_of(NodeId{a.channel.second}); to < config_.nodes ? node_runs(w, to) : runs(w, to)) w.stepped = to;
+            if (const std::size_t to = index_of(NodeId{a.channel.second}); takes_inputs(w, to)) w.stepped = to;
             break;
         }
         case Act::drop: {
@@ -776,18 +851,18 @@ void Explorer::apply(World& w, const Action& a) {
             if (!t) break;
             // The acknowledgements may have moved deadlines (a retransmission no longer due): the
             // process chosen fires if it is still among the first due, else the first of those.
-            auto can_fire = [&](std::size_t i) { return i < config_.nodes ? node_runs(w, i) : runs(w, i); };
-            auto due = [&](std::size_t i) {
-                return can_fire(i) && (i < config_.nodes ? w.nodes[i]->next_deadline() : w.monitors[i - config_.nodes]->next_deadline()) == t;
-            };
+            auto can_fire = [&](std::size_t i) { return takes_inputs(w, i); };
+            auto due = [&](std::size_t i) { return can_fire(i) && deadline_of(w, i) == t; };
             std::size_t fire = a.process;
-            for (std::size_t i = 0; !(can_fire(fire) && due(fire)) && i < config_.nodes + w.monitors.size(); ++i) fire = i;
+            for (std::size_t i = 0; !(can_fire(fire) && due(fire)) && i <= tool_index(); ++i) fire = i;
             if (!(can_fire(fire) && due(fire))) break;
             w.now = std::max(w.now, *t);
             w.history[fire] = mix(mix(w.history[fire], 2), static_cast<std::uint64_t>(to_us(w.now)));
             w.stepped = fire;
             if (fire < config_.nodes) {
                 w.nodes[fire].mut().on_timer(w.now);
+            } else if (fire == tool_index()) {
+                w.tool.mut().on_timer(w.now);
             } else {
                 w.monitors[fire - config_.nodes].mut().on_timer(w.now);
             }
@@ -838,7 +913,8 @@ void Explorer::apply(World& w, const Action& a) {
 
 void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
     const std::size_t to = index_of(NodeId{channel.second});
-    if (to < config_.nodes ? !w.life[to].up : !w.monitors[to - config_.nodes].alive()) return;  // no process there: the datagram is gone
+    // No process there (or the tool exited): the datagram is gone.
+    if (to < config_.nodes ? !w.life[to].up : to == tool_index() ? !tool_runs(w) : !w.monitors[to - config_.nodes].alive()) return;
     if (stopped(w, to)) {
         w.monitor_socket.emplace_back(channel, datagram);  // it waits in the stopped monitor's socket
         return;
@@ -848,7 +924,8 @@ void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
         return;
     }
     // (What proves a node alive to the monitor: a datagram of its current process.)
-    if (to >= config_.nodes && channel.first < config_.nodes && w.life[channel.first].up && w.life[channel.first].gen == datagram.gen)
+    if (to >= config_.nodes && to != tool_index() && channel.first < config_.nodes && w.life[channel.first].up &&
+        w.life[channel.first].gen == datagram.gen)
         w.checkers[to - config_.nodes].reached_monitor(w.now, NodeId{channel.first});
     hand_over(w, to, channel, datagram);
 }
@@ -858,11 +935,18 @@ void Explorer::receive(World& w, ChannelKey channel, const InFlight& datagram) {
 void Explorer::hand_over(World& w, std::size_t to, ChannelKey channel, const InFlight& datagram) {
     w.history[to] = mix(mix(mix(w.history[to], 1), channel.first), mix(hash_bytes(datagram.bytes), static_cast<std::uint64_t>(to_us(w.now))));
     w.source = std::pair(channel.first, datagram.gen);
+    // (A reply goes straight back to where the datagram came from: a tool's challenge.)
+    std::optional<Bytes> reply;
     if (to < config_.nodes) {
         w.nodes[to].mut().on_datagram(w.now, datagram.bytes);
+        reply = w.nodes[to].mut().take_reply();
+    } else if (to == tool_index()) {
+        w.tool.mut().on_datagram(w.now, datagram.bytes);
     } else {
         w.monitors[to - config_.nodes].mut().on_datagram(w.now, datagram.bytes);
+        reply = w.monitors[to - config_.nodes].mut().take_reply();
     }
+    if (reply) route(w, to, NodeId{channel.first}, *reply);
     pump(w, to);
     w.source.reset();
 }
@@ -899,12 +983,17 @@ std::uint64_t Explorer::digest(const World& w) const {
     for (const auto& [k, e] : w.truth.effect_at)
         h = mix(mix(mix(h, static_cast<std::uint64_t>(k)), static_cast<std::uint64_t>(to_us(e.at))), e.times);
     h = mix(mix(h, w.truth.alarmed_at ? to_us(*w.truth.alarmed_at) + 1 : 0), w.truth.crashed_at ? to_us(*w.truth.crashed_at) + 1 : 0);
+    h = mix(h, w.truth.walked_at ? to_us(*w.truth.walked_at) + 1 : 0);
     for (const auto& j : w.truth.judged) h = mix(mix(h, j.effects_before), static_cast<std::uint64_t>(j.kind));
     return h;
 }
 
 std::string Explorer::describe(const World& before, const Action& a) const {
-    auto name = [](std::uint16_t v) { return is_monitor_id(NodeId{v}) ? fmt::format("m{}", monitor_index(NodeId{v})) : fmt::format("{}", v); };
+    auto name = [](std::uint16_t v) {
+        return is_tool_id(NodeId{v})      ? std::string("tool")
+               : is_monitor_id(NodeId{v}) ? fmt::format("m{}", monitor_index(NodeId{v}))
+                                          : fmt::format("{}", v);
+    };
     auto pname = [&](std::size_t i) { return name(id_at(i).value); };
     switch (a.act) {
         case Act::deliver: return fmt::format("{:>8} us  deliver {} -> {}", to_us(before.now), name(a.channel.first), name(a.channel.second));

@@ -1,5 +1,6 @@
 // ringcheck's explorer: every interleaving of a small ring, over the production process objects
-// (NodeProcess, MonitorProcess: links, backlog and core, as `ring node` and `monitor` run them).
+// (NodeProcess, MonitorProcess: links, backlog and core, as `ring node` and `monitor` run them;
+// with --walk-at, the simulator's tool process running `ring recover`'s production walk).
 //
 // A state is every process, each node's state directory, the datagrams on every channel (one FIFO
 // per ordered pair of processes) and the virtual time. Its successors: the head datagram of any
@@ -12,7 +13,7 @@
 // first monitor stopped the same way and resumed in a later quiet moment (all within budgets).
 // Before the exploration, one schedule runs up to `settle`; a script puts there what takes longer
 // than an exhaustive horizon reaches (a monitor killed or stopped, a node stopped or crashed for
-// good, a loss); a stopped process resumes at a scripted moment or at any quiet moment explored.
+// good, a loss, a regenerate walked by hand); a stopped process resumes at a scripted moment or at any quiet moment explored.
 //
 // States are merged when every process has been handed the same inputs at the same times (a
 // process is deterministic: its inputs are its state) and the channels and the rules' memory agree:
@@ -77,6 +78,7 @@ struct ExploreConfig {
         std::optional<Duration> resume_node;     // or then (SIGCONT), at or before `settle`
         std::optional<Duration> crash_node;      // the ring's last node crashed, for good
         std::vector<Duration> losses;            // token losses armed at node 0 (a second one after the first is repaired)
+        std::optional<Duration> walk;            // `ring recover` walks a regenerate by hand (a tool process, to every node)
     } script;
     std::size_t max_states = 5'000'000;        // the search stops there (incomplete)
     Mutant mutant = Mutant::none;              // a deliberately broken core (mutants.h)

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     app.add_option("--messages", c.messages, "application messages offered at quiet moments, at any node, to its predecessor (the longest ride)")
         ->capture_default_str();
     // The scripted prefix (optional durations: empty when not given).
-    std::string evict_after, kill_monitor_at, stop_monitor_at, resume_monitor_at, stop_node_at, resume_node_at, crash_node_at;
+    std::string evict_after, kill_monitor_at, stop_monitor_at, resume_monitor_at, stop_node_at, resume_node_at, crash_node_at, walk_at;
     std::vector<std::string> lose_at;
     app.add_option("--evict-after", evict_after,
                    "views: a node silent this long is left out, and nodes pass tokens under the leader's lease (0: no views)")
@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
                    "(stopped throughout)")
         ->needs("--stop-node-at");
     app.add_option("--crash-node-at", crash_node_at, "script: the ring's last node crashed at this moment of the settle phase, for good");
+    app.add_option("--walk-at", walk_at,
+                   "script: `ring recover` walks a regenerate by hand (a tool process asks every node, then orders a new epoch) from this moment "
+                   "of the settle phase (its end at the latest)");
     app.add_option("--lose-at", lose_at, "script: a token loss armed at node 0 at this moment of the settle phase (repeatable)");
     std::string mutant = "none", replay, recover = "off";
     bool first = false;
@@ -100,10 +103,13 @@ int main(int argc, char** argv) {
         const char* flag;
         const std::string& text;
         std::optional<Duration>& into;
-    } optional_durations[] = {
-        {"--kill-monitor-at", kill_monitor_at, c.script.kill_monitor},       {"--stop-monitor-at", stop_monitor_at, c.script.stop_monitor},
-        {"--resume-monitor-at", resume_monitor_at, c.script.resume_monitor}, {"--stop-node-at", stop_node_at, c.script.stop_node},
-        {"--resume-node-at", resume_node_at, c.script.resume_node},          {"--crash-node-at", crash_node_at, c.script.crash_node}};
+    } optional_durations[] = {{"--kill-monitor-at", kill_monitor_at, c.script.kill_monitor},
+                              {"--stop-monitor-at", stop_monitor_at, c.script.stop_monitor},
+                              {"--resume-monitor-at", resume_monitor_at, c.script.resume_monitor},
+                              {"--stop-node-at", stop_node_at, c.script.stop_node},
+                              {"--resume-node-at", resume_node_at, c.script.resume_node},
+                              {"--crash-node-at", crash_node_at, c.script.crash_node},
+                              {"--walk-at", walk_at, c.script.walk}};
     if (!evict_after.empty()) {
         const auto v = evict_after == "0" ? std::optional<Duration>(Duration{0}) : parse_duration(evict_after);
         if (!v) return fail(fmt::format("--evict-after '{}': use 1ms, 500us, or 0 for no views", evict_after));
@@ -115,7 +121,8 @@ int main(int argc, char** argv) {
         if (!v) return fail(fmt::format("{} '{}': use 1ms, 500us", d.flag, d.text));
         // (A node's resume may also come after the horizon: it stays stopped throughout.)
         const bool after_horizon = &d.into == &c.script.resume_node && *v >= c.settle + c.horizon;
-        if (!after_horizon && (*v > c.settle || (*v == c.settle && &d.into != &c.script.resume_monitor && &d.into != &c.script.resume_node)))
+        if (!after_horizon && (*v > c.settle || (*v == c.settle && &d.into != &c.script.resume_monitor && &d.into != &c.script.resume_node &&
+                                                 &d.into != &c.script.walk)))
             return fail(fmt::format("{} {}: the script runs in the settle phase, before --settle {}", d.flag, d.text, format_duration(c.settle)));
         d.into = *v;
     }
@@ -177,6 +184,7 @@ int main(int argc, char** argv) {
     if (c.script.stop_node) script.push_back(fmt::format("node 1 stopped at {}", format_duration(*c.script.stop_node)));
     if (c.script.resume_node) script.push_back(fmt::format("resumed at {}", format_duration(*c.script.resume_node)));
     if (c.script.crash_node) script.push_back(fmt::format("node {} crashed at {}", c.nodes - 1, format_duration(*c.script.crash_node)));
+    if (c.script.walk) script.push_back(fmt::format("a regenerate walked by hand from {}", format_duration(*c.script.walk)));
     for (Duration at : c.script.losses) script.push_back(fmt::format("a loss armed at node 0 at {}", format_duration(at)));
     if (!script.empty()) faults += fmt::format("; script: {}", fmt::join(script, ", "));
     if (c.messages > 0) faults += fmt::format("; {} message(s)", c.messages);

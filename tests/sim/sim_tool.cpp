@@ -10,89 +10,39 @@ namespace ringwatch::sim {
 
 SimRegenerateTool::SimRegenerateTool(EventQueue& events, SimNetwork& net, NodeId self, Incarnation incarnation, std::vector<NodeId> ring,
                                      Mutant mutant)
-    : events_(events), net_(net), endpoint_(LinkConfig{}, self, incarnation), walk_(ring), mutant_(mutant) {
-    RW_ASSERT(is_tool_id(self));
-    for (NodeId n : ring) endpoint_.add_peer(n, events_.now());
-}
+    : events_(events), net_(net), process_(self, incarnation, std::move(ring), mutant, events.now()) {}
 
 SimRegenerateTool::~SimRegenerateTool() {
-    if (!exited_) net_.detach(endpoint_.self());
+    if (!exited_) net_.detach(process_.self());
 }
 
 void SimRegenerateTool::start() {
-    net_.attach(endpoint_.self(), [this](NodeId, std::uint32_t, Bytes d) {
+    net_.attach(process_.self(), [this](NodeId, std::uint32_t, Bytes d) {
         if (exited_) return;
-        endpoint_.on_datagram(events_.now(), d);
+        process_.on_datagram(events_.now(), d);
         pump();
     });
-    drive();
+    pump();
 }
 
-// One step of the walk, acted on as the CLI does: notes told, messages sent, each with its timeout.
-void SimRegenerateTool::drive() {
-    WalkReady r = walk_.step();
+// The process's steps, acted on as the CLI does: notes told, datagrams sent, the next timer armed.
+void SimRegenerateTool::pump() {
+    ToolReady r = process_.step(events_.now());
+    for (auto& d : r.datagrams) net_.send(process_.self(), 0, d.peer, std::move(d.bytes));
     for (const auto& n : r.notes)
         if (on_note) on_note(n);
     if (r.outcome) {
         // The process exits: its links go silent, the nodes let them go.
         exited_ = true;
-        net_.detach(endpoint_.self());
+        net_.detach(process_.self());
         wakeup_.cancel();
-        if (on_over) on_over(*r.outcome, walk_);
+        if (on_over) on_over(*r.outcome, process_.walk());
         return;
     }
-    for (auto& s : r.sends) {
-        Asked a{next_serial_++, 0};
-        if (auto* c = std::get_if<RecoverCommand>(&s.what)) {
-            c->command_id = a.command_id = next_command_++;
-            mutate_walk_order(mutant_, s.to, *c);
-        }
-        RW_ASSERT(!asked_.contains(s.to));  // one question per node at a time
-        asked_[s.to] = a;
-        const auto sent = endpoint_.send(s.to, encode_message(s.what));
-        RW_ASSERT(sent.has_value());  // every ring member is a peer
-        events_.after(kAnswerTimeout, [this, node = s.to, serial = a.serial] { no_answer(node, serial); });
-    }
-    pump();
-}
-
-void SimRegenerateTool::deliver(NodeId from, const Bytes& bytes) {
-    Message m;
-    if (decode_message(bytes, m) != MessageError::none) return;
-    const auto it = asked_.find(from);
-    if (it == asked_.end()) return;  // late, or not asked
-    if (const auto* st = std::get_if<RingState>(&m); st && it->second.command_id == 0) {
-        asked_.erase(it);
-        walk_.on_state(from, *st);
-        drive();
-    } else if (const auto* ack = std::get_if<CommandAck>(&m); ack && ack->command_id == it->second.command_id && it->second.command_id != 0) {
-        asked_.erase(it);
-        walk_.on_ack(from, ack->ok);
-        drive();
-    }
-}
-
-void SimRegenerateTool::no_answer(NodeId node, std::uint64_t serial) {
-    const auto it = asked_.find(node);
-    if (exited_ || it == asked_.end() || it->second.serial != serial) return;
-    asked_.erase(it);
-    walk_.on_no_answer(node);
-    drive();
-}
-
-// The tool's links, as the endpoint driver runs them: flush, route, re-arm.
-void SimRegenerateTool::pump() {
-    for (int round = 0; round < 8 && !exited_; ++round) {
-        endpoint_.flush(events_.now());
-        out_.clear();
-        endpoint_.take_output(out_);
-        if (out_.datagrams.empty() && out_.delivered.empty() && out_.events.empty()) break;
-        for (auto& d : out_.datagrams) net_.send(endpoint_.self(), 0, d.peer, std::move(d.bytes));
-        // Taken out first: an answer drives the walk, whose sends pump again.
-        const std::vector<Addressed> delivered = std::move(out_.delivered);
-        for (const auto& m : delivered) deliver(m.peer, m.bytes);
-    }
-    if (!exited_) wakeup_.arm(events_, endpoint_.next_deadline(), [this] { pump(); });
+    wakeup_.arm(events_, process_.next_deadline(), [this] {
+        process_.on_timer(events_.now());
+        pump();
+    });
 }
 
 // A tool process starts: it walks the regenerate by hand (the CLI asked the monitor first; here

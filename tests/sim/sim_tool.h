@@ -1,27 +1,22 @@
-// `ring recover` without a monitor, in the simulator: a one-shot tool process that walks the
-// regenerate by hand with the production core (ring/core/regenerate_walk.h), over its own tool
-// links (an Endpoint, as ring/io's ToolClient has) and the simulated faulty network, to the nodes'
+// `ring recover` without a monitor, in the simulator: the tool process (tool_process.h: the
+// production walk over its own tool links) driven over the simulated faulty network, to the nodes'
 // production processes, which let it in as they let in any tool (a challenge, then a link).
 #pragma once
 
 #include <functional>
-#include <map>
-#include <optional>
 #include <vector>
 
-#include "ring/core/endpoint.h"
-#include "ring/core/regenerate_walk.h"
 #include "tests/sim/event_queue.h"
 #include "tests/sim/mutants.h"
 #include "tests/sim/sim_network.h"
 #include "tests/sim/sim_wakeup.h"
+#include "tests/sim/tool_process.h"
 
 namespace ringwatch::sim {
 
 class SimRegenerateTool {
 public:
-    // The CLI's wait for each answer.
-    static constexpr Duration kAnswerTimeout = std::chrono::seconds(3);
+    static constexpr Duration kAnswerTimeout = RegenerateToolProcess::kAnswerTimeout;
 
     // A tool process with id `self` (in the tool range) and `incarnation` (its start), for the ring
     // `ring`; a walk mutant (mutants.h) rewrites the orders it sends.
@@ -36,25 +31,12 @@ public:
     std::function<void(const WalkNote&)> on_note;
 
 private:
-    struct Asked {
-        std::uint64_t serial;
-        std::uint64_t command_id;  // 0 for the query
-    };
-    void drive();
-    void deliver(NodeId from, const Bytes& message);
-    void answered(NodeId node);
-    void no_answer(NodeId node, std::uint64_t serial);
     void pump();
 
     EventQueue& events_;
     SimNetwork& net_;
-    Endpoint endpoint_;
-    EndpointOutput out_;
+    RegenerateToolProcess process_;
     SimWakeup wakeup_;
-    RegenerateWalk walk_;
-    Mutant mutant_;
-    std::map<NodeId, Asked> asked_;  // what each node has yet to answer
-    std::uint64_t next_serial_ = 1, next_command_ = 1;
     bool exited_ = false;
 };
 
