@@ -1,8 +1,10 @@
 // `ring node` (one member) and `ring up` (every local member as a child process).
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "ring/cli/commands.h"
 #include "ring/io/clock.h"
@@ -52,6 +54,27 @@ bool is_local(const sockaddr_storage& a) {
     return found;
 }
 
+// This host's addresses, as an operator reads them (loopback first, as the kernel lists them).
+std::string host_addresses() {
+    uv_interface_address_t* ifs = nullptr;
+    int count = 0;
+    if (uv_interface_addresses(&ifs, &count) != 0) return "none found";
+    std::vector<std::string> names;
+    for (int i = 0; i < count; ++i) {
+        char text[INET6_ADDRSTRLEN] = {};
+        if (ifs[i].address.address4.sin_family == AF_INET) {
+            uv_ip4_name(&ifs[i].address.address4, text, sizeof text);
+        } else if (ifs[i].address.address6.sin6_family == AF_INET6) {
+            uv_ip6_name(&ifs[i].address.address6, text, sizeof text);
+        } else {
+            continue;
+        }
+        names.emplace_back(text);
+    }
+    uv_free_interface_addresses(ifs, count);
+    return names.empty() ? "none found" : fmt::format("{}", fmt::join(names, ", "));
+}
+
 }  // namespace
 
 int run_node(const std::string& config_path, std::uint16_t id, bool json) {
@@ -89,6 +112,14 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
 
 int run_up(const std::string& config_path, bool with_monitor, bool json) {
     const RingConfig config = load_config(config_path);
+    load_key(config);  // a bad key file is a config error, before anything starts (each node reads it again)
+    // Nothing to start here is a mistake (the wrong host, or a config written with other addresses),
+    // not a ring of zero nodes.
+    if (std::none_of(config.nodes.begin(), config.nodes.end(), [](const auto& n) { return is_local(n.address); }))
+        throw ConfigError(
+            fmt::format("{}: none of the {} node addresses of ring '{}' is on this host (its addresses: {}); "
+                        "`ring up` starts the nodes whose address is this host's",
+                        config_path, config.nodes.size(), config.name, host_addresses()));
     if (json) io::log_to_stderr();  // stdout: the children's JSON events only
     const std::string dir = io::ProcessGroup::own_directory();
     io::UvLoop owner;

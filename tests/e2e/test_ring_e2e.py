@@ -587,6 +587,13 @@ def test_errors(e2e):
     expect(2, esc('= "127.0.0.1:99999" is not an address'), ring, "up", b)
     expect(2, esc("node id 7 is not in the ring (ids: 0, 1, 2)"), ring, "node", cfg, "--id", 7)
     expect(2, "cannot read the config file", ring, "up", e2e.work / "missing.toml")
+    # `ring up` on a host that has none of the ring's node addresses starts nothing: an error naming
+    # this host's addresses (loopback among them), not "started 0 node(s)" and exit 0.
+    elsewhere = good.replace("hold_ms = 20\n", "hold_ms = 20\ninsecure = true\n", 1)
+    for i, a in enumerate(addresses[1:]):
+        elsewhere = elsewhere.replace(f'address = "{a}"', f'address = "198.51.100.{i + 1}:7101"')
+    expect(2, r"bad\.toml: none of the 3 node addresses of ring 'e2e' is on this host \(its addresses: [^)]*127\.0\.0\.1",
+           ring, "up", bad(elsewhere))
     # A FIFO at the config's path is refused at once (had it been opened for reading, it would wait
     # for a writer forever), and so is a key file of gigabytes, from its first kilobyte.
     fifo = e2e.work / "fifo.toml"
