@@ -79,7 +79,7 @@ public:
     bool open() const { return open_.has_value(); }
     const IncidentStats& stats() const { return stats_; }
 
-private:
+    // The incident open now, as `ring status` shows it.
     struct Open {
         VerdictKind fault;
         SnapshotId first, last;
@@ -89,6 +89,9 @@ private:
         bool by_hand = false;
         bool unrecoverable_said = false;
     };
+    const std::optional<Open>& open_incident() const { return open_; }
+
+private:
     void raise(Instant now, const Verdict& v);
     void end(Instant now, const Verdict& v, IncidentEnd ended);
 

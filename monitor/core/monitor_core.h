@@ -177,6 +177,7 @@ public:
         return leader_view_.empty() ? config_.ring : leader_view_;
     }
     const IncidentStats& incident_stats() const { return incidents_.stats(); }
+    const IncidentTracker& incidents() const { return incidents_; }
     const Leadership& leadership() const { return leadership_; }
     bool leading() const { return leadership_.leading(); }
     std::optional<Instant> next_deadline() const;

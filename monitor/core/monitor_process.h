@@ -335,6 +335,14 @@ StatusReply BasicMonitorProcess<Core>::status(std::uint64_t command_id) const {
     add("incidents", inc.opened);
     add("incidents_open", inc.opened - inc.resolved);
     add("recoveries", inc.recoveries);
+    // The open incident, only while one is (no sentinel when none): its fault (1 token_lost,
+    // 2 token_duplicated, as VerdictKind), the snapshot that raised it, its epoch, a repair under way.
+    if (const auto& open = core_.incidents().open_incident()) {
+        add("open_incident_fault", static_cast<std::uint64_t>(open->fault));
+        add("open_incident_snapshot", open->first.value);
+        add("open_incident_epoch", open->epoch.value);
+        add("open_incident_recovering", open->recovering ? 1 : 0);
+    }
     add("nodes_down", nodes.node_down - nodes.node_up);
     if (const Membership* m = core_.membership()) {
         add("view_epoch", m->epoch().value);

@@ -29,6 +29,7 @@ int run_ring_demo(const DemoOptions& options);
 int run_recover(const std::string& config_path, const std::string& mode);
 int run_keygen(const std::string& path);
 int run_rekey(const std::string& config_path, const std::string& new_key_path);
-int run_status(const std::string& config_path, bool json);
+// `watch` > 0: again every that many seconds, until interrupted.
+int run_status(const std::string& config_path, bool json, double watch = 0);
 
 }  // namespace ringwatch

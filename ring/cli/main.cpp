@@ -73,9 +73,16 @@ int main(int argc, char** argv) {
     rekey->add_option("newkey", new_key, "the new key (ring keygen NEWKEY), readable by every node at the same absolute path")->required();
 
     bool status_json = false;
-    auto* status = app.add_subcommand("status", "ask every node and the monitor how they are doing (one table; exit 1 if a node does not answer)");
+    double status_watch = 0;
+    auto* status = app.add_subcommand("status",
+                                      "ask every node and the monitor how they are doing (one table); exit 0: all well, 1: a node does not answer, "
+                                      "3: a token incident is open");
     status->add_option("config", config, "ring config (TOML)")->required();
     status->add_flag("--json", status_json, "one JSON object instead of the table");
+    status->add_option("--watch", status_watch, "ask again every this many seconds, until Ctrl-C (--watch alone: every 2 s)")
+        ->expected(0, 1)
+        ->default_str("2")
+        ->check(CLI::Range(0.1, 3600.0));
 
     LinkDemoOptions link_demo;
     auto* ld = app.add_subcommand("link-demo", "two links streaming over a lossy 127.0.0.1 network, repaired");
@@ -105,7 +112,7 @@ int main(int argc, char** argv) {
         {demo_cmd, [&] { return run_ring_demo(demo); }},
         {keygen, [&] { return run_keygen(key_path); }},
         {rekey, [&] { return run_rekey(config, new_key); }},
-        {status, [&] { return run_status(config, status_json); }},
+        {status, [&] { return run_status(config, status_json, status->count("--watch") > 0 ? std::max(status_watch, 0.1) : 0.0); }},
         {ld, [&] { return run_link_demo(link_demo); }},
     };
     try {

@@ -105,7 +105,8 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
                                                                        .links = l,
                                                                        .datagrams_received = node.socket().stats().received,
                                                                        .dropped = io::drop_counts(node.socket().stats(), endpoint.stats(), l),
-                                                                       .hellos_answered = l.hellos_answered + endpoint.stats().tool_challenges}));
+                                                                       .hellos_answered = l.hellos_answered + endpoint.stats().tool_challenges,
+                                                                       .probes = node.socket().stats().empty}));
     }
     return 0;
 }

@@ -1,9 +1,13 @@
-// `ring status CONFIG [--json]`: asks every node and the monitor at once, over the authenticated
-// control link, how they are doing, and prints one table (or one JSON object). A node that does
-// not answer within a second is named unreachable.
+// `ring status CONFIG [--json] [--watch [S]]`: asks every node and the monitor at once, over the
+// authenticated control link, how they are doing, and prints one table (or one JSON object). A node
+// that does not answer within a second is named unreachable. Exit 0: every node answered and no
+// incident is open; 1: some node did not; 3: a token incident is open (whatever else).
+#include <unistd.h>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "ring/cli/commands.h"
@@ -44,10 +48,31 @@ double repaired_loss(const Figures& f) {
     return sent > 0 ? again / sent : 0.0;
 }
 
-// The token's median rotation time as this node sees it (the last few thousand rotations).
+// The token's median rotation time as this node sees it (the last few thousand rotations): stale
+// once the token has not come for three of its slowest rotations (p99), as while it is lost.
+bool rotation_stale(const Figures& f) {
+    const std::int64_t p99 = get(f, "rotation_p99_us", -1), ago = get(f, "token_seen_us_ago", -1);
+    return p99 > 0 && ago > 3 * p99;
+}
 std::string rotation(const Figures& f) {
     const std::int64_t us = get(f, "rotation_p50_us", -1);
-    return us < 0 ? "-" : fmt::format("{:.1f}ms", us / 1000.0);
+    return us < 0 ? "-" : fmt::format("{:.1f}ms{}", us / 1000.0, rotation_stale(f) ? "*" : "");
+}
+
+// The open incident a monitor reports (its figures name it only while one is open).
+struct OpenIncident {
+    std::string fault;
+    std::int64_t snapshot, epoch;
+    bool recovering;
+};
+std::optional<OpenIncident> open_incident(const Figures& m) {
+    const std::int64_t fault = get(m, "open_incident_fault", -1);
+    if (fault < 0) return std::nullopt;
+    // (The monitor's VerdictKind: 1 token_lost, 2 token_duplicated.)
+    return OpenIncident{fault == 1   ? "token_lost"
+                        : fault == 2 ? "token_duplicated"
+                                     : fmt::format("fault {}", fault),
+                        get(m, "open_incident_snapshot"), get(m, "open_incident_epoch"), get(m, "open_incident_recovering") != 0};
 }
 
 std::string drops(const Figures& f) {
@@ -95,14 +120,8 @@ void print_monitor(const RingConfig& config, std::size_t k, const Answer& a) {
             ? fmt::format("; view epoch {}: {} of {} node(s) in the ring", get(m, "view_epoch"), get(m, "view_members"), config.nodes.size())
             : std::string());
 }
-}  // namespace
 
-int run_status(const std::string& config_path, bool json) {
-    const RingConfig config = load_config(config_path);
-    LinkConfig link;
-    link.key = load_key(config);
-    if (const std::string w = config.insecure_warning(); !w.empty()) fmt::print(stderr, "ring: {}\n", w);
-
+int status_once(const RingConfig& config, const LinkConfig& link, bool json) {
     // Everyone at once, on one loop: the whole answer takes at most one timeout.
     io::UvLoop loop;
     const std::size_t monitors = config.monitors.size();
@@ -153,6 +172,7 @@ int run_status(const std::string& config_path, bool json) {
                 node["age_s"] = static_cast<double>(io::new_incarnation().value - static_cast<std::uint64_t>(get(f, "incarnation"))) / 1e6;
                 node["repaired_loss"] = repaired_loss(f);
                 for (const auto& [k, v] : f) node[k] = v;
+                if (f.contains("rotation_p50_us")) node["rotation_stale"] = rotation_stale(f);
             }
             j["nodes"].push_back(std::move(node));
         }
@@ -169,8 +189,12 @@ int run_status(const std::string& config_path, bool json) {
             j["monitors"].push_back(std::move(m));
         }
         j["awaiting_first_token"] = no_epoch;
+        // The open incident, by name (null when none), from the monitor that stands for the ring.
+        j["open_incident"] = nullptr;
+        if (const auto inc = monitor.figures ? open_incident(*monitor.figures) : std::nullopt)
+            j["open_incident"] = {{"fault", inc->fault}, {"snapshot", inc->snapshot}, {"epoch", inc->epoch}, {"recovering", inc->recovering}};
         fmt::print("{}\n", j.dump());
-        return up == config.nodes.size() ? 0 : 1;
+        return j["open_incident"].is_null() ? (up == config.nodes.size() ? 0 : 1) : 3;
     }
 
     fmt::print("ring '{}': {} of {} node(s) answering\n", config.name, up, config.nodes.size());
@@ -212,6 +236,17 @@ int run_status(const std::string& config_path, bool json) {
             }
         }
     }
+    std::vector<std::string> stale;
+    for (std::size_t i = 0; i < config.nodes.size(); ++i)
+        if (answers[i].figures && rotation_stale(*answers[i].figures))
+            stale.push_back(
+                fmt::format("node {} {:.1f} s ago", config.nodes[i].id, static_cast<double>(get(*answers[i].figures, "token_seen_us_ago")) / 1e6));
+    if (!stale.empty())
+        fmt::print("* stale rotation: the token has not come for three of its slowest rotations (last seen: {})\n", fmt::join(stale, ", "));
+    const std::optional<OpenIncident> incident = monitor.figures ? open_incident(*monitor.figures) : std::nullopt;
+    if (incident)
+        fmt::print("open incident: {} since snapshot {} (epoch {}); {}\n", incident->fault, incident->snapshot, incident->epoch,
+                   incident->recovering ? "a repair is under way" : "no repair under way (`ring recover CONFIG` repairs it by hand)");
     if (no_epoch) {
         fmt::print(
             "no token yet: no node has an epoch, and a token is born only by the monitor's order{}\n",
@@ -226,7 +261,24 @@ int run_status(const std::string& config_path, bool json) {
                    busy);
     else if (up == 0)
         fmt::print(stderr, "ring status: no node answered within 1 s: is the ring running, and is this config's key_file the ring's?\n");
-    return up == config.nodes.size() ? 0 : 1;
+    return incident ? 3 : up == config.nodes.size() ? 0 : 1;
+}
+}  // namespace
+
+int run_status(const std::string& config_path, bool json, double watch) {
+    const RingConfig config = load_config(config_path);
+    LinkConfig link;
+    link.key = load_key(config);
+    if (const std::string w = config.insecure_warning(); !w.empty()) fmt::print(stderr, "ring: {}\n", w);
+    if (watch <= 0) return status_once(config, link, json);
+    // Again and again until Ctrl-C; on a terminal each answer replaces the last.
+    const bool terminal = isatty(STDOUT_FILENO) != 0 && !json;
+    for (;;) {
+        if (terminal) fmt::print("\x1b[H\x1b[2J");
+        status_once(config, link, json);
+        std::fflush(stdout);
+        std::this_thread::sleep_for(std::chrono::duration<double>(watch));
+    }
 }
 
 }  // namespace ringwatch

@@ -119,7 +119,8 @@ public:
     }
 
     // The node's own figures for `ring status` (the runtime adds its socket's and disk's).
-    StatusReply status(std::uint64_t command_id) const;
+    // The figures `ring status` shows; `now` dates the token's last arrival.
+    StatusReply status(Instant now, std::uint64_t command_id) const;
 
     const NodeProcessConfig& config() const { return config_; }
     const Endpoint& endpoint() const { return endpoint_; }
@@ -228,7 +229,7 @@ void BasicNodeProcess<Core>::drain_core(Instant now) {
 }
 
 template <typename Core>
-StatusReply BasicNodeProcess<Core>::status(std::uint64_t command_id) const {
+StatusReply BasicNodeProcess<Core>::status(Instant now, std::uint64_t command_id) const {
     StatusReply r{command_id, {}};
     auto add = [&r](std::string name, std::int64_t v) { r.values.emplace_back(std::move(name), v); };
     const TokenProtocol& t = core_.token();
@@ -243,6 +244,8 @@ StatusReply BasicNodeProcess<Core>::status(std::uint64_t command_id) const {
     add("rotations", static_cast<std::int64_t>(rotations_.count()));
     if (const auto p50 = rotations_.quantile(0.5)) add("rotation_p50_us", p50->count());
     if (const auto p99 = rotations_.quantile(0.99)) add("rotation_p99_us", p99->count());
+    // How long ago the token last came (a rotation median is stale once this is well past it).
+    if (const auto last = rotations_.last_arrival()) add("token_seen_us_ago", (now - *last).count());
     const NodeView& view = core_.view();
     add("view_epoch", view.epoch.value);
     add("view_members", static_cast<std::int64_t>(view.members.size()));
@@ -255,8 +258,9 @@ StatusReply BasicNodeProcess<Core>::status(std::uint64_t command_id) const {
     for (const auto& [prefix, peer] : links) {
         const Link* l = endpoint_.link(peer);
         RW_ASSERT(l != nullptr);  // made at the start, never let go
-        add(fmt::format("{}_peer", prefix), peer.value);
-        add(fmt::format("{}_rtt_us", prefix), l->srtt() ? l->srtt()->count() : -1);
+        // A node by its id, the monitor by its place in the config's list (its wire id means nothing to a reader).
+        add(fmt::format("{}_{}", prefix, is_monitor_id(peer) ? "index" : "peer"), is_monitor_id(peer) ? monitor_index(peer) : peer.value);
+        if (l->srtt()) add(fmt::format("{}_rtt_us", prefix), l->srtt()->count());  // none until measured
         add(fmt::format("{}_data_sent", prefix), static_cast<std::int64_t>(l->stats().data_frames_sent));
         add(fmt::format("{}_retransmits", prefix), static_cast<std::int64_t>(l->stats().retransmits));
         add(fmt::format("{}_heard", prefix), l->peer_incarnation() != kUnknownIncarnation && !l->silent() ? 1 : 0);

@@ -21,6 +21,8 @@ public:
     std::optional<Duration> quantile(double q) const;
     // Rotations measured since the start (those kept are the last kRotationsKept of them).
     std::uint64_t count() const { return count_; }
+    // When the token last arrived (none yet).
+    std::optional<Instant> last_arrival() const { return last_; }
 
 private:
     std::optional<Instant> last_;

@@ -8,7 +8,6 @@ namespace ringwatch::io {
 std::vector<std::pair<std::string, std::uint64_t>> drop_counts(const UdpStats& udp, const EndpointStats& e, const LinkStats& l) {
     std::vector<std::pair<std::string, std::uint64_t>> out;
     out.emplace_back("socket_truncated", udp.truncated);
-    out.emplace_back("empty", udp.empty);
     for (std::size_t i = 1; i < wire::kDecodeErrorCount; ++i)
         out.emplace_back(std::string(wire::to_string(static_cast<wire::DecodeError>(i))), e.decode_errors[i]);
     out.emplace_back("misaddressed", e.misaddressed);
@@ -30,7 +29,8 @@ std::string drop_report(const UdpStats& udp, const EndpointStats& e, const LinkS
         total += n;
     }
     const std::uint64_t hellos = l.hellos_answered + e.tool_challenges;
-    return fmt::format("dropped={}{}{}", total, reasons, hellos > 0 ? fmt::format(" hellos_answered={}", hellos) : "");
+    return fmt::format("dropped={}{}{}{}", total, reasons, hellos > 0 ? fmt::format(" hellos_answered={}", hellos) : "",
+                       udp.empty > 0 ? fmt::format(" probes={}", udp.empty) : "");
 }
 
 }  // namespace ringwatch::io

@@ -13,10 +13,11 @@
 
 namespace ringwatch::io {
 
-// Every reason, in a fixed order, with its count (zeros included).
+// Every reason, in a fixed order, with its count (zeros included). Zero-length datagrams are not
+// among them: they are the monitors' port probes (monitor/io/port_probe.h), counted as `probes`.
 std::vector<std::pair<std::string, std::uint64_t>> drop_counts(const UdpStats& udp, const EndpointStats& endpoint, const LinkStats& links);
 // "dropped=N reason=n ..." with each reason that counted any, in a fixed order; then
-// "hellos_answered=n" if any were.
+// "hellos_answered=n" and "probes=n" if any were.
 std::string drop_report(const UdpStats& udp, const EndpointStats& endpoint, const LinkStats& links);
 
 }  // namespace ringwatch::io

@@ -171,7 +171,7 @@ void NodeDriver::log_link_event(NodeId peer, const LinkEvent& e) {
 }
 
 StatusReply NodeDriver::status(std::uint64_t command_id) const {
-    StatusReply r = process_.status(command_id);
+    StatusReply r = process_.status(monotonic_now(), command_id);
     auto add = [&r](std::string name, std::int64_t v) { r.values.emplace_back(std::move(name), v); };
     if (writer_) {
         const auto since = writer_->stale_since();
@@ -187,6 +187,7 @@ StatusReply NodeDriver::status(std::uint64_t command_id) const {
     std::int64_t dropped = 0;
     for (const auto& [name, n] : drops) dropped += static_cast<std::int64_t>(n);
     add("dropped", dropped);
+    add("probes", static_cast<std::int64_t>(udp.empty));  // the monitors' port probes: not drops
     for (const auto& [name, n] : drops)
         if (n > 0 && r.values.size() < kMaxStatusValues) add("drop_" + name, static_cast<std::int64_t>(n));
     return r;

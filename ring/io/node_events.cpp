@@ -121,6 +121,7 @@ std::string node_stopped_json(NodeId self, Instant now, const NodeStopped& s) {
     for (const auto& [reason, n] : s.dropped) dropped[reason] = n;
     j["dropped"] = std::move(dropped);
     j["hellos_answered"] = s.hellos_answered;
+    j["probes"] = s.probes;
     return j.dump();
 }
 

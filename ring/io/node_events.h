@@ -15,7 +15,7 @@
 //   key_rotation step, ok, fingerprint (a `ring rekey` step, done or refused)
 //   view         epoch, members, member (false: left out), predecessor, successor (a view the monitor ordered, taken)
 //   stopped      tokens_passed, messages_sent, messages_delivered, retransmits, duplicates_dropped,
-//                datagrams_received, dropped {reason: count}, hellos_answered
+//                datagrams_received, dropped {reason: count}, hellos_answered, probes
 // `ring up --json` adds its own, about its children (no "node", no "mono_us"):
 //   child_exited child ("node 3", "monitor"), how (stopped, forced, killed, exited), signal, status
 #pragma once
@@ -47,6 +47,7 @@ struct NodeStopped {
     std::uint64_t datagrams_received;
     std::vector<std::pair<std::string, std::uint64_t>> dropped;  // drop_counts(): every reason
     std::uint64_t hellos_answered;
+    std::uint64_t probes = 0;  // zero-length datagrams: the monitors' port probes, not drops
 };
 
 std::string node_started_json(NodeId self, Instant now, const NodeStarted& s);

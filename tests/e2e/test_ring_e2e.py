@@ -1110,7 +1110,8 @@ def test_hostile(e2e):
             else:
                 # Exact; or, where the kernel dropped some of them before the node saw them, no more
                 # than sent and no fewer than sent minus the kernel's drops.
-                have = stopped[i]["dropped"].get(reason)
+                # (Empty datagrams are counted as probes, as the monitor's port probes are: not drops.)
+                have = stopped[i]["probes"] if reason == "empty" else stopped[i]["dropped"].get(reason)
                 assert have is not None and want - kernel_drops[i] <= have <= want, \
                     f"node {i}: {reason} counted {have}, {want} sent (the kernel dropped {kernel_drops[i]} at its socket)"
     print(f"ok: {total} hostile datagrams to 5 nodes, each counted by reason; no alarm, the token still circulates")
@@ -1313,10 +1314,35 @@ def test_status(e2e):
     holder.signal(signal.SIGTERM)
     assert holder.wait() == 0, "the holder did not end cleanly on SIGTERM"
     e2e.await_value(lambda: answering_nodes(e2e), 5, 10, "a ring status answered in full after the holder")
-    # One node killed: named unreachable within the bounded wait, exit 1.
+    # No sentinels in the figures: the monitor's link named by the monitor's place in the config.
+    _, out = e2e.ring("status", e2e.config, "--json", timeout=5)
+    for n in json.loads(out)["nodes"]:
+        assert n["mon_index"] == 0 and "mon_peer" not in n and all(v != -1 for k, v in n.items() if k.endswith("_rtt_us")), \
+            f"node {n['id']}: a sentinel in the figures: {json.dumps(n)}"
+        assert "drop_empty" not in n and n["probes"] >= 0, f"node {n['id']}: probes counted as drops: {json.dumps(n)}"
+    assert json.loads(out)["open_incident"] is None, f"an open incident on a healthy ring: {out}"
+    # The token lost (recovery off): the incident stays open, ring status names it and exits 3, and
+    # once the token has been gone for three of its slowest rotations every median is marked stale.
+    inject(e2e, 1, "lose")
+    m.fault_caught("lose", node=1)
+
+    def stale_status():
+        rc, out = e2e.ring("status", e2e.config, timeout=5, ok=False)
+        return (rc, out) if "* stale rotation" in out else None
+    rc, out = e2e.await_true(stale_status, 10, "ring status to mark the rotation medians stale")
+    assert rc == 3, f"ring status with the token lost: exit {rc}: {out}"
+    assert re.search(r"^open incident: token_lost since snapshot \d+ \(epoch 1\); no repair under way", out, re.M), \
+        f"the open incident not named: {out}"
+    assert len(re.findall(r"^ +[0-4]  127\.0\.0\.1:\d+ +up .* [0-9.]+ms\* ", out, re.M)) == 5, f"not every median marked stale: {out}"
+    rc, out = e2e.ring("status", e2e.config, "--json", timeout=5, ok=False)
+    status = json.loads(out)
+    assert rc == 3 and status["open_incident"]["fault"] == "token_lost" and not status["open_incident"]["recovering"], \
+        f"ring status --json with the token lost: exit {rc}: {out}"
+    assert all(n["rotation_stale"] for n in status["nodes"]), f"a median not stale in --json: {out}"
+    # One node killed: named unreachable within the bounded wait, exit 1 (3 while the incident is open).
     procs[3].kill_and_reap()
     rc, out = e2e.ring("status", e2e.config, timeout=5, ok=False)
-    assert rc == 1, f"ring status with node 3 killed: exit {rc}: {out}"
+    assert rc == 3, f"ring status with node 3 killed and the incident open: exit {rc}: {out}"
     assert re.search(r"^ +3  127\.0\.0\.1:\d+ +unreachable", out, re.M), f"node 3 not named unreachable: {out}"
     assert "4 of 5 node(s) answering" in out, f"header with node 3 killed: {out}"
     # Without the key: nobody answers, and the tool says what to check.

@@ -43,6 +43,7 @@ public:
     const MonitorConfig& config() const { return core_.config(); }
     const MonitorStats& stats() const { return core_.stats(); }
     const IncidentStats& incident_stats() const { return core_.incident_stats(); }
+    const IncidentTracker& incidents() const { return core_.incidents(); }
     const NodeLiveness& liveness() const { return core_.liveness(); }
     Epoch epoch() const { return core_.epoch(); }
     const Membership* membership() const { return core_.membership(); }

@@ -294,7 +294,7 @@ TEST_CASE("views: the member's process opens a link to a new neighbour before th
     CHECK(p.endpoint().has_peer(NodeId{3}));
     CHECK(std::find(datagrams_to.begin(), datagrams_to.end(), NodeId{3}) != datagrams_to.end());  // the token's (and the hello's)
     CHECK(std::find(datagrams_to.begin(), datagrams_to.end(), NodeId{2}) != datagrams_to.end());  // the old successor: its link stays
-    const StatusReply s = p.status(1);
+    const StatusReply s = p.status(t0, 1);
     auto value = [&](const std::string& name) {
         for (const auto& [k, v] : s.values)
             if (k == name) return v;
@@ -303,6 +303,10 @@ TEST_CASE("views: the member's process opens a link to a new neighbour before th
     CHECK(value("view_epoch") == 2);
     CHECK(value("view_members") == 3);
     CHECK(value("succ_peer") == 3);
+    // No sentinels: the monitor by its place in the config's list, an RTT not measured yet absent.
+    CHECK(value("mon_index") == 0);
+    CHECK(value("mon_peer") == -100);
+    CHECK(value("pred_rtt_us") == -100);
 }
 
 TEST_CASE("views: a process keeps sessions two places away on either side, and no further", "[views][process]") {
