@@ -339,7 +339,7 @@ StatusReply BasicMonitorProcess<Core>::status(std::uint64_t command_id) const {
     // 2 token_duplicated, as VerdictKind), the snapshot that raised it, its epoch, a repair under way.
     if (const auto& open = core_.incidents().open_incident()) {
         add("open_incident_fault", static_cast<std::uint64_t>(open->fault));
-        add("open_incident_snapshot", open->first.value);
+        add("open_incident_snapshot", snapshot_number(open->first));  // as events print it
         add("open_incident_epoch", open->epoch.value);
         add("open_incident_recovering", open->recovering ? 1 : 0);
     }

@@ -1301,6 +1301,12 @@ def test_status(e2e):
         [{k: n.get(k) for k in ("id", "rotations", "rotation_p50_us", "rotation_p99_us")} for n in status["nodes"]])
     assert re.fullmatch(r"127\.0\.0\.1:\d+", status["monitor"]["address"]) and status["monitor"]["snapshots_ok"] >= 1, \
         f"monitor in --json: {json.dumps(status['monitor'])}"
+    # --watch: the whole answer again and again (not a terminal: one after another), until Ctrl-C.
+    watch_out = e2e.work / "watch.out"
+    watcher = e2e.spawn("status --watch", [e2e.bin / "ring", "status", e2e.config, "--watch", "0.2"], stdout=watch_out)
+    e2e.await_true(lambda: watch_out.read_text().count("ring 'e2e': 5 of 5 node(s) answering") >= 3, 15, "three answers from --watch")
+    watcher.signal(signal.SIGINT)
+    watcher.wait()
     # Every node's 16 tool slots taken and kept by another tool: a run then finds no slot, names the
     # nodes that answered but had none for it ("busy"), and does not blame the key.
     holder = e2e.spawn("slot holder", [e2e.bin / "hostile", "hold", e2e.config, "16"], stdout=e2e.work / "holder.out")
@@ -1331,12 +1337,14 @@ def test_status(e2e):
         return (rc, out) if "* stale rotation" in out else None
     rc, out = e2e.await_true(stale_status, 10, "ring status to mark the rotation medians stale")
     assert rc == 3, f"ring status with the token lost: exit {rc}: {out}"
-    assert re.search(r"^open incident: token_lost since snapshot \d+ \(epoch 1\); no repair under way", out, re.M), \
-        f"the open incident not named: {out}"
+    alarm = m.where(event="alarm")[0]["snapshot"]  # the incident's first snapshot, as the events number it
+    assert re.search(rf"^open incident: token_lost since snapshot {alarm} \(epoch 1\); no repair under way", out, re.M), \
+        f"the open incident (raised by snapshot {alarm}) not named: {out}"
     assert len(re.findall(r"^ +[0-4]  127\.0\.0\.1:\d+ +up .* [0-9.]+ms\* ", out, re.M)) == 5, f"not every median marked stale: {out}"
     rc, out = e2e.ring("status", e2e.config, "--json", timeout=5, ok=False)
     status = json.loads(out)
-    assert rc == 3 and status["open_incident"]["fault"] == "token_lost" and not status["open_incident"]["recovering"], \
+    assert rc == 3 and status["open_incident"]["fault"] == "token_lost" and status["open_incident"]["snapshot"] == alarm \
+        and not status["open_incident"]["recovering"], \
         f"ring status --json with the token lost: exit {rc}: {out}"
     assert all(n["rotation_stale"] for n in status["nodes"]), f"a median not stale in --json: {out}"
     # One node killed: named unreachable within the bounded wait, exit 1 (3 while the incident is open).
