@@ -115,8 +115,9 @@ int run_up(const std::string& config_path, bool with_monitor, bool json) {
     const RingConfig config = load_config(config_path);
     load_key(config);  // a bad key file is a config error, before anything starts (each node reads it again)
     // Nothing to start here is a mistake (the wrong host, or a config written with other addresses),
-    // not a ring of zero nodes.
-    if (std::none_of(config.nodes.begin(), config.nodes.end(), [](const auto& n) { return is_local(n.address); }))
+    // not a ring of zero nodes. (With --with-monitor on the monitor's host, the monitor alone.)
+    const bool monitor_here = with_monitor && !config.monitors.empty() && is_local(config.monitors.front().address);
+    if (!monitor_here && std::none_of(config.nodes.begin(), config.nodes.end(), [](const auto& n) { return is_local(n.address); }))
         throw ConfigError(
             fmt::format("{}: none of the {} node addresses of ring '{}' is on this host (its addresses: {}); "
                         "`ring up` starts the nodes whose address is this host's",

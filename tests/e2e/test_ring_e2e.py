@@ -1303,7 +1303,7 @@ def test_status(e2e):
         f"monitor in --json: {json.dumps(status['monitor'])}"
     # --watch: the whole answer again and again (not a terminal: one after another), until Ctrl-C.
     watch_out = e2e.work / "watch.out"
-    watcher = e2e.spawn("status --watch", [e2e.bin / "ring", "status", e2e.config, "--watch", "0.2"], stdout=watch_out)
+    watcher = e2e.spawn("status --watch", [e2e.bin / "ring", "status", e2e.config, "--watch", "1"], stdout=watch_out)
     e2e.await_true(lambda: watch_out.read_text().count("ring 'e2e': 5 of 5 node(s) answering") >= 3, 15, "three answers from --watch")
     watcher.signal(signal.SIGINT)
     watcher.wait()

@@ -68,9 +68,11 @@ struct Truth {
         std::uint8_t times = 0;  // how many times it has (a scripted one, then an explored one)
     };
     std::map<InjectKind, Effect> effect_at;
-    std::optional<Instant> alarmed_at;  // the latest alarm (a verdict token_lost or token_duplicated)
-    std::optional<Instant> crashed_at;  // the latest node crash
-    std::optional<Instant> walked_at;   // the by-hand regenerate said it regenerated
+    std::optional<Instant> alarmed_at;       // the latest alarm (a verdict token_lost or token_duplicated)
+    std::optional<Instant> crashed_at;       // the latest node crash
+    std::optional<Instant> walk_started_at;  // the by-hand regenerate's tool started
+    std::optional<Instant> walked_at;        // and said it regenerated
+    std::optional<Instant> killed_at;        // the first monitor killed (the script)
     // How many faults of each kind have taken effect so far, a nibble per InjectKind: ordered by
     // steps, not by time (a start and a fault at the same instant happen in some order, and the cut
     // follows it).
@@ -361,6 +363,7 @@ void Explorer::kill_monitor(World& w) {
     w.monitor_socket.clear();
     w.checkers[0].monitor_down(w.now);
     w.history[config_.nodes] = mix(mix(w.history[config_.nodes], 9), static_cast<std::uint64_t>(to_us(w.now)));
+    w.truth.killed_at = w.now;
 }
 
 // The settle phase's scripted events whose moment has come, earliest first: each before the
@@ -464,6 +467,7 @@ void Explorer::start_tool(World& w) {
     w.tool = Shared<RegenerateToolProcess>(std::in_place, id_at(t), Incarnation{(static_cast<std::uint64_t>(to_us(w.now) + 1) << 16) | 0xff}, ring(),
                                            config_.mutant, w.now);
     w.history[t] = mix(mix(w.history[t], 12), static_cast<std::uint64_t>(to_us(w.now)));
+    w.truth.walk_started_at = w.now;
     pump(w, t);
 }
 
@@ -720,12 +724,14 @@ void Explorer::at_horizon(World& w) {
                     fmt::format("the alarm at {} us was not repaired: {} token(s) (and {} maybe) {} us later, with no fault since", to_us(a),
                                 w.oracle.count().certain, w.oracle.count().open, to_us(Instant{} + (end - a))));
     }
-    // A by-hand regenerate that said it regenerated, with no fault or crash after it, left the ring
-    // with exactly one token (its issuer made it before acknowledging; the others purged theirs).
+    // A by-hand regenerate that said it regenerated, with no fault or crash since it started, left
+    // the ring with exactly one token (its issuer made it before acknowledging; the others purged
+    // theirs). (A fault while it ran may take the new token before the walk's end.)
     if (const auto done = w.truth.walked_at) {
+        const Instant from = *w.truth.walk_started_at;
         const bool disturbed_after =
-            (w.truth.crashed_at && *w.truth.crashed_at >= *done) ||
-            std::any_of(w.truth.effect_at.begin(), w.truth.effect_at.end(), [&](const auto& e) { return e.second.at >= *done; });
+            (w.truth.crashed_at && *w.truth.crashed_at >= from) ||
+            std::any_of(w.truth.effect_at.begin(), w.truth.effect_at.end(), [&](const auto& e) { return e.second.at >= from; });
         if (!disturbed_after && !w.oracle.count().exactly(1))
             violate(w, std::string(rule::recovery),
                     fmt::format(
@@ -744,11 +750,13 @@ void Explorer::at_horizon(World& w) {
             violate(w, v.rule, v.what);
             break;
         }
-    // (Every monitor killed: nothing left to detect a fault; `ring recover` is the operator's.)
+    // (Every monitor killed before it could judge a snapshot begun after the fault: nothing left to
+    // detect it; `ring recover` is the operator's.)
     const bool monitored = std::any_of(w.monitors.begin(), w.monitors.end(), [](const auto& m) { return m.alive(); });
     for (const auto& [kind, effect] : w.truth.effect_at) {
         const Instant at = effect.at;
-        if (!monitored || end - at < 2 * config_.interval) continue;
+        if (end - at < 2 * config_.interval) continue;
+        if (!monitored && w.truth.killed_at && *w.truth.killed_at - at < 2 * config_.interval) continue;
         const bool judged_after = std::any_of(w.truth.judged.begin(), w.truth.judged.end(),
                                               [&](const Truth::Judged& j) { return times(j.effects_before, kind) >= effect.times; });
         if (!judged_after)
@@ -983,7 +991,8 @@ std::uint64_t Explorer::digest(const World& w) const {
     for (const auto& [k, e] : w.truth.effect_at)
         h = mix(mix(mix(h, static_cast<std::uint64_t>(k)), static_cast<std::uint64_t>(to_us(e.at))), e.times);
     h = mix(mix(h, w.truth.alarmed_at ? to_us(*w.truth.alarmed_at) + 1 : 0), w.truth.crashed_at ? to_us(*w.truth.crashed_at) + 1 : 0);
-    h = mix(h, w.truth.walked_at ? to_us(*w.truth.walked_at) + 1 : 0);
+    h = mix(mix(h, w.truth.walked_at ? to_us(*w.truth.walked_at) + 1 : 0), w.truth.walk_started_at ? to_us(*w.truth.walk_started_at) + 1 : 0);
+    h = mix(h, w.truth.killed_at ? to_us(*w.truth.killed_at) + 1 : 0);
     for (const auto& j : w.truth.judged) h = mix(mix(h, j.effects_before), static_cast<std::uint64_t>(j.kind));
     return h;
 }
