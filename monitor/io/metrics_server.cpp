@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "ring/io/version.h"
+
 namespace ringwatch::io {
 
 namespace {
@@ -91,6 +93,11 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                   .Register(*registry_)
                   .Add({})),
       term_(BuildGauge().Name("ringwatch_monitor_term").Help("The newest term this monitor led or claimed").Register(*registry_).Add({})),
+      node_up_(BuildGauge()
+                   .Name("ringwatch_node_up")
+                   .Help("1: the node is up; 0: reported down (node_down) and not heard since; absent until first heard")
+                   .Register(*registry_)),
+      nodes_down_(BuildGauge().Name("ringwatch_nodes_down").Help("Nodes reported down and not heard since").Register(*registry_).Add({})),
       ring_(ring) {
     for (MembershipEventKind k :
          {MembershipEventKind::view, MembershipEventKind::node_evicted, MembershipEventKind::node_rejoined, MembershipEventKind::link_fault})
@@ -99,6 +106,12 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
     for (const char* k : {"token_lost", "token_duplicated", "node_down"}) incidents_.Add({{"kind", k}});
     for (RecoverMode m : {RecoverMode::regenerate, RecoverMode::rollback}) recoveries_.Add({{"mode", std::string(to_string(m))}});
     for (NodeId n : ring) report_age_.Add({{"node", std::to_string(n.value)}}).Set(-1);
+    BuildGauge()
+        .Name("ringwatch_build_info")
+        .Help("Always 1: the monitor's version as a label")
+        .Register(*registry_)
+        .Add({{"version", std::string(kVersion)}})
+        .Set(1);
     exposer_.RegisterCollectable(registry_);
 }
 
@@ -143,6 +156,14 @@ void MetricsServer::on_incident_event(const IncidentEvent& e) {
 
 void MetricsServer::on_node_event(const NodeEvent& e) {
     if (e.kind == NodeEventKind::node_down) incidents_.Add({{"kind", "node_down"}}).Increment();
+    const bool down = e.kind == NodeEventKind::node_down;
+    node_up_.Add({{"node", std::to_string(e.node.value)}}).Set(down ? 0 : 1);
+    if (down) {
+        down_.insert(e.node);
+    } else {
+        down_.erase(e.node);
+    }
+    nodes_down_.Set(static_cast<double>(down_.size()));
 }
 
 void MetricsServer::on_leader_event(const LeaderEvent& e) {
@@ -175,6 +196,8 @@ void MetricsServer::on_node_figures(NodeId node, const std::vector<std::pair<std
 
 void MetricsServer::set_report_age(NodeId node, std::optional<double> seconds) {
     report_age_.Add({{"node", std::to_string(node.value)}}).Set(seconds.value_or(-1));
+    // First heard: up (a node down stays 0 until its node_up event).
+    if (seconds && !down_.contains(node)) node_up_.Add({{"node", std::to_string(node.value)}}).Set(1);
 }
 
 void MetricsServer::set_epoch(std::uint32_t epoch) { epoch_.Set(epoch); }

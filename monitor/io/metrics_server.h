@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -69,6 +70,11 @@ private:
     prometheus::Family<prometheus::Gauge>& node_in_view_;
     prometheus::Gauge& leader_;
     prometheus::Gauge& term_;
+    // Node liveness as the monitor's node events say it: 1 up, 0 down (absent until first heard),
+    // and how many are down now (an alert for a node down, and for a ring entirely down).
+    prometheus::Family<prometheus::Gauge>& node_up_;
+    prometheus::Gauge& nodes_down_;
+    std::set<NodeId> down_;
     std::vector<NodeId> ring_;
     Instant last_ok_start_{};  // the start of the newest snapshot judged ok: detection latency is measured from it
     bool seen_ok_ = false;

@@ -1399,6 +1399,9 @@ def test_metrics(e2e):
     assert all(last.get(f"ringwatch_node_in_view{{node={n}}}") == 1 for n in range(5)), "a node not in the view"
     assert sample("ringwatch_membership_events_total{kind=view}") == 1, "not one view counted"
     # The lone monitor leads the ring's first term.
+    assert sample("ringwatch_nodes_down{}") == 0, "a node down on a healthy ring"
+    assert all(last.get(f"ringwatch_node_up{{node={n}}}") == 1 for n in range(5)), "a node not up on a healthy ring"
+    assert any(k.startswith("ringwatch_build_info{version=") and v == 1 for k, v in last.items()), "no ringwatch_build_info"
     assert sample("ringwatch_monitor_leader{}") == 1 and last.get("ringwatch_monitor_term{}") == 1, \
         f"not leading term 1: {last.get('ringwatch_monitor_leader{}')}, {last.get('ringwatch_monitor_term{}')}"
     e2e.await_value(lambda: sample("ringwatch_node_tokens_passed{node=2}"), 1, 10, "node 2's tokens passed, learned by the monitor")
@@ -1415,6 +1418,8 @@ def test_metrics(e2e):
     os.kill(node_pid(e2e, 4), signal.SIGKILL)
     m.await_event(10, "node 4 reported down", event="node_down", node=4)
     e2e.await_value(lambda: sample("ringwatch_incidents_total{kind=node_down}"), 1, 10, "the node_down incident in the metrics")
+    assert sample("ringwatch_nodes_down{}") == 1 and last.get("ringwatch_node_up{node=4}") == 0, "node 4 not counted down"
+    assert last.get("ringwatch_node_up{node=3}") == 1, "node 3 not up"
     # Its port closed: left out at once, a view of four.
     e2e.await_value(lambda: sample("ringwatch_view_members{}"), 4, 10, "a view of four in the metrics")
     assert sample("ringwatch_node_in_view{node=4}") == 0, "node 4 still in the view"
