@@ -769,11 +769,8 @@ std::optional<Instant> Explorer::next_timer(const World& w) const {
     auto take = [&](std::optional<Instant> d) {
         if (d && (!t || *d < *t)) t = d;
     };
-    for (std::size_t i = 0; i < config_.nodes; ++i)
-        if (node_runs(w, i)) take(w.nodes[i]->next_deadline());
-    for (std::size_t k = 0; k < w.monitors.size(); ++k)
-        if (runs(w, config_.nodes + k)) take(w.monitors[k]->next_deadline());
-    if (tool_runs(w)) take(w.tool->next_deadline());
+    for (std::size_t i = 0; i <= tool_index(); ++i)
+        if (takes_inputs(w, i)) take(deadline_of(w, i));
     return t;
 }
 
@@ -790,11 +787,8 @@ std::vector<Action> Explorer::actions(const World& w) const {
     }
     const Instant end = Instant{} + config_.settle + config_.horizon;
     if (const auto t = next_timer(w); t && *t <= end && (!must_arrive || *t <= *must_arrive)) {
-        for (std::size_t i = 0; i < config_.nodes; ++i)
-            if (node_runs(w, i) && w.nodes[i]->next_deadline() == t) out.push_back({Act::timer, {}, i});
-        for (std::size_t k = 0; k < w.monitors.size(); ++k)
-            if (runs(w, config_.nodes + k) && w.monitors[k]->next_deadline() == t) out.push_back({Act::timer, {}, config_.nodes + k});
-        if (tool_runs(w) && w.tool->next_deadline() == t) out.push_back({Act::timer, {}, tool_index()});
+        for (std::size_t i = 0; i <= tool_index(); ++i)
+            if (takes_inputs(w, i) && deadline_of(w, i) == t) out.push_back({Act::timer, {}, i});
     }
     // A process's life: a node crashes (within the budget) right after any step of its own, or in
     // any quiet moment, and restarts the same way (at once, or in any later quiet moment). Between
@@ -859,11 +853,10 @@ void Explorer::apply(World& w, const Action& a) {
             if (!t) break;
             // The acknowledgements may have moved deadlines (a retransmission no longer due): the
             // process chosen fires if it is still among the first due, else the first of those.
-            auto can_fire = [&](std::size_t i) { return takes_inputs(w, i); };
-            auto due = [&](std::size_t i) { return can_fire(i) && deadline_of(w, i) == t; };
+            auto due = [&](std::size_t i) { return takes_inputs(w, i) && deadline_of(w, i) == t; };
             std::size_t fire = a.process;
-            for (std::size_t i = 0; !(can_fire(fire) && due(fire)) && i <= tool_index(); ++i) fire = i;
-            if (!(can_fire(fire) && due(fire))) break;
+            for (std::size_t i = 0; !due(fire) && i <= tool_index(); ++i) fire = i;
+            if (!due(fire)) break;
             w.now = std::max(w.now, *t);
             w.history[fire] = mix(mix(w.history[fire], 2), static_cast<std::uint64_t>(to_us(w.now)));
             w.stepped = fire;
