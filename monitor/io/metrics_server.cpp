@@ -68,17 +68,20 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                         .Add({})),
       report_age_(BuildGauge()
                       .Name("ringwatch_node_last_report_age_seconds")
-                      .Help("Seconds since the node's last snapshot report (-1: never heard)")
+                      .Help("Seconds since the node's last snapshot report (absent: never heard)")
                       .Register(*registry_)),
-      node_retransmits_(BuildGauge()
-                            .Name("ringwatch_node_link_retransmits")
-                            .Help("Messages the node's links to its ring neighbours sent again (as last learned)")
+      node_retransmits_(BuildCounter()
+                            .Name("ringwatch_node_link_retransmits_total")
+                            .Help("Messages the node's links to its ring neighbours sent again (summed over the node's restarts)")
                             .Register(*registry_)),
-      node_dropped_(BuildGauge()
-                        .Name("ringwatch_node_datagrams_dropped")
-                        .Help("Datagrams the node received and dropped, by reason (as last learned)")
+      node_dropped_(BuildCounter()
+                        .Name("ringwatch_node_datagrams_dropped_total")
+                        .Help("Datagrams the node received and dropped, by reason (summed over the node's restarts)")
                         .Register(*registry_)),
-      node_tokens_passed_(BuildGauge().Name("ringwatch_node_tokens_passed").Help("Tokens the node passed on (as last learned)").Register(*registry_)),
+      node_tokens_passed_(BuildCounter()
+                              .Name("ringwatch_node_tokens_passed_total")
+                              .Help("Tokens the node passed on (summed over the node's restarts)")
+                              .Register(*registry_)),
       membership_events_(BuildCounter()
                              .Name("ringwatch_membership_events_total")
                              .Help("Membership events, by kind (view, node_evicted, node_rejoined, link_fault)")
@@ -99,13 +102,18 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                    .Register(*registry_)),
       nodes_down_(BuildGauge().Name("ringwatch_nodes_down").Help("Nodes reported down and not heard since").Register(*registry_).Add({})),
       ring_(ring) {
+    BuildGauge()
+        .Name("ringwatch_ring_nodes")
+        .Help("Nodes the ring's config names (ringwatch_nodes_down equal to it: the whole ring is down)")
+        .Register(*registry_)
+        .Add({})
+        .Set(static_cast<double>(ring.size()));
     for (MembershipEventKind k :
          {MembershipEventKind::view, MembershipEventKind::node_evicted, MembershipEventKind::node_rejoined, MembershipEventKind::link_fault})
         membership_events_.Add({{"kind", std::string(to_string(k))}});
     for (const char* v : {"ok", "token_lost", "token_duplicated", "inconclusive"}) snapshots_.Add({{"verdict", v}});
     for (const char* k : {"token_lost", "token_duplicated", "node_down"}) incidents_.Add({{"kind", k}});
     for (RecoverMode m : {RecoverMode::regenerate, RecoverMode::rollback}) recoveries_.Add({{"mode", std::string(to_string(m))}});
-    for (NodeId n : ring) report_age_.Add({{"node", std::to_string(n.value)}}).Set(-1);
     BuildGauge()
         .Name("ringwatch_build_info")
         .Help("Always 1: the monitor's version as a label")
@@ -188,16 +196,26 @@ void MetricsServer::on_node_figures(NodeId node, const std::vector<std::pair<std
     std::int64_t retransmits = 0;
     for (const auto& [name, value] : figures) {
         if (name == "pred_retransmits" || name == "succ_retransmits") retransmits += value;
-        if (name == "tokens_passed") node_tokens_passed_.Add({{"node", id}}).Set(static_cast<double>(value));
-        if (name.starts_with("drop_")) node_dropped_.Add({{"node", id}, {"reason", name.substr(5)}}).Set(static_cast<double>(value));
+        if (name == "tokens_passed") advance(node_tokens_passed_.Add({{"node", id}}), node, name, value);
+        if (name.starts_with("drop_")) advance(node_dropped_.Add({{"node", id}, {"reason", name.substr(5)}}), node, name, value);
     }
-    node_retransmits_.Add({{"node", id}}).Set(static_cast<double>(retransmits));
+    advance(node_retransmits_.Add({{"node", id}}), node, "retransmits", retransmits);
+}
+
+void MetricsServer::advance(prometheus::Counter& counter, NodeId node, const std::string& figure, std::int64_t value) {
+    // A node's own counters start again at 0 when it restarts: a figure below the last one learned
+    // is a new process's count, all of it new (so the sum never goes back, as a counter must not).
+    const auto it = node_figures_.try_emplace({node, figure}, 0).first;
+    const std::int64_t gained = value >= it->second ? value - it->second : value;
+    it->second = value;
+    if (gained > 0) counter.Increment(static_cast<double>(gained));
 }
 
 void MetricsServer::set_report_age(NodeId node, std::optional<double> seconds) {
-    report_age_.Add({{"node", std::to_string(node.value)}}).Set(seconds.value_or(-1));
+    if (!seconds) return;  // never heard: absent, not a sentinel
+    report_age_.Add({{"node", std::to_string(node.value)}}).Set(*seconds);
     // First heard: up (a node down stays 0 until its node_up event).
-    if (seconds && !down_.contains(node)) node_up_.Add({{"node", std::to_string(node.value)}}).Set(1);
+    if (!down_.contains(node)) node_up_.Add({{"node", std::to_string(node.value)}}).Set(1);
 }
 
 void MetricsServer::set_epoch(std::uint32_t epoch) { epoch_.Set(epoch); }

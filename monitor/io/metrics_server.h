@@ -46,6 +46,7 @@ public:
 
 private:
     std::map<std::string, std::string> incident_labels(const IncidentEvent& e) const;
+    void advance(prometheus::Counter& counter, NodeId node, const std::string& figure, std::int64_t value);
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Exposer exposer_;
     prometheus::Family<prometheus::Counter>& snapshots_;
@@ -61,9 +62,11 @@ private:
     prometheus::Gauge& epoch_;
     prometheus::Counter& late_reports_;
     prometheus::Family<prometheus::Gauge>& report_age_;
-    prometheus::Family<prometheus::Gauge>& node_retransmits_;
-    prometheus::Family<prometheus::Gauge>& node_dropped_;
-    prometheus::Family<prometheus::Gauge>& node_tokens_passed_;
+    // The nodes' own counters, summed over their restarts (advance()).
+    prometheus::Family<prometheus::Counter>& node_retransmits_;
+    prometheus::Family<prometheus::Counter>& node_dropped_;
+    prometheus::Family<prometheus::Counter>& node_tokens_passed_;
+    std::map<std::pair<NodeId, std::string>, std::int64_t> node_figures_;  // the last value learned of each
     prometheus::Family<prometheus::Counter>& membership_events_;
     prometheus::Gauge& view_epoch_;
     prometheus::Gauge& view_members_;

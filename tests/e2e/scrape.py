@@ -13,22 +13,32 @@ class ScrapeError(Exception):
     pass
 
 
-def scrape(address):
-    """{'name{label=value,...}': value} of one scrape; raises ScrapeError when it does not parse."""
+def scrape_text(address):
+    """The text of one scrape of http://ADDRESS/metrics; raises ScrapeError when it is not the text
+    exposition format."""
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
         content_type = response.headers.get("Content-Type", "")
         text = response.read().decode("utf-8")
     if not content_type.startswith("text/plain"):
         raise ScrapeError(f"Content-Type is {content_type!r}, not the text exposition format")
+    return text
+
+
+def parse(text):
+    """[(name, {label: value}, value)] of a scrape's text; raises ScrapeError when it does not parse."""
     try:
         families = list(text_string_to_metric_families(text))
     except Exception as e:  # the parser raises ValueError and friends on bad input
         raise ScrapeError(f"/metrics does not parse: {e}") from e
+    return [(s.name, dict(s.labels), s.value) for family in families for s in family.samples]
+
+
+def scrape(address):
+    """{'name{label=value,...}': value} of one scrape; raises ScrapeError when it does not parse."""
     samples = {}
-    for family in families:
-        for s in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
-            samples[f"{s.name}{{{labels}}}"] = s.value
+    for name, labels, value in parse(scrape_text(address)):
+        flat = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        samples[f"{name}{{{flat}}}"] = value
     return samples
 
 

@@ -1361,6 +1361,34 @@ def test_status(e2e):
     print(table)
 
 
+def alerts_on(e2e, scrape, text, expected, tag):
+    """Runs the shipped alert rules (configs/ringwatch-alerts.yml) with `promtool test rules` on one
+    real scrape, held for 10 minutes as a Prometheus job "ringwatch" would see it: every alert of
+    `expected` ({alertname: [labels of each firing alert]}) must fire exactly so at the end
+    (annotations are checked by tests/alerts/ on made-up series; here they are left out)."""
+    yaml = pytest.importorskip("yaml", reason="python3-yaml is not installed")
+    rules = yaml.safe_load((Path(__file__).parents[2] / "configs" / "ringwatch-alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    rules_file = e2e.work / f"alerts-{tag}.yml"
+    rules_file.write_text(yaml.safe_dump(rules))
+
+    def series(name, labels):
+        labels = dict(labels, job="ringwatch", instance="monitor")
+        return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+    inputs = [{"series": series(n, ls), "values": f"{v:g}x40"} for n, ls, v in scrape.parse(text) if v == v]
+    tests = [{"eval_time": "10m", "alertname": name,
+              "exp_alerts": [{"exp_labels": dict(labels, job="ringwatch")} for labels in firing]}
+             for name, firing in expected.items()]
+    test_file = e2e.work / f"alerts-{tag}.test.yml"
+    test_file.write_text(json.dumps({"rule_files": [rules_file.name], "evaluation_interval": "15s",
+                                     "tests": [{"interval": "15s", "input_series": inputs, "alert_rule_test": tests}]}))
+    run = subprocess.run(["promtool", "test", "rules", test_file.name], cwd=e2e.work, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, f"the alert rules on the {tag} scrape:\n{run.stdout}{run.stderr}"
+
+
 def test_metrics(e2e):
     # /metrics scraped from a live ring and parsed by the Prometheus client library's parser; the
     # counters move as the events say.
@@ -1404,7 +1432,24 @@ def test_metrics(e2e):
     assert any(k.startswith("ringwatch_build_info{version=") and v == 1 for k, v in last.items()), "no ringwatch_build_info"
     assert sample("ringwatch_monitor_leader{}") == 1 and last.get("ringwatch_monitor_term{}") == 1, \
         f"not leading term 1: {last.get('ringwatch_monitor_leader{}')}, {last.get('ringwatch_monitor_term{}')}"
-    e2e.await_value(lambda: sample("ringwatch_node_tokens_passed{node=2}"), 1, 10, "node 2's tokens passed, learned by the monitor")
+    assert sample("ringwatch_ring_nodes{}") == 5, "the ring's size is not 5"
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool is not installed (Debian's prometheus package)")
+    # Prometheus's own linter of metric names and types (`_total` on counters, units in names).
+    text = scrape.scrape_text(metrics_at)
+    lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), \
+        f"promtool check metrics:\n{lint.stdout}{lint.stderr}"
+    # No sentinels (a node never heard has no report age, not -1).
+    assert all(v >= 0 for n, _, v in scrape.parse(text) if n == "ringwatch_node_last_report_age_seconds"), "a report age below 0"
+    alerts_on(e2e, scrape, text, {"RingwatchTokenFault": [], "RingwatchNodeDown": [], "RingwatchRingDown": [],
+                                  "RingwatchNoLeadingMonitor": []}, "healthy")
+    e2e.await_value(lambda: sample("ringwatch_node_tokens_passed_total{node=2}"), 1, 10, "node 2's tokens passed, learned by the monitor")
+    # A datagram that is not ours, to node 2: dropped and counted, and the monitor learns it.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
+        junk.sendto(b"not a ringwatch datagram", ("127.0.0.1", e2e.node_port(2)))
+    e2e.await_value(lambda: sum(v for k, v in scrape.scrape(metrics_at).items() if k.startswith("ringwatch_node_datagrams_dropped_total{node=2,")),
+                    1, 10, "node 2's dropped datagram, learned by the monitor")
     inject(e2e, 2, "lose")
     m.await_event(10, "the token_lost alarm", event="alarm", kind="token_lost")
     e2e.await_value(lambda: sample("ringwatch_incidents_total{kind=token_lost}"), 1, 10, "the token_lost incident in the metrics")
@@ -1414,6 +1459,8 @@ def test_metrics(e2e):
         f"no ringwatch_incident_open for e2e/1/token_lost: {[k for k in last if k.startswith('ringwatch_incident_open')]}"
     assert sample("ringwatch_detection_latency_seconds_count{}") == 1, "no detection latency observed for the alarm"
     assert sample("ringwatch_snapshots_total{verdict=token_lost}") >= 1, "no token_lost snapshot counted"
+    token_fault = [{"ring": "e2e", "epoch": "1", "kind": "token_lost", "severity": "page"}]
+    alerts_on(e2e, scrape, scrape.scrape_text(metrics_at), {"RingwatchTokenFault": token_fault, "RingwatchNodeDown": []}, "token_lost")
     # A node killed: a node_down incident.
     os.kill(node_pid(e2e, 4), signal.SIGKILL)
     m.await_event(10, "node 4 reported down", event="node_down", node=4)
@@ -1426,6 +1473,24 @@ def test_metrics(e2e):
     assert sample("ringwatch_node_in_view{node=3}") == 1, "node 3 not in the view"
     assert sample("ringwatch_membership_events_total{kind=node_evicted}") == 1, "node 4's eviction not counted"
     assert sample("ringwatch_view_epoch{}") > 1, "the view's epoch did not move"
+    text = scrape.scrape_text(metrics_at)
+    alerts_on(e2e, scrape, text,
+              {"RingwatchTokenFault": token_fault, "RingwatchNodeDown": [{"node": "4", "severity": "ticket"}], "RingwatchRingDown": []},
+              "node_down")
+    # Every metric the shipped Grafana dashboard queries is one the monitor serves.
+    dashboard = json.loads((Path(__file__).parents[2] / "configs" / "ringwatch-grafana.json").read_text())
+    queried = {m for p in dashboard["panels"] for t in p["targets"] for m in re.findall(r"ringwatch_[a-z_]+", t["expr"])}
+    # (as declared: a family may have no series yet, as the drops of a ring that dropped nothing)
+    declared = re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)
+    served = {name + suffix for name, kind in declared for suffix in (("", "_bucket", "_sum", "_count") if kind == "histogram" else ("",))}
+    assert queried <= served, f"the dashboard queries metrics the monitor does not declare: {sorted(queried - served)}"
+    # Every node killed: the whole ring down pages, and each node is down.
+    for n in range(4):
+        os.kill(node_pid(e2e, n), signal.SIGKILL)
+    e2e.await_value(lambda: sample("ringwatch_nodes_down{}"), 5, 15, "every node down in the metrics")
+    alerts_on(e2e, scrape, scrape.scrape_text(metrics_at),
+              {"RingwatchRingDown": [{"severity": "page"}],
+               "RingwatchNodeDown": [{"node": str(n), "severity": "ticket"} for n in range(5)]}, "ring_down")
 
 
 def test_dashboard(e2e):
