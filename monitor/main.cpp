@@ -25,6 +25,7 @@
 #include "ring/io/drop_report.h"
 #include "ring/io/hangup.h"
 #include "ring/io/log.h"
+#include "ring/io/service_notify.h"
 
 using namespace ringwatch;
 
@@ -270,7 +271,9 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
         uv_unref(reinterpret_cast<uv_handle_t*>(ages.get()));
     }
     print_settings(s, o, out);
+    io::notify_ready(fmt::format("monitor of ring '{}' at {}", s.ring.name, s.ring.monitor(monitor_index(s.mc.leadership.self)).address_text));
     uv_run(&loop, UV_RUN_DEFAULT);
+    io::notify_stopping("monitor stopping");
     view.finish();
     print_totals(monitor, out);
 }

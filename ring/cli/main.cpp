@@ -74,9 +74,10 @@ int main(int argc, char** argv) {
 
     bool status_json = false;
     double status_watch = 0;
-    auto* status = app.add_subcommand("status",
-                                      "ask every node and the monitor how they are doing (one table); exit 0: all well, 1: a node does not answer, "
-                                      "3: a token incident is open");
+    auto* status =
+        app.add_subcommand("status",
+                           "ask every node and the monitor how they are doing (one table); exit 0: all well, 1: a node or monitor does not answer, "
+                           "3: a token incident is open");
     status->add_option("config", config, "ring config (TOML)")->required();
     status->add_flag("--json", status_json, "one JSON object instead of the table");
     status->add_option("--watch", status_watch, "ask again every this many seconds, until Ctrl-C (--watch alone: every 2 s)")

@@ -13,6 +13,7 @@
 #include "ring/io/node_driver.h"
 #include "ring/io/node_events.h"
 #include "ring/io/process_group.h"
+#include "ring/io/service_notify.h"
 
 namespace ringwatch {
 
@@ -91,7 +92,9 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
         link_config.key = load_key(config);
         io::NodeDriver node(&loop, config, NodeId{id}, link_config, json);
         StopOnSignals stop(&loop);
+        io::notify_ready(fmt::format("node {} of ring '{}' at {}", id, config.name, config.node(NodeId{id}).address_text));
         uv_run(&loop, UV_RUN_DEFAULT);
+        io::notify_stopping(fmt::format("node {} stopping", id));
         const auto& t = node.node().token().stats();
         const Endpoint& endpoint = node.process().endpoint();
         const LinkStats l = endpoint.total_link_stats();
@@ -176,7 +179,7 @@ int run_up(const std::string& config_path, bool with_monitor, bool json) {
             ++started;
         }
         if (with_monitor) {
-            std::vector<std::string> args{dir + "/monitor", config_path};
+            std::vector<std::string> args{io::ProcessGroup::monitor_program(), config_path};
             if (json) args.emplace_back("--json");
             group.spawn("monitor", args);
         }

@@ -1,7 +1,7 @@
 // `ring status CONFIG [--json] [--watch [S]]`: asks every node and the monitor at once, over the
 // authenticated control link, how they are doing, and prints one table (or one JSON object). A node
-// that does not answer within a second is named unreachable. Exit 0: every node answered and no
-// incident is open; 1: some node did not; 3: a token incident is open (whatever else).
+// that does not answer within a second is named unreachable. Exit 0: every node and monitor answered
+// and no incident is open; 1: some node or monitor did not; 3: a token incident is open (whatever else).
 #include <unistd.h>
 #include <map>
 #include <thread>
@@ -157,6 +157,10 @@ int status_once(const RingConfig& config, const LinkConfig& link, bool json) {
     const Answer& monitor = monitor_answer(lead.value_or(0));
     std::size_t up = 0;
     for (std::size_t i = 0; i < config.nodes.size(); ++i) up += answers[i].figures ? 1 : 0;
+    // All well: every node and every monitor answered (a ring whose monitor is down is unwatched).
+    std::size_t monitors_up = 0;
+    for (std::size_t k = 0; k < monitors; ++k) monitors_up += monitor_answer(k).figures ? 1 : 0;
+    const int answered_code = up == config.nodes.size() && monitors_up == monitors ? 0 : 1;
     // No node answering has an epoch: no token was ever born in this ring (only the monitor orders one).
     bool no_epoch = up > 0;
     for (std::size_t i = 0; i < config.nodes.size(); ++i) no_epoch &= !answers[i].figures || get(*answers[i].figures, "epoch") == 0;
@@ -194,7 +198,7 @@ int status_once(const RingConfig& config, const LinkConfig& link, bool json) {
         if (const auto inc = monitor.figures ? open_incident(*monitor.figures) : std::nullopt)
             j["open_incident"] = {{"fault", inc->fault}, {"snapshot", inc->snapshot}, {"epoch", inc->epoch}, {"recovering", inc->recovering}};
         fmt::print("{}\n", j.dump());
-        return j["open_incident"].is_null() ? (up == config.nodes.size() ? 0 : 1) : 3;
+        return j["open_incident"].is_null() ? answered_code : 3;
     }
 
     fmt::print("ring '{}': {} of {} node(s) answering\n", config.name, up, config.nodes.size());
@@ -261,7 +265,7 @@ int status_once(const RingConfig& config, const LinkConfig& link, bool json) {
                    busy);
     else if (up == 0)
         fmt::print(stderr, "ring status: no node answered within 1 s: is the ring running, and is this config's key_file the ring's?\n");
-    return incident ? 3 : up == config.nodes.size() ? 0 : 1;
+    return incident ? 3 : answered_code;
 }
 }  // namespace
 

@@ -1,6 +1,8 @@
 // Spawning and watching child processes.
 #include "ring/io/process_group.h"
 
+#include <unistd.h>
+
 #include <csignal>
 
 namespace ringwatch::io {
@@ -34,6 +36,12 @@ std::string ProcessGroup::own_directory() {
     uv_check(uv_exepath(path, &size), "uv_exepath");
     std::string p(path, size);
     return p.substr(0, p.rfind('/'));
+}
+
+std::string ProcessGroup::monitor_program() {
+    const std::string dir = own_directory();
+    const std::string built = dir + "/monitor";
+    return ::access(built.c_str(), X_OK) == 0 ? built : dir + "/ringwatch-monitor";
 }
 
 void ProcessGroup::spawn(const std::string& name, const std::vector<std::string>& argv) {

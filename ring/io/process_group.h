@@ -30,6 +30,9 @@ public:
 
     // The directory of this executable (to find `ring` and `monitor` beside it).
     static std::string own_directory();
+    // The monitor program beside this one: `monitor` in a build tree, `ringwatch-monitor` where
+    // installed (its name in /usr/bin, where a bare "monitor" would be too general).
+    static std::string monitor_program();
 
 private:
     struct Child;

@@ -1275,10 +1275,11 @@ def test_status(e2e):
     procs = e2e.start_each_node()
     # No monitor yet: no token, and the nodes and ring status say why.
     e2e.await_count(e2e.nodes, 5, 20, "every node started without an epoch", event="started", epoch=0)
-    rc, out = e2e.ring("status", e2e.config, timeout=5)
+    rc, out = e2e.ring("status", e2e.config, timeout=5, ok=False)
     assert re.search(r"^no token yet: no node has an epoch, .*start the monitor", out, re.M), \
         f"ring status does not say the ring awaits its first token: {out}"
-    _, out = e2e.ring("status", e2e.config, "--json", timeout=5)
+    assert rc == 1, f"ring status with every node up but no monitor (an unwatched ring): exit {rc}, not 1: {out}"
+    _, out = e2e.ring("status", e2e.config, "--json", timeout=5, ok=False)
     assert json.loads(out).get("awaiting_first_token") is True, f"ring status --json: no awaiting_first_token: {out}"
     m = e2e.start_monitor()
     m.await_ok(10)
