@@ -41,6 +41,7 @@ struct Options {
     std::optional<std::string> metrics_at, http_at;
     std::optional<std::string> recover;
     std::size_t monitor = 0;
+    io::LogOptions log;
 };
 
 std::optional<int> parse_options(int argc, char** argv, Options& o) {
@@ -74,6 +75,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                    "serve the live dashboard at http://HOST:PORT/ (a PORT alone: 127.0.0.1:PORT; default: monitor.http); the URL printed "
                    "at start carries this run's secret, which the page's controls need");
     app.add_option("--snapshots", o.stop_after, "exit after this many verdicts (0: run until Ctrl-C)");
+    io::add_log_options(app, o.log, false);
     return io::parse_command_line(app, argc, argv, "monitor");
 }
 
@@ -283,6 +285,7 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
 int main(int argc, char** argv) {
     Options options;
     if (auto rc = parse_options(argc, argv, options)) return *rc;
+    io::configure_log(io::parse_log_format(options.log.format).value_or(io::LogFormat::automatic), false);
     Setup setup;
     try {
         setup = resolve(options);

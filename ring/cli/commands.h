@@ -6,11 +6,15 @@
 #include <optional>
 #include <string>
 
+#include "ring/io/cli.h"
+
 namespace ringwatch {
 
 // json: events as JSON lines on stdout (ring/io/node_events.h), log lines on stderr.
-int run_node(const std::string& config_path, std::uint16_t id, bool json = false);
-int run_up(const std::string& config_path, bool with_monitor, bool json = false);
+// log: --log-format and --verbose (ring up passes --verbose on to its nodes, which log plain: it
+// stamps their lines as it forwards them).
+int run_node(const std::string& config_path, std::uint16_t id, bool json = false, const io::LogOptions& log = {});
+int run_up(const std::string& config_path, bool with_monitor, bool json = false, const io::LogOptions& log = {});
 
 struct InjectOptions {
     std::string config_path;

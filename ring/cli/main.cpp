@@ -24,12 +24,15 @@ int main(int argc, char** argv) {
     node->add_option("--id", id, "this node's id in the config")->required();
     node->add_flag("--json", json,
                    "events as JSON lines on stdout (delivered, fault taken effect, token made, epoch, links, stopped); log lines on stderr");
+    io::LogOptions log;
+    io::add_log_options(*node, log);
 
     bool with_monitor = false;
     auto* up = app.add_subcommand("up", "start every node of the ring whose address is on this host, and supervise them");
     up->add_option("config", config, "ring config (TOML)")->required();
     up->add_flag("--with-monitor", with_monitor, "also start the monitor");
     up->add_flag("--json", json, "every node's (and the monitor's) events as JSON lines on stdout; log lines on stderr");
+    io::add_log_options(*up, log);
 
     InjectOptions inj;
     auto* inject = app.add_subcommand("inject", "inject a token fault at a node, or impair its outgoing datagrams");
@@ -105,8 +108,8 @@ int main(int argc, char** argv) {
     }
     // Exactly one subcommand was given (parse_command_line checked): run it.
     const std::pair<const CLI::App*, std::function<int()>> commands[] = {
-        {node, [&] { return run_node(config, id, json); }},
-        {up, [&] { return run_up(config, with_monitor, json); }},
+        {node, [&] { return run_node(config, id, json, log); }},
+        {up, [&] { return run_up(config, with_monitor, json, log); }},
         {inject, [&] { return run_inject(inj); }},
         {send, [&] { return run_send(config, from, to, text); }},
         {recover, [&] { return run_recover(config, recover_mode); }},

@@ -78,7 +78,8 @@ std::string host_addresses() {
 
 }  // namespace
 
-int run_node(const std::string& config_path, std::uint16_t id, bool json) {
+int run_node(const std::string& config_path, std::uint16_t id, bool json, const io::LogOptions& log_options) {
+    io::configure_log(io::parse_log_format(log_options.format).value_or(io::LogFormat::automatic), log_options.verbose);
     const RingConfig config = load_config(config_path);
     config.position_of(NodeId{id});  // throws ConfigError naming the ids when absent
     load_key(config);                // a bad key file is a config error, before anything starts
@@ -114,7 +115,8 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json) {
     return 0;
 }
 
-int run_up(const std::string& config_path, bool with_monitor, bool json) {
+int run_up(const std::string& config_path, bool with_monitor, bool json, const io::LogOptions& log_options) {
+    io::configure_log(io::parse_log_format(log_options.format).value_or(io::LogFormat::automatic), log_options.verbose);
     const RingConfig config = load_config(config_path);
     load_key(config);  // a bad key file is a config error, before anything starts (each node reads it again)
     // Nothing to start here is a mistake (the wrong host, or a config written with other addresses),
@@ -173,13 +175,15 @@ int run_up(const std::string& config_path, bool with_monitor, bool json) {
                 log.log("node {} at {} is not on this host: not starting it", n.id, n.address_text);
                 continue;
             }
-            std::vector<std::string> args{dir + "/ring", "node", config_path, "--id", std::to_string(n.id.value)};
+            // Plain: ring up stamps each line as it forwards it.
+            std::vector<std::string> args{dir + "/ring", "node", config_path, "--id", std::to_string(n.id.value), "--log-format", "plain"};
             if (json) args.emplace_back("--json");
+            if (log_options.verbose) args.emplace_back("--verbose");
             group.spawn(fmt::format("node {}", n.id), args);
             ++started;
         }
         if (with_monitor) {
-            std::vector<std::string> args{io::ProcessGroup::monitor_program(), config_path};
+            std::vector<std::string> args{io::ProcessGroup::monitor_program(), config_path, "--log-format", "plain"};
             if (json) args.emplace_back("--json");
             group.spawn("monitor", args);
         }

@@ -67,4 +67,18 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
     }
 }
 
+// --log-format (and --verbose where the program has no --verbose of its own): see log.h.
+struct LogOptions {
+    std::string format = "auto";
+    bool verbose = false;
+};
+inline void add_log_options(CLI::App& app, LogOptions& o, bool with_verbose = true) {
+    app.add_option("--log-format", o.format,
+                   "log line times: iso (ISO 8601, local time with its offset), plain (none), auto (plain under journald, which "
+                   "stamps each line itself; else iso)")
+        ->check(CLI::IsMember({"auto", "iso", "plain"}))
+        ->capture_default_str();
+    if (with_verbose) app.add_flag("--verbose", o.verbose, "also log link chatter (links connecting, going silent, tools' sessions closing)");
+}
+
 }  // namespace ringwatch::io

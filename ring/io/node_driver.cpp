@@ -159,14 +159,14 @@ void NodeDriver::act(NodeReady& ready) {
 void NodeDriver::log_link_event(NodeId peer, const LinkEvent& e) {
     if (is_tool_id(peer)) {
         // The process lets a silent tool go; what it sent again later starts nothing.
-        if (e.kind == LinkEventKind::peer_silent) log_.log("tool {}: silent, its session closed", peer);
+        if (e.kind == LinkEventKind::peer_silent) log_.verbose("tool {}: silent, its session closed", peer);
         return;
     }
     const std::string who = peer == kMonitorId ? "monitor" : fmt::format("node {}", peer);
     if (e.kind == LinkEventKind::session_reset) {
         log_.log("link to {}: peer restarted; {} queued message(s) for its old incarnation dropped", who, e.dropped_messages);
     } else {
-        log_.log("link to {}: {}", who, to_string(e.kind));
+        log_.verbose("link to {}: {}", who, to_string(e.kind));  // connected, silent, alive: the links repair themselves
     }
 }
 

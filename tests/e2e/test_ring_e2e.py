@@ -639,11 +639,16 @@ def test_errors(e2e):
     expect(2, esc("ring: unknown option '--bogus'; name a command first: node, up"), ring, "--bogus")
 
 
+ISO_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
+
+
 def test_up_reports(e2e):
-    # `ring up` restarts nobody silently: a node that dies is reported with how it died.
+    # `ring up` restarts nobody silently: a node that dies is reported with how it died. Its log
+    # lines carry ISO 8601 times, and with --verbose the links' chatter too.
     e2e.write_config(3)
-    up = e2e.start_ring()
+    up = e2e.start_ring("--verbose")
     e2e.await_count(e2e.nodes, 3, 20, "every node started", event="started")
+    await_lines(e2e, up.stderr, rf"^{ISO_TIME} \[node \d\] link to node \d: connected$", 3, 10, "--verbose: the links' chatter, stamped")
     os.kill(node_pid(e2e, 1), signal.SIGKILL)
     e2e.await_event(e2e.nodes, 10, "ring up reporting node 1 killed", event="child_exited", child="node 1",
                     how="killed", signal=9)
@@ -652,6 +657,17 @@ def test_up_reports(e2e):
     assert rc != 0, "ring up exited 0 although a node was killed"
     stopped = [e["child"] for e in e2e.nodes.where(event="child_exited", how="stopped")]
     assert sorted(stopped) == ["node 0", "node 2"], f"ring up did not stop the others as asked: {stopped}"
+    # Under journald ($JOURNAL_STREAM names the log's stream), which stamps each line itself: no time.
+    e2e.write_config(3)
+    log = e2e.work / "journal.out"
+    log.touch()
+    st = os.stat(log)
+    node = e2e.spawn("node 0 under journald", [e2e.bin / "ring", "node", e2e.config, "--id", "0"], stdout=log,
+                     env=dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}"))
+    await_lines(e2e, log, r"^\[node 0\] ring 'e2e' at ", 1, 10, "node 0's first log line, plain")
+    assert not re.search(ISO_TIME, log.read_text()), f"a time stamped under journald: {log.read_text()}"
+    node.signal(signal.SIGTERM)
+    e2e.await_process_exit(node, 10, "node 0 to stop on SIGTERM")
 
 
 def test_json_events(e2e):
@@ -670,13 +686,16 @@ def test_json_events(e2e):
     e2e.await_event(events, 10, "node 1 dropping the token", event="lost_by_fault", node=1)
     e2e.await_event(events, 10, "the token_lost alarm", event="alarm", kind="token_lost")
     e2e.await_count(events, 6, 10, "every node's links connected", event="link", state="connected")
-    await_lines(e2e, up.stderr, r"^\[node 0\] ", 1, 10, "node 0's log on stderr")
+    await_lines(e2e, up.stderr, rf"^{ISO_TIME} \[node 0\] ", 1, 10, "node 0's log on stderr, stamped by ring up")
     up.signal(signal.SIGINT)
     e2e.await_process_exit(up, 10, "ring up to stop on SIGINT")
     stopped = events.where(event="stopped")
     assert distinct_nodes(stopped) == {0, 1, 2}, f"not every node's stopped event: {stopped}"
     for line in up.stdout.read_text().splitlines():  # every line, the last one too
         assert isinstance(json.loads(line), dict), f"stdout carries a line that is not a JSON object: {line}"
+    # The links connected (their JSON events say so), but without --verbose the log says nothing of it.
+    chatter = [line for line in up.stderr.read_text().splitlines() if "] link to " in line and "restarted" not in line]
+    assert not chatter, f"link chatter logged without --verbose: {chatter[:3]}"
 
 
 # --- across network namespaces -------------------------------------------------------------------
