@@ -14,7 +14,8 @@ namespace ringwatch {
 // log: --log-format and --verbose (ring up passes --verbose on to its nodes, which log plain: it
 // stamps their lines as it forwards them).
 int run_node(const std::string& config_path, std::uint16_t id, bool json = false, const io::LogOptions& log = {});
-int run_up(const std::string& config_path, bool with_monitor, bool json = false, const io::LogOptions& log = {});
+// restart: a child that dies is started again, with a back-off (restart_backoff.h).
+int run_up(const std::string& config_path, bool with_monitor, bool json = false, const io::LogOptions& log = {}, bool restart = false);
 
 struct InjectOptions {
     std::string config_path;

@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
     up->add_flag("--with-monitor", with_monitor, "also start the monitor");
     up->add_flag("--json", json, "every node's (and the monitor's) events as JSON lines on stdout; log lines on stderr");
     io::add_log_options(*up, log);
+    bool restart = false;
+    up->add_flag("--restart", restart,
+                 "start a child that dies again, after 1 s, doubling up to 30 s while it keeps dying soon after its start (back to 1 s once "
+                 "it has run a minute); exit 1 at the end still says one died");
 
     InjectOptions inj;
     auto* inject = app.add_subcommand("inject", "inject a token fault at a node, or impair its outgoing datagrams");
@@ -109,7 +113,7 @@ int main(int argc, char** argv) {
     // Exactly one subcommand was given (parse_command_line checked): run it.
     const std::pair<const CLI::App*, std::function<int()>> commands[] = {
         {node, [&] { return run_node(config, id, json, log); }},
-        {up, [&] { return run_up(config, with_monitor, json, log); }},
+        {up, [&] { return run_up(config, with_monitor, json, log, restart); }},
         {inject, [&] { return run_inject(inj); }},
         {send, [&] { return run_send(config, from, to, text); }},
         {recover, [&] { return run_recover(config, recover_mode); }},

@@ -2,17 +2,21 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <map>
+#include <memory>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "ring/cli/commands.h"
 #include "ring/io/clock.h"
+#include "ring/io/deadline_timer.h"
 #include "ring/io/drop_report.h"
 #include "ring/io/hangup.h"
 #include "ring/io/node_driver.h"
 #include "ring/io/node_events.h"
 #include "ring/io/process_group.h"
+#include "ring/io/restart_backoff.h"
 #include "ring/io/service_notify.h"
 
 namespace ringwatch {
@@ -115,7 +119,7 @@ int run_node(const std::string& config_path, std::uint16_t id, bool json, const 
     return 0;
 }
 
-int run_up(const std::string& config_path, bool with_monitor, bool json, const io::LogOptions& log_options) {
+int run_up(const std::string& config_path, bool with_monitor, bool json, const io::LogOptions& log_options, bool restart) {
     io::configure_log(io::parse_log_format(log_options.format).value_or(io::LogFormat::automatic), log_options.verbose);
     const RingConfig config = load_config(config_path);
     load_key(config);  // a bad key file is a config error, before anything starts (each node reads it again)
@@ -135,6 +139,14 @@ int run_up(const std::string& config_path, bool with_monitor, bool json, const i
     {
         io::Logger log("ring up");
         static bool stop_requested = false;
+        // --restart: each child's command line, back-off and pending restart.
+        struct Supervised {
+            std::vector<std::string> argv;
+            io::RestartBackoff backoff;
+            std::unique_ptr<io::DeadlineTimer> timer;
+        };
+        std::map<std::string, Supervised> supervised;
+        io::ProcessGroup* spawner = nullptr;
         io::ProcessGroup group(
             &loop,
             [json](const std::string& name, std::string_view line) {
@@ -167,8 +179,33 @@ int run_up(const std::string& config_path, bool with_monitor, bool json, const i
                     log.log("{} exited with status {}", name, status);
                     said("exited");
                 }
-                if (status != 0 || signal != 0) rc = 1;  // a node died on its own: say so in the exit code
+                if (status != 0 || signal != 0) rc = 1;  // a node died on its own: say so in the exit code (restarted or not)
+                if (!restart || stop_requested || !spawner) return;
+                Supervised& child = supervised.at(name);
+                const Duration wait = child.backoff.died(io::monotonic_now());
+                log.log("{}: starting it again in {} s (restart {})", name, wait.count() / 1'000'000.0, child.backoff.restarts());
+                if (json) io::write_event_line(io::child_restarting_json(name, wait, child.backoff.restarts()));
+                if (!child.timer)
+                    child.timer = std::make_unique<io::DeadlineTimer>(&loop, [&child, &log, name, spawner] {
+                        if (stop_requested) return;
+                        child.backoff.started(io::monotonic_now());
+                        try {
+                            spawner->spawn(name, child.argv);
+                        } catch (const std::exception& e) {  // its program gone (an upgrade under way?): try again later
+                            const Duration again = child.backoff.died(io::monotonic_now());
+                            log.log("{}: cannot start it ({}); trying again in {} s", name, e.what(), again.count() / 1'000'000.0);
+                            child.timer->arm(io::monotonic_now() + again);
+                        }
+                    });
+                child.timer->arm(io::monotonic_now() + wait);
             });
+        spawner = &group;
+        auto start = [&](const std::string& name, std::vector<std::string> argv) {
+            Supervised& child = supervised[name];
+            child.argv = argv;
+            child.backoff.started(io::monotonic_now());
+            group.spawn(name, argv);
+        };
         int started = 0;
         for (const auto& n : config.nodes) {
             if (!is_local(n.address)) {
@@ -179,24 +216,29 @@ int run_up(const std::string& config_path, bool with_monitor, bool json, const i
             std::vector<std::string> args{dir + "/ring", "node", config_path, "--id", std::to_string(n.id.value), "--log-format", "plain"};
             if (json) args.emplace_back("--json");
             if (log_options.verbose) args.emplace_back("--verbose");
-            group.spawn(fmt::format("node {}", n.id), args);
+            start(fmt::format("node {}", n.id), args);
             ++started;
         }
         if (with_monitor) {
             std::vector<std::string> args{io::ProcessGroup::monitor_program(), config_path, "--log-format", "plain"};
             if (json) args.emplace_back("--json");
-            group.spawn("monitor", args);
+            start("monitor", args);
         }
-        log.log("started {} node(s){} of ring '{}'; Ctrl-C stops them all", started, with_monitor ? " and the monitor" : "", config.name);
+        log.log("started {} node(s){} of ring '{}'; {}Ctrl-C stops them all", started, with_monitor ? " and the monitor" : "", config.name,
+                restart ? "one that dies is started again (after 1 s, doubling up to 30 s while it keeps dying); " : "");
         // Ctrl-C: SIGTERM to every child; any still running 3 s later gets SIGKILL.
         static io::ProcessGroup* stopping = nullptr;
         static uv_timer_t* kill_timer = nullptr;
         io::UvHandle<uv_timer_t> force(&loop, uv_timer_init);
         stopping = &group;
         kill_timer = force.get();
+        static std::map<std::string, Supervised>* pending = nullptr;
+        pending = &supervised;
         StopOnSignals stop(&loop, [](uv_signal_t*, int) {
             if (!stopping) return;
             stop_requested = true;
+            for (auto& [name, child] : *pending)
+                if (child.timer) child.timer->arm(std::nullopt);  // no restart pending keeps the loop alive
             stopping->terminate(SIGTERM);
             uv_timer_start(
                 kill_timer,
@@ -211,6 +253,7 @@ int run_up(const std::string& config_path, bool with_monitor, bool json, const i
         uv_run(&loop, UV_RUN_DEFAULT);  // ends when every child has exited and its pipes closed
         stopping = nullptr;
         kill_timer = nullptr;
+        pending = nullptr;
         log.log("all stopped");
     }
     return rc;

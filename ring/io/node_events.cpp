@@ -129,4 +129,8 @@ std::string child_exited_json(const std::string& child, std::string_view how, in
     return Json{{"event", "child_exited"}, {"child", child}, {"how", std::string(how)}, {"signal", signal}, {"status", status}}.dump();
 }
 
+std::string child_restarting_json(const std::string& child, Duration wait, int restarts) {
+    return Json{{"event", "child_restarting"}, {"child", child}, {"in_ms", wait.count() / 1000}, {"restarts", restarts}}.dump();
+}
+
 }  // namespace ringwatch::io

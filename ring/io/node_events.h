@@ -62,6 +62,8 @@ std::string node_stopped_json(NodeId self, Instant now, const NodeStopped& s);
 // How `ring up` saw a child end: "stopped" as asked, "forced" (killed 3 s after being asked),
 // "killed" by a signal on its own, "exited" on its own.
 std::string child_exited_json(const std::string& child, std::string_view how, int signal, std::int64_t status);
+// `ring up --restart` starting a dead child again in `wait` (its `restarts`-th restart).
+std::string child_restarting_json(const std::string& child, Duration wait, int restarts);
 
 // A payload as text a terminal can show: bytes outside printable ASCII become '.'.
 std::string printable(const Bytes& b);

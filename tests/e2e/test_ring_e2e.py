@@ -670,6 +670,25 @@ def test_up_reports(e2e):
     e2e.await_process_exit(node, 10, "node 0 to stop on SIGTERM")
 
 
+def test_up_restart(e2e):
+    # `ring up --restart`: a killed node is started again after 1 s, and after 2 s when it dies again
+    # soon after; Ctrl-C while a restart is pending stops ring up at once, still exiting 1.
+    e2e.write_config(3)
+    up = e2e.start_ring("--restart")
+    e2e.await_count(e2e.nodes, 3, 20, "every node started", event="started")
+    for n, wait_ms in ((1, 1000), (2, 2000)):
+        os.kill(node_pid(e2e, 1), signal.SIGKILL)
+        e2e.await_event(e2e.nodes, 10, f"node 1's restart {n} announced", event="child_restarting", child="node 1", restarts=n, in_ms=wait_ms)
+        e2e.await_count(e2e.nodes, n + 1, 10, f"node 1 started again ({n})", event="started", node=1)
+    os.kill(node_pid(e2e, 1), signal.SIGKILL)
+    e2e.await_event(e2e.nodes, 10, "node 1's third restart announced", event="child_restarting", child="node 1", restarts=3, in_ms=4000)
+    up.signal(signal.SIGINT)
+    rc = e2e.await_process_exit(up, 5, "ring up to stop on SIGINT with a restart pending")
+    assert rc == 1, f"ring up exited {rc}, not 1, after a node died"
+    assert e2e.nodes.count(event="started", node=1) == 3, "node 1 started again after Ctrl-C"
+    assert e2e.nodes.count(event="child_restarting", child="node 0") == 0, "node 0 restarted although it never died"
+
+
 def test_json_events(e2e):
     # `ring up --with-monitor --json`: stdout is JSON lines only, the nodes' events and the monitor's;
     # log lines go to stderr. Each event a program waits for is there: the token made, a fault taking
