@@ -10,7 +10,12 @@ fault kind (p50, p99, max) and one for the whole run against the target (p99 <= 
 Recovery time too: alarm to `recovered` (the monitor's since_alarm_ms), for the recovery mode used;
 with a mode other than regenerate only the recovery lines are printed.
 
-Usage: detection_bench.py BIN_DIR [TRIALS_PER_KIND=200] [RECOVER_MODE=regenerate]"""
+With COST_SECONDS > 0, first what watching at that interval costs, measured on the healthy ring for
+that long: CPU per node and of the monitor (share of one core), and the bytes per second every node
+and the monitor send (UDP payloads); detection_cost_bench.py compares them with a ring without a
+monitor.
+
+Usage: detection_bench.py BIN_DIR [TRIALS_PER_KIND=200] [RECOVER_MODE=regenerate] [INTERVAL_MS=20] [COST_SECONDS=0]"""
 import json
 import os
 import selectors
@@ -20,12 +25,14 @@ import sys
 import tempfile
 import time
 
-from ringbench import quantile
+from ringbench import pid_stat, quantile
 
 bin_dir = sys.argv[1]
 trials = int(sys.argv[2]) if len(sys.argv) > 2 else 200
 mode = sys.argv[3] if len(sys.argv) > 3 else "regenerate"
-interval_ms, nodes = 20, 5
+interval_ms = int(sys.argv[4]) if len(sys.argv) > 4 else 20
+cost_seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
+nodes = 5
 work = tempfile.mkdtemp(prefix="ringwatch-detect-")
 ports = subprocess.run([f"{bin_dir}/free_ports", str(nodes + 1)], capture_output=True, text=True, check=True).stdout.split()
 config = f"{work}/ring.toml"
@@ -99,6 +106,21 @@ def wait_until(what, cond, seconds=10):
 results = {"lose": [], "duplicate": []}
 try:
     wait_until("the ring to be healthy", lambda: ok_since >= 10, 20)
+    if cost_seconds > 0:
+        def sent():
+            out = subprocess.run([f"{bin_dir}/ring", "status", config, "--json"], capture_output=True, text=True, timeout=10).stdout
+            st = json.loads(out)
+            return sum(n.get("bytes_sent", 0) for n in st["nodes"]) + (st["monitor"] or {}).get("bytes_sent", 0)
+        cpu0, bytes0, t0 = [pid_stat(p.pid)[0] for p in procs], sent(), time.monotonic()
+        deadline = t0 + cost_seconds
+        while time.monotonic() < deadline:
+            pump(deadline)
+        cpu1, bytes1, t1 = [pid_stat(p.pid)[0] for p in procs], sent(), time.monotonic()
+        share = [(b - a) / (t1 - t0) * 100 for a, b in zip(cpu0, cpu1)]
+        for case, value, unit in (("CPU per node", statistics.mean(share[:nodes]), "% of a core"), ("CPU of the monitor", share[nodes], "% of a core"),
+                                  ("bytes sent per second, all", (bytes1 - bytes0) / (t1 - t0), "B/s")):
+            print(json.dumps({"bench": "watching_cost", "case": f"interval {interval_ms} ms: {case}", "value": round(value, 2), "unit": unit,
+                              "interval_ms": interval_ms, "seconds": round(t1 - t0, 1)}), flush=True)
     for t in range(2 * trials):
         kind = "lose" if t % 2 == 0 else "duplicate"
         node = t % nodes
