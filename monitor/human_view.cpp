@@ -7,12 +7,7 @@
 namespace ringwatch {
 
 namespace {
-std::string where_tokens(const Verdict& v) {
-    std::vector<std::string> parts;
-    for (auto h : v.holders) parts.push_back(fmt::format("held by node {}", h));
-    for (auto& c : v.channels) parts.push_back(fmt::format("{} in flight {}->{}", c.tokens, c.from, c.to));
-    return parts.empty() ? "nowhere" : fmt::format("{}", fmt::join(parts, ", "));
-}
+std::string where_tokens(const Verdict& v) { return ringwatch::where_tokens(v.holders, v.channels); }
 
 double ms_of(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 double s_of(Duration d) { return std::chrono::duration<double>(d).count(); }
@@ -35,15 +30,34 @@ std::string inconclusive_why(const Verdict& v) {
 }
 }  // namespace
 
-HumanView::HumanView(Options o, std::FILE* out) : o_(o), out_(out) {}
+HumanView::HumanView(Options o, std::FILE* out) : o_(o), out_(out), freshness_(o.stale_after) {}
 
-std::string HumanView::status() const {
+// Where the token is only as the latest conclusive snapshot saw it, with its age; once that is
+// outdated, the line leads with saying so (a stale "held by node 4" read at a glance misleads).
+std::string HumanView::token_status(Instant now) const {
+    const auto& seen = freshness_.latest();
+    if (!seen) return "token not seen yet (no conclusive snapshot)";
+    const std::string where = ringwatch::where_tokens(seen->holders, seen->channels);
+    const double age = s_of(freshness_.age(now));
+    switch (freshness_.at(now)) {
+        case Freshness::none:
+        case Freshness::fresh: return fmt::format("token {} (snapshot {}, {:.1f} s ago)", where, seen->id, age);
+        case Freshness::outdated_age:
+            return fmt::format("token outdated: no conclusive snapshot for {:.1f} s (snapshot {} saw it {})", age, seen->id, where);
+        case Freshness::outdated_node_down:
+            return fmt::format("token outdated: node(s) {} down since snapshot {} (which saw it {}, {:.1f} s ago)",
+                               fmt::join(freshness_.down_since_latest(), ", "), seen->id, where, age);
+    }
+    return "token ?";
+}
+
+std::string HumanView::status(Instant now) const {
     std::string s = fmt::format("{} snapshots: {} ok", ok_ + lost_ + duplicated_ + inconclusive_, ok_);
     if (lost_) s += fmt::format(", {} token_lost", lost_);
     if (duplicated_) s += fmt::format(", {} token_duplicated", duplicated_);
     if (inconclusive_) s += fmt::format(", {} inconclusive", inconclusive_);
-    s += fmt::format(" | token {} | last {:.1f} ms | epoch {} | {} incident(s) open", where_, last_ms_, epoch_, open_incidents_);
-    if (!down_.empty()) s += fmt::format(" | down: {}", fmt::join(down_, ", "));
+    s += fmt::format(" | {} | last {:.1f} ms | epoch {} | {} incident(s) open", token_status(now), last_ms_, epoch_, open_incidents_);
+    if (const auto down = freshness_.down(); !down.empty()) s += fmt::format(" | down: {}", fmt::join(down, ", "));
     return s;
 }
 
@@ -52,9 +66,9 @@ void HumanView::clear_status() {
     status_shown_ = false;
 }
 
-void HumanView::draw_status() {
+void HumanView::draw_status(Instant now) {
     if (!o_.terminal) return;
-    fmt::print(out_, "\r\x1b[2K{}", status());
+    fmt::print(out_, "\r\x1b[2K{}", status(now));
     status_shown_ = true;
     std::fflush(out_);
 }
@@ -114,17 +128,15 @@ void HumanView::incident_event(const IncidentEvent& e) {
     }
 }
 
-void HumanView::on_verdict(const Verdict& v, const std::vector<IncidentEvent>& incidents) {
+void HumanView::on_verdict(Instant now, const Verdict& v, const std::vector<IncidentEvent>& incidents) {
     switch (v.kind) {
         case VerdictKind::ok: ++ok_; break;
         case VerdictKind::token_lost: ++lost_; break;
         case VerdictKind::token_duplicated: ++duplicated_; break;
         case VerdictKind::inconclusive: ++inconclusive_; break;
     }
-    if (v.kind != VerdictKind::inconclusive) {
-        where_ = where_tokens(v);
-        epoch_ = v.epoch.value;
-    }
+    freshness_.on_verdict(v);
+    if (v.kind != VerdictKind::inconclusive) epoch_ = v.epoch.value;
     last_ms_ = ms_of(v.duration);
     // Resolutions and recoveries of earlier incidents first, then this verdict's alarm and its recovery.
     for (const auto& e : incidents)
@@ -148,35 +160,34 @@ void HumanView::on_verdict(const Verdict& v, const std::vector<IncidentEvent>& i
             plain_line(fmt::format("snapshot {}: ok, 1 token {} ({:.1f} ms)", v.id, where_tokens(v), last_ms_));
         }
     }
-    draw_status();
+    draw_status(now);
     std::fflush(out_);
 }
 
-void HumanView::on_incidents(const std::vector<IncidentEvent>& events) {
+void HumanView::on_incidents(Instant now, const std::vector<IncidentEvent>& events) {
     for (const auto& e : events) incident_event(e);
-    draw_status();
+    draw_status(now);
     std::fflush(out_);
 }
 
-void HumanView::on_node_event(const NodeEvent& e) {
+void HumanView::on_node_event(Instant now, const NodeEvent& e) {
+    freshness_.on_node_event(e);
     if (e.kind == NodeEventKind::node_down) {
-        down_.insert(e.node.value);
         const std::string silent = e.ever_heard ? fmt::format("silent for {} ms", e.silent_for.count() / 1000)
                                                 : fmt::format("never heard from in {} ms", e.silent_for.count() / 1000);
         const std::string address = e.address == NodeAddress::port_closed ? "its port is closed (no process holds it)"
                                                                           : "its address does not refuse (paused, busy, or unreachable)";
         event_line(fmt::format("NODE DOWN {}: {}; {}", e.node, silent, address), kBad);
     } else {
-        down_.erase(e.node.value);
         event_line(
             fmt::format("NODE UP {}: back after {:.1f} s{}", e.node, s_of(e.down_for), e.restarted ? ", as a new process" : ", the same process"),
             kGood);
     }
-    draw_status();
+    draw_status(now);
     std::fflush(out_);
 }
 
-void HumanView::on_membership_event(const MembershipEvent& e) {
+void HumanView::on_membership_event(Instant now, const MembershipEvent& e) {
     switch (e.kind) {
         case MembershipEventKind::view:
             event_line(fmt::format("VIEW epoch {}: ring of {} ({}), token issued by node {}", e.epoch, e.members.size(), fmt::join(e.members, " > "),
@@ -199,12 +210,12 @@ void HumanView::on_membership_event(const MembershipEvent& e) {
                 kBad);
             break;
     }
-    draw_status();
+    draw_status(now);
     std::fflush(out_);
 }
 
 // A claim is said only by what came of it.
-void HumanView::on_leader_event(const LeaderEvent& e) {
+void HumanView::on_leader_event(Instant now, const LeaderEvent& e) {
     switch (e.kind) {
         case LeaderEventKind::claimed: return;
         case LeaderEventKind::leading:
@@ -222,14 +233,19 @@ void HumanView::on_leader_event(const LeaderEvent& e) {
                        kBad);
             break;
     }
-    draw_status();
+    draw_status(now);
     std::fflush(out_);
 }
 
-void HumanView::on_summary_tick() {
+void HumanView::on_summary_tick(Instant now) {
     if (o_.terminal) return;
-    plain_line("summary: " + status());
+    plain_line("summary: " + status(now));
     std::fflush(out_);
+}
+
+void HumanView::on_refresh(Instant now) {
+    if (!status_shown_) return;  // nothing drawn yet (or not a terminal): nothing to bring up to date
+    draw_status(now);
 }
 
 void HumanView::finish() {

@@ -138,7 +138,7 @@ public:
             for (const auto& e : incidents) metrics->on_incident_event(e);
         }
         if (dashboard) dashboard->on_verdict(v, incidents);
-        if (!json_) return view_.on_verdict(v, incidents);
+        if (!json_) return view_.on_verdict(io::monotonic_now(), v, incidents);
         fmt::print("{}\n", snapshot_event_json(v));
         for (const auto& e : incidents) fmt::print("{}\n", incident_event_json(e, ring_));
         std::fflush(stdout);
@@ -146,14 +146,14 @@ public:
     void on_node_event(const NodeEvent& e) {
         if (metrics) metrics->on_node_event(e);
         if (dashboard) dashboard->on_node_event(e);
-        if (!json_) return view_.on_node_event(e);
+        if (!json_) return view_.on_node_event(io::monotonic_now(), e);
         fmt::print("{}\n", node_event_json(e));
         std::fflush(stdout);
     }
     void on_membership_event(const MembershipEvent& e) {
         if (metrics) metrics->on_membership_event(e);
         if (dashboard) dashboard->on_membership_event(e);
-        if (!json_) return view_.on_membership_event(e);
+        if (!json_) return view_.on_membership_event(io::monotonic_now(), e);
         fmt::print("{}\n", membership_event_json(e));
         std::fflush(stdout);
     }
@@ -163,7 +163,7 @@ public:
         if (metrics) metrics->on_leader_event(e);
         if (!json_) {
             if (lone_monitor && e.kind == LeaderEventKind::leading && e.term == Term{1}) return;
-            return view_.on_leader_event(e);
+            return view_.on_leader_event(io::monotonic_now(), e);
         }
         fmt::print("{}\n", leader_event_json(e));
         std::fflush(stdout);
@@ -173,7 +173,7 @@ public:
         if (metrics)
             for (const auto& e : events) metrics->on_incident_event(e);
         if (dashboard) dashboard->on_incidents(events);
-        if (!json_) return view_.on_incidents(events);
+        if (!json_) return view_.on_incidents(io::monotonic_now(), events);
         for (const auto& e : events) fmt::print("{}\n", incident_event_json(e, ring_));
         std::fflush(stdout);
     }
@@ -209,15 +209,14 @@ void print_totals(const io::MonitorDriver& monitor, const Outputs& out) {
     const MonitorStats& s = monitor.core().stats();
     const Endpoint& endpoint = monitor.process().endpoint();
     const LinkStats l = endpoint.total_link_stats();
-    const IncidentStats& inc = monitor.core().incident_stats();
-    const LivenessStats& nodes = monitor.core().liveness().stats();
+    // The same totals as the dashboard's (one definition of what an incident is).
+    const DashboardTotals t = totals_of(s, monitor.core().incident_stats(), monitor.core().liveness().stats());
     fmt::print(out.notes(),
                "totals: {} snapshots: {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
                "{} incident(s) ({} token_lost, {} token_duplicated, {} node_down), {} resolved; "
                "{} late reports; link retransmits {}\n",
-               s.ok + s.token_lost + s.token_duplicated + s.inconclusive, s.ok, s.token_lost, s.token_duplicated, s.inconclusive,
-               inc.opened + nodes.node_down, inc.token_lost, inc.token_duplicated, nodes.node_down, inc.resolved + nodes.node_up, s.late_reports,
-               l.retransmits);
+               t.ok + t.token_lost + t.token_duplicated + t.inconclusive, t.ok, t.token_lost, t.token_duplicated, t.inconclusive, t.incidents,
+               t.token_lost_incidents, t.token_duplicated_incidents, t.node_down, t.resolved, s.late_reports, l.retransmits);
     fmt::print(out.notes(), "datagrams received {}, {}\n", monitor.socket().stats().received,
                io::drop_report(monitor.socket().stats(), endpoint.stats(), l));
 }
@@ -246,13 +245,18 @@ void run(uv_loop_t& loop, const Setup& s, const Options& o, HumanView& view) {
     auto stop = [](uv_signal_t* sig, int) { uv_stop(sig->loop); };
     uv_signal_start(sigint.get(), stop, SIGINT);
     uv_signal_start(sigterm.get(), stop, SIGTERM);
-    // Not on a terminal (piped, or under `ring up`): a summary line every --summary-every s.
+    // Not on a terminal (piped, or under `ring up`): a summary line every --summary-every s. On a
+    // terminal: the status line drawn again every second (the token's age moves with no event).
     io::UvHandle<uv_timer_t> summary(&loop, uv_timer_init);
     summary.get()->data = &view;
     if (!o.json && !view.on_terminal()) {
         uv_timer_start(
-            summary.get(), [](uv_timer_t* t) { static_cast<HumanView*>(t->data)->on_summary_tick(); }, o.summary_every_s * 1000ull,
+            summary.get(), [](uv_timer_t* t) { static_cast<HumanView*>(t->data)->on_summary_tick(io::monotonic_now()); }, o.summary_every_s * 1000ull,
             o.summary_every_s * 1000ull);
+        uv_unref(reinterpret_cast<uv_handle_t*>(summary.get()));
+    } else if (!o.json) {
+        uv_timer_start(
+            summary.get(), [](uv_timer_t* t) { static_cast<HumanView*>(t->data)->on_refresh(io::monotonic_now()); }, 1000, 1000);
         uv_unref(reinterpret_cast<uv_handle_t*>(summary.get()));
     }
     // Metrics: the nodes' link counters every 5 s, each node's report age every second.
@@ -295,7 +299,9 @@ int main(int argc, char** argv) {
     }
     const bool terminal = !options.json && isatty(STDOUT_FILENO);
     const char* no_colour = std::getenv("NO_COLOR");  // https://no-color.org: set and not empty
-    HumanView view({terminal, terminal && !(no_colour && *no_colour), options.verbose}, stdout);
+    HumanView view(
+        {terminal, terminal && !(no_colour && *no_colour), options.verbose, TokenFreshness::stale_after_for(setup.mc.interval, setup.mc.timeout)},
+        stdout);
     io::UvLoop owner;
     try {
         run(*owner.get(), setup, options, view);

@@ -117,6 +117,11 @@ bool NodeLiveness::down(NodeId n) const {
     return it != nodes_.end() && it->second.down;
 }
 
+bool NodeLiveness::ever_heard(NodeId n) const {
+    auto it = nodes_.find(n);
+    return it != nodes_.end() && it->second.ever_heard;
+}
+
 std::vector<NodeId> NodeLiveness::down_nodes() const {
     std::vector<NodeId> out;
     for (const auto& [n, s] : nodes_)

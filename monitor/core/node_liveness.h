@@ -79,6 +79,8 @@ public:
     std::optional<Instant> next_deadline() const;
 
     bool down(NodeId n) const;
+    // Heard from at least once since the monitor started (a report or a link handshake).
+    bool ever_heard(NodeId n) const;
     std::vector<NodeId> down_nodes() const;
     const LivenessStats& stats() const { return stats_; }
     const LivenessConfig& config() const { return config_; }

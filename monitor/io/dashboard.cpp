@@ -10,18 +10,26 @@
 namespace ringwatch::io {
 
 namespace {
-constexpr std::uint64_t kTickMs = 250;  // how often node states are recomputed for the pages
+constexpr std::uint64_t kTickMs = 250;  // how often node states, the token's freshness and /healthz's report are refreshed
 
 DashboardInfo info_for(const RingConfig& ring, const MonitorConfig& mc) {
     DashboardInfo info;
     info.ring_name = ring.name;
     for (NodeId n : mc.ring) info.nodes.push_back({n, ring.node(n).address_text});
     info.interval = mc.interval;
+    info.timeout = mc.timeout;
     info.recover = std::string(to_string(mc.recover));
     info.single_initiator = mc.single_initiator;
     info.monitor_index = monitor_index(mc.leadership.self);
     info.monitors = mc.leadership.monitors.size();
     return info;
+}
+
+// Now on both clocks: the monotonic one the monitor's core runs on, and the wall clock for people.
+Moment moment() {
+    uv_timeval64_t tv{};
+    uv_check(uv_gettimeofday(&tv), "uv_gettimeofday");
+    return {monotonic_now(), static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000};
 }
 }  // namespace
 
@@ -30,50 +38,62 @@ Dashboard::Dashboard(uv_loop_t* loop, const std::string& bind_address, const Rin
       ring_(mc.ring),
       host_(bind_address.substr(0, bind_address.rfind(':'))),
       secret_(new_web_secret()),
-      feed_(info_for(ring, mc), monotonic_now()),
+      feed_(info_for(ring, mc)),
       server_(
-          loop, bind_address, ring.http_names, secret_, web::web_assets(), [this] { return feed_.greeting(); },
+          loop, bind_address, ring.http_names, secret_, web::web_assets(), [this] { return feed_.greeting(moment()); },
           [this](const ControlRequest& r) { return control(r); }),
       tick_(loop, uv_timer_init) {
     tick_.get()->data = this;
     uv_timer_start(
-        tick_.get(),
-        [](uv_timer_t* t) {
-            auto* self = static_cast<Dashboard*>(t->data);
-            const auto changed = self->feed_.on_tick(monotonic_now(), [self](NodeId n) { return self->monitor_.core().last_report(n); });
-            if (changed) self->server_.broadcast(*changed);
-            const Leadership& l = self->monitor_.core().leadership();
-            const auto leader = l.leader();
-            const DashboardLeadership now{l.leading(), l.term().value, leader ? std::optional(monitor_index(*leader)) : std::nullopt};
-            if (const auto told = self->feed_.on_leadership(now)) self->server_.broadcast(*told);
-        },
-        kTickMs, kTickMs);
+        tick_.get(), [](uv_timer_t* t) { static_cast<Dashboard*>(t->data)->on_tick(); }, kTickMs, kTickMs);
     uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));
+    server_.set_health(feed_.health(monotonic_now()));  // until the first tick: no conclusive snapshot yet
 }
 
 std::string Dashboard::url() const { return fmt::format("http://{}:{}/#secret={}", host_, server_.port(), secret_); }
 
+void Dashboard::send(const std::vector<std::string>& messages) {
+    for (const auto& m : messages) server_.broadcast(m);
+}
+
+void Dashboard::send_totals() {
+    const MonitorCore& core = monitor_.core();
+    if (const auto told = feed_.on_totals(totals_of(core.stats(), core.incident_stats(), core.liveness().stats()))) server_.broadcast(*told);
+}
+
+void Dashboard::on_tick() {
+    const Moment now = moment();
+    const NodeLiveness& liveness = monitor_.core().liveness();
+    send(feed_.on_tick(now, [&liveness](NodeId n) { return liveness.ever_heard(n); }));
+    const Leadership& l = monitor_.core().leadership();
+    const auto leader = l.leader();
+    const DashboardLeadership leadership{l.leading(), l.term().value, leader ? std::optional(monitor_index(*leader)) : std::nullopt};
+    if (const auto told = feed_.on_leadership(leadership)) server_.broadcast(*told);
+    server_.set_health(feed_.health(now.at));
+}
+
 void Dashboard::on_verdict(const Verdict& v, const std::vector<IncidentEvent>& incidents) {
-    const Instant now = monotonic_now();
-    server_.broadcast(feed_.on_verdict(now, v));
+    const Moment now = moment();
+    send(feed_.on_verdict(now, v));
     for (const auto& e : incidents) server_.broadcast(feed_.on_incident(now, e));
+    send_totals();
 }
 
 void Dashboard::on_incidents(const std::vector<IncidentEvent>& events) {
-    for (const auto& e : events) server_.broadcast(feed_.on_incident(monotonic_now(), e));
+    const Moment now = moment();
+    for (const auto& e : events) server_.broadcast(feed_.on_incident(now, e));
+    send_totals();
 }
 
-void Dashboard::on_membership_event(const MembershipEvent& e) { server_.broadcast(feed_.on_membership_event(monotonic_now(), e)); }
+void Dashboard::on_membership_event(const MembershipEvent& e) { server_.broadcast(feed_.on_membership_event(moment(), e)); }
 
-// The node's state changes with its event: the page is told both (no later tick may change a
-// state again to carry it: a ring that heals without the node keeps every other node up).
 void Dashboard::on_node_event(const NodeEvent& e) {
-    server_.broadcast(feed_.on_node_event(monotonic_now(), e));
-    server_.broadcast(feed_.states_message());
+    send(feed_.on_node_event(moment(), e));
+    send_totals();
 }
 
 void Dashboard::acknowledged(std::string what, bool ok) {
-    server_.broadcast(feed_.on_control(monotonic_now(), "ack", fmt::format("{}: {}", what, ok ? "acknowledged" : "refused by the node"), ok));
+    server_.broadcast(feed_.on_control(moment(), "ack", fmt::format("{}: {}", what, ok ? "acknowledged" : "refused by the node"), ok));
 }
 
 ControlAnswer Dashboard::control(const ControlRequest& r) {
@@ -89,7 +109,7 @@ ControlAnswer Dashboard::control(const ControlRequest& r) {
         if (std::find(ring_.begin(), ring_.end(), NodeId{v}) == ring_.end()) return std::nullopt;
         return NodeId{v};
     };
-    const Instant now = monotonic_now();
+    const Moment now = moment();
     auto told = [&](std::string what) {
         server_.broadcast(feed_.on_control(now, r.action, what, true));
         return ControlAnswer{202, what};

@@ -1,6 +1,7 @@
 // `monitor --http`: the live dashboard. Joins the monitor's events (DashboardFeed turns them into
 // messages), the web server that streams them to the pages (on a thread of its own), and the
-// page's controls, which act through the monitor's own authenticated links (MonitorDriver).
+// page's controls, which act through the monitor's own authenticated links (MonitorDriver). It
+// reads the clocks (monotonic and wall) for the feed, and publishes what /healthz judges.
 #pragma once
 
 #include <memory>
@@ -30,6 +31,10 @@ public:
 private:
     ControlAnswer control(const ControlRequest& r);
     void acknowledged(std::string what, bool ok);
+    void on_tick();
+    // The monitor's totals, sent when they changed (after every verdict and event).
+    void send_totals();
+    void send(const std::vector<std::string>& messages);
 
     MonitorDriver& monitor_;
     std::vector<NodeId> ring_;

@@ -344,6 +344,10 @@ int WebServer::begin(lws* wsi, std::string_view path) {
     }
     if (post) return answer(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "only /control/ takes POST\n");
     if (path == "/events") return begin_events(wsi, s);
+    if (path == "/healthz" && hooks_.health) {
+        HealthAnswer h = hooks_.health();
+        return answer(wsi, s, h.status, "application/json", std::move(h.body));
+    }
     for (const auto& a : assets_)
         if (a.path == path || (path == "/index.html" && a.path == "/")) return answer(wsi, s, HTTP_STATUS_OK, a.content_type, std::string(a.body));
     return answer(wsi, s, HTTP_STATUS_NOT_FOUND, "text/plain", "no such page\n");  // the path is not echoed back

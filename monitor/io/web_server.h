@@ -1,8 +1,9 @@
 // The dashboard's HTTP side, by libwebsockets on a libuv loop (no hand-written HTTP parser); see
 // WebThread for the thread it runs on, so that no client can hold the monitor's loop up. It serves
 // the page's files, streams the dashboard's messages to every open page as Server-Sent Events (GET
-// /events), and takes the page's controls (POST /control/ACTION?...) only with the per-run secret in
-// the X-Ringwatch-Secret header: a page from another site cannot know it, so it cannot use them.
+// /events), answers GET /healthz (monitor/core/health.h: no secret, nothing secret in it), and takes
+// the page's controls (POST /control/ACTION?...) only with the per-run secret in the
+// X-Ringwatch-Secret header: a page from another site cannot know it, so it cannot use them.
 //
 // Bounds, so that no client can exhaust it: connections in all (kMaxConnections) and per client
 // address (ClientLimit; loopback clients share one address, so there only the bound in all holds),
@@ -27,6 +28,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "monitor/core/health.h"
 #include "ring/core/types.h"
 
 struct lws;
@@ -62,6 +64,8 @@ struct WebHooks {
     std::function<void(std::uint64_t page)> want_greeting;
     // A control with the right secret: answer_control(request, answer).
     std::function<void(std::uint64_t request, ControlRequest)> control;
+    // GET /healthz, answered at once on the server's own thread (no secret: read-only; unset: 404).
+    std::function<HealthAnswer()> health;
 };
 
 class WebServer {

@@ -4,6 +4,8 @@
 #include <future>
 #include <optional>
 
+#include "ring/io/clock.h"
+
 namespace ringwatch::io {
 
 namespace {
@@ -58,6 +60,14 @@ WebThread::WebThread(uv_loop_t* owner, const std::string& bind_address, std::vec
                 }
                 server->answer_control(request, ControlAnswer{503, "the monitor has too many controls to answer: try again"});
             };
+            hooks.health = [this] {
+                std::optional<HealthReport> r;
+                {
+                    std::lock_guard lock(mutex_);
+                    r = health_;
+                }
+                return judge_health(monotonic_now(), r);
+            };
             server.emplace(loop.get(), bind_address, std::move(names), std::move(secret), std::move(assets), std::move(hooks), per_client);
         } catch (...) {
             started.set_exception(std::current_exception());
@@ -98,6 +108,11 @@ WebThread::~WebThread() {
 }
 
 void WebThread::broadcast(std::string message) { push_to_web(Broadcast{std::move(message)}); }
+
+void WebThread::set_health(HealthReport r) {
+    std::lock_guard lock(mutex_);
+    health_ = std::move(r);
+}
 
 void WebThread::push_to_web(ToWeb item) {
     std::lock_guard lock(mutex_);

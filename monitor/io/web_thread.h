@@ -8,12 +8,15 @@
 //     loop, where the state they read and change lives.
 // Both are bounded: a web thread too far behind lets its pages go (they reconnect and are greeted
 // afresh); controls beyond the bound are refused at once.
+// /healthz goes through neither: the owner publishes a HealthReport now and then (set_health), and
+// the web thread judges the latest one itself, so a stuck owner loop is answered too (503).
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -45,6 +48,8 @@ public:
     int port() const { return port_; }
     // From the owner's loop: one message to every open page.
     void broadcast(std::string message);
+    // From the owner's loop: what /healthz judges from now on (made at r.at, the owner's clock).
+    void set_health(HealthReport r);
 
 private:
     struct Broadcast {
@@ -79,6 +84,7 @@ private:
     std::deque<ToWeb> to_web_;
     bool to_web_overflowed_ = false;  // messages were dropped: the pages must start afresh
     std::deque<ToOwner> to_owner_;
+    std::optional<HealthReport> health_;  // the latest published, under mutex_
     UvHandle<uv_async_t> owner_wakeup_;
     uv_async_t* web_wakeup_ = nullptr;  // lives on the web thread's loop while it runs
     int port_ = 0;

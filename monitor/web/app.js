@@ -7,11 +7,11 @@ const MAX_SNAPSHOTS = 120;
 const MAX_EVENTS = 100;
 const state = {
   nodes: [],            // ring order: {id, address}
-  states: {},           // node id -> up | silent | paused | down
-  snapshots: [],        // newest last
-  counts: { ok: 0, token_lost: 0, token_duplicated: 0, inconclusive: 0 },
+  states: {},           // node id -> unheard | up | paused | down (the monitor's node events)
+  snapshots: new Map(), // snapshot id -> {data, button}, oldest first (the strip, in arrival order)
+  greeting: null,       // while a greeting comes: the snapshot ids it told again
+  token: null,          // the token as last seen ({"type":"token"}) and when it arrived (performance.now())
   selected: null,       // snapshot id whose cut is shown
-  open: new Map(),      // open incidents: "token_lost" or "node 3 down" -> since (ms)
   epoch: null,
   view: null,           // the current view: {epoch, members} (null: none yet, the configured ring)
 };
@@ -34,16 +34,48 @@ function svg(tag, attrs = {}, text) {
 }
 function seconds(ms) { return (ms / 1000).toFixed(1) + " s"; }
 function millis(ms) { return ms < 10 ? ms.toFixed(2) + " ms" : ms.toFixed(1) + " ms"; }
+// Wall-clock times (the monitor sends Unix epoch ms), in this browser's local time.
+const pad = (n, w = 2) => String(n).padStart(w, "0");
+function clock(unixMs, withMs = false) {
+  const d = new Date(unixMs);
+  const hms = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return withMs ? `${hms}.${pad(d.getMilliseconds(), 3)}` : hms;
+}
+function timeEl(unixMs, withMs = false) {
+  const t = el("time", { class: "time", datetime: new Date(unixMs).toISOString(), "data-unix-ms": unixMs }, clock(unixMs, withMs));
+  t.title = new Date(unixMs).toString();
+  return t;
+}
 
 // ---- the ring ----
 function position(i, n, r) {
   const a = (2 * Math.PI * i) / n - Math.PI / 2;
   return [r * Math.cos(a), r * Math.sin(a)];
 }
-function latestConclusive() {
-  for (let i = state.snapshots.length - 1; i >= 0; i--)
-    if (state.snapshots[i].verdict !== "inconclusive") return state.snapshots[i];
-  return state.snapshots[state.snapshots.length - 1];
+// How old the token's sighting is now: its age when sent, plus the time since it arrived.
+function tokenAge() {
+  const t = state.token;
+  return t && typeof t.age_ms === "number" ? t.age_ms + (performance.now() - t.received) : null;
+}
+function tokenLabel(t) {
+  if (t.verdict === "ok") return "1 token";
+  return t.verdict === "token_lost" ? "token lost" : `${t.tokens} tokens`;
+}
+// The lines under the ring's centre: what was seen, where, and how long ago; or why it is outdated.
+function tokenLines() {
+  const t = state.token;
+  if (!t || t.freshness === "none") return ["no conclusive snapshot yet", ""];
+  const age = seconds(tokenAge());
+  if (t.freshness === "fresh") return [`snapshot ${t.snapshot} · ${age} ago`, ""];
+  const why = t.freshness === "outdated_node_down"
+    ? `node ${t.down_since.join(", ")} down since snapshot ${t.snapshot}`
+    : `no conclusive snapshot for ${age}`;
+  return [`outdated: ${why}`, `last seen: ${tokenLabel(t)}, ${t.where}, snapshot ${t.snapshot}, ${age} ago`];
+}
+function refreshAge() {
+  const [first, second] = tokenLines();
+  if ($("ring-age")) $("ring-age").textContent = first;
+  if ($("ring-last")) $("ring-last").textContent = second;
 }
 function drawRing() {
   const ring = $("ring");
@@ -67,69 +99,116 @@ function drawRing() {
       ring.appendChild(line);
     });
   }
-  const shown = latestConclusive();
-  const verdict = shown ? shown.verdict : "inconclusive";
-  // Tokens recorded in flight: on the arc between the channel's two nodes.
+  // The token where the latest conclusive snapshot saw it: in its verdict's colour while that is
+  // news, hollow and grey once it is outdated (never a stale place drawn as if it were live).
+  const t = state.token;
+  const seen = t && t.freshness !== "none";
+  const fresh = seen && t.freshness === "fresh";
   const tokens = [];
-  if (shown) {
-    for (const h of shown.holders) tokens.push({ at: index.get(h), where: `node ${h}` });
-    for (const c of shown.channels)
+  if (seen) {
+    for (const h of t.holders) tokens.push({ at: index.get(h), where: `node ${h}` });
+    for (const c of t.channels)
       for (let k = 0; k < c.tokens; k++) tokens.push({ at: index.get(c.from) + 0.5, where: `channel ${c.from}→${c.to}` });
   }
   state.nodes.forEach((node, i) => {
     const [x, y] = position(i, n, R);
-    const st = state.states[node.id] || "silent";
+    const st = state.states[node.id] || "unheard";
     const inView = !members || members.includes(node.id);
     const g = svg("g", { class: `node ${st}${inView ? "" : " out"}`, "data-node": node.id, "data-state": st, "data-in-view": String(inView),
                          transform: `translate(${x},${y})` });
     g.appendChild(svg("title", {}, `node ${node.id} at ${node.address}: ${st}${inView ? "" : `, left out of view epoch ${state.view.epoch}`}`));
     g.appendChild(svg("circle", { r: 24 }));
     g.appendChild(svg("text", { y: -2 }, String(node.id)));
-    g.appendChild(svg("text", { class: "state", y: 13 }, inView ? st : `${st}, out`));
+    const said = st === "unheard" ? "not heard" : st;
+    g.appendChild(svg("text", { class: "state", y: 13 }, inView ? said : `${said}, out`));
     ring.appendChild(g);
   });
-  const seen = new Map();
-  for (const t of tokens) {
-    if (t.at === undefined || Number.isNaN(t.at)) continue;
-    const k = seen.get(t.at) || 0;
-    seen.set(t.at, k + 1);
-    const onNode = Number.isInteger(t.at);
-    const [x, y] = position(t.at, n, onNode ? R - 40 - 14 * k : R + 14 * k);
-    const dot = svg("circle", { class: `token ${verdict}`, "data-where": t.where, cx: x, cy: y, r: 9 });
-    dot.appendChild(svg("title", {}, `token ${onNode ? "held by" : "recorded in flight on"} ${t.where}`));
+  const stacked = new Map();
+  for (const p of tokens) {
+    if (p.at === undefined || Number.isNaN(p.at)) continue;
+    const k = stacked.get(p.at) || 0;
+    stacked.set(p.at, k + 1);
+    const onNode = Number.isInteger(p.at);
+    const [x, y] = position(p.at, n, onNode ? R - 40 - 14 * k : R + 14 * k);
+    const dot = svg("circle", { class: fresh ? `token ${t.verdict}` : "token stale", "data-where": p.where, cx: x, cy: y, r: 9 });
+    dot.appendChild(svg("title", {}, `token ${onNode ? "held by" : "recorded in flight on"} ${p.where} at snapshot ${t.snapshot}` +
+                                     (fresh ? "" : " (outdated)")));
     ring.appendChild(dot);
   }
-  const label = shown ? (verdict === "ok" ? "1 token" : verdict.replace("token_", "token ")) : "waiting for a snapshot";
-  ring.appendChild(svg("text", { class: `center ${verdict}`, id: "ring-verdict", "data-verdict": verdict, y: 0 }, label));
-  if (shown) ring.appendChild(svg("text", { class: "center", y: 22, style: "font-size:12px;font-weight:normal" }, `snapshot ${shown.id}`));
+  const verdict = fresh ? t.verdict : "unknown";
+  const label = !seen ? "waiting for a conclusive snapshot" : fresh ? tokenLabel(t) : "token unknown";
+  ring.appendChild(svg("text", { class: `center ${fresh ? t.verdict : seen ? "outdated" : "none"}`, id: "ring-verdict", "data-verdict": verdict,
+                                 "data-freshness": t ? t.freshness : "none", "data-snapshot": seen ? t.snapshot : "", y: 0 }, label));
+  const [first, second] = tokenLines();
+  ring.appendChild(svg("text", { class: "center detail", id: "ring-age", y: 20 }, first));
+  ring.appendChild(svg("text", { class: "center detail", id: "ring-last", y: 36 }, second));
 }
 
 // ---- the verdict strip and the figures ----
-function drawStrip() {
-  const strip = $("verdict-strip");
-  strip.replaceChildren();
-  for (const s of state.snapshots) {
-    const b = el("button", { class: `verdict ${s.verdict}${s.id === state.selected ? " selected" : ""}`, "data-id": s.id, "data-verdict": s.verdict,
-                             title: `snapshot ${s.id}: ${s.verdict}` });
-    b.addEventListener("click", () => showCut(s.id));
-    strip.appendChild(b);
+// The strip changes by single elements: a new verdict appends one, the oldest beyond the bound is
+// removed, a selection moves a class. An element under the cursor is never replaced, so a click
+// always lands on the verdict it was aimed at.
+function addToStrip(s) {
+  const known = state.snapshots.get(s.id);
+  if (known) {
+    known.data = s;
+  } else {
+    const b = el("button", { class: `verdict ${s.verdict}`, "data-id": s.id, "data-verdict": s.verdict, title: `snapshot ${s.id}: ${s.verdict}` });
+    b.addEventListener("click", () => showCut(s.id, true));
+    $("verdict-strip").appendChild(b);
+    state.snapshots.set(s.id, { data: s, button: b });
+  }
+  if (state.greeting) state.greeting.add(s.id);
+  while (state.snapshots.size > MAX_SNAPSHOTS) {
+    const [id, oldest] = state.snapshots.entries().next().value;
+    oldest.button.remove();
+    state.snapshots.delete(id);
   }
 }
-function drawFigures(s) {
-  for (const k of Object.keys(state.counts)) $(`count-${k}`).textContent = state.counts[k];
-  if (s) $("duration").textContent = millis(s.duration_ms);
-  if (state.epoch !== null) $("epoch").textContent = state.epoch;
+// A greeting told every snapshot still kept: the ones drawn before and not told again are gone.
+function endGreeting() {
+  if (!state.greeting) return;
+  for (const [id, s] of [...state.snapshots])
+    if (!state.greeting.has(id)) {
+      s.button.remove();
+      state.snapshots.delete(id);
+    }
+  state.greeting = null;
+}
+function select(id) {
+  const before = state.snapshots.get(state.selected);
+  if (before) before.button.classList.remove("selected");
+  state.selected = id;
+  const now = state.snapshots.get(id);
+  if (now) now.button.classList.add("selected");
+}
+// The counters are the monitor's own totals (a page opened late shows the same numbers).
+function drawTotals(m) {
+  for (const [k, v] of Object.entries(m.verdicts)) $(`count-${k}`).textContent = v;
+  $("count-incidents").textContent = m.incidents.opened;
+  $("count-resolved").textContent = m.incidents.resolved;
+  $("totals").dataset.snapshot = m.snapshot === null ? "" : m.snapshot;
+  const open = $("open-incidents");
+  open.replaceChildren();
+  m.open.forEach((o, i) => {
+    if (i > 0) open.append(" · ");
+    open.append(`${o.what.replace("token_", "token ")} since `, timeEl(o.since_unix_ms));
+  });
+  if (!m.open.length) open.textContent = "none";
+  open.className = m.open.length ? "token_lost" : "ok";
 }
 
 // ---- the cut of one snapshot ----
-function showCut(id) {
-  const s = state.snapshots.find((x) => x.id === id);
-  if (!s) return;
-  state.selected = id;
+function showCut(id, scroll) {
+  const entry = state.snapshots.get(id);
+  if (!entry) return;
+  const s = entry.data;
+  select(id);
   $("cut-panel").hidden = false;
   $("cut-id").textContent = s.id;
   $("cut-verdict").textContent = s.verdict;
   $("cut-verdict").className = s.verdict;
+  $("cut-when").replaceChildren("taken at ", timeEl(s.started_unix_ms, true));
   $("cut-explanation").textContent = s.explanation;
   const body = $("cut-table").querySelector("tbody");
   body.replaceChildren();
@@ -145,7 +224,8 @@ function showCut(id) {
     }
     body.appendChild(tr);
   }
-  drawStrip();
+  // The cut opens below the ring: brought into view, or a click would seem to do nothing.
+  if (scroll) $("cut-panel").scrollIntoView({ block: "nearest" });
 }
 
 // ---- events ----
@@ -165,21 +245,10 @@ function describe(m) {
     default: return m.what || JSON.stringify(m);
   }
 }
-// Open incidents as the events tell them: an alarm opens one, resolved ends it; node_down and node_up likewise.
-function trackIncident(m) {
-  if (m.event === "alarm") state.open.set(m.kind, m.at_ms);
-  if (m.event === "resolved") state.open.delete(m.kind);
-  if (m.event === "node_down") state.open.set(`node ${m.node} down`, m.at_ms);
-  if (m.event === "node_up") state.open.delete(`node ${m.node} down`);
-  const shown = [...state.open].map(([what, since]) => `${what.replace("token_", "token ")} since ${seconds(since)}`);
-  $("open-incidents").textContent = shown.length ? shown.join(" · ") : "none";
-  $("open-incidents").className = shown.length ? "token_lost" : "ok";
-}
 function addEvent(m) {
-  trackIncident(m);
   const kind = m.type === "control" ? "control" : m.event;
   const li = el("li", { class: kind, "data-event": kind });
-  li.append(el("span", { class: "time" }, seconds(m.at_ms)), document.createTextNode(describe(m)));
+  li.append(timeEl(m.at_unix_ms), document.createTextNode(describe(m)));
   const list = $("events");
   list.insertBefore(li, list.firstChild);
   while (list.children.length > MAX_EVENTS) list.removeChild(list.lastChild);
@@ -206,19 +275,25 @@ function onMessage(m) {
       state.monitor = m.monitor || { index: 0, of: 1 };
       $("leadership").textContent = "";
       $("events").replaceChildren();
-      state.open.clear();
-      state.snapshots = [];
-      for (const k of Object.keys(state.counts)) state.counts[k] = 0;
+      state.greeting = new Set();
       fillNodeChoices();
       break;
+    case "greeted":
+      endGreeting();
+      break;
     case "snapshot":
-      state.snapshots.push(m);
-      if (state.snapshots.length > MAX_SNAPSHOTS) state.snapshots.shift();
-      state.counts[m.verdict] = (state.counts[m.verdict] || 0) + 1;
+      addToStrip(m);
       if (m.verdict !== "inconclusive") state.epoch = Math.max(state.epoch || 0, m.epoch);
       if (typeof m.detection_ms === "number") $("detection").textContent = millis(m.detection_ms);
-      drawFigures(m);
+      $("duration").textContent = millis(m.duration_ms);
+      if (state.epoch !== null) $("epoch").textContent = state.epoch;
+      break;
+    case "token":
+      state.token = Object.assign(m, { received: performance.now() });
       scheduleDraw();
+      break;
+    case "totals":
+      drawTotals(m);
       break;
     case "leadership":
       $("leadership").textContent = describeLeadership(m);
@@ -226,7 +301,7 @@ function onMessage(m) {
       break;
     case "incident": case "node": case "control":
       addEvent(m);
-      drawFigures();
+      if (state.epoch !== null) $("epoch").textContent = state.epoch;
       break;
     case "membership":
       addEvent(m);
@@ -245,7 +320,7 @@ let drawPending = false;
 function scheduleDraw() {
   if (drawPending) return;
   drawPending = true;
-  requestAnimationFrame(() => { drawPending = false; drawRing(); drawStrip(); });
+  requestAnimationFrame(() => { drawPending = false; drawRing(); });
 }
 // With the secret, the page first asks for a one-time ticket (EventSource cannot send a header) and
 // opens its stream with it: a stream no crowd of anonymous pages can lock out.
@@ -306,6 +381,7 @@ function setUpControls() {
   for (const b of document.querySelectorAll("#controls button[data-action]")) b.addEventListener("click", actions[b.dataset.action]);
 }
 
-$("cut-close").addEventListener("click", () => { $("cut-panel").hidden = true; state.selected = null; drawStrip(); });
+$("cut-close").addEventListener("click", () => { $("cut-panel").hidden = true; select(null); });
+setInterval(refreshAge, 250);  // the sighting's age moves with no message
 setUpControls();
 connect();

@@ -330,3 +330,48 @@ TEST_CASE("web server: one client address holds at most its share of connections
     local.back()->send(get(s.port(), "/"));
     CHECK(local.back()->status() == 200);
 }
+
+TEST_CASE("web server: /healthz is 200 while the owner's reports are fresh and a conclusive snapshot recent, 503 otherwise, with no secret",
+          "[web][health]") {
+    Server s;
+    auto healthz = [&](const std::string& request = std::string()) {
+        Client c(s.port());
+        c.send(request.empty() ? get(s.port(), "/healthz") : request);
+        const int status = c.status();
+        if (status == 200 || status == 503) c.until_seen("}\n");  // JSON; a refusal is plain text
+        return std::pair{status, c.body()};
+    };
+    HealthReport r;
+    r.leading = true;
+    r.term = 1;
+    r.stale_after = 1200ms;
+    r.down = {NodeId{4}};
+
+    CHECK(healthz().first == 503);  // nothing published yet
+    r.at = monotonic_now();
+    r.since_conclusive = 100ms;
+    s.web->set_health(r);
+    const auto [status, body] = healthz();
+    CHECK(status == 200);
+    CHECK(body.find("\"healthy\":true") != std::string::npos);
+    CHECK(body.find("\"nodes_down\":[4]") != std::string::npos);
+    CHECK(body.find(kSecret) == std::string::npos);  // read-only, asks for no secret and tells none
+
+    r.since_conclusive = 1300ms;  // the monitor's snapshots cannot conclude
+    s.web->set_health(r);
+    CHECK(healthz().first == 503);
+    r.since_conclusive = std::nullopt;  // none ever did
+    s.web->set_health(r);
+    CHECK(healthz().first == 503);
+    r.since_conclusive = 100ms;
+    r.at = monotonic_now() - 2s;  // the owner's loop stopped publishing
+    s.web->set_health(r);
+    const auto [silent, why] = healthz();
+    CHECK(silent == 503);
+    CHECK(why.find("loop has not reported") != std::string::npos);
+
+    // The guards of every other page hold: a foreign Host gets nothing, and no POST.
+    CHECK(healthz("GET /healthz HTTP/1.1\r\nHost: rebind.evil.example:" + std::to_string(s.port()) + "\r\n\r\n").first == 403);
+    CHECK(healthz(post(s.port(), "/healthz", false)).first == 405);
+    CHECK(s.greetings == 0);  // answered on the web thread, from the last report: the owner is not asked
+}

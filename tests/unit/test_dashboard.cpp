@@ -1,6 +1,8 @@
 // The dashboard's feed: what a page is told, and the sentence that explains a verdict.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "monitor/core/dashboard_feed.h"
@@ -12,13 +14,26 @@ using Json = nlohmann::json;
 
 namespace {
 const Instant t0 = instant_us(9'000'000);
+constexpr std::int64_t kUnix0 = 1'700'000'000'000;  // the wall clock at t0, in ms
+
+// A moment `d` after t0, on both clocks.
+Moment at(Duration d) { return {t0 + d, kUnix0 + std::chrono::duration_cast<std::chrono::milliseconds>(d).count()}; }
 
 DashboardFeed feed() {
     DashboardInfo info;
     info.ring_name = "five";
     for (std::uint16_t i = 0; i < 3; ++i) info.nodes.push_back({NodeId{i}, "127.0.0.1:700" + std::to_string(i)});
     info.interval = 100ms;
-    return DashboardFeed(info, t0);
+    info.timeout = 1000ms;
+    return DashboardFeed(info);
+}
+
+// The messages of `messages` of one type.
+std::vector<Json> of_type(const std::vector<std::string>& messages, std::string_view type) {
+    std::vector<Json> out;
+    for (const auto& m : messages)
+        if (Json j = Json::parse(m); j["type"] == type) out.push_back(std::move(j));
+    return out;
 }
 
 // Node 2 held the token, node 0 recorded one on its channel from node 2 (a duplicate), node 1 is idle.
@@ -48,9 +63,11 @@ Verdict verdict(std::uint64_t id, VerdictKind kind, Instant started) {
 }
 }  // namespace
 
-TEST_CASE("dashboard: a snapshot message carries the cut, the explanation and the detection latency", "[dashboard]") {
+TEST_CASE("dashboard: a snapshot message carries the cut, the explanation, wall-clock times and the detection latency", "[dashboard]") {
     DashboardFeed f = feed();
-    const Json ok = Json::parse(f.on_verdict(t0 + 107ms, verdict(1, VerdictKind::ok, t0 + 100ms)));
+    const auto first = f.on_verdict(at(107ms), verdict(1, VerdictKind::ok, t0 + 100ms));
+    REQUIRE(first.size() == 2);  // the snapshot, then the token as it saw it
+    const Json ok = Json::parse(first[0]);
     CHECK(ok["type"] == "snapshot");
     CHECK(ok["event"] == "snapshot");  // the documented event's keys are all there
     CHECK(ok["verdict"] == "ok");
@@ -58,10 +75,11 @@ TEST_CASE("dashboard: a snapshot message carries the cut, the explanation and th
     REQUIRE(ok["cut"].size() == 3);
     CHECK(ok["cut"][1] == Json{{"node", 1}, {"held", 0}, {"channel_from", 0}, {"in_flight", 0}, {"queue", 2}, {"epoch", 3}});
     CHECK(ok["duration_ms"] == 7.0);
-    CHECK(ok["started_ms"] == 100.0);
-    CHECK_FALSE(ok.contains("detection_ms"));  // only alarms
+    CHECK(ok["at_unix_ms"] == kUnix0 + 107);
+    CHECK(ok["started_unix_ms"] == kUnix0 + 100);  // placed on the wall clock by its distance from now
+    CHECK_FALSE(ok.contains("detection_ms"));      // only alarms
 
-    const Json dup = Json::parse(f.on_verdict(t0 + 230ms, verdict(2, VerdictKind::token_duplicated, t0 + 200ms)));
+    const Json dup = Json::parse(f.on_verdict(at(230ms), verdict(2, VerdictKind::token_duplicated, t0 + 200ms))[0]);
     CHECK(dup["verdict"] == "token_duplicated");
     CHECK(dup["cut"][0]["in_flight"] == 1);
     CHECK(dup["detection_ms"] == 130.0);  // from the start of the newest snapshot judged ok
@@ -70,12 +88,12 @@ TEST_CASE("dashboard: a snapshot message carries the cut, the explanation and th
 
 TEST_CASE("dashboard: a page connecting late is brought up to date, oldest first and bounded", "[dashboard]") {
     DashboardFeed f = feed();
-    for (std::uint64_t i = 1; i <= DashboardFeed::kSnapshotsKept + 5; ++i) f.on_verdict(t0 + i * 100ms, verdict(i, VerdictKind::ok, t0 + i * 100ms));
+    for (std::uint64_t i = 1; i <= DashboardFeed::kSnapshotsKept + 5; ++i) f.on_verdict(at(i * 100ms), verdict(i, VerdictKind::ok, t0 + i * 100ms));
     NodeEvent down{NodeEventKind::node_down, NodeId{1}, t0 + 50ms};
     down.address = NodeAddress::port_closed;
-    f.on_node_event(t0 + 50ms, down);
-    const auto g = f.greeting();
-    REQUIRE(g.size() == 1 + 1 + DashboardFeed::kSnapshotsKept + 1);
+    f.on_node_event(at(50ms), down);
+    const auto g = f.greeting(at(12600ms));
+    REQUIRE(g.size() == 1 + 1 + DashboardFeed::kSnapshotsKept + 4);
     const Json hello = Json::parse(g.front());
     CHECK(hello["type"] == "hello");
     CHECK(hello["ring"] == "five");
@@ -83,42 +101,147 @@ TEST_CASE("dashboard: a page connecting late is brought up to date, oldest first
     CHECK(hello["nodes"][2] == Json{{"id", 2}, {"address", "127.0.0.1:7002"}});
     CHECK(hello["epoch"] == 3);
     CHECK(Json::parse(g[1])["event"] == "node_down");
+    CHECK(Json::parse(g[1])["at_unix_ms"] == kUnix0 + 50);
     CHECK(Json::parse(g[2])["id"] == 6);  // the oldest kept
-    CHECK(Json::parse(g[g.size() - 2])["id"] == DashboardFeed::kSnapshotsKept + 5);
-    CHECK(Json::parse(g.back())["type"] == "nodes");
+    CHECK(Json::parse(g[g.size() - 5])["id"] == DashboardFeed::kSnapshotsKept + 5);
+    CHECK(Json::parse(g[g.size() - 4])["type"] == "nodes");
+    CHECK(Json::parse(g[g.size() - 3])["type"] == "token");
+    CHECK(Json::parse(g[g.size() - 2])["type"] == "totals");
+    CHECK(Json::parse(g.back())["type"] == "greeted");  // the page drops what it was not told again
 }
 
-TEST_CASE("dashboard: node states are up, silent, paused or down, and a message says when they change", "[dashboard]") {
+TEST_CASE("dashboard: node states come from the monitor's node events, never from a node's reports", "[dashboard]") {
     DashboardFeed f = feed();
-    std::map<NodeId, Instant> heard{{NodeId{0}, t0}, {NodeId{1}, t0}, {NodeId{2}, t0}};
-    auto last = [&](NodeId n) -> std::optional<Instant> { return heard[n]; };
-    auto states = f.on_tick(t0 + 10ms, last);
-    REQUIRE(states);
-    CHECK(Json::parse(*states)["states"] == Json{{"0", "up"}, {"1", "up"}, {"2", "up"}});
-    CHECK_FALSE(f.on_tick(t0 + 20ms, last));  // nothing changed, nothing said
+    std::set<NodeId> heard;
+    auto heard_of = [&](NodeId n) { return heard.contains(n); };
+    CHECK(f.on_tick(at(10ms), heard_of).empty());  // nothing heard yet, nothing changed
+    CHECK(f.state(NodeId{0}) == DashboardNodeState::unheard);
+    heard = {NodeId{0}, NodeId{1}, NodeId{2}};
+    auto states = of_type(f.on_tick(at(20ms), heard_of), "nodes");
+    REQUIRE(states.size() == 1);
+    CHECK(states[0]["states"] == Json{{"0", "up"}, {"1", "up"}, {"2", "up"}});
+    CHECK(of_type(f.on_tick(at(30ms), heard_of), "nodes").empty());  // nothing changed, nothing said
 
-    heard[NodeId{0}] = heard[NodeId{2}] = t0 + 500ms;  // node 1 falls quiet
-    states = f.on_tick(t0 + 501ms, last);
-    REQUIRE(states);
-    CHECK(f.state(NodeId{1}) == DashboardNodeState::silent);
+    // A live node sending no report for seconds (a successor waiting for a dead predecessor's
+    // marker) stays up: only the monitor's node_down changes it.
+    CHECK(of_type(f.on_tick(at(5s), heard_of), "nodes").empty());
+    CHECK(f.state(NodeId{2}) == DashboardNodeState::up);
 
-    NodeEvent paused{NodeEventKind::node_down, NodeId{1}, t0 + 1000ms};
+    NodeEvent paused{NodeEventKind::node_down, NodeId{1}, t0 + 6s};
     paused.address = NodeAddress::no_answer;  // its port still bound: stopped, not gone
-    f.on_node_event(t0 + 1000ms, paused);
+    const auto told = f.on_node_event(at(6s), paused);
     CHECK(f.state(NodeId{1}) == DashboardNodeState::paused);
-    heard[NodeId{0}] = heard[NodeId{2}] = t0 + 1000ms;
-    CHECK_FALSE(f.on_tick(t0 + 1001ms, last));  // still paused: the event said so already
+    REQUIRE(of_type(told, "nodes").size() == 1);  // what the page is sent with the event
+    CHECK(of_type(told, "nodes")[0]["states"]["1"] == "paused");
+    CHECK(of_type(f.on_tick(at(6100ms), heard_of), "nodes").empty());  // still paused: the event said so already
     NodeEvent gone = paused;
     gone.address = NodeAddress::port_closed;
-    f.on_node_event(t0 + 1100ms, gone);
+    f.on_node_event(at(6200ms), gone);
     CHECK(f.state(NodeId{1}) == DashboardNodeState::down);
-    // What the page is sent with the event (no tick changes anything to carry it).
-    CHECK(Json::parse(f.states_message())["states"]["1"] == "down");
 
-    f.on_node_event(t0 + 2000ms, NodeEvent{NodeEventKind::node_up, NodeId{1}, t0 + 2000ms});
-    heard[NodeId{0}] = heard[NodeId{1}] = heard[NodeId{2}] = t0 + 2000ms;
+    f.on_node_event(at(7s), NodeEvent{NodeEventKind::node_up, NodeId{1}, t0 + 7s});
     CHECK(f.state(NodeId{1}) == DashboardNodeState::up);
-    CHECK_FALSE(f.on_tick(t0 + 2001ms, last));
+    CHECK(of_type(f.on_tick(at(7100ms), heard_of), "nodes").empty());
+}
+
+TEST_CASE("dashboard: the token as the latest conclusive snapshot saw it, with its age, and outdated when old or after a node down",
+          "[dashboard][freshness]") {
+    DashboardFeed f = feed();
+    Json token = Json::parse(f.token_message(at(0ms)));
+    CHECK(token["freshness"] == "none");
+    CHECK(token["outdated"] == true);
+    CHECK_FALSE(token.contains("snapshot"));
+
+    token = of_type(f.on_verdict(at(110ms), verdict(1, VerdictKind::ok, t0 + 100ms)), "token").at(0);
+    CHECK(token["freshness"] == "fresh");
+    CHECK(token["outdated"] == false);
+    CHECK(token["snapshot"] == 1);
+    CHECK(token["verdict"] == "ok");
+    CHECK(token["tokens"] == 1);
+    CHECK(token["holders"] == Json::array({2}));
+    CHECK(token["where"] == "held by node 2");
+    CHECK(token["age_ms"] == 10.0);
+    CHECK(token["started_unix_ms"] == kUnix0 + 100);
+    CHECK(token["stale_after_ms"] == 1200.0);  // 2 intervals + the timeout
+
+    // Inconclusive verdicts change nothing the page is told of the token...
+    token = of_type(f.on_verdict(at(1200ms), verdict(2, VerdictKind::inconclusive, t0 + 200ms)), "token").at(0);
+    CHECK(token["snapshot"] == 1);
+    CHECK(token["freshness"] == "fresh");
+    // ...and once the sighting is older than 1.2 s a tick says it is outdated, once.
+    CHECK(f.on_tick(at(1300ms), [](NodeId) { return false; }).empty());
+    auto ticked = of_type(f.on_tick(at(1301ms), [](NodeId) { return false; }), "token");
+    REQUIRE(ticked.size() == 1);
+    CHECK(ticked[0]["freshness"] == "outdated_age");
+    CHECK(ticked[0]["outdated"] == true);
+    CHECK(ticked[0]["snapshot"] == 1);  // what was last seen stays said, with its age
+    CHECK(ticked[0]["age_ms"] == 1201.0);
+    CHECK(f.on_tick(at(1400ms), [](NodeId) { return false; }).empty());
+
+    // Fresh again; then a node down: outdated at once, until a conclusive snapshot started after it.
+    f.on_verdict(at(1510ms), verdict(3, VerdictKind::ok, t0 + 1500ms));
+    NodeEvent down{NodeEventKind::node_down, NodeId{2}, t0 + 1600ms};
+    down.address = NodeAddress::port_closed;
+    token = of_type(f.on_node_event(at(1600ms), down), "token").at(0);
+    CHECK(token["freshness"] == "outdated_node_down");
+    CHECK(token["down"] == Json::array({2}));
+    CHECK(token["down_since"] == Json::array({2}));
+    // A snapshot started before the node went down and decided after: still the old news.
+    token = of_type(f.on_verdict(at(1650ms), verdict(4, VerdictKind::ok, t0 + 1590ms)), "token").at(0);
+    CHECK(token["freshness"] == "outdated_node_down");
+    token = of_type(f.on_verdict(at(1710ms), verdict(5, VerdictKind::ok, t0 + 1700ms)), "token").at(0);
+    CHECK(token["freshness"] == "fresh");
+    CHECK(token["down"] == Json::array({2}));  // still down, but the ring went on without it
+    CHECK(token["down_since"] == Json::array());
+}
+
+TEST_CASE("dashboard: the counters are the monitor's totals, so a page opened late shows the same numbers", "[dashboard]") {
+    DashboardFeed f = feed();
+    MonitorStats verdicts;
+    IncidentStats incidents;
+    LivenessStats nodes;
+    verdicts.ok = 500;
+    verdicts.token_lost = 4;
+    verdicts.inconclusive = 7;
+    incidents.opened = 2;
+    incidents.token_lost = 2;
+    incidents.resolved = 1;
+    nodes.node_down = 1;
+    f.on_verdict(at(100ms), verdict(511, VerdictKind::token_lost, t0 + 90ms));
+    IncidentEvent alarm{};
+    alarm.kind = IncidentEventKind::alarm;
+    alarm.fault = VerdictKind::token_lost;
+    f.on_incident(at(100ms), alarm);
+    const auto told = f.on_totals(totals_of(verdicts, incidents, nodes));
+    REQUIRE(told);
+    const Json t = Json::parse(*told);
+    CHECK(t["type"] == "totals");
+    CHECK(t["snapshot"] == 511);  // the totals include this verdict
+    CHECK(t["verdicts"] == Json{{"ok", 500}, {"token_lost", 4}, {"token_duplicated", 0}, {"inconclusive", 7}});
+    CHECK(t["incidents"]["opened"] == 3);  // token incidents and node_down, as the monitor's totals line counts them
+    CHECK(t["incidents"]["resolved"] == 1);
+    CHECK(t["open"] == Json::array({Json{{"what", "token_lost"}, {"since_unix_ms", kUnix0 + 100}}}));
+    CHECK_FALSE(f.on_totals(totals_of(verdicts, incidents, nodes)));  // unchanged: nothing to send
+    // A page connecting now is sent the same.
+    const auto late = of_type(f.greeting(at(200ms)), "totals");
+    REQUIRE(late.size() == 1);
+    CHECK(late[0] == t);
+}
+
+TEST_CASE("dashboard: /healthz's report says the role, the sighting's age and the nodes down", "[dashboard][health]") {
+    DashboardFeed f = feed();
+    CHECK_FALSE(f.health(t0).since_conclusive);
+    f.on_leadership({true, 2, 0});
+    f.on_verdict(at(110ms), verdict(1, VerdictKind::ok, t0 + 100ms));
+    NodeEvent down{NodeEventKind::node_down, NodeId{1}, t0 + 150ms};
+    f.on_node_event(at(150ms), down);
+    const HealthReport r = f.health(t0 + 300ms);
+    CHECK(r.at == t0 + 300ms);
+    CHECK(r.leading);
+    CHECK(r.term == 2);
+    CHECK(r.since_conclusive == Duration{200ms});
+    CHECK(r.stale_after == Duration{1200ms});
+    CHECK(r.down == std::vector<NodeId>{NodeId{1}});
 }
 
 TEST_CASE("dashboard: the explanation names who held what and why a snapshot was not judged", "[dashboard]") {
@@ -143,17 +266,17 @@ TEST_CASE("dashboard: the explanation names who held what and why a snapshot was
 
 TEST_CASE("dashboard: views are told as membership events, and a page connecting late gets the current view", "[dashboard][views]") {
     DashboardFeed f = feed();
-    CHECK_FALSE(Json::parse(f.greeting().front()).contains("view"));  // none yet: the configured ring
+    CHECK_FALSE(Json::parse(f.greeting(at(0ms)).front()).contains("view"));  // none yet: the configured ring
     MembershipEvent evicted{.kind = MembershipEventKind::node_evicted, .at = t0, .epoch = Epoch{1}, .members = {}, .node = NodeId{1}};
-    const Json e = Json::parse(f.on_membership_event(t0 + 1s, evicted));
+    const Json e = Json::parse(f.on_membership_event(at(1s), evicted));
     CHECK(e["type"] == "membership");
     CHECK(e["event"] == "node_evicted");
     CHECK(e["node"] == 1);
     MembershipEvent view{.kind = MembershipEventKind::view, .at = t0, .epoch = Epoch{2}, .members = {NodeId{0}, NodeId{2}}, .node = NodeId{2}};
-    const Json v = Json::parse(f.on_membership_event(t0 + 2s, view));
+    const Json v = Json::parse(f.on_membership_event(at(2s), view));
     CHECK(v["event"] == "view");
     CHECK(v["members"] == Json::array({0, 2}));
-    const auto greeting = f.greeting();
+    const auto greeting = f.greeting(at(3s));
     const Json hello = Json::parse(greeting.front());
     CHECK(hello["view"]["epoch"] == 2);
     CHECK(hello["view"]["members"] == Json::array({0, 2}));
@@ -169,9 +292,9 @@ TEST_CASE("dashboard: the page is told which monitor it is and who leads, when t
     info.nodes.push_back({NodeId{0}, "127.0.0.1:7000"});
     info.monitor_index = 1;
     info.monitors = 3;
-    DashboardFeed f(info, t0);
-    CHECK(Json::parse(f.greeting().front())["monitor"] == Json{{"index", 1}, {"of", 3}});
-    CHECK(f.greeting().size() == 2);  // hello and the node states: no leader known yet
+    DashboardFeed f(info);
+    CHECK(Json::parse(f.greeting(at(0ms)).front())["monitor"] == Json{{"index", 1}, {"of", 3}});
+    CHECK(f.greeting(at(0ms)).size() == 5);  // hello, node states, token, totals, greeted: no leader known yet
     const auto first = f.on_leadership({false, 1, 0});
     REQUIRE(first);
     const Json l = Json::parse(*first);
@@ -187,7 +310,7 @@ TEST_CASE("dashboard: the page is told which monitor it is and who leads, when t
     REQUIRE(unknown);
     CHECK(Json::parse(*unknown)["leader"].is_null());
     // A page connecting late is told the latest, right after the hello.
-    const auto greeting = f.greeting();
+    const auto greeting = f.greeting(at(3s));
     REQUIRE(greeting.size() >= 2);
     CHECK(Json::parse(greeting[1])["type"] == "leadership");
     CHECK(Json::parse(greeting[1])["term"] == 3);
