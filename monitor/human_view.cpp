@@ -73,9 +73,11 @@ void HumanView::draw_status(Instant now) {
     std::fflush(out_);
 }
 
+std::string HumanView::line_start() const { return !o_.terminal && o_.stamp ? o_.stamp() + " " : std::string(); }
+
 void HumanView::plain_line(const std::string& text) {
     clear_status();
-    fmt::print(out_, "{}\n", text);
+    fmt::print(out_, "{}{}\n", line_start(), text);
 }
 
 void HumanView::event_line(const std::string& text, fmt::text_style style) {
@@ -84,7 +86,7 @@ void HumanView::event_line(const std::string& text, fmt::text_style style) {
         fmt::print(out_, style, "{}", text);
         fmt::print(out_, "\n");
     } else {
-        fmt::print(out_, "{}\n", text);
+        fmt::print(out_, "{}{}\n", line_start(), text);
     }
 }
 

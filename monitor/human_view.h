@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ public:
         bool verbose = false;   // a line per snapshot too
         // When the token's place is outdated: TokenFreshness::stale_after_for(interval, timeout).
         Duration stale_after = TokenFreshness::stale_after_for(std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+        // Not on a terminal: what starts each line (a log's wall-clock time; empty: nothing).
+        std::function<std::string()> stamp = {};
     };
     HumanView(Options o, std::FILE* out);
 
@@ -52,6 +55,7 @@ public:
 private:
     void event_line(const std::string& text, fmt::text_style style);
     void plain_line(const std::string& text);
+    std::string line_start() const;
     void incident_event(const IncidentEvent& e);
     void draw_status(Instant now);
     void clear_status();

@@ -179,6 +179,12 @@ public:
     }
     // Lines about the run itself: stdout, or stderr when stdout carries JSON.
     std::FILE* notes() const { return json_ ? stderr : stdout; }
+    // One such line: a log line, with its time where log lines have one (not on a terminal).
+    template <typename... Args>
+    void note(fmt::format_string<Args...> f, Args&&... args) const {
+        const bool stamp = io::stamps(notes()) && !isatty(fileno(notes()));
+        fmt::print(notes(), "{}{}\n", stamp ? io::iso_time_now() + " " : std::string(), fmt::format(f, std::forward<Args>(args)...));
+    }
 
 private:
     bool json_;
@@ -188,20 +194,19 @@ private:
 
 void print_settings(const Setup& s, const Options& o, const Outputs& out) {
     const MonitorConfig& mc = s.mc;
-    fmt::print(
-        out.notes(), "monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, {}, recovery {}, {}{}\n",
-        s.ring.name, s.ring.monitor(monitor_index(mc.leadership.self)).address_text, s.ring.nodes.size(), mc.interval.count() / 1000,
-        mc.timeout.count() / 1000, mc.liveness.node_timeout.count() / 1000,
+    out.note(
+        "monitor of ring '{}' at {}: {} nodes, a snapshot every {} ms, timeout {} ms, node timeout {} ms, {}, recovery {}, {}{}", s.ring.name,
+        s.ring.monitor(monitor_index(mc.leadership.self)).address_text, s.ring.nodes.size(), mc.interval.count() / 1000, mc.timeout.count() / 1000,
+        mc.liveness.node_timeout.count() / 1000,
         mc.evict_after ? fmt::format("a silent node left out after {} ms", mc.evict_after->count() / 1000) : std::string("no node ever left out"),
         to_string(mc.recover), o.single ? "first node initiates" : "every node initiates",
         s.link.key ? ", datagrams authenticated" : ", datagrams not authenticated (no key_file)");
     if (const std::size_t n = mc.leadership.monitors.size(); n > 1)
-        fmt::print(out.notes(), "monitor {} of {}: every monitor judges the ring; the one a majority of the nodes promised a term leads\n",
-                   monitor_index(mc.leadership.self), n);
+        out.note("monitor {} of {}: every monitor judges the ring; the one a majority of the nodes promised a term leads",
+                 monitor_index(mc.leadership.self), n);
     if (const std::string w = s.ring.insecure_warning(); !w.empty()) fmt::print(stderr, "monitor: {}\n", w);
-    if (out.dashboard) fmt::print(out.notes(), "dashboard at {}\n", out.dashboard->url());
-    if (out.metrics)
-        fmt::print(out.notes(), "metrics at http://{}:{}/metrics\n", s.metrics_at->substr(0, s.metrics_at->rfind(':')), out.metrics->port());
+    if (out.dashboard) out.note("dashboard at {}", out.dashboard->url());
+    if (out.metrics) out.note("metrics at http://{}:{}/metrics", s.metrics_at->substr(0, s.metrics_at->rfind(':')), out.metrics->port());
     std::fflush(out.notes());
 }
 
@@ -211,14 +216,13 @@ void print_totals(const io::MonitorDriver& monitor, const Outputs& out) {
     const LinkStats l = endpoint.total_link_stats();
     // The same totals as the dashboard's (one definition of what an incident is).
     const DashboardTotals t = totals_of(s, monitor.core().incident_stats(), monitor.core().liveness().stats());
-    fmt::print(out.notes(),
-               "totals: {} snapshots: {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
-               "{} incident(s) ({} token_lost, {} token_duplicated, {} node_down), {} resolved; "
-               "{} late reports; link retransmits {}\n",
-               t.ok + t.token_lost + t.token_duplicated + t.inconclusive, t.ok, t.token_lost, t.token_duplicated, t.inconclusive, t.incidents,
-               t.token_lost_incidents, t.token_duplicated_incidents, t.node_down, t.resolved, s.late_reports, l.retransmits);
-    fmt::print(out.notes(), "datagrams received {}, {}\n", monitor.socket().stats().received,
-               io::drop_report(monitor.socket().stats(), endpoint.stats(), l));
+    out.note(
+        "totals: {} snapshots: {} ok, {} token_lost, {} token_duplicated, {} inconclusive; "
+        "{} incident(s) ({} token_lost, {} token_duplicated, {} node_down), {} resolved; "
+        "{} late reports; link retransmits {}",
+        t.ok + t.token_lost + t.token_duplicated + t.inconclusive, t.ok, t.token_lost, t.token_duplicated, t.inconclusive, t.incidents,
+        t.token_lost_incidents, t.token_duplicated_incidents, t.node_down, t.resolved, s.late_reports, l.retransmits);
+    out.note("datagrams received {}, {}", monitor.socket().stats().received, io::drop_report(monitor.socket().stats(), endpoint.stats(), l));
 }
 
 // Runs the monitor on `loop` until Ctrl-C, SIGTERM or --snapshots verdicts. Throws on a failure to
@@ -300,7 +304,8 @@ int main(int argc, char** argv) {
     const bool terminal = !options.json && isatty(STDOUT_FILENO);
     const char* no_colour = std::getenv("NO_COLOR");  // https://no-color.org: set and not empty
     HumanView view(
-        {terminal, terminal && !(no_colour && *no_colour), options.verbose, TokenFreshness::stale_after_for(setup.mc.interval, setup.mc.timeout)},
+        {terminal, terminal && !(no_colour && *no_colour), options.verbose, TokenFreshness::stale_after_for(setup.mc.interval, setup.mc.timeout),
+         io::stamps(stdout) ? std::function<std::string()>(io::iso_time_now) : std::function<std::string()>()},
         stdout);
     io::UvLoop owner;
     try {

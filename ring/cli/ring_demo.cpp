@@ -232,7 +232,8 @@ int run_ring_demo(const DemoOptions& options) {
         for (const auto& n : config.nodes)
             group.spawn(fmt::format("node {}", n.id),
                         {bin + "/ring", "node", config_path, "--id", std::to_string(n.id.value), "--json", "--log-format", "plain"});
-        std::vector<std::string> monitor_args{io::ProcessGroup::monitor_program(), config_path, "--json", "--recover", "regenerate"};
+        std::vector<std::string> monitor_args{
+            io::ProcessGroup::monitor_program(), config_path, "--json", "--recover", "regenerate", "--log-format", "plain"};
         if (options.web) monitor_args.insert(monitor_args.end(), {"--http", http});
         group.spawn("monitor", monitor_args);
         // --web runs until Ctrl-C: the ring is stopped, and its processes ending is no failure.

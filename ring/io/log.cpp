@@ -24,8 +24,9 @@ bool is_journal(std::FILE* stream) {
     return fmt::format("{}:{}", st.st_dev, st.st_ino) == journal;
 }
 
-bool stamped() { return format == LogFormat::iso || (format == LogFormat::automatic && !is_journal(log_out)); }
 }  // namespace
+
+bool stamps(std::FILE* stream) { return format == LogFormat::iso || (format == LogFormat::automatic && !is_journal(stream)); }
 
 std::optional<LogFormat> parse_log_format(std::string_view text) {
     if (text == "auto") return LogFormat::automatic;
@@ -54,7 +55,7 @@ std::string iso_time_now() {
 }
 
 void write_log_line(std::string_view name, std::string_view line) {
-    if (stamped()) {
+    if (stamps(log_out)) {
         fmt::print(log_out, "{} [{}] {}\n", iso_time_now(), name, line);
     } else {
         fmt::print(log_out, "[{}] {}\n", name, line);

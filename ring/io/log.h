@@ -5,6 +5,7 @@
 // Formatting is checked at compile time; the writing is one non-template function.
 #pragma once
 
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,9 @@ enum class LogFormat { automatic, iso, plain };
 std::optional<LogFormat> parse_log_format(std::string_view text);  // "auto", "iso", "plain"
 void configure_log(LogFormat format, bool verbose);
 bool log_verbose();
+// Whether lines written to `stream` start with a time (the configured format; auto: unless the
+// stream is the journal).
+bool stamps(std::FILE* stream);
 
 void write_log_line(std::string_view name, std::string_view line);
 // With JSON events on stdout (--json), log lines go to stderr: stdout carries one JSON object per

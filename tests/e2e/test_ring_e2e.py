@@ -1294,16 +1294,18 @@ def test_terminal(e2e):
     # Piped: the alarm line, summary lines, and no line per snapshot.
     piped = e2e.work / "piped.out"
     e2e.spawn("piped monitor", [e2e.bin / "monitor", e2e.config, "--evict-after", "0", "--summary-every", "1"], stdout=piped, stderr=piped)
-    await_lines(e2e, piped, r"^summary: \d+ snapshots: .* token_lost", 2, 10, "summary lines")
+    # Piped lines are a log: each starts with its wall-clock time (ISO 8601).
+    await_lines(e2e, piped, rf"^{ISO_TIME} summary: \d+ snapshots: .* token_lost", 2, 10, "summary lines, stamped")
     lines = text_lines(piped)
-    assert len([line for line in lines if line.startswith("ALARM token_lost")]) == 1, f"piped: not one ALARM line: {lines}"
-    assert not [line for line in lines if line.startswith("snapshot ")], "piped: a line per snapshot without --verbose"
+    assert any(re.match(rf"^{ISO_TIME} monitor of ring 'e2e' at ", line) for line in lines), f"piped: no stamped settings line: {lines[:3]}"
+    assert len([line for line in lines if re.match(rf"^{ISO_TIME} ALARM token_lost", line)]) == 1, f"piped: not one stamped ALARM line: {lines}"
+    assert not [line for line in lines if " snapshot " in line and re.match(rf"^{ISO_TIME} snapshot ", line)], "piped: a line per snapshot without --verbose"
     assert b"\x1b" not in piped.read_bytes(), "piped output carries escape sequences"
     # --verbose: a line per snapshot again (the piped monitor is stopped first: one per ring).
     stop_monitor()
     rc, out = e2e.run(e2e.bin / "monitor", e2e.config, "--evict-after", "0", "--verbose", "--snapshots", "5")
     assert rc == 0, f"monitor --verbose failed: {out}"
-    assert len(re.findall(r"^snapshot \d+: token_lost", out, re.M)) == 5, f"--verbose: not a line per snapshot: {out}"
+    assert len(re.findall(rf"^{ISO_TIME} snapshot \d+: token_lost", out, re.M)) == 5, f"--verbose: not a line per snapshot: {out}"
     print(f"ok: on a terminal, {len(shown)} lines after a loss: {last}")
 
 
@@ -1438,7 +1440,7 @@ def test_metrics(e2e):
     e2e.start_ring()
     metrics_at = f"127.0.0.1:{e2e.spare[0]}"
     m = e2e.start_monitor("--metrics", metrics_at)
-    await_lines(e2e, m.proc.stderr, rf"^metrics at http://{re.escape(metrics_at)}/metrics", 1, 10, "the metrics address")
+    await_lines(e2e, m.proc.stderr, rf"^{ISO_TIME} metrics at http://{re.escape(metrics_at)}/metrics", 1, 10, "the metrics address")
     m.await_ok(10)
     last = {}
 
@@ -1547,7 +1549,7 @@ def test_dashboard(e2e):
     e2e.start_ring()
     http_at = f"127.0.0.1:{e2e.spare[0]}"
     m = e2e.start_monitor("--http", http_at, "--recover", "regenerate")
-    (found,) = await_lines(e2e, m.proc.stderr, rf"^dashboard at (http://{re.escape(http_at)}/#secret=[0-9a-f]{{32}})$", 1, 10,
+    (found,) = await_lines(e2e, m.proc.stderr, rf"^{ISO_TIME} dashboard at (http://{re.escape(http_at)}/#secret=[0-9a-f]{{32}})$", 1, 10,
                            "the dashboard's address")
     url = found.group(1)
     m.await_ok(10)

@@ -106,3 +106,19 @@ TEST_CASE("status line: on a terminal it is drawn again as time passes, with no 
         out.text().ends_with("\r\x1b[2K1 snapshots: 1 ok | token outdated: no conclusive snapshot for 1.9 s (snapshot 1 saw it held by node 4) | "
                              "last 7.0 ms | epoch 3 | 0 incident(s) open"));
 }
+
+TEST_CASE("piped lines are a log's: each starts with the stamp (its time); on a terminal none", "[human]") {
+    Captured piped;
+    HumanView log_view({.verbose = true, .stamp = [] { return std::string("2026-12-06T08:00:00.000+00:00"); }}, piped.file);
+    log_view.on_verdict(t0 + 110ms, verdict(1, VerdictKind::ok, t0 + 100ms), {});
+    log_view.on_summary_tick(t0 + 200ms);
+    CHECK(piped.text() ==
+          "2026-12-06T08:00:00.000+00:00 snapshot 1: ok, 1 token held by node 4 (7.0 ms)\n"
+          "2026-12-06T08:00:00.000+00:00 summary: 1 snapshots: 1 ok | token held by node 4 (snapshot 1, 0.1 s ago) | last 7.0 ms | epoch 3 | 0 "
+          "incident(s) open\n");
+    Captured tty;
+    HumanView ui({.terminal = true, .stamp = [] { return std::string("T"); }}, tty.file);
+    ui.on_node_event(t0, killed(2, t0));
+    CHECK(tty.text().find("NODE DOWN 2") != std::string::npos);
+    CHECK(tty.text().find("T NODE DOWN") == std::string::npos);
+}
