@@ -1245,9 +1245,12 @@ def test_terminal(e2e):
         pytest.skip("script(1) is not installed")
     e2e.write_config(5)
     e2e.start_ring()
+    # Every node up before the monitor starts, and a node timeout that a loaded machine (CI's
+    # sanitizer build, other rings) cannot reach: this test is about the screen, not liveness.
+    e2e.await_count(e2e.nodes, 5, 20, "every node started", event="started")
     tty = e2e.work / "tty.out"
     term = dict(os.environ, TERM="xterm")
-    monitor_cmd = f"{e2e.bin}/monitor {e2e.config}"
+    monitor_cmd = f"{e2e.bin}/monitor {e2e.config} --node-timeout 5000"
     e2e.spawn("monitor on a terminal", ["script", "-qfec", monitor_cmd, tty], env=term)
 
     def status_count():
@@ -1390,12 +1393,15 @@ def test_status(e2e):
         and not status["open_incident"]["recovering"], \
         f"ring status --json with the token lost: exit {rc}: {out}"
     assert all(n["rotation_stale"] for n in status["nodes"]), f"a median not stale in --json: {out}"
-    # One node killed: named unreachable within the bounded wait, exit 1 (3 while the incident is open).
-    procs[3].kill_and_reap()
+    # One node stopped (SIGSTOP): named unreachable within the bounded wait, exit 1 (3 while the
+    # incident is open). Stopped, not killed: a killed node's closed port has it left out at once,
+    # and the view without it brings a new token that ends the incident, a race with this status
+    # run; a stopped one is left out only after evict_after_ms (5 s).
+    procs[3].signal(signal.SIGSTOP)
     rc, out = e2e.ring("status", e2e.config, timeout=5, ok=False)
-    assert rc == 3, f"ring status with node 3 killed and the incident open: exit {rc}: {out}"
+    assert rc == 3, f"ring status with node 3 stopped and the incident open: exit {rc}: {out}"
     assert re.search(r"^ +3  127\.0\.0\.1:\d+ +unreachable", out, re.M), f"node 3 not named unreachable: {out}"
-    assert "4 of 5 node(s) answering" in out, f"header with node 3 killed: {out}"
+    assert "4 of 5 node(s) answering" in out, f"header with node 3 stopped: {out}"
     # Without the key: nobody answers, and the tool says what to check.
     rc, out = e2e.ring("status", plain, timeout=5, ok=False)
     assert rc == 1, f"ring status without the key: exit {rc}: {out}"
