@@ -26,7 +26,8 @@ _ringwatch_complete_args() {
             return ;;
         --mode) mapfile -t COMPREPLY < <(compgen -W "regenerate rollback" -- "$cur"); return ;;
         --recover) mapfile -t COMPREPLY < <(compgen -W "off regenerate rollback" -- "$cur"); return ;;
-        --metrics | --http | --interval | --timeout | --node-timeout | --snapshots | --monitor | --link-loss | --link-dup | --link-delay)
+        --log-format) mapfile -t COMPREPLY < <(compgen -W "auto iso plain" -- "$cur"); return ;;
+        --metrics | --http | --interval | --timeout | --node-timeout | --evict-after | --summary-every | --watch | --snapshots | --monitor | --link-loss | --link-dup | --link-delay)
             return ;;  # a value of the user's own
     esac
     if [[ $cur == -* ]]; then
@@ -73,4 +74,4 @@ _ringwatch_monitor() {
 }
 
 complete -F _ring ring
-complete -F _ringwatch_monitor ringwatch-monitor monitor
+complete -F _ringwatch_monitor ringwatch-monitor

@@ -60,7 +60,7 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                              .Register(*registry_)
                              .Add({}, kDetectionBuckets)),
       recoveries_(BuildCounter().Name("ringwatch_recoveries_total").Help("Recoveries ordered, by mode").Register(*registry_)),
-      epoch_(BuildGauge().Name("ringwatch_epoch").Help("The ring's current token epoch").Register(*registry_).Add({})),
+      epoch_(BuildGauge().Name("ringwatch_epoch").Help("The ring's current token epoch (absent until known)").Register(*registry_)),
       late_reports_(BuildCounter()
                         .Name("ringwatch_late_reports_total")
                         .Help("Snapshot reports that arrived after their snapshot was decided")
@@ -86,16 +86,15 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                              .Name("ringwatch_membership_events_total")
                              .Help("Membership events, by kind (view, node_evicted, node_rejoined, link_fault)")
                              .Register(*registry_)),
-      view_epoch_(
-          BuildGauge().Name("ringwatch_view_epoch").Help("The epoch of the ring's current view (absent: no view yet)").Register(*registry_).Add({})),
-      view_members_(BuildGauge().Name("ringwatch_view_members").Help("How many nodes the current view has in the ring").Register(*registry_).Add({})),
+      view_epoch_(BuildGauge().Name("ringwatch_view_epoch").Help("The epoch of the ring's current view (absent: no view yet)").Register(*registry_)),
+      view_members_(BuildGauge().Name("ringwatch_view_members").Help("How many nodes the current view has in the ring (absent: no view yet)").Register(*registry_)),
       node_in_view_(BuildGauge().Name("ringwatch_node_in_view").Help("1: the node is in the current view; 0: left out").Register(*registry_)),
       leader_(BuildGauge()
                   .Name("ringwatch_monitor_leader")
                   .Help("1 while this monitor leads (a majority of the nodes promised it its term); 0: a standby")
                   .Register(*registry_)
                   .Add({})),
-      term_(BuildGauge().Name("ringwatch_monitor_term").Help("The newest term this monitor led or claimed").Register(*registry_).Add({})),
+      term_(BuildGauge().Name("ringwatch_monitor_term").Help("The newest term this monitor led or heard of (absent until one is)").Register(*registry_)),
       node_up_(BuildGauge()
                    .Name("ringwatch_node_up")
                    .Help("1: the node is up; 0: reported down (node_down) and not heard since; absent until first heard")
@@ -135,7 +134,7 @@ void MetricsServer::on_verdict(const Verdict& v) {
         last_ok_start_ = v.started;
         seen_ok_ = true;
     }
-    if (v.kind != VerdictKind::inconclusive) epoch_.Set(v.epoch.value);
+    if (v.kind != VerdictKind::inconclusive) epoch_.Add({}).Set(v.epoch.value);
 }
 
 std::map<std::string, std::string> MetricsServer::incident_labels(const IncidentEvent& e) const {
@@ -152,7 +151,7 @@ void MetricsServer::on_incident_event(const IncidentEvent& e) {
             break;
         case IncidentEventKind::recovery:
             if (e.issuer || e.restored) recoveries_.Add({{"mode", std::string(to_string(e.mode))}}).Increment();
-            if (e.epoch.value) epoch_.Set(e.epoch.value);
+            if (e.epoch.value) epoch_.Add({}).Set(e.epoch.value);
             break;
         case IncidentEventKind::recovered: break;
         case IncidentEventKind::resolved:
@@ -163,7 +162,8 @@ void MetricsServer::on_incident_event(const IncidentEvent& e) {
 }
 
 void MetricsServer::on_node_event(const NodeEvent& e) {
-    if (e.kind == NodeEventKind::node_down) incidents_.Add({{"kind", "node_down"}}).Increment();
+    // The gauges first, the incident count last: a scrape between the two that sees the count
+    // grown sees the node down too.
     const bool down = e.kind == NodeEventKind::node_down;
     node_up_.Add({{"node", std::to_string(e.node.value)}}).Set(down ? 0 : 1);
     if (down) {
@@ -172,10 +172,12 @@ void MetricsServer::on_node_event(const NodeEvent& e) {
         down_.erase(e.node);
     }
     nodes_down_.Set(static_cast<double>(down_.size()));
+    if (down) incidents_.Add({{"kind", "node_down"}}).Increment();
 }
 
 void MetricsServer::on_leader_event(const LeaderEvent& e) {
-    term_.Set(std::max(term_.Value(), static_cast<double>(std::max(e.term, e.later).value)));
+    const double term = static_cast<double>(std::max(e.term, e.later).value);
+    if (term > 0) term_.Add({}).Set(std::max(term_.Add({}).Value(), term));
     if (e.kind == LeaderEventKind::leading) leader_.Set(1);
     if (e.kind == LeaderEventKind::stepped_down) leader_.Set(0);
 }
@@ -183,8 +185,8 @@ void MetricsServer::on_leader_event(const LeaderEvent& e) {
 void MetricsServer::on_membership_event(const MembershipEvent& e) {
     membership_events_.Add({{"kind", std::string(to_string(e.kind))}}).Increment();
     if (e.kind != MembershipEventKind::view) return;
-    view_epoch_.Set(e.epoch.value);
-    view_members_.Set(static_cast<double>(e.members.size()));
+    view_epoch_.Add({}).Set(e.epoch.value);
+    view_members_.Add({}).Set(static_cast<double>(e.members.size()));
     for (NodeId n : ring_) {
         const bool in = std::find(e.members.begin(), e.members.end(), n) != e.members.end();
         node_in_view_.Add({{"node", std::to_string(n.value)}}).Set(in ? 1 : 0);
@@ -193,20 +195,26 @@ void MetricsServer::on_membership_event(const MembershipEvent& e) {
 
 void MetricsServer::on_node_figures(NodeId node, const std::vector<std::pair<std::string, std::int64_t>>& figures) {
     const std::string id = std::to_string(node.value);
-    std::int64_t retransmits = 0;
+    // A new incarnation is a new process, whose counters start again at 0: all it counted is new.
+    std::int64_t incarnation = 0;
+    for (const auto& [name, value] : figures)
+        if (name == "incarnation") incarnation = value;
+    auto [seen, first] = incarnations_.try_emplace(node, incarnation);
+    const bool restarted = !first && seen->second != incarnation;
+    seen->second = incarnation;
     for (const auto& [name, value] : figures) {
-        if (name == "pred_retransmits" || name == "succ_retransmits") retransmits += value;
-        if (name == "tokens_passed") advance(node_tokens_passed_.Add({{"node", id}}), node, name, value);
-        if (name.starts_with("drop_")) advance(node_dropped_.Add({{"node", id}, {"reason", name.substr(5)}}), node, name, value);
+        if (name == "pred_retransmits" || name == "succ_retransmits") advance(node_retransmits_.Add({{"node", id}}), node, name, value, restarted);
+        if (name == "tokens_passed") advance(node_tokens_passed_.Add({{"node", id}}), node, name, value, restarted);
+        if (name.starts_with("drop_")) advance(node_dropped_.Add({{"node", id}, {"reason", name.substr(5)}}), node, name, value, restarted);
     }
-    advance(node_retransmits_.Add({{"node", id}}), node, "retransmits", retransmits);
 }
 
-void MetricsServer::advance(prometheus::Counter& counter, NodeId node, const std::string& figure, std::int64_t value) {
-    // A node's own counters start again at 0 when it restarts: a figure below the last one learned
-    // is a new process's count, all of it new (so the sum never goes back, as a counter must not).
-    const auto it = node_figures_.try_emplace({node, figure}, 0).first;
-    const std::int64_t gained = value >= it->second ? value - it->second : value;
+void MetricsServer::advance(prometheus::Counter& counter, NodeId node, const std::string& figure, std::int64_t value, bool restarted) {
+    // Within one process a figure only grows, except a neighbour link's when a view gives the node
+    // another neighbour (that link's own count): then the new value is a new baseline, nothing
+    // counted, so the sum may miss what that link sent again before, never add what it did not.
+    auto [it, first] = node_figures_.try_emplace({node, figure}, 0);
+    const std::int64_t gained = restarted || first ? value : std::max<std::int64_t>(0, value - it->second);
     it->second = value;
     if (gained > 0) counter.Increment(static_cast<double>(gained));
 }
@@ -218,7 +226,7 @@ void MetricsServer::set_report_age(NodeId node, std::optional<double> seconds) {
     if (!down_.contains(node)) node_up_.Add({{"node", std::to_string(node.value)}}).Set(1);
 }
 
-void MetricsServer::set_epoch(std::uint32_t epoch) { epoch_.Set(epoch); }
+void MetricsServer::set_epoch(std::uint32_t epoch) { epoch_.Add({}).Set(epoch); }
 
 void MetricsServer::set_late_reports(std::uint64_t total) {
     const double now = static_cast<double>(total);

@@ -46,7 +46,7 @@ public:
 
 private:
     std::map<std::string, std::string> incident_labels(const IncidentEvent& e) const;
-    void advance(prometheus::Counter& counter, NodeId node, const std::string& figure, std::int64_t value);
+    void advance(prometheus::Counter& counter, NodeId node, const std::string& figure, std::int64_t value, bool restarted);
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Exposer exposer_;
     prometheus::Family<prometheus::Counter>& snapshots_;
@@ -59,7 +59,7 @@ private:
     prometheus::Histogram& snapshot_seconds_;
     prometheus::Histogram& detection_seconds_;
     prometheus::Family<prometheus::Counter>& recoveries_;
-    prometheus::Gauge& epoch_;
+    prometheus::Family<prometheus::Gauge>& epoch_;  // these four: absent until known
     prometheus::Counter& late_reports_;
     prometheus::Family<prometheus::Gauge>& report_age_;
     // The nodes' own counters, summed over their restarts (advance()).
@@ -67,12 +67,13 @@ private:
     prometheus::Family<prometheus::Counter>& node_dropped_;
     prometheus::Family<prometheus::Counter>& node_tokens_passed_;
     std::map<std::pair<NodeId, std::string>, std::int64_t> node_figures_;  // the last value learned of each
+    std::map<NodeId, std::int64_t> incarnations_;                          // each node's process, as last learned
     prometheus::Family<prometheus::Counter>& membership_events_;
-    prometheus::Gauge& view_epoch_;
-    prometheus::Gauge& view_members_;
+    prometheus::Family<prometheus::Gauge>& view_epoch_;
+    prometheus::Family<prometheus::Gauge>& view_members_;
     prometheus::Family<prometheus::Gauge>& node_in_view_;
     prometheus::Gauge& leader_;
-    prometheus::Gauge& term_;
+    prometheus::Family<prometheus::Gauge>& term_;
     // Node liveness as the monitor's node events say it: 1 up, 0 down (absent until first heard),
     // and how many are down now (an alert for a node down, and for a ring entirely down).
     prometheus::Family<prometheus::Gauge>& node_up_;

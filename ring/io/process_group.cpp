@@ -39,9 +39,10 @@ std::string ProcessGroup::own_directory() {
 }
 
 std::string ProcessGroup::monitor_program() {
+    // The installed name first: a directory like /usr/bin may hold an unrelated "monitor".
     const std::string dir = own_directory();
-    const std::string built = dir + "/monitor";
-    return ::access(built.c_str(), X_OK) == 0 ? built : dir + "/ringwatch-monitor";
+    const std::string installed = dir + "/ringwatch-monitor";
+    return ::access(installed.c_str(), X_OK) == 0 ? installed : dir + "/monitor";
 }
 
 void ProcessGroup::spawn(const std::string& name, const std::vector<std::string>& argv) {
@@ -73,6 +74,7 @@ void ProcessGroup::spawn(const std::string& name, const std::vector<std::string>
         if (!ch) return;
         ch->exited = true;
         if (ch->group->on_exit_) ch->group->on_exit_(ch->name, status, signal);
+        ch->group->reap(ch);
     };
     // uv_spawn initialises the handle itself; UvHandle takes ownership of the block afterwards.
     auto* proc = new uv_process_t{};
@@ -91,8 +93,11 @@ void ProcessGroup::spawn(const std::string& name, const std::vector<std::string>
     };
     auto on_read = [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
         auto* ch = static_cast<Child*>(s->data);
-        if (!ch || n < 0) {
-            if (n < 0) uv_read_stop(s);
+        if (!ch) return;
+        if (n < 0) {  // the child closed it (it exited): the pipe is closed here too, its descriptor freed
+            uv_read_stop(s);
+            (s == reinterpret_cast<uv_stream_t*>(ch->out.get()) ? ch->out : ch->err).reset();
+            ch->group->reap(ch);
             return;
         }
         std::string& partial = s == reinterpret_cast<uv_stream_t*>(ch->out.get()) ? ch->out_partial : ch->err_partial;
@@ -106,6 +111,13 @@ void ProcessGroup::spawn(const std::string& name, const std::vector<std::string>
     uv_read_start(reinterpret_cast<uv_stream_t*>(c->out.get()), on_alloc, on_read);
     uv_read_start(reinterpret_cast<uv_stream_t*>(c->err.get()), on_alloc, on_read);
     children_.push_back(std::move(child));
+}
+
+void ProcessGroup::reap(Child* c) {
+    // Gone and both pipes closed: nothing of it is left to hear (a group that restarts children
+    // would otherwise keep two descriptors and a handle for every death).
+    if (!c->exited || c->out || c->err) return;
+    children_.remove_if([c](const std::unique_ptr<Child>& p) { return p.get() == c; });
 }
 
 void ProcessGroup::terminate(int signal) {

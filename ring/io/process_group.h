@@ -36,6 +36,7 @@ public:
 
 private:
     struct Child;
+    void reap(Child* c);
     uv_loop_t* loop_;
     OnLine on_line_;
     OnExit on_exit_;

@@ -676,14 +676,17 @@ def test_up_restart(e2e):
     e2e.write_config(3)
     up = e2e.start_ring("--restart")
     e2e.await_count(e2e.nodes, 3, 20, "every node started", event="started")
+    fds = len(os.listdir(f"/proc/{up.popen.pid}/fd"))
     for n, wait_ms in ((1, 1000), (2, 2000)):
         os.kill(node_pid(e2e, 1), signal.SIGKILL)
         e2e.await_event(e2e.nodes, 10, f"node 1's restart {n} announced", event="child_restarting", child="node 1", restarts=n, in_ms=wait_ms)
         e2e.await_count(e2e.nodes, n + 1, 10, f"node 1 started again ({n})", event="started", node=1)
+    # The dead processes' pipes are closed: ring up holds as many descriptors as before the deaths.
+    assert len(os.listdir(f"/proc/{up.popen.pid}/fd")) == fds, "ring up keeps descriptors of its dead children"
     os.kill(node_pid(e2e, 1), signal.SIGKILL)
     e2e.await_event(e2e.nodes, 10, "node 1's third restart announced", event="child_restarting", child="node 1", restarts=3, in_ms=4000)
-    up.signal(signal.SIGINT)
-    rc = e2e.await_process_exit(up, 5, "ring up to stop on SIGINT with a restart pending")
+    up.signal(signal.SIGINT)  # the restart is 4 s away: ring up must not wait for it
+    rc = e2e.await_process_exit(up, 2, "ring up to stop on SIGINT with a restart pending")
     assert rc == 1, f"ring up exited {rc}, not 1, after a node died"
     assert e2e.nodes.count(event="started", node=1) == 3, "node 1 started again after Ctrl-C"
     assert e2e.nodes.count(event="child_restarting", child="node 0") == 0, "node 0 restarted although it never died"
@@ -1514,18 +1517,18 @@ def test_metrics(e2e):
     os.kill(node_pid(e2e, 4), signal.SIGKILL)
     m.await_event(10, "node 4 reported down", event="node_down", node=4)
     e2e.await_value(lambda: sample("ringwatch_incidents_total{kind=node_down}"), 1, 10, "the node_down incident in the metrics")
-    assert sample("ringwatch_nodes_down{}") == 1 and last.get("ringwatch_node_up{node=4}") == 0, "node 4 not counted down"
+    e2e.await_value(lambda: sample("ringwatch_nodes_down{}"), 1, 10, "node 4 counted down")
+    assert last.get("ringwatch_node_up{node=4}") == 0, "node 4 not counted down"
     assert last.get("ringwatch_node_up{node=3}") == 1, "node 3 not up"
     # Its port closed: left out at once, a view of four.
-    e2e.await_value(lambda: sample("ringwatch_view_members{}"), 4, 10, "a view of four in the metrics")
+    e2e.await_true(lambda: sample("ringwatch_view_members{}") == 4, 10, "a view of four in the metrics")
     assert sample("ringwatch_node_in_view{node=4}") == 0, "node 4 still in the view"
     assert sample("ringwatch_node_in_view{node=3}") == 1, "node 3 not in the view"
     assert sample("ringwatch_membership_events_total{kind=node_evicted}") == 1, "node 4's eviction not counted"
     assert sample("ringwatch_view_epoch{}") > 1, "the view's epoch did not move"
     text = scrape.scrape_text(metrics_at)
-    alerts_on(e2e, scrape, text,
-              {"RingwatchTokenFault": token_fault, "RingwatchNodeDown": [{"node": "4", "severity": "ticket"}], "RingwatchRingDown": []},
-              "node_down")
+    # (The token incident may have ended by now: the view of four brings a new token. Not asked.)
+    alerts_on(e2e, scrape, text, {"RingwatchNodeDown": [{"node": "4", "severity": "ticket"}], "RingwatchRingDown": []}, "node_down")
     # Every metric the shipped Grafana dashboard queries is one the monitor serves.
     dashboard = json.loads((Path(__file__).parents[2] / "configs" / "ringwatch-grafana.json").read_text())
     queried = {m for p in dashboard["panels"] for t in p["targets"] for m in re.findall(r"ringwatch_[a-z_]+", t["expr"])}

@@ -46,11 +46,18 @@ def check_deb(build, work):
     files = {line.split()[-1].lstrip(".") for line in run("dpkg-deb", "-c", deb).stdout.splitlines()}
     for want in ["/usr/bin/ring", "/usr/bin/ringwatch-monitor", "/etc/ringwatch/ring.toml",
                  "/usr/lib/systemd/system/ringwatch-node@.service", "/usr/lib/systemd/system/ringwatch-monitor.service",
+                 "/usr/lib/systemd/system/ringwatch-monitor@.service",
                  "/usr/lib/sysusers.d/ringwatch.conf", "/usr/share/man/man1/ring.1.gz", "/usr/share/man/man1/ringwatch-monitor.1.gz",
                  "/usr/share/man/man5/ringwatch.toml.5.gz", "/usr/share/bash-completion/completions/ring",
                  "/usr/share/bash-completion/completions/ringwatch-monitor", "/usr/share/ringwatch/ringwatch-alerts.yml",
                  "/usr/share/ringwatch/ringwatch-grafana.json", "/usr/share/doc/ringwatch/examples/multihost.toml"]:
         check(want in files, f"the package lacks {want}")
+    # The packaged units name the programs in /usr/bin and the config in /etc/ringwatch.
+    unpacked = work / "unpacked"
+    run("dpkg-deb", "-x", deb, unpacked)
+    node_unit = (unpacked / "usr/lib/systemd/system/ringwatch-node@.service").read_text()
+    check("ExecStart=/usr/bin/ring node /etc/ringwatch/ring.toml --id %i" in node_unit and "ReadWritePaths=/etc/ringwatch" in node_unit,
+          f"the packaged node unit names other paths:\n{node_unit}")
     depends = run("dpkg-deb", "-f", deb, "Depends").stdout
     for lib in ("libuv1", "libsodium23", "libsystemd0", "libfmt9"):
         check(lib in depends, f"the package does not depend on {lib}: {depends}")
@@ -69,7 +76,9 @@ def verify_units(prefix, work):
     for unit in (prefix / "lib/systemd/system").iterdir():
         shutil.copy(unit, units)
     (units / "ringwatch-node@1.service").symlink_to("ringwatch-node@.service")
-    r = run("systemd-analyze", "verify", "--man=no", units / "ringwatch-node@1.service", units / "ringwatch-monitor.service", ok=False)
+    (units / "ringwatch-monitor@1.service").symlink_to("ringwatch-monitor@.service")
+    r = run("systemd-analyze", "verify", "--man=no", units / "ringwatch-node@1.service", units / "ringwatch-monitor.service",
+            units / "ringwatch-monitor@1.service", ok=False)
     check(r.returncode == 0 and not (r.stdout + r.stderr).strip(), f"systemd-analyze verify:\n{r.stdout}{r.stderr}")
     print("units: systemd-analyze verify clean")
 
