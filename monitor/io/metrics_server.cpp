@@ -87,14 +87,20 @@ MetricsServer::MetricsServer(const std::string& bind_address, const std::vector<
                              .Help("Membership events, by kind (view, node_evicted, node_rejoined, link_fault)")
                              .Register(*registry_)),
       view_epoch_(BuildGauge().Name("ringwatch_view_epoch").Help("The epoch of the ring's current view (absent: no view yet)").Register(*registry_)),
-      view_members_(BuildGauge().Name("ringwatch_view_members").Help("How many nodes the current view has in the ring (absent: no view yet)").Register(*registry_)),
+      view_members_(BuildGauge()
+                        .Name("ringwatch_view_members")
+                        .Help("How many nodes the current view has in the ring (absent: no view yet)")
+                        .Register(*registry_)),
       node_in_view_(BuildGauge().Name("ringwatch_node_in_view").Help("1: the node is in the current view; 0: left out").Register(*registry_)),
       leader_(BuildGauge()
                   .Name("ringwatch_monitor_leader")
                   .Help("1 while this monitor leads (a majority of the nodes promised it its term); 0: a standby")
                   .Register(*registry_)
                   .Add({})),
-      term_(BuildGauge().Name("ringwatch_monitor_term").Help("The newest term this monitor led or heard of (absent until one is)").Register(*registry_)),
+      term_(BuildGauge()
+                .Name("ringwatch_monitor_term")
+                .Help("The newest term this monitor led or heard of (absent until one is)")
+                .Register(*registry_)),
       node_up_(BuildGauge()
                    .Name("ringwatch_node_up")
                    .Help("1: the node is up; 0: reported down (node_down) and not heard since; absent until first heard")
