@@ -35,7 +35,8 @@ echo "status of node 1: $(systemctl show -p StatusText --value ringwatch-node@1)
 echo "status of monitor: $(systemctl show -p StatusText --value ringwatch-monitor)"
 ring status /etc/ringwatch/ring.toml; echo "ring status exit $?"
 before=$(systemctl show -p MainPID --value ringwatch-node@1)
-systemctl reload ringwatch-node@1; sleep 1
+systemctl reload ringwatch-node@1
+for i in $(seq 50); do journalctl -b --no-pager -u ringwatch-node@1 -o cat | grep -q 'SIGHUP: carrying on' && break; sleep 0.2; done
 after=$(systemctl show -p MainPID --value ringwatch-node@1)
 echo "after reload: $(systemctl is-active ringwatch-node@1) same-process=$([ "$before" = "$after" ] && echo yes || echo no)"
 echo "reload said: $(journalctl -b --no-pager -u ringwatch-node@1 -o cat | grep -c 'SIGHUP: carrying on')"
