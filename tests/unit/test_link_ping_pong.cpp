@@ -54,9 +54,11 @@ PingPong ping_pong(std::uint64_t seed, Duration ack_delay, double loss, int ping
 }  // namespace
 
 // The regression of the issue: with ack_delay = 1 ms, 30% loss drove the timeout to its 1 s cap and
-// kept it there (link_bench's warm-up of 50 pings did not finish in 3 s).
-TEST_CASE("link ping-pong at 30% loss: delayed acks keep the round-trip estimate on the path", "[link][ping_pong][!shouldfail]") {
+// kept it there (link_bench's warm-up of 50 pings did not finish in 3 s; here 1000 round trips took
+// 494-599 s of virtual time instead of about 2 s).
+TEST_CASE("link ping-pong at 30% loss: delayed acks keep the round-trip estimate on the path", "[link][ping_pong]") {
     constexpr int kPings = 1000;
+    constexpr Duration kPathRttMax = 200us;  // two hops of at most 100 us
     for (std::uint64_t seed = 1; seed <= 5; ++seed) {
         const PingPong off = ping_pong(seed, 0ms, 0.3, kPings);
         const PingPong on = ping_pong(seed, 1ms, 0.3, kPings);
@@ -65,11 +67,12 @@ TEST_CASE("link ping-pong at 30% loss: delayed acks keep the round-trip estimate
                              << on.rto_max.count() << " us");
         REQUIRE(off.pongs == kPings);
         REQUIRE(on.pongs == kPings);
-        // A sample is a path round trip (<= 200 us here) plus at most the peer's ack delay: the
-        // estimate never holds the time spent waiting for timeouts or keep-alives.
-        CHECK(off.srtt_max <= 200us);
-        CHECK(on.srtt_max <= 200us + 1ms);
-        // The delay adds ack_delay + 1 ms to every timeout, so loss costs more, but a bounded factor.
-        CHECK(on.virtual_time <= 4 * off.virtual_time);
+        // A sample is a path round trip plus at most the echo window (the peer's ack delay and 1 ms
+        // for a late timer): never the time spent waiting for timeouts or keep-alives.
+        CHECK(off.srtt_max <= kPathRttMax + 1ms);
+        CHECK(on.srtt_max <= kPathRttMax + 1ms + 1ms);
+        // Every timeout is ack_delay + 1 ms longer with the delay on, so loss costs more; by a
+        // bounded factor (about 2 on these seeds), not a hundredfold.
+        CHECK(on.virtual_time <= 3 * off.virtual_time);
     }
 }
