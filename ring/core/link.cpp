@@ -141,7 +141,6 @@ void Link::reset_session(Incarnation new_incarnation) {
     rcv_next_ = Seq{0};
     rcv_highest_ = Seq{0};
     ts_recent_ = 0;
-    last_ack_sent_ = Seq{0};
     peer_incarnation_ = new_incarnation;
     ++stats_.session_resets;
     stats_.messages_dropped_by_reset += dropped;
@@ -246,10 +245,11 @@ void Link::process_messages(Instant now, const wire::Frame& frame) {
         stats_.out_of_window_dropped += frame.messages.size();
         return;
     }
-    // RFC 7323 (4.3): echo a frame that starts at or below what our last ack asked for, and never an
-    // older one. So a delayed ack echoes the earliest frame it acknowledges (the wait is measured),
-    // and the ack of a repeat echoes the repeat, not the first transmission a timeout ago.
-    if (h.seq <= last_ack_sent_ && (ts_recent_ == 0 || static_cast<std::int32_t>(h.tsval - ts_recent_) >= 0)) {
+    // Echo the latest transmission received, a repeat too (its ack then measures the repeat, not
+    // the first transmission a timeout ago), never an older one. RFC 7323 would echo the earliest
+    // frame a delayed ack covers, putting our delay into the estimate; the sender adds it to the
+    // timeout instead (peer_ack_slack, as QUIC adds max_ack_delay), so that would count it twice.
+    if (ts_recent_ == 0 || static_cast<std::int32_t>(h.tsval - ts_recent_) >= 0) {
         ts_recent_ = h.tsval;
         ts_recent_at_ = now;
     }
@@ -336,11 +336,9 @@ void Link::emit_frame(Instant now, const wire::FrameHeader& h, std::span<const s
         ++stats_.data_frames_sent;
     }
     last_sent_ = now;
-    if (h.dst_incarnation != peer_incarnation_) return;  // an answer to another process: no ack of ours
     ack_pending_ = false;
     ack_deadline_.reset();
     unacked_received_ = 0;
-    last_ack_sent_ = h.ack;
 }
 
 // Sends runs of consecutive seqs, as many messages per frame as fit: either the messages marked for
@@ -416,7 +414,13 @@ void Link::flush(Instant now) {
         h.src_incarnation = self_incarnation_;
         h.dst_incarnation = *answer_to_;
         h.tsval = timestamp(now);
+        const bool ack_was_pending = ack_pending_;
+        const auto ack_deadline = ack_deadline_;
+        const auto unacked_received = unacked_received_;
         emit_frame(now, h, {});
+        ack_pending_ = ack_was_pending;  // this frame acknowledged nothing of the session
+        ack_deadline_ = ack_deadline;
+        unacked_received_ = unacked_received;
     }
     answer_to_.reset();
     if (!handshake_done()) {

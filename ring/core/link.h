@@ -18,10 +18,10 @@
 //   - Every datagram carries a counter, and a frame of the session's peer is accepted only once
 //     (ReplayWindow): a recording sent again changes nothing, not even the peer's liveness.
 //   - Selective repeat: cumulative ack + selective-ack bitmap; a timeout from the round trip
-//     measured by echoed timestamps (RFC 6298 smoothing, RFC 7323 echo of the earliest frame not
-//     yet acknowledged, echoed only within ack_delay + 1 ms of its arrival) with exponential
-//     back-off until new data is acknowledged; fast retransmit of a message once a message sent
-//     after it, `dupthresh` seqs above it, has been acknowledged.
+//     measured by echoed timestamps (RFC 6298 smoothing; RFC 7323 echo, of the latest frame and
+//     only within ack_delay + 1 ms of its arrival) with exponential back-off until new data is
+//     acknowledged; fast retransmit of a message once a message sent after it, `dupthresh` seqs
+//     above it, has been acknowledged.
 //   - A bounded window of unacknowledged messages: send() reports window_full, never queues
 //     without bound; a window_open event says when to try again.
 #pragma once
@@ -228,9 +228,8 @@ private:
     Seq rcv_highest_{0};  // one past the highest seq buffered
     bool ack_pending_ = false;
     std::uint32_t unacked_received_ = 0;  // messages received since our last ack
-    std::uint32_t ts_recent_ = 0;         // tsval to echo (RFC 7323's TS.Recent)
-    Instant ts_recent_at_{};              // when the frame of ts_recent_ arrived
-    Seq last_ack_sent_{0};                // the cumulative ack of our latest frame
+    std::uint32_t ts_recent_ = 0;         // tsval of the latest frame with messages, echoed back
+    Instant ts_recent_at_{};              // when that frame arrived
     std::optional<Instant> ack_deadline_;
 
     std::optional<Instant> hello_deadline_;
