@@ -51,7 +51,8 @@ struct Settings {
     double stream_seconds = 1.0;
     double ping_seconds = 3.0;  // the ping phase stops early after this long (lossy, slow transports)
     int rounds = 3;
-    std::string only;  // run one transport only
+    std::string only;                      // run one transport only
+    std::vector<int> ack_delays_us = {0};  // the ringwatch cases run once per LinkConfig::ack_delay
 };
 
 struct Report {  // what the receiving process writes back over the pipe
@@ -379,9 +380,15 @@ RoundResult enet_client(int port, double loss, const Settings& s, int report_fd)
 }
 
 // ---------------------------------------------------------------- ringwatch link
-void ringwatch_server(int port, int client_port, double loss, const Settings& s, int report_fd) {
+LinkConfig link_config(int ack_delay_us) {
+    LinkConfig c;
+    c.ack_delay = Duration{ack_delay_us};
+    return c;
+}
+
+void ringwatch_server(int port, int client_port, double loss, int ack_delay_us, const Settings& s, int report_fd) {
     io::UvLoop l;
-    io::EndpointDriver d(l.get(), NodeId{2}, *io::parse_address(fmt::format("127.0.0.1:{}", port)), LinkConfig{}, io::new_incarnation());
+    io::EndpointDriver d(l.get(), NodeId{2}, *io::parse_address(fmt::format("127.0.0.1:{}", port)), link_config(ack_delay_us), io::new_incarnation());
     d.add_peer(NodeId{1}, *io::parse_address(fmt::format("127.0.0.1:{}", client_port)));
     d.impairment().set_default(io::ImpairmentConfig{loss, 0, 0});
     StreamCounter counter(s.stream_seconds, report_fd);
@@ -399,9 +406,10 @@ void ringwatch_server(int port, int client_port, double loss, const Settings& s,
     uv_run(l.get(), UV_RUN_DEFAULT);
 }
 
-RoundResult ringwatch_client(int port, int self_port, double loss, const Settings& s, int report_fd) {
+RoundResult ringwatch_client(int port, int self_port, double loss, int ack_delay_us, const Settings& s, int report_fd) {
     io::UvLoop l;
-    io::EndpointDriver d(l.get(), NodeId{1}, *io::parse_address(fmt::format("127.0.0.1:{}", self_port)), LinkConfig{}, io::new_incarnation());
+    io::EndpointDriver d(l.get(), NodeId{1}, *io::parse_address(fmt::format("127.0.0.1:{}", self_port)), link_config(ack_delay_us),
+                         io::new_incarnation());
     d.add_peer(NodeId{2}, *io::parse_address(fmt::format("127.0.0.1:{}", port)));
     d.impairment().set_default(io::ImpairmentConfig{loss, 0, 0});
     const Bytes ping = [] {
@@ -451,6 +459,7 @@ RoundResult ringwatch_client(int port, int self_port, double loss, const Setting
 struct Case {
     std::string transport;
     double loss;
+    int ack_delay_us = 0;  // ringwatch only
 };
 
 RoundResult run_round(const Case& c, const Settings& s) {
@@ -466,7 +475,7 @@ RoundResult run_round(const Case& c, const Settings& s) {
         if (c.transport == "udp") udp_server(server_port, s, report[1]);
         if (c.transport == "tcp") tcp_server(server_port, s, report[1]);
         if (c.transport == "enet") enet_server(server_port, c.loss, s, report[1]);
-        if (c.transport == "ringwatch") ringwatch_server(server_port, client_port, c.loss, s, report[1]);
+        if (c.transport == "ringwatch") ringwatch_server(server_port, client_port, c.loss, c.ack_delay_us, s, report[1]);
         std::_Exit(0);
     }
     close(report[1]);
@@ -475,7 +484,7 @@ RoundResult run_round(const Case& c, const Settings& s) {
     if (c.transport == "udp") r = udp_client(server_port, s, report[0]);
     if (c.transport == "tcp") r = tcp_client(server_port, s, report[0]);
     if (c.transport == "enet") r = enet_client(server_port, c.loss, s, report[0]);
-    if (c.transport == "ringwatch") r = ringwatch_client(server_port, client_port, c.loss, s, report[0]);
+    if (c.transport == "ringwatch") r = ringwatch_client(server_port, client_port, c.loss, c.ack_delay_us, s, report[0]);
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
     close(report[0]);
@@ -501,11 +510,18 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(0.1, 60.0));
     app.add_option("--only", s.only, "one transport only")->check(CLI::IsMember({"ringwatch", "udp", "tcp", "enet"}));
+    app.add_option("--ack-delay-us", s.ack_delays_us, "the link's ack_delay; a comma-separated list runs each (summary: the first)")
+        ->delimiter(',')
+        ->capture_default_str()
+        ->check(CLI::Range(0, 100'000));
     if (auto rc = ringwatch::io::parse_command_line(app, argc, argv, "link_bench")) return *rc;
     signal(SIGPIPE, SIG_IGN);
 
-    std::vector<Case> cases = {{"udp", 0},         {"tcp", 0},    {"ringwatch", 0},   {"enet", 0},
-                               {"ringwatch", 0.1}, {"enet", 0.1}, {"ringwatch", 0.3}, {"enet", 0.3}};
+    std::vector<Case> cases = {{"udp", 0}, {"tcp", 0}};
+    for (double loss : {0.0, 0.1, 0.3}) {
+        for (int ack_delay_us : s.ack_delays_us) cases.push_back({"ringwatch", loss, ack_delay_us});
+        cases.push_back({"enet", loss});
+    }
     if (!s.only.empty()) std::erase_if(cases, [&](const Case& c) { return c.transport != s.only; });
     std::vector<std::vector<RoundResult>> results(cases.size());
     for (int round = 0; round < s.rounds; ++round) {
@@ -513,8 +529,8 @@ int main(int argc, char** argv) {
             const auto t = Clock::now();
             results[i].push_back(run_round(cases[i], s));
             const RoundResult& r = results[i].back();
-            fmt::print(stderr, "round {} {} loss {}: p50 {:.1f} us, p99 {:.1f} us, {:.0f} msgs/s ({:.1f} s)\n", round, cases[i].transport,
-                       cases[i].loss, r.p50_us, r.p99_us, r.msgs_per_s, since_us(t) / 1e6);
+            fmt::print(stderr, "round {} {} loss {} ack_delay_us {}: p50 {:.1f} us, p99 {:.1f} us, {:.0f} msgs/s ({:.1f} s)\n", round,
+                       cases[i].transport, cases[i].loss, cases[i].ack_delay_us, r.p50_us, r.p99_us, r.msgs_per_s, since_us(t) / 1e6);
         }
     }
 
@@ -525,7 +541,7 @@ int main(int argc, char** argv) {
     };
     auto find = [&](const std::string& t, double loss) -> std::optional<std::size_t> {
         for (std::size_t i = 0; i < cases.size(); ++i)
-            if (cases[i].transport == t && cases[i].loss == loss) return i;
+            if (cases[i].transport == t && cases[i].loss == loss && (t != "ringwatch" || cases[i].ack_delay_us == s.ack_delays_us[0])) return i;
         return std::nullopt;
     };
     // Figures rounded as printed before (0.1 us, whole messages per second), as JSON numbers.
@@ -534,6 +550,7 @@ int main(int argc, char** argv) {
         const nlohmann::ordered_json line{{"bench", "link"},
                                           {"transport", cases[i].transport},
                                           {"loss", cases[i].loss},
+                                          {"ack_delay_us", cases[i].ack_delay_us},
                                           {"rtt_p50_us", round_to(med(i, &RoundResult::p50_us), 0.1)},
                                           {"rtt_p99_us", round_to(med(i, &RoundResult::p99_us), 0.1)},
                                           {"msgs_per_s", round_to(med(i, &RoundResult::msgs_per_s), 1)},

@@ -105,11 +105,11 @@ void Link::on_frame(Instant now, const wire::Frame& frame) {
         ack_deadline_ = now;
         return;
     }
-    if (process_acks(now, h) && h.tsecr != 0 && !h.retransmit()) {
-        take_rtt_sample(Duration{static_cast<std::uint32_t>(timestamp(now) - h.tsecr)});
-    }
+    // Any echo is a sample, even on a retransmitted frame: it names the transmission it answers (so
+    // Karn's ambiguity does not arise) and is sent only promptly (see base_header).
+    if (process_acks(now, h) && h.tsecr != 0) take_rtt_sample(Duration{static_cast<std::uint32_t>(timestamp(now) - h.tsecr)});
     if (!frame.messages.empty()) {
-        process_messages(frame);
+        process_messages(now, frame);
         ack_pending_ = true;
         if (!ack_deadline_) ack_deadline_ = now + config_.ack_delay;
     }
@@ -187,6 +187,11 @@ bool Link::process_acks(Instant now, const wire::FrameHeader& h) {
         }
     }
     if (progressed) {
+        // New data acknowledged: the path delivers, so the back-off ends (as QUIC's PTO back-off,
+        // RFC 9002 6.2.1). RFC 6298 keeps it until the next sample because without timestamps a
+        // sample may be ambiguous; ours name their transmission, and an ack without one (its prompt
+        // echo was lost) must not leave the next message with a timeout of many round trips.
+        rto_ = estimated_rto();
         if (next_unsent_ > 0) {
             rto_deadline_ = now + rto_;
         } else {
@@ -225,15 +230,28 @@ void Link::take_rtt_sample(Duration r) {
         rttvar_ = (3 * rttvar_ + err) / 4;
         srtt_ = (7 * *srtt_ + r) / 8;
     }
-    rto_ = std::clamp(*srtt_ + 4 * rttvar_ + peer_ack_slack(), config_.rto_min, config_.rto_max);
+    rto_ = estimated_rto();
 }
 
-void Link::process_messages(const wire::Frame& frame) {
+Duration Link::estimated_rto() const {
+    if (!srtt_) return config_.rto_initial;
+    return std::clamp(*srtt_ + 4 * rttvar_ + peer_ack_slack(), config_.rto_min, config_.rto_max);
+}
+
+void Link::process_messages(Instant now, const wire::Frame& frame) {
     const wire::FrameHeader& h = frame.header;
     const std::uint64_t window = config_.window_messages;
     if (h.seq.value > UINT64_MAX - frame.messages.size()) {
         stats_.out_of_window_dropped += frame.messages.size();
         return;
+    }
+    // Echo the latest transmission received, a repeat too (its ack then measures the repeat, not
+    // the first transmission a timeout ago), never an older one. RFC 7323 would echo the earliest
+    // frame a delayed ack covers, putting our delay into the estimate; the sender adds it to the
+    // timeout instead (peer_ack_slack, as QUIC adds max_ack_delay), so that would count it twice.
+    if (ts_recent_ == 0 || static_cast<std::int32_t>(h.tsval - ts_recent_) >= 0) {
+        ts_recent_ = h.tsval;
+        ts_recent_at_ = now;
     }
     for (std::size_t i = 0; i < frame.messages.size(); ++i) {
         const Seq s{h.seq.value + i};
@@ -256,7 +274,6 @@ void Link::process_messages(const wire::Frame& frame) {
         slot.data.assign(frame.messages[i].begin(), frame.messages[i].end());
         slot.present = true;
         rcv_highest_ = std::max(rcv_highest_, Seq{s.value + 1});
-        ts_recent_ = h.tsval;
         // Enough for one ack (never more than half the window: the sender must not stall on it).
         if (++unacked_received_ >= std::min(config_.ack_every, std::max(1u, config_.window_messages / 2))) ack_deadline_ = Instant{};
     }
@@ -277,7 +294,13 @@ void Link::process_messages(const wire::Frame& frame) {
 wire::FrameHeader Link::base_header(Instant now) const {
     wire::FrameHeader h;
     h.tsval = timestamp(now);
-    h.tsecr = ts_recent_;
+    // Echoed only soon after it arrived (an ack's delay and a late timer). Echoed later, by a
+    // keep-alive or a retransmission, it would come with an ack that the sender may see first (the
+    // prompt one was lost), and the sample would hold our wait: the sender's own timeout, or the
+    // keep-alive interval. That was the delayed-ack stall at 30% loss: such samples grew the timeout,
+    // the grown timeout (plus ack_delay's slack) grew the next such sample, and once above the
+    // keep-alive interval every keep-alive renewed it, up to rto_max.
+    h.tsecr = ts_recent_ != 0 && now - ts_recent_at_ <= echo_window() ? ts_recent_ : 0;
     h.src = self_;
     h.dst = peer_;
     h.src_incarnation = self_incarnation_;

@@ -18,8 +18,10 @@
 //   - Every datagram carries a counter, and a frame of the session's peer is accepted only once
 //     (ReplayWindow): a recording sent again changes nothing, not even the peer's liveness.
 //   - Selective repeat: cumulative ack + selective-ack bitmap; a timeout from the round trip
-//     measured by echoed timestamps (RFC 6298 smoothing, RFC 7323 echo) with exponential back-off; fast retransmit of a message once a
-//     message sent after it, `dupthresh` seqs above it, has been acknowledged.
+//     measured by echoed timestamps (RFC 6298 smoothing; RFC 7323 echo, of the latest frame and
+//     only within ack_delay + 1 ms of its arrival) with exponential back-off until new data is
+//     acknowledged; fast retransmit of a message once a message sent after it, `dupthresh` seqs
+//     above it, has been acknowledged.
 //   - A bounded window of unacknowledged messages: send() reports window_full, never queues
 //     without bound; a window_open event says when to try again.
 #pragma once
@@ -45,9 +47,10 @@ struct LinkConfig {
     Duration rto_max = 1000ms;     // back-off stops here; retries go on at this pace
     // Acknowledgements wait up to ack_delay (0: the end of each input batch) or until ack_every
     // messages are unacknowledged, whichever comes first; holes and repeats are answered at once.
-    // The sender's timeout allows for the delay (and a libuv timer's 1 ms granularity). Off by
-    // default: 1 ms halves a busy ring's datagrams, but under 30% loss it stalled link_bench's
-    // ping-pong (see README, "The performance suite"); not understood yet, so not used.
+    // The sender's timeout allows for the delay (and a libuv timer's 1 ms granularity), so every
+    // timeout is ack_delay + 1 ms longer. Off by default: 1 ms halves a busy ring's datagrams; it
+    // once stalled link_bench's ping-pong at 30% loss (round-trip samples that held timeouts and
+    // keep-alives, mended: see Link::base_header).
     Duration ack_delay = 0ms;
     std::uint32_t ack_every = 16;
     Duration keepalive_interval = 250ms;   // an idle link still says it is alive
@@ -167,13 +170,18 @@ private:
     void reset_session(Incarnation new_incarnation);
     // True when the frame acknowledged something not acknowledged before.
     bool process_acks(Instant now, const wire::FrameHeader& h);
-    void process_messages(const wire::Frame& frame);
+    void process_messages(Instant now, const wire::Frame& frame);
     void detect_losses();
     void check_timers(Instant now);
     void take_rtt_sample(Duration sample);
+    // The timeout the estimate gives, without back-off (RFC 6298, section 2).
+    Duration estimated_rto() const;
     // How much later than a round trip the peer's ack may come (same config both sides): its
     // ack_delay, and the libuv timer that ends it may fire up to a millisecond late.
     Duration peer_ack_slack() const { return config_.ack_delay > Duration::zero() ? config_.ack_delay + 1ms : Duration::zero(); }
+    // How long after a frame arrived our frames still echo its timestamp: our ack's delay and a late
+    // timer, so a sample never holds more of our wait than that.
+    Duration echo_window() const { return config_.ack_delay + 1ms; }
     void fill_ack_fields(wire::FrameHeader& h) const;
     wire::FrameHeader base_header(Instant now) const;
     void emit_frame(Instant now, const wire::FrameHeader& h, std::span<const std::span<const std::uint8_t>> msgs);
@@ -220,7 +228,8 @@ private:
     Seq rcv_highest_{0};  // one past the highest seq buffered
     bool ack_pending_ = false;
     std::uint32_t unacked_received_ = 0;  // messages received since our last ack
-    std::uint32_t ts_recent_ = 0;         // tsval of the latest frame that brought new data, echoed back
+    std::uint32_t ts_recent_ = 0;         // tsval of the latest frame with messages, echoed back
+    Instant ts_recent_at_{};              // when that frame arrived
     std::optional<Instant> ack_deadline_;
 
     std::optional<Instant> hello_deadline_;

@@ -5,7 +5,7 @@
 //   u16 magic 'RW'  u8 version  u8 type  u8 flags  u8 auth
 //   u16 src  u16 dst  u64 src_incarnation  u64 dst_incarnation  u64 counter (per link, from 1)
 //   u64 seq (of the first message)  u64 ack (every seq below it was received)
-//   u32 tsval (sender's clock, us, never 0)  u32 tsecr (echo of the peer's latest tsval, 0 = none)
+//   u32 tsval (sender's clock, us, never 0)  u32 tsecr (echo of a peer's tsval, 0 = none)
 //   u8 sack_len (bytes, <= 128)  sack bitmap: bit i set = seq ack+1+i received (lsb first)
 //   u8 count  { u16 len (1..kMaxMessageBytes)  bytes }*count
 //   auth 0: nothing follows.  auth 1: a 16-byte keyed MAC over all the bytes before it.

@@ -73,6 +73,18 @@ struct Pair {
             flush();
         }
     }
+    // `rounds` messages from a to b, each acknowledged at once after `rtt`: a steady estimate.
+    void round_trips(int rounds, Duration rtt) {
+        for (int i = 0; i < rounds; ++i) {
+            a.link->send(msg(1));
+            flush();
+            now += rtt;
+            while (!a.wire.empty()) a_to_b();
+            flush();
+            while (!b.wire.empty()) b_to_a();
+            flush();
+        }
+    }
     void handshake() {
         flush();
         settle();
@@ -80,6 +92,12 @@ struct Pair {
         REQUIRE(b.link->peer_incarnation() == Incarnation{0xA1});
     }
 };
+
+inline wire::FrameHeader header_of(const Bytes& datagram) {
+    wire::Frame f;
+    REQUIRE(wire::decode_frame(datagram, f) == wire::DecodeError::none);
+    return f.header;
+}
 
 inline std::size_t messages_in(const Bytes& datagram) {
     wire::Frame f;

@@ -362,6 +362,116 @@ TEST_CASE("link: acks wait for ack_delay or ack_every messages, and the timeout 
     CHECK(p.a.link->in_flight() == 0);
 }
 
+// The round-trip estimate must measure the path (and the peer's ack delay), never the time a
+// sender waited for its timeout or a keep-alive: the timeout is computed from the estimate, so an
+// estimate that holds the timeout grows it further (link_bench's ping-pong at 30% loss with
+// ack_delay on ended with its timeout stuck at 1 s; tests/unit/test_link_ping_pong.cpp).
+TEST_CASE("link: the ack of a repeated message echoes the repeat, not the first transmission", "[link]") {
+    Pair p;
+    p.handshake();
+    p.round_trips(20, 100us);
+    const Duration srtt = *p.a.link->srtt();
+    p.a.link->send(msg(2));
+    p.flush();
+    p.now += 50us;
+    p.a_to_b();
+    p.flush();
+    REQUIRE(p.b.wire.size() == 1);
+    p.b.wire.clear();  // the ack is lost
+    p.now += p.a.link->rto();
+    p.flush();
+    REQUIRE(p.a.wire.size() == 1);  // sent again on timeout
+    const std::uint32_t resent_at = timestamp(p.now);
+    p.now += 50us;
+    p.a_to_b();
+    p.flush();
+    REQUIRE(p.b.wire.size() == 1);  // a repeat is acknowledged at once
+    CHECK(header_of(p.b.wire[0]).tsecr == resent_at);
+    p.now += 50us;
+    p.b_to_a();
+    CHECK(p.a.link->in_flight() == 0);
+    CHECK(*p.a.link->srtt() == srtt);  // a sample of 100 us: the path's, not the timeout's
+}
+
+TEST_CASE("link: an echo goes only on frames sent soon after; a late keep-alive's ack gives no sample but ends the back-off", "[link]") {
+    Pair p;
+    p.handshake();
+    p.round_trips(20, 100us);
+    const Duration srtt = *p.a.link->srtt();
+    const Duration rto = p.a.link->rto();
+    p.a.link->send(msg(2));
+    p.flush();
+    p.now += 50us;
+    p.a_to_b();
+    p.flush();
+    REQUIRE(p.b.wire.size() == 1);
+    CHECK(header_of(p.b.wire[0]).tsecr != 0);
+    p.b.wire.clear();  // the ack (and its echo) is lost
+    // A's repeats are lost too, until B's keep-alive carries the ack a quarter of a second later.
+    while (p.b.wire.empty()) {
+        p.now = std::min(*p.a.link->next_deadline(), *p.b.link->next_deadline());
+        p.flush();
+        p.a.wire.clear();
+    }
+    REQUIRE(p.now - p.b.link->last_heard().value() >= p.config.keepalive_interval - 1ms);
+    CHECK(header_of(p.b.wire[0]).tsecr == 0);
+    p.b_to_a();
+    CHECK(p.a.link->in_flight() == 0);
+    CHECK(*p.a.link->srtt() == srtt);  // no sample of 250 ms
+    // New data acknowledged: the doubled timeouts are over, the next message gets the estimate's.
+    CHECK(p.a.link->stats().timeouts >= 5);
+    CHECK(p.a.link->rto() == rto);
+}
+
+TEST_CASE("link: a delayed ack echoes the latest frame it covers, not the earliest (the timeout allows for the delay)", "[link]") {
+    // RFC 7323 echoes the earliest; the sender adds ack_delay + 1 ms to its timeout, so an estimate
+    // holding the delay as well would count it twice.
+    LinkConfig c;
+    c.ack_delay = 1ms;
+    Pair p(c);
+    p.handshake();
+    p.a.link->send(msg(1));
+    p.flush();
+    p.now += 300us;
+    p.a.link->send(msg(2));
+    p.flush();
+    const std::uint32_t second_sent_at = timestamp(p.now);
+    REQUIRE(p.a.wire.size() == 2);
+    p.now += 50us;
+    while (!p.a.wire.empty()) p.a_to_b();
+    p.flush();
+    CHECK(p.b.wire.empty());  // the ack waits
+    p.now = *p.b.link->next_deadline();
+    p.flush();
+    REQUIRE(p.b.wire.size() == 1);
+    CHECK(header_of(p.b.wire[0]).tsecr == second_sent_at);
+}
+
+TEST_CASE("link: a fresh echo on a retransmitted frame is a valid sample (Karn's rule is about the acked data)", "[link]") {
+    Pair p;
+    p.handshake();
+    p.round_trips(20, 100us);
+    // B's message is lost; when A's message reaches B, B's timeout is due: one retransmitted frame
+    // carries B's message again and the first ack (and echo) of A's.
+    p.b.link->send(msg(9));
+    p.flush();
+    p.b.wire.clear();
+    p.now += p.b.link->rto() - 100us;
+    p.a.link->send(msg(2));
+    p.flush();
+    p.now += 100us;
+    p.a_to_b();
+    p.flush();
+    REQUIRE(p.b.wire.size() == 1);
+    REQUIRE(header_of(p.b.wire[0]).retransmit());
+    const auto srtt_before = *p.a.link->srtt();
+    p.a.link->take_output();
+    p.now += 100us;
+    p.b_to_a();
+    CHECK(p.a.link->in_flight() == 0);
+    CHECK(*p.a.link->srtt() != srtt_before);  // 200 us measured (the estimate was 100 us)
+}
+
 TEST_CASE("link: acks for seqs never sent are ignored and counted", "[link]") {
     Pair p;
     p.handshake();

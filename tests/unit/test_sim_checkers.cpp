@@ -182,10 +182,12 @@ TEST_CASE("checkers: a restarted node that forgot what its earlier process deliv
     // its next process, from a sender whose token died with it (and was regenerated) or was
     // rolled back. With its delivery record (state_dir) that process drops it, or says
     // `redelivered` after a rollback; without, it delivers it a second time.
-    // A kill must come between a copy and the sender's freeing: ten seeds, some runs have one.
+    // A kill must come between a copy and the sender's freeing: twenty seeds, some runs have one
+    // (with regenerate, seeds 36 and 47; the timing moves with the link's, as it did when its
+    // round-trip samples were mended).
     for (const RecoveryMode mode : {RecoveryMode::regenerate, RecoveryMode::rollback}) {
         std::size_t caught = 0;
-        for (std::uint64_t seed = 20; seed < 30; ++seed) {
+        for (std::uint64_t seed = 30; seed < 50; ++seed) {
             SimConfig c = scenario(Mutant::none);
             c.seed = seed;
             c.recover = mode;
