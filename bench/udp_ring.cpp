@@ -3,7 +3,7 @@
 // token ring of N processes can reach on this host. Process 0 times each rotation on the monotonic
 // clock and prints one JSON line: {"bench":"udp_ring","nodes":N,"rotations":R,"p50_us",..,"p99_us",..}.
 //
-// Usage: udp_ring --nodes N [--rotations R] [--warmup W]
+// Usage: udp_ring --nodes N [--rotations R] [--warmup W] [--ack]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -57,12 +57,27 @@ void receive(int fd, std::array<std::uint8_t, kDatagramBytes>& d) {
         if (errno != EINTR) fail("recv");
 }
 
+// With --ack, each hop also acknowledges the datagram to its sender, as a reliable link must: a
+// datagram to the sender's second socket, which nobody waits on (so it wakes nobody) and which its
+// owner empties each time it is awake anyway. The floor of a ring that acknowledges every hop.
+struct Acks {
+    int own = -1;                     // this process's ack socket, or -1 without --ack
+    const sockaddr_in* to = nullptr;  // the predecessor's
+    void after_pass(int fd) const {
+        if (own < 0) return;
+        std::array<std::uint8_t, kDatagramBytes> a{};
+        send_to(fd, a, *to);
+        while (recv(own, a.data(), a.size(), MSG_DONTWAIT) >= 0) {}
+    }
+};
+
 // Every process but the first: receive, pass on, until the stop datagram has gone by.
-void relay(int fd, const sockaddr_in& next) {
+void relay(int fd, const sockaddr_in& next, const Acks& acks) {
     std::array<std::uint8_t, kDatagramBytes> d{};
     for (;;) {
         receive(fd, d);
         send_to(fd, d, next);
+        acks.after_pass(fd);
         if (d[0] == kStop) return;
     }
 }
@@ -83,16 +98,24 @@ int main(int argc, char** argv) {
     app.add_option("--nodes", nodes, "processes in the ring")->check(CLI::Range(2, 256))->capture_default_str();
     app.add_option("--rotations", rotations, "rotations timed")->check(CLI::Range(10, 10'000'000))->capture_default_str();
     app.add_option("--warmup", warmup, "rotations first, untimed")->check(CLI::Range(0, 10'000'000))->capture_default_str();
+    bool ack = false;
+    app.add_flag("--ack", ack, "each hop also sends an acknowledgement back, to a socket that wakes nobody");
     CLI11_PARSE(app, argc, argv);
 
     std::vector<RingSocket> ring;
     for (int i = 0; i < nodes; ++i) ring.push_back(bind_loopback());
+    std::vector<RingSocket> ack_sockets;
+    for (int i = 0; ack && i < nodes; ++i) ack_sockets.push_back(bind_loopback());
+    auto acks_of = [&](int i) {
+        if (!ack) return Acks{};
+        return Acks{ack_sockets[static_cast<std::size_t>(i)].fd, &ack_sockets[static_cast<std::size_t>((i + nodes - 1) % nodes)].address};
+    };
     std::vector<pid_t> children;
     for (int i = 1; i < nodes; ++i) {
         const pid_t pid = fork();
         if (pid < 0) fail("fork");
         if (pid == 0) {
-            relay(ring[static_cast<std::size_t>(i)].fd, ring[static_cast<std::size_t>((i + 1) % nodes)].address);
+            relay(ring[static_cast<std::size_t>(i)].fd, ring[static_cast<std::size_t>((i + 1) % nodes)].address, acks_of(i));
             _exit(0);
         }
         children.push_back(pid);
@@ -105,6 +128,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < warmup + rotations; ++r) {
         const auto start = std::chrono::steady_clock::now();
         send_to(fd, d, ring[1].address);
+        acks_of(0).after_pass(fd);
         receive(fd, d);
         const auto took = std::chrono::steady_clock::now() - start;
         if (r >= warmup) us.push_back(std::chrono::duration<double, std::micro>(took).count());
@@ -114,8 +138,12 @@ int main(int argc, char** argv) {
     receive(fd, d);
     for (pid_t pid : children) waitpid(pid, nullptr, 0);
 
-    const nlohmann::ordered_json line{
-        {"bench", "udp_ring"}, {"nodes", nodes}, {"rotations", rotations}, {"p50_us", quantile_us(us, 0.5)}, {"p99_us", quantile_us(us, 0.99)}};
+    const nlohmann::ordered_json line{{"bench", "udp_ring"},
+                                      {"nodes", nodes},
+                                      {"ack", ack},
+                                      {"rotations", rotations},
+                                      {"p50_us", quantile_us(us, 0.5)},
+                                      {"p99_us", quantile_us(us, 0.99)}};
     fmt::print("{}\n", line.dump());
     return 0;
 }

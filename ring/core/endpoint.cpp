@@ -94,7 +94,7 @@ std::optional<SendStatus> Endpoint::send(NodeId peer, std::span<const std::uint8
     return l->send(message);
 }
 
-std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::uint8_t> datagram) {
+std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::uint8_t> datagram, std::optional<Instant> arrived) {
     ++stats_.datagrams_received;
     wire::DecodeError err = wire::decode_frame(datagram, frame_, config_.key ? &*config_.key : nullptr);
     if (err == wire::DecodeError::bad_mac && also_accept_) err = wire::decode_frame(datagram, frame_, &*also_accept_);
@@ -117,7 +117,7 @@ std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::ui
         ++stats_.unknown_peer;
         return std::nullopt;
     }
-    l->on_frame(now, frame_);
+    l->on_frame(now, frame_, arrived);
     return src;
 }
 
@@ -222,6 +222,10 @@ std::optional<Instant> Endpoint::next_deadline() const {
         if (t && (!d || *t < *d)) d = t;
     }
     return d;
+}
+
+bool Endpoint::awaits_answer() const {
+    return std::any_of(links_.begin(), links_.end(), [](const auto& entry) { return entry.second.link->awaits_answer(); });
 }
 
 LinkStats Endpoint::total_link_stats() const {

@@ -78,11 +78,14 @@ public:
     const std::optional<AuthKey>& send_key() const { return config_.key; }
     const std::optional<AuthKey>& also_accepted_key() const { return also_accept_; }
     bool has_peer(NodeId peer) const { return links_.contains(peer); }
+    // Some link awaits an answer that may come as a pure acknowledgement (Link::awaits_answer).
+    bool awaits_answer() const;
 
     // Returns nullopt for an unknown peer.
     std::optional<SendStatus> send(NodeId peer, std::span<const std::uint8_t> message);
     // Returns the sender when a link took the datagram.
-    std::optional<NodeId> on_datagram(Instant now, std::span<const std::uint8_t> datagram);
+    // `arrived`: when the datagram reached this host, if it waited to be read (Link::on_frame).
+    std::optional<NodeId> on_datagram(Instant now, std::span<const std::uint8_t> datagram, std::optional<Instant> arrived = std::nullopt);
     // The reply to the datagram just given to on_datagram, for the address it came from (a tool's
     // challenge); empty if none. Taking it clears it.
     std::optional<Bytes> take_reply() { return std::exchange(reply_, std::nullopt); }

@@ -50,7 +50,7 @@ SendStatus Link::send(std::span<const std::uint8_t> message) {
     return SendStatus::queued;
 }
 
-void Link::on_frame(Instant now, const wire::Frame& frame) {
+void Link::on_frame(Instant now, const wire::Frame& frame, std::optional<Instant> arrived) {
     const wire::FrameHeader& h = frame.header;
     ++stats_.datagrams_received;
     if (h.src_incarnation == kUnknownIncarnation || (handshake_done() && h.src_incarnation < peer_incarnation_)) {
@@ -107,7 +107,12 @@ void Link::on_frame(Instant now, const wire::Frame& frame) {
     }
     // Any echo is a sample, even on a retransmitted frame: it names the transmission it answers (so
     // Karn's ambiguity does not arise) and is sent only promptly (see base_header).
-    if (process_acks(now, h) && h.tsecr != 0) take_rtt_sample(Duration{static_cast<std::uint32_t>(timestamp(now) - h.tsecr)});
+    if (process_acks(now, h) && h.tsecr != 0) {
+        // From its arrival, unless that reads as before the echoed send (a clock conversion's error).
+        const std::uint32_t at = timestamp(now), came = arrived && *arrived < now ? timestamp(*arrived) : at;
+        const std::uint32_t sample = static_cast<std::int32_t>(came - h.tsecr) >= 0 ? came - h.tsecr : at - h.tsecr;
+        take_rtt_sample(Duration{sample});
+    }
     if (!frame.messages.empty()) {
         process_messages(now, frame);
         ack_pending_ = true;

@@ -125,8 +125,10 @@ public:
     }
 
     SendStatus send(std::span<const std::uint8_t> message);
-    // The frame must come from this link's peer and be addressed to this link's node.
-    void on_frame(Instant now, const wire::Frame& frame);
+    // The frame must come from this link's peer and be addressed to this link's node. `arrived`:
+    // when it reached this host, if earlier than now (it waited to be read): its round-trip sample
+    // is taken from then, so it measures the path, not the wait.
+    void on_frame(Instant now, const wire::Frame& frame, std::optional<Instant> arrived = std::nullopt);
     // Do everything due at `now`: timers, then transmission of what is ready.
     void flush(Instant now);
     LinkOutput take_output();
@@ -147,6 +149,10 @@ public:
     bool silent() const { return silent_; }  // nothing heard for silent_after
     std::size_t in_flight() const { return unacked_.size(); }
     bool window_has_room() const { return unacked_.size() < config_.window_messages; }
+    // A pure acknowledgement would unblock this link: the answer to its hello, or room in its full
+    // window. Otherwise acks only confirm what a timer would otherwise retry, so they may wait to be
+    // read (see io/udp_socket.h, the quiet twin).
+    bool awaits_answer() const { return !handshake_done() || !window_has_room(); }
     const LinkConfig& config() const { return config_; }
     // Key rotation: every frame emitted from now on (retransmissions too) carries this key's MAC.
     void set_key(std::optional<AuthKey> key) { config_.key = key; }

@@ -16,6 +16,7 @@
 //   3. Call step() again while pending(); else sleep until next_deadline() or the next datagram.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <span>
 #include <variant>
@@ -28,6 +29,7 @@
 #include "ring/core/node.h"
 #include "ring/core/rotation_times.h"
 #include "ring/core/send_backlog.h"
+#include "ring/core/wire.h"
 
 namespace ringwatch {
 
@@ -86,7 +88,10 @@ public:
         drain_core(now);
     }
 
-    std::optional<NodeId> on_datagram(Instant now, std::span<const std::uint8_t> datagram) { return endpoint_.on_datagram(now, datagram); }
+    // `arrived`: when it reached this host, if it waited to be read (a parked ack: Link::on_frame).
+    std::optional<NodeId> on_datagram(Instant now, std::span<const std::uint8_t> datagram, std::optional<Instant> arrived = std::nullopt) {
+        return endpoint_.on_datagram(now, datagram, arrived);
+    }
     std::optional<Bytes> take_reply() { return endpoint_.take_reply(); }
     void on_timer(Instant now) {
         core_.on_timer(now);
@@ -166,6 +171,10 @@ NodeReady BasicNodeProcess<Core>::step(Instant now) {
         }
         for (auto& m : eout_.delivered) deliver(now, m.peer, std::move(m.bytes));
     }
+    // Pure acknowledgements last: the ack of a token is made a round before the token goes on, and
+    // sent first it would delay the token by a send (and, to a peer that reads acks at once, a
+    // wake-up). Otherwise the order stays as made (a link copes with any order anyway).
+    std::stable_partition(ready_.datagrams.begin(), ready_.datagrams.end(), [](const Addressed& d) { return !wire::may_wait(d.bytes); });
     return std::exchange(ready_, NodeReady{});
 }
 

@@ -26,6 +26,13 @@ std::string_view to_string(DecodeError e) {
     return "unknown";
 }
 
+bool may_wait(std::span<const std::uint8_t> d) {
+    if (d.size() < kFixedHeaderBytes || d[0] != (kMagic >> 8) || d[1] != (kMagic & 0xff)) return false;
+    if (d[kFlagsOffset] & kFlagWantAck) return false;
+    const std::size_t count_at = kCountOffset + d[kSackLenOffset];
+    return count_at < d.size() && d[count_at] == 0;
+}
+
 DecodeError decode_frame(std::span<const std::uint8_t> datagram, Frame& out, const AuthKey* key) {
     if (datagram.size() > kMaxDatagramBytes) return DecodeError::oversized;
     if (datagram.size() < kFixedHeaderBytes) return DecodeError::truncated;

@@ -100,4 +100,14 @@ void encode_frame(const FrameHeader& header, std::span<const std::span<const std
 
 inline std::size_t header_size(std::uint8_t sack_len) { return kFixedHeaderBytes + sack_len; }
 
+// Where may_wait looks (and the kernel's filter of a quiet socket, io/udp_socket.cpp, with it).
+inline constexpr std::size_t kFlagsOffset = 4;
+inline constexpr std::size_t kSackLenOffset = kFixedHeaderBytes - 2;
+inline constexpr std::size_t kCountOffset = kFixedHeaderBytes - 1;  // plus sack_len
+
+// A frame nobody needs to be woken for: it carries no message and asks for no prompt answer (a
+// pure acknowledgement). Read from the bytes alone, unauthenticated: a forged frame that says so
+// only waits, then is judged like any other. Anything not plainly such a frame says false.
+bool may_wait(std::span<const std::uint8_t> datagram);
+
 }  // namespace ringwatch::wire

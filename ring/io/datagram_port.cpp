@@ -11,21 +11,29 @@ namespace {
 constexpr int kMaxRunsPerPass = 16;  // handlers that keep sending cannot starve the loop
 }  // namespace
 
-DatagramPort::DatagramPort(uv_loop_t* loop, const sockaddr_storage& bind_to, OnDatagram on_datagram, std::function<void()> on_pass)
+DatagramPort::DatagramPort(uv_loop_t* loop, const sockaddr_storage& bind_to, OnDatagram on_datagram, std::function<void()> on_pass,
+                           UdpSocket::OnQuietDatagram on_quiet)
     : on_pass_(std::move(on_pass)),
-      socket_(loop, bind_to, std::move(on_datagram)),
+      socket_(loop, bind_to, std::move(on_datagram), std::move(on_quiet)),
       delay_timer_(loop, [this] { release_delayed(); }),
       check_(loop, uv_check_init),
       prepare_(loop, uv_prepare_init) {
     check_.get()->data = this;
     prepare_.get()->data = this;
     // After the I/O callbacks of a pass (check) and before the loop blocks again (prepare): the
-    // inputs of the whole pass have been fed, so acks and sends are coalesced.
-    auto run_if_dirty = [](auto* h) {
+    // inputs of the whole pass have been fed, so acks and sends are coalesced. Acks parked in the
+    // socket's quiet twin are read before the loop blocks, after the pass has sent what it had to
+    // (a token's hop does not wait for them).
+    uv_check_start(check_.get(), [](uv_check_t* h) {
         if (auto* port = static_cast<DatagramPort*>(h->data)) port->run();
-    };
-    uv_check_start(check_.get(), run_if_dirty);
-    uv_prepare_start(prepare_.get(), run_if_dirty);
+    });
+    uv_prepare_start(prepare_.get(), [](uv_prepare_t* h) {
+        if (auto* port = static_cast<DatagramPort*>(h->data)) {
+            port->run();
+            port->socket_.drain_quiet();
+            port->run();
+        }
+    });
     uv_unref(check_.base());
     uv_unref(prepare_.base());
 }
@@ -62,6 +70,17 @@ void DatagramPort::send(NodeId peer, Bytes datagram) {
         }
     }
     delay_timer_.arm(next_release());
+}
+
+void DatagramPort::send_all(std::vector<Addressed>& datagrams) {
+    if (impairment_.active()) {
+        for (auto& d : datagrams) send(d.peer, std::move(d.bytes));
+        return;
+    }
+    batch_.clear();
+    for (const auto& d : datagrams)
+        if (auto addr = addresses_.find(d.peer); addr != addresses_.end()) batch_.push_back({&addr->second, d.bytes});
+    socket_.send_many(batch_);
 }
 
 void DatagramPort::release_delayed() {

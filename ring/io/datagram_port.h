@@ -22,8 +22,10 @@ public:
     using OnDatagram = std::function<void(std::span<const std::uint8_t> datagram, const sockaddr* from)>;
 
     // on_pass runs once per loop pass in which mark_dirty() was called (and again, up to a bound,
-    // while it marks itself dirty).
-    DatagramPort(uv_loop_t* loop, const sockaddr_storage& bind_to, OnDatagram on_datagram, std::function<void()> on_pass);
+    // while it marks itself dirty). With on_quiet, pure acknowledgements wait in the socket's
+    // quiet twin without waking the process (udp_socket.h) and come through on_quiet.
+    DatagramPort(uv_loop_t* loop, const sockaddr_storage& bind_to, OnDatagram on_datagram, std::function<void()> on_pass,
+                 UdpSocket::OnQuietDatagram on_quiet = {});
     DatagramPort(const DatagramPort&) = delete;
     DatagramPort& operator=(const DatagramPort&) = delete;
 
@@ -32,12 +34,17 @@ public:
     void forget(NodeId peer) { addresses_.erase(peer); }
     // To a peer by id, through the shim (nothing when its address is unknown).
     void send(NodeId peer, Bytes datagram);
+    // The same for each, in order; without impairment in as few system calls as the kernel allows.
+    void send_all(std::vector<Addressed>& datagrams);
     // After a core took a datagram that came from `from`: its reply (a tool's challenge, kept
     // nowhere) goes straight back, a sender with no address yet (a tool just admitted) is answered
     // where it wrote from, and a pass is due.
     void taken(const sockaddr* from, std::optional<NodeId> sender, std::optional<Bytes> reply);
 
     void mark_dirty() { dirty_ = true; }
+    // What waits in the quiet twin, read now: before a timer's decisions.
+    void drain_quiet() { socket_.drain_quiet(); }
+    void watch_quiet(bool on) { socket_.watch_quiet(on); }
     // Runs the pass now if anything is waiting (a caller about to give up waiting).
     void settle() { run(); }
     // The port no longer keeps the loop running by itself (a tool beside child processes).
@@ -59,6 +66,7 @@ private:
     Impairment impairment_;
     bool dirty_ = false;
     std::vector<Duration> fates_;
+    std::vector<UdpSocket::Outgoing> batch_;
     // Datagrams the shim holds back, by release time.
     std::multimap<Instant, Addressed> delayed_;
 

@@ -52,8 +52,9 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
       process_(make_process(node_config(config, self, new_incarnation(), loaded_), link, monotonic_now())),
       port_(
           loop, config.node(self).address, [this](std::span<const std::uint8_t> d, const sockaddr* from) { on_datagram(d, from); },
-          [this] { pass(); }),
+          [this] { pass(); }, [this](std::span<const std::uint8_t> d, const sockaddr* from, Instant arrived) { on_datagram(d, from, arrived); }),
       timer_(loop, [this] {
+          port_.drain_quiet();  // an ack that waited there must be known before a timeout is decided
           process_.on_timer(monotonic_now());
           port_.mark_dirty();
           port_.settle();
@@ -71,6 +72,8 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     log_.log("predecessor node {} at {}, successor node {} at {}, {} at {}", pred, config.predecessor(self).address_text, succ,
              config.successor(self).address_text, monitors.size() == 1 ? "monitor" : "monitors", fmt::join(monitors, ", "));
     if (const std::string w = config.insecure_warning(); !w.empty()) log_.log("{}", w);
+    if (!port_.socket().quiet_active())
+        log_.log("acknowledgements wake this node: the kernel refused a second socket on its port (SO_REUSEPORT with a BPF filter) to park them in");
     if (store_) {
         log_.log("state directory {}: {} saved snapshot(s) kept for rollback", store_->dir(), node.kept().size());
         for (const auto& file : loaded_.unreadable) log_.log("state directory: ignored {}", file);
@@ -94,8 +97,9 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
     port_.settle();
 }
 
-void NodeDriver::on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from) {
-    const auto sender = process_.on_datagram(monotonic_now(), datagram);
+void NodeDriver::on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from, std::optional<Instant> arrived) {
+    // An ack read from the quiet twin comes with its arrival time: its round-trip sample must not hold the wait.
+    const auto sender = process_.on_datagram(monotonic_now(), datagram, arrived);
     port_.taken(from, sender, process_.take_reply());
 }
 
@@ -104,6 +108,7 @@ void NodeDriver::pass() {
     act(ready);
     if (process_.pending()) port_.mark_dirty();
     timer_.arm(process_.next_deadline());
+    port_.watch_quiet(process_.endpoint().awaits_answer());
 }
 
 // In the order of the process's contract (node_process.h).
@@ -115,7 +120,7 @@ void NodeDriver::act(NodeReady& ready) {
             log_.log("state directory: {}; kept in memory and retried every second (until then a restart would load an older state)", *o.failed);
         if (o.recovered) log_.log("state directory: written again after {} failed attempt(s); it is current", writer_->failures());
     }
-    for (auto& d : ready.datagrams) port_.send(d.peer, std::move(d.bytes));
+    port_.send_all(ready.datagrams);
     if (ready.sends_dropped > 0) log_.log("dropped {} message(s): a peer's queue is full", ready.sends_dropped);
     for (const auto& e : ready.token_events) {
         emit(token_event_json(self_, monotonic_now(), e));
@@ -181,6 +186,7 @@ StatusReply NodeDriver::status(std::uint64_t command_id) const {
     add("datagrams_sent", static_cast<std::int64_t>(udp.sent));
     add("bytes_sent", static_cast<std::int64_t>(udp.bytes_sent));
     add("datagrams_received", static_cast<std::int64_t>(udp.received));
+    add("datagrams_quiet", static_cast<std::int64_t>(udp.quiet));  // of those, acks read without a wake-up
     add("bytes_received", static_cast<std::int64_t>(udp.bytes_received));
     const Endpoint& endpoint = process_.endpoint();
     const auto drops = drop_counts(udp, endpoint.stats(), endpoint.total_link_stats());

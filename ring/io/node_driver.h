@@ -32,7 +32,7 @@ public:
     StatusReply status(std::uint64_t command_id) const;
 
 private:
-    void on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from);
+    void on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from, std::optional<Instant> arrived = std::nullopt);
     void pass();  // one step of the process, and what it asks for done
     void act(NodeReady& ready);
     void log_token_event(const TokenEvent& e);

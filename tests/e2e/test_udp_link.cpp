@@ -1,9 +1,13 @@
 // Real sockets on 127.0.0.1: two endpoint drivers on one libuv loop, the impairment shim losing,
 // duplicating and reordering their datagrams, and every message still arrives exactly once, in order.
+// A socket with a quiet twin: pure acknowledgements wait without waking the reader.
 #include <catch2/catch.hpp>
 
 #include <cstring>
 
+#include <functional>
+
+#include "ring/core/wire.h"
 #include "ring/io/clock.h"
 #include "ring/io/endpoint_driver.h"
 
@@ -130,6 +134,120 @@ TEST_CASE("udp link: binding a port in use fails with a message naming the call 
             CHECK(what.find("bind 127.0.0.1:" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in&>(taken).sin_port))) == 0);
             CHECK(what.find("address already in use") != std::string::npos);
         }
+    }
+    close_loop(&loop);
+}
+
+namespace {
+
+Bytes frame_bytes(std::uint8_t flags, std::uint8_t sack_len, std::vector<Bytes> messages) {
+    wire::FrameHeader h;
+    h.flags = flags;
+    h.src = NodeId{1};
+    h.dst = NodeId{2};
+    h.src_incarnation = Incarnation{5};
+    h.seq = Seq{1};
+    h.ack = Seq{1};
+    h.tsval = 1;
+    h.sack_len = sack_len;
+    std::vector<std::span<const std::uint8_t>> spans(messages.begin(), messages.end());
+    Bytes out;
+    wire::encode_frame(h, spans, out);
+    return out;
+}
+
+// Runs the loop until `done` or a deadline; false at the deadline.
+bool run_until(uv_loop_t* loop, const std::function<bool()>& done, Duration limit = 5s) {
+    const Instant until = monotonic_now() + limit;
+    while (!done()) {
+        if (monotonic_now() > until) return false;
+        uv_run(loop, UV_RUN_NOWAIT);
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("udp socket: pure acks wait in the quiet twin, wake nobody, and come with their arrival time", "[e2e][link]") {
+    uv_loop_t loop;
+    REQUIRE(uv_loop_init(&loop) == 0);
+    {
+        std::vector<Bytes> loud, quiet;
+        std::vector<Instant> arrivals;
+        UdpSocket receiver(
+            &loop, loopback_any_port(), [&](std::span<const std::uint8_t> d, const sockaddr*) { loud.emplace_back(d.begin(), d.end()); },
+            [&](std::span<const std::uint8_t> d, const sockaddr*, Instant arrived) {
+                quiet.emplace_back(d.begin(), d.end());
+                arrivals.push_back(arrived);
+            });
+        REQUIRE(receiver.quiet_active());
+        int beacons = 0;
+        UdpSocket beacon(&loop, loopback_any_port(), [&](auto, auto) { ++beacons; });
+        UdpSocket sender(&loop, loopback_any_port(), [](auto, auto) {});
+
+        const std::vector<Bytes> acks{frame_bytes(0, 0, {}), frame_bytes(wire::kFlagRetransmit, 3, {}), frame_bytes(0, 128, {})};
+        const Instant before = monotonic_now();
+        for (const Bytes& a : acks) sender.send(receiver.local_address(), a);
+        // Sent after the acks on the same loopback: once it is read, the acks were queued too.
+        sender.send(beacon.local_address(), Bytes{'b'});
+        REQUIRE(run_until(&loop, [&] { return beacons == 1; }));
+        uv_run(&loop, UV_RUN_NOWAIT);
+        CHECK(loud.empty());  // nothing woke the receiver
+        CHECK(quiet.empty());
+
+        receiver.drain_quiet();
+        const Instant after = monotonic_now();
+        REQUIRE(quiet == acks);
+        for (Instant t : arrivals) {
+            CHECK(t >= before - 1ms);  // the kernel's stamp, on the wall clock: allow for the conversion
+            CHECK(t <= after);
+        }
+        CHECK(receiver.stats().quiet == 3);
+        CHECK(receiver.stats().received == 3);
+
+        // Whatever asks for an answer or carries a message wakes the receiver, as does anything not
+        // plainly a frame; the filter in the kernel agrees with wire::may_wait on each.
+        const std::vector<Bytes> wakers{frame_bytes(wire::kFlagWantAck, 0, {}), frame_bytes(0, 0, {Bytes{1}}),
+                                        frame_bytes(0, 2, {Bytes{1}, Bytes{2}}), Bytes{'R', 'W', 2}, Bytes(40, 0)};
+        for (const Bytes& w : wakers) {
+            CHECK_FALSE(wire::may_wait(w));
+            sender.send(receiver.local_address(), w);
+        }
+        for (const Bytes& a : acks) CHECK(wire::may_wait(a));
+        REQUIRE(run_until(&loop, [&] { return loud.size() == wakers.size(); }));
+        CHECK(loud == wakers);
+        CHECK(quiet.size() == acks.size());
+
+        // Watched (an answer is awaited), the twin wakes the receiver by itself.
+        receiver.watch_quiet(true);
+        sender.send(receiver.local_address(), acks[1]);
+        REQUIRE(run_until(&loop, [&] { return quiet.size() == acks.size() + 1; }));
+        receiver.watch_quiet(false);
+        sender.send(receiver.local_address(), acks[2]);
+        sender.send(beacon.local_address(), Bytes{'b'});
+        REQUIRE(run_until(&loop, [&] { return beacons == 2; }));
+        uv_run(&loop, UV_RUN_NOWAIT);
+        CHECK(quiet.size() == acks.size() + 1);
+    }
+    close_loop(&loop);
+}
+
+TEST_CASE("udp socket: a port held by a socket with a quiet twin is still ours alone, and the twin needs a free port", "[e2e]") {
+    uv_loop_t loop;
+    REQUIRE(uv_loop_init(&loop) == 0);
+    {
+        auto quiet_handler = [](std::span<const std::uint8_t>, const sockaddr*, Instant) {};
+        UdpSocket paired(
+            &loop, loopback_any_port(), [](auto, auto) {}, quiet_handler);
+        const sockaddr_storage taken = paired.local_address();
+        CHECK_THROWS_WITH(UdpSocket(&loop, taken, [](auto, auto) {}), Catch::Contains("address already in use"));
+        CHECK_THROWS_WITH(UdpSocket(
+                              &loop, taken, [](auto, auto) {}, quiet_handler),
+                          Catch::Contains("address already in use"));
+        UdpSocket plain(&loop, loopback_any_port(), [](auto, auto) {});
+        CHECK_THROWS_WITH(UdpSocket(
+                              &loop, plain.local_address(), [](auto, auto) {}, quiet_handler),
+                          Catch::Contains("address already in use"));
     }
     close_loop(&loop);
 }

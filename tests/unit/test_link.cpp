@@ -650,3 +650,46 @@ TEST_CASE("send backlog: waits behind a full window in order, drains on window_o
     CHECK(a.link(kB)->stats().messages_dropped_by_reset == 2);
     CHECK_FALSE(backlog.send(a, NodeId{99}, msg(1)));  // unknown peer
 }
+
+TEST_CASE("link: it awaits an answer that may come as a pure ack only while its hello is unanswered or its window is full", "[link]") {
+    LinkConfig c;
+    c.window_messages = 4;
+    Pair p(c);
+    CHECK(p.a.link->awaits_answer());  // a hello out, its answer a pure ack
+    p.flush();
+    p.settle();
+    CHECK_FALSE(p.a.link->awaits_answer());
+    CHECK_FALSE(p.b.link->awaits_answer());
+    for (std::uint8_t i = 0; i < 3; ++i) REQUIRE(p.a.link->send(msg(i)) == SendStatus::queued);
+    CHECK_FALSE(p.a.link->awaits_answer());  // messages in flight: a timer retries them, acks may wait
+    REQUIRE(p.a.link->send(msg(3)) == SendStatus::queued);
+    CHECK(p.a.link->awaits_answer());  // the window is full: only an ack lets the next one go
+    p.flush();
+    p.settle();
+    CHECK_FALSE(p.a.link->awaits_answer());
+}
+
+TEST_CASE("link: an ack read late is sampled from its arrival, so the round trip is the path's and not the wait", "[link]") {
+    auto sample_after = [](std::optional<Duration> arrived_after_send) {
+        Pair p;
+        p.flush();
+        p.settle();  // the handshake (its answer is no sample: no data was acknowledged)
+        REQUIRE_FALSE(p.a.link->srtt());
+        REQUIRE(p.a.link->send(msg(1)) == SendStatus::queued);
+        p.flush();
+        const Instant sent = p.now;
+        p.now += 100us;
+        p.a_to_b();
+        p.flush();
+        REQUIRE(p.b.wire.size() == 1);  // b's ack, parked unread until 5 ms after the send
+        wire::Frame f;
+        REQUIRE(wire::decode_frame(p.b.wire.front(), f) == wire::DecodeError::none);
+        const std::optional<Instant> arrived = arrived_after_send ? std::optional<Instant>(sent + *arrived_after_send) : std::nullopt;
+        p.a.link->on_frame(sent + 5ms, f, arrived);
+        return p.a.link->srtt();  // the first sample is the estimate
+    };
+    CHECK(sample_after(200us) == Duration{200us});
+    CHECK(sample_after(std::nullopt) == Duration{5ms});  // read at once: now is its arrival
+    // An arrival that reads as before the send (a clock conversion's error) is not believed.
+    CHECK(sample_after(-50us) == Duration{5ms});
+}

@@ -335,3 +335,38 @@ TEST_CASE("views: a process keeps sessions two places away on either side, and n
     CHECK(taken->neighbours == Neighbours{NodeId{0}, NodeId{3}});
     CHECK(p.endpoint().has_peer(NodeId{4}));
 }
+
+TEST_CASE("process: a token goes on before the acknowledgement of its arrival (an ack sent first would delay it)", "[process]") {
+    NodeConfig c = member(1);
+    c.token.hold = 0ms;  // passed on in the step that takes it in
+    c.incarnation = Incarnation{0x11};
+    NodeProcess p(NodeProcessConfig{c, LinkConfig{}, 4}, Node(c, t0), t0);
+    Endpoint pred(LinkConfig{}, NodeId{0}, Incarnation{0x42});
+    Endpoint succ(LinkConfig{}, NodeId{2}, Incarnation{0x43});
+    pred.add_peer(NodeId{1}, t0);
+    succ.add_peer(NodeId{1}, t0);
+    Instant now = t0;
+    auto round = [&] {
+        now += 1ms;
+        for (Endpoint* e : {&pred, &succ}) {
+            e->flush(now);
+            EndpointOutput out;
+            e->take_output(out);
+            for (auto& d : out.datagrams) p.on_datagram(now, d.bytes);
+        }
+        p.on_timer(now);
+        NodeReady r = p.step(now);
+        for (const auto& d : r.datagrams) {
+            if (d.peer == NodeId{0}) pred.on_datagram(now, d.bytes);
+            if (d.peer == NodeId{2}) succ.on_datagram(now, d.bytes);
+        }
+        return r;
+    };
+    for (int i = 0; i < 5; ++i) round();  // sessions first (hellos both ways)
+    REQUIRE(pred.send(NodeId{1}, encode_message(token_of(1))));
+    const NodeReady r = round();
+    std::vector<std::pair<NodeId, bool>> sent;  // to whom, and whether it was a pure ack
+    for (const auto& d : r.datagrams) sent.emplace_back(d.peer, wire::may_wait(d.bytes));
+    const std::vector<std::pair<NodeId, bool>> expected{{NodeId{2}, false}, {NodeId{0}, true}};
+    CHECK(sent == expected);
+}

@@ -220,3 +220,33 @@ TEST_CASE("wire: with the ring's key every frame carries a MAC, and only valid M
     encode_frame(h, one, big, &key);
     CHECK(big.size() == kMaxDatagramBytes);  // the reserve is exactly the MAC
 }
+
+TEST_CASE("wire: may_wait holds for pure acknowledgements only, read from the bytes as the kernel's filter reads them", "[wire]") {
+    FrameHeader ack = sample_header();
+    ack.flags = 0;
+    CHECK(may_wait(encode(ack, {})));  // an ack with a selective-ack bitmap of two bytes
+    ack.sack_len = 0;
+    CHECK(may_wait(encode(ack, {})));
+    ack.sack_len = kMaxSackBytes;
+    CHECK(may_wait(encode(ack, {})));
+    FrameHeader retransmitted = ack;
+    retransmitted.flags = kFlagRetransmit;
+    CHECK(may_wait(encode(retransmitted, {})));
+    // Asking for a prompt answer (hello, keep-alive) or carrying a message: the reader is woken.
+    CHECK_FALSE(may_wait(encode(sample_header(), {})));
+    CHECK_FALSE(may_wait(encode(ack, {Bytes{1, 2, 3}})));
+    // With a MAC trailer it is still read from the header.
+    Bytes keyed;
+    AuthKey key;
+    key.bytes.fill(7);
+    encode_frame(ack, {}, keyed, &key);
+    CHECK(may_wait(keyed));
+    // Anything else is not plainly such a frame.
+    Bytes whole = encode(ack, {});
+    CHECK_FALSE(may_wait(std::span(whole).first(whole.size() - 1)));  // its count byte cut off
+    Bytes foreign = whole;
+    foreign[0] = 'X';
+    CHECK_FALSE(may_wait(foreign));
+    CHECK_FALSE(may_wait(Bytes{}));
+    CHECK_FALSE(may_wait(Bytes{'R', 'W'}));
+}
