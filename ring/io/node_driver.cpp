@@ -104,6 +104,9 @@ void NodeDriver::on_datagram(std::span<const std::uint8_t> datagram, const socka
 }
 
 void NodeDriver::pass() {
+    // A deadline due in this step (a retransmission) is decided after the acks parked in the quiet
+    // twin are read, as the timer does; otherwise they wait (a token's hop does not read them first).
+    if (const auto due = process_.next_deadline(); due && *due <= monotonic_now()) port_.drain_quiet();
     NodeReady ready = process_.step(monotonic_now());
     act(ready);
     if (process_.pending()) port_.mark_dirty();
