@@ -341,6 +341,7 @@ void Link::emit_frame(Instant now, const wire::FrameHeader& h, std::span<const s
         ++stats_.data_frames_sent;
     }
     last_sent_ = now;
+    if (h.dst_incarnation != peer_incarnation_) return;  // an answer to another process: no ack of ours
     ack_pending_ = false;
     ack_deadline_.reset();
     unacked_received_ = 0;
@@ -419,13 +420,7 @@ void Link::flush(Instant now) {
         h.src_incarnation = self_incarnation_;
         h.dst_incarnation = *answer_to_;
         h.tsval = timestamp(now);
-        const bool ack_was_pending = ack_pending_;
-        const auto ack_deadline = ack_deadline_;
-        const auto unacked_received = unacked_received_;
         emit_frame(now, h, {});
-        ack_pending_ = ack_was_pending;  // this frame acknowledged nothing of the session
-        ack_deadline_ = ack_deadline;
-        unacked_received_ = unacked_received;
     }
     answer_to_.reset();
     if (!handshake_done()) {

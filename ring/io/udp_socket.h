@@ -7,11 +7,12 @@
 // Optionally with a quiet twin: a second socket on the same port (SO_REUSEPORT) to which a classic
 // BPF program in the kernel steers the frames that may wait (wire::may_wait: pure acknowledgements).
 // Unwatched, an ack wakes nobody; it is read whenever the process is awake anyway, by
-// drain_quiet(): before the loop blocks again (the datagram port) and before a timer's decisions. While the process
-// awaits an answer that comes as a pure ack (a hello's), watch_quiet(true) makes it wake as before. Each such
-// datagram comes with the time it entered the kernel's queue (SO_TIMESTAMPNS), so round-trip
-// samples measure the path, not how long the ack waited to be read. On a ring every hop's ack
-// otherwise wakes the previous node: about half the context switches of a token's round.
+// drain_quiet(): before the loop blocks again (the datagram port) and before a timer's or a due
+// deadline's decision. While the process awaits an answer that comes as a pure ack (a hello's),
+// watch_quiet(true) makes it wake as before. Each such datagram comes with the time it entered the
+// kernel's queue (SO_TIMESTAMPNS), so round-trip samples measure the path, not how long the ack
+// waited to be read. On a ring every hop's ack otherwise wakes the previous node (see the README's
+// link section for what that costs).
 #pragma once
 
 #include <cstdint>
