@@ -7,7 +7,8 @@
 //
 // Caller's contract, in order:
 //   1. Inputs: on_datagram(now, bytes) for every datagram that reaches the socket (then send
-//      take_reply(), if any, straight back to where the datagram came from: a tool's challenge);
+//      take_reply(), if any, straight back to where the datagram came from: a tool's challenge;
+//      a tool named by take_admitted() is written to at that address from then on);
 //      on_timer(now) once next_deadline() has passed; on_probe_refused(now, node) when the kernel
 //      refuses a probe of a node's address; the local commands recover(), inject(),
 //      send_message() and poll_status().
@@ -110,6 +111,7 @@ public:
 
     std::optional<NodeId> on_datagram(Instant now, std::span<const std::uint8_t> datagram) { return endpoint_.on_datagram(now, datagram); }
     std::optional<Bytes> take_reply() { return endpoint_.take_reply(); }
+    std::optional<NodeId> take_admitted() { return endpoint_.take_admitted(); }
     // The links' deadlines are met by the next step; the core's work runs only when its own
     // deadline has come (a wake-up for a link alone costs nothing per node), after it has been told
     // what the links last heard of each node.

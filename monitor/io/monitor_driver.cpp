@@ -55,8 +55,8 @@ MonitorDriver::MonitorDriver(uv_loop_t* loop, const RingConfig& ring, MonitorCon
 }
 
 void MonitorDriver::on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from) {
-    const auto sender = process_.on_datagram(monotonic_now(), datagram);
-    port_.taken(from, sender, process_.take_reply());
+    process_.on_datagram(monotonic_now(), datagram);
+    port_.taken(from, process_.take_admitted(), process_.take_reply());
 }
 
 void MonitorDriver::pass() {

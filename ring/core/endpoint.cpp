@@ -109,7 +109,8 @@ std::optional<NodeId> Endpoint::on_datagram(Instant now, std::span<const std::ui
     }
     const NodeId src = frame_.header.src;
     Link* l = link(src);  // marks it given an input
-    if (!l && is_tool_id(src) && max_tool_links_ > 0) {
+    const bool later_tool = l && is_tool_id(src) && frame_.header.src_incarnation > l->peer_incarnation();
+    if ((!l || later_tool) && is_tool_id(src) && max_tool_links_ > 0) {
         l = admit_tool(now, src);
         if (!l) return std::nullopt;
     }
@@ -158,11 +159,17 @@ Link* Endpoint::admit_tool(Instant now, NodeId tool) {
     }
     std::size_t tools = 0;
     for (auto t = links_.lower_bound(NodeId{kToolIdFirst}); t != links_.end() && is_tool_id(t->first); ++t) ++tools;
-    if (tools >= max_tool_links_) {
+    const bool replacing = links_.contains(tool);  // an earlier process's slot, taken over
+    if (!replacing && tools >= max_tool_links_) {
         ++stats_.tool_links_refused;  // one reason per dropped datagram: not unknown_peer too
         return nullptr;
     }
+    // The earlier process under this id is gone or superseded: what its link still held (a
+    // command not yet handed on, an answer not yet sent) goes with it, unacknowledged, so that
+    // process reports it failed rather than having it done.
+    if (replacing) drop_tool_link(tool);
     tools_admitted_[tool] = h.src_incarnation;
+    admitted_ = tool;
     auto it = links_.emplace(tool, Peer{std::make_unique<Link>(config_, self_, challenge, tool, now), std::nullopt, false, false}).first;
     it->second.link->count_from(1);
     it->second.link->counted_before(h.src_incarnation, h.counter > 0 ? h.counter - 1 : 0);  // its hellos: replays from now on
@@ -205,13 +212,16 @@ void Endpoint::take_output(EndpointOutput& out) {
         }
     }
     with_output_.clear();
-    for (NodeId id : gone) {
-        Peer& p = links_.at(id);
-        add(departed_, p.link->stats());
-        if (p.indexed) due_.erase({*p.indexed, id});
-        if (p.stale) std::erase(stale_, id);
-        links_.erase(id);
-    }
+    for (NodeId id : gone) drop_tool_link(id);
+}
+
+void Endpoint::drop_tool_link(NodeId tool) {
+    Peer& p = links_.at(tool);
+    add(departed_, p.link->stats());
+    if (p.indexed) due_.erase({*p.indexed, tool});
+    if (p.stale) std::erase(stale_, tool);
+    if (p.output) std::erase(with_output_, tool);
+    links_.erase(tool);
 }
 
 std::optional<Instant> Endpoint::next_deadline() const {

@@ -70,6 +70,10 @@ public:
     // incarnation above every one this process has admitted under that tool id. So a recording,
     // replayed now or after a restart, can neither open a slot nor hold one: its hellos win only
     // replies, its frames name a challenge of the past or an incarnation already admitted.
+    // Tool ids are drawn at random, so a tool may draw the id of one whose link is still here (one
+    // that ended less than silent_after ago, or even one still running): a later incarnation under
+    // that id is challenged and admitted as above, its link replacing the earlier one's, whose
+    // frames are dropped from then on as a replaced process's.
     Link& add_peer(NodeId peer, Instant now);
     void accept_tools(std::size_t max_tool_links) { max_tool_links_ = max_tool_links; }
     // Key rotation: every link sends under `send` from now on; datagrams are accepted under it and,
@@ -89,6 +93,10 @@ public:
     // The reply to the datagram just given to on_datagram, for the address it came from (a tool's
     // challenge); empty if none. Taking it clears it.
     std::optional<Bytes> take_reply() { return std::exchange(reply_, std::nullopt); }
+    // The tool admitted by the datagram just given to on_datagram, if any: from now on its link
+    // speaks to the address that datagram came from (and no other frame moves it: a recording
+    // sent from elsewhere cannot draw a tool's answers away). Taking it clears it.
+    std::optional<NodeId> take_admitted() { return std::exchange(admitted_, std::nullopt); }
     // The challenge incarnation a tool (id, incarnation) must address to open a link here.
     Incarnation tool_challenge(NodeId tool, Incarnation tool_incarnation) const;
     void flush(Instant now);
@@ -128,8 +136,11 @@ private:
     // The link was given an input: it is flushed at the next flush, its deadline is found afresh.
     void touch(NodeId id, Peer& p);
     void reindex(NodeId id, Peer& p);
-    // A frame of a tool with no link here: answers a hello, or opens a link for a met challenge.
+    // A frame of a tool with no link here, or of a later process under a tool id with one: answers
+    // a hello, or opens a link for a met challenge (replacing the earlier process's).
     Link* admit_tool(Instant now, NodeId tool);
+    // Forgets a tool's link (its counters kept in departed_), with whatever output it still held.
+    void drop_tool_link(NodeId tool);
 
     LinkConfig config_;
     std::optional<AuthKey> also_accept_;
@@ -145,6 +156,7 @@ private:
     // Per tool id, the highest tool incarnation given a link by this process (tool ids are few).
     std::map<NodeId, Incarnation> tools_admitted_;
     std::optional<Bytes> reply_;
+    std::optional<NodeId> admitted_;
     LinkStats departed_;  // of tool links let go
     wire::Frame frame_;   // reused to avoid an allocation per datagram
     LinkOutput scratch_;

@@ -6,7 +6,8 @@
 //
 // Caller's contract, in order:
 //   1. Inputs: on_datagram(now, bytes) for every datagram that reaches the socket (then send
-//      take_reply(), if any, straight back to where the datagram came from: a tool's challenge);
+//      take_reply(), if any, straight back to where the datagram came from: a tool's challenge;
+//      a tool named by take_admitted() is written to at that address from then on);
 //      on_timer(now) once next_deadline() has passed; the local commands send_app() and inject().
 //   2. After the inputs of a pass (a batch of datagrams is acknowledged together), call step(now)
 //      and act on what it returns, in this order: write `saved`, `erased` and `deliveries` to disk;
@@ -93,6 +94,7 @@ public:
         return endpoint_.on_datagram(now, datagram, arrived);
     }
     std::optional<Bytes> take_reply() { return endpoint_.take_reply(); }
+    std::optional<NodeId> take_admitted() { return endpoint_.take_admitted(); }
     void on_timer(Instant now) {
         core_.on_timer(now);
         drain_core(now);

@@ -38,11 +38,11 @@ DatagramPort::DatagramPort(uv_loop_t* loop, const sockaddr_storage& bind_to, OnD
     uv_unref(prepare_.base());
 }
 
-void DatagramPort::taken(const sockaddr* from, std::optional<NodeId> sender, std::optional<Bytes> reply) {
+void DatagramPort::taken(const sockaddr* from, std::optional<NodeId> admitted, std::optional<Bytes> reply) {
     sockaddr_storage address{};
     std::memcpy(&address, from, from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
     if (reply) socket_.send(address, *reply);
-    if (sender && !knows(*sender)) set_address(*sender, address);
+    if (admitted) set_address(*admitted, address);
     mark_dirty();
 }
 

@@ -30,16 +30,15 @@ public:
     DatagramPort& operator=(const DatagramPort&) = delete;
 
     void set_address(NodeId peer, const sockaddr_storage& address) { addresses_[peer] = address; }
-    bool knows(NodeId peer) const { return addresses_.contains(peer); }
     void forget(NodeId peer) { addresses_.erase(peer); }
     // To a peer by id, through the shim (nothing when its address is unknown).
     void send(NodeId peer, Bytes datagram);
     // The same for each, in order; without impairment in as few system calls as the kernel allows.
     void send_all(std::vector<Addressed>& datagrams);
     // After a core took a datagram that came from `from`: its reply (a tool's challenge, kept
-    // nowhere) goes straight back, a sender with no address yet (a tool just admitted) is answered
-    // where it wrote from, and a pass is due.
-    void taken(const sockaddr* from, std::optional<NodeId> sender, std::optional<Bytes> reply);
+    // nowhere) goes straight back, a tool it admitted (Endpoint::take_admitted) is answered where
+    // it wrote from from now on, and a pass is due.
+    void taken(const sockaddr* from, std::optional<NodeId> admitted, std::optional<Bytes> reply);
 
     void mark_dirty() { dirty_ = true; }
     // What waits in the quiet twin, read now: before a timer's decisions.

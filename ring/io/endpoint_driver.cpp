@@ -33,8 +33,8 @@ bool EndpointDriver::send_queued(NodeId peer, Bytes message) {
 }
 
 void EndpointDriver::on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from) {
-    const auto sender = endpoint_.on_datagram(monotonic_now(), datagram);
-    port_.taken(from, sender, endpoint_.take_reply());
+    endpoint_.on_datagram(monotonic_now(), datagram);
+    port_.taken(from, endpoint_.take_admitted(), endpoint_.take_reply());
 }
 
 void EndpointDriver::run() {

@@ -99,8 +99,8 @@ NodeDriver::NodeDriver(uv_loop_t* loop, const RingConfig& config, NodeId self, L
 
 void NodeDriver::on_datagram(std::span<const std::uint8_t> datagram, const sockaddr* from, std::optional<Instant> arrived) {
     // An ack read from the quiet twin comes with its arrival time: its round-trip sample must not hold the wait.
-    const auto sender = process_.on_datagram(monotonic_now(), datagram, arrived);
-    port_.taken(from, sender, process_.take_reply());
+    process_.on_datagram(monotonic_now(), datagram, arrived);
+    port_.taken(from, process_.take_admitted(), process_.take_reply());
 }
 
 void NodeDriver::pass() {

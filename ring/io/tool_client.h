@@ -28,6 +28,11 @@ public:
         const Link* l = link_.endpoint().link(node_);
         return l && l->last_heard().has_value();
     }
+    // The node has not been heard for the link's silent_after (after it was heard once).
+    bool silent() const {
+        const Link* l = link_.endpoint().link(node_);
+        return l && l->silent();
+    }
     void unref() {
         link_.unref();
         uv_unref(reinterpret_cast<uv_handle_t*>(timer_.get()));

@@ -18,7 +18,10 @@
 //       Takes SESSIONS tool slots on every node of CONFIG (under its key) and keeps them: each
 //       session asks the node's status once, then stays alive on its link's keep-alives. Prints
 //       "held N" once every session was answered (or "unanswered: node X" and exits 1), then
-//       runs until SIGTERM or SIGINT. Makes "every slot taken" a state a test can wait for.
+//       runs until SIGTERM or SIGINT. Makes "every slot taken" a state a test can wait for. Its
+//       ids are fixed (tool ids 0..SESSIONS-1 of the range); a tool that draws one of them takes
+//       that session over (a later process under an id wins), so a session whose node falls silent
+//       is opened again by a new process of the holder's.
 //
 // Sending is paced (a few datagrams per millisecond) so that the receiver's socket buffer does not
 // overflow while the receiver runs; one starved of CPU may still drop some, which the kernel counts
@@ -232,34 +235,71 @@ int storm(const std::string& config_path, const std::string& port, int count, co
     return 0;
 }
 
+// One of the holder's sessions: a tool id on one node, and the process (client) holding it now.
+struct HeldSession {
+    NodeId node, self;
+    sockaddr_storage address;
+    std::unique_ptr<io::ToolClient> client;
+    bool answered = false;
+};
+
+struct Holder {
+    uv_loop_t* loop;
+    LinkConfig link;
+    std::vector<HeldSession> held;
+    std::size_t pending = 0;
+    int failed = 0;
+
+    void open(HeldSession& s) {
+        s.client = std::make_unique<io::ToolClient>(loop, s.node, s.address, link, s.self);
+        s.client->query(StatusQuery{0}, std::chrono::seconds(5), [this, &s](std::optional<Message> m) {
+            const bool ok = m && std::holds_alternative<StatusReply>(*m);
+            if (s.answered) {
+                if (!ok) fmt::print(stderr, "hostile hold: node {} did not answer session {} opened again\n", s.node.value, s.self.value);
+                return;
+            }
+            if (!ok) {
+                fmt::print("unanswered: node {}\n", s.node.value);
+                failed = 1;
+                uv_stop(loop);
+                return;
+            }
+            s.answered = true;
+            if (--pending == 0) {
+                fmt::print("held {}\n", held.size());
+                std::fflush(stdout);
+            }
+        });
+    }
+    // A session taken over by another tool under its id: the node drops its frames from then on,
+    // and its link falls silent. A new process of ours (a later incarnation) takes the slot back.
+    void retake_silent() {
+        for (auto& s : held)
+            if (s.answered && s.client->silent()) {
+                fmt::print(stderr, "hostile hold: node {}'s session under tool id {} fell silent: opened again\n", s.node.value, s.self.value);
+                open(s);
+            }
+    }
+};
+
 int hold(const std::string& config_path, int sessions) {
     const RingConfig config = load_config(config_path);
-    LinkConfig link;
-    link.key = load_key(config);
     io::UvLoop owner;
-    uv_loop_t* loop = owner.get();
-    std::vector<std::unique_ptr<io::ToolClient>> clients;
-    std::size_t pending = config.nodes.size() * static_cast<std::size_t>(sessions);
-    int failed = 0;
+    Holder h{owner.get(), LinkConfig{}, {}};
+    h.link.key = load_key(config);
+    // Distinct ids per node (random ones could collide and share a slot).
     for (const auto& n : config.nodes)
-        for (int k = 0; k < sessions; ++k) {
-            // Distinct ids per node (random ones could collide and share a slot).
-            const NodeId self{static_cast<std::uint16_t>(kToolIdFirst + k)};
-            clients.push_back(std::make_unique<io::ToolClient>(loop, n.id, n.address, link, self));
-            clients.back()->query(StatusQuery{0}, std::chrono::seconds(5), [&, id = n.id](std::optional<Message> m) {
-                if (!m || !std::holds_alternative<StatusReply>(*m)) {
-                    fmt::print("unanswered: node {}\n", id.value);
-                    failed = 1;
-                    uv_stop(loop);
-                } else if (--pending == 0) {
-                    fmt::print("held {}\n", clients.size());
-                    std::fflush(stdout);
-                }
-            });
-        }
-    run_until_stopped(loop);
+        for (int k = 0; k < sessions; ++k)
+            h.held.push_back(HeldSession{n.id, NodeId{static_cast<std::uint16_t>(kToolIdFirst + k)}, n.address, nullptr});
+    h.pending = h.held.size();
+    for (auto& s : h.held) h.open(s);
+    io::UvHandle<uv_timer_t> retake(h.loop, uv_timer_init);
+    retake.get()->data = &h;
+    uv_timer_start(
+        retake.get(), [](uv_timer_t* t) { static_cast<Holder*>(t->data)->retake_silent(); }, 200, 200);
+    run_until_stopped(h.loop);
     std::fflush(stdout);
-    return failed;
+    return h.failed;
 }
 
 }  // namespace

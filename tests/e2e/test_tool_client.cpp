@@ -19,19 +19,24 @@ namespace {
 constexpr NodeId kNode{3};
 
 // A node's endpoint on its own loop and thread. It holds its answer to a StatusQuery until the test
-// releases it, and says when the answer has gone out.
+// releases it, and says when the answer has gone out; or, with answer_at_once, answers every one as
+// it comes.
 class AnsweringNode {
 public:
-    AnsweringNode() {
-        thread_ = std::thread([this] {
+    explicit AnsweringNode(bool answer_at_once = false, LinkConfig link = {}) {
+        thread_ = std::thread([this, answer_at_once, link] {
             UvLoop loop;
-            EndpointDriver node(loop.get(), kNode, *parse_address("127.0.0.1:0"), LinkConfig{}, new_incarnation());
+            EndpointDriver node(loop.get(), kNode, *parse_address("127.0.0.1:0"), link, new_incarnation());
             node.accept_tools(4);
             std::optional<std::pair<NodeId, std::uint64_t>> asked;
             node.on_deliver([&](NodeId from, Bytes b) {
                 Message m;
                 if (decode_message(b, m) != MessageError::none) return;
                 if (const auto* q = std::get_if<StatusQuery>(&m)) {
+                    if (answer_at_once) {
+                        node.send_queued(from, encode_message(StatusReply{q->command_id, {{"answer", 42}}}));
+                        return;
+                    }
                     asked.emplace(from, q->command_id);
                     asked_ = true;
                 }
@@ -131,4 +136,30 @@ TEST_CASE("tool: with no answer at all, the tool gives up at its deadline", "[to
     ::close(fd);
     REQUIRE(result);
     CHECK_FALSE(*result);
+}
+
+// Tool ids are drawn at random, and a node keeps a tool's link until it falls silent: the next run of
+// a tool may draw the id of the last. It must be answered as any other run (here the node would keep
+// the earlier link for a minute), not left unanswered until that link is let go.
+TEST_CASE("tool: a run that draws the id of the run just before it is answered", "[tool]") {
+    LinkConfig node_link;
+    node_link.silent_after = std::chrono::seconds(60);
+    AnsweringNode node(true, node_link);
+    const NodeId id{0xF123};
+    for (int run = 0; run < 3; ++run) {
+        UvLoop loop;
+        std::optional<std::optional<Message>> result;
+        {
+            ToolClient tool(loop.get(), kNode, node.address(), LinkConfig{}, id);
+            tool.query(StatusQuery{0}, std::chrono::seconds(10), [&](std::optional<Message> m) {
+                result = std::move(m);
+                uv_stop(loop.get());
+            });
+            uv_run(loop.get(), UV_RUN_DEFAULT);
+        }
+        INFO("run " << run);
+        REQUIRE(result);
+        REQUIRE(*result);
+        CHECK(std::holds_alternative<StatusReply>(**result));
+    }
 }

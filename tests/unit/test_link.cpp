@@ -523,6 +523,68 @@ TEST_CASE("endpoint: a bounded number of tools get links, freed when they fall s
     CHECK(node.on_datagram(now, answer_from(0xF002)) == NodeId{0xF002});
 }
 
+// Tool ids are drawn at random: `ring status` may draw the id of the run just before it, whose link
+// the node still holds. The later process must get a session of its own at once, answered where it
+// writes from, not wait for the earlier link to fall silent (its hellos were answered by that link,
+// to the earlier process's address: `ring status` saw an answering node as unreachable).
+TEST_CASE("endpoint: a later tool process under an id with a link here is challenged and takes the link over", "[link][endpoint]") {
+    Instant now = instant_us(1'000'000);
+    Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
+    node.accept_tools(1);  // taking over an id's slot is no second slot
+    const NodeId id{0xF001};
+    auto to_node = [&](Link& tool) {
+        tool.flush(now);
+        auto d = tool.take_output().datagrams;
+        REQUIRE(d.size() == 1);
+        return node.on_datagram(now, d.at(0));
+    };
+    auto to_tool = [&](Link& tool, const Bytes& d) {
+        wire::Frame f;
+        REQUIRE(wire::decode_frame(d, f) == wire::DecodeError::none);
+        tool.on_frame(now, f);
+    };
+    auto delivered = [&] {
+        node.flush(now);
+        EndpointOutput out;
+        node.take_output(out);
+        std::vector<Bytes> got;
+        for (auto& m : out.delivered) got.push_back(m.bytes);
+        return got;
+    };
+    // A session: the hello wins a challenge (a stateless reply), the answer to it opens the link.
+    auto open = [&](Link& tool, const Bytes& command) {
+        CHECK_FALSE(to_node(tool));
+        const auto challenge = node.take_reply();
+        REQUIRE(challenge);
+        CHECK_FALSE(node.take_admitted());
+        to_tool(tool, *challenge);
+        REQUIRE(tool.send(command) == SendStatus::queued);
+        CHECK(to_node(tool) == id);
+        CHECK(node.take_admitted() == id);  // the driver writes to this tool where that frame came from
+    };
+    Link earlier(LinkConfig{}, id, Incarnation{0x7001}, kB, now);
+    open(earlier, msg(1));
+    CHECK(delivered() == std::vector<Bytes>{msg(1)});
+
+    now += 100ms;  // well within silent_after: the earlier link is still here
+    Link later(LinkConfig{}, id, Incarnation{0x7002}, kB, now);
+    open(later, msg(2));
+    CHECK(node.link(id)->peer_incarnation() == Incarnation{0x7002});
+    CHECK(node.stats().tool_links_refused == 0);
+    CHECK(delivered() == std::vector<Bytes>{msg(2)});
+
+    // The earlier process (were it still running) is a replaced one now: nothing of it is taken.
+    REQUIRE(earlier.send(msg(3)) == SendStatus::queued);
+    earlier.flush(now);
+    const auto stale_before = node.total_link_stats().stale_incarnation_dropped;
+    for (auto& d : earlier.take_output().datagrams) node.on_datagram(now, d);
+    CHECK_FALSE(node.take_admitted());
+    CHECK_FALSE(node.take_reply());
+    CHECK(node.total_link_stats().stale_incarnation_dropped > stale_before);
+    CHECK(delivered().empty());
+    CHECK(node.link(id)->peer_incarnation() == Incarnation{0x7002});
+}
+
 // A hub (the monitor) with a link per node flushes only the links given an input and those due.
 // Against the same run with every link flushed at every pass (each marked as changed through
 // link(), the pass over every link an endpoint used to make), every datagram, delivery and event
