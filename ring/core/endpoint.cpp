@@ -153,8 +153,11 @@ Link* Endpoint::admit_tool(Instant now, NodeId tool) {
         return nullptr;
     }
     const auto admitted = tools_admitted_.find(tool);
-    if (h.dst_incarnation != challenge || (admitted != tools_admitted_.end() && h.src_incarnation <= admitted->second)) {
-        ++stats_.no_tool_session;  // a recording, data before a hello, or a tool let go
+    const auto refused = tools_refused_.find(tool);
+    if (h.dst_incarnation != challenge || (admitted != tools_admitted_.end() && h.src_incarnation <= admitted->second) ||
+        (refused != tools_refused_.end() && (h.src_incarnation < refused->second.incarnation ||
+                                             (h.src_incarnation == refused->second.incarnation && h.counter <= refused->second.counter)))) {
+        ++stats_.no_tool_session;  // a recording (of a session, or of a frame refused), data before a hello, or a tool let go
         return nullptr;
     }
     std::size_t tools = 0;
@@ -162,17 +165,31 @@ Link* Endpoint::admit_tool(Instant now, NodeId tool) {
     const bool replacing = links_.contains(tool);  // an earlier process's slot, taken over
     if (!replacing && tools >= max_tool_links_) {
         ++stats_.tool_links_refused;  // one reason per dropped datagram: not unknown_peer too
+        // It met its challenge: recorded, it must not open a slot once one is free (the tool's own
+        // next frames count on above it and may).
+        Refused& r = tools_refused_[tool];
+        if (h.src_incarnation > r.incarnation) r = Refused{h.src_incarnation, 0};
+        r.counter = std::max(r.counter, h.counter);
         return nullptr;
     }
-    // The earlier process under this id is gone or superseded: what its link still held (a
-    // command not yet handed on, an answer not yet sent) goes with it, unacknowledged, so that
-    // process reports it failed rather than having it done.
-    if (replacing) drop_tool_link(tool);
+    std::uint64_t refused_up_to = 0;
+    if (refused != tools_refused_.end()) {
+        refused_up_to = refused->second.counter;  // of this incarnation (an earlier one was refused above)
+        tools_refused_.erase(refused);
+    }
+    // The earlier process under this id is gone or superseded: what its link still held (messages
+    // not yet handed on or not yet acknowledged) goes with it; that process, if it still runs, gets
+    // no answer. The layers above hear of it as that peer's session reset.
+    if (replacing) {
+        events_.push_back({tool, LinkEvent{LinkEventKind::session_reset, h.src_incarnation, links_.at(tool).link->in_flight()}});
+        drop_tool_link(tool);
+    }
     tools_admitted_[tool] = h.src_incarnation;
     admitted_ = tool;
     auto it = links_.emplace(tool, Peer{std::make_unique<Link>(config_, self_, challenge, tool, now), std::nullopt, false, false}).first;
     it->second.link->count_from(1);
-    it->second.link->counted_before(h.src_incarnation, h.counter > 0 ? h.counter - 1 : 0);  // its hellos: replays from now on
+    // Its hellos and its frames refused before: replays from now on.
+    it->second.link->counted_before(h.src_incarnation, std::max(h.counter > 0 ? h.counter - 1 : 0, refused_up_to));
     touch(tool, it->second);
     return it->second.link.get();
 }
@@ -197,6 +214,8 @@ void Endpoint::flush(Instant now) {
 }
 
 void Endpoint::take_output(EndpointOutput& out) {
+    out.events.insert(out.events.end(), events_.begin(), events_.end());
+    events_.clear();
     std::vector<NodeId> gone;
     std::sort(with_output_.begin(), with_output_.end());  // in peer order, as ever
     for (NodeId id : with_output_) {

@@ -73,7 +73,9 @@ public:
     // Tool ids are drawn at random, so a tool may draw the id of one whose link is still here (one
     // that ended less than silent_after ago, or even one still running): a later incarnation under
     // that id is challenged and admitted as above, its link replacing the earlier one's, whose
-    // frames are dropped from then on as a replaced process's.
+    // frames are dropped from then on as a replaced process's (a session_reset event for that id
+    // tells the layers above). A frame that met its challenge but found no free slot is remembered
+    // (per tool id, its incarnation and counter): a recording of it opens nothing later either.
     Link& add_peer(NodeId peer, Instant now);
     void accept_tools(std::size_t max_tool_links) { max_tool_links_ = max_tool_links; }
     // Key rotation: every link sends under `send` from now on; datagrams are accepted under it and,
@@ -155,6 +157,14 @@ private:
     std::size_t max_tool_links_ = 0;
     // Per tool id, the highest tool incarnation given a link by this process (tool ids are few).
     std::map<NodeId, Incarnation> tools_admitted_;
+    // Per tool id, the newest incarnation refused for want of a slot and the highest counter of its
+    // frames refused: only that incarnation's later frames (a live tool's next try) may still get in.
+    struct Refused {
+        Incarnation incarnation;
+        std::uint64_t counter = 0;
+    };
+    std::map<NodeId, Refused> tools_refused_;
+    std::vector<PeerEvent> events_;  // the endpoint's own (a tool's session taken over), before the links'
     std::optional<Bytes> reply_;
     std::optional<NodeId> admitted_;
     LinkStats departed_;  // of tool links let go

@@ -24,9 +24,11 @@ bool SendBacklog::send(Endpoint& endpoint, NodeId peer, Bytes message) {
 void SendBacklog::on_link_event(Endpoint& endpoint, NodeId peer, const LinkEvent& e) {
     auto it = waiting_.find(peer);
     if (it == waiting_.end()) return;
-    if (e.kind == LinkEventKind::session_reset) {
+    // The peer restarted (a tool's id taken over by a later process too), or a tool fell silent
+    // and its link was let go: nothing waiting was meant for whoever comes next under that id.
+    if (e.kind == LinkEventKind::session_reset || (e.kind == LinkEventKind::peer_silent && !endpoint.has_peer(peer))) {
         dropped_ += it->second.size();
-        it->second.clear();
+        waiting_.erase(it);
         return;
     }
     if (e.kind != LinkEventKind::window_open) return;

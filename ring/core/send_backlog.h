@@ -16,7 +16,7 @@ public:
 
     // False when the message had to be dropped (unknown peer, backlog full, or too large).
     bool send(Endpoint& endpoint, NodeId peer, Bytes message);
-    // Call on the link's window_open and session_reset events.
+    // Call on every link event (window_open, session_reset, peer_silent matter).
     void on_link_event(Endpoint& endpoint, NodeId peer, const LinkEvent& e);
     std::size_t waiting(NodeId peer) const;
     std::uint64_t dropped() const { return dropped_; }

@@ -31,8 +31,8 @@ public:
     // ...or the driver's: what the window cannot take waits in a bounded FIFO (SendBacklog), dropped
     // with the link's queue if the peer restarts. False when dropped.
     bool send_queued(NodeId peer, Bytes message);
-    // Let up to `max` one-shot tools (ids in the tool range) talk to us; their address is learnt
-    // from their first datagram and forgotten when they fall silent.
+    // Let up to `max` one-shot tools (ids in the tool range) talk to us; a tool's address is learnt
+    // from the frame that admitted it (Endpoint::take_admitted) and forgotten when it falls silent.
     void accept_tools(std::size_t max) { endpoint_.accept_tools(max); }
     void set_keys(std::optional<AuthKey> send, std::optional<AuthKey> also_accept) { endpoint_.set_keys(send, also_accept); }
 

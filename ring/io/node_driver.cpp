@@ -168,6 +168,9 @@ void NodeDriver::log_link_event(NodeId peer, const LinkEvent& e) {
     if (is_tool_id(peer)) {
         // The process lets a silent tool go; what it sent again later starts nothing.
         if (e.kind == LinkEventKind::peer_silent) log_.verbose("tool {}: silent, its session closed", peer);
+        if (e.kind == LinkEventKind::session_reset)
+            log_.verbose("tool {}: a later process under its id took its session over; {} message(s) for the earlier one dropped", peer,
+                         e.dropped_messages);
         return;
     }
     const std::string who = peer == kMonitorId ? "monitor" : fmt::format("node {}", peer);

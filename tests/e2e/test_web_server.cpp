@@ -182,7 +182,7 @@ TEST_CASE("web server: greetings and controls run on the owner's loop, and a pag
     CHECK_FALSE(s.off_owner_loop);
 }
 
-TEST_CASE("web server: a Host must name the server by address, localhost or a configured name; controls come from the same origin", "[web]") {
+TEST_CASE("web server: a Host must name the server by address, localhost or a configured name, controls come from the same origin", "[web]") {
     Server s;
     const std::string port = std::to_string(s.port());
     auto status_for = [&](const std::string& request) {
@@ -304,7 +304,7 @@ TEST_CASE("web server: a connection that sends no request is closed, and connect
     CHECK(after.status() == 200);
 }
 
-TEST_CASE("web server: one client address holds at most its share of connections; loopback clients are one address, so exempt", "[web]") {
+TEST_CASE("web server: one client address holds at most its share of connections, loopback clients are one address, so exempt", "[web]") {
     {
         Server s(ClientLimit{4, false});  // loopback counted, to show the bound here
         std::vector<std::unique_ptr<Client>> held;

@@ -86,7 +86,7 @@ address = "127.0.0.1:7002"
     CHECK(c.evict_after == std::optional<Duration>(std::chrono::milliseconds(5000)));
 }
 
-TEST_CASE("config: evict_after_ms leaves silent nodes out after it; 0 never; never below the node timeout", "[config]") {
+TEST_CASE("config: evict_after_ms leaves silent nodes out after it, 0 never, never below the node timeout", "[config]") {
     CHECK(parse_config(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nevict_after_ms = 8000"), "c.toml").evict_after ==
           std::optional<Duration>(std::chrono::milliseconds(8000)));
     CHECK_FALSE(parse_config(replaced(kValid, "timeout_ms = 500", "timeout_ms = 500\nevict_after_ms = 0"), "c.toml").evict_after);

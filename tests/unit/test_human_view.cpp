@@ -107,7 +107,7 @@ TEST_CASE("status line: on a terminal it is drawn again as time passes, with no 
                              "last 7.0 ms | epoch 3 | 0 incident(s) open"));
 }
 
-TEST_CASE("piped lines are a log's: each starts with the stamp (its time); on a terminal none", "[human]") {
+TEST_CASE("piped lines are a log's: each starts with the stamp (its time), on a terminal none", "[human]") {
     Captured piped;
     HumanView log_view({.verbose = true, .stamp = [] { return std::string("2026-12-06T08:00:00.000+00:00"); }}, piped.file);
     log_view.on_verdict(t0 + 110ms, verdict(1, VerdictKind::ok, t0 + 100ms), {});

@@ -12,6 +12,7 @@
 #include "ring/core/send_backlog.h"
 #include "tests/sim/prng.h"
 #include "tests/unit/link_pair.h"
+#include "tests/unit/tool_session.h"
 
 using namespace ringwatch;
 using namespace ringwatch::testing;
@@ -393,7 +394,7 @@ TEST_CASE("link: the ack of a repeated message echoes the repeat, not the first 
     CHECK(*p.a.link->srtt() == srtt);  // a sample of 100 us: the path's, not the timeout's
 }
 
-TEST_CASE("link: an echo goes only on frames sent soon after; a late keep-alive's ack gives no sample but ends the back-off", "[link]") {
+TEST_CASE("link: an echo goes only on frames sent soon after, a late keep-alive's ack gives no sample but ends the back-off", "[link]") {
     Pair p;
     p.handshake();
     p.round_trips(20, 100us);
@@ -496,8 +497,9 @@ TEST_CASE("endpoint: a bounded number of tools get links, freed when they fall s
     Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
     node.accept_tools(1);
     // A tool's first frame after its hello was answered: it opens the link.
+    std::uint64_t runs = 0;  // each call a new tool process: its own incarnation
     auto answer_from = [&](std::uint16_t tool) {
-        Link t(LinkConfig{}, NodeId{tool}, Incarnation{0x70u + tool}, kB, now);
+        Link t(LinkConfig{}, NodeId{tool}, Incarnation{0x70u + tool + 0x10000u * ++runs}, kB, now);
         t.flush(now);
         CHECK_FALSE(node.on_datagram(now, t.take_output().datagrams.at(0)));
         const auto reply = node.take_reply();
@@ -532,57 +534,93 @@ TEST_CASE("endpoint: a later tool process under an id with a link here is challe
     Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
     node.accept_tools(1);  // taking over an id's slot is no second slot
     const NodeId id{0xF001};
-    auto to_node = [&](Link& tool) {
-        tool.flush(now);
-        auto d = tool.take_output().datagrams;
-        REQUIRE(d.size() == 1);
-        return node.on_datagram(now, d.at(0));
-    };
-    auto to_tool = [&](Link& tool, const Bytes& d) {
-        wire::Frame f;
-        REQUIRE(wire::decode_frame(d, f) == wire::DecodeError::none);
-        tool.on_frame(now, f);
-    };
-    auto delivered = [&] {
+    EndpointOutput out;
+    auto take = [&] {
         node.flush(now);
-        EndpointOutput out;
+        out.clear();
         node.take_output(out);
         std::vector<Bytes> got;
         for (auto& m : out.delivered) got.push_back(m.bytes);
         return got;
     };
-    // A session: the hello wins a challenge (a stateless reply), the answer to it opens the link.
+    // A session: the hello wins a challenge, the answer to it opens the link.
     auto open = [&](Link& tool, const Bytes& command) {
-        CHECK_FALSE(to_node(tool));
-        const auto challenge = node.take_reply();
-        REQUIRE(challenge);
-        CHECK_FALSE(node.take_admitted());
-        to_tool(tool, *challenge);
+        hello_and_challenge(node, tool, now);
         REQUIRE(tool.send(command) == SendStatus::queued);
-        CHECK(to_node(tool) == id);
+        CHECK(node.on_datagram(now, next_frame(tool, now)) == id);
         CHECK(node.take_admitted() == id);  // the driver writes to this tool where that frame came from
     };
     Link earlier(LinkConfig{}, id, Incarnation{0x7001}, kB, now);
     open(earlier, msg(1));
-    CHECK(delivered() == std::vector<Bytes>{msg(1)});
+    CHECK(take() == std::vector<Bytes>{msg(1)});
+    node.send(id, msg(9));  // an answer to the earlier process, never acknowledged
 
     now += 100ms;  // well within silent_after: the earlier link is still here
     Link later(LinkConfig{}, id, Incarnation{0x7002}, kB, now);
     open(later, msg(2));
     CHECK(node.link(id)->peer_incarnation() == Incarnation{0x7002});
     CHECK(node.stats().tool_links_refused == 0);
-    CHECK(delivered() == std::vector<Bytes>{msg(2)});
+    CHECK(take() == std::vector<Bytes>{msg(2)});
+    // The layers above hear of it as that id's session reset, with what the earlier one never got.
+    REQUIRE_FALSE(out.events.empty());
+    CHECK(out.events.front().peer == id);
+    CHECK(out.events.front().event.kind == LinkEventKind::session_reset);
+    CHECK(out.events.front().event.dropped_messages == 1);
+    CHECK(node.next_deadline());  // the new link's own (its keep-alive), nothing of the old one's
+    CHECK(node.next_deadline() == node.link(id)->next_deadline());
 
     // The earlier process (were it still running) is a replaced one now: nothing of it is taken.
     REQUIRE(earlier.send(msg(3)) == SendStatus::queued);
-    earlier.flush(now);
     const auto stale_before = node.total_link_stats().stale_incarnation_dropped;
+    earlier.flush(now);
     for (auto& d : earlier.take_output().datagrams) node.on_datagram(now, d);
     CHECK_FALSE(node.take_admitted());
     CHECK_FALSE(node.take_reply());
     CHECK(node.total_link_stats().stale_incarnation_dropped > stale_before);
-    CHECK(delivered().empty());
+    CHECK(take().empty());
     CHECK(node.link(id)->peer_incarnation() == Incarnation{0x7002});
+}
+
+// What waits in the backlog for a tool was meant for that process alone: when its link is let go
+// (silent) or taken over by a later process under its id, it is dropped, not sent to the next one.
+TEST_CASE("send backlog: what waits for a tool is dropped when its link is let go or taken over", "[link][endpoint]") {
+    Instant now = instant_us(1'000'000);
+    LinkConfig c;
+    c.window_messages = 2;
+    Endpoint node(c, kB, Incarnation{0xB1});
+    node.accept_tools(2);
+    SendBacklog backlog;
+    auto settle = [&] {
+        node.flush(now);
+        EndpointOutput out;
+        node.take_output(out);
+        for (auto& e : out.events) backlog.on_link_event(node, e.peer, e.event);
+    };
+    auto admit = [&](Link& tool, NodeId id) {
+        hello_and_challenge(node, tool, now);
+        REQUIRE(node.on_datagram(now, next_frame(tool, now)) == id);
+        REQUIRE(node.take_admitted());
+        settle();
+    };
+    const NodeId first{0xF001}, second{0xF002};
+    Link a(c, first, Incarnation{0x7001}, kB, now);
+    admit(a, first);
+    for (std::uint8_t i = 0; i < 4; ++i) REQUIRE(backlog.send(node, first, msg(i)));
+    CHECK(backlog.waiting(first) == 2);  // the window took two
+    Link later(c, first, Incarnation{0x7002}, kB, now);
+    admit(later, first);
+    CHECK(backlog.waiting(first) == 0);
+    CHECK(backlog.dropped() == 2);
+
+    Link b(c, second, Incarnation{0x7003}, kB, now);
+    admit(b, second);
+    for (std::uint8_t i = 0; i < 4; ++i) REQUIRE(backlog.send(node, second, msg(i)));
+    CHECK(backlog.waiting(second) == 2);
+    now += c.silent_after;
+    settle();
+    REQUIRE_FALSE(node.has_peer(second));
+    CHECK(backlog.waiting(second) == 0);
+    CHECK(backlog.dropped() == 4);
 }
 
 // A hub (the monitor) with a link per node flushes only the links given an input and those due.

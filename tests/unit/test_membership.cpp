@@ -61,7 +61,7 @@ void take_over(Membership& m, Instant at) {
 
 }  // namespace
 
-TEST_CASE("membership: a node whose port is closed is evicted at once; the token is ordered once every member holds the view", "[membership]") {
+TEST_CASE("membership: a node whose port is closed is evicted at once, the token is ordered once every member holds the view", "[membership]") {
     Membership m(config(), t0);
     take_over(m, t0);
     m.raise_floor(Epoch{3});
@@ -167,7 +167,7 @@ TEST_CASE("membership: an evicted node heard again rejoins in a later view", "[m
     CHECK(m.left_out() == 1);
 }
 
-TEST_CASE("membership: a member that does not acknowledge is left out of the next view; a newer change supersedes", "[membership]") {
+TEST_CASE("membership: a member that does not acknowledge is left out of the next view, a newer change supersedes", "[membership]") {
     Membership m(config(), t0);
     take_over(m, t0);
     m.on_node_event(t0, down(4, t0, NodeAddress::port_closed));
@@ -200,7 +200,7 @@ TEST_CASE("membership: a member that does not acknowledge is left out of the nex
     CHECK(m.members().size() == 2);
 }
 
-TEST_CASE("membership: a refused view is ordered again in a newer epoch; a member that keeps refusing is left out", "[membership]") {
+TEST_CASE("membership: a refused view is ordered again in a newer epoch, a member that keeps refusing is left out", "[membership]") {
     Membership m(config(), t0);
     take_over(m, t0);
     m.on_node_event(t0, down(2, t0, NodeAddress::port_closed));

@@ -118,7 +118,7 @@ struct World {
 
 }  // namespace
 
-TEST_CASE("monitor process: a command's acknowledgement comes back by id; one never answered is given up beyond the bound", "[monitor][process]") {
+TEST_CASE("monitor process: a command's acknowledgement comes back by id, one never answered is given up beyond the bound", "[monitor][process]") {
     World w(RecoveryMode::off, 2);
     const std::uint64_t lose = w.process.inject(NodeId{1}, InjectKind::lose);
     w.settle();
@@ -145,7 +145,7 @@ TEST_CASE("monitor process: a command's acknowledgement comes back by id; one ne
     CHECK(w.ready.answers.size() == 2);
 }
 
-TEST_CASE("monitor process: a tool may ask for a recovery, a status or a rekey step; a node may not, and a tool reports nothing",
+TEST_CASE("monitor process: a tool may ask for a recovery, a status or a rekey step, a node may not, and a tool reports nothing",
           "[monitor][process]") {
     World w(RecoveryMode::off);
     w.send(kTool, RecoverRequest{7, RecoverMode::regenerate});
@@ -184,7 +184,7 @@ TEST_CASE("monitor process: a tool may ask for a recovery, a status or a rekey s
     CHECK(w.process.core().stats().unexpected_reports == 0);  // the tool's report never reached the core
 }
 
-TEST_CASE("monitor process: node figures come back to the metrics; verdicts carry the incidents they caused", "[monitor][process]") {
+TEST_CASE("monitor process: node figures come back to the metrics, verdicts carry the incidents they caused", "[monitor][process]") {
     World w;
     w.process.poll_status();
     w.settle();

@@ -71,7 +71,7 @@ void take_over(test::TappedMonitor& m, Instant at) {
 
 }  // namespace
 
-TEST_CASE("monitor views: a node whose port is closed is left out; the ring is judged over the view's members", "[monitor][views]") {
+TEST_CASE("monitor views: a node whose port is closed is left out, the ring is judged over the view's members", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
     take_over(m, t0);
     hear_all(m, t0);
@@ -153,7 +153,7 @@ TEST_CASE("monitor views: a silent node (perhaps paused) is left out only after 
     CHECK(*evicted_at <= t0 + 5s + 200ms);
 }
 
-TEST_CASE("monitor views: a node heard again before evict_after stays in; one left out and heard again rejoins", "[monitor][views]") {
+TEST_CASE("monitor views: a node heard again before evict_after stays in, one left out and heard again rejoins", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
     take_over(m, t0);
     Instant now = t0;
@@ -246,7 +246,7 @@ TEST_CASE("monitor views: without evict_after the ring is always the configured 
     CHECK(started_at(m) == kRing);
 }
 
-TEST_CASE("monitor views: a link that carries nothing while both ends are heard is a link_fault; the ring goes round it", "[monitor][views]") {
+TEST_CASE("monitor views: a link that carries nothing while both ends are heard is a link_fault, the ring goes round it", "[monitor][views]") {
     test::TappedMonitor m(views_config(), t0);
     take_over(m, t0);
     // Node 2 receives nothing (its predecessor's markers never arrive) but is heard; every other

@@ -151,7 +151,7 @@ TEST_CASE("regenerate walk: an issuer that misses its order is replaced in a new
     CHECK(w.issuer() == NodeId{3});
 }
 
-TEST_CASE("regenerate walk: a refusing issuer is replaced; the new epoch's issuer skips nodes that did not acknowledge", "[walk]") {
+TEST_CASE("regenerate walk: a refusing issuer is replaced, the new epoch's issuer skips nodes that did not acknowledge", "[walk]") {
     const auto ring = ring_of({0, 1, 2, 3});
     RegenerateWalk w(ring);
     queried(w, {1, 1, 1, 1}, ring);  // epoch 2, node 2

@@ -152,7 +152,7 @@ TEST_CASE("rekey: an endpoint accepts a second key only while told to", "[rekey]
     CHECK(e.stats().unknown_peer == 3);
 }
 
-TEST_CASE("key file: read through one descriptor with a size cap; special files refused at once", "[rekey][key_file]") {
+TEST_CASE("key file: read through one descriptor with a size cap, special files refused at once", "[rekey][key_file]") {
     KeyDir d;
     const std::string good = d.make("ring.key");
     const AuthKey key = read_key_file(good);

@@ -7,6 +7,7 @@
 #include "ring/core/endpoint.h"
 #include "ring/core/replay_window.h"
 #include "tests/unit/link_pair.h"
+#include "tests/unit/tool_session.h"
 
 using namespace ringwatch;
 using namespace ringwatch::testing;
@@ -264,7 +265,55 @@ TEST_CASE("replay: a whole recorded tool session sent again never acts again, no
     CHECK(acted.size() == 1);
 }
 
-TEST_CASE("replay: a tool's hello costs a node nothing but a reply; the challenge is bound to the tool and the node process", "[replay][endpoint]") {
+// A tool that met its challenge when every slot was taken is refused, and its frame is on the wire
+// for anyone to record. Replayed once a slot is free, it must open nothing (the command would run
+// though its tool was told "busy" long ago); the tool's own next try, still running, gets in once.
+TEST_CASE("replay: a tool's frame refused for want of a slot opens nothing when replayed later, the live tool's next try does",
+          "[replay][endpoint]") {
+    Instant now = instant_us(1'000'000);
+    Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
+    node.accept_tools(1);
+    Link holder(LinkConfig{}, NodeId{0xF001}, Incarnation{0x7001}, kB, now);
+    hello_and_challenge(node, holder, now);
+    REQUIRE(node.on_datagram(now, next_frame(holder, now)) == NodeId{0xF001});
+    node.take_admitted();
+
+    const NodeId id{0xF002};
+    Link tool(LinkConfig{}, id, Incarnation{0x7002}, kB, now);
+    hello_and_challenge(node, tool, now);
+    REQUIRE(tool.send(msg(0x42)) == SendStatus::queued);
+    const Bytes refused = next_frame(tool, now);  // recorded by an outsider
+    CHECK_FALSE(node.on_datagram(now, refused));
+    CHECK(node.stats().tool_links_refused == 1);
+
+    // The holder falls silent; its slot is free.
+    now += LinkConfig{}.silent_after;
+    node.flush(now);
+    EndpointOutput out;
+    node.take_output(out);
+    REQUIRE_FALSE(node.has_peer(NodeId{0xF001}));
+
+    const auto no_session_before = node.stats().no_tool_session;
+    CHECK_FALSE(node.on_datagram(now, refused));
+    CHECK_FALSE(node.take_admitted());
+    CHECK_FALSE(node.has_peer(id));
+    CHECK(node.stats().no_tool_session == no_session_before + 1);
+
+    // The tool itself tries again (a retransmission counts on): admitted, its command delivered once,
+    // and the recorded frame replayed now is refused by the session's own replay window.
+    CHECK(node.on_datagram(now, next_frame(tool, now)) == id);
+    CHECK(node.take_admitted() == id);
+    node.on_datagram(now, refused);
+    node.flush(now);
+    out.clear();
+    node.take_output(out);
+    std::vector<Bytes> delivered;
+    for (auto& m : out.delivered) delivered.push_back(m.bytes);
+    CHECK(delivered == std::vector<Bytes>{msg(0x42)});
+    CHECK(node.link(id)->stats().replayed_dropped >= 1);
+}
+
+TEST_CASE("replay: a tool's hello costs a node nothing but a reply, the challenge is bound to the tool and the node process", "[replay][endpoint]") {
     const Instant now = instant_us(1'000'000);
     Endpoint node(LinkConfig{}, kB, Incarnation{0xB1});
     node.accept_tools(4);

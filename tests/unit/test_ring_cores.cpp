@@ -390,7 +390,7 @@ TEST_CASE("node: a restarted monitor's snapshots are taken afresh, the old one's
     CHECK(n.stats().monitor_restarts == 1);
 }
 
-TEST_CASE("node: a node never makes a token on its own; the monitor's order makes one, once per epoch", "[node]") {
+TEST_CASE("node: a node never makes a token on its own, the monitor's order makes one, once per epoch", "[node]") {
     auto first = [] {
         NodeConfig c;
         c.self = NodeId{0};
@@ -650,7 +650,7 @@ TEST_CASE("monitor: a fresh ring's first token is ordered by the monitor, once, 
     }
 }
 
-TEST_CASE("monitor: its own stall is not the nodes' silence; fresh evidence still counts", "[monitor][liveness]") {
+TEST_CASE("monitor: its own stall is not the nodes' silence, fresh evidence still counts", "[monitor][liveness]") {
     MonitorConfig c;
     c.evict_after.reset();  // no views (test_monitor_views.cpp): a new monitor would first take the ring over with one
     c.ring = {NodeId{0}, NodeId{1}, NodeId{2}};

@@ -398,7 +398,7 @@ TEST_CASE("ringsim: restarting the first node never makes a second token", "[sim
     CHECK(died > 0);
 }
 
-TEST_CASE("ringsim: restarting the first node and its successor never makes a second token; a token they took is reported lost", "[sim]") {
+TEST_CASE("ringsim: restarting the first node and its successor never makes a second token, a token they took is reported lost", "[sim]") {
     // The two runs that made a second token (node 0's successor had never held one, so node 0 made
     // a token while the real one was elsewhere), and the reverse, where the token died with them.
     auto run = [](std::vector<TimedCrash> crashes) {

@@ -77,7 +77,7 @@ TEST_CASE("state dir: a directory others may write in, or that is not ours, or a
     CHECK(error_of(node) == "no error");
 }
 
-TEST_CASE("state dir: planted links, special and huge files are not followed or read; writes replace a link, not its target", "[state_dir]") {
+TEST_CASE("state dir: planted links, special and huge files are not followed or read, writes replace a link, not its target", "[state_dir]") {
     TempDir t;
     const std::string node = t.dir + "/node-1";
     { StateStore make(node); }

@@ -73,7 +73,7 @@ TEST_CASE("terms: epochs are made from terms, a later term's all newer than an e
     CHECK(last_epoch_of(kMaxTerm) == Epoch{0xFFFF'FFFF});
 }
 
-TEST_CASE("terms: a node promises each term once, to one monitor; later rounds are confirmed only for it", "[terms][node]") {
+TEST_CASE("terms: a node promises each term once, to one monitor, later rounds are confirmed only for it", "[terms][node]") {
     Node n(member(1), t0);
     // The first claim: promised, and said so with the node's epoch.
     TermPromise p = answer_to(n, kFirst, TermClaim{Term{1}, 0});
@@ -155,7 +155,7 @@ TEST_CASE("terms: an order of a later term than promised is obeyed and kept as t
     CHECK_FALSE(answer_to(n, kFirst, TermClaim{Term{2}, 0}).ok);
 }
 
-TEST_CASE("terms: a promise ends the lease of the earlier term; leases are asked of, and taken from, the promised leader only",
+TEST_CASE("terms: a promise ends the lease of the earlier term, leases are asked of, and taken from, the promised leader only",
           "[terms][node][lease]") {
     NodeConfig c = member(1);
     c.lease_required = true;

@@ -81,7 +81,7 @@ TEST_CASE("freshness: where the tokens were, in words", "[freshness]") {
     CHECK(where_tokens({NodeId{1}}, {{NodeId{4}, NodeId{0}, 1}}) == "held by node 1, 1 in flight 4->0");
 }
 
-TEST_CASE("/healthz: 200 while the loop reports and a conclusive snapshot is recent; 503 saying why otherwise", "[health]") {
+TEST_CASE("/healthz: 200 while the loop reports and a conclusive snapshot is recent, 503 saying why otherwise", "[health]") {
     HealthReport r;
     r.at = t0;
     r.leading = true;

@@ -66,7 +66,7 @@ Token token_of(std::uint32_t epoch) {
 
 }  // namespace
 
-TEST_CASE("views: a bitmap names configured nodes in ring order; one that does not fit the ring is no view", "[views]") {
+TEST_CASE("views: a bitmap names configured nodes in ring order, one that does not fit the ring is no view", "[views]") {
     const Bytes b = view_bitmap(kRing, {NodeId{3}, NodeId{0}, NodeId{2}});
     CHECK(b == Bytes{0x0d});
     CHECK(view_members(kRing, b) == std::vector<NodeId>{NodeId{0}, NodeId{2}, NodeId{3}});
@@ -143,7 +143,7 @@ TEST_CASE("views: repeats, older or malformed views and rings of one are refused
     CHECK(n.view().epoch == Epoch{3});
 }
 
-TEST_CASE("views: the epoch's token is refused for another epoch and to a node left out; one left out passes nothing", "[views][node]") {
+TEST_CASE("views: the epoch's token is refused for another epoch and to a node left out, one left out passes nothing", "[views][node]") {
     Node n(member(2), t0);
     n.on_message(t0, NodeId{1}, encode_message(token_of(1)));
     REQUIRE(n.token().held() == 1);
