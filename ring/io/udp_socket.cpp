@@ -153,21 +153,38 @@ void UdpSocket::on_ready(uv_poll_t* h, int status, int events) {
         return;
     }
     if (events & UV_WRITABLE) self->send_pending();
-    if (events & UV_READABLE) self->receive();
+    if (events & UV_READABLE) self->receive(false);
 }
 
-// One recvmmsg per notification; a full batch is read again at once (more may be waiting).
-void UdpSocket::receive() {
+// One recvmmsg per notification; a full batch is read again at once (more may be waiting). From
+// the quiet twin, each datagram comes with when it entered the kernel's queue.
+void UdpSocket::receive(bool quiet) {
+    const int fd = quiet ? quiet_fd_ : fd_;
+    if (fd < 0) return;
     bool destroyed = false;
     destroyed_ = &destroyed;
     ReceiveArea& a = *area_;
     for (;;) {
-        const int n = read_batch(fd_, false);
+        const int n = read_batch(fd, quiet);
         if (n < 0) break;
+        // The kernel's arrival stamps are wall-clock times: their age, taken from our monotonic now.
+        timespec wall{};
+        Instant now{};
+        if (quiet) {
+            ::clock_gettime(CLOCK_REALTIME, &wall);
+            now = monotonic_now();
+        }
         for (int i = 0; i < n; ++i) {
-            const auto d = accept(static_cast<std::size_t>(i));
+            const std::size_t k = static_cast<std::size_t>(i);
+            const auto d = accept(k);
             if (d.empty()) continue;
-            on_datagram_(d, reinterpret_cast<const sockaddr*>(&a.from[static_cast<std::size_t>(i)]));
+            const auto* from = reinterpret_cast<const sockaddr*>(&a.from[k]);
+            if (quiet) {
+                ++stats_.quiet;
+                on_quiet_(d, from, arrival(k, wall, now));
+            } else {
+                on_datagram_(d, from);
+            }
             if (destroyed) return;  // the handler let this socket go: touch nothing of it
         }
         if (static_cast<std::size_t>(n) < kSlots) break;
@@ -175,7 +192,20 @@ void UdpSocket::receive() {
     destroyed_ = nullptr;
 }
 
-void UdpSocket::drain_quiet() { read_quiet(); }
+// When slot k of the last batch (from the quiet twin) entered the kernel's queue, on `now`'s clock.
+Instant UdpSocket::arrival(std::size_t k, const timespec& wall, Instant now) const {
+    mmsghdr& m = area_->msgs[k];
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c; c = CMSG_NXTHDR(&m.msg_hdr, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec at{};
+        std::memcpy(&at, CMSG_DATA(c), sizeof at);
+        const std::int64_t age_ns = (wall.tv_sec - at.tv_sec) * 1'000'000'000LL + (wall.tv_nsec - at.tv_nsec);
+        if (age_ns > 0) return now - Duration{age_ns / 1000};
+    }
+    return now;  // no stamp, or the clock stepped back
+}
+
+void UdpSocket::drain_quiet() { receive(true); }
 
 void UdpSocket::watch_quiet(bool on) {
     if (quiet_fd_ < 0 || on == quiet_watched_) return;
@@ -186,44 +216,9 @@ void UdpSocket::watch_quiet(bool on) {
     }
     uv_check(uv_poll_start(quiet_poll_.get(), UV_READABLE,
                            [](uv_poll_t* h, int status, int) {
-                               if (auto* self = static_cast<UdpSocket*>(h->data); self && status >= 0) self->read_quiet();
+                               if (auto* self = static_cast<UdpSocket*>(h->data); self && status >= 0) self->receive(true);
                            }),
              "uv_poll_start");
-}
-
-// False when a handler destroyed this socket.
-bool UdpSocket::read_quiet() {
-    if (quiet_fd_ < 0) return true;
-    bool destroyed = false;
-    destroyed_ = &destroyed;
-    ReceiveArea& a = *area_;
-    for (;;) {
-        const int n = read_batch(quiet_fd_, true);
-        if (n < 0) break;
-        // The kernel's arrival stamps are wall-clock times: their age, taken from our monotonic now.
-        timespec wall{};
-        ::clock_gettime(CLOCK_REALTIME, &wall);
-        const Instant now = monotonic_now();
-        for (int i = 0; i < n; ++i) {
-            const std::size_t k = static_cast<std::size_t>(i);
-            const auto d = accept(k);
-            if (d.empty()) continue;
-            ++stats_.quiet;
-            Instant arrived = now;
-            for (cmsghdr* c = CMSG_FIRSTHDR(&a.msgs[k].msg_hdr); c; c = CMSG_NXTHDR(&a.msgs[k].msg_hdr, c)) {
-                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-                timespec at{};
-                std::memcpy(&at, CMSG_DATA(c), sizeof at);
-                const std::int64_t age_ns = (wall.tv_sec - at.tv_sec) * 1'000'000'000LL + (wall.tv_nsec - at.tv_nsec);
-                if (age_ns > 0) arrived = now - Duration{age_ns / 1000};  // else the clock stepped back: now
-            }
-            on_quiet_(d, reinterpret_cast<const sockaddr*>(&a.from[k]), arrived);
-            if (destroyed) return false;
-        }
-        if (static_cast<std::size_t>(n) < kSlots) break;
-    }
-    destroyed_ = nullptr;
-    return true;
 }
 
 // One recvmmsg into the receive area; negative when nothing (more) can be read now.

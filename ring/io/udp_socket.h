@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -79,8 +80,8 @@ private:
         std::vector<std::uint8_t> data;
     };
     static void on_ready(uv_poll_t* h, int status, int events);
-    void receive();
-    bool read_quiet();
+    void receive(bool quiet);  // from the main socket, or from the quiet twin
+    Instant arrival(std::size_t slot, const timespec& wall, Instant now) const;
     int read_batch(int fd, bool with_arrival_times);
     std::span<const std::uint8_t> accept(std::size_t slot);
     int open_bound(const sockaddr_storage& at, bool reuse_port) const;
